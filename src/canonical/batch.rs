@@ -1,0 +1,236 @@
+//! Validated rows of one table, held by column with their real types, and their conversion to a
+//! Polars frame with the lake's column types. Every adapter hands its output over as a `Batch`.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use polars::prelude::*;
+
+use super::{ColumnType, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, Partitioning, Table, Value};
+
+#[derive(Debug, Clone)]
+enum ColumnData {
+    Text(Vec<Option<String>>),
+    Date(Vec<Option<NaiveDate>>),
+    Timestamp(Vec<Option<DateTime<Utc>>>),
+    Bool(Vec<Option<bool>>),
+    Int(Vec<Option<i64>>),
+}
+
+impl ColumnData {
+    fn for_type(ty: ColumnType) -> Self {
+        match ty {
+            ColumnType::Text | ColumnType::Enum(_) => ColumnData::Text(Vec::new()),
+            ColumnType::Date => ColumnData::Date(Vec::new()),
+            ColumnType::Timestamp => ColumnData::Timestamp(Vec::new()),
+            ColumnType::Bool => ColumnData::Bool(Vec::new()),
+            ColumnType::Int { .. } => ColumnData::Int(Vec::new()),
+        }
+    }
+
+    /// Appends a value parsed for this column's type (`parse_cell` guarantees the match).
+    fn push(&mut self, value: Value) {
+        match (self, value) {
+            (ColumnData::Text(v), Value::Text(s)) => v.push(Some(s)),
+            (ColumnData::Text(v), Value::Null) => v.push(None),
+            (ColumnData::Date(v), Value::Date(d)) => v.push(Some(d)),
+            (ColumnData::Date(v), Value::Null) => v.push(None),
+            (ColumnData::Timestamp(v), Value::Timestamp(t)) => v.push(Some(t)),
+            (ColumnData::Timestamp(v), Value::Null) => v.push(None),
+            (ColumnData::Bool(v), Value::Bool(b)) => v.push(Some(b)),
+            (ColumnData::Bool(v), Value::Null) => v.push(None),
+            (ColumnData::Int(v), Value::Int(i)) => v.push(Some(i)),
+            (ColumnData::Int(v), Value::Null) => v.push(None),
+            (column, value) => panic!("value {value:?} does not fit column {column:?}"),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            ColumnData::Text(v) => v.len(),
+            ColumnData::Date(v) => v.len(),
+            ColumnData::Timestamp(v) => v.len(),
+            ColumnData::Bool(v) => v.len(),
+            ColumnData::Int(v) => v.len(),
+        }
+    }
+
+    fn get(&self, row: usize) -> Value {
+        match self {
+            ColumnData::Text(v) => v[row].clone().map_or(Value::Null, Value::Text),
+            ColumnData::Date(v) => v[row].map_or(Value::Null, Value::Date),
+            ColumnData::Timestamp(v) => v[row].map_or(Value::Null, Value::Timestamp),
+            ColumnData::Bool(v) => v[row].map_or(Value::Null, Value::Bool),
+            ColumnData::Int(v) => v[row].map_or(Value::Null, Value::Int),
+        }
+    }
+
+    fn to_column(&self, name: &str) -> Column {
+        let name = PlSmallStr::from_str(name);
+        match self {
+            ColumnData::Text(v) => Column::new(name, v),
+            ColumnData::Bool(v) => Column::new(name, v),
+            ColumnData::Int(v) => Column::new(name, v),
+            ColumnData::Date(v) => {
+                let days: Int32Chunked = v.iter().map(|d| d.map(days_since_epoch)).collect();
+                days.with_name(name).into_date().into_series().into()
+            }
+            ColumnData::Timestamp(v) => {
+                let micros: Int64Chunked = v.iter().map(|t| t.map(|t| t.timestamp_micros())).collect();
+                micros
+                    .with_name(name)
+                    .into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+                    .into_series()
+                    .into()
+            }
+        }
+    }
+}
+
+fn days_since_epoch(d: NaiveDate) -> i32 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
+/// The Polars type a canonical column has in the lake: timestamps are UTC microseconds (never
+/// nanoseconds, which Power BI and older readers mis-read), counts are signed 64-bit.
+pub fn lake_dtype(ty: ColumnType) -> DataType {
+    match ty {
+        ColumnType::Text | ColumnType::Enum(_) => DataType::String,
+        ColumnType::Date => DataType::Date,
+        ColumnType::Timestamp => DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
+        ColumnType::Bool => DataType::Boolean,
+        ColumnType::Int { .. } => DataType::Int64,
+    }
+}
+
+/// Rows of one table that passed validation, in arrival order, with where each came from.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub table: &'static Table,
+    columns: Vec<ColumnData>,
+    /// The file each row came from (its name as given) and its line there; `None` for tables
+    /// the lake writes itself (quarantine, ledger), which carry no lineage columns.
+    lineage: Option<(String, Vec<i64>)>,
+}
+
+impl Batch {
+    /// An empty batch of a canonical table whose rows came from `source_file`.
+    pub fn new(table: &'static Table, source_file: &str) -> Self {
+        let mut batch = Self::without_lineage(table);
+        batch.lineage = Some((source_file.to_string(), Vec::new()));
+        batch
+    }
+
+    pub fn without_lineage(table: &'static Table) -> Self {
+        Batch {
+            table,
+            columns: table.columns.iter().map(|c| ColumnData::for_type(c.ty)).collect(),
+            lineage: None,
+        }
+    }
+
+    /// Appends one row of values, in the table's column order, already parsed by `parse_cell`.
+    pub fn push_row(&mut self, values: Vec<Value>, line: u64) {
+        assert_eq!(values.len(), self.columns.len(), "row width of {}", self.table.name);
+        for (column, value) in self.columns.iter_mut().zip(values) {
+            column.push(value);
+        }
+        if let Some((_, lines)) = &mut self.lineage {
+            lines.push(line as i64);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.columns.first().map_or(0, ColumnData::len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// One cell, by column name.
+    pub fn value(&self, row: usize, column: &str) -> Value {
+        let index = self
+            .table
+            .column_index(column)
+            .unwrap_or_else(|| panic!("{} has no column {column}", self.table.name));
+        self.columns[index].get(row)
+    }
+
+    /// Replaces the empty cells of a text column with what `fill` says for that row.
+    pub fn fill_text(&mut self, column: &str, mut fill: impl FnMut(&Batch, usize) -> Option<String>) {
+        let index = self.table.column_index(column).expect("known column");
+        let filled: Vec<(usize, String)> = match &self.columns[index] {
+            ColumnData::Text(v) => v
+                .iter()
+                .enumerate()
+                .filter(|(_, cell)| cell.is_none())
+                .filter_map(|(row, _)| fill(self, row).map(|s| (row, s)))
+                .collect(),
+            other => panic!("{column} is not text: {other:?}"),
+        };
+        if let ColumnData::Text(v) = &mut self.columns[index] {
+            for (row, s) in filled {
+                v[row] = Some(s);
+            }
+        }
+    }
+
+    /// The file each row lands in, by the table's partitioning: `<table>` or `<table>-YYYY-MM`.
+    pub fn partition_of(&self, row: usize) -> String {
+        match self.table.partitioning {
+            Partitioning::Whole => self.table.name.to_string(),
+            Partitioning::MonthOf(column) => {
+                let date = self.value(row, column).as_date().expect("partition column is required");
+                format!("{}-{:04}-{:02}", self.table.name, date.year(), date.month())
+            }
+        }
+    }
+
+    /// The frame of these rows with the lake's schema (canonical columns, then lineage).
+    pub fn to_frame(&self) -> Result<DataFrame> {
+        let mut columns: Vec<Column> = self
+            .table
+            .columns
+            .iter()
+            .zip(&self.columns)
+            .map(|(c, data)| data.to_column(c.name))
+            .collect();
+        if let Some((file, lines)) = &self.lineage {
+            let files: Vec<&str> = vec![file.as_str(); lines.len()];
+            columns.push(Column::new(LINEAGE_SOURCE_FILE.into(), files));
+            columns.push(Column::new(LINEAGE_SOURCE_LINE.into(), lines));
+        }
+        DataFrame::new(self.len(), columns)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("building the {} frame", self.table.name))
+    }
+
+    /// The frame split by destination file (see `partition_of`), in file-name order.
+    pub fn to_partitioned_frames(&self) -> Result<BTreeMap<String, DataFrame>> {
+        let frame = self.to_frame()?;
+        let labels: Vec<String> = (0..self.len()).map(|row| self.partition_of(row)).collect();
+        let mut partitions = BTreeMap::new();
+        let distinct: std::collections::BTreeSet<&String> = labels.iter().collect();
+        for label in distinct {
+            let mask: BooleanChunked = labels.iter().map(|l| l == label).collect();
+            partitions.insert(label.clone(), frame.filter(&mask)?);
+        }
+        Ok(partitions)
+    }
+}
+
+/// The lake schema of a table: its canonical columns, then the lineage columns when it has them.
+pub fn lake_schema(table: &Table, with_lineage: bool) -> Schema {
+    let mut schema: Schema = table
+        .columns
+        .iter()
+        .map(|c| Field::new(c.name.into(), lake_dtype(c.ty)))
+        .collect();
+    if with_lineage {
+        schema.with_column(LINEAGE_SOURCE_FILE.into(), DataType::String);
+        schema.with_column(LINEAGE_SOURCE_LINE.into(), DataType::Int64);
+    }
+    schema
+}

@@ -1,0 +1,645 @@
+//! The canonical model, v1 (`../shared/spec/canonical-model.md`): the eight tables every adapter
+//! produces and the KPI layer reads. This file is the one place that knows their columns, types,
+//! vocabularies, natural keys and how the lake partitions them; everything else asks it.
+
+mod batch;
+
+pub use batch::{Batch, lake_dtype, lake_schema};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+/// The type of a canonical column, with what it accepts when parsed from text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnType {
+    Text,
+    Date,
+    /// An instant, stored as UTC microseconds.
+    Timestamp,
+    Bool,
+    Int {
+        min: i64,
+        max: i64,
+    },
+    /// One of a fixed list of lower-case words.
+    Enum(&'static [&'static str]),
+}
+
+#[derive(Debug)]
+pub struct Column {
+    pub name: &'static str,
+    pub ty: ColumnType,
+    /// A row without a value here is rejected.
+    pub required: bool,
+    /// Stored when the cell is empty (the spec's "default ...").
+    pub default: Option<&'static str>,
+}
+
+/// How a table's rows are spread over files in its lake folder. Rows with the same natural key
+/// always land in the same file, so replacing a key touches one file and leaves the rest alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Partitioning {
+    /// One file for the whole table.
+    Whole,
+    /// One file per calendar month of this date or timestamp column (part of the natural key).
+    MonthOf(&'static str),
+}
+
+#[derive(Debug)]
+pub struct Table {
+    pub name: &'static str,
+    pub columns: &'static [Column],
+    /// The natural key: a newer export of the same key replaces the older row.
+    pub key: &'static [&'static str],
+    pub partitioning: Partitioning,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&'static Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    pub fn required_columns(&self) -> impl Iterator<Item = &'static Column> {
+        self.columns.iter().filter(|c| c.required)
+    }
+
+    pub fn column_names(&self) -> Vec<&'static str> {
+        self.columns.iter().map(|c| c.name).collect()
+    }
+}
+
+/// Columns the lake adds to every canonical table so that a figure can be traced back to the
+/// export line it came from.
+pub const LINEAGE_SOURCE_FILE: &str = "_source_file";
+pub const LINEAGE_SOURCE_LINE: &str = "_source_line";
+
+pub const CRITICALITY: &[&str] = &["critical", "high", "standard", "low"];
+pub const DEVICE_CLASS: &[&str] = &["server", "workstation", "other"];
+pub const RING: &[&str] = &["pilot", "test", "regular", "production"];
+pub const TRACK: &[&str] = &["overnight", "daytime"];
+pub const PATCH_POLICY: &[&str] = &[
+    "do_not_patch",
+    "manual",
+    "auto_install_manual_reboot",
+    "auto_install_auto_reboot",
+];
+pub const CLASSIFICATION: &[&str] = &[
+    "security",
+    "critical",
+    "update_rollup",
+    "feature",
+    "driver",
+    "definition",
+    "optional",
+    "other",
+];
+pub const SEVERITY: &[&str] = &["critical", "important", "moderate", "low", "unspecified"];
+pub const APPROVAL: &[&str] = &["approved", "not_approved", "declined", "pending_review"];
+pub const PATCH_STATE: &[&str] = &[
+    "installed",
+    "missing",
+    "failed",
+    "pending_reboot",
+    "not_applicable",
+];
+pub const SUMMARY_STATUS: &[&str] = &[
+    "fully_patched",
+    "approved_pending",
+    "install_error",
+    "reboot_required",
+    "no_policy",
+    "no_data",
+];
+pub const ATTEMPT_RESULT: &[&str] = &["success", "failure"];
+pub const TICKET_TYPE: &[&str] = &[
+    "incident",
+    "problem",
+    "service_request",
+    "change_request",
+    "alert",
+    "remediation",
+];
+pub const TICKET_STATUS: &[&str] = &["new", "in_progress", "waiting", "complete", "cancelled"];
+pub const CHANGE_TYPE: &[&str] = &["standard", "normal", "emergency"];
+pub const RISK: &[&str] = &["low", "medium", "high"];
+pub const CAB_DECISION: &[&str] = &["approved", "rejected", "pending", "none"];
+pub const CHANGE_OUTCOME: &[&str] = &[
+    "successful",
+    "successful_with_issues",
+    "failed",
+    "rolled_back",
+    "cancelled",
+    "in_progress",
+];
+
+pub(crate) const fn col(name: &'static str, ty: ColumnType) -> Column {
+    Column {
+        name,
+        ty,
+        required: false,
+        default: None,
+    }
+}
+
+pub(crate) const fn req(name: &'static str, ty: ColumnType) -> Column {
+    Column {
+        name,
+        ty,
+        required: true,
+        default: None,
+    }
+}
+
+pub(crate) const fn with_default(name: &'static str, ty: ColumnType, default: &'static str) -> Column {
+    Column {
+        name,
+        ty,
+        required: false,
+        default: Some(default),
+    }
+}
+
+use ColumnType::{Bool, Date, Enum, Text, Timestamp};
+
+pub static TENANTS: Table = Table {
+    name: "tenants",
+    columns: &[
+        req("tenant_id", Text),
+        req("tenant_name", Text),
+        with_default("criticality", Enum(CRITICALITY), "standard"),
+        col("psa_company_id", Text),
+        col("rmm_site_id", Text),
+    ],
+    key: &["tenant_id"],
+    partitioning: Partitioning::Whole,
+};
+
+pub static DEVICES: Table = Table {
+    name: "devices",
+    columns: &[
+        req("snapshot_date", Date),
+        req("tenant_id", Text),
+        req("device_id", Text),
+        req("hostname", Text),
+        req("device_class", Enum(DEVICE_CLASS)),
+        col("role", Text),
+        col("os_name", Text),
+        col("policy_tier", Text),
+        col("ring", Enum(RING)),
+        col("track", Enum(TRACK)),
+        col("patch_policy", Enum(PATCH_POLICY)),
+        col("excluded", Bool),
+        col("exclusion_reason", Text),
+        col("last_seen_utc", Timestamp),
+    ],
+    key: &["snapshot_date", "tenant_id", "device_id"],
+    partitioning: Partitioning::MonthOf("snapshot_date"),
+};
+
+pub static PATCH_STATUS: Table = Table {
+    name: "patch_status",
+    columns: &[
+        req("snapshot_date", Date),
+        req("tenant_id", Text),
+        req("device_id", Text),
+        req("patch_id", Text),
+        col("patch_title", Text),
+        col("vendor", Text),
+        req("classification", Enum(CLASSIFICATION)),
+        with_default("severity", Enum(SEVERITY), "unspecified"),
+        col("release_date", Date),
+        req("approval", Enum(APPROVAL)),
+        req("state", Enum(PATCH_STATE)),
+        col("installed_utc", Timestamp),
+    ],
+    key: &["snapshot_date", "tenant_id", "device_id", "patch_id"],
+    partitioning: Partitioning::MonthOf("snapshot_date"),
+};
+
+const COUNT: ColumnType = ColumnType::Int {
+    min: 0,
+    max: i64::MAX,
+};
+
+pub static DEVICE_PATCH_SUMMARY: Table = Table {
+    name: "device_patch_summary",
+    columns: &[
+        req("snapshot_date", Date),
+        req("tenant_id", Text),
+        req("device_id", Text),
+        req("status", Enum(SUMMARY_STATUS)),
+        col("approved_pending_count", COUNT),
+        col("not_approved_count", COUNT),
+        col("installed_count", COUNT),
+    ],
+    key: &["snapshot_date", "tenant_id", "device_id"],
+    partitioning: Partitioning::MonthOf("snapshot_date"),
+};
+
+pub static PATCH_ATTEMPTS: Table = Table {
+    name: "patch_attempts",
+    columns: &[
+        req("attempt_utc", Timestamp),
+        req("tenant_id", Text),
+        req("device_id", Text),
+        req("patch_id", Text),
+        req("result", Enum(ATTEMPT_RESULT)),
+        col("error_code", Text),
+        col("error_message", Text),
+        col("job_id", Text),
+    ],
+    key: &["attempt_utc", "tenant_id", "device_id", "patch_id", "result"],
+    partitioning: Partitioning::MonthOf("attempt_utc"),
+};
+
+pub static TICKETS: Table = Table {
+    name: "tickets",
+    columns: &[
+        req("ticket_id", Text),
+        req("tenant_id", Text),
+        col("ticket_number", Text),
+        req("ticket_type", Enum(TICKET_TYPE)),
+        col("title", Text),
+        col("priority", ColumnType::Int { min: 1, max: 4 }),
+        req("status", Enum(TICKET_STATUS)),
+        req("created_utc", Timestamp),
+        col("resolved_utc", Timestamp),
+        col("due_utc", Timestamp),
+        col("queue", Text),
+        col("device_id", Text),
+        col("patch_id", Text),
+        col("root_cause", Text),
+    ],
+    key: &["ticket_id"],
+    partitioning: Partitioning::Whole,
+};
+
+pub static CHANGES: Table = Table {
+    name: "changes",
+    columns: &[
+        req("change_id", Text),
+        req("tenant_id", Text),
+        col("title", Text),
+        req("change_type", Enum(CHANGE_TYPE)),
+        req("risk", Enum(RISK)),
+        req("created_utc", Timestamp),
+        col("planned_start_utc", Timestamp),
+        col("planned_end_utc", Timestamp),
+        col("actual_start_utc", Timestamp),
+        col("actual_end_utc", Timestamp),
+        with_default("cab_decision", Enum(CAB_DECISION), "none"),
+        col("cab_decided_utc", Timestamp),
+        col("approver", Text),
+        col("has_rollback_plan", Bool),
+        col("has_test_evidence", Bool),
+        col("has_comm_plan", Bool),
+        col("has_validation_checklist", Bool),
+        req("outcome", Enum(CHANGE_OUTCOME)),
+        col("rollback_attempted", Bool),
+        col("rollback_succeeded", Bool),
+        col("post_change_verified", Bool),
+        col("customer_impact_declared", Bool),
+        col("caused_incident", Bool),
+    ],
+    key: &["change_id"],
+    partitioning: Partitioning::Whole,
+};
+
+pub static EXCEPTIONS: Table = Table {
+    name: "exceptions",
+    columns: &[
+        req("tenant_id", Text),
+        col("device_id", Text),
+        col("patch_id", Text),
+        req("reason", Text),
+        req("approved_by", Text),
+        req("approved_utc", Timestamp),
+        col("expires_utc", Timestamp),
+    ],
+    key: &["tenant_id", "device_id", "patch_id", "approved_utc"],
+    partitioning: Partitioning::Whole,
+};
+
+/// Every canonical table, in the order a batch of files is ingested: tenants first, because the
+/// policy-tier rules read a device's tenant criticality.
+pub static TABLES: [&Table; 8] = [
+    &TENANTS,
+    &DEVICES,
+    &DEVICE_PATCH_SUMMARY,
+    &PATCH_STATUS,
+    &PATCH_ATTEMPTS,
+    &TICKETS,
+    &CHANGES,
+    &EXCEPTIONS,
+];
+
+pub fn table(name: &str) -> Option<&'static Table> {
+    TABLES.iter().copied().find(|t| t.name == name)
+}
+
+/// A parsed cell.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Text(String),
+    Date(NaiveDate),
+    Timestamp(DateTime<Utc>),
+    Bool(bool),
+    Int(i64),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    pub fn as_timestamp(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Value::Timestamp(t) => Some(*t),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The calendar date of a date or timestamp value.
+    pub fn as_date(&self) -> Option<NaiveDate> {
+        match self {
+            Value::Date(d) => Some(*d),
+            Value::Timestamp(t) => Some(t.date_naive()),
+            _ => None,
+        }
+    }
+
+    /// The value as it is written to a key or a message.
+    pub fn to_key_text(&self) -> String {
+        match self {
+            Value::Null => String::new(),
+            Value::Text(s) => s.clone(),
+            Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+            Value::Timestamp(t) => t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Int(i) => i.to_string(),
+        }
+    }
+}
+
+/// Why a row was refused. The words are what the quarantine table's `reason` column holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    MissingRequired,
+    InvalidDate,
+    InvalidTimestamp,
+    InvalidBool,
+    InvalidInteger,
+    OutOfRange,
+    InvalidEnum,
+    WrongFieldCount,
+    DuplicateKey,
+    EndBeforeStart,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::MissingRequired => "missing_required",
+            Reason::InvalidDate => "invalid_date",
+            Reason::InvalidTimestamp => "invalid_timestamp",
+            Reason::InvalidBool => "invalid_bool",
+            Reason::InvalidInteger => "invalid_integer",
+            Reason::OutOfRange => "out_of_range",
+            Reason::InvalidEnum => "invalid_enum",
+            Reason::WrongFieldCount => "wrong_field_count",
+            Reason::DuplicateKey => "duplicate_key",
+            Reason::EndBeforeStart => "end_before_start",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A refused cell: the reason word and a sentence for the person reading the quarantine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    pub column: String,
+    pub value: String,
+    pub reason: Reason,
+    pub detail: String,
+}
+
+/// Parses one cell of a column (text already trimmed). An empty cell is null, or the column's
+/// default; a required column without a value is refused.
+pub fn parse_cell(column: &Column, raw: &str) -> Result<Value, Problem> {
+    let problem = |reason: Reason, detail: String| Problem {
+        column: column.name.to_string(),
+        value: raw.to_string(),
+        reason,
+        detail,
+    };
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return match column.default {
+            Some(default) => Ok(Value::Text(default.to_string())),
+            None if column.required => Err(problem(
+                Reason::MissingRequired,
+                format!("`{}` is required and is empty", column.name),
+            )),
+            None => Ok(Value::Null),
+        };
+    }
+    match column.ty {
+        ColumnType::Text => Ok(Value::Text(raw.to_string())),
+        ColumnType::Date => parse_date(raw).map(Value::Date).ok_or_else(|| {
+            problem(
+                Reason::InvalidDate,
+                format!("`{raw}` is not a date (expected YYYY-MM-DD)"),
+            )
+        }),
+        ColumnType::Timestamp => parse_timestamp(raw).map(Value::Timestamp).ok_or_else(|| {
+            problem(
+                Reason::InvalidTimestamp,
+                format!("`{raw}` is not an ISO-8601 timestamp (expected e.g. 2026-10-14T02:13:00Z)"),
+            )
+        }),
+        ColumnType::Bool => parse_bool(raw).map(Value::Bool).ok_or_else(|| {
+            problem(
+                Reason::InvalidBool,
+                format!("`{raw}` is not a boolean (expected true/false, 1/0 or yes/no)"),
+            )
+        }),
+        ColumnType::Int { min, max } => {
+            let n: i64 = raw.parse().map_err(|_| {
+                problem(Reason::InvalidInteger, format!("`{raw}` is not a whole number"))
+            })?;
+            if n < min || n > max {
+                let range = if max == i64::MAX {
+                    format!("at least {min}")
+                } else {
+                    format!("from {min} to {max}")
+                };
+                return Err(problem(
+                    Reason::OutOfRange,
+                    format!("{n} is out of range (expected {range})"),
+                ));
+            }
+            Ok(Value::Int(n))
+        }
+        ColumnType::Enum(words) => {
+            // Case is not information here: `Security` and `security` mean the same.
+            let word = raw.to_ascii_lowercase();
+            match words.iter().find(|w| **w == word) {
+                Some(w) => Ok(Value::Text((*w).to_string())),
+                None => Err(problem(
+                    Reason::InvalidEnum,
+                    format!("`{raw}` is not one of: {}", words.join(", ")),
+                )),
+            }
+        }
+    }
+}
+
+pub fn parse_date(raw: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()
+}
+
+/// ISO-8601 as the spec allows it: `Z`, an offset, or no zone (meaning UTC); `T` or a space
+/// between date and time; optional fraction. A bare date is midnight UTC.
+pub fn parse_timestamp(raw: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z"] {
+        if let Ok(t) = DateTime::parse_from_str(raw, format) {
+            return Some(t.with_timezone(&Utc));
+        }
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(raw, format) {
+            return Some(t.and_utc());
+        }
+    }
+    parse_date(raw).map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
+}
+
+pub fn parse_bool(raw: &str) -> Option<bool> {
+    match raw.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// Checks that span columns of one row: an end before its start would make a negative duration
+/// (an MTTR, a change window) that no KPI can count honestly.
+pub fn check_row(table: &Table, values: &[Value]) -> Vec<Problem> {
+    let pairs: &[(&str, &str)] = match table.name {
+        "tickets" => &[("created_utc", "resolved_utc")],
+        "changes" => &[
+            ("planned_start_utc", "planned_end_utc"),
+            ("actual_start_utc", "actual_end_utc"),
+        ],
+        _ => &[],
+    };
+    let mut problems = Vec::new();
+    for (start, end) in pairs {
+        let (Some(si), Some(ei)) = (table.column_index(start), table.column_index(end)) else {
+            continue;
+        };
+        if let (Some(s), Some(e)) = (values[si].as_timestamp(), values[ei].as_timestamp()) {
+            if e < s {
+                problems.push(Problem {
+                    column: (*end).to_string(),
+                    value: values[ei].to_key_text(),
+                    reason: Reason::EndBeforeStart,
+                    detail: format!("`{end}` is before `{start}` ({})", values[si].to_key_text()),
+                });
+            }
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_natural_key_and_partition_column_is_a_required_column_or_nullable_key_part() {
+        for table in TABLES {
+            for key in table.key {
+                assert!(table.column(key).is_some(), "{}.{key}", table.name);
+            }
+            if let Partitioning::MonthOf(c) = table.partitioning {
+                let column = table.column(c).unwrap();
+                assert!(column.required && table.key.contains(&c), "{}.{c}", table.name);
+            }
+        }
+    }
+
+    #[test]
+    fn timestamps_without_zone_are_utc_and_offsets_are_converted() {
+        let z = parse_timestamp("2026-10-14T02:13:00Z").unwrap();
+        assert_eq!(parse_timestamp("2026-10-14T02:13:00").unwrap(), z);
+        assert_eq!(parse_timestamp("2026-10-14 02:13:00").unwrap(), z);
+        assert_eq!(parse_timestamp("2026-10-14T04:13:00+02:00").unwrap(), z);
+        assert_eq!(
+            parse_timestamp("2026-10-14T02:13:00.250Z").unwrap(),
+            z + chrono::Duration::milliseconds(250)
+        );
+        assert_eq!(
+            parse_timestamp("2026-10-14").unwrap(),
+            parse_timestamp("2026-10-14T00:00:00Z").unwrap()
+        );
+        assert_eq!(parse_timestamp("14/10/2026 02:13"), None);
+    }
+
+    #[test]
+    fn booleans_accept_the_three_spellings_in_any_case() {
+        for t in ["true", "TRUE", "1", "yes", "Yes"] {
+            assert_eq!(parse_bool(t), Some(true));
+        }
+        for f in ["false", "False", "0", "no", "NO"] {
+            assert_eq!(parse_bool(f), Some(false));
+        }
+        assert_eq!(parse_bool("y"), None);
+    }
+
+    #[test]
+    fn empty_cells_take_the_default_or_are_refused_when_required() {
+        let severity = PATCH_STATUS.column("severity").unwrap();
+        assert_eq!(parse_cell(severity, "").unwrap(), Value::Text("unspecified".into()));
+        let state = PATCH_STATUS.column("state").unwrap();
+        assert_eq!(parse_cell(state, " ").unwrap_err().reason, Reason::MissingRequired);
+        let installed = PATCH_STATUS.column("installed_utc").unwrap();
+        assert_eq!(parse_cell(installed, "").unwrap(), Value::Null);
+    }
+
+    #[test]
+    fn enum_words_are_matched_without_regard_to_case_and_stored_lower_case() {
+        let class = DEVICES.column("device_class").unwrap();
+        assert_eq!(parse_cell(class, "Server").unwrap(), Value::Text("server".into()));
+        let err = parse_cell(class, "laptop").unwrap_err();
+        assert_eq!(err.reason, Reason::InvalidEnum);
+        assert!(err.detail.contains("server, workstation, other"));
+    }
+
+    #[test]
+    fn priority_outside_one_to_four_is_out_of_range() {
+        let priority = TICKETS.column("priority").unwrap();
+        assert_eq!(parse_cell(priority, "4").unwrap(), Value::Int(4));
+        assert_eq!(parse_cell(priority, "5").unwrap_err().reason, Reason::OutOfRange);
+        assert_eq!(parse_cell(priority, "high").unwrap_err().reason, Reason::InvalidInteger);
+    }
+}

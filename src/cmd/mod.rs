@@ -1,0 +1,41 @@
+//! One file per command. Each opens with its usage: what it reads, writes and refuses.
+
+pub mod demo;
+pub mod ingest;
+pub mod init;
+pub mod kpi;
+pub mod query;
+pub mod report;
+pub mod run;
+pub mod sample;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::config::Config;
+use crate::lake::Lake;
+
+/// Runs a parsed command line; the result is the exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    let global = cli.global;
+    match cli.command {
+        Command::Init(args) => init::run(&global, args),
+        Command::Ingest(args) => ingest::run(&global, args),
+        Command::Kpi(args) => kpi::run(&global, args),
+        Command::Report(args) => report::run(&global, args),
+        Command::Query(args) => query::run(&global, args),
+        Command::Run(args) => run::run(&global, args),
+        Command::Demo(args) => demo::run(&global, args),
+        Command::Sample(args) => sample::run(&global, args),
+    }
+}
+
+impl GlobalArgs {
+    pub fn load_config(&self) -> Result<Config> {
+        Ok(Config::load(self.config.as_deref())?)
+    }
+
+    pub fn open_lake(&self, config: &Config) -> Result<Lake> {
+        Lake::open(&config.lake_dir(self.lake.as_deref()))
+    }
+}

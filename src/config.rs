@@ -1,0 +1,391 @@
+//! `govpack.toml`: where the lake is, the KPI settings of kpi-definitions.md, the policy-tier
+//! rules, and per-source settings. Every key is optional; `DEFAULT_CONFIG` (what `govpack init`
+//! writes) documents each one with its default, and a test keeps the two in step. A misspelt key
+//! or a wrong value is an error that names it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::canonical::{CLASSIFICATION, CRITICALITY, DEVICE_CLASS};
+use crate::error::UsageError;
+
+/// The file `govpack init` writes: every key with its default and what it means.
+pub const DEFAULT_CONFIG: &str = include_str!("default_config.toml");
+
+/// The config file read when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "govpack.toml";
+
+/// The exports whose settings `[sources.<name>]` may hold.
+pub const SOURCE_NAMES: &[&str] = &[
+    "canonical_csv",
+    "datto_rmm",
+    "ninjaone",
+    "connectwise_automate",
+    "wufb",
+    "autotask",
+    "connectwise_manage",
+];
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub lake: LakeSettings,
+    pub kpi: KpiSettings,
+    pub policy_tiers: PolicyTierSettings,
+    pub sources: BTreeMap<String, SourceSettings>,
+    /// The folder relative paths in this file are resolved against (the file's own folder).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LakeSettings {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KpiSettings {
+    pub required_classifications: Vec<String>,
+    pub grace_days: GraceDays,
+    pub tier_grace_days: BTreeMap<String, GraceDaysOverride>,
+    pub stale_after_days: u32,
+    pub pending_reboot_compliant: bool,
+    pub pilot_soak_days: u32,
+    pub chronic_snapshots: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GraceDays {
+    pub critical: u32,
+    pub important: u32,
+    pub moderate: u32,
+    pub low: u32,
+    pub unspecified: u32,
+}
+
+/// A policy tier's own grace days; a severity left out keeps the general value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraceDaysOverride {
+    pub critical: Option<u32>,
+    pub important: Option<u32>,
+    pub moderate: Option<u32>,
+    pub low: Option<u32>,
+    pub unspecified: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyTierSettings {
+    pub default_tier: String,
+    pub rules: Vec<PolicyTierRule>,
+}
+
+/// Assigns `tier` to a device whose export has no policy tier, when every list given matches
+/// (an empty or absent list matches anything). The first matching rule wins.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyTierRule {
+    pub tier: String,
+    #[serde(default)]
+    pub tenant_criticality: Vec<String>,
+    #[serde(default)]
+    pub device_class: Vec<String>,
+    #[serde(default)]
+    pub role: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourceSettings {
+    /// IANA zone of timestamps the export writes without a zone.
+    pub time_zone: String,
+    pub date_culture: DateCulture,
+}
+
+/// How an export writes dates whose order is ambiguous (`03/04/2026`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DateCulture {
+    #[default]
+    Iso,
+    Us,
+    DayFirst,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            lake: LakeSettings::default(),
+            kpi: KpiSettings::default(),
+            policy_tiers: PolicyTierSettings::default(),
+            sources: BTreeMap::new(),
+            base_dir: PathBuf::from("."),
+        }
+    }
+}
+
+impl Default for LakeSettings {
+    fn default() -> Self {
+        LakeSettings {
+            path: PathBuf::from("lake"),
+        }
+    }
+}
+
+impl Default for KpiSettings {
+    fn default() -> Self {
+        KpiSettings {
+            required_classifications: vec!["security".into(), "critical".into()],
+            grace_days: GraceDays::default(),
+            tier_grace_days: BTreeMap::new(),
+            stale_after_days: 7,
+            pending_reboot_compliant: false,
+            pilot_soak_days: 7,
+            chronic_snapshots: 3,
+        }
+    }
+}
+
+impl Default for GraceDays {
+    fn default() -> Self {
+        GraceDays {
+            critical: 14,
+            important: 30,
+            moderate: 60,
+            low: 90,
+            unspecified: 30,
+        }
+    }
+}
+
+impl Default for PolicyTierSettings {
+    fn default() -> Self {
+        let rule = |tier: &str, criticality: &[&str], class: &[&str], role: &[&str]| PolicyTierRule {
+            tier: tier.into(),
+            tenant_criticality: criticality.iter().map(|s| s.to_string()).collect(),
+            device_class: class.iter().map(|s| s.to_string()).collect(),
+            role: role.iter().map(|s| s.to_string()).collect(),
+        };
+        PolicyTierSettings {
+            default_tier: "other".into(),
+            rules: vec![
+                rule("critical_servers", &["critical", "high"], &["server"], &[]),
+                rule("critical_servers", &[], &["server"], &["domain_controller", "hypervisor"]),
+                rule("servers", &[], &["server"], &[]),
+                rule("workstations", &[], &["workstation"], &[]),
+            ],
+        }
+    }
+}
+
+impl Default for SourceSettings {
+    fn default() -> Self {
+        SourceSettings {
+            time_zone: "UTC".into(),
+            date_culture: DateCulture::Iso,
+        }
+    }
+}
+
+impl GraceDays {
+    /// Grace days for a severity word of the canonical vocabulary.
+    pub fn for_severity(&self, severity: &str) -> u32 {
+        match severity {
+            "critical" => self.critical,
+            "important" => self.important,
+            "moderate" => self.moderate,
+            "low" => self.low,
+            _ => self.unspecified,
+        }
+    }
+
+    pub fn with_override(&self, o: &GraceDaysOverride) -> GraceDays {
+        GraceDays {
+            critical: o.critical.unwrap_or(self.critical),
+            important: o.important.unwrap_or(self.important),
+            moderate: o.moderate.unwrap_or(self.moderate),
+            low: o.low.unwrap_or(self.low),
+            unspecified: o.unspecified.unwrap_or(self.unspecified),
+        }
+    }
+}
+
+impl KpiSettings {
+    /// Grace days in force for a policy tier (the general values, overridden per tier).
+    pub fn grace_days_for_tier(&self, tier: Option<&str>) -> GraceDays {
+        match tier.and_then(|t| self.tier_grace_days.get(t)) {
+            Some(o) => self.grace_days.with_override(o),
+            None => self.grace_days,
+        }
+    }
+}
+
+impl PolicyTierSettings {
+    /// The tier of a device whose export names none.
+    pub fn tier_for(&self, tenant_criticality: &str, device_class: &str, role: Option<&str>) -> &str {
+        let matches = |list: &[String], value: Option<&str>| {
+            list.is_empty() || value.is_some_and(|v| list.iter().any(|l| l.eq_ignore_ascii_case(v)))
+        };
+        self.rules
+            .iter()
+            .find(|r| {
+                matches(&r.tenant_criticality, Some(tenant_criticality))
+                    && matches(&r.device_class, Some(device_class))
+                    && matches(&r.role, role)
+            })
+            .map_or(self.default_tier.as_str(), |r| r.tier.as_str())
+    }
+}
+
+impl Config {
+    /// Reads the config: the named file (which must exist), else `./govpack.toml` when there is
+    /// one, else the built-in defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, UsageError> {
+        let path = match explicit {
+            Some(p) if !p.exists() => {
+                return Err(UsageError(format!(
+                    "config file {} does not exist (run `govpack init` to write one)",
+                    p.display()
+                )));
+            }
+            Some(p) => p.to_path_buf(),
+            None if Path::new(DEFAULT_CONFIG_PATH).exists() => PathBuf::from(DEFAULT_CONFIG_PATH),
+            None => return Ok(Config::default()),
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| UsageError(format!("{}: cannot read: {e}", path.display())))?;
+        let mut config = Config::parse(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+        config.base_dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        if config.base_dir.as_os_str().is_empty() {
+            config.base_dir = PathBuf::from(".");
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates config text; the error names the key and, for syntax and type
+    /// errors, the line and column.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The lake folder: `--lake` when given, else `lake.path` relative to the config file.
+    pub fn lake_dir(&self, lake_override: Option<&Path>) -> PathBuf {
+        match lake_override {
+            Some(dir) => dir.to_path_buf(),
+            None if self.lake.path.is_absolute() => self.lake.path.clone(),
+            None => self.base_dir.join(&self.lake.path),
+        }
+    }
+
+    pub fn source(&self, name: &str) -> SourceSettings {
+        self.sources.get(name).cloned().unwrap_or_default()
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let one_of = |key: String, value: &str, words: &[&str]| {
+            if words.contains(&value) {
+                Ok(())
+            } else {
+                Err(format!("{key}: `{value}` is not one of: {}", words.join(", ")))
+            }
+        };
+        if self.kpi.required_classifications.is_empty() {
+            return Err("kpi.required_classifications: needs at least one classification".into());
+        }
+        for (i, c) in self.kpi.required_classifications.iter().enumerate() {
+            one_of(format!("kpi.required_classifications[{i}]"), c, CLASSIFICATION)?;
+        }
+        if self.kpi.chronic_snapshots == 0 {
+            return Err("kpi.chronic_snapshots: must be at least 1".into());
+        }
+        if self.policy_tiers.default_tier.trim().is_empty() {
+            return Err("policy_tiers.default_tier: must not be empty".into());
+        }
+        for (i, rule) in self.policy_tiers.rules.iter().enumerate() {
+            let key = format!("policy_tiers.rules[{i}]");
+            if rule.tier.trim().is_empty() {
+                return Err(format!("{key}.tier: must not be empty"));
+            }
+            for c in &rule.tenant_criticality {
+                one_of(format!("{key}.tenant_criticality"), c, CRITICALITY)?;
+            }
+            for c in &rule.device_class {
+                one_of(format!("{key}.device_class"), c, DEVICE_CLASS)?;
+            }
+        }
+        for (name, source) in &self.sources {
+            one_of("sources".to_string(), name, SOURCE_NAMES)
+                .map_err(|_| format!("sources.{name}: unknown source (known: {})", SOURCE_NAMES.join(", ")))?;
+            source.time_zone.parse::<chrono_tz::Tz>().map_err(|_| {
+                format!(
+                    "sources.{name}.time_zone: `{}` is not an IANA time zone (e.g. UTC, Europe/London, America/New_York)",
+                    source.time_zone
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_init_writes_holds_exactly_the_built_in_defaults() {
+        assert_eq!(Config::parse(DEFAULT_CONFIG).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn an_empty_file_means_the_defaults() {
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn a_misspelt_key_is_named_with_its_line() {
+        let err = Config::parse("[kpi]\nstale_after_dayz = 3\n").unwrap_err();
+        assert!(err.contains("stale_after_dayz"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn a_wrong_value_is_named() {
+        let err = Config::parse("[kpi]\nrequired_classifications = [\"security\", \"securty\"]\n").unwrap_err();
+        assert!(err.contains("kpi.required_classifications[1]: `securty`"), "{err}");
+        let err = Config::parse("[kpi]\nstale_after_days = -1\n").unwrap_err();
+        assert!(err.contains("stale_after_days"), "{err}");
+        let err = Config::parse("[sources.datto_rmm]\ntime_zone = \"Mars/Olympus\"\n").unwrap_err();
+        assert!(err.contains("sources.datto_rmm.time_zone"), "{err}");
+        let err = Config::parse("[sources.kaseya]\n").unwrap_err();
+        assert!(err.contains("sources.kaseya: unknown source"), "{err}");
+        let err = Config::parse("[sources.ninjaone]\ndate_culture = \"uk\"\n").unwrap_err();
+        assert!(err.contains("uk") && err.contains("day_first"), "{err}");
+    }
+
+    #[test]
+    fn tier_grace_days_override_only_what_they_name() {
+        let config = Config::parse("[kpi.tier_grace_days.critical_servers]\ncritical = 7\n").unwrap();
+        let g = config.kpi.grace_days_for_tier(Some("critical_servers"));
+        assert_eq!((g.critical, g.important), (7, 30));
+        assert_eq!(config.kpi.grace_days_for_tier(Some("workstations")).critical, 14);
+        assert_eq!(config.kpi.grace_days_for_tier(None).for_severity("low"), 90);
+    }
+
+    #[test]
+    fn policy_tier_rules_apply_in_order_with_a_default() {
+        let rules = PolicyTierSettings::default();
+        assert_eq!(rules.tier_for("critical", "server", Some("sql")), "critical_servers");
+        assert_eq!(rules.tier_for("standard", "server", Some("domain_controller")), "critical_servers");
+        assert_eq!(rules.tier_for("standard", "server", None), "servers");
+        assert_eq!(rules.tier_for("low", "workstation", None), "workstations");
+        assert_eq!(rules.tier_for("low", "other", None), "other");
+    }
+}

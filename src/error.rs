@@ -1,0 +1,29 @@
+//! Errors that decide the exit code: a `UsageError` (bad arguments, a bad config) exits 2, any
+//! other error exits 1 (the job failed). Exit 0 is success, quarantined rows included.
+
+use std::fmt;
+
+/// The user asked for something govpack cannot do as asked: fix the command or the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_JOB_FAILED: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+/// The exit code for an error that reached the top.
+pub fn exit_code(error: &anyhow::Error) -> i32 {
+    if error.chain().any(|e| e.downcast_ref::<UsageError>().is_some()) {
+        EXIT_USAGE
+    } else {
+        EXIT_JOB_FAILED
+    }
+}

@@ -1,0 +1,239 @@
+//! The ingest job: export files in, canonical rows into the lake, refused rows into quarantine,
+//! one ledger line per file. Used by `govpack ingest`, `govpack demo` and the scheduled jobs.
+//!
+//! A file already in the ledger (same SHA-256) is skipped. A file that cannot be read stops that
+//! file only; the others still load. Within one call, tenants files load first, so that the
+//! policy-tier rules see the criticality of tenants that arrive in the same batch of files.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use chrono::Utc;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::canonical::{self, Batch, TABLES, Value};
+use crate::config::Config;
+use crate::error::UsageError;
+use crate::lake::{Lake, LedgerEntry};
+use crate::sources::{AdapterOutput, FileError, SourceFile, canonical_csv};
+
+/// What happened to one file.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub path: PathBuf,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Loaded(LoadedFile),
+    /// Already in the ledger (or earlier in the same run); nothing was changed.
+    Skipped { previously: String },
+    /// The file could not be read; nothing of it was loaded.
+    Failed { error: String },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadedFile {
+    pub tables: Vec<String>,
+    pub rows_read: u64,
+    pub rows_loaded: u64,
+    pub rows_quarantined: u64,
+    pub rows_replaced: u64,
+    /// Refused rows by reason (a row with two bad cells counts under each reason).
+    pub reasons: BTreeMap<String, u64>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IngestReport {
+    pub files: Vec<FileReport>,
+}
+
+impl IngestReport {
+    pub fn loaded(&self) -> impl Iterator<Item = &LoadedFile> {
+        self.files.iter().filter_map(|f| match &f.outcome {
+            Outcome::Loaded(l) => Some(l),
+            _ => None,
+        })
+    }
+
+    pub fn count(&self, pick: fn(&Outcome) -> bool) -> usize {
+        self.files.iter().filter(|f| pick(&f.outcome)).count()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Failed { .. }))
+    }
+
+    pub fn skipped(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Skipped { .. }))
+    }
+
+    pub fn total(&self, field: fn(&LoadedFile) -> u64) -> u64 {
+        self.loaded().map(field).sum()
+    }
+}
+
+/// The files a list of paths names: files as given, folders searched for `*.csv`, in path order.
+/// A path that does not exist is a usage error, reported before anything is ingested.
+pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, UsageError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            collect_csv(path, &mut found).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+            found.sort();
+            files.extend(found);
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            return Err(UsageError(format!("{}: no such file or folder", path.display())));
+        }
+    }
+    Ok(files)
+}
+
+fn collect_csv(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_csv(&path, out)?;
+        } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Ingests files (and folders of CSV files) into the lake.
+pub fn ingest(config: &Config, lake: &Lake, paths: &[PathBuf]) -> Result<IngestReport> {
+    let files = expand_paths(paths)?;
+    let mut report = IngestReport::default();
+    let mut pending: Vec<(usize, SourceFile)> = Vec::new();
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    for path in files {
+        let outcome = match SourceFile::read(&path) {
+            Err(e) => Some(Outcome::Failed { error: e.to_string() }),
+            Ok(file) => match lake.ingested_at(&file.sha256)? {
+                Some(at) => Some(Outcome::Skipped {
+                    previously: at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                }),
+                None if seen.contains_key(&file.sha256) => Some(Outcome::Skipped {
+                    previously: format!("earlier in this run, as {}", seen[&file.sha256].display()),
+                }),
+                None => match canonical_csv::detect_file_table(&file) {
+                    Err(e) => Some(Outcome::Failed { error: e.to_string() }),
+                    Ok(table) => {
+                        seen.insert(file.sha256.clone(), path.clone());
+                        let order = TABLES.iter().position(|t| t.name == table.name).unwrap_or(usize::MAX);
+                        pending.push((order, file));
+                        None
+                    }
+                },
+            },
+        };
+        if let Some(outcome) = outcome {
+            report.files.push(FileReport { path, outcome });
+        }
+    }
+    pending.sort_by_key(|(order, _)| *order);
+
+    let progress = ProgressBar::new(pending.iter().map(|(_, f)| f.bytes.len() as u64).sum());
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} ingesting [{bar:30}] {bytes}/{total_bytes} {wide_msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    for (_, file) in pending {
+        progress.set_message(file.name());
+        let outcome = match ingest_file(config, lake, &file) {
+            Ok(loaded) => Outcome::Loaded(loaded),
+            Err(e) => Outcome::Failed { error: format!("{e:#}") },
+        };
+        progress.inc(file.bytes.len() as u64);
+        report.files.push(FileReport {
+            path: file.path.clone(),
+            outcome,
+        });
+    }
+    progress.finish_and_clear();
+    Ok(report)
+}
+
+fn ingest_file(config: &Config, lake: &Lake, file: &SourceFile) -> Result<LoadedFile> {
+    let mut output: AdapterOutput = canonical_csv::read(file).map_err(|e: FileError| anyhow::anyhow!(e))?;
+    for batch in &mut output.batches {
+        if batch.table.name == canonical::DEVICES.name {
+            if let Some(warning) = assign_policy_tiers(config, lake, batch)? {
+                output.warnings.push(warning);
+            }
+        }
+    }
+    let now = Utc::now();
+    let mut loaded = LoadedFile {
+        rows_read: output.rows_read,
+        rows_quarantined: output.rows_rejected(),
+        warnings: output.warnings.clone(),
+        ..LoadedFile::default()
+    };
+    for rejection in &output.rejections {
+        *loaded.reasons.entry(rejection.problem.reason.to_string()).or_default() += 1;
+    }
+    for batch in &output.batches {
+        if batch.is_empty() {
+            continue;
+        }
+        let stats = lake.merge(batch)?;
+        loaded.tables.push(batch.table.name.to_string());
+        loaded.rows_loaded += stats.rows_written;
+        loaded.rows_replaced += stats.rows_replaced;
+    }
+    lake.record_quarantine(file, &output.rejections, now)?;
+    lake.record_ingest(
+        file,
+        &LedgerEntry {
+            source_format: "canonical_csv".into(),
+            encoding: output.encoding.as_str().into(),
+            tables: loaded.tables.clone(),
+            rows_read: loaded.rows_read,
+            rows_loaded: loaded.rows_loaded,
+            rows_quarantined: loaded.rows_quarantined,
+            rows_replaced: loaded.rows_replaced,
+        },
+        now,
+    )?;
+    for warning in &loaded.warnings {
+        tracing::warn!(file = %file.path.display(), "{warning}");
+    }
+    Ok(loaded)
+}
+
+/// Fills the policy tier of devices whose export names none, from the config's rules. Returns a
+/// warning when some devices' tenants are unknown (their criticality is taken as `standard`).
+fn assign_policy_tiers(config: &Config, lake: &Lake, batch: &mut Batch) -> Result<Option<String>> {
+    let criticality: HashMap<String, String> = lake.tenant_criticality()?;
+    let mut unknown_tenants = std::collections::BTreeSet::new();
+    let rules = &config.policy_tiers;
+    batch.fill_text("policy_tier", |b, row| {
+        let tenant = b.value(row, "tenant_id").to_key_text();
+        let tenant_criticality = criticality.get(&tenant).cloned().unwrap_or_else(|| {
+            unknown_tenants.insert(tenant.clone());
+            "standard".to_string()
+        });
+        let class = b.value(row, "device_class").to_key_text();
+        let role = match b.value(row, "role") {
+            Value::Text(r) => Some(r),
+            _ => None,
+        };
+        Some(rules.tier_for(&tenant_criticality, &class, role.as_deref()).to_string())
+    });
+    Ok((!unknown_tenants.is_empty()).then(|| {
+        format!(
+            "policy tiers were assigned as for criticality `standard` to devices of tenants not in the \
+             tenants table: {}",
+            unknown_tenants.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    }))
+}

@@ -1,0 +1,16 @@
+//! govpack: patch and change governance analytics for MSPs.
+//!
+//! Data flows one way: `sources` (vendor and canonical exports) -> `canonical` (the model every
+//! adapter produces) -> `lake` (Parquet) -> `sql` (DuckDB over the lake) -> reports. `cmd` holds
+//! one file per command of the CLI; `ingest` and `sample` are the jobs behind them.
+
+pub mod canonical;
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod lake;
+pub mod sample;
+pub mod sources;
+pub mod sql;

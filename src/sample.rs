@@ -1,0 +1,1176 @@
+//! The sample MSP: a deterministic, realistic managed-service provider written as canonical CSV.
+//!
+//! Same options, same bytes: every draw comes from one ChaCha8 stream seeded by `--seed`, in a
+//! fixed order, and nothing reads the clock (the last day is `--until`). What it holds, so that
+//! every KPI has something to find:
+//! - tenants of mixed criticality; one reports per-device summaries only (like the Datto RMM API),
+//!   one takes daily snapshots, the others weekly;
+//! - servers with roles and workstations with pilot/regular rings and overnight/daytime tracks;
+//!   devices that join, retire, go stale, are excluded or set to do-not-patch;
+//! - monthly Patch Tuesday cumulative updates per OS, .NET, optional previews, drivers, feature
+//!   updates, an out-of-band server update, and third-party patches (one with no release date);
+//! - install attempts by ring, with failures that cluster on one bad update a month and a few error
+//!   codes, some recurring on the same device for days;
+//! - remediation tickets for repeated failures with SLAs (some breached), background PSA tickets;
+//! - changes of every type and outcome, rollbacks, CAB gaps, emergency changes, a closed change
+//!   without an end time; exceptions active, expired and tenant-wide.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc, Weekday};
+use rand::seq::IndexedRandom;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::canonical::{self, TABLES, Table};
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleSpec {
+    pub tenants: usize,
+    pub devices: usize,
+    pub months: u32,
+    pub seed: u64,
+    /// The last day of the data.
+    pub until: NaiveDate,
+}
+
+/// The options the committed `sample_data/` was generated with (see sample_data/README.md).
+pub fn committed_spec() -> SampleSpec {
+    SampleSpec {
+        tenants: 4,
+        devices: 60,
+        months: 3,
+        seed: 42,
+        until: NaiveDate::from_ymd_opt(2026, 10, 31).expect("valid date"),
+    }
+}
+
+/// Rows of one canonical table, each in the table's column order, as CSV text cells.
+#[derive(Debug, Clone)]
+pub struct TableRows {
+    pub table: &'static Table,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl TableRows {
+    fn new(table: &'static Table) -> Self {
+        TableRows { table, rows: Vec::new() }
+    }
+
+    /// Adds a row from (column, cell) pairs; columns not named are empty.
+    fn push(&mut self, cells: &[(&str, String)]) {
+        let mut row = vec![String::new(); self.table.columns.len()];
+        for (name, value) in cells {
+            let index = self
+                .table
+                .column_index(name)
+                .unwrap_or_else(|| panic!("sample generator names unknown column {}.{name}", self.table.name));
+            row[index] = value.clone();
+        }
+        self.rows.push(row);
+    }
+}
+
+/// Writes the sample as `<table>.csv` files in `out`, returning each file with its row count.
+pub fn write(spec: &SampleSpec, out: &Path) -> Result<Vec<(PathBuf, usize)>> {
+    let tables = generate(spec)?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut written = Vec::new();
+    for t in tables {
+        let path = out.join(format!("{}.csv", t.table.name));
+        crate::lake::write_atomic(&path, |file| {
+            let mut w = csv::Writer::from_writer(file);
+            w.write_record(t.table.columns.iter().map(|c| c.name))?;
+            for row in &t.rows {
+                w.write_record(row)?;
+            }
+            w.flush()?;
+            Ok(())
+        })?;
+        written.push((path, t.rows.len()));
+    }
+    Ok(written)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cadence {
+    Daily,
+    Weekly,
+}
+
+#[derive(Debug, Clone)]
+struct Tenant {
+    id: String,
+    prefix: &'static str,
+    criticality: &'static str,
+    cadence: Cadence,
+    /// Reports device_patch_summary instead of patch_status and attempts.
+    summary_only: bool,
+    /// Its export carries policy_tier; the others leave it to the config's rules.
+    explicit_tiers: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Os {
+    Win11,
+    Win10,
+    Server2019,
+    Server2022,
+    Server2025,
+}
+
+impl Os {
+    fn name(self) -> &'static str {
+        match self {
+            Os::Win11 => "Microsoft Windows 11 Pro 24H2",
+            Os::Win10 => "Microsoft Windows 10 Pro 22H2",
+            Os::Server2019 => "Microsoft Windows Server 2019 Standard",
+            Os::Server2022 => "Microsoft Windows Server 2022 Standard",
+            Os::Server2025 => "Microsoft Windows Server 2025 Standard",
+        }
+    }
+
+    fn product(self) -> &'static str {
+        match self {
+            Os::Win11 => "Windows 11 Version 24H2 for x64-based Systems",
+            Os::Win10 => "Windows 10 Version 22H2 for x64-based Systems",
+            Os::Server2019 => "Windows Server 2019 for x64-based Systems",
+            Os::Server2022 => "Microsoft server operating system version 21H2 for x64-based Systems",
+            Os::Server2025 => "Microsoft server operating system version 24H2 for x64-based Systems",
+        }
+    }
+
+    fn is_server(self) -> bool {
+        matches!(self, Os::Server2019 | Os::Server2022 | Os::Server2025)
+    }
+}
+
+const OSES: [Os; 5] = [Os::Win11, Os::Win10, Os::Server2019, Os::Server2022, Os::Server2025];
+
+#[derive(Debug, Clone)]
+struct Device {
+    tenant: usize,
+    id: String,
+    hostname: String,
+    class: &'static str,
+    role: Option<&'static str>,
+    os: Os,
+    ring: &'static str,
+    track: Option<&'static str>,
+    policy: &'static str,
+    excluded: bool,
+    exclusion_reason: Option<&'static str>,
+    joined: NaiveDate,
+    retired: Option<NaiveDate>,
+    offline_from: Option<NaiveDate>,
+    tier: Option<&'static str>,
+}
+
+impl Device {
+    fn present_on(&self, day: NaiveDate) -> bool {
+        self.joined <= day && self.retired.is_none_or(|r| day < r)
+    }
+
+    fn patched(&self) -> bool {
+        !self.excluded && self.policy != "do_not_patch"
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Applies {
+    Os(Os),
+    AllWindows,
+    Servers,
+    Workstations,
+}
+
+#[derive(Debug, Clone)]
+struct Patch {
+    id: String,
+    title: String,
+    vendor: &'static str,
+    classification: &'static str,
+    severity: &'static str,
+    release: NaiveDate,
+    /// Whether the RMM reports the release date (third-party catalogues sometimes do not).
+    release_known: bool,
+    approval: &'static str,
+    applies: Applies,
+    failure_rate: f64,
+    errors: &'static [&'static str],
+}
+
+impl Patch {
+    fn applies_to(&self, d: &Device) -> bool {
+        match self.applies {
+            Applies::Os(os) => d.os == os,
+            Applies::AllWindows => d.class != "other",
+            Applies::Servers => d.os.is_server(),
+            Applies::Workstations => d.class == "workstation",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Attempt {
+    at: DateTime<Utc>,
+    success: bool,
+    error: Option<&'static str>,
+}
+
+/// What happened to one device and one patch over the whole timeline.
+#[derive(Debug, Clone, Default)]
+struct PairHistory {
+    not_applicable: bool,
+    attempts: Vec<Attempt>,
+    installed: Option<DateTime<Utc>>,
+    rebooted: Option<DateTime<Utc>>,
+}
+
+impl PairHistory {
+    /// The patch state an RMM would report at `at`.
+    fn state_at(&self, at: DateTime<Utc>) -> &'static str {
+        if self.not_applicable {
+            return "not_applicable";
+        }
+        match self.attempts.iter().rev().find(|a| a.at <= at) {
+            None => "missing",
+            Some(a) if !a.success => "failed",
+            Some(_) if self.rebooted.is_some_and(|r| r <= at) => "installed",
+            Some(_) => "pending_reboot",
+        }
+    }
+}
+
+const TENANT_NAMES: [(&str, &str); 10] = [
+    ("Northwind Dental Group", "NWD"),
+    ("Harbor Freight Logistics", "HFL"),
+    ("Cedar Valley Family Clinic", "CVC"),
+    ("Summit & Vale Legal LLP", "SVL"),
+    ("Bluewater Manufacturing", "BWM"),
+    ("Pinecrest Academy", "PCA"),
+    ("Oakridge Community Credit Union", "OCU"),
+    ("Meridian Architects", "MRA"),
+    ("Lakeside Veterinary Partners", "LVP"),
+    ("Granite Peak Engineering", "GPE"),
+];
+
+const ERROR_MESSAGES: [(&str, &str); 8] = [
+    ("0x800f0922", "CBS_E_INSTALLERS_FAILED: the update could not be installed (System Reserved partition too small or VPN blocking)"),
+    ("0x80073712", "ERROR_SXS_COMPONENT_STORE_CORRUPT: the component store has been corrupted"),
+    ("0x800f081f", "CBS_E_SOURCE_MISSING: the source files could not be found"),
+    ("0x80070643", "ERROR_INSTALL_FAILURE: fatal error during installation"),
+    ("0x8024402c", "WU_E_PT_WINHTTP_NAME_NOT_RESOLVED: the proxy or update server name could not be resolved"),
+    ("0x80070070", "ERROR_DISK_FULL: there is not enough space on the disk"),
+    ("0x80240022", "WU_E_ALL_UPDATES_FAILED: operation failed for all the updates"),
+    ("1603", "MSI exit code 1603: fatal error during installation"),
+];
+
+fn error_message(code: &str) -> &'static str {
+    ERROR_MESSAGES.iter().find(|(c, _)| *c == code).map_or("installation failed", |(_, m)| *m)
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn at(d: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
+    d.and_hms_opt(hour, minute, 0).expect("valid time").and_utc()
+}
+
+fn yes(b: bool) -> String {
+    if b { "true".into() } else { "false".into() }
+}
+
+fn opt(s: Option<&str>) -> String {
+    s.unwrap_or_default().to_string()
+}
+
+/// The second Tuesday of a month: Microsoft's Patch Tuesday.
+pub fn patch_tuesday(year: i32, month: u32) -> NaiveDate {
+    NaiveDate::from_weekday_of_month_opt(year, month, Weekday::Tue, 2).expect("every month has two Tuesdays")
+}
+
+/// Generates every canonical table of the sample MSP.
+pub fn generate(spec: &SampleSpec) -> Result<Vec<TableRows>> {
+    if spec.tenants == 0 || spec.tenants > TENANT_NAMES.len() {
+        bail!("--tenants must be from 1 to {}", TENANT_NAMES.len());
+    }
+    if spec.devices < spec.tenants * 3 {
+        bail!("--devices must be at least 3 per tenant ({} for {} tenants)", spec.tenants * 3, spec.tenants);
+    }
+    if spec.months == 0 || spec.months > 24 {
+        bail!("--months must be from 1 to 24");
+    }
+    let mut g = Generator::new(spec);
+    g.tenants();
+    g.devices();
+    g.catalogue();
+    g.histories();
+    g.snapshots();
+    g.attempts();
+    g.tickets();
+    g.changes();
+    g.exceptions();
+    Ok(g.finish())
+}
+
+struct Generator<'a> {
+    spec: &'a SampleSpec,
+    rng: ChaCha8Rng,
+    start: NaiveDate,
+    tenants: Vec<Tenant>,
+    devices: Vec<Device>,
+    patches: Vec<Patch>,
+    /// histories[device][patch]
+    histories: Vec<Vec<PairHistory>>,
+    out: Vec<TableRows>,
+    next_ticket: u64,
+}
+
+impl<'a> Generator<'a> {
+    fn new(spec: &'a SampleSpec) -> Self {
+        let first_of_last = spec.until.with_day(1).expect("day 1");
+        let start = first_of_last - Months::new(spec.months - 1);
+        Generator {
+            spec,
+            rng: ChaCha8Rng::seed_from_u64(spec.seed),
+            start,
+            tenants: Vec::new(),
+            devices: Vec::new(),
+            patches: Vec::new(),
+            histories: Vec::new(),
+            out: TABLES.iter().map(|t| TableRows::new(t)).collect(),
+            next_ticket: 31_000,
+        }
+    }
+
+    fn table(&mut self, table: &Table) -> &mut TableRows {
+        self.out.iter_mut().find(|t| t.table.name == table.name).expect("canonical table")
+    }
+
+    fn finish(self) -> Vec<TableRows> {
+        self.out
+    }
+
+    fn days(&self) -> impl Iterator<Item = NaiveDate> + use<> {
+        let (start, until) = (self.start, self.spec.until);
+        start.iter_days().take_while(move |d| *d <= until)
+    }
+
+    fn tenants(&mut self) {
+        let criticalities = ["critical", "high", "standard", "low", "standard", "high", "standard", "critical", "low", "standard"];
+        let n = self.spec.tenants;
+        for i in 0..n {
+            let (name, prefix) = TENANT_NAMES[i];
+            let tenant = Tenant {
+                id: (29_683_500 + 17 * i as u64).to_string(),
+                prefix,
+                criticality: criticalities[i],
+                cadence: Cadence::Weekly,
+                summary_only: n >= 3 && i == 2,
+                explicit_tiers: i % 2 == 0,
+            };
+            let site = format!("{:08x}-5e1f-4c2a-9d3b-{:012x}", 0x1a2b_0000u32 + i as u32, 0xa11c_e000_0000u64 + i as u64);
+            self.table(&canonical::TENANTS).push(&[
+                ("tenant_id", tenant.id.clone()),
+                ("tenant_name", name.into()),
+                ("criticality", tenant.criticality.into()),
+                ("psa_company_id", tenant.id.clone()),
+                ("rmm_site_id", site),
+            ]);
+            self.tenants.push(tenant);
+        }
+    }
+
+    fn devices(&mut self) {
+        let n = self.tenants.len();
+        let weights: Vec<f64> = (0..n).map(|_| self.rng.random_range(0.6..1.4)).collect();
+        let total: f64 = weights.iter().sum();
+        let mut counts: Vec<usize> = weights
+            .iter()
+            .map(|w| ((w / total) * self.spec.devices as f64).floor().max(3.0) as usize)
+            .collect();
+        while counts.iter().sum::<usize>() < self.spec.devices {
+            let i = self.rng.random_range(0..n);
+            counts[i] += 1;
+        }
+        while counts.iter().sum::<usize>() > self.spec.devices {
+            let i = counts.iter().enumerate().max_by_key(|(_, c)| **c).map(|(i, _)| i).expect("tenants");
+            counts[i] -= 1;
+        }
+        // The smallest tenant with patch detail sends daily snapshots.
+        if let Some(daily) = (0..n).filter(|i| !self.tenants[*i].summary_only).min_by_key(|i| counts[*i]) {
+            self.tenants[daily].cadence = Cadence::Daily;
+        }
+        let roles = ["domain_controller", "file", "sql", "app", "backup", "hypervisor", "web", "utility"];
+        let days: Vec<NaiveDate> = self.days().collect();
+        for (t, &count) in counts.iter().enumerate() {
+            let servers = ((count as f64 * 0.18).round() as usize).max(1);
+            let mut ws = 0;
+            for k in 0..count {
+                let tenant = &self.tenants[t];
+                let is_server = k < servers;
+                let is_other = !is_server && k == count - 1 && count >= 8;
+                let (class, role, os, hostname) = if is_server {
+                    let role = roles[k % roles.len()];
+                    let os = *[Os::Server2019, Os::Server2022, Os::Server2022, Os::Server2025]
+                        .choose(&mut self.rng)
+                        .expect("non-empty");
+                    let short = match role {
+                        "domain_controller" => "DC",
+                        "file" => "FS",
+                        "sql" => "SQL",
+                        "app" => "APP",
+                        "backup" => "BKP",
+                        "hypervisor" => "HV",
+                        "web" => "WEB",
+                        _ => "UTL",
+                    };
+                    ("server", Some(role), os, format!("{}-{short}{:02}", tenant.prefix, k / roles.len() + 1))
+                } else if is_other {
+                    ("other", Some("kiosk"), Os::Win10, format!("{}-KIOSK01", tenant.prefix))
+                } else {
+                    ws += 1;
+                    let os = if self.rng.random_bool(0.3) { Os::Win10 } else { Os::Win11 };
+                    let kind = if self.rng.random_bool(0.35) { "LT" } else { "WS" };
+                    ("workstation", None, os, format!("{}-{kind}{ws:03}", tenant.prefix))
+                };
+                let ring = match class {
+                    "server" if k == 1 && servers > 2 => "test",
+                    "server" => "production",
+                    _ if ws > 0 && ws <= 2 => "pilot",
+                    _ => "regular",
+                };
+                let track = (class == "workstation").then(|| if self.rng.random_bool(0.7) { "overnight" } else { "daytime" });
+                let mut policy = match class {
+                    "server" if self.rng.random_bool(0.35) => "manual",
+                    "server" => "auto_install_manual_reboot",
+                    "other" => "auto_install_auto_reboot",
+                    _ if self.rng.random_bool(0.15) => "auto_install_manual_reboot",
+                    _ => "auto_install_auto_reboot",
+                };
+                let mut excluded = false;
+                let mut exclusion_reason = None;
+                if class == "workstation" && ws == 5 {
+                    excluded = true;
+                    exclusion_reason = Some("Lab instrument PC: vendor certifies only its own image");
+                }
+                if class == "workstation" && ws == 9 {
+                    policy = "do_not_patch";
+                }
+                let joined = if k > 3 && self.rng.random_bool(0.05) {
+                    days[self.rng.random_range(0..days.len())]
+                } else {
+                    self.start
+                };
+                let retired = (k > 3 && self.rng.random_bool(0.04)).then(|| days[self.rng.random_range(days.len() / 3..days.len())]);
+                let offline_from = (!is_server && self.rng.random_bool(0.06)).then(|| days[self.rng.random_range(days.len() / 2..days.len())]);
+                let tier = tenant.explicit_tiers.then(|| match (class, role) {
+                    ("server", Some("domain_controller" | "hypervisor")) => "critical_servers",
+                    ("server", _) if matches!(tenant.criticality, "critical" | "high") => "critical_servers",
+                    ("server", _) => "servers",
+                    ("workstation", _) => "workstations",
+                    _ => "other",
+                });
+                let id = format!("{}-{:04}", tenant.prefix.to_ascii_lowercase(), 1000 + k * 7);
+                self.devices.push(Device {
+                    tenant: t,
+                    id,
+                    hostname,
+                    class,
+                    role,
+                    os,
+                    ring,
+                    track,
+                    policy,
+                    excluded,
+                    exclusion_reason,
+                    joined,
+                    retired,
+                    offline_from,
+                    tier,
+                });
+            }
+        }
+    }
+
+    /// Patches released from one month before the data starts until its last day.
+    fn catalogue(&mut self) {
+        let first = self.start - Months::new(1);
+        let mut kb = 5_044_000u64;
+        let mut month = first;
+        let mut n = 0;
+        while month <= self.spec.until {
+            let (y, m) = (month.year(), month.month());
+            let tuesday = patch_tuesday(y, m);
+            let label = format!("{y}-{m:02}");
+            let bad_os = *[Os::Win10, Os::Win11, Os::Server2019].choose(&mut self.rng).expect("non-empty");
+            for os in OSES {
+                kb += 31;
+                let bad = os == bad_os;
+                self.patches.push(Patch {
+                    id: format!("KB{kb}"),
+                    title: format!("{label} Cumulative Update for {} (KB{kb})", os.product()),
+                    vendor: "Microsoft",
+                    classification: "security",
+                    severity: if n % 3 == 0 { "critical" } else { "important" },
+                    release: tuesday,
+                    release_known: true,
+                    approval: "approved",
+                    applies: Applies::Os(os),
+                    failure_rate: if bad { 0.22 } else { 0.02 },
+                    errors: if bad { &["0x800f0922", "0x800f0922", "0x80073712"] } else { &["0x80073712", "0x8024402c", "0x80070070"] },
+                });
+            }
+            kb += 13;
+            self.patches.push(Patch {
+                id: format!("KB{kb}"),
+                title: format!("{label} Cumulative Update for .NET Framework 3.5, 4.8 and 4.8.1 (KB{kb})"),
+                vendor: "Microsoft",
+                classification: "security",
+                severity: "important",
+                release: tuesday,
+                release_known: true,
+                approval: "approved",
+                applies: Applies::AllWindows,
+                failure_rate: if n % 2 == 1 { 0.12 } else { 0.03 },
+                errors: &["0x80070643"],
+            });
+            kb += 7;
+            self.patches.push(Patch {
+                id: format!("KB{kb}"),
+                title: format!("{label} Cumulative Update Preview for Windows 11 Version 24H2 (KB{kb})"),
+                vendor: "Microsoft",
+                classification: "optional",
+                severity: "unspecified",
+                release: tuesday + Duration::days(14),
+                release_known: true,
+                approval: "not_approved",
+                applies: Applies::Os(Os::Win11),
+                failure_rate: 0.0,
+                errors: &[],
+            });
+            if n % 2 == 0 {
+                kb += 5;
+                self.patches.push(Patch {
+                    id: format!("KB{kb}"),
+                    title: format!("Intel - System - {label} driver update (KB{kb})"),
+                    vendor: "Microsoft",
+                    classification: "driver",
+                    severity: "unspecified",
+                    release: tuesday + Duration::days(3),
+                    release_known: true,
+                    approval: "declined",
+                    applies: Applies::Workstations,
+                    failure_rate: 0.0,
+                    errors: &[],
+                });
+            }
+            // Third-party: Chrome every month, Acrobat Reader every other month, both security.
+            let chrome = format!("{}.0.{}.{}", 128 + n, 6600 + 60 * n, 70 + 3 * n);
+            self.patches.push(Patch {
+                id: format!("chrome-{chrome}"),
+                title: format!("Google Chrome {chrome}"),
+                vendor: "Google",
+                classification: "security",
+                severity: "critical",
+                release: tuesday + Duration::days(1),
+                release_known: true,
+                approval: "approved",
+                applies: Applies::Workstations,
+                failure_rate: 0.03,
+                errors: &["1603"],
+            });
+            if n % 2 == 1 {
+                let reader = format!("24.00{}.2{}", 3 + n, 100 + 11 * n);
+                self.patches.push(Patch {
+                    id: format!("acrobat-reader-{reader}"),
+                    title: format!("Adobe Acrobat Reader DC {reader}"),
+                    vendor: "Adobe",
+                    classification: "security",
+                    severity: "important",
+                    release: tuesday,
+                    release_known: true,
+                    approval: "approved",
+                    applies: Applies::Workstations,
+                    failure_rate: 0.05,
+                    errors: &["1603", "0x80070643"],
+                });
+            }
+            if n == 1 {
+                // The catalogue lists this one without a release date: it is overdue from day one.
+                self.patches.push(Patch {
+                    id: "7zip-24.08".into(),
+                    title: "7-Zip 24.08 (x64)".into(),
+                    vendor: "Igor Pavlov",
+                    classification: "security",
+                    severity: "moderate",
+                    release: tuesday + Duration::days(6),
+                    release_known: false,
+                    approval: "approved",
+                    applies: Applies::Workstations,
+                    failure_rate: 0.02,
+                    errors: &["1603"],
+                });
+                kb += 3;
+                self.patches.push(Patch {
+                    id: format!("KB{kb}"),
+                    title: format!("Feature update to Windows 11, version 25H2 (KB{kb})"),
+                    vendor: "Microsoft",
+                    classification: "feature",
+                    severity: "unspecified",
+                    release: tuesday + Duration::days(20),
+                    release_known: true,
+                    approval: "declined",
+                    applies: Applies::Os(Os::Win10),
+                    failure_rate: 0.0,
+                    errors: &[],
+                });
+            }
+            if n == self.spec.months.min(2) {
+                // An out-of-band fix for an actively exploited server flaw, on a Thursday.
+                kb += 1;
+                self.patches.push(Patch {
+                    id: format!("KB{kb}"),
+                    title: format!("Out-of-band security update for Windows Server (KB{kb})"),
+                    vendor: "Microsoft",
+                    classification: "critical",
+                    severity: "critical",
+                    release: tuesday + Duration::days(9),
+                    release_known: true,
+                    approval: "approved",
+                    applies: Applies::Servers,
+                    failure_rate: 0.08,
+                    errors: &["0x800f081f"],
+                });
+            }
+            n += 1;
+            month = month + Months::new(1);
+        }
+        self.patches.retain(|p| p.release <= self.spec.until);
+    }
+
+    /// Simulates every device's installs of every patch that applies to it.
+    fn histories(&mut self) {
+        let end = at(self.spec.until, 23, 59);
+        let mut histories = Vec::with_capacity(self.devices.len());
+        for d in &self.devices {
+            let mut row = Vec::with_capacity(self.patches.len());
+            for p in &self.patches {
+                let mut h = PairHistory::default();
+                if !p.applies_to(d) {
+                    row.push(h);
+                    continue;
+                }
+                // .NET 3.5 is absent on a few servers: the RMM reports the update as not applicable.
+                h.not_applicable = p.title.contains(".NET") && d.os == Os::Server2025 && self.rng.random_bool(0.5);
+                if h.not_applicable || p.approval != "approved" || !d.patched() {
+                    row.push(h);
+                    continue;
+                }
+                let delay = match (d.ring, d.policy) {
+                    ("pilot", _) => self.rng.random_range(0..2),
+                    ("test", _) => self.rng.random_range(2..5),
+                    (_, "manual") => self.rng.random_range(12..26),
+                    ("production", _) => self.rng.random_range(9..20),
+                    _ => self.rng.random_range(7..15),
+                };
+                let mut when = p.release.max(d.joined) + Duration::days(delay);
+                let (hour, retry_days) = match (d.track, d.policy) {
+                    (Some("daytime"), _) => (12, 1),
+                    (_, "manual") => (22, 7),
+                    _ => (2, 1),
+                };
+                // Some device/patch pairs fail again and again with the same error.
+                let stubborn = self.rng.random_bool(p.failure_rate * 0.4);
+                let stubborn_error = *p.errors.choose(&mut self.rng).unwrap_or(&"0x80240022");
+                let stubborn_tries = if self.rng.random_bool(0.25) { u32::MAX } else { self.rng.random_range(2..6) };
+                let mut failures = 0;
+                loop {
+                    if when > self.spec.until || d.offline_from.is_some_and(|o| when >= o) || d.retired.is_some_and(|r| when >= r) {
+                        break;
+                    }
+                    let t = at(when, hour, self.rng.random_range(0..50));
+                    let fail = if stubborn { failures < stubborn_tries } else { self.rng.random_bool(p.failure_rate) };
+                    if fail {
+                        let error = if stubborn { stubborn_error } else { *p.errors.choose(&mut self.rng).unwrap_or(&"0x80240022") };
+                        h.attempts.push(Attempt { at: t, success: false, error: Some(error) });
+                        failures += 1;
+                        when += Duration::days(retry_days);
+                        continue;
+                    }
+                    h.attempts.push(Attempt { at: t, success: true, error: None });
+                    h.installed = Some(t);
+                    let reboot = match d.policy {
+                        "auto_install_auto_reboot" => Some(t + Duration::minutes(12)),
+                        _ if self.rng.random_bool(0.1) => None,
+                        _ => Some(t + Duration::hours(self.rng.random_range(6..96))),
+                    };
+                    h.rebooted = reboot.filter(|r| *r <= end);
+                    break;
+                }
+                row.push(h);
+            }
+            histories.push(row);
+        }
+        self.histories = histories;
+    }
+
+    fn snapshot_days(&self, tenant: &Tenant) -> Vec<NaiveDate> {
+        self.days()
+            .filter(|d| tenant.cadence == Cadence::Daily || d.weekday() == Weekday::Mon || *d == self.spec.until)
+            .collect()
+    }
+
+    /// devices, patch_status and device_patch_summary for every snapshot of every tenant.
+    fn snapshots(&mut self) {
+        for t in 0..self.tenants.len() {
+            let tenant = self.tenants[t].clone();
+            for snap in self.snapshot_days(&tenant) {
+                let taken = at(snap, 6, 0);
+                for i in 0..self.devices.len() {
+                    let d = self.devices[i].clone();
+                    if d.tenant != t || !d.present_on(snap) {
+                        continue;
+                    }
+                    let last_seen = match d.offline_from {
+                        Some(o) if o <= snap => at(o, 1, 17) - Duration::days(1),
+                        _ => taken - Duration::minutes(self.rng.random_range(3..900)),
+                    };
+                    self.table(&canonical::DEVICES).push(&[
+                        ("snapshot_date", day(snap)),
+                        ("tenant_id", tenant.id.clone()),
+                        ("device_id", d.id.clone()),
+                        ("hostname", d.hostname.clone()),
+                        ("device_class", d.class.into()),
+                        ("role", opt(d.role)),
+                        ("os_name", d.os.name().into()),
+                        ("policy_tier", opt(d.tier)),
+                        ("ring", d.ring.into()),
+                        ("track", opt(d.track)),
+                        ("patch_policy", d.policy.into()),
+                        ("excluded", yes(d.excluded)),
+                        ("exclusion_reason", opt(d.exclusion_reason)),
+                        ("last_seen_utc", ts(last_seen)),
+                    ]);
+                    if tenant.summary_only {
+                        self.summary_row(&tenant, &d, i, snap, taken);
+                    } else {
+                        self.patch_rows(&tenant, &d, i, snap, taken);
+                    }
+                }
+            }
+        }
+    }
+
+    /// An RMM lists recent patches and anything not yet installed; an offline device's list
+    /// freezes at its last check-in.
+    fn listed(&self, device: usize, p: usize, snap: NaiveDate) -> bool {
+        let patch = &self.patches[p];
+        let h = &self.histories[device][p];
+        if !patch.applies_to(&self.devices[device]) || patch.release > snap {
+            return false;
+        }
+        let recent = (snap - patch.release).num_days() <= 45;
+        let outstanding = h.installed.is_none_or(|i| i.date_naive() > snap);
+        recent || (outstanding && patch.approval == "approved" && !h.not_applicable)
+    }
+
+    fn patch_rows(&mut self, tenant: &Tenant, d: &Device, i: usize, snap: NaiveDate, taken: DateTime<Utc>) {
+        let seen = match d.offline_from {
+            Some(o) if o <= snap => at(o, 0, 0),
+            _ => taken,
+        };
+        for p in 0..self.patches.len() {
+            if !self.listed(i, p, snap) {
+                continue;
+            }
+            let patch = self.patches[p].clone();
+            let h = &self.histories[i][p];
+            let state = h.state_at(seen);
+            let installed = h.installed.filter(|t| *t <= seen && state != "failed");
+            self.table(&canonical::PATCH_STATUS).push(&[
+                ("snapshot_date", day(snap)),
+                ("tenant_id", tenant.id.clone()),
+                ("device_id", d.id.clone()),
+                ("patch_id", patch.id.clone()),
+                ("patch_title", patch.title.clone()),
+                ("vendor", patch.vendor.into()),
+                ("classification", patch.classification.into()),
+                ("severity", patch.severity.into()),
+                ("release_date", if patch.release_known { day(patch.release) } else { String::new() }),
+                ("approval", patch.approval.into()),
+                ("state", state.into()),
+                ("installed_utc", installed.map(ts).unwrap_or_default()),
+            ]);
+        }
+    }
+
+    fn summary_row(&mut self, tenant: &Tenant, d: &Device, i: usize, snap: NaiveDate, taken: DateTime<Utc>) {
+        let seen = match d.offline_from {
+            Some(o) if o <= snap => at(o, 0, 0),
+            _ => taken,
+        };
+        let (mut pending, mut not_approved, mut installed, mut failed, mut reboot) = (0, 0, 0, 0, 0);
+        for p in 0..self.patches.len() {
+            let patch = &self.patches[p];
+            if !patch.applies_to(d) || patch.release > snap || self.histories[i][p].not_applicable {
+                continue;
+            }
+            match (patch.approval, self.histories[i][p].state_at(seen)) {
+                ("approved", "installed") => installed += 1,
+                ("approved", "pending_reboot") => reboot += 1,
+                ("approved", "failed") => failed += 1,
+                ("approved", _) => pending += 1,
+                _ => not_approved += 1,
+            }
+        }
+        let status = if !d.patched() {
+            "no_policy"
+        } else if failed > 0 {
+            "install_error"
+        } else if reboot > 0 {
+            "reboot_required"
+        } else if pending > 0 {
+            "approved_pending"
+        } else {
+            "fully_patched"
+        };
+        self.table(&canonical::DEVICE_PATCH_SUMMARY).push(&[
+            ("snapshot_date", day(snap)),
+            ("tenant_id", tenant.id.clone()),
+            ("device_id", d.id.clone()),
+            ("status", status.into()),
+            ("approved_pending_count", (pending + failed).to_string()),
+            ("not_approved_count", not_approved.to_string()),
+            ("installed_count", (installed + reboot).to_string()),
+        ]);
+    }
+
+    fn attempts(&mut self) {
+        let mut rows = Vec::new();
+        let mut job = 880_000u64;
+        for (i, d) in self.devices.iter().enumerate() {
+            let tenant = &self.tenants[d.tenant];
+            if tenant.summary_only {
+                continue;
+            }
+            for (p, h) in self.histories[i].iter().enumerate() {
+                for a in &h.attempts {
+                    if a.at.date_naive() < self.start {
+                        continue;
+                    }
+                    job += 1;
+                    rows.push(vec![
+                        ("attempt_utc", ts(a.at)),
+                        ("tenant_id", tenant.id.clone()),
+                        ("device_id", d.id.clone()),
+                        ("patch_id", self.patches[p].id.clone()),
+                        ("result", if a.success { "success" } else { "failure" }.to_string()),
+                        ("error_code", opt(a.error)),
+                        ("error_message", a.error.map(error_message).unwrap_or_default().to_string()),
+                        ("job_id", format!("job-{job}")),
+                    ]);
+                }
+            }
+        }
+        rows.sort_by(|a, b| a[0].1.cmp(&b[0].1).then(a[2].1.cmp(&b[2].1)).then(a[3].1.cmp(&b[3].1)));
+        for row in rows {
+            self.table(&canonical::PATCH_ATTEMPTS).push(&row);
+        }
+    }
+
+    fn tickets(&mut self) {
+        let end = at(self.spec.until, 23, 59);
+        // Collected first, then numbered in creation order, as a PSA numbers them.
+        let mut tickets: Vec<(DateTime<Utc>, Vec<(&str, String)>)> = Vec::new();
+        // Remediation: a ticket for every failure the retry did not fix.
+        for i in 0..self.devices.len() {
+            let d = self.devices[i].clone();
+            let tenant = self.tenants[d.tenant].clone();
+            for p in 0..self.patches.len() {
+                let h = self.histories[i][p].clone();
+                let failures: Vec<&Attempt> = h.attempts.iter().filter(|a| !a.success).collect();
+                if failures.len() < 2 || failures[1].at.date_naive() < self.start {
+                    continue;
+                }
+                let patch = self.patches[p].clone();
+                let created = failures[1].at + Duration::minutes(self.rng.random_range(20..90));
+                let priority: i64 = match (d.class, tenant.criticality) {
+                    ("server", "critical" | "high") => 1,
+                    ("server", _) => 2,
+                    (_, "critical") => 2,
+                    _ => 3,
+                };
+                let sla_hours = [24, 72, 120, 240][priority as usize - 1];
+                let due = created + Duration::hours(sla_hours);
+                let fixed = h.attempts.iter().find(|a| a.success && a.at > created).map(|a| a.at);
+                let (status, resolved) = match fixed {
+                    Some(f) => ("complete", Some(f + Duration::minutes(self.rng.random_range(30..300)))),
+                    None if self.rng.random_bool(0.1) => ("cancelled", Some(created + Duration::hours(30))),
+                    None => (*["new", "in_progress", "waiting"].choose(&mut self.rng).expect("non-empty"), None),
+                };
+                let resolved = resolved.filter(|r| *r <= end);
+                let status = if resolved.is_none() && matches!(status, "complete" | "cancelled") { "in_progress" } else { status };
+                let code = failures[0].error.unwrap_or("0x80240022");
+                let root_cause = (status == "complete").then(|| match code {
+                    "0x800f0922" => "System Reserved partition too small; extended with diskpart and retried",
+                    "0x80073712" => "Component store corruption; repaired with DISM /RestoreHealth",
+                    "0x80070070" => "System volume full; cleared WinSxS and temp files",
+                    "0x80070643" => ".NET installer state broken; ran the .NET repair tool",
+                    "0x8024402c" => "Proxy settings blocked Windows Update; fixed WinHTTP proxy",
+                    "1603" => "Application running during install; closed it and reinstalled",
+                    _ => "Install retried after reboot",
+                });
+                tickets.push((created, vec![
+                    ("tenant_id", tenant.id.clone()),
+                    ("ticket_type", "remediation".into()),
+                    ("title", format!("Patch failure: {} on {} ({code})", patch.id, d.hostname)),
+                    ("priority", priority.to_string()),
+                    ("status", status.into()),
+                    ("created_utc", ts(created)),
+                    ("resolved_utc", resolved.map(ts).unwrap_or_default()),
+                    ("due_utc", ts(due)),
+                    ("queue", "Patch Management".into()),
+                    ("device_id", d.id.clone()),
+                    ("patch_id", patch.id.clone()),
+                    ("root_cause", opt(root_cause)),
+                ]));
+            }
+        }
+        // Background PSA work, so that remediation is not the only ticket type.
+        let titles: [(&str, &str, &str); 6] = [
+            ("incident", "Outlook keeps prompting for password", "Service Desk"),
+            ("incident", "VPN disconnects every few minutes", "Service Desk"),
+            ("service_request", "New starter: laptop and accounts", "Service Requests"),
+            ("service_request", "Add user to shared mailbox", "Service Requests"),
+            ("alert", "Disk space low on C: (below 10%)", "Monitoring Alerts"),
+            ("problem", "Recurring print spooler crashes", "Problem Management"),
+        ];
+        for t in 0..self.tenants.len() {
+            let tenant_id = self.tenants[t].id.clone();
+            let days: Vec<NaiveDate> = self.days().collect();
+            for _ in 0..(self.spec.months as usize * 4) {
+                let (kind, title, queue) = *titles.choose(&mut self.rng).expect("non-empty");
+                let created = at(days[self.rng.random_range(0..days.len())], self.rng.random_range(8..18), self.rng.random_range(0..60));
+                let priority: i64 = self.rng.random_range(2..5);
+                let resolved = created + Duration::hours(self.rng.random_range(1..120));
+                let done = resolved <= end && self.rng.random_bool(0.85);
+                tickets.push((created, vec![
+                    ("tenant_id", tenant_id.clone()),
+                    ("ticket_type", kind.into()),
+                    ("title", title.into()),
+                    ("priority", priority.to_string()),
+                    ("status", if done { "complete" } else { "in_progress" }.into()),
+                    ("created_utc", ts(created)),
+                    ("resolved_utc", if done { ts(resolved) } else { String::new() }),
+                    ("due_utc", ts(created + Duration::hours([24, 72, 120, 240][priority as usize - 1]))),
+                    ("queue", queue.into()),
+                ]));
+            }
+        }
+        tickets.sort_by_key(|(created, _)| *created);
+        for (created, mut cells) in tickets {
+            self.next_ticket += self.rng.random_range(1..9);
+            let id = self.next_ticket;
+            cells.push(("ticket_id", id.to_string()));
+            cells.push(("ticket_number", format!("T{}.{:04}", created.format("%Y%m%d"), id % 10_000)));
+            self.table(&canonical::TICKETS).push(&cells);
+        }
+    }
+
+    fn changes(&mut self) {
+        let end = at(self.spec.until, 23, 59);
+        let mut next_change = 60_000u64;
+        for t in 0..self.tenants.len() {
+            let tenant = self.tenants[t].clone();
+            let mut month = self.start;
+            let mut m = 0;
+            while month <= self.spec.until {
+                let tuesday = patch_tuesday(month.year(), month.month());
+                let label = month.format("%B %Y").to_string();
+                let mut plans: Vec<(&str, &str, String, NaiveDate)> = vec![
+                    ("standard", "low", format!("Workstation patch deployment - {label}"), tuesday + Duration::days(7)),
+                    ("normal", "medium", format!("Server patching window - {label}"), tuesday + Duration::days(11)),
+                ];
+                if self.rng.random_bool(0.6) {
+                    let (title, risk) = *[
+                        ("Firewall firmware upgrade", "high"),
+                        ("SQL Server cumulative update", "medium"),
+                        ("Replace core switch", "high"),
+                        ("Update backup agent", "low"),
+                    ]
+                    .choose(&mut self.rng)
+                    .expect("non-empty");
+                    plans.push(("normal", risk, title.to_string(), month + Duration::days(self.rng.random_range(2..26))));
+                }
+                if m as u32 == self.spec.months.min(2) && !tenant.summary_only {
+                    plans.push(("emergency", "high", "Emergency: out-of-band Windows Server security update".into(), tuesday + Duration::days(10)));
+                }
+                for (kind, risk, title, planned_day) in plans {
+                    next_change += self.rng.random_range(3..40);
+                    self.change_row(&tenant, next_change, kind, risk, &title, planned_day, end);
+                }
+                m += 1;
+                month = month + Months::new(1);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn change_row(&mut self, tenant: &Tenant, id: u64, kind: &str, risk: &str, title: &str, planned_day: NaiveDate, end: DateTime<Utc>) {
+        let r = &mut self.rng;
+        let planned_start = at(planned_day, 22, 0);
+        let planned_end = planned_start + Duration::hours(4);
+        let created = planned_start - Duration::days(if kind == "emergency" { 0 } else { r.random_range(3..10) }) - Duration::hours(6);
+        let actual_start = planned_start + Duration::minutes(r.random_range(-10..25));
+        let overrun = r.random_bool(0.12);
+        let actual_end = actual_start + Duration::minutes(if overrun { r.random_range(250..400) } else { r.random_range(60..230) });
+        let (cab, decided) = match kind {
+            "standard" => ("none", None),
+            "emergency" => ("approved", Some(actual_start + Duration::hours(r.random_range(2..30)))),
+            _ => match r.random_range(0..10) {
+                0 => ("none", None),
+                1 => ("approved", Some(actual_start + Duration::hours(12))),
+                _ => ("approved", Some(planned_start - Duration::days(2))),
+            },
+        };
+        let finished = actual_end <= end;
+        let outcome = if !finished {
+            if planned_start > end && r.random_bool(0.3) { "cancelled" } else { "in_progress" }
+        } else {
+            match r.random_range(0..20) {
+                0..=13 => "successful",
+                14..=15 => "successful_with_issues",
+                16..=17 => "rolled_back",
+                _ => "failed",
+            }
+        };
+        let rollback_attempted = outcome == "rolled_back" || (outcome == "failed" && r.random_bool(0.5));
+        let rollback_succeeded = rollback_attempted && (outcome == "rolled_back" && r.random_bool(0.8));
+        let closed = matches!(outcome, "successful" | "successful_with_issues" | "failed" | "rolled_back");
+        // One in forty closed changes loses its end time in the PSA: a data-quality finding.
+        let end_missing = closed && r.random_bool(0.025);
+        let has = |r: &mut ChaCha8Rng, p: f64| yes(r.random_bool(p));
+        let cells = vec![
+            ("change_id", id.to_string()),
+            ("tenant_id", tenant.id.clone()),
+            ("title", title.to_string()),
+            ("change_type", kind.to_string()),
+            ("risk", risk.to_string()),
+            ("created_utc", ts(created)),
+            ("planned_start_utc", if kind == "emergency" { String::new() } else { ts(planned_start) }),
+            ("planned_end_utc", if kind == "emergency" { String::new() } else { ts(planned_end) }),
+            ("actual_start_utc", if outcome == "cancelled" || actual_start > end { String::new() } else { ts(actual_start) }),
+            ("actual_end_utc", if finished && closed && !end_missing { ts(actual_end) } else { String::new() }),
+            ("cab_decision", cab.to_string()),
+            ("cab_decided_utc", decided.filter(|d| *d <= end).map(ts).unwrap_or_default()),
+            ("approver", if cab == "approved" { "J. Alvarez (CAB chair)".into() } else { String::new() }),
+            ("has_rollback_plan", has(r, 0.9)),
+            ("has_test_evidence", has(r, if kind == "emergency" { 0.3 } else { 0.8 })),
+            ("has_comm_plan", has(r, 0.85)),
+            ("has_validation_checklist", has(r, 0.85)),
+            ("outcome", outcome.to_string()),
+            ("rollback_attempted", if closed { yes(rollback_attempted) } else { String::new() }),
+            ("rollback_succeeded", if rollback_attempted { yes(rollback_succeeded) } else { String::new() }),
+            ("post_change_verified", if closed { has(r, 0.85) } else { String::new() }),
+            ("customer_impact_declared", if closed { has(r, 0.8) } else { String::new() }),
+            ("caused_incident", if closed { has(r, 0.06) } else { String::new() }),
+        ];
+        self.table(&canonical::CHANGES).push(&cells);
+    }
+
+    fn exceptions(&mut self) {
+        let until_end = at(self.spec.until, 23, 59);
+        for t in 0..self.tenants.len() {
+            let tenant = self.tenants[t].clone();
+            let device_of = |g: &Generator, pred: &dyn Fn(&Device) -> bool| {
+                g.devices.iter().find(|d| d.tenant == t && pred(d)).cloned()
+            };
+            let cu_for = |g: &Generator, os: Os| g.patches.iter().rev().find(|p| p.applies == Applies::Os(os)).cloned();
+            // An application server held back from the latest CU while its vendor certifies it.
+            if let Some(d) = device_of(self, &|d: &Device| d.role == Some("app") || d.role == Some("sql")) {
+                if let Some(p) = cu_for(self, d.os) {
+                    let approved = at(p.release, 15, 0) + Duration::days(2);
+                    self.table(&canonical::EXCEPTIONS).push(&[
+                        ("tenant_id", tenant.id.clone()),
+                        ("device_id", d.id.clone()),
+                        ("patch_id", p.id.clone()),
+                        ("reason", format!("Line-of-business vendor has not certified {} yet", p.id)),
+                        ("approved_by", "M. Chen (Service Delivery Manager)".into()),
+                        ("approved_utc", ts(approved)),
+                        ("expires_utc", ts(approved + Duration::days(30))),
+                    ]);
+                }
+            }
+            // An exception that expired during the data: the device is back in scope.
+            if let Some(d) = device_of(self, &|d: &Device| d.class == "workstation" && d.os == Os::Win10) {
+                if let Some(p) = self.patches.iter().find(|p| p.applies == Applies::Os(Os::Win10) && p.release >= self.start).cloned() {
+                    let approved = at(p.release, 10, 0);
+                    self.table(&canonical::EXCEPTIONS).push(&[
+                        ("tenant_id", tenant.id.clone()),
+                        ("device_id", d.id.clone()),
+                        ("patch_id", p.id.clone()),
+                        ("reason", "User travelling with metered connection".into()),
+                        ("approved_by", "M. Chen (Service Delivery Manager)".into()),
+                        ("approved_utc", ts(approved)),
+                        ("expires_utc", ts(approved + Duration::days(14))),
+                    ]);
+                }
+            }
+            // Tenant-wide: every device of the tenant exempt from one patch, no expiry.
+            if t == 0 {
+                if let Some(p) = self.patches.iter().find(|p| p.vendor == "Adobe").cloned() {
+                    self.table(&canonical::EXCEPTIONS).push(&[
+                        ("tenant_id", tenant.id.clone()),
+                        ("patch_id", p.id.clone()),
+                        ("reason", "Client's e-signature plug-in breaks on this Reader build".into()),
+                        ("approved_by", "Client IT director (email on file)".into()),
+                        ("approved_utc", ts(at(p.release, 16, 30))),
+                    ]);
+                }
+            }
+            // Approved after the data ends: not active for any period in it.
+            if t == 1 {
+                if let Some(d) = device_of(self, &|d: &Device| d.class == "server") {
+                    self.table(&canonical::EXCEPTIONS).push(&[
+                        ("tenant_id", tenant.id.clone()),
+                        ("device_id", d.id.clone()),
+                        ("reason", "Server decommission scheduled; no further patching".into()),
+                        ("approved_by", "M. Chen (Service Delivery Manager)".into()),
+                        ("approved_utc", ts(until_end + Duration::days(3))),
+                        ("expires_utc", ts(until_end + Duration::days(60))),
+                    ]);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_tuesday_is_the_second_tuesday() {
+        assert_eq!(patch_tuesday(2026, 10), NaiveDate::from_ymd_opt(2026, 10, 13).unwrap());
+        assert_eq!(patch_tuesday(2026, 9), NaiveDate::from_ymd_opt(2026, 9, 8).unwrap());
+    }
+
+    #[test]
+    fn bad_options_are_refused() {
+        let mut spec = committed_spec();
+        spec.tenants = 0;
+        assert!(generate(&spec).is_err());
+        let mut spec = committed_spec();
+        spec.devices = 5;
+        assert!(generate(&spec).is_err());
+    }
+}

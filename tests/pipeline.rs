@@ -1,0 +1,502 @@
+//! The foundation, checked end to end: canonical CSV in, Parquet lake out, read back through
+//! DuckDB and the `parquet` crate (not through the writer that made it).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use govpack::config::Config;
+use govpack::ingest::{self, Outcome};
+use govpack::lake::{self, Lake};
+use govpack::sample::{self, SampleSpec};
+use govpack::sql;
+use tempfile::TempDir;
+
+fn govpack(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_govpack"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GOVPACK_LOG")
+        .output()
+        .expect("run govpack")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, text).unwrap();
+    path
+}
+
+fn query_strings(lake: &Lake, sql_text: &str) -> Vec<Vec<String>> {
+    let conn = sql::open(lake).unwrap();
+    let mut stmt = conn.prepare(sql_text).unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().unwrap() {
+        let n = row.as_ref().column_count();
+        out.push(
+            (0..n)
+                .map(|i| {
+                    let v: Option<String> = row.get(i).unwrap();
+                    v.unwrap_or_else(|| "NULL".into())
+                })
+                .collect(),
+        );
+    }
+    out
+}
+
+fn count(lake: &Lake, table: &str) -> i64 {
+    query_strings(lake, &format!("select count(*)::varchar from {table}"))[0][0].parse().unwrap()
+}
+
+const TENANTS: &str = "tenant_id,tenant_name,criticality\nacme,Acme Corp,critical\nbeta,Beta Ltd,\n";
+
+const DEVICES_HEADER: &str = "snapshot_date,tenant_id,device_id,hostname,device_class,role,policy_tier,ring,patch_policy,excluded,last_seen_utc";
+
+// --- validation -----------------------------------------------------------------------------
+
+#[test]
+fn every_rejection_reason_is_quarantined_with_file_line_column_and_the_good_rows_load() {
+    let dir = TempDir::new().unwrap();
+    let csv = "ticket_id,tenant_id,ticket_type,priority,status,created_utc,resolved_utc,due_utc\n\
+        1,acme,remediation,2,complete,2026-10-01T08:00:00Z,2026-10-01T12:00:00Z,2026-10-02T08:00:00Z\n\
+        2,,remediation,2,complete,2026-10-01T08:00:00Z,,\n\
+        3,acme,remediation,2,complete,yesterday,,\n\
+        4,acme,remediation,high,new,2026-10-01T08:00:00Z,,\n\
+        5,acme,remediation,7,new,2026-10-01T08:00:00Z,,\n\
+        6,acme,ticket,2,new,2026-10-01T08:00:00Z,,\n\
+        7,acme,remediation,2,new\n\
+        1,acme,incident,2,new,2026-10-03T08:00:00Z,,\n\
+        9,acme,remediation,2,complete,2026-10-05T08:00:00Z,2026-10-04T08:00:00Z,\n\
+        10,beta,incident,,new,2026-10-06 09:30:00,,\n";
+    let tickets = write(dir.path(), "tickets.csv", csv);
+    let bools = write(
+        dir.path(),
+        "devices.csv",
+        &format!("{DEVICES_HEADER}\n2026-10-31,acme,d1,PC1,workstation,,,regular,,maybe,\n2026-13-01,acme,d2,PC2,workstation,,,,,,\n"),
+    );
+    let out = govpack(dir.path(), &["--lake", "lake", "ingest", tickets.to_str().unwrap(), bools.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let summary = stdout(&out);
+    assert!(summary.contains("10 rows read, 2 loaded, 8 quarantined"), "{summary}");
+    assert!(summary.contains("Rows: 12 read, 2 loaded, 10 quarantined"), "{summary}");
+
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let rows = query_strings(
+        &lake,
+        "select source_file, line::varchar, coalesce(column_name, ''), reason from quarantine order by source_file, line",
+    );
+    let expect = |file: &str, line: &str, column: &str, reason: &str| vec![file.into(), line.into(), column.into(), reason.into()];
+    assert_eq!(
+        rows,
+        vec![
+            expect("devices.csv", "2", "excluded", "invalid_bool"),
+            expect("devices.csv", "3", "snapshot_date", "invalid_date"),
+            expect("tickets.csv", "3", "tenant_id", "missing_required"),
+            expect("tickets.csv", "4", "created_utc", "invalid_timestamp"),
+            expect("tickets.csv", "5", "priority", "invalid_integer"),
+            expect("tickets.csv", "6", "priority", "out_of_range"),
+            expect("tickets.csv", "7", "ticket_type", "invalid_enum"),
+            expect("tickets.csv", "8", "", "wrong_field_count"),
+            expect("tickets.csv", "9", "ticket_id", "duplicate_key"),
+            expect("tickets.csv", "10", "resolved_utc", "end_before_start"),
+        ]
+    );
+    let loaded = query_strings(&lake, "select ticket_id, _source_line::varchar, coalesce(priority::varchar, 'NULL') from tickets order by 1");
+    assert_eq!(loaded, vec![vec!["1", "2", "2"], vec!["10", "11", "NULL"]]);
+    // The value and the reason's explanation travel with the row.
+    let detail = query_strings(&lake, "select value, detail from quarantine where reason = 'invalid_enum'");
+    assert_eq!(detail[0][0], "ticket");
+    assert!(detail[0][1].contains("incident, problem, service_request"), "{:?}", detail);
+}
+
+#[test]
+fn a_file_whose_header_matches_no_table_is_refused_listing_the_expected_columns_and_others_still_load() {
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "weird.csv", "host,when\nPC1,today\n");
+    write(dir.path(), "tenants.csv", TENANTS);
+    let out = govpack(dir.path(), &["--lake", "lake", "ingest", "."]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("weird.csv:1: the header matches no canonical table"), "{err}");
+    assert!(err.contains("patch_status: required snapshot_date, tenant_id, device_id, patch_id, classification, approval, state"), "{err}");
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    assert_eq!(count(&lake, "tenants"), 2);
+}
+
+// --- idempotence and replacement ------------------------------------------------------------
+
+fn lake_file_digests(lake: &Lake) -> Vec<(PathBuf, String)> {
+    let mut all = Vec::new();
+    for table in sql::lake_tables() {
+        for f in lake.table_files(table.name).unwrap() {
+            all.push((f.clone(), govpack::sources::sha256_hex(&fs::read(&f).unwrap())));
+        }
+    }
+    all
+}
+
+#[test]
+fn ingesting_the_same_file_twice_changes_nothing_and_reports_it_skipped() {
+    let dir = TempDir::new().unwrap();
+    let file = write(dir.path(), "tenants.csv", TENANTS);
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let config = Config::default();
+    let first = ingest::ingest(&config, &lake, &[file.clone()]).unwrap();
+    assert!(matches!(first.files[0].outcome, Outcome::Loaded(_)));
+    let before = lake_file_digests(&lake);
+    let second = ingest::ingest(&config, &lake, &[file.clone(), file]).unwrap();
+    assert_eq!(second.skipped(), 2);
+    assert_eq!(lake_file_digests(&lake), before);
+    assert_eq!(count(&lake, "ingest_ledger"), 1);
+}
+
+#[test]
+fn a_newer_export_of_the_same_key_replaces_the_older_rows_and_leaves_other_months_alone() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let config = Config::default();
+    let v1 = write(
+        dir.path(),
+        "devices_v1.csv",
+        &format!(
+            "{DEVICES_HEADER}\n2026-09-28,acme,d1,OLD-NAME,workstation,,,,,,\n\
+             2026-10-05,acme,d1,OLD-NAME,workstation,,,,,,\n2026-10-05,acme,d2,PC2,workstation,,,,,,\n"
+        ),
+    );
+    ingest::ingest(&config, &lake, &[v1]).unwrap();
+    let september = lake.table_dir("devices").join("devices-2026-09.parquet");
+    let september_digest = govpack::sources::sha256_hex(&fs::read(&september).unwrap());
+
+    let v2 = write(
+        dir.path(),
+        "devices_v2.csv",
+        &format!("{DEVICES_HEADER}\n2026-10-05,acme,d1,NEW-NAME,server,,,,,,\n2026-10-05,acme,d3,PC3,workstation,,,,,,\n"),
+    );
+    let report = ingest::ingest(&config, &lake, &[v2]).unwrap();
+    let Outcome::Loaded(loaded) = &report.files[0].outcome else { panic!("{report:?}") };
+    assert_eq!((loaded.rows_loaded, loaded.rows_replaced), (2, 1));
+    assert_eq!(
+        query_strings(&lake, "select snapshot_date::varchar, device_id, hostname, _source_file from devices order by 1, 2"),
+        vec![
+            vec!["2026-09-28", "d1", "OLD-NAME", "devices_v1.csv"],
+            vec!["2026-10-05", "d1", "NEW-NAME", "devices_v2.csv"],
+            vec!["2026-10-05", "d2", "PC2", "devices_v1.csv"],
+            vec!["2026-10-05", "d3", "PC3", "devices_v2.csv"],
+        ]
+    );
+    assert_eq!(govpack::sources::sha256_hex(&fs::read(&september).unwrap()), september_digest);
+}
+
+#[test]
+fn exceptions_with_empty_device_and_patch_are_one_key_per_tenant_and_approval() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let header = "tenant_id,device_id,patch_id,reason,approved_by,approved_utc,expires_utc";
+    let a = write(dir.path(), "exceptions_a.csv", &format!("{header}\nacme,,,all,CIO,2026-10-01T00:00:00Z,\n"));
+    let b = write(dir.path(), "exceptions_b.csv", &format!("{header}\nacme,,,all (extended),CIO,2026-10-01T00:00:00Z,2026-12-31T00:00:00Z\n"));
+    ingest::ingest(&Config::default(), &lake, &[a, b]).unwrap();
+    assert_eq!(query_strings(&lake, "select reason from exceptions"), vec![vec!["all (extended)"]]);
+}
+
+// --- policy tiers ---------------------------------------------------------------------------
+
+#[test]
+fn devices_without_a_policy_tier_get_one_from_the_rules_and_their_tenants_criticality() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let tenants = write(dir.path(), "tenants.csv", TENANTS);
+    let devices = write(
+        dir.path(),
+        "devices.csv",
+        &format!(
+            "{DEVICES_HEADER}\n2026-10-05,acme,s1,SRV1,server,sql,,,,,\n2026-10-05,beta,s2,SRV2,server,sql,,,,,\n\
+             2026-10-05,beta,dc,DC1,server,domain_controller,,,,,\n2026-10-05,beta,w1,PC1,workstation,,gold,,,,\n\
+             2026-10-05,ghost,w2,PC2,workstation,,,,,,\n"
+        ),
+    );
+    // Devices listed first: tenants still load first, so acme's criticality is known.
+    let report = ingest::ingest(&Config::default(), &lake, &[devices, tenants]).unwrap();
+    let Outcome::Loaded(loaded) = &report.files[1].outcome else { panic!("{report:?}") };
+    assert!(loaded.warnings.iter().any(|w| w.contains("ghost")), "{:?}", loaded.warnings);
+    assert_eq!(
+        query_strings(&lake, "select device_id, policy_tier from devices order by 1"),
+        vec![
+            vec!["dc", "critical_servers"],
+            vec!["s1", "critical_servers"],
+            vec!["s2", "servers"],
+            vec!["w1", "gold"],
+            vec!["w2", "workstations"],
+        ]
+    );
+}
+
+// --- atomic writes --------------------------------------------------------------------------
+
+#[test]
+fn a_failed_write_leaves_the_previous_lake_file_readable_and_no_partial_file_visible() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let file = write(dir.path(), "tenants.csv", TENANTS);
+    ingest::ingest(&Config::default(), &lake, &[file]).unwrap();
+    let path = lake.table_dir("tenants").join("tenants.parquet");
+    let before = fs::read(&path).unwrap();
+
+    let result = lake::write_atomic(&path, |f| {
+        use std::io::Write;
+        f.write_all(&before[..before.len() / 2])?;
+        anyhow::bail!("disk full (simulated)")
+    });
+    assert!(result.unwrap_err().to_string().contains("tenants.parquet"));
+    assert_eq!(fs::read(&path).unwrap(), before);
+    let leftovers: Vec<_> = fs::read_dir(lake.table_dir("tenants")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("tenants.parquet")]);
+    assert_eq!(count(&lake, "tenants"), 2);
+}
+
+// --- encodings ------------------------------------------------------------------------------
+
+#[test]
+fn utf8_with_bom_and_utf16le_with_bom_load_the_same_rows_as_plain_utf8() {
+    let text = "tenant_id,tenant_name\nzürich,Zürich Zahnärzte AG\nmalmö,Malmö Tandvård\n";
+    let mut utf8_bom = vec![0xEF, 0xBB, 0xBF];
+    utf8_bom.extend(text.as_bytes());
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let mut results = Vec::new();
+    for bytes in [text.as_bytes().to_vec(), utf8_bom, utf16] {
+        let dir = TempDir::new().unwrap();
+        fs::write(dir.path().join("tenants.csv"), bytes).unwrap();
+        let lake = Lake::open(&dir.path().join("lake")).unwrap();
+        ingest::ingest(&Config::default(), &lake, &[dir.path().join("tenants.csv")]).unwrap();
+        results.push(query_strings(&lake, "select tenant_id, tenant_name from tenants order by 1"));
+    }
+    assert_eq!(results[0], vec![vec!["malmö", "Malmö Tandvård"], vec!["zürich", "Zürich Zahnärzte AG"]]);
+    assert_eq!(results[1], results[0]);
+    assert_eq!(results[2], results[0]);
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_refused_naming_file_line_and_column() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("tenants.csv"), b"tenant_id,tenant_name\nacme,Caf\xE9 Ltd\n").unwrap();
+    let out = govpack(dir.path(), &["--lake", "lake", "ingest", "tenants.csv"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("tenants.csv:2:9: byte 0xE9 is not UTF-8"), "{}", stderr(&out));
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    assert_eq!(count(&lake, "tenants"), 0);
+    assert_eq!(count(&lake, "ingest_ledger"), 0);
+}
+
+// --- the Parquet profile --------------------------------------------------------------------
+
+#[test]
+fn lake_files_use_the_power_bi_profile_micros_utc_signed_snappy_v1_pages() {
+    use parquet::basic::{Compression, ConvertedType, LogicalType, PageType, TimeUnit, Type as Physical};
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    sample::write(&small_spec(7), &data).unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let report = ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    assert_eq!(report.failed(), 0);
+
+    let mut timestamps = 0;
+    let files = lake_file_digests(&lake);
+    assert!(files.len() >= 10, "{files:?}");
+    for (path, _) in files {
+        let reader = SerializedFileReader::new(fs::File::open(&path).unwrap()).unwrap();
+        let meta = reader.metadata();
+        for column in meta.file_metadata().schema_descr().columns() {
+            let name = format!("{}:{}", path.display(), column.name());
+            assert_ne!(column.physical_type(), Physical::INT96, "{name}");
+            assert!(
+                !matches!(
+                    column.converted_type(),
+                    ConvertedType::UINT_8 | ConvertedType::UINT_16 | ConvertedType::UINT_32 | ConvertedType::UINT_64
+                ),
+                "{name}"
+            );
+            match column.logical_type_ref() {
+                Some(LogicalType::Timestamp(t)) => {
+                    timestamps += 1;
+                    assert!(t.is_adjusted_to_u_t_c, "{name}");
+                    assert!(matches!(t.unit, TimeUnit::MICROS(_)), "{name}: {:?}", t.unit);
+                }
+                Some(LogicalType::Integer(i)) => assert!(i.is_signed, "{name}"),
+                Some(LogicalType::String) | Some(LogicalType::Date) | None => {}
+                other => panic!("{name}: unexpected logical type {other:?}"),
+            }
+        }
+        for (g, group) in meta.row_groups().iter().enumerate() {
+            for (c, column) in group.columns().iter().enumerate() {
+                assert_eq!(column.compression(), Compression::SNAPPY, "{}", path.display());
+                let pages = reader.get_row_group(g).unwrap().get_column_page_reader(c).unwrap();
+                for page in pages {
+                    let kind = page.unwrap().page_type();
+                    assert!(matches!(kind, PageType::DATA_PAGE | PageType::DICTIONARY_PAGE), "{}: {kind:?}", path.display());
+                }
+            }
+        }
+    }
+    assert!(timestamps > 0);
+}
+
+// --- the generator --------------------------------------------------------------------------
+
+fn small_spec(seed: u64) -> SampleSpec {
+    SampleSpec {
+        tenants: 3,
+        devices: 24,
+        months: 2,
+        seed,
+        until: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
+    }
+}
+
+fn folder_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (p.file_name().unwrap().to_string_lossy().into_owned(), fs::read(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_generator_gives_the_same_bytes_for_the_same_seed_and_other_bytes_for_another() {
+    let dir = TempDir::new().unwrap();
+    for (name, seed) in [("a", 11), ("b", 11), ("c", 12)] {
+        let out = govpack(
+            dir.path(),
+            &["sample", "--out", name, "--tenants", "3", "--devices", "24", "--months", "2", "--seed", &seed.to_string(), "--until", "2026-10-31"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let a = folder_bytes(&dir.path().join("a"));
+    assert_eq!(a.len(), 8);
+    assert_eq!(a, folder_bytes(&dir.path().join("b")));
+    assert_ne!(a, folder_bytes(&dir.path().join("c")));
+}
+
+#[test]
+fn the_generated_msp_is_valid_canonical_data_with_every_feature_the_kpis_need() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    sample::write(&sample::committed_spec(), &data).unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let report = ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    assert_eq!((report.failed(), report.total(|l| l.rows_quarantined)), (0, 0));
+    let one = |sql_text: &str| query_strings(&lake, sql_text)[0][0].clone();
+    // Each of these is something a KPI or an edge case of the spec must meet in the sample.
+    let checks = [
+        ("criticalities", "select count(distinct criticality)::varchar from tenants", "4"),
+        ("device classes", "select count(distinct device_class)::varchar from devices", "3"),
+        ("rings", "select count(distinct ring)::varchar from devices", "4"),
+        ("patch states", "select count(distinct state)::varchar from patch_status", "5"),
+        ("summary statuses >= 3", "select (count(distinct status) >= 3)::varchar from device_patch_summary", "true"),
+        ("unknown release dates", "select (count(*) > 0)::varchar from patch_status where release_date is null", "true"),
+        ("excluded devices", "select (count(*) > 0)::varchar from devices where excluded", "true"),
+        ("do-not-patch devices", "select (count(*) > 0)::varchar from devices where patch_policy = 'do_not_patch'", "true"),
+        ("stale devices", "select (count(*) > 0)::varchar from devices where last_seen_utc < snapshot_date - interval 7 day", "true"),
+        ("recurring failures", "select (count(*) > 0)::varchar from (select device_id, patch_id from patch_attempts where result = 'failure' group by all having count(*) >= 3)", "true"),
+        ("tickets with SLA breach", "select (count(*) > 0)::varchar from tickets where ticket_type = 'remediation' and resolved_utc > due_utc", "true"),
+        ("change types", "select count(distinct change_type)::varchar from changes", "3"),
+        ("change outcomes >= 5", "select (count(distinct outcome) >= 5)::varchar from changes", "true"),
+        ("rollbacks", "select (count(*) > 0)::varchar from changes where rollback_attempted", "true"),
+        ("CAB gaps", "select (count(*) > 0)::varchar from changes where risk <> 'low' and (cab_decision <> 'approved' or cab_decided_utc > actual_start_utc)", "true"),
+        ("tenant-wide exception", "select (count(*) > 0)::varchar from exceptions where device_id is null", "true"),
+        ("expiring exceptions", "select (count(*) > 0)::varchar from exceptions where expires_utc is not null", "true"),
+        ("pilot installs", "select (count(*) > 0)::varchar from patch_attempts a join devices d using (tenant_id, device_id) where d.ring = 'pilot' and a.result = 'success'", "true"),
+    ];
+    for (what, sql_text, expected) in checks {
+        assert_eq!(one(sql_text), expected, "{what}: {sql_text}");
+    }
+}
+
+#[test]
+fn the_committed_sample_data_is_what_the_generator_makes() {
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
+    let dir = TempDir::new().unwrap();
+    sample::write(&sample::committed_spec(), dir.path()).unwrap();
+    let made = folder_bytes(dir.path());
+    let on_disk: Vec<_> = folder_bytes(&committed).into_iter().filter(|(n, _)| n.ends_with(".csv")).collect();
+    assert_eq!(made.iter().map(|(n, _)| n).collect::<Vec<_>>(), on_disk.iter().map(|(n, _)| n).collect::<Vec<_>>());
+    assert!(made == on_disk, "sample_data/ is stale: regenerate it with the command in sample_data/README.md");
+}
+
+// --- the CLI --------------------------------------------------------------------------------
+
+#[test]
+fn demo_runs_end_to_end_into_a_folder_duckdb_reads() {
+    let dir = TempDir::new().unwrap();
+    let out = govpack(dir.path(), &["demo", "--out", "demo"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("8 loaded, 0 skipped, 0 failed"), "{text}");
+    assert!(text.contains("The lake, as DuckDB reads it"), "{text}");
+
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    let glob = dir.path().join("demo/lake/patch_status/*.parquet");
+    let n: i64 = conn
+        .query_row(&format!("select count(*) from read_parquet('{}')", glob.display()), [], |r| r.get(0))
+        .unwrap();
+    assert!(n > 0);
+
+    let again = govpack(dir.path(), &["demo", "--out", "demo"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(stdout(&again).contains("0 loaded, 8 skipped, 0 failed"), "{}", stdout(&again));
+}
+
+#[test]
+fn init_writes_a_config_that_loads_and_refuses_to_overwrite_it() {
+    let dir = TempDir::new().unwrap();
+    let out = govpack(dir.path(), &["init"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(dir.path().join("govpack.toml").is_file());
+    assert!(dir.path().join("lake").is_dir());
+    let again = govpack(dir.path(), &["init"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("already exists"));
+}
+
+#[test]
+fn a_wrong_config_key_is_a_usage_error_that_names_it() {
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "govpack.toml", "[kpi]\nstale_days = 7\n");
+    write(dir.path(), "tenants.csv", TENANTS);
+    let out = govpack(dir.path(), &["ingest", "tenants.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("govpack.toml") && err.contains("stale_days"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2_and_commands_not_built_yet_exit_1_saying_what_they_will_do() {
+    let dir = TempDir::new().unwrap();
+    assert_eq!(govpack(dir.path(), &["frobnicate"]).status.code(), Some(2));
+    assert_eq!(govpack(dir.path(), &["ingest", "no-such-file.csv"]).status.code(), Some(2));
+    for cmd in [&["kpi"][..], &["report"], &["query", "select 1"], &["run", "daily"]] {
+        let out = govpack(dir.path(), cmd);
+        assert_eq!(out.status.code(), Some(1), "{cmd:?}");
+        assert!(stderr(&out).contains("is not built yet: it will"), "{cmd:?}: {}", stderr(&out));
+    }
+    for cmd in ["init", "ingest", "kpi", "report", "query", "run", "demo", "sample"] {
+        let help = govpack(dir.path(), &[cmd, "--help"]);
+        assert_eq!(help.status.code(), Some(0));
+        assert!(stdout(&help).contains("Example"), "{cmd} --help has no example");
+    }
+}
