@@ -176,7 +176,12 @@ impl Default for PolicyTierSettings {
             default_tier: "other".into(),
             rules: vec![
                 rule("critical_servers", &["critical", "high"], &["server"], &[]),
-                rule("critical_servers", &[], &["server"], &["domain_controller", "hypervisor"]),
+                rule(
+                    "critical_servers",
+                    &[],
+                    &["server"],
+                    &["domain_controller", "hypervisor"],
+                ),
                 rule("servers", &[], &["server"], &[]),
                 rule("workstations", &[], &["workstation"], &[]),
             ],
@@ -261,7 +266,9 @@ impl Config {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| UsageError(format!("{}: cannot read: {e}", path.display())))?;
         let mut config = Config::parse(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
-        config.base_dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        config.base_dir = path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         if config.base_dir.as_os_str().is_empty() {
             config.base_dir = PathBuf::from(".");
         }
@@ -322,8 +329,12 @@ impl Config {
             }
         }
         for (name, source) in &self.sources {
-            one_of("sources".to_string(), name, SOURCE_NAMES)
-                .map_err(|_| format!("sources.{name}: unknown source (known: {})", SOURCE_NAMES.join(", ")))?;
+            one_of("sources".to_string(), name, SOURCE_NAMES).map_err(|_| {
+                format!(
+                    "sources.{name}: unknown source (known: {})",
+                    SOURCE_NAMES.join(", ")
+                )
+            })?;
             source.time_zone.parse::<chrono_tz::Tz>().map_err(|_| {
                 format!(
                     "sources.{name}.time_zone: `{}` is not an IANA time zone (e.g. UTC, Europe/London, America/New_York)",
@@ -358,8 +369,12 @@ mod tests {
 
     #[test]
     fn a_wrong_value_is_named() {
-        let err = Config::parse("[kpi]\nrequired_classifications = [\"security\", \"securty\"]\n").unwrap_err();
-        assert!(err.contains("kpi.required_classifications[1]: `securty`"), "{err}");
+        let err =
+            Config::parse("[kpi]\nrequired_classifications = [\"security\", \"securty\"]\n").unwrap_err();
+        assert!(
+            err.contains("kpi.required_classifications[1]: `securty`"),
+            "{err}"
+        );
         let err = Config::parse("[kpi]\nstale_after_days = -1\n").unwrap_err();
         assert!(err.contains("stale_after_days"), "{err}");
         let err = Config::parse("[sources.datto_rmm]\ntime_zone = \"Mars/Olympus\"\n").unwrap_err();
@@ -382,8 +397,14 @@ mod tests {
     #[test]
     fn policy_tier_rules_apply_in_order_with_a_default() {
         let rules = PolicyTierSettings::default();
-        assert_eq!(rules.tier_for("critical", "server", Some("sql")), "critical_servers");
-        assert_eq!(rules.tier_for("standard", "server", Some("domain_controller")), "critical_servers");
+        assert_eq!(
+            rules.tier_for("critical", "server", Some("sql")),
+            "critical_servers"
+        );
+        assert_eq!(
+            rules.tier_for("standard", "server", Some("domain_controller")),
+            "critical_servers"
+        );
         assert_eq!(rules.tier_for("standard", "server", None), "servers");
         assert_eq!(rules.tier_for("low", "workstation", None), "workstations");
         assert_eq!(rules.tier_for("low", "other", None), "other");

@@ -29,9 +29,13 @@ pub struct FileReport {
 pub enum Outcome {
     Loaded(LoadedFile),
     /// Already in the ledger (or earlier in the same run); nothing was changed.
-    Skipped { previously: String },
+    Skipped {
+        previously: String,
+    },
     /// The file could not be read; nothing of it was loaded.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -127,7 +131,10 @@ pub fn ingest(config: &Config, lake: &Lake, paths: &[PathBuf]) -> Result<IngestR
                     Err(e) => Some(Outcome::Failed { error: e.to_string() }),
                     Ok(table) => {
                         seen.insert(file.sha256.clone(), path.clone());
-                        let order = TABLES.iter().position(|t| t.name == table.name).unwrap_or(usize::MAX);
+                        let order = TABLES
+                            .iter()
+                            .position(|t| t.name == table.name)
+                            .unwrap_or(usize::MAX);
                         pending.push((order, file));
                         None
                     }
@@ -150,7 +157,9 @@ pub fn ingest(config: &Config, lake: &Lake, paths: &[PathBuf]) -> Result<IngestR
         progress.set_message(file.name());
         let outcome = match ingest_file(config, lake, &file) {
             Ok(loaded) => Outcome::Loaded(loaded),
-            Err(e) => Outcome::Failed { error: format!("{e:#}") },
+            Err(e) => Outcome::Failed {
+                error: format!("{e:#}"),
+            },
         };
         progress.inc(file.bytes.len() as u64);
         report.files.push(FileReport {
@@ -165,10 +174,10 @@ pub fn ingest(config: &Config, lake: &Lake, paths: &[PathBuf]) -> Result<IngestR
 fn ingest_file(config: &Config, lake: &Lake, file: &SourceFile) -> Result<LoadedFile> {
     let mut output: AdapterOutput = canonical_csv::read(file).map_err(|e: FileError| anyhow::anyhow!(e))?;
     for batch in &mut output.batches {
-        if batch.table.name == canonical::DEVICES.name {
-            if let Some(warning) = assign_policy_tiers(config, lake, batch)? {
-                output.warnings.push(warning);
-            }
+        if batch.table.name == canonical::DEVICES.name
+            && let Some(warning) = assign_policy_tiers(config, lake, batch)?
+        {
+            output.warnings.push(warning);
         }
     }
     let now = Utc::now();
@@ -179,7 +188,10 @@ fn ingest_file(config: &Config, lake: &Lake, file: &SourceFile) -> Result<Loaded
         ..LoadedFile::default()
     };
     for rejection in &output.rejections {
-        *loaded.reasons.entry(rejection.problem.reason.to_string()).or_default() += 1;
+        *loaded
+            .reasons
+            .entry(rejection.problem.reason.to_string())
+            .or_default() += 1;
     }
     for batch in &output.batches {
         if batch.is_empty() {
@@ -227,7 +239,11 @@ fn assign_policy_tiers(config: &Config, lake: &Lake, batch: &mut Batch) -> Resul
             Value::Text(r) => Some(r),
             _ => None,
         };
-        Some(rules.tier_for(&tenant_criticality, &class, role.as_deref()).to_string())
+        Some(
+            rules
+                .tier_for(&tenant_criticality, &class, role.as_deref())
+                .to_string(),
+        )
     });
     Ok((!unknown_tenants.is_empty()).then(|| {
         format!(

@@ -100,7 +100,8 @@ pub struct Lake {
 impl Lake {
     /// Opens the lake at `root`, creating the folder when it does not exist.
     pub fn open(root: &Path) -> Result<Lake> {
-        std::fs::create_dir_all(root).with_context(|| format!("cannot create the lake folder {}", root.display()))?;
+        std::fs::create_dir_all(root)
+            .with_context(|| format!("cannot create the lake folder {}", root.display()))?;
         Ok(Lake {
             root: root.to_path_buf(),
         })
@@ -131,7 +132,10 @@ impl Lake {
 
     /// The glob DuckDB reads a table through.
     pub fn parquet_glob(&self, table: &str) -> String {
-        self.table_dir(table).join("*.parquet").to_string_lossy().into_owned()
+        self.table_dir(table)
+            .join("*.parquet")
+            .to_string_lossy()
+            .into_owned()
     }
 
     /// The whole table, or `None` when nothing has been written to it yet.
@@ -143,7 +147,12 @@ impl Lake {
                 None => frame = Some(part),
                 Some(f) => {
                     let stacked = f.vstack_mut_owned(part).map_err(anyhow::Error::from);
-                    stacked.with_context(|| format!("{} does not have the layout of the other {table} files", file.display()))?;
+                    stacked.with_context(|| {
+                        format!(
+                            "{} does not have the layout of the other {table} files",
+                            file.display()
+                        )
+                    })?;
                 }
             }
         }
@@ -164,13 +173,21 @@ impl Lake {
             let new_rows = new.height();
             let combined = if path.exists() {
                 let old = read_parquet(&path)?;
-                let old = old.select(new.get_column_names().into_iter().cloned()).map_err(anyhow::Error::from);
+                let old = old
+                    .select(new.get_column_names().into_iter().cloned())
+                    .map_err(anyhow::Error::from);
                 let old = old.with_context(|| {
-                    format!("{} lacks columns govpack writes now; move it aside and ingest again", path.display())
+                    format!(
+                        "{} lacks columns govpack writes now; move it aside and ingest again",
+                        path.display()
+                    )
                 })?;
-                old.vstack(&new)
-                    .map_err(anyhow::Error::from)
-                    .with_context(|| format!("{} has other column types than govpack writes now", path.display()))?
+                old.vstack(&new).map_err(anyhow::Error::from).with_context(|| {
+                    format!(
+                        "{} has other column types than govpack writes now",
+                        path.display()
+                    )
+                })?
             } else {
                 new
             };
@@ -227,13 +244,24 @@ impl Lake {
     }
 
     /// Adds a file's refused rows to the quarantine table.
-    pub fn record_quarantine(&self, file: &SourceFile, rejections: &[Rejection], at: DateTime<Utc>) -> Result<()> {
+    pub fn record_quarantine(
+        &self,
+        file: &SourceFile,
+        rejections: &[Rejection],
+        at: DateTime<Utc>,
+    ) -> Result<()> {
         if rejections.is_empty() {
             return Ok(());
         }
         let mut batch = Batch::without_lineage(&QUARANTINE);
         for r in rejections {
-            let text = |s: &str| if s.is_empty() { Value::Null } else { Value::Text(s.to_string()) };
+            let text = |s: &str| {
+                if s.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Text(s.to_string())
+                }
+            };
             batch.push_row(
                 vec![
                     Value::Text(file.name()),
@@ -307,7 +335,9 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) ->
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     write(temp.as_file_mut()).with_context(|| format!("writing {}", path.display()))?;
     temp.as_file_mut().flush()?;
-    temp.as_file().sync_all().with_context(|| format!("cannot sync {}", path.display()))?;
+    temp.as_file()
+        .sync_all()
+        .with_context(|| format!("cannot sync {}", path.display()))?;
     temp.persist(path)
         .map_err(|e| e.error)
         .with_context(|| format!("cannot move the new {} into place", path.display()))?;

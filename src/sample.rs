@@ -56,17 +56,19 @@ pub struct TableRows {
 
 impl TableRows {
     fn new(table: &'static Table) -> Self {
-        TableRows { table, rows: Vec::new() }
+        TableRows {
+            table,
+            rows: Vec::new(),
+        }
     }
 
     /// Adds a row from (column, cell) pairs; columns not named are empty.
     fn push(&mut self, cells: &[(&str, String)]) {
         let mut row = vec![String::new(); self.table.columns.len()];
         for (name, value) in cells {
-            let index = self
-                .table
-                .column_index(name)
-                .unwrap_or_else(|| panic!("sample generator names unknown column {}.{name}", self.table.name));
+            let index = self.table.column_index(name).unwrap_or_else(|| {
+                panic!("sample generator names unknown column {}.{name}", self.table.name)
+            });
             row[index] = value.clone();
         }
         self.rows.push(row);
@@ -112,6 +114,20 @@ struct Tenant {
     explicit_tiers: bool,
 }
 
+/// A row being built: (column, CSV cell) pairs.
+type Cells = Vec<(&'static str, String)>;
+
+/// How a generated change ends, when it is not left to chance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Natural,
+    /// Not started when the data ends.
+    Open,
+    Cancelled,
+    /// Closed, but the PSA export has no actual end time.
+    EndTimeLost,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Os {
     Win11,
@@ -147,7 +163,13 @@ impl Os {
     }
 }
 
-const OSES: [Os; 5] = [Os::Win11, Os::Win10, Os::Server2019, Os::Server2022, Os::Server2025];
+const OSES: [Os; 5] = [
+    Os::Win11,
+    Os::Win10,
+    Os::Server2019,
+    Os::Server2022,
+    Os::Server2025,
+];
 
 #[derive(Debug, Clone)]
 struct Device {
@@ -258,18 +280,42 @@ const TENANT_NAMES: [(&str, &str); 10] = [
 ];
 
 const ERROR_MESSAGES: [(&str, &str); 8] = [
-    ("0x800f0922", "CBS_E_INSTALLERS_FAILED: the update could not be installed (System Reserved partition too small or VPN blocking)"),
-    ("0x80073712", "ERROR_SXS_COMPONENT_STORE_CORRUPT: the component store has been corrupted"),
-    ("0x800f081f", "CBS_E_SOURCE_MISSING: the source files could not be found"),
-    ("0x80070643", "ERROR_INSTALL_FAILURE: fatal error during installation"),
-    ("0x8024402c", "WU_E_PT_WINHTTP_NAME_NOT_RESOLVED: the proxy or update server name could not be resolved"),
-    ("0x80070070", "ERROR_DISK_FULL: there is not enough space on the disk"),
-    ("0x80240022", "WU_E_ALL_UPDATES_FAILED: operation failed for all the updates"),
+    (
+        "0x800f0922",
+        "CBS_E_INSTALLERS_FAILED: the update could not be installed (System Reserved partition too small or VPN blocking)",
+    ),
+    (
+        "0x80073712",
+        "ERROR_SXS_COMPONENT_STORE_CORRUPT: the component store has been corrupted",
+    ),
+    (
+        "0x800f081f",
+        "CBS_E_SOURCE_MISSING: the source files could not be found",
+    ),
+    (
+        "0x80070643",
+        "ERROR_INSTALL_FAILURE: fatal error during installation",
+    ),
+    (
+        "0x8024402c",
+        "WU_E_PT_WINHTTP_NAME_NOT_RESOLVED: the proxy or update server name could not be resolved",
+    ),
+    (
+        "0x80070070",
+        "ERROR_DISK_FULL: there is not enough space on the disk",
+    ),
+    (
+        "0x80240022",
+        "WU_E_ALL_UPDATES_FAILED: operation failed for all the updates",
+    ),
     ("1603", "MSI exit code 1603: fatal error during installation"),
 ];
 
 fn error_message(code: &str) -> &'static str {
-    ERROR_MESSAGES.iter().find(|(c, _)| *c == code).map_or("installation failed", |(_, m)| *m)
+    ERROR_MESSAGES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or("installation failed", |(_, m)| *m)
 }
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -303,7 +349,11 @@ pub fn generate(spec: &SampleSpec) -> Result<Vec<TableRows>> {
         bail!("--tenants must be from 1 to {}", TENANT_NAMES.len());
     }
     if spec.devices < spec.tenants * 3 {
-        bail!("--devices must be at least 3 per tenant ({} for {} tenants)", spec.tenants * 3, spec.tenants);
+        bail!(
+            "--devices must be at least 3 per tenant ({} for {} tenants)",
+            spec.tenants * 3,
+            spec.tenants
+        );
     }
     if spec.months == 0 || spec.months > 24 {
         bail!("--months must be from 1 to 24");
@@ -352,7 +402,10 @@ impl<'a> Generator<'a> {
     }
 
     fn table(&mut self, table: &Table) -> &mut TableRows {
-        self.out.iter_mut().find(|t| t.table.name == table.name).expect("canonical table")
+        self.out
+            .iter_mut()
+            .find(|t| t.table.name == table.name)
+            .expect("canonical table")
     }
 
     fn finish(self) -> Vec<TableRows> {
@@ -365,7 +418,10 @@ impl<'a> Generator<'a> {
     }
 
     fn tenants(&mut self) {
-        let criticalities = ["critical", "high", "standard", "low", "standard", "high", "standard", "critical", "low", "standard"];
+        let criticalities = [
+            "critical", "high", "standard", "low", "standard", "high", "standard", "critical", "low",
+            "standard",
+        ];
         let n = self.spec.tenants;
         for i in 0..n {
             let (name, prefix) = TENANT_NAMES[i];
@@ -377,7 +433,11 @@ impl<'a> Generator<'a> {
                 summary_only: n >= 3 && i == 2,
                 explicit_tiers: i % 2 == 0,
             };
-            let site = format!("{:08x}-5e1f-4c2a-9d3b-{:012x}", 0x1a2b_0000u32 + i as u32, 0xa11c_e000_0000u64 + i as u64);
+            let site = format!(
+                "{:08x}-5e1f-4c2a-9d3b-{:012x}",
+                0x1a2b_0000u32 + i as u32,
+                0xa11c_e000_0000u64 + i as u64
+            );
             self.table(&canonical::TENANTS).push(&[
                 ("tenant_id", tenant.id.clone()),
                 ("tenant_name", name.into()),
@@ -402,14 +462,31 @@ impl<'a> Generator<'a> {
             counts[i] += 1;
         }
         while counts.iter().sum::<usize>() > self.spec.devices {
-            let i = counts.iter().enumerate().max_by_key(|(_, c)| **c).map(|(i, _)| i).expect("tenants");
+            let i = counts
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, c)| **c)
+                .map(|(i, _)| i)
+                .expect("tenants");
             counts[i] -= 1;
         }
         // The smallest tenant with patch detail sends daily snapshots.
-        if let Some(daily) = (0..n).filter(|i| !self.tenants[*i].summary_only).min_by_key(|i| counts[*i]) {
+        if let Some(daily) = (0..n)
+            .filter(|i| !self.tenants[*i].summary_only)
+            .min_by_key(|i| counts[*i])
+        {
             self.tenants[daily].cadence = Cadence::Daily;
         }
-        let roles = ["domain_controller", "file", "sql", "app", "backup", "hypervisor", "web", "utility"];
+        let roles = [
+            "domain_controller",
+            "file",
+            "sql",
+            "app",
+            "backup",
+            "hypervisor",
+            "web",
+            "utility",
+        ];
         let days: Vec<NaiveDate> = self.days().collect();
         for (t, &count) in counts.iter().enumerate() {
             let servers = ((count as f64 * 0.18).round() as usize).max(1);
@@ -433,14 +510,33 @@ impl<'a> Generator<'a> {
                         "web" => "WEB",
                         _ => "UTL",
                     };
-                    ("server", Some(role), os, format!("{}-{short}{:02}", tenant.prefix, k / roles.len() + 1))
+                    (
+                        "server",
+                        Some(role),
+                        os,
+                        format!("{}-{short}{:02}", tenant.prefix, k / roles.len() + 1),
+                    )
                 } else if is_other {
-                    ("other", Some("kiosk"), Os::Win10, format!("{}-KIOSK01", tenant.prefix))
+                    (
+                        "other",
+                        Some("kiosk"),
+                        Os::Win10,
+                        format!("{}-KIOSK01", tenant.prefix),
+                    )
                 } else {
                     ws += 1;
-                    let os = if self.rng.random_bool(0.3) { Os::Win10 } else { Os::Win11 };
+                    let os = if self.rng.random_bool(0.3) {
+                        Os::Win10
+                    } else {
+                        Os::Win11
+                    };
                     let kind = if self.rng.random_bool(0.35) { "LT" } else { "WS" };
-                    ("workstation", None, os, format!("{}-{kind}{ws:03}", tenant.prefix))
+                    (
+                        "workstation",
+                        None,
+                        os,
+                        format!("{}-{kind}{ws:03}", tenant.prefix),
+                    )
                 };
                 let ring = match class {
                     "server" if k == 1 && servers > 2 => "test",
@@ -448,7 +544,13 @@ impl<'a> Generator<'a> {
                     _ if ws > 0 && ws <= 2 => "pilot",
                     _ => "regular",
                 };
-                let track = (class == "workstation").then(|| if self.rng.random_bool(0.7) { "overnight" } else { "daytime" });
+                let track = (class == "workstation").then(|| {
+                    if self.rng.random_bool(0.7) {
+                        "overnight"
+                    } else {
+                        "daytime"
+                    }
+                });
                 let mut policy = match class {
                     "server" if self.rng.random_bool(0.35) => "manual",
                     "server" => "auto_install_manual_reboot",
@@ -470,9 +572,11 @@ impl<'a> Generator<'a> {
                 } else {
                     self.start
                 };
-                let retired = (k > 3 && self.rng.random_bool(0.04)).then(|| days[self.rng.random_range(days.len() / 3..days.len())]);
-                let offline_from = (!is_server && self.rng.random_bool(0.06)).then(|| days[self.rng.random_range(days.len() / 2..days.len())]);
-                let tier = tenant.explicit_tiers.then(|| match (class, role) {
+                let retired = (k > 3 && self.rng.random_bool(0.04))
+                    .then(|| days[self.rng.random_range(days.len() / 3..days.len())]);
+                let offline_from = (!is_server && self.rng.random_bool(0.06))
+                    .then(|| days[self.rng.random_range(days.len() / 2..days.len())]);
+                let tier = tenant.explicit_tiers.then_some(match (class, role) {
                     ("server", Some("domain_controller" | "hypervisor")) => "critical_servers",
                     ("server", _) if matches!(tenant.criticality, "critical" | "high") => "critical_servers",
                     ("server", _) => "servers",
@@ -511,7 +615,9 @@ impl<'a> Generator<'a> {
             let (y, m) = (month.year(), month.month());
             let tuesday = patch_tuesday(y, m);
             let label = format!("{y}-{m:02}");
-            let bad_os = *[Os::Win10, Os::Win11, Os::Server2019].choose(&mut self.rng).expect("non-empty");
+            let bad_os = *[Os::Win10, Os::Win11, Os::Server2019]
+                .choose(&mut self.rng)
+                .expect("non-empty");
             for os in OSES {
                 kb += 31;
                 let bad = os == bad_os;
@@ -526,7 +632,11 @@ impl<'a> Generator<'a> {
                     approval: "approved",
                     applies: Applies::Os(os),
                     failure_rate: if bad { 0.22 } else { 0.02 },
-                    errors: if bad { &["0x800f0922", "0x800f0922", "0x80073712"] } else { &["0x80073712", "0x8024402c", "0x80070070"] },
+                    errors: if bad {
+                        &["0x800f0922", "0x800f0922", "0x80073712"]
+                    } else {
+                        &["0x80073712", "0x8024402c", "0x80070070"]
+                    },
                 });
             }
             kb += 13;
@@ -670,7 +780,8 @@ impl<'a> Generator<'a> {
                     continue;
                 }
                 // .NET 3.5 is absent on a few servers: the RMM reports the update as not applicable.
-                h.not_applicable = p.title.contains(".NET") && d.os == Os::Server2025 && self.rng.random_bool(0.5);
+                h.not_applicable =
+                    p.title.contains(".NET") && d.os == Os::Server2025 && self.rng.random_bool(0.5);
                 if h.not_applicable || p.approval != "approved" || !d.patched() {
                     row.push(h);
                     continue;
@@ -691,22 +802,45 @@ impl<'a> Generator<'a> {
                 // Some device/patch pairs fail again and again with the same error.
                 let stubborn = self.rng.random_bool(p.failure_rate * 0.4);
                 let stubborn_error = *p.errors.choose(&mut self.rng).unwrap_or(&"0x80240022");
-                let stubborn_tries = if self.rng.random_bool(0.25) { u32::MAX } else { self.rng.random_range(2..6) };
+                let stubborn_tries = if self.rng.random_bool(0.25) {
+                    u32::MAX
+                } else {
+                    self.rng.random_range(2..6)
+                };
                 let mut failures = 0;
                 loop {
-                    if when > self.spec.until || d.offline_from.is_some_and(|o| when >= o) || d.retired.is_some_and(|r| when >= r) {
+                    if when > self.spec.until
+                        || d.offline_from.is_some_and(|o| when >= o)
+                        || d.retired.is_some_and(|r| when >= r)
+                    {
                         break;
                     }
                     let t = at(when, hour, self.rng.random_range(0..50));
-                    let fail = if stubborn { failures < stubborn_tries } else { self.rng.random_bool(p.failure_rate) };
+                    let fail = if stubborn {
+                        failures < stubborn_tries
+                    } else {
+                        self.rng.random_bool(p.failure_rate)
+                    };
                     if fail {
-                        let error = if stubborn { stubborn_error } else { *p.errors.choose(&mut self.rng).unwrap_or(&"0x80240022") };
-                        h.attempts.push(Attempt { at: t, success: false, error: Some(error) });
+                        let error = if stubborn {
+                            stubborn_error
+                        } else {
+                            *p.errors.choose(&mut self.rng).unwrap_or(&"0x80240022")
+                        };
+                        h.attempts.push(Attempt {
+                            at: t,
+                            success: false,
+                            error: Some(error),
+                        });
                         failures += 1;
                         when += Duration::days(retry_days);
                         continue;
                     }
-                    h.attempts.push(Attempt { at: t, success: true, error: None });
+                    h.attempts.push(Attempt {
+                        at: t,
+                        success: true,
+                        error: None,
+                    });
                     h.installed = Some(t);
                     let reboot = match d.policy {
                         "auto_install_auto_reboot" => Some(t + Duration::minutes(12)),
@@ -725,7 +859,9 @@ impl<'a> Generator<'a> {
 
     fn snapshot_days(&self, tenant: &Tenant) -> Vec<NaiveDate> {
         self.days()
-            .filter(|d| tenant.cadence == Cadence::Daily || d.weekday() == Weekday::Mon || *d == self.spec.until)
+            .filter(|d| {
+                tenant.cadence == Cadence::Daily || d.weekday() == Weekday::Mon || *d == self.spec.until
+            })
             .collect()
     }
 
@@ -805,7 +941,14 @@ impl<'a> Generator<'a> {
                 ("vendor", patch.vendor.into()),
                 ("classification", patch.classification.into()),
                 ("severity", patch.severity.into()),
-                ("release_date", if patch.release_known { day(patch.release) } else { String::new() }),
+                (
+                    "release_date",
+                    if patch.release_known {
+                        day(patch.release)
+                    } else {
+                        String::new()
+                    },
+                ),
                 ("approval", patch.approval.into()),
                 ("state", state.into()),
                 ("installed_utc", installed.map(ts).unwrap_or_default()),
@@ -873,15 +1016,26 @@ impl<'a> Generator<'a> {
                         ("tenant_id", tenant.id.clone()),
                         ("device_id", d.id.clone()),
                         ("patch_id", self.patches[p].id.clone()),
-                        ("result", if a.success { "success" } else { "failure" }.to_string()),
+                        (
+                            "result",
+                            if a.success { "success" } else { "failure" }.to_string(),
+                        ),
                         ("error_code", opt(a.error)),
-                        ("error_message", a.error.map(error_message).unwrap_or_default().to_string()),
+                        (
+                            "error_message",
+                            a.error.map(error_message).unwrap_or_default().to_string(),
+                        ),
                         ("job_id", format!("job-{job}")),
                     ]);
                 }
             }
         }
-        rows.sort_by(|a, b| a[0].1.cmp(&b[0].1).then(a[2].1.cmp(&b[2].1)).then(a[3].1.cmp(&b[3].1)));
+        rows.sort_by(|a, b| {
+            a[0].1
+                .cmp(&b[0].1)
+                .then(a[2].1.cmp(&b[2].1))
+                .then(a[3].1.cmp(&b[3].1))
+        });
         for row in rows {
             self.table(&canonical::PATCH_ATTEMPTS).push(&row);
         }
@@ -890,7 +1044,7 @@ impl<'a> Generator<'a> {
     fn tickets(&mut self) {
         let end = at(self.spec.until, 23, 59);
         // Collected first, then numbered in creation order, as a PSA numbers them.
-        let mut tickets: Vec<(DateTime<Utc>, Vec<(&str, String)>)> = Vec::new();
+        let mut tickets: Vec<(DateTime<Utc>, Cells)> = Vec::new();
         // Remediation: a ticket for every failure the retry did not fix.
         for i in 0..self.devices.len() {
             let d = self.devices[i].clone();
@@ -911,16 +1065,32 @@ impl<'a> Generator<'a> {
                 };
                 let sla_hours = [24, 72, 120, 240][priority as usize - 1];
                 let due = created + Duration::hours(sla_hours);
-                let fixed = h.attempts.iter().find(|a| a.success && a.at > created).map(|a| a.at);
+                let fixed = h
+                    .attempts
+                    .iter()
+                    .find(|a| a.success && a.at > created)
+                    .map(|a| a.at);
                 let (status, resolved) = match fixed {
-                    Some(f) => ("complete", Some(f + Duration::minutes(self.rng.random_range(30..300)))),
+                    Some(f) => (
+                        "complete",
+                        Some(f + Duration::minutes(self.rng.random_range(30..300))),
+                    ),
                     None if self.rng.random_bool(0.1) => ("cancelled", Some(created + Duration::hours(30))),
-                    None => (*["new", "in_progress", "waiting"].choose(&mut self.rng).expect("non-empty"), None),
+                    None => (
+                        *["new", "in_progress", "waiting"]
+                            .choose(&mut self.rng)
+                            .expect("non-empty"),
+                        None,
+                    ),
                 };
                 let resolved = resolved.filter(|r| *r <= end);
-                let status = if resolved.is_none() && matches!(status, "complete" | "cancelled") { "in_progress" } else { status };
+                let status = if resolved.is_none() && matches!(status, "complete" | "cancelled") {
+                    "in_progress"
+                } else {
+                    status
+                };
                 let code = failures[0].error.unwrap_or("0x80240022");
-                let root_cause = (status == "complete").then(|| match code {
+                let root_cause = (status == "complete").then_some(match code {
                     "0x800f0922" => "System Reserved partition too small; extended with diskpart and retried",
                     "0x80073712" => "Component store corruption; repaired with DISM /RestoreHealth",
                     "0x80070070" => "System volume full; cleared WinSxS and temp files",
@@ -929,28 +1099,42 @@ impl<'a> Generator<'a> {
                     "1603" => "Application running during install; closed it and reinstalled",
                     _ => "Install retried after reboot",
                 });
-                tickets.push((created, vec![
-                    ("tenant_id", tenant.id.clone()),
-                    ("ticket_type", "remediation".into()),
-                    ("title", format!("Patch failure: {} on {} ({code})", patch.id, d.hostname)),
-                    ("priority", priority.to_string()),
-                    ("status", status.into()),
-                    ("created_utc", ts(created)),
-                    ("resolved_utc", resolved.map(ts).unwrap_or_default()),
-                    ("due_utc", ts(due)),
-                    ("queue", "Patch Management".into()),
-                    ("device_id", d.id.clone()),
-                    ("patch_id", patch.id.clone()),
-                    ("root_cause", opt(root_cause)),
-                ]));
+                tickets.push((
+                    created,
+                    vec![
+                        ("tenant_id", tenant.id.clone()),
+                        ("ticket_type", "remediation".into()),
+                        (
+                            "title",
+                            format!("Patch failure: {} on {} ({code})", patch.id, d.hostname),
+                        ),
+                        ("priority", priority.to_string()),
+                        ("status", status.into()),
+                        ("created_utc", ts(created)),
+                        ("resolved_utc", resolved.map(ts).unwrap_or_default()),
+                        ("due_utc", ts(due)),
+                        ("queue", "Patch Management".into()),
+                        ("device_id", d.id.clone()),
+                        ("patch_id", patch.id.clone()),
+                        ("root_cause", opt(root_cause)),
+                    ],
+                ));
             }
         }
         // Background PSA work, so that remediation is not the only ticket type.
         let titles: [(&str, &str, &str); 6] = [
             ("incident", "Outlook keeps prompting for password", "Service Desk"),
             ("incident", "VPN disconnects every few minutes", "Service Desk"),
-            ("service_request", "New starter: laptop and accounts", "Service Requests"),
-            ("service_request", "Add user to shared mailbox", "Service Requests"),
+            (
+                "service_request",
+                "New starter: laptop and accounts",
+                "Service Requests",
+            ),
+            (
+                "service_request",
+                "Add user to shared mailbox",
+                "Service Requests",
+            ),
             ("alert", "Disk space low on C: (below 10%)", "Monitoring Alerts"),
             ("problem", "Recurring print spooler crashes", "Problem Management"),
         ];
@@ -959,21 +1143,31 @@ impl<'a> Generator<'a> {
             let days: Vec<NaiveDate> = self.days().collect();
             for _ in 0..(self.spec.months as usize * 4) {
                 let (kind, title, queue) = *titles.choose(&mut self.rng).expect("non-empty");
-                let created = at(days[self.rng.random_range(0..days.len())], self.rng.random_range(8..18), self.rng.random_range(0..60));
+                let created = at(
+                    days[self.rng.random_range(0..days.len())],
+                    self.rng.random_range(8..18),
+                    self.rng.random_range(0..60),
+                );
                 let priority: i64 = self.rng.random_range(2..5);
                 let resolved = created + Duration::hours(self.rng.random_range(1..120));
                 let done = resolved <= end && self.rng.random_bool(0.85);
-                tickets.push((created, vec![
-                    ("tenant_id", tenant_id.clone()),
-                    ("ticket_type", kind.into()),
-                    ("title", title.into()),
-                    ("priority", priority.to_string()),
-                    ("status", if done { "complete" } else { "in_progress" }.into()),
-                    ("created_utc", ts(created)),
-                    ("resolved_utc", if done { ts(resolved) } else { String::new() }),
-                    ("due_utc", ts(created + Duration::hours([24, 72, 120, 240][priority as usize - 1]))),
-                    ("queue", queue.into()),
-                ]));
+                tickets.push((
+                    created,
+                    vec![
+                        ("tenant_id", tenant_id.clone()),
+                        ("ticket_type", kind.into()),
+                        ("title", title.into()),
+                        ("priority", priority.to_string()),
+                        ("status", if done { "complete" } else { "in_progress" }.into()),
+                        ("created_utc", ts(created)),
+                        ("resolved_utc", if done { ts(resolved) } else { String::new() }),
+                        (
+                            "due_utc",
+                            ts(created + Duration::hours([24, 72, 120, 240][priority as usize - 1])),
+                        ),
+                        ("queue", queue.into()),
+                    ],
+                ));
             }
         }
         tickets.sort_by_key(|(created, _)| *created);
@@ -981,7 +1175,10 @@ impl<'a> Generator<'a> {
             self.next_ticket += self.rng.random_range(1..9);
             let id = self.next_ticket;
             cells.push(("ticket_id", id.to_string()));
-            cells.push(("ticket_number", format!("T{}.{:04}", created.format("%Y%m%d"), id % 10_000)));
+            cells.push((
+                "ticket_number",
+                format!("T{}.{:04}", created.format("%Y%m%d"), id % 10_000),
+            ));
             self.table(&canonical::TICKETS).push(&cells);
         }
     }
@@ -989,16 +1186,33 @@ impl<'a> Generator<'a> {
     fn changes(&mut self) {
         let end = at(self.spec.until, 23, 59);
         let mut next_change = 60_000u64;
+        let oob = self
+            .patches
+            .iter()
+            .find(|p| p.applies == Applies::Servers)
+            .map(|p| p.release);
+        let last_month = self.spec.until.with_day(1).expect("day 1");
         for t in 0..self.tenants.len() {
             let tenant = self.tenants[t].clone();
             let mut month = self.start;
-            let mut m = 0;
             while month <= self.spec.until {
                 let tuesday = patch_tuesday(month.year(), month.month());
                 let label = month.format("%B %Y").to_string();
-                let mut plans: Vec<(&str, &str, String, NaiveDate)> = vec![
-                    ("standard", "low", format!("Workstation patch deployment - {label}"), tuesday + Duration::days(7)),
-                    ("normal", "medium", format!("Server patching window - {label}"), tuesday + Duration::days(11)),
+                let mut plans: Vec<(&str, &str, String, NaiveDate, Fate)> = vec![
+                    (
+                        "standard",
+                        "low",
+                        format!("Workstation patch deployment - {label}"),
+                        tuesday + Duration::days(7),
+                        Fate::Natural,
+                    ),
+                    (
+                        "normal",
+                        "medium",
+                        format!("Server patching window - {label}"),
+                        tuesday + Duration::days(11),
+                        Fate::Natural,
+                    ),
                 ];
                 if self.rng.random_bool(0.6) {
                     let (title, risk) = *[
@@ -1009,55 +1223,122 @@ impl<'a> Generator<'a> {
                     ]
                     .choose(&mut self.rng)
                     .expect("non-empty");
-                    plans.push(("normal", risk, title.to_string(), month + Duration::days(self.rng.random_range(2..26))));
+                    plans.push((
+                        "normal",
+                        risk,
+                        title.to_string(),
+                        month + Duration::days(self.rng.random_range(2..26)),
+                        Fate::Natural,
+                    ));
                 }
-                if m as u32 == self.spec.months.min(2) && !tenant.summary_only {
-                    plans.push(("emergency", "high", "Emergency: out-of-band Windows Server security update".into(), tuesday + Duration::days(10)));
+                if let Some(released) = oob.filter(|r| r.year() == month.year() && r.month() == month.month())
+                    && !tenant.summary_only
+                {
+                    let title = "Emergency: out-of-band Windows Server security update".to_string();
+                    plans.push((
+                        "emergency",
+                        "high",
+                        title,
+                        released + Duration::days(1),
+                        Fate::Natural,
+                    ));
                 }
-                for (kind, risk, title, planned_day) in plans {
+                if month == last_month {
+                    // Work still open when the data ends, and one change called off: every
+                    // outcome of the vocabulary appears, not only the closed ones.
+                    let (title, fate) = if t % 2 == 0 {
+                        ("Upgrade practice-management application", Fate::Open)
+                    } else {
+                        ("Migrate file shares to SharePoint", Fate::Cancelled)
+                    };
+                    plans.push((
+                        "normal",
+                        "high",
+                        title.to_string(),
+                        self.spec.until - Duration::days(2),
+                        fate,
+                    ));
+                    if t == 0 {
+                        // The PSA lost this one's end time: a data-quality finding, not a KPI row.
+                        plans[1].4 = Fate::EndTimeLost;
+                    }
+                }
+                for (kind, risk, title, planned_day, fate) in plans {
                     next_change += self.rng.random_range(3..40);
-                    self.change_row(&tenant, next_change, kind, risk, &title, planned_day, end);
+                    self.change_row(&tenant, next_change, kind, risk, &title, planned_day, end, fate);
                 }
-                m += 1;
                 month = month + Months::new(1);
             }
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn change_row(&mut self, tenant: &Tenant, id: u64, kind: &str, risk: &str, title: &str, planned_day: NaiveDate, end: DateTime<Utc>) {
+    fn change_row(
+        &mut self,
+        tenant: &Tenant,
+        id: u64,
+        kind: &str,
+        risk: &str,
+        title: &str,
+        planned_day: NaiveDate,
+        end: DateTime<Utc>,
+        fate: Fate,
+    ) {
         let r = &mut self.rng;
         let planned_start = at(planned_day, 22, 0);
         let planned_end = planned_start + Duration::hours(4);
-        let created = planned_start - Duration::days(if kind == "emergency" { 0 } else { r.random_range(3..10) }) - Duration::hours(6);
+        let created = planned_start
+            - Duration::days(if kind == "emergency" {
+                0
+            } else {
+                r.random_range(3..10)
+            })
+            - Duration::hours(6);
         let actual_start = planned_start + Duration::minutes(r.random_range(-10..25));
         let overrun = r.random_bool(0.12);
-        let actual_end = actual_start + Duration::minutes(if overrun { r.random_range(250..400) } else { r.random_range(60..230) });
+        let actual_end = actual_start
+            + Duration::minutes(if overrun {
+                r.random_range(250..400)
+            } else {
+                r.random_range(60..230)
+            });
         let (cab, decided) = match kind {
             "standard" => ("none", None),
-            "emergency" => ("approved", Some(actual_start + Duration::hours(r.random_range(2..30)))),
+            "emergency" => (
+                "approved",
+                Some(actual_start + Duration::hours(r.random_range(2..30))),
+            ),
             _ => match r.random_range(0..10) {
                 0 => ("none", None),
                 1 => ("approved", Some(actual_start + Duration::hours(12))),
                 _ => ("approved", Some(planned_start - Duration::days(2))),
             },
         };
-        let finished = actual_end <= end;
-        let outcome = if !finished {
-            if planned_start > end && r.random_bool(0.3) { "cancelled" } else { "in_progress" }
-        } else {
-            match r.random_range(0..20) {
+        let finished = actual_end <= end && matches!(fate, Fate::Natural | Fate::EndTimeLost);
+        let outcome = match fate {
+            Fate::Open => "in_progress",
+            Fate::Cancelled => "cancelled",
+            _ if !finished => "in_progress",
+            Fate::EndTimeLost => "successful",
+            Fate::Natural => match r.random_range(0..20) {
                 0..=13 => "successful",
                 14..=15 => "successful_with_issues",
                 16..=17 => "rolled_back",
                 _ => "failed",
-            }
+            },
+        };
+        let (cab, decided) = match fate {
+            Fate::Open => ("pending", None),
+            Fate::Cancelled => ("rejected", Some(created + Duration::hours(20))),
+            _ => (cab, decided),
         };
         let rollback_attempted = outcome == "rolled_back" || (outcome == "failed" && r.random_bool(0.5));
         let rollback_succeeded = rollback_attempted && (outcome == "rolled_back" && r.random_bool(0.8));
-        let closed = matches!(outcome, "successful" | "successful_with_issues" | "failed" | "rolled_back");
-        // One in forty closed changes loses its end time in the PSA: a data-quality finding.
-        let end_missing = closed && r.random_bool(0.025);
+        let closed = matches!(
+            outcome,
+            "successful" | "successful_with_issues" | "failed" | "rolled_back"
+        );
+        let end_missing = fate == Fate::EndTimeLost;
         let has = |r: &mut ChaCha8Rng, p: f64| yes(r.random_bool(p));
         let cells = vec![
             ("change_id", id.to_string()),
@@ -1066,23 +1347,87 @@ impl<'a> Generator<'a> {
             ("change_type", kind.to_string()),
             ("risk", risk.to_string()),
             ("created_utc", ts(created)),
-            ("planned_start_utc", if kind == "emergency" { String::new() } else { ts(planned_start) }),
-            ("planned_end_utc", if kind == "emergency" { String::new() } else { ts(planned_end) }),
-            ("actual_start_utc", if outcome == "cancelled" || actual_start > end { String::new() } else { ts(actual_start) }),
-            ("actual_end_utc", if finished && closed && !end_missing { ts(actual_end) } else { String::new() }),
+            (
+                "planned_start_utc",
+                if kind == "emergency" {
+                    String::new()
+                } else {
+                    ts(planned_start)
+                },
+            ),
+            (
+                "planned_end_utc",
+                if kind == "emergency" {
+                    String::new()
+                } else {
+                    ts(planned_end)
+                },
+            ),
+            (
+                "actual_start_utc",
+                if matches!(fate, Fate::Open | Fate::Cancelled) || actual_start > end {
+                    String::new()
+                } else {
+                    ts(actual_start)
+                },
+            ),
+            (
+                "actual_end_utc",
+                if finished && closed && !end_missing {
+                    ts(actual_end)
+                } else {
+                    String::new()
+                },
+            ),
             ("cab_decision", cab.to_string()),
-            ("cab_decided_utc", decided.filter(|d| *d <= end).map(ts).unwrap_or_default()),
-            ("approver", if cab == "approved" { "J. Alvarez (CAB chair)".into() } else { String::new() }),
+            (
+                "cab_decided_utc",
+                decided.filter(|d| *d <= end).map(ts).unwrap_or_default(),
+            ),
+            (
+                "approver",
+                if matches!(cab, "approved" | "rejected") {
+                    "J. Alvarez (CAB chair)".into()
+                } else {
+                    String::new()
+                },
+            ),
             ("has_rollback_plan", has(r, 0.9)),
-            ("has_test_evidence", has(r, if kind == "emergency" { 0.3 } else { 0.8 })),
+            (
+                "has_test_evidence",
+                has(r, if kind == "emergency" { 0.3 } else { 0.8 }),
+            ),
             ("has_comm_plan", has(r, 0.85)),
             ("has_validation_checklist", has(r, 0.85)),
             ("outcome", outcome.to_string()),
-            ("rollback_attempted", if closed { yes(rollback_attempted) } else { String::new() }),
-            ("rollback_succeeded", if rollback_attempted { yes(rollback_succeeded) } else { String::new() }),
-            ("post_change_verified", if closed { has(r, 0.85) } else { String::new() }),
-            ("customer_impact_declared", if closed { has(r, 0.8) } else { String::new() }),
-            ("caused_incident", if closed { has(r, 0.06) } else { String::new() }),
+            (
+                "rollback_attempted",
+                if closed {
+                    yes(rollback_attempted)
+                } else {
+                    String::new()
+                },
+            ),
+            (
+                "rollback_succeeded",
+                if rollback_attempted {
+                    yes(rollback_succeeded)
+                } else {
+                    String::new()
+                },
+            ),
+            (
+                "post_change_verified",
+                if closed { has(r, 0.85) } else { String::new() },
+            ),
+            (
+                "customer_impact_declared",
+                if closed { has(r, 0.8) } else { String::new() },
+            ),
+            (
+                "caused_incident",
+                if closed { has(r, 0.06) } else { String::new() },
+            ),
         ];
         self.table(&canonical::CHANGES).push(&cells);
     }
@@ -1094,61 +1439,80 @@ impl<'a> Generator<'a> {
             let device_of = |g: &Generator, pred: &dyn Fn(&Device) -> bool| {
                 g.devices.iter().find(|d| d.tenant == t && pred(d)).cloned()
             };
-            let cu_for = |g: &Generator, os: Os| g.patches.iter().rev().find(|p| p.applies == Applies::Os(os)).cloned();
+            let cu_for = |g: &Generator, os: Os| {
+                g.patches
+                    .iter()
+                    .rev()
+                    .find(|p| p.applies == Applies::Os(os))
+                    .cloned()
+            };
             // An application server held back from the latest CU while its vendor certifies it.
-            if let Some(d) = device_of(self, &|d: &Device| d.role == Some("app") || d.role == Some("sql")) {
-                if let Some(p) = cu_for(self, d.os) {
-                    let approved = at(p.release, 15, 0) + Duration::days(2);
-                    self.table(&canonical::EXCEPTIONS).push(&[
-                        ("tenant_id", tenant.id.clone()),
-                        ("device_id", d.id.clone()),
-                        ("patch_id", p.id.clone()),
-                        ("reason", format!("Line-of-business vendor has not certified {} yet", p.id)),
-                        ("approved_by", "M. Chen (Service Delivery Manager)".into()),
-                        ("approved_utc", ts(approved)),
-                        ("expires_utc", ts(approved + Duration::days(30))),
-                    ]);
-                }
+            if let Some(d) = device_of(self, &|d: &Device| d.role == Some("app") || d.role == Some("sql"))
+                && let Some(p) = cu_for(self, d.os)
+            {
+                let approved = at(p.release, 15, 0) + Duration::days(2);
+                self.table(&canonical::EXCEPTIONS).push(&[
+                    ("tenant_id", tenant.id.clone()),
+                    ("device_id", d.id.clone()),
+                    ("patch_id", p.id.clone()),
+                    (
+                        "reason",
+                        format!("Line-of-business vendor has not certified {} yet", p.id),
+                    ),
+                    ("approved_by", "M. Chen (Service Delivery Manager)".into()),
+                    ("approved_utc", ts(approved)),
+                    ("expires_utc", ts(approved + Duration::days(30))),
+                ]);
             }
             // An exception that expired during the data: the device is back in scope.
-            if let Some(d) = device_of(self, &|d: &Device| d.class == "workstation" && d.os == Os::Win10) {
-                if let Some(p) = self.patches.iter().find(|p| p.applies == Applies::Os(Os::Win10) && p.release >= self.start).cloned() {
-                    let approved = at(p.release, 10, 0);
-                    self.table(&canonical::EXCEPTIONS).push(&[
-                        ("tenant_id", tenant.id.clone()),
-                        ("device_id", d.id.clone()),
-                        ("patch_id", p.id.clone()),
-                        ("reason", "User travelling with metered connection".into()),
-                        ("approved_by", "M. Chen (Service Delivery Manager)".into()),
-                        ("approved_utc", ts(approved)),
-                        ("expires_utc", ts(approved + Duration::days(14))),
-                    ]);
-                }
+            if let Some(d) = device_of(self, &|d: &Device| d.class == "workstation" && d.os == Os::Win10)
+                && let Some(p) = self
+                    .patches
+                    .iter()
+                    .find(|p| p.applies == Applies::Os(Os::Win10) && p.release >= self.start)
+                    .cloned()
+            {
+                let approved = at(p.release, 10, 0);
+                self.table(&canonical::EXCEPTIONS).push(&[
+                    ("tenant_id", tenant.id.clone()),
+                    ("device_id", d.id.clone()),
+                    ("patch_id", p.id.clone()),
+                    ("reason", "User travelling with metered connection".into()),
+                    ("approved_by", "M. Chen (Service Delivery Manager)".into()),
+                    ("approved_utc", ts(approved)),
+                    ("expires_utc", ts(approved + Duration::days(14))),
+                ]);
             }
             // Tenant-wide: every device of the tenant exempt from one patch, no expiry.
-            if t == 0 {
-                if let Some(p) = self.patches.iter().find(|p| p.vendor == "Adobe").cloned() {
-                    self.table(&canonical::EXCEPTIONS).push(&[
-                        ("tenant_id", tenant.id.clone()),
-                        ("patch_id", p.id.clone()),
-                        ("reason", "Client's e-signature plug-in breaks on this Reader build".into()),
-                        ("approved_by", "Client IT director (email on file)".into()),
-                        ("approved_utc", ts(at(p.release, 16, 30))),
-                    ]);
-                }
+            if t == 0
+                && let Some(p) = self.patches.iter().find(|p| p.vendor == "Adobe").cloned()
+            {
+                self.table(&canonical::EXCEPTIONS).push(&[
+                    ("tenant_id", tenant.id.clone()),
+                    ("patch_id", p.id.clone()),
+                    (
+                        "reason",
+                        "Client's e-signature plug-in breaks on this Reader build".into(),
+                    ),
+                    ("approved_by", "Client IT director (email on file)".into()),
+                    ("approved_utc", ts(at(p.release, 16, 30))),
+                ]);
             }
             // Approved after the data ends: not active for any period in it.
-            if t == 1 {
-                if let Some(d) = device_of(self, &|d: &Device| d.class == "server") {
-                    self.table(&canonical::EXCEPTIONS).push(&[
-                        ("tenant_id", tenant.id.clone()),
-                        ("device_id", d.id.clone()),
-                        ("reason", "Server decommission scheduled; no further patching".into()),
-                        ("approved_by", "M. Chen (Service Delivery Manager)".into()),
-                        ("approved_utc", ts(until_end + Duration::days(3))),
-                        ("expires_utc", ts(until_end + Duration::days(60))),
-                    ]);
-                }
+            if t == 1
+                && let Some(d) = device_of(self, &|d: &Device| d.class == "server")
+            {
+                self.table(&canonical::EXCEPTIONS).push(&[
+                    ("tenant_id", tenant.id.clone()),
+                    ("device_id", d.id.clone()),
+                    (
+                        "reason",
+                        "Server decommission scheduled; no further patching".into(),
+                    ),
+                    ("approved_by", "M. Chen (Service Delivery Manager)".into()),
+                    ("approved_utc", ts(until_end + Duration::days(3))),
+                    ("expires_utc", ts(until_end + Duration::days(60))),
+                ]);
             }
         }
     }
@@ -1160,8 +1524,14 @@ mod tests {
 
     #[test]
     fn patch_tuesday_is_the_second_tuesday() {
-        assert_eq!(patch_tuesday(2026, 10), NaiveDate::from_ymd_opt(2026, 10, 13).unwrap());
-        assert_eq!(patch_tuesday(2026, 9), NaiveDate::from_ymd_opt(2026, 9, 8).unwrap());
+        assert_eq!(
+            patch_tuesday(2026, 10),
+            NaiveDate::from_ymd_opt(2026, 10, 13).unwrap()
+        );
+        assert_eq!(
+            patch_tuesday(2026, 9),
+            NaiveDate::from_ymd_opt(2026, 9, 8).unwrap()
+        );
     }
 
     #[test]

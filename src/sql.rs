@@ -10,7 +10,11 @@ use crate::lake::{INGEST_LEDGER, Lake, QUARANTINE};
 
 /// Every table the lake holds, canonical first.
 pub fn lake_tables() -> Vec<&'static Table> {
-    TABLES.iter().copied().chain([&QUARANTINE, &INGEST_LEDGER]).collect()
+    TABLES
+        .iter()
+        .copied()
+        .chain([&QUARANTINE, &INGEST_LEDGER])
+        .collect()
 }
 
 /// An in-memory DuckDB session with a view per lake table.
@@ -56,7 +60,11 @@ fn empty_view(table: &Table) -> String {
         columns.push(format!("cast(null as varchar) as {LINEAGE_SOURCE_FILE}"));
         columns.push(format!("cast(null as bigint) as {LINEAGE_SOURCE_LINE}"));
     }
-    format!("create view {} as select {} where false", table.name, columns.join(", "))
+    format!(
+        "create view {} as select {} where false",
+        table.name,
+        columns.join(", ")
+    )
 }
 
 fn duckdb_type(ty: ColumnType) -> &'static str {

@@ -132,7 +132,12 @@ impl Batch {
 
     /// Appends one row of values, in the table's column order, already parsed by `parse_cell`.
     pub fn push_row(&mut self, values: Vec<Value>, line: u64) {
-        assert_eq!(values.len(), self.columns.len(), "row width of {}", self.table.name);
+        assert_eq!(
+            values.len(),
+            self.columns.len(),
+            "row width of {}",
+            self.table.name
+        );
         for (column, value) in self.columns.iter_mut().zip(values) {
             column.push(value);
         }
@@ -182,7 +187,10 @@ impl Batch {
         match self.table.partitioning {
             Partitioning::Whole => self.table.name.to_string(),
             Partitioning::MonthOf(column) => {
-                let date = self.value(row, column).as_date().expect("partition column is required");
+                let date = self
+                    .value(row, column)
+                    .as_date()
+                    .expect("partition column is required");
                 format!("{}-{:04}-{:02}", self.table.name, date.year(), date.month())
             }
         }

@@ -480,9 +480,9 @@ pub fn parse_cell(column: &Column, raw: &str) -> Result<Value, Problem> {
             )
         }),
         ColumnType::Int { min, max } => {
-            let n: i64 = raw.parse().map_err(|_| {
-                problem(Reason::InvalidInteger, format!("`{raw}` is not a whole number"))
-            })?;
+            let n: i64 = raw
+                .parse()
+                .map_err(|_| problem(Reason::InvalidInteger, format!("`{raw}` is not a whole number")))?;
             if n < min || n > max {
                 let range = if max == i64::MAX {
                     format!("at least {min}")
@@ -520,7 +520,11 @@ pub fn parse_timestamp(raw: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Some(t.with_timezone(&Utc));
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+    ] {
         if let Ok(t) = DateTime::parse_from_str(raw, format) {
             return Some(t.with_timezone(&Utc));
         }
@@ -557,15 +561,15 @@ pub fn check_row(table: &Table, values: &[Value]) -> Vec<Problem> {
         let (Some(si), Some(ei)) = (table.column_index(start), table.column_index(end)) else {
             continue;
         };
-        if let (Some(s), Some(e)) = (values[si].as_timestamp(), values[ei].as_timestamp()) {
-            if e < s {
-                problems.push(Problem {
-                    column: (*end).to_string(),
-                    value: values[ei].to_key_text(),
-                    reason: Reason::EndBeforeStart,
-                    detail: format!("`{end}` is before `{start}` ({})", values[si].to_key_text()),
-                });
-            }
+        if let (Some(s), Some(e)) = (values[si].as_timestamp(), values[ei].as_timestamp())
+            && e < s
+        {
+            problems.push(Problem {
+                column: (*end).to_string(),
+                value: values[ei].to_key_text(),
+                reason: Reason::EndBeforeStart,
+                detail: format!("`{end}` is before `{start}` ({})", values[si].to_key_text()),
+            });
         }
     }
     problems
@@ -619,9 +623,15 @@ mod tests {
     #[test]
     fn empty_cells_take_the_default_or_are_refused_when_required() {
         let severity = PATCH_STATUS.column("severity").unwrap();
-        assert_eq!(parse_cell(severity, "").unwrap(), Value::Text("unspecified".into()));
+        assert_eq!(
+            parse_cell(severity, "").unwrap(),
+            Value::Text("unspecified".into())
+        );
         let state = PATCH_STATUS.column("state").unwrap();
-        assert_eq!(parse_cell(state, " ").unwrap_err().reason, Reason::MissingRequired);
+        assert_eq!(
+            parse_cell(state, " ").unwrap_err().reason,
+            Reason::MissingRequired
+        );
         let installed = PATCH_STATUS.column("installed_utc").unwrap();
         assert_eq!(parse_cell(installed, "").unwrap(), Value::Null);
     }
@@ -640,6 +650,9 @@ mod tests {
         let priority = TICKETS.column("priority").unwrap();
         assert_eq!(parse_cell(priority, "4").unwrap(), Value::Int(4));
         assert_eq!(parse_cell(priority, "5").unwrap_err().reason, Reason::OutOfRange);
-        assert_eq!(parse_cell(priority, "high").unwrap_err().reason, Reason::InvalidInteger);
+        assert_eq!(
+            parse_cell(priority, "high").unwrap_err().reason,
+            Reason::InvalidInteger
+        );
     }
 }

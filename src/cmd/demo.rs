@@ -16,7 +16,9 @@ use crate::{ingest, sql};
 
 /// Run the pipeline on the bundled sample data into ./govpack-demo/
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  govpack demo\n  govpack demo --out /tmp/demo --data my-canonical-exports/")]
+#[command(
+    after_help = "Examples:\n  govpack demo\n  govpack demo --out /tmp/demo --data my-canonical-exports/"
+)]
 pub struct Args {
     /// Folder to write the demo lake and outputs into
     #[arg(long, value_name = "DIR", default_value = "govpack-demo")]

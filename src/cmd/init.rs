@@ -23,9 +23,16 @@ pub struct Args {
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
-    let path = global.config.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
+    let path = global
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
     if path.exists() && !args.force {
-        return Err(UsageError(format!("{} already exists (use --force to overwrite it)", path.display())).into());
+        return Err(UsageError(format!(
+            "{} already exists (use --force to overwrite it)",
+            path.display()
+        ))
+        .into());
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

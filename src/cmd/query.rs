@@ -11,7 +11,9 @@ use crate::cli::GlobalArgs;
 
 /// Run ad hoc SQL over the lake (not built yet)
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example (once built):\n  govpack query \"select tenant_id, count(*) from devices group by 1\"")]
+#[command(
+    after_help = "Example (once built):\n  govpack query \"select tenant_id, count(*) from devices group by 1\""
+)]
 pub struct Args {
     /// The SQL to run
     pub sql: Option<String>,

@@ -12,7 +12,9 @@ use crate::cli::GlobalArgs;
 
 /// Write the workbook, proof brief and evidence bundles (not built yet)
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example (once built):\n  govpack report --period 2026-10 --all-tenants --out reports/")]
+#[command(
+    after_help = "Example (once built):\n  govpack report --period 2026-10 --all-tenants --out reports/"
+)]
 pub struct Args {
     /// Calendar month, YYYY-MM [default: the latest computed period]
     #[arg(long, value_name = "YYYY-MM")]

@@ -169,13 +169,13 @@ pub fn detect_table(headers: &[String], file_name: &str) -> Result<&'static Tabl
     let mut candidates: Vec<&'static Table> = TABLES.iter().copied().filter(|t| fits(t)).collect();
     candidates.sort_by_key(|t| std::cmp::Reverse((coverage(t), named(t))));
     if let Some(best) = candidates.first() {
-        if let Some(second) = candidates.get(1) {
-            if (coverage(best), named(best)) == (coverage(second), named(second)) {
-                return Err(format!(
-                    "the header fits both `{}` and `{}`; name the file after its table (e.g. {}.csv)",
-                    best.name, second.name, best.name
-                ));
-            }
+        if let Some(second) = candidates.get(1)
+            && (coverage(best), named(best)) == (coverage(second), named(second))
+        {
+            return Err(format!(
+                "the header fits both `{}` and `{}`; name the file after its table (e.g. {}.csv)",
+                best.name, second.name, best.name
+            ));
         }
         return Ok(best);
     }
@@ -188,8 +188,16 @@ pub fn detect_table(headers: &[String], file_name: &str) -> Result<&'static Tabl
         format!(
             "  {}: required {}; optional {} (missing: {})",
             t.name,
-            t.required_columns().map(|c| c.name).collect::<Vec<_>>().join(", "),
-            t.columns.iter().filter(|c| !c.required).map(|c| c.name).collect::<Vec<_>>().join(", "),
+            t.required_columns()
+                .map(|c| c.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+            t.columns
+                .iter()
+                .filter(|c| !c.required)
+                .map(|c| c.name)
+                .collect::<Vec<_>>()
+                .join(", "),
             missing.join(", ")
         )
     };
@@ -214,7 +222,10 @@ mod tests {
 
     #[test]
     fn tables_are_recognised_by_header_in_any_order() {
-        let t = detect_table(&headers("hostname,device_id,tenant_id,snapshot_date,device_class"), "x.csv");
+        let t = detect_table(
+            &headers("hostname,device_id,tenant_id,snapshot_date,device_class"),
+            "x.csv",
+        );
         assert_eq!(t.unwrap().name, "devices");
         let t = detect_table(&headers("tenant_id,device_id,snapshot_date,status"), "export.csv");
         assert_eq!(t.unwrap().name, "device_patch_summary");
@@ -223,7 +234,10 @@ mod tests {
     #[test]
     fn an_unknown_header_is_refused_listing_the_expected_columns() {
         let err = detect_table(&headers("host,when"), "devices_2026-10-01.csv").unwrap_err();
-        assert!(err.contains("devices: required snapshot_date, tenant_id, device_id, hostname, device_class"), "{err}");
+        assert!(
+            err.contains("devices: required snapshot_date, tenant_id, device_id, hostname, device_class"),
+            "{err}"
+        );
         assert!(err.contains("found: host, when"), "{err}");
         let err = detect_table(&headers("host,when"), "stuff.csv").unwrap_err();
         for table in TABLES {

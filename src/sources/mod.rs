@@ -32,9 +32,10 @@ impl SourceFile {
 
     /// The name recorded in the lake's lineage columns and quarantine.
     pub fn name(&self) -> String {
-        self.path
-            .file_name()
-            .map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned())
+        self.path.file_name().map_or_else(
+            || self.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
     }
 }
 
@@ -65,7 +66,11 @@ pub struct AdapterOutput {
 impl AdapterOutput {
     /// Rows refused, counted once however many of their cells were wrong.
     pub fn rows_rejected(&self) -> u64 {
-        let mut lines: Vec<(&str, u64)> = self.rejections.iter().map(|r| (r.table.as_str(), r.line)).collect();
+        let mut lines: Vec<(&str, u64)> = self
+            .rejections
+            .iter()
+            .map(|r| (r.table.as_str(), r.line))
+            .collect();
         lines.sort_unstable();
         lines.dedup();
         lines.len() as u64

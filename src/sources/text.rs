@@ -139,7 +139,11 @@ mod tests {
     fn utf16_without_bom_is_refused_with_a_hint() {
         let bytes: Vec<u8> = "a,b\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
         let err = decode(&bytes).unwrap_err();
-        assert!(err.message.contains("UTF-16 without a byte-order mark"), "{}", err.message);
+        assert!(
+            err.message.contains("UTF-16 without a byte-order mark"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
