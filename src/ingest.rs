@@ -153,6 +153,8 @@ pub fn ingest(config: &Config, lake: &Lake, paths: &[PathBuf]) -> Result<IngestR
             .expect("valid template")
             .progress_chars("=> "),
     );
+    // Keeps the spinner moving through a large file; drawn only when stderr is a terminal.
+    progress.enable_steady_tick(std::time::Duration::from_millis(120));
     for (_, file) in pending {
         progress.set_message(file.name());
         let outcome = match ingest_file(config, lake, &file) {

@@ -225,6 +225,46 @@ struct Patch {
 }
 
 impl Patch {
+    /// A patch that installs everywhere it is tried, with its release date known.
+    fn new(
+        id: String,
+        title: String,
+        vendor: &'static str,
+        (classification, severity): (&'static str, &'static str),
+        release: NaiveDate,
+        approval: &'static str,
+        applies: Applies,
+    ) -> Patch {
+        Patch {
+            id,
+            title,
+            vendor,
+            classification,
+            severity,
+            release,
+            release_known: true,
+            approval,
+            applies,
+            failure_rate: 0.0,
+            errors: &[],
+        }
+    }
+
+    fn failing(self, failure_rate: f64, errors: &'static [&'static str]) -> Patch {
+        Patch {
+            failure_rate,
+            errors,
+            ..self
+        }
+    }
+
+    fn release_unknown(self) -> Patch {
+        Patch {
+            release_known: false,
+            ..self
+        }
+    }
+
     fn applies_to(&self, d: &Device) -> bool {
         match self.applies {
             Applies::Os(os) => d.os == os,
@@ -607,6 +647,8 @@ impl<'a> Generator<'a> {
 
     /// Patches released from one month before the data starts until its last day.
     fn catalogue(&mut self) {
+        const SECURITY_CRITICAL: (&str, &str) = ("security", "critical");
+        const SECURITY_IMPORTANT: (&str, &str) = ("security", "important");
         let first = self.start - Months::new(1);
         let mut kb = 5_044_000u64;
         let mut month = first;
@@ -615,151 +657,133 @@ impl<'a> Generator<'a> {
             let (y, m) = (month.year(), month.month());
             let tuesday = patch_tuesday(y, m);
             let label = format!("{y}-{m:02}");
+            let ms = |kb: u64, title: String, kind, release, approval, applies| {
+                Patch::new(
+                    format!("KB{kb}"),
+                    title,
+                    "Microsoft",
+                    kind,
+                    release,
+                    approval,
+                    applies,
+                )
+            };
             let bad_os = *[Os::Win10, Os::Win11, Os::Server2019]
                 .choose(&mut self.rng)
                 .expect("non-empty");
             for os in OSES {
                 kb += 31;
-                let bad = os == bad_os;
-                self.patches.push(Patch {
-                    id: format!("KB{kb}"),
-                    title: format!("{label} Cumulative Update for {} (KB{kb})", os.product()),
-                    vendor: "Microsoft",
-                    classification: "security",
-                    severity: if n % 3 == 0 { "critical" } else { "important" },
-                    release: tuesday,
-                    release_known: true,
-                    approval: "approved",
-                    applies: Applies::Os(os),
-                    failure_rate: if bad { 0.22 } else { 0.02 },
-                    errors: if bad {
-                        &["0x800f0922", "0x800f0922", "0x80073712"]
-                    } else {
-                        &["0x80073712", "0x8024402c", "0x80070070"]
-                    },
+                let title = format!("{label} Cumulative Update for {} (KB{kb})", os.product());
+                let kind = if n % 3 == 0 {
+                    SECURITY_CRITICAL
+                } else {
+                    SECURITY_IMPORTANT
+                };
+                let cu = ms(kb, title, kind, tuesday, "approved", Applies::Os(os));
+                self.patches.push(if os == bad_os {
+                    cu.failing(0.22, &["0x800f0922", "0x800f0922", "0x80073712"])
+                } else {
+                    cu.failing(0.02, &["0x80073712", "0x8024402c", "0x80070070"])
                 });
             }
             kb += 13;
-            self.patches.push(Patch {
-                id: format!("KB{kb}"),
-                title: format!("{label} Cumulative Update for .NET Framework 3.5, 4.8 and 4.8.1 (KB{kb})"),
-                vendor: "Microsoft",
-                classification: "security",
-                severity: "important",
-                release: tuesday,
-                release_known: true,
-                approval: "approved",
-                applies: Applies::AllWindows,
-                failure_rate: if n % 2 == 1 { 0.12 } else { 0.03 },
-                errors: &["0x80070643"],
-            });
+            let title = format!("{label} Cumulative Update for .NET Framework 3.5, 4.8 and 4.8.1 (KB{kb})");
+            let dotnet = ms(
+                kb,
+                title,
+                SECURITY_IMPORTANT,
+                tuesday,
+                "approved",
+                Applies::AllWindows,
+            );
+            self.patches
+                .push(dotnet.failing(if n % 2 == 1 { 0.12 } else { 0.03 }, &["0x80070643"]));
             kb += 7;
-            self.patches.push(Patch {
-                id: format!("KB{kb}"),
-                title: format!("{label} Cumulative Update Preview for Windows 11 Version 24H2 (KB{kb})"),
-                vendor: "Microsoft",
-                classification: "optional",
-                severity: "unspecified",
-                release: tuesday + Duration::days(14),
-                release_known: true,
-                approval: "not_approved",
-                applies: Applies::Os(Os::Win11),
-                failure_rate: 0.0,
-                errors: &[],
-            });
+            let title = format!("{label} Cumulative Update Preview for Windows 11 Version 24H2 (KB{kb})");
+            let preview = tuesday + Duration::days(14);
+            let kind = ("optional", "unspecified");
+            self.patches.push(ms(
+                kb,
+                title,
+                kind,
+                preview,
+                "not_approved",
+                Applies::Os(Os::Win11),
+            ));
             if n % 2 == 0 {
                 kb += 5;
-                self.patches.push(Patch {
-                    id: format!("KB{kb}"),
-                    title: format!("Intel - System - {label} driver update (KB{kb})"),
-                    vendor: "Microsoft",
-                    classification: "driver",
-                    severity: "unspecified",
-                    release: tuesday + Duration::days(3),
-                    release_known: true,
-                    approval: "declined",
-                    applies: Applies::Workstations,
-                    failure_rate: 0.0,
-                    errors: &[],
-                });
+                let title = format!("Intel - System - {label} driver update (KB{kb})");
+                let kind = ("driver", "unspecified");
+                let release = tuesday + Duration::days(3);
+                self.patches
+                    .push(ms(kb, title, kind, release, "declined", Applies::Workstations));
             }
             // Third-party: Chrome every month, Acrobat Reader every other month, both security.
             let chrome = format!("{}.0.{}.{}", 128 + n, 6600 + 60 * n, 70 + 3 * n);
-            self.patches.push(Patch {
-                id: format!("chrome-{chrome}"),
-                title: format!("Google Chrome {chrome}"),
-                vendor: "Google",
-                classification: "security",
-                severity: "critical",
-                release: tuesday + Duration::days(1),
-                release_known: true,
-                approval: "approved",
-                applies: Applies::Workstations,
-                failure_rate: 0.03,
-                errors: &["1603"],
-            });
+            let release = tuesday + Duration::days(1);
+            self.patches.push(
+                Patch::new(
+                    format!("chrome-{chrome}"),
+                    format!("Google Chrome {chrome}"),
+                    "Google",
+                    SECURITY_CRITICAL,
+                    release,
+                    "approved",
+                    Applies::Workstations,
+                )
+                .failing(0.03, &["1603"]),
+            );
             if n % 2 == 1 {
                 let reader = format!("24.00{}.2{}", 3 + n, 100 + 11 * n);
-                self.patches.push(Patch {
-                    id: format!("acrobat-reader-{reader}"),
-                    title: format!("Adobe Acrobat Reader DC {reader}"),
-                    vendor: "Adobe",
-                    classification: "security",
-                    severity: "important",
-                    release: tuesday,
-                    release_known: true,
-                    approval: "approved",
-                    applies: Applies::Workstations,
-                    failure_rate: 0.05,
-                    errors: &["1603", "0x80070643"],
-                });
+                self.patches.push(
+                    Patch::new(
+                        format!("acrobat-reader-{reader}"),
+                        format!("Adobe Acrobat Reader DC {reader}"),
+                        "Adobe",
+                        SECURITY_IMPORTANT,
+                        tuesday,
+                        "approved",
+                        Applies::Workstations,
+                    )
+                    .failing(0.05, &["1603", "0x80070643"]),
+                );
             }
             if n == 1 {
                 // The catalogue lists this one without a release date: it is overdue from day one.
-                self.patches.push(Patch {
-                    id: "7zip-24.08".into(),
-                    title: "7-Zip 24.08 (x64)".into(),
-                    vendor: "Igor Pavlov",
-                    classification: "security",
-                    severity: "moderate",
-                    release: tuesday + Duration::days(6),
-                    release_known: false,
-                    approval: "approved",
-                    applies: Applies::Workstations,
-                    failure_rate: 0.02,
-                    errors: &["1603"],
-                });
+                self.patches.push(
+                    Patch::new(
+                        "7zip-24.08".into(),
+                        "7-Zip 24.08 (x64)".into(),
+                        "Igor Pavlov",
+                        ("security", "moderate"),
+                        tuesday + Duration::days(6),
+                        "approved",
+                        Applies::Workstations,
+                    )
+                    .failing(0.02, &["1603"])
+                    .release_unknown(),
+                );
                 kb += 3;
-                self.patches.push(Patch {
-                    id: format!("KB{kb}"),
-                    title: format!("Feature update to Windows 11, version 25H2 (KB{kb})"),
-                    vendor: "Microsoft",
-                    classification: "feature",
-                    severity: "unspecified",
-                    release: tuesday + Duration::days(20),
-                    release_known: true,
-                    approval: "declined",
-                    applies: Applies::Os(Os::Win10),
-                    failure_rate: 0.0,
-                    errors: &[],
-                });
+                let title = format!("Feature update to Windows 11, version 25H2 (KB{kb})");
+                let kind = ("feature", "unspecified");
+                let release = tuesday + Duration::days(20);
+                self.patches
+                    .push(ms(kb, title, kind, release, "declined", Applies::Os(Os::Win10)));
             }
             if n == self.spec.months.min(2) {
                 // An out-of-band fix for an actively exploited server flaw, on a Thursday.
                 kb += 1;
-                self.patches.push(Patch {
-                    id: format!("KB{kb}"),
-                    title: format!("Out-of-band security update for Windows Server (KB{kb})"),
-                    vendor: "Microsoft",
-                    classification: "critical",
-                    severity: "critical",
-                    release: tuesday + Duration::days(9),
-                    release_known: true,
-                    approval: "approved",
-                    applies: Applies::Servers,
-                    failure_rate: 0.08,
-                    errors: &["0x800f081f"],
-                });
+                let title = format!("Out-of-band security update for Windows Server (KB{kb})");
+                let release = tuesday + Duration::days(9);
+                let oob = ms(
+                    kb,
+                    title,
+                    ("critical", "critical"),
+                    release,
+                    "approved",
+                    Applies::Servers,
+                );
+                self.patches.push(oob.failing(0.08, &["0x800f081f"]));
             }
             n += 1;
             month = month + Months::new(1);

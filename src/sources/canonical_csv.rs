@@ -12,19 +12,12 @@ use crate::canonical::{self, Batch, Problem, Reason, TABLES, Table, Value};
 
 /// Reads one canonical CSV file.
 pub fn read(file: &SourceFile) -> Result<AdapterOutput, FileError> {
-    let (text, encoding) = text::decode(&file.bytes)
-        .map_err(|e| FileError::at(&file.path, e.line, Some(e.column), e.message))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| csv_error(file, &e))?
-        .iter()
-        .map(normalise_header)
-        .collect();
-    let table = detect_table(&headers, &file.name()).map_err(|m| FileError::at(&file.path, 1, None, m))?;
+    let Opened {
+        text,
+        encoding,
+        headers,
+        table,
+    } = open(file)?;
     if let Some(duplicate) = headers
         .iter()
         .enumerate()
@@ -37,6 +30,10 @@ pub fn read(file: &SourceFile) -> Result<AdapterOutput, FileError> {
             format!("column `{}` appears twice in the header", duplicate.1),
         ));
     }
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(text.as_bytes());
 
     let mut warnings = Vec::new();
     let unknown: Vec<&str> = headers
@@ -127,16 +124,34 @@ pub fn read(file: &SourceFile) -> Result<AdapterOutput, FileError> {
 
 /// Which canonical table a file holds, from its header alone.
 pub fn detect_file_table(file: &SourceFile) -> Result<&'static Table, FileError> {
-    let (text, _) = text::decode(&file.bytes)
+    open(file).map(|opened| opened.table)
+}
+
+/// A file decoded, with its normalised header and the table that header names.
+struct Opened {
+    text: String,
+    encoding: text::TextEncoding,
+    headers: Vec<String>,
+    table: &'static Table,
+}
+
+fn open(file: &SourceFile) -> Result<Opened, FileError> {
+    let (text, encoding) = text::decode(&file.bytes)
         .map_err(|e| FileError::at(&file.path, e.line, Some(e.column), e.message))?;
-    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
+    let headers: Vec<String> = csv::ReaderBuilder::new()
+        .from_reader(text.as_bytes())
         .headers()
         .map_err(|e| csv_error(file, &e))?
         .iter()
         .map(normalise_header)
         .collect();
-    detect_table(&headers, &file.name()).map_err(|m| FileError::at(&file.path, 1, None, m))
+    let table = detect_table(&headers, &file.name()).map_err(|m| FileError::at(&file.path, 1, None, m))?;
+    Ok(Opened {
+        text,
+        encoding,
+        headers,
+        table,
+    })
 }
 
 fn normalise_header(h: &str) -> String {
