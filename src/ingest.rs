@@ -218,9 +218,12 @@ fn ingest_file(config: &Config, lake: &Lake, file: &SourceFile) -> Result<Loaded
         },
         now,
     )?;
-    for warning in &loaded.warnings {
-        tracing::warn!(file = %file.path.display(), "{warning}");
-    }
+    tracing::info!(
+        file = %file.path.display(),
+        rows = loaded.rows_loaded,
+        quarantined = loaded.rows_quarantined,
+        "ingested"
+    );
     Ok(loaded)
 }
 
