@@ -320,6 +320,21 @@ pub fn write_parquet_atomic(path: &Path, frame: &mut DataFrame) -> Result<()> {
 /// Writes through `write` into a hidden temporary file beside `path`, then renames it over
 /// `path`. If `write` fails, the temporary file is removed and `path` is untouched.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
+    let mut temp = temp_beside(path)?;
+    write(temp.as_file_mut()).with_context(|| format!("writing {}", path.display()))?;
+    temp.as_file_mut().flush()?;
+    put_in_place(temp, path)
+}
+
+/// Like `write_atomic`, for writers that take a path (DuckDB's COPY): `write` gets the path of
+/// the temporary file to fill.
+pub fn write_atomic_path(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let temp = temp_beside(path)?;
+    write(temp.path()).with_context(|| format!("writing {}", path.display()))?;
+    put_in_place(temp, path)
+}
+
+fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -330,13 +345,15 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) ->
     // gateway, an auditor), so the file takes the usual permissions of a data file.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut temp = builder
+    builder
         .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    write(temp.as_file_mut()).with_context(|| format!("writing {}", path.display()))?;
-    temp.as_file_mut().flush()?;
-    temp.as_file()
-        .sync_all()
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))
+}
+
+fn put_in_place(temp: tempfile::NamedTempFile, path: &Path) -> Result<()> {
+    // Sync by path: a writer that took the path may have replaced the file behind the handle.
+    File::open(temp.path())
+        .and_then(|f| f.sync_all())
         .with_context(|| format!("cannot sync {}", path.display()))?;
     temp.persist(path)
         .map_err(|e| e.error)

@@ -1,9 +1,18 @@
 //! DuckDB over the lake: one view per lake table, named after it, so SQL reads `devices`, not a
 //! file glob. A table with no files yet is an empty view with the right columns, so a query over
-//! a young lake returns nothing rather than failing.
+//! a young lake returns nothing rather than failing. KPI outputs (`lake/kpi/<name>/period=*/`)
+//! get a view each too, holding every computed period.
+//!
+//! Timestamps are UTC instants in the lake (Parquet TIMESTAMP adjusted to UTC). DuckDB reads
+//! those as TIMESTAMP WITH TIME ZONE, whose arithmetic needs the ICU extension, which govpack
+//! does not ship (no network at run time, and a much longer build). The views hand them over as
+//! plain TIMESTAMP holding the same UTC wall-clock values, so date arithmetic works everywhere.
+
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use duckdb::Connection;
+use duckdb::types::ValueRef;
 
 use crate::canonical::{ColumnType, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, TABLES, Table};
 use crate::lake::{INGEST_LEDGER, Lake, QUARANTINE};
@@ -17,18 +26,60 @@ pub fn lake_tables() -> Vec<&'static Table> {
         .collect()
 }
 
-/// An in-memory DuckDB session with a view per lake table.
+/// An in-memory DuckDB session with a view per lake table and KPI output.
 pub fn open(lake: &Lake) -> Result<Connection> {
     let conn = Connection::open_in_memory().context("cannot start DuckDB")?;
+    create_views(&conn, lake)?;
+    Ok(conn)
+}
+
+/// Writes a DuckDB database file holding the same views (over the lake's files, by absolute
+/// path), replacing the file atomically. Returns the number of views.
+pub fn write_duckdb(lake: &Lake, path: &Path) -> Result<usize> {
+    let root = lake
+        .root()
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", lake.root().display()))?;
+    let lake = Lake::open(&root)?;
+    crate::lake::write_atomic_path(path, |temp| {
+        std::fs::remove_file(temp).ok();
+        let conn = Connection::open(temp).with_context(|| format!("cannot create {}", temp.display()))?;
+        create_views(&conn, &lake)?;
+        Ok(())
+    })?;
+    Ok(lake_tables().len() + kpi_outputs(&lake)?.len())
+}
+
+fn create_views(conn: &Connection, lake: &Lake) -> Result<()> {
     // govpack runs on servers without internet access: never try to download an extension.
     conn.execute_batch("set autoinstall_known_extensions = false; set autoload_known_extensions = false;")
         .context("cannot configure DuckDB")?;
+    for name in kpi_outputs(lake)? {
+        let glob = lake.root().join("kpi").join(&name).join("*").join("*.parquet");
+        conn.execute_batch(&format!(
+            "create or replace view {} as select * from read_parquet({}, union_by_name = true)",
+            identifier(&name),
+            string_literal(&glob.to_string_lossy())
+        ))
+        .with_context(|| format!("cannot create the DuckDB view of KPI output {name}"))?;
+    }
     for table in lake_tables() {
         let sql = if lake.table_files(table.name)?.is_empty() {
             empty_view(table)
         } else {
+            let timestamps: Vec<String> = table
+                .columns
+                .iter()
+                .filter(|c| c.ty == ColumnType::Timestamp)
+                .map(|c| format!("make_timestamp(epoch_us({0})) as {0}", c.name))
+                .collect();
+            let replace = if timestamps.is_empty() {
+                String::new()
+            } else {
+                format!(" replace ({})", timestamps.join(", "))
+            };
             format!(
-                "create view {} as select * from read_parquet({})",
+                "create view {} as select *{replace} from read_parquet({})",
                 table.name,
                 string_literal(&lake.parquet_glob(table.name))
             )
@@ -36,7 +87,172 @@ pub fn open(lake: &Lake) -> Result<Connection> {
         conn.execute_batch(&sql)
             .with_context(|| format!("cannot create the DuckDB view of {}", table.name))?;
     }
-    Ok(conn)
+    Ok(())
+}
+
+/// The KPI outputs the lake holds (folders under `lake/kpi/` with at least one file).
+pub fn kpi_outputs(lake: &Lake) -> Result<Vec<String>> {
+    let dir = lake.root().join("kpi");
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        let has_files = std::fs::read_dir(&path)
+            .map(|periods| {
+                periods.filter_map(|p| p.ok()).any(|p| {
+                    std::fs::read_dir(p.path()).is_ok_and(|mut files| {
+                        files.any(|f| f.is_ok_and(|f| f.path().extension().is_some_and(|e| e == "parquet")))
+                    })
+                })
+            })
+            .unwrap_or(false);
+        if has_files && let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+            names.push(name.to_string());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// A cell of a query result, reduced to what CSV and JSON can carry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl Cell {
+    pub fn to_text(&self) -> String {
+        match self {
+            Cell::Null => String::new(),
+            Cell::Bool(b) => b.to_string(),
+            Cell::Int(i) => i.to_string(),
+            Cell::Float(f) => f.to_string(),
+            Cell::Text(s) => s.clone(),
+        }
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Cell::Null => serde_json::Value::Null,
+            Cell::Bool(b) => (*b).into(),
+            Cell::Int(i) => (*i).into(),
+            Cell::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+            Cell::Text(s) => s.clone().into(),
+        }
+    }
+}
+
+/// Runs a query and returns its column names and rows. Types CSV and JSON have no word for
+/// (dates, timestamps, intervals, lists...) come back as DuckDB's own text for them; decimals as
+/// doubles.
+pub fn rows(conn: &Connection, query: &str) -> Result<(Vec<String>, Vec<Vec<Cell>>)> {
+    let query = query.trim().trim_end_matches(';');
+    let described: Vec<(String, String)> = {
+        let mut stmt = conn
+            .prepare(&format!("describe {query}"))
+            .context("DuckDB refused the query")?;
+        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<Result<_, _>>()?
+    };
+    let exprs: Vec<String> = described
+        .iter()
+        .map(|(name, ty)| {
+            let column = identifier(name);
+            let keep = matches!(
+                ty.as_str(),
+                "BOOLEAN"
+                    | "TINYINT"
+                    | "SMALLINT"
+                    | "INTEGER"
+                    | "BIGINT"
+                    | "UTINYINT"
+                    | "USMALLINT"
+                    | "UINTEGER"
+                    | "UBIGINT"
+                    | "HUGEINT"
+                    | "FLOAT"
+                    | "DOUBLE"
+                    | "VARCHAR"
+            );
+            if keep {
+                column
+            } else if ty.starts_with("DECIMAL") {
+                format!("cast({column} as double) as {column}")
+            } else {
+                format!("cast({column} as varchar) as {column}")
+            }
+        })
+        .collect();
+    let names: Vec<String> = described.into_iter().map(|(n, _)| n).collect();
+    let mut stmt = conn.prepare(&format!("select {} from ({query}) as q", exprs.join(", ")))?;
+    let mut result = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = result.next()? {
+        let mut cells = Vec::with_capacity(names.len());
+        for i in 0..names.len() {
+            cells.push(match row.get_ref(i)? {
+                ValueRef::Null => Cell::Null,
+                ValueRef::Boolean(b) => Cell::Bool(b),
+                ValueRef::TinyInt(v) => Cell::Int(v.into()),
+                ValueRef::SmallInt(v) => Cell::Int(v.into()),
+                ValueRef::Int(v) => Cell::Int(v.into()),
+                ValueRef::BigInt(v) => Cell::Int(v),
+                ValueRef::UTinyInt(v) => Cell::Int(v.into()),
+                ValueRef::USmallInt(v) => Cell::Int(v.into()),
+                ValueRef::UInt(v) => Cell::Int(v.into()),
+                ValueRef::UBigInt(v) => {
+                    i64::try_from(v).map_or_else(|_| Cell::Text(v.to_string()), Cell::Int)
+                }
+                ValueRef::HugeInt(v) => {
+                    i64::try_from(v).map_or_else(|_| Cell::Text(v.to_string()), Cell::Int)
+                }
+                ValueRef::Float(v) => Cell::Float(v.into()),
+                ValueRef::Double(v) => Cell::Float(v),
+                ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+                other => Cell::Text(format!("{other:?}")),
+            });
+        }
+        out.push(cells);
+    }
+    Ok((names, out))
+}
+
+/// A query's result as a text table for a terminal.
+pub fn pretty_table(conn: &Connection, query: &str) -> Result<String> {
+    let query = query.trim().trim_end_matches(';');
+    let mut stmt = conn.prepare(query).context("DuckDB refused the query")?;
+    let batches: Vec<_> = stmt.query_arrow([])?.collect();
+    if batches.is_empty() {
+        return Ok("(no rows)\n".into());
+    }
+    Ok(format!(
+        "{}\n",
+        duckdb::arrow::util::pretty::pretty_format_batches(&batches)?
+    ))
+}
+
+/// Writes a query's result to a Parquet file (SNAPPY), atomically.
+pub fn copy_to_parquet(conn: &Connection, query: &str, out: &Path) -> Result<()> {
+    let query = query.trim().trim_end_matches(';');
+    crate::lake::write_atomic_path(out, |temp| {
+        conn.execute_batch(&format!(
+            "copy ({query}) to {} (format parquet, compression snappy)",
+            string_literal(&temp.to_string_lossy())
+        ))
+        .context("DuckDB could not write the result")?;
+        Ok(())
+    })
+}
+
+/// A SQL identifier, quoted.
+pub fn identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Row count of every lake table, as DuckDB reads them.
@@ -71,7 +287,7 @@ fn duckdb_type(ty: ColumnType) -> &'static str {
     match ty {
         ColumnType::Text | ColumnType::Enum(_) => "varchar",
         ColumnType::Date => "date",
-        ColumnType::Timestamp => "timestamptz",
+        ColumnType::Timestamp => "timestamp",
         ColumnType::Bool => "boolean",
         ColumnType::Int { .. } => "bigint",
     }

@@ -1,37 +1,107 @@
-//! `govpack query`: ad hoc SQL over the lake.
+//! `govpack query "SQL"`: ad hoc SQL over the lake.
 //!
-//! Not built yet (the KPI engine issue): it will run DuckDB SQL against views named after every
-//! canonical table and KPI output, printing a table, CSV or JSON, or writing Parquet.
+//! Runs DuckDB SQL against views named after every canonical table (`devices`, `patch_status`,
+//! ...), `quarantine`, `ingest_ledger`, and every KPI output (`kpi_summary`, `compliance_devices`,
+//! ...; a KPI view holds every computed period: filter on `period_start`). Without `--out` the
+//! result goes to standard output (table, csv or json, with column names as header or keys), so it
+//! composes with other tools; `--format parquet` needs `--out`. `--write-duckdb FILE` instead
+//! writes a DuckDB database of those views (over the lake's files) for the DuckDB CLI, DBeaver or
+//! Python.
 
+use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result};
+use clap::ValueEnum;
 
 use crate::cli::GlobalArgs;
+use crate::error::UsageError;
+use crate::sql::{self, Cell};
 
-/// Run ad hoc SQL over the lake (not built yet)
+/// Run ad hoc SQL over the lake's tables and KPI outputs
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Example (once built):\n  govpack query \"select tenant_id, count(*) from devices group by 1\""
-)]
+#[command(after_help = "Examples:\n  \
+    govpack query \"select tenant_id, count(*) as devices from devices group by 1\"\n  \
+    govpack query \"select kpi_id, value from kpi_summary where tenant_id is null\" --format csv\n  \
+    govpack query \"select * from compliance_devices where not compliant\" --format parquet --out nc.parquet\n  \
+    govpack query --write-duckdb govpack.duckdb")]
 pub struct Args {
-    /// The SQL to run
+    /// The SQL to run (DuckDB dialect)
+    #[arg(required_unless_present = "write_duckdb")]
     pub sql: Option<String>,
-    /// Output format: table, csv, json or parquet
-    #[arg(long, default_value = "table")]
-    pub format: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
     /// Write the result to this file instead of standard output
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Write a DuckDB database of views over the lake
-    #[arg(long, value_name = "FILE")]
+    /// Write a DuckDB database holding a view per lake table and KPI output
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["sql", "out"])]
     pub write_duckdb: Option<PathBuf>,
 }
 
-pub fn run(_global: &GlobalArgs, _args: Args) -> Result<i32> {
-    bail!(
-        "`govpack query` is not built yet: it will run DuckDB SQL over views of every lake table and \
-         KPI output. Meanwhile the DuckDB CLI reads the lake directly: \
-         select * from read_parquet('<lake>/devices/*.parquet')"
-    )
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+    Parquet,
+}
+
+pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
+    let config = global.load_config()?;
+    let lake = global.open_lake(&config)?;
+    if let Some(db) = &args.write_duckdb {
+        let views = sql::write_duckdb(&lake, db)?;
+        println!(
+            "wrote {} with {views} views over {}",
+            db.display(),
+            lake.root().display()
+        );
+        return Ok(0);
+    }
+    let query = args.sql.as_deref().expect("clap requires sql");
+    let conn = sql::open(&lake)?;
+    if args.format == Format::Parquet {
+        let out = args
+            .out
+            .as_ref()
+            .ok_or_else(|| UsageError("--format parquet needs --out FILE".into()))?;
+        sql::copy_to_parquet(&conn, query, out)?;
+        println!("wrote {}", out.display());
+        return Ok(0);
+    }
+    let text = match args.format {
+        Format::Table => sql::pretty_table(&conn, query)?,
+        Format::Csv => to_csv(&sql::rows(&conn, query)?)?,
+        Format::Json => to_json(&sql::rows(&conn, query)?)?,
+        Format::Parquet => unreachable!("handled above"),
+    };
+    match &args.out {
+        Some(path) => crate::lake::write_atomic(path, |f| f.write_all(text.as_bytes()).map_err(Into::into))?,
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .context("writing to standard output")?,
+    }
+    Ok(0)
+}
+
+fn to_csv((names, rows): &(Vec<String>, Vec<Vec<Cell>>)) -> Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(names)?;
+    for row in rows {
+        w.write_record(row.iter().map(Cell::to_text))?;
+    }
+    Ok(String::from_utf8(w.into_inner().map_err(|e| e.into_error())?)?)
+}
+
+fn to_json((names, rows): &(Vec<String>, Vec<Vec<Cell>>)) -> Result<String> {
+    let objects: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|row| {
+            let map = names.iter().cloned().zip(row.iter().map(Cell::to_json)).collect();
+            serde_json::Value::Object(map)
+        })
+        .collect();
+    Ok(serde_json::to_string_pretty(&objects)? + "\n")
 }
