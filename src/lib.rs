@@ -10,6 +10,7 @@ pub mod cmd;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod kpi;
 pub mod lake;
 pub mod sample;
 pub mod sources;

@@ -1,16 +1,26 @@
 //! `govpack kpi`: computes the KPIs of kpi-definitions.md for a period.
 //!
-//! Not built yet (the KPI engine issue): it will read the lake through DuckDB views, run the SQL
-//! files in `queries/`, and write `kpi_summary`, the drill-down tables, the failure patterns and
-//! the scorecard into the lake under `kpi/<table>/period=YYYY-MM/`.
+//! Reads the lake through DuckDB views, runs the SQL files of `queries/` (read at run time, so
+//! they can be reviewed where govpack is installed) and writes `kpi_summary` and the drill-down
+//! tables (`compliance_devices`, `overdue_patches`, `chronic_devices`, `failure_episodes`,
+//! `change_controls`, `change_data_quality`, `pilot_soak`, `failure_patterns`, `failure_classes`)
+//! to `lake/kpi/<table>/period=<label>/`. Re-running a period replaces that period's outputs and
+//! nothing else. A missing or broken query file is an error naming the file and DuckDB's message.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
+use chrono::NaiveDate;
 
 use crate::cli::GlobalArgs;
+use crate::error::UsageError;
+use crate::kpi::{self, Period};
+use crate::sql;
 
-/// Compute the KPIs for a period (not built yet)
+/// Compute the KPIs for a period and write them to the lake
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example (once built):\n  govpack kpi --period 2026-10")]
+#[command(
+    after_help = "Examples:\n  govpack kpi                       the month of the latest devices snapshot\n  \
+    govpack kpi --period 2026-10\n  govpack kpi --from 2026-10-01 --to 2026-10-15"
+)]
 pub struct Args {
     /// Calendar month to compute, YYYY-MM [default: the month of the latest devices snapshot]
     #[arg(long, value_name = "YYYY-MM")]
@@ -18,15 +28,43 @@ pub struct Args {
     /// First day of a custom period, YYYY-MM-DD
     #[arg(long, value_name = "DATE", requires = "to", conflicts_with = "period")]
     pub from: Option<String>,
-    /// Last day of a custom period, YYYY-MM-DD
+    /// Last day of a custom period, YYYY-MM-DD (included)
     #[arg(long, value_name = "DATE", requires = "from")]
     pub to: Option<String>,
 }
 
-pub fn run(_global: &GlobalArgs, _args: Args) -> Result<i32> {
-    bail!(
-        "`govpack kpi` is not built yet: it will compute patch compliance, remediation, change and \
-         release-safety KPIs from the lake with the SQL in queries/ and write kpi_summary and its \
-         drill-down tables to the lake. Nothing was computed."
-    )
+pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
+    let config = global.load_config()?;
+    let lake = global.open_lake(&config)?;
+    let period = match (&args.period, &args.from, &args.to) {
+        (Some(p), _, _) => Period::parse_month(p)?,
+        (None, Some(from), Some(to)) => {
+            let date = |flag: &str, s: &str| {
+                NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .map_err(|_| UsageError(format!("--{flag}: `{s}` is not a date (YYYY-MM-DD)")))
+            };
+            let period = Period {
+                start: date("from", from)?,
+                end: date("to", to)?,
+            };
+            if period.end < period.start {
+                return Err(UsageError("--to is before --from".into()).into());
+            }
+            period
+        }
+        _ => kpi::default_period(&sql::open(&lake)?)?,
+    };
+    let run = kpi::compute(&config, &lake, period)?;
+    print_run(&run);
+    Ok(0)
+}
+
+pub fn print_run(run: &kpi::KpiRun) {
+    println!(
+        "KPIs for {} to {} (as of {}):",
+        run.period.start, run.period.end, run.as_of
+    );
+    for (name, rows, file) in &run.outputs {
+        println!("  {rows:>7} rows  {name:<20} {}", file.display());
+    }
 }

@@ -1,0 +1,231 @@
+-- Remediation (kpi-definitions.md: "Remediation (patch_attempts)").
+--
+-- A pair is (tenant_id, device_id, patch_id). A pair's attempts are ordered by attempt_utc; on
+-- equal timestamps a failure sorts before a success.
+-- Failure episode: starts at a failure that is the pair's first attempt or follows a success;
+--   ends at the first success after it. Remediation time = end - start, in hours.
+-- Open episode at P's end: started before the period end instant, with no success before it.
+--
+-- failed_patch_recurrence_rate = pairs with a failure in P that has an earlier failure of the same
+--   pair on an earlier UTC day (any time before) / pairs with >= 1 failure in P
+-- mttr_hours_mean / _median / _p90 = mean / quantile_cont 0.5 / quantile_cont 0.9 of remediation
+--   hours over episodes that end in P (denominator: those episodes)
+-- open_failure_episodes = count of open episodes at P's end
+-- open_episode_age_hours_mean = mean of (period end instant - start) over those open episodes
+-- first_pass_success_rate = pairs whose first-ever attempt is in P and is a success / pairs whose
+--   first-ever attempt is in P
+-- remediation_ticket_mttr_hours_mean = mean(resolved_utc - created_utc) over tickets with
+--   ticket_type = remediation, status = complete, resolved in P
+-- remediation_sla_breach_rate = of those tickets with a due_utc: resolved after due_utc / with due_utc
+-- All: portfolio and tenant.
+
+create or replace temp table remediation_attempts as
+select
+    tenant_id,
+    device_id,
+    patch_id,
+    attempt_utc,
+    result,
+    error_code,
+    row_number() over pair_order as seq,
+    lag(result) over pair_order as previous_result
+from patch_attempts
+window pair_order as (
+    partition by tenant_id, device_id, patch_id
+    order by attempt_utc, case result when 'failure' then 0 else 1 end
+);
+
+-- Drill-down: every episode that overlaps P (open or closed), with its start, end and hours.
+create or replace temp table failure_episodes as
+with settings as (
+    select * from params
+),
+
+starts as (
+    select tenant_id, device_id, patch_id, seq as start_seq, attempt_utc as start_utc, error_code as first_error_code
+    from remediation_attempts
+    where result = 'failure' and (previous_result is null or previous_result = 'success')
+),
+
+episodes as (
+    select
+        s.*,
+        (
+            select min(a.seq)
+            from remediation_attempts as a
+            where a.tenant_id = s.tenant_id and a.device_id = s.device_id and a.patch_id = s.patch_id
+                and a.seq > s.start_seq and a.result = 'success'
+        ) as end_seq
+    from starts as s
+),
+
+timed as (
+    select
+        e.tenant_id,
+        e.device_id,
+        e.patch_id,
+        e.start_utc,
+        a.attempt_utc as end_utc,
+        e.first_error_code,
+        (
+            select count(*)
+            from remediation_attempts as f
+            where f.tenant_id = e.tenant_id and f.device_id = e.device_id and f.patch_id = e.patch_id
+                and f.seq >= e.start_seq and (e.end_seq is null or f.seq < e.end_seq)
+        ) as failed_attempts
+    from episodes as e
+    left join remediation_attempts as a
+        on a.tenant_id = e.tenant_id and a.device_id = e.device_id and a.patch_id = e.patch_id
+        and a.seq = e.end_seq
+)
+
+select
+    t.tenant_id,
+    t.device_id,
+    t.patch_id,
+    t.start_utc,
+    t.end_utc,
+    t.first_error_code,
+    cast(t.failed_attempts as bigint) as failed_attempts,
+    (epoch(t.end_utc) - epoch(t.start_utc)) / 3600.0 as remediation_hours,
+    t.end_utc >= settings.period_start_instant and t.end_utc < settings.period_end_instant as ends_in_period,
+    t.start_utc < settings.period_end_instant
+        and (t.end_utc is null or t.end_utc >= settings.period_end_instant) as open_at_period_end,
+    case
+        when t.start_utc < settings.period_end_instant
+            and (t.end_utc is null or t.end_utc >= settings.period_end_instant)
+            then (epoch(settings.period_end_instant) - epoch(t.start_utc)) / 3600.0
+    end as open_age_hours
+from timed as t
+cross join settings
+where t.start_utc < settings.period_end_instant
+    and (t.end_utc is null or t.end_utc >= settings.period_start_instant);
+
+create or replace temp table kpi_rows_remediation as
+with settings as (
+    select * from params
+),
+
+tenant_list as (
+    select tenant_id from tenants
+    union
+    select tenant_id from patch_attempts
+    union
+    select tenant_id from tickets
+),
+
+failures_in_period as (
+    select a.*
+    from remediation_attempts as a, settings
+    where a.result = 'failure'
+        and a.attempt_utc >= settings.period_start_instant and a.attempt_utc < settings.period_end_instant
+),
+
+failing_pairs as (
+    select
+        f.tenant_id,
+        f.device_id,
+        f.patch_id,
+        max(cast(f.attempt_utc as date)) as last_failure_day_in_period,
+        (
+            select min(cast(e.attempt_utc as date))
+            from remediation_attempts as e
+            where e.tenant_id = f.tenant_id and e.device_id = f.device_id and e.patch_id = f.patch_id
+                and e.result = 'failure'
+        ) as first_failure_day_ever
+    from failures_in_period as f
+    group by f.tenant_id, f.device_id, f.patch_id
+),
+
+recurring as (
+    select *, first_failure_day_ever < last_failure_day_in_period as recurred
+    from failing_pairs
+),
+
+first_attempts as (
+    select a.tenant_id, a.result
+    from remediation_attempts as a, settings
+    where a.seq = 1
+        and a.attempt_utc >= settings.period_start_instant and a.attempt_utc < settings.period_end_instant
+),
+
+ended as (
+    select * from failure_episodes where ends_in_period
+),
+
+open_episodes as (
+    select * from failure_episodes where open_at_period_end
+),
+
+resolved_tickets as (
+    select
+        t.tenant_id,
+        (epoch(t.resolved_utc) - epoch(t.created_utc)) / 3600.0 as hours,
+        t.due_utc,
+        t.resolved_utc > t.due_utc as breached
+    from tickets as t, settings
+    where t.ticket_type = 'remediation' and t.status = 'complete'
+        and t.resolved_utc >= settings.period_start_instant and t.resolved_utc < settings.period_end_instant
+),
+
+scoped as (
+    select
+        cast(null as varchar) as tenant_id,
+        (select count(*) filter (where recurred) from recurring) as recurring_pairs,
+        (select count(*) from recurring) as failing_pairs,
+        (select count(*) from ended) as ended_episodes,
+        (select avg(remediation_hours) from ended) as mttr_mean,
+        (select quantile_cont(remediation_hours, 0.5) from ended) as mttr_median,
+        (select quantile_cont(remediation_hours, 0.9) from ended) as mttr_p90,
+        (select count(*) from open_episodes) as open_episodes,
+        (select avg(open_age_hours) from open_episodes) as open_age_mean,
+        (select count(*) filter (where result = 'success') from first_attempts) as first_pass_successes,
+        (select count(*) from first_attempts) as first_attempt_pairs,
+        (select count(*) from resolved_tickets) as resolved_tickets,
+        (select avg(hours) from resolved_tickets) as ticket_mttr_mean,
+        (select count(*) filter (where breached) from resolved_tickets) as breached_tickets,
+        (select count(*) filter (where due_utc is not null) from resolved_tickets) as tickets_with_due
+    union all
+    select
+        t.tenant_id,
+        (select count(*) filter (where recurred) from recurring as r where r.tenant_id = t.tenant_id),
+        (select count(*) from recurring as r where r.tenant_id = t.tenant_id),
+        (select count(*) from ended as e where e.tenant_id = t.tenant_id),
+        (select avg(remediation_hours) from ended as e where e.tenant_id = t.tenant_id),
+        (select quantile_cont(remediation_hours, 0.5) from ended as e where e.tenant_id = t.tenant_id),
+        (select quantile_cont(remediation_hours, 0.9) from ended as e where e.tenant_id = t.tenant_id),
+        (select count(*) from open_episodes as o where o.tenant_id = t.tenant_id),
+        (select avg(open_age_hours) from open_episodes as o where o.tenant_id = t.tenant_id),
+        (select count(*) filter (where result = 'success') from first_attempts as f where f.tenant_id = t.tenant_id),
+        (select count(*) from first_attempts as f where f.tenant_id = t.tenant_id),
+        (select count(*) from resolved_tickets as r where r.tenant_id = t.tenant_id),
+        (select avg(hours) from resolved_tickets as r where r.tenant_id = t.tenant_id),
+        (select count(*) filter (where breached) from resolved_tickets as r where r.tenant_id = t.tenant_id),
+        (select count(*) filter (where due_utc is not null) from resolved_tickets as r where r.tenant_id = t.tenant_id)
+    from tenant_list as t
+)
+
+select kpi_id, tenant_id, null as policy_tier, null as device_class, null as age_bucket,
+    cast(numerator as double) as numerator, cast(denominator as double) as denominator,
+    cast(value as double) as value, unit
+from (
+    select 'failed_patch_recurrence_rate' as kpi_id, tenant_id, recurring_pairs as numerator,
+        failing_pairs as denominator, null as value, 'ratio' as unit from scoped
+    union all
+    select 'mttr_hours_mean', tenant_id, null, ended_episodes, mttr_mean, 'hours' from scoped
+    union all
+    select 'mttr_hours_median', tenant_id, null, ended_episodes, mttr_median, 'hours' from scoped
+    union all
+    select 'mttr_hours_p90', tenant_id, null, ended_episodes, mttr_p90, 'hours' from scoped
+    union all
+    select 'open_failure_episodes', tenant_id, open_episodes, null, open_episodes, 'count' from scoped
+    union all
+    select 'open_episode_age_hours_mean', tenant_id, null, open_episodes, open_age_mean, 'hours' from scoped
+    union all
+    select 'first_pass_success_rate', tenant_id, first_pass_successes, first_attempt_pairs, null, 'ratio' from scoped
+    union all
+    select 'remediation_ticket_mttr_hours_mean', tenant_id, null, resolved_tickets, ticket_mttr_mean, 'hours'
+    from scoped
+    union all
+    select 'remediation_sla_breach_rate', tenant_id, breached_tickets, tickets_with_due, null, 'ratio' from scoped
+);

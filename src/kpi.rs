@@ -1,0 +1,245 @@
+//! The KPI engine: runs the SQL files of `queries/` over the lake's DuckDB views for one period
+//! and writes their outputs into the lake under `kpi/<output>/period=<label>/<output>.parquet`.
+//!
+//! The SQL is read at run time, so that what govpack computes can be read and reviewed where it
+//! is installed. Run parameters reach the SQL through the `params`, `required_classifications` and
+//! `grace_days` tables, filled with bound values: nothing from the command line or the config is
+//! pasted into SQL text. Re-running a period replaces that period's files and nothing else.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono::{Datelike, Duration, NaiveDate};
+use duckdb::{Connection, params};
+
+use crate::config::{Config, GraceDays};
+use crate::error::UsageError;
+use crate::lake::Lake;
+use crate::sql::{self, string_literal};
+
+/// The SQL files, in the order they run (later files read the tables earlier ones create).
+pub const QUERY_FILES: [&str; 6] = [
+    "compliance.sql",
+    "remediation.sql",
+    "change.sql",
+    "release_safety.sql",
+    "failure_patterns.sql",
+    "kpi_summary.sql",
+];
+
+/// The tables the queries leave behind that are written to the lake, one folder each.
+pub const OUTPUTS: [&str; 10] = [
+    "kpi_summary",
+    "compliance_devices",
+    "overdue_patches",
+    "chronic_devices",
+    "failure_episodes",
+    "change_controls",
+    "change_data_quality",
+    "pilot_soak",
+    "failure_patterns",
+    "failure_classes",
+];
+
+/// Whole UTC days, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+impl Period {
+    pub fn month(year: i32, month: u32) -> Option<Period> {
+        let start = NaiveDate::from_ymd_opt(year, month, 1)?;
+        let next = if month == 12 {
+            NaiveDate::from_ymd_opt(year + 1, 1, 1)?
+        } else {
+            NaiveDate::from_ymd_opt(year, month + 1, 1)?
+        };
+        Some(Period {
+            start,
+            end: next - Duration::days(1),
+        })
+    }
+
+    /// `YYYY-MM`.
+    pub fn parse_month(text: &str) -> Result<Period, UsageError> {
+        let bad = || UsageError(format!("--period: `{text}` is not a month (expected YYYY-MM)"));
+        let (y, m) = text.split_once('-').ok_or_else(bad)?;
+        let (y, m) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        Period::month(y, m).ok_or_else(bad)
+    }
+
+    /// The folder label: `YYYY-MM` for a calendar month, else `YYYY-MM-DD_YYYY-MM-DD`.
+    pub fn label(&self) -> String {
+        if Some(*self) == Period::month(self.start.year(), self.start.month()) {
+            self.start.format("%Y-%m").to_string()
+        } else {
+            format!(
+                "{}_{}",
+                self.start.format("%Y-%m-%d"),
+                self.end.format("%Y-%m-%d")
+            )
+        }
+    }
+}
+
+/// What one KPI run computed.
+#[derive(Debug, Clone)]
+pub struct KpiRun {
+    pub period: Period,
+    pub as_of: NaiveDate,
+    /// Output name, rows written, file.
+    pub outputs: Vec<(String, i64, PathBuf)>,
+}
+
+/// Where the SQL files are: `$GOVPACK_QUERIES`, else `queries/` beside the executable, in the
+/// working directory, or in the source tree govpack was built from.
+pub fn queries_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("GOVPACK_QUERIES") {
+        return Ok(PathBuf::from(dir));
+    }
+    let mut candidates = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(dir) = exe.parent() {
+            candidates.push(dir.join("queries"));
+        }
+    }
+    candidates.push(PathBuf::from("queries"));
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"));
+    candidates
+        .into_iter()
+        .find(|d| d.join(QUERY_FILES[0]).is_file())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "cannot find the KPI SQL files (queries/{}): set GOVPACK_QUERIES to the queries folder",
+                QUERY_FILES[0]
+            )
+        })
+}
+
+/// The month of the latest devices snapshot in the lake: the default period.
+pub fn default_period(conn: &Connection) -> Result<Period> {
+    match latest_snapshot(conn)? {
+        Some(d) => Ok(Period::month(d.year(), d.month()).expect("valid month")),
+        None => bail!(UsageError(
+            "the lake has no devices snapshot yet: ingest one, or name the period with --period".into()
+        )),
+    }
+}
+
+fn latest_snapshot(conn: &Connection) -> Result<Option<NaiveDate>> {
+    let text: Option<String> = conn.query_row(
+        "select cast(max(snapshot_date) as varchar) from devices",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(text.and_then(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok()))
+}
+
+/// Computes every KPI output for a period and writes it to the lake.
+pub fn compute(config: &Config, lake: &Lake, period: Period) -> Result<KpiRun> {
+    let conn = sql::open(lake)?;
+    let queries = queries_dir()?;
+    // as_of = min(period_end, latest devices snapshot); with no snapshot at all, period_end.
+    let as_of = latest_snapshot(&conn)?.map_or(period.end, |latest| latest.min(period.end));
+    bind_parameters(&conn, config, period, as_of)?;
+    for file in QUERY_FILES {
+        let path = queries.join(file);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the KPI query file {}", path.display()))?;
+        conn.execute_batch(&text)
+            .with_context(|| format!("{}: DuckDB refused it", path.display()))?;
+    }
+    let mut outputs = Vec::new();
+    for output in OUTPUTS {
+        let dir = lake
+            .root()
+            .join("kpi")
+            .join(output)
+            .join(format!("period={}", period.label()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let file = dir.join(format!("{output}.parquet"));
+        // Every output carries its period, so one view can hold them all.
+        let select = if output == "kpi_summary" {
+            "select * from kpi_summary".to_string()
+        } else {
+            format!(
+                "select p.period_start, p.period_end, p.as_of, t.* from {output} as t cross join params as p"
+            )
+        };
+        crate::lake::write_atomic_path(&file, |temp| {
+            conn.execute_batch(&format!(
+                "copy ({select}) to {} (format parquet, compression snappy)",
+                string_literal(&temp.to_string_lossy())
+            ))
+            .with_context(|| format!("cannot write KPI output {output}"))
+        })?;
+        remove_other_files(&dir, &file)?;
+        let rows: i64 = conn.query_row(&format!("select count(*) from {output}"), [], |r| r.get(0))?;
+        outputs.push((output.to_string(), rows, file));
+    }
+    Ok(KpiRun {
+        period,
+        as_of,
+        outputs,
+    })
+}
+
+/// A period folder holds one file: anything else there is from an older layout and would be
+/// read alongside the new file.
+fn remove_other_files(dir: &Path, keep: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path != keep && path.extension().is_some_and(|e| e == "parquet") {
+            std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: NaiveDate) -> Result<()> {
+    let kpi = &config.kpi;
+    let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    conn.execute_batch(
+        "create temp table params (
+            period_start date, period_end date, as_of date,
+            period_start_instant timestamp, period_end_instant timestamp,
+            stale_after_days integer, pending_reboot_compliant boolean,
+            pilot_soak_days integer, chronic_snapshots integer);
+         create temp table required_classifications (classification varchar);
+         create temp table grace_days (policy_tier varchar, severity varchar, days integer);",
+    )?;
+    conn.execute(
+        "insert into params values (cast(? as date), cast(? as date), cast(? as date),
+            cast(? as timestamp), cast(? as timestamp), ?, ?, ?, ?)",
+        params![
+            day(period.start),
+            day(period.end),
+            day(as_of),
+            day(period.start),
+            day(period.end + Duration::days(1)),
+            kpi.stale_after_days,
+            kpi.pending_reboot_compliant,
+            kpi.pilot_soak_days,
+            kpi.chronic_snapshots,
+        ],
+    )?;
+    for c in &kpi.required_classifications {
+        conn.execute("insert into required_classifications values (?)", params![c])?;
+    }
+    let insert_grace = |tier: Option<&str>, grace: GraceDays| -> Result<()> {
+        for severity in ["critical", "important", "moderate", "low", "unspecified"] {
+            conn.execute(
+                "insert into grace_days values (?, ?, ?)",
+                params![tier, severity, grace.for_severity(severity)],
+            )?;
+        }
+        Ok(())
+    };
+    insert_grace(None, kpi.grace_days)?;
+    for tier in kpi.tier_grace_days.keys() {
+        insert_grace(Some(tier), kpi.grace_days_for_tier(Some(tier)))?;
+    }
+    Ok(())
+}
