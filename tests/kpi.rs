@@ -1,0 +1,625 @@
+//! Every KPI of kpi-definitions.md on hand-built canonical rows, each answer computed by hand in
+//! the comments, plus invariants over the sample MSP.
+
+use std::fs;
+use std::path::Path;
+
+use govpack::config::Config;
+use govpack::ingest;
+use govpack::kpi::{self, Period};
+use govpack::lake::Lake;
+use govpack::sql;
+use tempfile::TempDir;
+
+const OCTOBER: Period = Period {
+    start: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+    end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
+};
+
+/// A lake holding the given canonical CSV files (name, text), with the KPIs of October computed.
+fn lake_with(files: &[(&str, String)]) -> (TempDir, Lake) {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    fs::create_dir_all(&data).unwrap();
+    for (name, text) in files {
+        fs::write(data.join(name), text).unwrap();
+    }
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let report = ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    assert_eq!(report.failed(), 0, "{report:?}");
+    assert_eq!(report.total(|l| l.rows_quarantined), 0, "{report:?}");
+    kpi::compute(&Config::default(), &lake, OCTOBER).unwrap();
+    (dir, lake)
+}
+
+fn strings(lake: &Lake, query: &str) -> Vec<Vec<String>> {
+    let (_, rows) = sql::rows(&sql::open(lake).unwrap(), query).unwrap();
+    rows.into_iter()
+        .map(|r| r.iter().map(|c| c.to_text()).collect())
+        .collect()
+}
+
+/// (numerator, denominator, value) of one kpi_summary row; "" for null.
+fn kpi(lake: &Lake, id: &str, scope: &str) -> (String, String, String) {
+    let query = format!(
+        "select coalesce(cast(numerator as varchar), ''), coalesce(cast(denominator as varchar), ''),
+                coalesce(cast(round(value, 6) as varchar), '')
+         from kpi_summary where kpi_id = '{id}' and {scope}"
+    );
+    let rows = strings(lake, &query);
+    assert_eq!(rows.len(), 1, "{id} where {scope}: {rows:?}");
+    (rows[0][0].clone(), rows[0][1].clone(), rows[0][2].clone())
+}
+
+const PORTFOLIO: &str =
+    "tenant_id is null and policy_tier is null and device_class is null and age_bucket is null";
+
+fn t(n: &str, d: &str, v: &str) -> (String, String, String) {
+    (n.into(), d.into(), v.into())
+}
+
+fn csv(header: &str, rows: &[&str]) -> String {
+    let mut s = format!("{header}\n");
+    for r in rows {
+        s.push_str(r);
+        s.push('\n');
+    }
+    s
+}
+
+const TENANTS: &str = "tenant_id,tenant_name,criticality";
+const DEVICES: &str = "snapshot_date,tenant_id,device_id,hostname,device_class,policy_tier,ring,patch_policy,excluded,last_seen_utc";
+const PATCHES: &str =
+    "snapshot_date,tenant_id,device_id,patch_id,classification,severity,release_date,approval,state";
+const SUMMARY: &str = "snapshot_date,tenant_id,device_id,status";
+const EXCEPTIONS: &str = "tenant_id,device_id,patch_id,reason,approved_by,approved_utc,expires_utc";
+const ATTEMPTS: &str = "attempt_utc,tenant_id,device_id,patch_id,result,error_code";
+const TICKETS: &str = "ticket_id,tenant_id,ticket_type,status,created_utc,resolved_utc,due_utc";
+const CHANGES: &str = "change_id,tenant_id,change_type,risk,created_utc,planned_start_utc,planned_end_utc,actual_start_utc,actual_end_utc,cab_decision,cab_decided_utc,has_rollback_plan,has_test_evidence,has_comm_plan,has_validation_checklist,outcome,rollback_attempted,rollback_succeeded,post_change_verified,customer_impact_declared,caused_incident";
+
+fn device(id: &str, tier: &str, policy: &str, excluded: &str, last_seen: &str) -> String {
+    format!(
+        "2026-10-31,a,{id},{},workstation,{tier},regular,{policy},{excluded},{last_seen}",
+        id.to_uppercase()
+    )
+}
+
+/// Tenant `a` at its 2026-10-31 snapshot; tenant `b` has no devices at all.
+fn compliance_lake() -> (TempDir, Lake) {
+    let seen = "2026-10-30T09:00:00Z";
+    let devices = vec![
+        device("d1", "gold", "", "false", seen), // KB1 missing, 30 days old > 14: overdue
+        device("d2", "gold", "", "false", seen), // KB1 installed: compliant
+        device("d3", "gold", "", "false", "2026-10-20T09:00:00Z"), // stale (10-20 < 10-24)
+        device("d4", "gold", "", "true", seen),  // excluded
+        device("d5", "gold", "do_not_patch", "", seen), // excluded by policy
+        device("d6", "gold", "", "false", seen), // KB1 missing, active exception: compliant
+        device("d7", "gold", "", "false", seen), // KB1 missing, exception expired: overdue
+        device("d8", "gold", "", "false", seen), // KB2 missing, unknown release date: overdue
+        device("d9", "silver", "", "false", seen), // KB3 missing, 11 days old <= 30: compliant
+        device("d10", "silver", "", "false", seen), // KB1 pending reboot: overdue
+        device("d11", "silver", "", "false", seen), // summary only, fully_patched: compliant
+        device("d12", "silver", "", "false", seen), // summary only, approved_pending
+        device("d13", "silver", "", "false", seen), // no data at all
+        device("d14", "silver", "", "false", seen), // KB1 optional: nothing required
+        device("d15", "silver", "", "false", seen), // KB1 not applicable
+        device("d16", "silver", "", "false", seen), // KB4 missing, tenant-wide exception
+        // Retired: in an older snapshot only, so not in the population.
+        "2026-10-24,a,old,OLD,workstation,gold,regular,,false,2026-10-24T09:00:00Z".to_string(),
+    ];
+    let kb1 =
+        |d: &str, state: &str| format!("2026-10-31,a,{d},KB1,security,critical,2026-10-01,approved,{state}");
+    let patches = vec![
+        kb1("d1", "missing"),
+        kb1("d2", "installed"),
+        kb1("d3", "installed"),
+        kb1("d4", "missing"),
+        kb1("d6", "missing"),
+        kb1("d7", "missing"),
+        "2026-10-31,a,d8,KB2,security,critical,,approved,missing".into(),
+        "2026-10-31,a,d9,KB3,critical,important,2026-10-20,approved,missing".into(),
+        kb1("d10", "pending_reboot"),
+        "2026-10-31,a,d14,KB1,optional,critical,2026-10-01,approved,missing".into(),
+        kb1("d15", "not_applicable"),
+        "2026-10-31,a,d16,KB4,security,low,2026-06-01,approved,missing".into(),
+    ];
+    let devices: Vec<&str> = devices.iter().map(String::as_str).collect();
+    let patches: Vec<&str> = patches.iter().map(String::as_str).collect();
+    lake_with(&[
+        ("tenants.csv", csv(TENANTS, &["a,Alpha,critical", "b,Beta,low"])),
+        ("devices.csv", csv(DEVICES, &devices)),
+        ("patch_status.csv", csv(PATCHES, &patches)),
+        (
+            "device_patch_summary.csv",
+            csv(
+                SUMMARY,
+                &[
+                    "2026-10-30,a,d11,fully_patched",
+                    "2026-10-30,a,d12,approved_pending",
+                ],
+            ),
+        ),
+        (
+            "exceptions.csv",
+            csv(
+                EXCEPTIONS,
+                &[
+                    "a,d6,KB1,vendor,CIO,2026-10-05T00:00:00Z,2026-11-30T00:00:00Z",
+                    "a,d7,KB1,travel,CIO,2026-10-05T00:00:00Z,2026-10-20T00:00:00Z",
+                    "a,,KB4,all devices,CIO,2026-07-01T00:00:00Z,",
+                    // Approved after as_of end: not active.
+                    "a,d1,KB1,late,CIO,2026-11-01T00:00:01Z,",
+                ],
+            ),
+        ),
+    ])
+}
+
+#[test]
+fn patch_compliance_counts_stale_no_data_and_summary_devices_and_leaves_out_excluded_ones() {
+    let (_dir, lake) = compliance_lake();
+    // Non-excluded: d1-d3, d6-d16 = 14. Compliant: d2, d6, d9, d11, d14, d15, d16 = 7.
+    assert_eq!(
+        kpi(&lake, "patch_compliance_rate", PORTFOLIO),
+        t("7.0", "14.0", "0.5")
+    );
+    assert_eq!(kpi(&lake, "excluded_devices", PORTFOLIO), t("2.0", "", "2.0"));
+    assert_eq!(kpi(&lake, "stale_devices", PORTFOLIO), t("1.0", "", "1.0"));
+    // Tier gold, non-excluded: d1 d2 d3 d6 d7 d8; compliant d2 d6.
+    assert_eq!(
+        kpi(
+            &lake,
+            "patch_compliance_rate",
+            "policy_tier = 'gold' and tenant_id is null"
+        ),
+        t("2.0", "6.0", "0.333333")
+    );
+    // A tenant with no devices still has its row, with an empty population.
+    assert_eq!(
+        kpi(
+            &lake,
+            "patch_compliance_rate",
+            "tenant_id = 'b' and policy_tier is null"
+        ),
+        t("0.0", "0.0", "")
+    );
+    let reasons = strings(
+        &lake,
+        "select device_id, coalesce(reason, '') from compliance_devices order by cast(substr(device_id, 2) as int)",
+    );
+    let expected = [
+        ("d1", "overdue_patch"),
+        ("d2", ""),
+        ("d3", "stale"),
+        ("d4", "excluded"),
+        ("d5", "excluded"),
+        ("d6", ""),
+        ("d7", "overdue_patch"),
+        ("d8", "overdue_patch"),
+        ("d9", ""),
+        ("d10", "overdue_patch"),
+        ("d11", ""),
+        ("d12", "summary_status"),
+        ("d13", "no_data"),
+        ("d14", ""),
+        ("d15", ""),
+        ("d16", ""),
+    ];
+    let expected: Vec<Vec<String>> = expected
+        .iter()
+        .map(|(d, r)| vec![d.to_string(), r.to_string()])
+        .collect();
+    assert_eq!(reasons, expected);
+}
+
+#[test]
+fn instance_compliance_counts_required_instances_by_age_bucket() {
+    let (_dir, lake) = compliance_lake();
+    // Required: d1 d2 d3 d7 (KB1), d8 (KB2), d9 (KB3), d10 (KB1); installed: d2, d3.
+    assert_eq!(
+        kpi(&lake, "patch_instance_compliance_rate", PORTFOLIO),
+        t("2.0", "7.0", "0.285714")
+    );
+    let bucket = |b: &str| format!("tenant_id is null and policy_tier is null and age_bucket = '{b}'");
+    assert_eq!(
+        kpi(&lake, "patch_instance_compliance_rate", &bucket("15-30")),
+        t("2.0", "5.0", "0.4")
+    );
+    assert_eq!(
+        kpi(&lake, "patch_instance_compliance_rate", &bucket("unknown")),
+        t("0.0", "1.0", "0.0")
+    );
+    assert_eq!(
+        kpi(&lake, "patch_instance_compliance_rate", &bucket("8-14")),
+        t("0.0", "1.0", "0.0")
+    );
+    // Only buckets with a required instance have rows.
+    let buckets = strings(
+        &lake,
+        "select count(*) from kpi_summary where kpi_id = 'patch_instance_compliance_rate'
+         and tenant_id is null and policy_tier is null and age_bucket is not null",
+    );
+    assert_eq!(buckets[0][0], "3");
+    let overdue = strings(
+        &lake,
+        "select device_id, patch_id from overdue_patches order by 1, 2",
+    );
+    assert_eq!(overdue.len(), 4, "{overdue:?}"); // d1, d10, d7 (KB1) and d8 (KB2)
+}
+
+#[test]
+fn chronic_devices_are_non_compliant_at_as_of_and_the_two_previous_snapshots() {
+    let snapshot = |date: &str, d: &str| {
+        format!(
+            "{date},a,{d},{},workstation,gold,regular,,false,{date}T05:00:00Z",
+            d.to_uppercase()
+        )
+    };
+    let patch = |date: &str, d: &str, state: &str| {
+        format!("{date},a,{d},KB1,security,critical,2026-09-01,approved,{state}")
+    };
+    let mut devices = Vec::new();
+    let mut patches = Vec::new();
+    for date in ["2026-10-17", "2026-10-24", "2026-10-31"] {
+        for d in ["c1", "c2", "c3"] {
+            devices.push(snapshot(date, d));
+        }
+        patches.push(patch(date, "c1", "missing")); // non-compliant at all three: chronic
+        // c2 was fixed in the middle: not chronic.
+        patches.push(patch(
+            date,
+            "c2",
+            if date == "2026-10-24" {
+                "installed"
+            } else {
+                "missing"
+            },
+        ));
+        patches.push(patch(date, "c3", "installed"));
+    }
+    let devices: Vec<&str> = devices.iter().map(String::as_str).collect();
+    let patches: Vec<&str> = patches.iter().map(String::as_str).collect();
+    let (_dir, lake) = lake_with(&[
+        ("tenants.csv", csv(TENANTS, &["a,Alpha,standard"])),
+        ("devices.csv", csv(DEVICES, &devices)),
+        ("patch_status.csv", csv(PATCHES, &patches)),
+    ]);
+    assert_eq!(
+        kpi(&lake, "chronic_noncompliant_devices", PORTFOLIO),
+        t("1.0", "", "1.0")
+    );
+    assert_eq!(
+        strings(&lake, "select device_id from chronic_devices"),
+        vec![vec!["c1".to_string()]]
+    );
+}
+
+fn remediation_lake() -> (TempDir, Lake) {
+    lake_with(&[
+        ("tenants.csv", csv(TENANTS, &["a,Alpha,standard", "b,Beta,low"])),
+        (
+            "patch_attempts.csv",
+            csv(
+                ATTEMPTS,
+                &[
+                    // P1: fails 09-28 and 10-02, fixed 10-03: 120 h, recurring.
+                    "2026-09-28T10:00:00Z,a,x1,KB1,failure,0x1",
+                    "2026-10-02T10:00:00Z,a,x1,KB1,failure,0x1",
+                    "2026-10-03T10:00:00Z,a,x1,KB1,success,",
+                    // P2: failure and success at the same instant: the failure sorts first (0 h).
+                    "2026-10-05T08:00:00Z,a,x2,KB1,success,",
+                    "2026-10-05T08:00:00Z,a,x2,KB1,failure,0x2",
+                    // P3: first-ever attempt in P, a success.
+                    "2026-10-10T00:00:00Z,a,x3,KB2,success,",
+                    // P4: two failures the same day, never fixed: open, 282 h old at P's end.
+                    "2026-10-20T06:00:00Z,a,x4,KB2,failure,0x3",
+                    "2026-10-20T18:00:00Z,a,x4,KB2,failure,0x3",
+                    // P5: fixed only after P: open at P's end, 36 h old.
+                    "2026-10-30T12:00:00Z,a,x5,KB3,failure,0x4",
+                    "2026-11-02T00:00:00Z,a,x5,KB3,success,",
+                    // P6: installed in September, failed and fixed in October: 6 h.
+                    "2026-09-01T00:00:00Z,a,x6,KB3,success,",
+                    "2026-10-15T00:00:00Z,a,x6,KB3,failure,0x5",
+                    "2026-10-15T06:00:00Z,a,x6,KB3,success,",
+                ],
+            ),
+        ),
+        (
+            "tickets.csv",
+            csv(
+                TICKETS,
+                &[
+                    "1,a,remediation,complete,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,2026-10-01T12:00:00Z",
+                    "2,a,remediation,complete,2026-10-10T00:00:00Z,2026-10-10T12:00:00Z,2026-10-11T00:00:00Z",
+                    "3,b,remediation,complete,2026-10-12T00:00:00Z,2026-10-13T00:00:00Z,",
+                    "4,a,incident,complete,2026-10-12T00:00:00Z,2026-10-13T00:00:00Z,",
+                    "5,a,remediation,in_progress,2026-10-12T00:00:00Z,,",
+                    "6,a,remediation,complete,2026-10-30T00:00:00Z,2026-11-01T00:00:00Z,",
+                ],
+            ),
+        ),
+    ])
+}
+
+#[test]
+fn mttr_counts_episodes_that_end_in_the_period_with_ties_failure_first() {
+    let (_dir, lake) = remediation_lake();
+    // Episodes ending in October: 120 h, 0 h, 6 h.
+    assert_eq!(kpi(&lake, "mttr_hours_mean", PORTFOLIO), t("", "3.0", "42.0"));
+    assert_eq!(kpi(&lake, "mttr_hours_median", PORTFOLIO), t("", "3.0", "6.0"));
+    // quantile_cont 0.9 of [0, 6, 120]: 6 + 0.8 x 114 = 97.2.
+    assert_eq!(kpi(&lake, "mttr_hours_p90", PORTFOLIO), t("", "3.0", "97.2"));
+    // Tenant b has no attempts: no episodes, so no mean.
+    assert_eq!(kpi(&lake, "mttr_hours_mean", "tenant_id = 'b'"), t("", "0.0", ""));
+}
+
+#[test]
+fn open_episodes_are_those_without_a_success_before_the_period_end_instant() {
+    let (_dir, lake) = remediation_lake();
+    assert_eq!(
+        kpi(&lake, "open_failure_episodes", PORTFOLIO),
+        t("2.0", "", "2.0")
+    );
+    // (282 + 36) / 2.
+    assert_eq!(
+        kpi(&lake, "open_episode_age_hours_mean", PORTFOLIO),
+        t("", "2.0", "159.0")
+    );
+}
+
+#[test]
+fn recurrence_needs_an_earlier_failure_on_an_earlier_utc_day() {
+    let (_dir, lake) = remediation_lake();
+    // Pairs failing in October: P1 P2 P4 P5 P6; only P1 failed on an earlier day.
+    assert_eq!(
+        kpi(&lake, "failed_patch_recurrence_rate", PORTFOLIO),
+        t("1.0", "5.0", "0.2")
+    );
+}
+
+#[test]
+fn first_pass_success_counts_pairs_whose_first_ever_attempt_is_in_the_period() {
+    let (_dir, lake) = remediation_lake();
+    // First attempts in October: P2 (the tie: failure first), P3 success, P4, P5.
+    assert_eq!(
+        kpi(&lake, "first_pass_success_rate", PORTFOLIO),
+        t("1.0", "4.0", "0.25")
+    );
+}
+
+#[test]
+fn remediation_tickets_resolved_in_the_period_give_mttr_and_sla_breaches() {
+    let (_dir, lake) = remediation_lake();
+    // Tickets 1 (24 h), 2 (12 h), 3 (24 h).
+    assert_eq!(
+        kpi(&lake, "remediation_ticket_mttr_hours_mean", PORTFOLIO),
+        t("", "3.0", "20.0")
+    );
+    // With a due time: 1 (breached) and 2.
+    assert_eq!(
+        kpi(&lake, "remediation_sla_breach_rate", PORTFOLIO),
+        t("1.0", "2.0", "0.5")
+    );
+    assert_eq!(
+        kpi(&lake, "remediation_sla_breach_rate", "tenant_id = 'b'"),
+        t("0.0", "0.0", "")
+    );
+}
+
+fn change_lake() -> (TempDir, Lake) {
+    lake_with(&[
+        ("tenants.csv", csv(TENANTS, &["a,Alpha,standard", "b,Beta,low"])),
+        (
+            "changes.csv",
+            csv(
+                CHANGES,
+                &[
+                    // C1: passes every control.
+                    "c1,a,normal,medium,2026-10-01T00:00:00Z,2026-10-05T22:00:00Z,2026-10-06T02:00:00Z,2026-10-05T22:10:00Z,2026-10-06T01:00:00Z,approved,2026-10-03T00:00:00Z,true,true,true,true,successful,false,,true,true,false",
+                    // C2: emergency, caused an incident, CAB after start, no plan times, impact not declared.
+                    "c2,a,emergency,high,2026-10-07T00:00:00Z,,,2026-10-07T01:00:00Z,2026-10-07T03:00:00Z,approved,2026-10-07T09:00:00Z,true,false,true,true,successful,,,true,false,true",
+                    // C3: rolled back successfully, overran its window.
+                    "c3,a,normal,low,2026-10-08T00:00:00Z,2026-10-10T22:00:00Z,2026-10-11T00:00:00Z,2026-10-10T22:00:00Z,2026-10-11T01:00:00Z,none,,true,true,true,true,rolled_back,true,true,true,true,false",
+                    // C4: failed, rollback failed, incomplete intake, started early.
+                    "c4,a,standard,low,2026-10-08T00:00:00Z,2026-10-12T22:00:00Z,2026-10-13T02:00:00Z,2026-10-12T21:00:00Z,2026-10-12T23:00:00Z,none,,true,false,true,true,failed,true,false,false,true,false",
+                    // C5: high risk without CAB, otherwise in order.
+                    "c5,b,normal,high,2026-10-08T00:00:00Z,2026-10-14T22:00:00Z,2026-10-15T02:00:00Z,2026-10-14T22:00:00Z,2026-10-15T01:00:00Z,none,,true,true,true,true,successful_with_issues,false,,true,true,false",
+                    // C6: closed without an end time: a data-quality finding, not a KPI row.
+                    "c6,a,normal,low,2026-10-08T00:00:00Z,,,2026-10-09T00:00:00Z,,none,,true,true,true,true,successful,,,,,",
+                    // C7: closed in September.
+                    "c7,a,normal,low,2026-09-08T00:00:00Z,,,2026-09-09T00:00:00Z,2026-09-09T02:00:00Z,none,,true,true,true,true,successful,,,,,",
+                    // C8: cancelled.
+                    "c8,a,normal,low,2026-10-08T00:00:00Z,,,,,none,,,,,,cancelled,,,,,",
+                ],
+            ),
+        ),
+    ])
+}
+
+#[test]
+fn change_kpis_count_closed_changes_ending_in_the_period() {
+    let (_dir, lake) = change_lake();
+    // Closed in October: c1-c5.
+    assert_eq!(
+        kpi(&lake, "change_success_rate", PORTFOLIO),
+        t("1.0", "5.0", "0.2")
+    );
+    assert_eq!(
+        kpi(&lake, "emergency_change_ratio", PORTFOLIO),
+        t("1.0", "5.0", "0.2")
+    );
+    assert_eq!(
+        kpi(&lake, "rollback_effectiveness_rate", PORTFOLIO),
+        t("1.0", "2.0", "0.5")
+    );
+    // Medium/high: c1 (approved before start), c2 (after), c5 (none).
+    assert_eq!(
+        kpi(&lake, "cab_compliance_rate", PORTFOLIO),
+        t("1.0", "3.0", "0.333333")
+    );
+    // c1, c3, c5 complete; c2 lacks plan times; c4 lacks test evidence.
+    assert_eq!(
+        kpi(&lake, "change_intake_completeness_rate", PORTFOLIO),
+        t("3.0", "5.0", "0.6")
+    );
+    // All four times: c1 c3 c4 c5; within: c1, c5.
+    assert_eq!(
+        kpi(&lake, "change_window_compliance_rate", PORTFOLIO),
+        t("2.0", "4.0", "0.5")
+    );
+    assert_eq!(
+        kpi(&lake, "post_change_verification_rate", PORTFOLIO),
+        t("3.0", "5.0", "0.6")
+    );
+    assert_eq!(
+        kpi(&lake, "change_success_rate", "tenant_id = 'b'"),
+        t("0.0", "1.0", "0.0")
+    );
+    assert_eq!(
+        strings(&lake, "select change_id from change_data_quality"),
+        vec![vec!["c6".to_string()]]
+    );
+}
+
+#[test]
+fn a_tenant_without_closed_changes_shows_a_zero_denominator_and_no_value() {
+    let (_dir, lake) = compliance_lake();
+    assert_eq!(
+        kpi(&lake, "change_success_rate", "tenant_id = 'b'"),
+        t("0.0", "0.0", "")
+    );
+    assert_eq!(kpi(&lake, "change_success_rate", PORTFOLIO), t("0.0", "0.0", ""));
+}
+
+#[test]
+fn pilot_soak_needs_a_pilot_success_at_least_the_soak_time_before_the_first_production_success() {
+    let ring = |d: &str, ring: &str| {
+        format!(
+            "2026-10-31,a,{d},{},workstation,gold,{ring},,false,2026-10-31T05:00:00Z",
+            d.to_uppercase()
+        )
+    };
+    let devices = [
+        ring("p1", "pilot"),
+        ring("r1", "regular"),
+        ring("r2", "production"),
+    ];
+    let devices: Vec<&str> = devices.iter().map(String::as_str).collect();
+    let (_dir, lake) = lake_with(&[
+        ("tenants.csv", csv(TENANTS, &["a,Alpha,standard"])),
+        ("devices.csv", csv(DEVICES, &devices)),
+        (
+            "patch_attempts.csv",
+            csv(
+                ATTEMPTS,
+                &[
+                    // KB1: exactly 7 x 24 h of soak: pass.
+                    "2026-10-01T02:00:00Z,a,p1,KB1,success,",
+                    "2026-10-08T02:00:00Z,a,r1,KB1,success,",
+                    "2026-10-09T02:00:00Z,a,r2,KB1,success,",
+                    // KB2: 3 days of soak: too short.
+                    "2026-10-05T02:00:00Z,a,p1,KB2,success,",
+                    "2026-10-08T02:00:00Z,a,r2,KB2,success,",
+                    // KB3: never on a pilot device.
+                    "2026-10-10T02:00:00Z,a,r1,KB3,success,",
+                    // KB4: reached production in September: not promoted in October.
+                    "2026-09-20T02:00:00Z,a,r1,KB4,success,",
+                    "2026-10-20T02:00:00Z,a,r2,KB4,success,",
+                ],
+            ),
+        ),
+    ]);
+    assert_eq!(
+        kpi(&lake, "pilot_soak_compliance_rate", PORTFOLIO),
+        t("1.0", "3.0", "0.333333")
+    );
+    assert_eq!(
+        strings(&lake, "select patch_id, verdict from pilot_soak order by 1"),
+        vec![
+            vec!["KB1".to_string(), "pass".into()],
+            vec!["KB2".into(), "too_short".into()],
+            vec!["KB3".into(), "no_pilot".into()]
+        ]
+    );
+}
+
+#[test]
+fn every_kpi_of_the_spec_has_a_portfolio_row_and_every_tenant_a_row() {
+    let (_dir, lake) = compliance_lake();
+    let ids = strings(
+        &lake,
+        &format!("select kpi_id from kpi_summary where {PORTFOLIO} order by 1"),
+    );
+    let ids: Vec<&str> = ids.iter().map(|r| r[0].as_str()).collect();
+    let mut expected = vec![
+        "patch_compliance_rate",
+        "patch_instance_compliance_rate",
+        "excluded_devices",
+        "stale_devices",
+        "chronic_noncompliant_devices",
+        "failed_patch_recurrence_rate",
+        "mttr_hours_mean",
+        "mttr_hours_median",
+        "mttr_hours_p90",
+        "open_failure_episodes",
+        "open_episode_age_hours_mean",
+        "first_pass_success_rate",
+        "remediation_ticket_mttr_hours_mean",
+        "remediation_sla_breach_rate",
+        "change_success_rate",
+        "emergency_change_ratio",
+        "rollback_effectiveness_rate",
+        "cab_compliance_rate",
+        "change_intake_completeness_rate",
+        "change_window_compliance_rate",
+        "post_change_verification_rate",
+        "pilot_soak_compliance_rate",
+    ];
+    expected.sort();
+    assert_eq!(ids, expected);
+    let per_tenant = strings(
+        &lake,
+        "select count(distinct kpi_id) from kpi_summary where tenant_id = 'b' and policy_tier is null and age_bucket is null",
+    );
+    assert_eq!(per_tenant[0][0], "22");
+}
+
+#[test]
+fn over_the_sample_msp_rates_are_ratios_and_tenant_denominators_add_up_to_the_portfolio() {
+    let dir = TempDir::new().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    for month in [8, 9, 10] {
+        kpi::compute(&Config::default(), &lake, Period::month(2026, month).unwrap()).unwrap();
+    }
+    let bad_rates = strings(
+        &lake,
+        "select count(*) from kpi_summary where unit = 'ratio' and (value < 0 or value > 1 or numerator > denominator)",
+    );
+    assert_eq!(bad_rates[0][0], "0");
+    // Rates and counts whose tenant rows partition the portfolio.
+    let mismatches = strings(
+        &lake,
+        "with tenant_sums as (
+            select period_start, kpi_id, sum(coalesce(denominator, numerator)) as total
+            from kpi_summary where tenant_id is not null and policy_tier is null and age_bucket is null
+            group by all
+         )
+         select p.period_start, p.kpi_id, coalesce(p.denominator, p.numerator), s.total
+         from kpi_summary p join tenant_sums s using (period_start, kpi_id)
+         where p.tenant_id is null and p.policy_tier is null and p.device_class is null and p.age_bucket is null
+           and coalesce(p.denominator, p.numerator) <> s.total",
+    );
+    assert!(mismatches.is_empty(), "{mismatches:?}");
+    let tenants_without_rows = strings(
+        &lake,
+        "select count(*) from tenants t where not exists (
+            select 1 from kpi_summary k where k.tenant_id = t.tenant_id and k.period_start = date '2026-10-01')",
+    );
+    assert_eq!(tenants_without_rows[0][0], "0");
+    // Re-running a period replaces that period only.
+    let before = strings(&lake, "select count(*) from kpi_summary")[0][0].clone();
+    kpi::compute(&Config::default(), &lake, Period::month(2026, 9).unwrap()).unwrap();
+    assert_eq!(strings(&lake, "select count(*) from kpi_summary")[0][0], before);
+}
