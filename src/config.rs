@@ -56,6 +56,10 @@ pub struct KpiSettings {
     pub pending_reboot_compliant: bool,
     pub pilot_soak_days: u32,
     pub chronic_snapshots: u32,
+    /// The period (`YYYY-MM`) every KPI is compared with; unset: each KPI's first period in history.
+    pub baseline_period: Option<String>,
+    /// Target as a relative change from the baseline, per kpi_id (+0.10 = 10% uplift).
+    pub targets: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -148,6 +152,19 @@ impl Default for KpiSettings {
             pending_reboot_compliant: false,
             pilot_soak_days: 7,
             chronic_snapshots: 3,
+            baseline_period: None,
+            // The governance programme's targets.
+            targets: [
+                ("patch_compliance_rate", 0.10),
+                ("mttr_hours_mean", -0.20),
+                ("failed_patch_recurrence_rate", -0.10),
+                ("change_success_rate", 0.10),
+                ("emergency_change_ratio", -0.10),
+                ("rollback_effectiveness_rate", 0.10),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
         }
     }
 }
@@ -310,6 +327,23 @@ impl Config {
         for (i, c) in self.kpi.required_classifications.iter().enumerate() {
             one_of(format!("kpi.required_classifications[{i}]"), c, CLASSIFICATION)?;
         }
+        if let Some(p) = &self.kpi.baseline_period {
+            crate::kpi::Period::parse_month(p)
+                .map_err(|_| format!("kpi.baseline_period: `{p}` is not a month (expected YYYY-MM)"))?;
+        }
+        for (id, change) in &self.kpi.targets {
+            if crate::kpi::direction(id).is_none() {
+                return Err(format!(
+                    "kpi.targets.{id}: not a KPI of the spec (known: {})",
+                    crate::kpi::kpi_ids().join(", ")
+                ));
+            }
+            if !change.is_finite() || *change <= -1.0 {
+                return Err(format!(
+                    "kpi.targets.{id}: {change} is not a relative change above -1"
+                ));
+            }
+        }
         if self.kpi.chronic_snapshots == 0 {
             return Err("kpi.chronic_snapshots: must be at least 1".into());
         }
@@ -383,6 +417,20 @@ mod tests {
         assert!(err.contains("sources.kaseya: unknown source"), "{err}");
         let err = Config::parse("[sources.ninjaone]\ndate_culture = \"uk\"\n").unwrap_err();
         assert!(err.contains("uk") && err.contains("day_first"), "{err}");
+    }
+
+    #[test]
+    fn targets_and_baseline_are_checked_against_the_spec() {
+        let err = Config::parse("[kpi.targets]\npatch_compliance = 0.1\n").unwrap_err();
+        assert!(err.contains("kpi.targets.patch_compliance: not a KPI"), "{err}");
+        let err = Config::parse("[kpi]\nbaseline_period = \"2026-13\"\n").unwrap_err();
+        assert!(err.contains("kpi.baseline_period"), "{err}");
+        let config = Config::parse("[kpi.targets]\nmttr_hours_p90 = -0.3\n").unwrap();
+        assert_eq!(
+            config.kpi.targets.len(),
+            1,
+            "a [kpi.targets] table replaces the defaults"
+        );
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub const QUERY_FILES: [&str; 6] = [
     "kpi_summary.sql",
 ];
 
+/// Run after the period's kpi_summary is in the lake, over the whole KPI history.
+pub const SCORECARD_FILE: &str = "scorecard.sql";
+
 /// The tables the queries leave behind that are written to the lake, one folder each.
 pub const OUTPUTS: [&str; 10] = [
     "kpi_summary",
@@ -40,6 +43,47 @@ pub const OUTPUTS: [&str; 10] = [
     "failure_patterns",
     "failure_classes",
 ];
+
+/// Which way a KPI should move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    Higher,
+    Lower,
+}
+
+/// Every KPI of kpi-definitions.md, with the direction that counts as improvement.
+pub const KPIS: [(&str, Better); 22] = [
+    ("patch_compliance_rate", Better::Higher),
+    ("patch_instance_compliance_rate", Better::Higher),
+    ("excluded_devices", Better::Lower),
+    ("stale_devices", Better::Lower),
+    ("chronic_noncompliant_devices", Better::Lower),
+    ("failed_patch_recurrence_rate", Better::Lower),
+    ("mttr_hours_mean", Better::Lower),
+    ("mttr_hours_median", Better::Lower),
+    ("mttr_hours_p90", Better::Lower),
+    ("open_failure_episodes", Better::Lower),
+    ("open_episode_age_hours_mean", Better::Lower),
+    ("first_pass_success_rate", Better::Higher),
+    ("remediation_ticket_mttr_hours_mean", Better::Lower),
+    ("remediation_sla_breach_rate", Better::Lower),
+    ("change_success_rate", Better::Higher),
+    ("emergency_change_ratio", Better::Lower),
+    ("rollback_effectiveness_rate", Better::Higher),
+    ("cab_compliance_rate", Better::Higher),
+    ("change_intake_completeness_rate", Better::Higher),
+    ("change_window_compliance_rate", Better::Higher),
+    ("post_change_verification_rate", Better::Higher),
+    ("pilot_soak_compliance_rate", Better::Higher),
+];
+
+pub fn direction(kpi_id: &str) -> Option<Better> {
+    KPIS.iter().find(|(id, _)| *id == kpi_id).map(|(_, b)| *b)
+}
+
+pub fn kpi_ids() -> Vec<&'static str> {
+    KPIS.iter().map(|(id, _)| *id).collect()
+}
 
 /// Whole UTC days, both ends included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,45 +189,71 @@ pub fn compute(config: &Config, lake: &Lake, period: Period) -> Result<KpiRun> {
     let as_of = latest_snapshot(&conn)?.map_or(period.end, |latest| latest.min(period.end));
     bind_parameters(&conn, config, period, as_of)?;
     for file in QUERY_FILES {
-        let path = queries.join(file);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read the KPI query file {}", path.display()))?;
-        conn.execute_batch(&text)
-            .with_context(|| format!("{}: DuckDB refused it", path.display()))?;
+        run_query_file(&conn, &queries.join(file))?;
     }
     let mut outputs = Vec::new();
     for output in OUTPUTS {
-        let dir = lake
-            .root()
-            .join("kpi")
-            .join(output)
-            .join(format!("period={}", period.label()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let file = dir.join(format!("{output}.parquet"));
-        // Every output carries its period, so one view can hold them all.
-        let select = if output == "kpi_summary" {
-            "select * from kpi_summary".to_string()
-        } else {
-            format!(
-                "select p.period_start, p.period_end, p.as_of, t.* from {output} as t cross join params as p"
-            )
-        };
-        crate::lake::write_atomic_path(&file, |temp| {
-            conn.execute_batch(&format!(
-                "copy ({select}) to {} (format parquet, compression snappy)",
-                string_literal(&temp.to_string_lossy())
-            ))
-            .with_context(|| format!("cannot write KPI output {output}"))
-        })?;
-        remove_other_files(&dir, &file)?;
-        let rows: i64 = conn.query_row(&format!("select count(*) from {output}"), [], |r| r.get(0))?;
-        outputs.push((output.to_string(), rows, file));
+        outputs.push(write_output(&conn, lake, period, output)?);
     }
+    // The scorecard compares this period with the history, which now includes it.
+    conn.execute_batch(&format!(
+        "create or replace temp view kpi_history as select * from read_parquet({})",
+        string_literal(
+            &lake
+                .root()
+                .join("kpi")
+                .join("kpi_summary")
+                .join("*")
+                .join("*.parquet")
+                .to_string_lossy()
+        )
+    ))?;
+    run_query_file(&conn, &queries.join(SCORECARD_FILE))?;
+    outputs.push(write_output(&conn, lake, period, "kpi_scorecard")?);
     Ok(KpiRun {
         period,
         as_of,
         outputs,
     })
+}
+
+fn run_query_file(conn: &Connection, path: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the KPI query file {}", path.display()))?;
+    conn.execute_batch(&text)
+        .with_context(|| format!("{}: DuckDB refused it", path.display()))
+}
+
+/// Writes one output table of the period to `kpi/<output>/period=<label>/<output>.parquet`.
+fn write_output(
+    conn: &Connection,
+    lake: &Lake,
+    period: Period,
+    output: &str,
+) -> Result<(String, i64, PathBuf)> {
+    let dir = lake
+        .root()
+        .join("kpi")
+        .join(output)
+        .join(format!("period={}", period.label()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let file = dir.join(format!("{output}.parquet"));
+    // Every output carries its period, so one view can hold them all.
+    let select = if matches!(output, "kpi_summary" | "kpi_scorecard") {
+        format!("select * from {output}")
+    } else {
+        format!("select p.period_start, p.period_end, p.as_of, t.* from {output} as t cross join params as p")
+    };
+    crate::lake::write_atomic_path(&file, |temp| {
+        conn.execute_batch(&format!(
+            "copy ({select}) to {} (format parquet, compression snappy)",
+            string_literal(&temp.to_string_lossy())
+        ))
+        .with_context(|| format!("cannot write KPI output {output}"))
+    })?;
+    remove_other_files(&dir, &file)?;
+    let rows: i64 = conn.query_row(&format!("select count(*) from {output}"), [], |r| r.get(0))?;
+    Ok((output.to_string(), rows, file))
 }
 
 /// A period folder holds one file: anything else there is from an older layout and would be
@@ -206,13 +276,14 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
             period_start date, period_end date, as_of date,
             period_start_instant timestamp, period_end_instant timestamp,
             stale_after_days integer, pending_reboot_compliant boolean,
-            pilot_soak_days integer, chronic_snapshots integer);
+            pilot_soak_days integer, chronic_snapshots integer, baseline_period_start date);
          create temp table required_classifications (classification varchar);
+         create temp table kpi_catalogue (kpi_id varchar, higher_is_better boolean, target_change double);
          create temp table grace_days (policy_tier varchar, severity varchar, days integer);",
     )?;
     conn.execute(
         "insert into params values (cast(? as date), cast(? as date), cast(? as date),
-            cast(? as timestamp), cast(? as timestamp), ?, ?, ?, ?)",
+            cast(? as timestamp), cast(? as timestamp), ?, ?, ?, ?, cast(? as date))",
         params![
             day(period.start),
             day(period.end),
@@ -223,8 +294,18 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
             kpi.pending_reboot_compliant,
             kpi.pilot_soak_days,
             kpi.chronic_snapshots,
+            kpi.baseline_period
+                .as_deref()
+                .and_then(|p| Period::parse_month(p).ok())
+                .map(|p| day(p.start)),
         ],
     )?;
+    for (id, better) in KPIS {
+        conn.execute(
+            "insert into kpi_catalogue values (?, ?, ?)",
+            params![id, better == Better::Higher, kpi.targets.get(id).copied()],
+        )?;
+    }
     for c in &kpi.required_classifications {
         conn.execute("insert into required_classifications values (?)", params![c])?;
     }

@@ -623,3 +623,239 @@ fn over_the_sample_msp_rates_are_ratios_and_tenant_denominators_add_up_to_the_po
     kpi::compute(&Config::default(), &lake, Period::month(2026, 9).unwrap()).unwrap();
     assert_eq!(strings(&lake, "select count(*) from kpi_summary")[0][0], before);
 }
+
+// --- history, baselines and targets -----------------------------------------------------------
+
+#[test]
+fn the_scorecard_compares_each_kpi_with_its_first_period_and_its_target() {
+    // Four devices; compliance 1/4 in September, 3/4 in October (target 0.25 x 1.1 = 0.275: met),
+    // stale devices 0 then 1 (lower is better: not improving).
+    let device = |date: &str, d: &str, seen: &str| {
+        format!(
+            "{date},a,{d},{},workstation,gold,regular,,false,{seen}",
+            d.to_uppercase()
+        )
+    };
+    let patch = |date: &str, d: &str, state: &str| {
+        format!("{date},a,{d},KB1,security,critical,2026-08-01,approved,{state}")
+    };
+    let mut devices = Vec::new();
+    let mut patches = Vec::new();
+    for (date, fixed) in [("2026-09-30", 1), ("2026-10-31", 3)] {
+        for (i, d) in ["d1", "d2", "d3", "d4"].iter().enumerate() {
+            let seen = if date == "2026-10-31" && *d == "d4" {
+                "2026-10-01T00:00:00Z".to_string()
+            } else {
+                format!("{date}T01:00:00Z")
+            };
+            devices.push(device(date, d, &seen));
+            patches.push(patch(date, d, if i < fixed { "installed" } else { "missing" }));
+        }
+    }
+    let devices: Vec<&str> = devices.iter().map(String::as_str).collect();
+    let patches: Vec<&str> = patches.iter().map(String::as_str).collect();
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    fs::create_dir_all(&data).unwrap();
+    fs::write(data.join("tenants.csv"), csv(TENANTS, &["a,Alpha,standard"])).unwrap();
+    fs::write(data.join("devices.csv"), csv(DEVICES, &devices)).unwrap();
+    fs::write(data.join("patch_status.csv"), csv(PATCHES, &patches)).unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    for month in [9, 10] {
+        kpi::compute(&Config::default(), &lake, Period::month(2026, month).unwrap()).unwrap();
+    }
+    let row = |id: &str, month: &str| {
+        strings(
+            &lake,
+            &format!(
+                "select coalesce(cast(round(baseline_value, 4) as varchar), ''), coalesce(cast(round(target, 4) as varchar), ''), status
+                 from kpi_scorecard where kpi_id = '{id}' and period_start = date '2026-{month}-01' and {PORTFOLIO}"
+            ),
+        )[0]
+            .clone()
+    };
+    assert_eq!(
+        row("patch_compliance_rate", "09"),
+        vec!["0.25", "0.275", "no_baseline"]
+    );
+    // October: d4 is stale, d1-d3 compliant: 3/4 = 0.75 >= 0.275.
+    assert_eq!(row("patch_compliance_rate", "10"), vec!["0.25", "0.275", "met"]);
+    assert_eq!(row("stale_devices", "10"), vec!["0.0", "", "not_improving"]);
+    // With the baseline pinned to October, September is before it.
+    let mut config = Config::default();
+    config.kpi.baseline_period = Some("2026-10".into());
+    kpi::compute(&config, &lake, Period::month(2026, 9).unwrap()).unwrap();
+    assert_eq!(
+        row("patch_compliance_rate", "09"),
+        vec!["0.75", "0.825", "no_baseline"]
+    );
+}
+
+// --- failure patterns -----------------------------------------------------------------------
+
+#[test]
+fn failure_patterns_rank_failures_by_patch_error_os_and_class_with_pareto_shares() {
+    // These devices need os_name, which the DEVICES header above leaves out.
+    let devices = "snapshot_date,tenant_id,device_id,hostname,device_class,os_name,last_seen_utc\n\
+        2026-10-31,a,w1,W1,workstation,Windows 10,2026-10-31T01:00:00Z\n\
+        2026-10-31,a,w2,W2,workstation,Windows 10,2026-10-31T01:00:00Z\n\
+        2026-10-31,a,w3,W3,workstation,Windows 11,2026-10-31T01:00:00Z\n";
+    let patches = "snapshot_date,tenant_id,device_id,patch_id,classification,approval,state\n\
+        2026-10-31,a,w1,KB1,security,approved,failed\n\
+        2026-10-31,a,w3,KB9,driver,approved,installed\n";
+    let attempts = csv(
+        ATTEMPTS,
+        &[
+            // KB1 0xA on Windows 10: w1 on two days (a recurring pair), w2 once: 3 failures.
+            "2026-10-02T02:00:00Z,a,w1,KB1,failure,0xA",
+            "2026-10-03T02:00:00Z,a,w1,KB1,failure,0xA",
+            "2026-10-03T02:00:00Z,a,w2,KB1,failure,0xA",
+            // KB9 (a driver) on Windows 11: one failure, one success.
+            "2026-10-04T02:00:00Z,a,w3,KB9,failure,0xB",
+            "2026-10-05T02:00:00Z,a,w3,KB9,success,",
+            // September: outside the month.
+            "2026-09-04T02:00:00Z,a,w3,KB9,failure,0xB",
+        ],
+    );
+    let (_dir, lake) = lake_with(&[
+        ("tenants.csv", csv(TENANTS, &["a,Alpha,standard"])),
+        ("devices.csv", devices.to_string()),
+        ("patch_status.csv", patches.to_string()),
+        ("patch_attempts.csv", attempts),
+    ]);
+    assert_eq!(
+        strings(
+            &lake,
+            "select pareto_rank, patch_id, error_code, os_name, classification, failures, devices, recurring_pairs,
+                    round(share, 4), round(cumulative_share, 4)
+             from failure_patterns order by pareto_rank"
+        ),
+        vec![
+            vec!["1", "KB1", "0xA", "Windows 10", "security", "3", "2", "1", "0.75", "0.75"],
+            vec!["2", "KB9", "0xB", "Windows 11", "driver", "1", "1", "0", "0.25", "1"],
+        ]
+    );
+    // Failure rate per class: security 3/3, driver 1/2.
+    assert_eq!(
+        strings(
+            &lake,
+            "select classification, attempts, failures, failure_rate from failure_classes"
+        ),
+        vec![vec!["security", "3", "3", "1"], vec!["driver", "2", "1", "0.5"]]
+    );
+}
+
+// --- the engine's own contract ----------------------------------------------------------------
+
+#[test]
+fn a_broken_query_file_is_an_error_naming_the_file_and_duckdbs_message() {
+    let dir = TempDir::new().unwrap();
+    let queries = dir.path().join("queries");
+    fs::create_dir_all(&queries).unwrap();
+    for file in kpi::QUERY_FILES.iter().chain([&kpi::SCORECARD_FILE]) {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries").join(file);
+        fs::copy(source, queries.join(file)).unwrap();
+    }
+    fs::write(queries.join("change.sql"), "create temp table x as selec 1;").unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_govpack"))
+        .args(["--lake", "lake", "ingest"])
+        .arg(&data)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_govpack"))
+        .args(["--lake", "lake", "kpi", "--period", "2026-10"])
+        .env("GOVPACK_QUERIES", &queries)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("change.sql: DuckDB refused it") && err.contains("selec"),
+        "{err}"
+    );
+}
+
+#[test]
+fn kpi_outputs_are_written_with_the_lake_profile_and_are_queryable_by_name() {
+    use parquet::basic::{Compression, ConvertedType};
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    let (dir, lake) = compliance_lake();
+    for output in kpi::OUTPUTS.iter().chain(["kpi_scorecard"].iter()) {
+        let file = lake
+            .root()
+            .join("kpi")
+            .join(output)
+            .join("period=2026-10")
+            .join(format!("{output}.parquet"));
+        let reader = SerializedFileReader::new(fs::File::open(&file).unwrap()).unwrap();
+        for column in reader.metadata().file_metadata().schema_descr().columns() {
+            assert!(
+                !matches!(
+                    column.converted_type(),
+                    ConvertedType::UINT_8
+                        | ConvertedType::UINT_16
+                        | ConvertedType::UINT_32
+                        | ConvertedType::UINT_64
+                ),
+                "{output}.{}",
+                column.name()
+            );
+        }
+        for group in reader.metadata().row_groups() {
+            for column in group.columns() {
+                assert_eq!(column.compression(), Compression::SNAPPY, "{output}");
+            }
+        }
+        // Every output carries its period.
+        let n = strings(
+            &lake,
+            &format!("select count(*) from {output} where period_start = date '2026-10-01'"),
+        );
+        assert!(n[0][0].parse::<i64>().unwrap() >= 0);
+    }
+    // The CLI: csv with a header, json with keys, a DuckDB database with the views.
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_govpack"))
+            .args(["--lake", "lake"])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "query",
+        "select kpi_id, value from kpi_summary where kpi_id = 'excluded_devices' and tenant_id is null",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "kpi_id,value\nexcluded_devices,2\n"
+    );
+    let out = run(&[
+        "query",
+        "select device_id, compliant from compliance_devices where device_id = 'd2'",
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json, serde_json::json!([{"device_id": "d2", "compliant": true}]));
+    let out = run(&["query", "--write-duckdb", "views.duckdb"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = duckdb::Connection::open(dir.path().join("views.duckdb")).unwrap();
+    let n: i64 = db
+        .query_row("select count(*) from compliance_devices", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 16);
+}

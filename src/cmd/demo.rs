@@ -1,16 +1,22 @@
 //! `govpack demo`: the whole pipeline on the bundled sample data.
 //!
-//! Ingests `sample_data/` (or `--data DIR`) into `govpack-demo/lake/` (or `--out DIR`), then reads
-//! the lake back through DuckDB and prints what it holds and where. Running it again skips files
-//! already ingested, which shows the ledger at work.
+//! Ingests `sample_data/` (or `--data DIR`) into `govpack-demo/lake/` (or `--out DIR`), reads the
+//! lake back through DuckDB and prints what it holds and where, computes the KPIs of every month
+//! the data covers (so the scorecard has a history), and prints the latest month's portfolio
+//! scorecard. Running it again skips files already ingested, which shows the ledger at work, and
+//! recomputes the same KPIs.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use chrono::Datelike;
+
 use crate::cli::GlobalArgs;
 use crate::cmd::ingest::print_summary;
+use crate::cmd::kpi::print_scorecard;
 use crate::error::UsageError;
+use crate::kpi::{self, Period};
 use crate::lake::Lake;
 use crate::{ingest, sql};
 
@@ -44,12 +50,62 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     for (table, rows) in sql::row_counts(&conn)? {
         println!("  {:>8} rows  {}", rows, lake.table_dir(&table).display());
     }
+
+    let months = months_covered(&conn)?;
+    drop(conn);
+    println!("\nKPIs, month by month:");
+    let mut latest = None;
+    for period in months {
+        let run = kpi::compute(&config, &lake, period)?;
+        let rows = run
+            .outputs
+            .iter()
+            .find(|(name, _, _)| name == "kpi_summary")
+            .map_or(0, |o| o.1);
+        println!(
+            "  {}: {rows} kpi_summary rows (as of {})",
+            period.label(),
+            run.as_of
+        );
+        latest = Some(period);
+    }
+    if let Some(period) = latest {
+        print_scorecard(&lake, period)?;
+        println!("KPI outputs: {}", lake.root().join("kpi").display());
+    }
     println!(
-        "\nTry it: duckdb -c \"select tenant_id, count(*) from read_parquet('{}') group by 1\"",
-        lake.parquet_glob("devices")
+        "\nTry it: govpack --lake {} query \"select kpi_id, value from kpi_summary where tenant_id is null\"",
+        lake.root().display()
     );
     println!("Power BI: Get Data > Folder (or Parquet) on any table folder above.");
     Ok(if report.failed() > 0 { 1 } else { 0 })
+}
+
+/// Every calendar month from the first to the last devices snapshot.
+fn months_covered(conn: &duckdb::Connection) -> Result<Vec<Period>> {
+    let (first, last): (Option<String>, Option<String>) = conn.query_row(
+        "select strftime(min(snapshot_date), '%Y-%m'), strftime(max(snapshot_date), '%Y-%m') from devices",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(Vec::new());
+    };
+    let (mut period, last) = (Period::parse_month(&first)?, Period::parse_month(&last)?);
+    let mut months = vec![period];
+    while period != last {
+        period = Period::month(
+            if period.start.month() == 12 {
+                period.start.year() + 1
+            } else {
+                period.start.year()
+            },
+            period.start.month() % 12 + 1,
+        )
+        .expect("valid month");
+        months.push(period);
+    }
+    Ok(months)
 }
 
 /// `sample_data/` beside the working directory, else in the source tree govpack was built from.

@@ -1,0 +1,89 @@
+-- kpi_scorecard: every kpi_summary row of the period with its baseline, target and status.
+--
+-- History: every period's kpi_summary kept in the lake (kpi_history), this period included.
+-- Baseline: the KPI's value for the same scope in the configured baseline period
+--   (kpi.baseline_period), else in the first period of the history where it has a value.
+-- Target: baseline x (1 + the configured relative change for the KPI) (kpi.targets; defaults from
+--   the governance programme: patch compliance +10%, MTTR -20%, failed-patch recurrence -10%,
+--   change success +10%, emergency-change ratio -10%, rollback effectiveness +10%); ratio targets
+--   are capped to 0..1. No configured change: no target.
+-- Status, the first that applies:
+--   no_baseline    no baseline value, or this period is the baseline period (or before it);
+--   not_improving  no value this period;
+--   met            the value reaches the target (>= when higher is better, <= when lower);
+--   improving      the value is better than the baseline;
+--   not_improving  otherwise.
+-- Which way is better comes from kpi_catalogue (the KPI list in src/kpi.rs).
+
+create or replace temp table kpi_scorecard as
+with settings as (
+    select * from params
+),
+
+current as (
+    select * from kpi_summary
+),
+
+baselines as (
+    select
+        h.kpi_id,
+        h.tenant_id,
+        h.policy_tier,
+        h.device_class,
+        h.age_bucket,
+        min(h.period_start) as baseline_period_start,
+        arg_min(h.value, h.period_start) as baseline_value
+    from kpi_history as h, settings
+    where h.value is not null
+        and (settings.baseline_period_start is null or h.period_start = settings.baseline_period_start)
+    group by all
+),
+
+targeted as (
+    select
+        c.*,
+        b.baseline_period_start,
+        b.baseline_value,
+        k.higher_is_better,
+        case
+            when k.target_change is null or b.baseline_value is null then null
+            when c.unit = 'ratio' then least(greatest(b.baseline_value * (1 + k.target_change), 0), 1)
+            else b.baseline_value * (1 + k.target_change)
+        end as target
+    from current as c
+    join kpi_catalogue as k using (kpi_id)
+    left join baselines as b
+        on b.kpi_id = c.kpi_id
+        and b.tenant_id is not distinct from c.tenant_id
+        and b.policy_tier is not distinct from c.policy_tier
+        and b.device_class is not distinct from c.device_class
+        and b.age_bucket is not distinct from c.age_bucket
+)
+
+select
+    kpi_id,
+    period_start,
+    period_end,
+    as_of,
+    tenant_id,
+    policy_tier,
+    device_class,
+    age_bucket,
+    numerator,
+    denominator,
+    value,
+    unit,
+    baseline_period_start,
+    cast(baseline_value as double) as baseline_value,
+    cast(target as double) as target,
+    case
+        when baseline_value is null or baseline_period_start >= period_start then 'no_baseline'
+        when value is null then 'not_improving'
+        when target is not null and ((higher_is_better and value >= target) or (not higher_is_better and value <= target))
+            then 'met'
+        when (higher_is_better and value > baseline_value) or (not higher_is_better and value < baseline_value)
+            then 'improving'
+        else 'not_improving'
+    end as status
+from targeted
+order by kpi_id, tenant_id nulls first, policy_tier nulls first, device_class nulls first, age_bucket nulls first;
