@@ -144,10 +144,10 @@ pub fn queries_dir() -> Result<PathBuf> {
         return Ok(PathBuf::from(dir));
     }
     let mut candidates = Vec::new();
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(dir) = exe.parent() {
-            candidates.push(dir.join("queries"));
-        }
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        candidates.push(dir.join("queries"));
     }
     candidates.push(PathBuf::from("queries"));
     candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"));

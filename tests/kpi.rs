@@ -859,3 +859,209 @@ fn kpi_outputs_are_written_with_the_lake_profile_and_are_queryable_by_name() {
         .unwrap();
     assert_eq!(n, 16);
 }
+
+// --- an independent recomputation from the canonical CSVs -------------------------------------
+
+/// Plain Rust over `sample_data/*.csv`, sharing nothing with the SQL, for three KPIs of October.
+mod recomputed {
+    use std::collections::{BTreeMap, HashMap};
+    use std::path::Path;
+
+    use chrono::{DateTime, NaiveDate, Utc};
+
+    type Row = HashMap<String, String>;
+
+    fn read(name: &str) -> Vec<Row> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("sample_data")
+            .join(name);
+        csv::Reader::from_path(path)
+            .unwrap()
+            .deserialize()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn instant(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    pub fn patch_compliance_rate(as_of: NaiveDate) -> f64 {
+        let as_of_end = as_of.succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
+        let devices = read("devices.csv");
+        let patches = read("patch_status.csv");
+        let summaries = read("device_patch_summary.csv");
+        let exceptions = read("exceptions.csv");
+        let mut current: HashMap<&str, NaiveDate> = HashMap::new();
+        for d in devices.iter().filter(|d| date(&d["snapshot_date"]) <= as_of) {
+            let e = current
+                .entry(&d["tenant_id"])
+                .or_insert(date(&d["snapshot_date"]));
+            *e = (*e).max(date(&d["snapshot_date"]));
+        }
+        let (mut compliant, mut population) = (0, 0);
+        for d in devices
+            .iter()
+            .filter(|d| date(&d["snapshot_date"]) == current[d["tenant_id"].as_str()])
+        {
+            if d["excluded"] == "true" || d["patch_policy"] == "do_not_patch" {
+                continue;
+            }
+            population += 1;
+            let stale = d["last_seen_utc"].is_empty()
+                || instant(&d["last_seen_utc"]).date_naive() < as_of - chrono::Duration::days(7);
+            if stale {
+                continue;
+            }
+            let (tenant, device) = (&d["tenant_id"], &d["device_id"]);
+            let mine = |r: &&Row| {
+                &r["tenant_id"] == tenant && &r["device_id"] == device && date(&r["snapshot_date"]) <= as_of
+            };
+            let patch_snapshot = patches
+                .iter()
+                .filter(mine)
+                .map(|r| date(&r["snapshot_date"]))
+                .max();
+            let ok = match patch_snapshot {
+                Some(snap) => !patches
+                    .iter()
+                    .filter(mine)
+                    .filter(|r| date(&r["snapshot_date"]) == snap)
+                    .any(|r| {
+                        let exempt = exceptions.iter().any(|e| {
+                            &e["tenant_id"] == tenant
+                                && (e["device_id"].is_empty() || &e["device_id"] == device)
+                                && (e["patch_id"].is_empty() || e["patch_id"] == r["patch_id"])
+                                && instant(&e["approved_utc"]) <= as_of_end
+                                && (e["expires_utc"].is_empty() || instant(&e["expires_utc"]) > as_of_end)
+                        });
+                        let required = r["approval"] == "approved"
+                            && (r["classification"] == "security" || r["classification"] == "critical")
+                            && r["state"] != "not_applicable"
+                            && !exempt;
+                        let grace = match r["severity"].as_str() {
+                            "critical" => 14,
+                            "important" => 30,
+                            "moderate" => 60,
+                            "low" => 90,
+                            _ => 30,
+                        };
+                        let late = r["release_date"].is_empty()
+                            || (as_of - date(&r["release_date"])).num_days() > grace;
+                        required
+                            && matches!(r["state"].as_str(), "missing" | "failed" | "pending_reboot")
+                            && late
+                    }),
+                None => summaries
+                    .iter()
+                    .filter(mine)
+                    .max_by_key(|r| date(&r["snapshot_date"]))
+                    .is_some_and(|r| r["status"] == "fully_patched"),
+            };
+            if ok {
+                compliant += 1;
+            }
+        }
+        compliant as f64 / population as f64
+    }
+
+    pub fn change_success_rate(start: DateTime<Utc>, end: DateTime<Utc>) -> f64 {
+        let closed: Vec<Row> = read("changes.csv")
+            .into_iter()
+            .filter(|c| {
+                ["successful", "successful_with_issues", "failed", "rolled_back"]
+                    .contains(&c["outcome"].as_str())
+                    && !c["actual_end_utc"].is_empty()
+                    && (start..end).contains(&instant(&c["actual_end_utc"]))
+            })
+            .collect();
+        let ok = closed
+            .iter()
+            .filter(|c| c["outcome"] == "successful" && c["caused_incident"] != "true")
+            .count();
+        ok as f64 / closed.len() as f64
+    }
+
+    pub fn mttr_hours_mean(start: DateTime<Utc>, end: DateTime<Utc>) -> f64 {
+        let mut pairs: BTreeMap<(String, String, String), Vec<(DateTime<Utc>, bool)>> = BTreeMap::new();
+        for a in read("patch_attempts.csv") {
+            let key = (
+                a["tenant_id"].clone(),
+                a["device_id"].clone(),
+                a["patch_id"].clone(),
+            );
+            pairs
+                .entry(key)
+                .or_default()
+                .push((instant(&a["attempt_utc"]), a["result"] == "success"));
+        }
+        let mut hours = Vec::new();
+        for attempts in pairs.values_mut() {
+            attempts.sort(); // by time, and false (failure) before true (success)
+            let mut open: Option<DateTime<Utc>> = None;
+            for (at, success) in attempts.iter() {
+                match (open, success) {
+                    (None, false) => open = Some(*at),
+                    (Some(began), true) => {
+                        if (start..end).contains(at) {
+                            hours.push((*at - began).num_seconds() as f64 / 3600.0);
+                        }
+                        open = None;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        hours.iter().sum::<f64>() / hours.len() as f64
+    }
+}
+
+#[test]
+fn the_sql_agrees_with_an_independent_recomputation_from_the_sample_csvs() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    ingest::ingest(
+        &Config::default(),
+        &lake,
+        &[Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data")],
+    )
+    .unwrap();
+    kpi::compute(&Config::default(), &lake, OCTOBER).unwrap();
+    let value = |id: &str| -> f64 {
+        strings(
+            &lake,
+            &format!("select value from kpi_summary where kpi_id = '{id}' and {PORTFOLIO}"),
+        )[0][0]
+            .parse()
+            .unwrap()
+    };
+    let start = chrono::DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    let end = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    let expected = recomputed::patch_compliance_rate(OCTOBER.end);
+    assert!(
+        close(value("patch_compliance_rate"), expected),
+        "{} vs {expected}",
+        value("patch_compliance_rate")
+    );
+    let expected = recomputed::change_success_rate(start, end);
+    assert!(
+        close(value("change_success_rate"), expected),
+        "{} vs {expected}",
+        value("change_success_rate")
+    );
+    let expected = recomputed::mttr_hours_mean(start, end);
+    assert!(
+        close(value("mttr_hours_mean"), expected),
+        "{} vs {expected}",
+        value("mttr_hours_mean")
+    );
+}
