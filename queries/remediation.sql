@@ -168,41 +168,79 @@ resolved_tickets as (
         and t.resolved_utc >= settings.period_start_instant and t.resolved_utc < settings.period_end_instant
 ),
 
+-- Each measure once per tenant and once for the portfolio (the empty grouping set, tenant null).
+recurrence as (
+    select tenant_id, count(*) filter (where recurred) as recurring_pairs, count(*) as failing_pairs
+    from recurring
+    group by grouping sets ((), (tenant_id))
+),
+
+mttr as (
+    select
+        tenant_id,
+        count(*) as ended_episodes,
+        avg(remediation_hours) as mttr_mean,
+        quantile_cont(remediation_hours, 0.5) as mttr_median,
+        quantile_cont(remediation_hours, 0.9) as mttr_p90
+    from ended
+    group by grouping sets ((), (tenant_id))
+),
+
+still_open as (
+    select tenant_id, count(*) as open_episodes, avg(open_age_hours) as open_age_mean
+    from open_episodes
+    group by grouping sets ((), (tenant_id))
+),
+
+first_pass as (
+    select
+        tenant_id,
+        count(*) filter (where result = 'success') as first_pass_successes,
+        count(*) as first_attempt_pairs
+    from first_attempts
+    group by grouping sets ((), (tenant_id))
+),
+
+ticket_times as (
+    select
+        tenant_id,
+        count(*) as resolved_tickets,
+        avg(hours) as ticket_mttr_mean,
+        count(*) filter (where breached) as breached_tickets,
+        count(*) filter (where due_utc is not null) as tickets_with_due
+    from resolved_tickets
+    group by grouping sets ((), (tenant_id))
+),
+
+scopes as (
+    select cast(null as varchar) as tenant_id
+    union all
+    select tenant_id from tenant_list
+),
+
 scoped as (
     select
-        cast(null as varchar) as tenant_id,
-        (select count(*) filter (where recurred) from recurring) as recurring_pairs,
-        (select count(*) from recurring) as failing_pairs,
-        (select count(*) from ended) as ended_episodes,
-        (select avg(remediation_hours) from ended) as mttr_mean,
-        (select quantile_cont(remediation_hours, 0.5) from ended) as mttr_median,
-        (select quantile_cont(remediation_hours, 0.9) from ended) as mttr_p90,
-        (select count(*) from open_episodes) as open_episodes,
-        (select avg(open_age_hours) from open_episodes) as open_age_mean,
-        (select count(*) filter (where result = 'success') from first_attempts) as first_pass_successes,
-        (select count(*) from first_attempts) as first_attempt_pairs,
-        (select count(*) from resolved_tickets) as resolved_tickets,
-        (select avg(hours) from resolved_tickets) as ticket_mttr_mean,
-        (select count(*) filter (where breached) from resolved_tickets) as breached_tickets,
-        (select count(*) filter (where due_utc is not null) from resolved_tickets) as tickets_with_due
-    union all
-    select
-        t.tenant_id,
-        (select count(*) filter (where recurred) from recurring as r where r.tenant_id = t.tenant_id),
-        (select count(*) from recurring as r where r.tenant_id = t.tenant_id),
-        (select count(*) from ended as e where e.tenant_id = t.tenant_id),
-        (select avg(remediation_hours) from ended as e where e.tenant_id = t.tenant_id),
-        (select quantile_cont(remediation_hours, 0.5) from ended as e where e.tenant_id = t.tenant_id),
-        (select quantile_cont(remediation_hours, 0.9) from ended as e where e.tenant_id = t.tenant_id),
-        (select count(*) from open_episodes as o where o.tenant_id = t.tenant_id),
-        (select avg(open_age_hours) from open_episodes as o where o.tenant_id = t.tenant_id),
-        (select count(*) filter (where result = 'success') from first_attempts as f where f.tenant_id = t.tenant_id),
-        (select count(*) from first_attempts as f where f.tenant_id = t.tenant_id),
-        (select count(*) from resolved_tickets as r where r.tenant_id = t.tenant_id),
-        (select avg(hours) from resolved_tickets as r where r.tenant_id = t.tenant_id),
-        (select count(*) filter (where breached) from resolved_tickets as r where r.tenant_id = t.tenant_id),
-        (select count(*) filter (where due_utc is not null) from resolved_tickets as r where r.tenant_id = t.tenant_id)
-    from tenant_list as t
+        s.tenant_id,
+        coalesce(r.recurring_pairs, 0) as recurring_pairs,
+        coalesce(r.failing_pairs, 0) as failing_pairs,
+        coalesce(m.ended_episodes, 0) as ended_episodes,
+        m.mttr_mean,
+        m.mttr_median,
+        m.mttr_p90,
+        coalesce(o.open_episodes, 0) as open_episodes,
+        o.open_age_mean,
+        coalesce(f.first_pass_successes, 0) as first_pass_successes,
+        coalesce(f.first_attempt_pairs, 0) as first_attempt_pairs,
+        coalesce(t.resolved_tickets, 0) as resolved_tickets,
+        t.ticket_mttr_mean,
+        coalesce(t.breached_tickets, 0) as breached_tickets,
+        coalesce(t.tickets_with_due, 0) as tickets_with_due
+    from scopes as s
+    left join recurrence as r on r.tenant_id is not distinct from s.tenant_id
+    left join mttr as m on m.tenant_id is not distinct from s.tenant_id
+    left join still_open as o on o.tenant_id is not distinct from s.tenant_id
+    left join first_pass as f on f.tenant_id is not distinct from s.tenant_id
+    left join ticket_times as t on t.tenant_id is not distinct from s.tenant_id
 )
 
 select kpi_id, tenant_id, null as policy_tier, null as device_class, null as age_bucket,

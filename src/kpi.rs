@@ -244,6 +244,7 @@ fn write_output(
     } else {
         format!("select p.period_start, p.period_end, p.as_of, t.* from {output} as t cross join params as p")
     };
+    let select = sql::utc_instants(conn, &select)?;
     crate::lake::write_atomic_path(&file, |temp| {
         conn.execute_batch(&format!(
             "copy ({select}) to {} (format parquet, compression snappy)",

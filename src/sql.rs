@@ -56,10 +56,19 @@ fn create_views(conn: &Connection, lake: &Lake) -> Result<()> {
         .context("cannot configure DuckDB")?;
     for name in kpi_outputs(lake)? {
         let glob = lake.root().join("kpi").join(&name).join("*").join("*.parquet");
-        conn.execute_batch(&format!(
-            "create or replace view {} as select * from read_parquet({}, union_by_name = true)",
-            identifier(&name),
+        let source = format!(
+            "read_parquet({}, union_by_name = true)",
             string_literal(&glob.to_string_lossy())
+        );
+        let timestamps: Vec<String> = describe(conn, &format!("select * from {source}"))?
+            .into_iter()
+            .filter(|(_, ty)| ty == "TIMESTAMP WITH TIME ZONE")
+            .map(|(column, _)| column)
+            .collect();
+        conn.execute_batch(&format!(
+            "create or replace view {} as select *{} from {source}",
+            identifier(&name),
+            naive_timestamps(&timestamps)
         ))
         .with_context(|| format!("cannot create the DuckDB view of KPI output {name}"))?;
     }
@@ -71,16 +80,12 @@ fn create_views(conn: &Connection, lake: &Lake) -> Result<()> {
                 .columns
                 .iter()
                 .filter(|c| c.ty == ColumnType::Timestamp)
-                .map(|c| format!("make_timestamp(epoch_us({0})) as {0}", c.name))
+                .map(|c| c.name.to_string())
                 .collect();
-            let replace = if timestamps.is_empty() {
-                String::new()
-            } else {
-                format!(" replace ({})", timestamps.join(", "))
-            };
             format!(
-                "create view {} as select *{replace} from read_parquet({})",
+                "create view {} as select *{} from read_parquet({})",
                 table.name,
+                naive_timestamps(&timestamps),
                 string_literal(&lake.parquet_glob(table.name))
             )
         };
@@ -148,18 +153,23 @@ impl Cell {
     }
 }
 
-/// Runs a query and returns its column names and rows. Types CSV and JSON have no word for
-/// (dates, timestamps, intervals, lists...) come back as DuckDB's own text for them; decimals as
-/// doubles.
-pub fn rows(conn: &Connection, query: &str) -> Result<(Vec<String>, Vec<Vec<Cell>>)> {
+/// The columns a query returns: (name, DuckDB type).
+pub fn describe(conn: &Connection, query: &str) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn
+        .prepare(&format!("describe {query}"))
+        .context("DuckDB refused the query")?;
+    let columns = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(columns)
+}
+
+/// The query with every column CSV, JSON and a text table can carry as it is (booleans,
+/// integers, floats, text) kept, decimals as doubles, and the rest (dates, timestamps, intervals,
+/// lists...) as DuckDB's own text for them. Returns the column names and the wrapped query.
+fn plain_query(conn: &Connection, query: &str) -> Result<(Vec<String>, String)> {
     let query = query.trim().trim_end_matches(';');
-    let described: Vec<(String, String)> = {
-        let mut stmt = conn
-            .prepare(&format!("describe {query}"))
-            .context("DuckDB refused the query")?;
-        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-            .collect::<Result<_, _>>()?
-    };
+    let described = describe(conn, query)?;
     let exprs: Vec<String> = described
         .iter()
         .map(|(name, ty)| {
@@ -189,8 +199,14 @@ pub fn rows(conn: &Connection, query: &str) -> Result<(Vec<String>, Vec<Vec<Cell
             }
         })
         .collect();
-    let names: Vec<String> = described.into_iter().map(|(n, _)| n).collect();
-    let mut stmt = conn.prepare(&format!("select {} from ({query}) as q", exprs.join(", ")))?;
+    let names = described.into_iter().map(|(n, _)| n).collect();
+    Ok((names, format!("select {} from ({query}) as q", exprs.join(", "))))
+}
+
+/// Runs a query and returns its column names and rows (see `plain_query` for the types).
+pub fn rows(conn: &Connection, query: &str) -> Result<(Vec<String>, Vec<Vec<Cell>>)> {
+    let (names, query) = plain_query(conn, query)?;
+    let mut stmt = conn.prepare(&query)?;
     let mut result = stmt.query([])?;
     let mut out = Vec::new();
     while let Some(row) = result.next()? {
@@ -225,8 +241,8 @@ pub fn rows(conn: &Connection, query: &str) -> Result<(Vec<String>, Vec<Vec<Cell
 
 /// A query's result as a text table for a terminal.
 pub fn pretty_table(conn: &Connection, query: &str) -> Result<String> {
-    let query = query.trim().trim_end_matches(';');
-    let mut stmt = conn.prepare(query).context("DuckDB refused the query")?;
+    let (_, query) = plain_query(conn, query)?;
+    let mut stmt = conn.prepare(&query).context("DuckDB refused the query")?;
     let batches: Vec<_> = stmt.query_arrow([])?.collect();
     if batches.is_empty() {
         return Ok("(no rows)\n".into());
@@ -248,6 +264,36 @@ pub fn copy_to_parquet(conn: &Connection, query: &str, out: &Path) -> Result<()>
         .context("DuckDB could not write the result")?;
         Ok(())
     })
+}
+
+/// ` replace (...)` turning UTC instants (TIMESTAMP WITH TIME ZONE) into plain TIMESTAMP holding
+/// the same UTC wall-clock time, which DuckDB can do arithmetic on without ICU.
+fn naive_timestamps(columns: &[String]) -> String {
+    if columns.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = columns
+        .iter()
+        .map(|c| format!("make_timestamp(epoch_us({0})) as {0}", identifier(c)))
+        .collect();
+    format!(" replace ({})", list.join(", "))
+}
+
+/// The opposite of the views' conversion, for files govpack writes: plain TIMESTAMP columns
+/// (UTC by convention) become UTC instants, so Parquet marks them adjusted to UTC.
+pub fn utc_instants(conn: &Connection, query: &str) -> Result<String> {
+    let timestamps: Vec<String> = describe(conn, query)?
+        .into_iter()
+        .filter(|(_, ty)| ty == "TIMESTAMP")
+        .map(|(c, _)| format!("to_timestamp(epoch_us({0}) / 1000000) as {0}", identifier(&c)))
+        .collect();
+    if timestamps.is_empty() {
+        return Ok(query.to_string());
+    }
+    Ok(format!(
+        "select * replace ({}) from ({query}) as q",
+        timestamps.join(", ")
+    ))
 }
 
 /// A SQL identifier, quoted.

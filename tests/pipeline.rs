@@ -12,6 +12,8 @@ use govpack::sample::{self, SampleSpec};
 use govpack::sql;
 use tempfile::TempDir;
 
+mod common;
+
 fn govpack(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_govpack"))
         .args(args)
@@ -382,65 +384,18 @@ fn a_file_that_is_not_utf8_is_refused_naming_file_line_and_column() {
 
 #[test]
 fn lake_files_use_the_power_bi_profile_micros_utc_signed_snappy_v1_pages() {
-    use parquet::basic::{Compression, ConvertedType, LogicalType, PageType, TimeUnit, Type as Physical};
-    use parquet::file::reader::{FileReader, SerializedFileReader};
-
     let dir = TempDir::new().unwrap();
     let data = dir.path().join("data");
     sample::write(&small_spec(7), &data).unwrap();
     let lake = Lake::open(&dir.path().join("lake")).unwrap();
     let report = ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
     assert_eq!(report.failed(), 0);
-
-    let mut timestamps = 0;
     let files = lake_file_digests(&lake);
     assert!(files.len() >= 10, "{files:?}");
-    for (path, _) in files {
-        let reader = SerializedFileReader::new(fs::File::open(&path).unwrap()).unwrap();
-        let meta = reader.metadata();
-        for column in meta.file_metadata().schema_descr().columns() {
-            let name = format!("{}:{}", path.display(), column.name());
-            assert_ne!(column.physical_type(), Physical::INT96, "{name}");
-            assert!(
-                !matches!(
-                    column.converted_type(),
-                    ConvertedType::UINT_8
-                        | ConvertedType::UINT_16
-                        | ConvertedType::UINT_32
-                        | ConvertedType::UINT_64
-                ),
-                "{name}"
-            );
-            match column.logical_type_ref() {
-                Some(LogicalType::Timestamp(t)) => {
-                    timestamps += 1;
-                    assert!(t.is_adjusted_to_u_t_c, "{name}");
-                    assert!(matches!(t.unit, TimeUnit::MICROS), "{name}: {:?}", t.unit);
-                }
-                Some(LogicalType::Integer(i)) => assert!(i.is_signed, "{name}"),
-                Some(LogicalType::String) | Some(LogicalType::Date) | None => {}
-                other => panic!("{name}: unexpected logical type {other:?}"),
-            }
-        }
-        for (g, group) in meta.row_groups().iter().enumerate() {
-            for (c, column) in group.columns().iter().enumerate() {
-                assert_eq!(column.compression(), Compression::SNAPPY, "{}", path.display());
-                let pages = reader
-                    .get_row_group(g)
-                    .unwrap()
-                    .get_column_page_reader(c)
-                    .unwrap();
-                for page in pages {
-                    let kind = page.unwrap().page_type();
-                    assert!(
-                        matches!(kind, PageType::DATA_PAGE | PageType::DICTIONARY_PAGE),
-                        "{}: {kind:?}",
-                        path.display()
-                    );
-                }
-            }
-        }
-    }
+    let timestamps: usize = files
+        .iter()
+        .map(|(path, _)| common::assert_power_bi_profile(path))
+        .sum();
     assert!(timestamps > 0);
 }
 
