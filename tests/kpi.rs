@@ -970,7 +970,9 @@ mod recomputed {
     }
 
     pub fn mttr_hours_mean(start: DateTime<Utc>, end: DateTime<Utc>) -> f64 {
-        let mut pairs: BTreeMap<(String, String, String), Vec<(DateTime<Utc>, bool)>> = BTreeMap::new();
+        // (tenant, device, patch) -> [(time, success)]
+        type Pair = (String, String, String);
+        let mut pairs: BTreeMap<Pair, Vec<(DateTime<Utc>, bool)>> = BTreeMap::new();
         for a in read("patch_attempts.csv") {
             let key = (
                 a["tenant_id"].clone(),
