@@ -3,6 +3,7 @@
 
 pub mod canonical_csv;
 pub mod text;
+pub mod timestamps;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
