@@ -5,10 +5,8 @@
 //! Each row is validated cell by cell; a row with any bad cell is refused whole (every problem of
 //! it is reported) and the rest of the file still loads.
 
-use std::collections::HashMap;
-
-use super::{AdapterOutput, FileError, Rejection, SourceFile, text};
-use crate::canonical::{self, Batch, Problem, Reason, TABLES, Table, Value};
+use super::{AdapterOutput, FileError, RowSink, SourceFile, text};
+use crate::canonical::{Problem, Reason, TABLES, Table};
 
 /// Reads one canonical CSV file.
 pub fn read(file: &SourceFile) -> Result<AdapterOutput, FileError> {
@@ -55,71 +53,31 @@ pub fn read(file: &SourceFile) -> Result<AdapterOutput, FileError> {
         .map(|c| headers.iter().position(|h| h == c.name))
         .collect();
 
-    let mut batch = Batch::new(table, &file.name());
-    let mut rejections = Vec::new();
+    let mut sink = RowSink::new(&file.name());
     let mut rows_read = 0;
-    let mut first_line_of_key: HashMap<String, u64> = HashMap::new();
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(file, &e))?;
         let line = record.position().map_or(0, |p| p.line());
         rows_read += 1;
-        let mut reject = |problem: Problem| {
-            rejections.push(Rejection {
-                table: table.name.to_string(),
-                line,
-                problem,
-            })
-        };
         if record.len() != headers.len() {
-            reject(Problem {
+            let problem = Problem {
                 column: String::new(),
                 value: record.iter().collect::<Vec<_>>().join(","),
                 reason: Reason::WrongFieldCount,
                 detail: format!("{} fields where the header has {}", record.len(), headers.len()),
-            });
+            };
+            sink.reject(table, line, problem);
             continue;
         }
-        let mut values = Vec::with_capacity(table.columns.len());
-        let mut problems = Vec::new();
-        for (column, position) in table.columns.iter().zip(&positions) {
-            let raw = position.and_then(|p| record.get(p)).unwrap_or("");
-            match canonical::parse_cell(column, raw) {
-                Ok(v) => values.push(v),
-                Err(p) => {
-                    problems.push(p);
-                    values.push(Value::Null);
-                }
-            }
-        }
-        if problems.is_empty() {
-            problems = canonical::check_row(table, &values);
-        }
-        if problems.is_empty() {
-            let key = key_text(table, &values);
-            if let Some(first) = first_line_of_key.get(&key) {
-                problems.push(Problem {
-                    column: table.key.join("+"),
-                    value: key.replace('\u{1f}', "|"),
-                    reason: Reason::DuplicateKey,
-                    detail: format!("same natural key as line {first}, which is kept"),
-                });
-            } else {
-                first_line_of_key.insert(key, line);
-            }
-        }
-        if problems.is_empty() {
-            batch.push_row(values, line);
-        } else {
-            problems.into_iter().for_each(&mut reject);
-        }
+        let cells: Vec<(&str, String)> = table
+            .columns
+            .iter()
+            .zip(&positions)
+            .filter_map(|(column, position)| position.map(|p| (column.name, record[p].to_string())))
+            .collect();
+        sink.push(table, line, &cells);
     }
-    Ok(AdapterOutput {
-        batches: vec![batch],
-        rejections,
-        rows_read,
-        warnings,
-        encoding,
-    })
+    Ok(sink.finish(rows_read, warnings, encoding))
 }
 
 /// Which canonical table a file holds, from its header alone.
@@ -156,15 +114,6 @@ fn open(file: &SourceFile) -> Result<Opened, FileError> {
 
 fn normalise_header(h: &str) -> String {
     h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase()
-}
-
-fn key_text(table: &Table, values: &[Value]) -> String {
-    table
-        .key
-        .iter()
-        .map(|k| values[table.column_index(k).expect("key column")].to_key_text())
-        .collect::<Vec<_>>()
-        .join("\u{1f}")
 }
 
 fn csv_error(file: &SourceFile, e: &csv::Error) -> FileError {

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::canonical::{Batch, Problem, Reason};
+use std::collections::{BTreeMap, HashMap};
+
+use crate::canonical::{self, Batch, Problem, Reason, Table, Value};
 
 /// An export file read into memory, with the digest that identifies it in the ingest ledger.
 #[derive(Debug, Clone)]
@@ -82,6 +84,100 @@ impl AdapterOutput {
         reasons.sort_unstable();
         reasons.dedup();
         reasons
+    }
+}
+
+/// Collects the canonical rows an adapter builds from text cells and validates each exactly as a
+/// canonical CSV row is validated (required columns, types, vocabularies, spans, duplicate keys
+/// within the file): a refused row becomes a rejection with its line, never a silent drop.
+#[derive(Debug)]
+pub struct RowSink {
+    source_name: String,
+    batches: BTreeMap<&'static str, (Batch, HashMap<String, u64>)>,
+    rejections: Vec<Rejection>,
+}
+
+impl RowSink {
+    pub fn new(source_name: &str) -> Self {
+        RowSink {
+            source_name: source_name.to_string(),
+            batches: BTreeMap::new(),
+            rejections: Vec::new(),
+        }
+    }
+
+    /// Validates and keeps one row given as (canonical column, text) pairs; columns not named
+    /// are empty. `line` is where the row stands in its file (a record number for JSON).
+    pub fn push(&mut self, table: &'static Table, line: u64, cells: &[(&str, String)]) {
+        debug_assert!(
+            cells.iter().all(|(name, _)| table.column(name).is_some()),
+            "unknown column in {cells:?} for {}",
+            table.name
+        );
+        let mut values = Vec::with_capacity(table.columns.len());
+        let mut problems = Vec::new();
+        for column in table.columns {
+            let raw = cells.iter().find(|(name, _)| *name == column.name).map_or("", |(_, v)| v.as_str());
+            match canonical::parse_cell(column, raw) {
+                Ok(v) => values.push(v),
+                Err(p) => {
+                    problems.push(p);
+                    values.push(Value::Null);
+                }
+            }
+        }
+        if problems.is_empty() {
+            problems = canonical::check_row(table, &values);
+        }
+        let (batch, first_line_of_key) = self
+            .batches
+            .entry(table.name)
+            .or_insert_with(|| (Batch::new(table, &self.source_name), HashMap::new()));
+        if problems.is_empty() {
+            let key = table
+                .key
+                .iter()
+                .map(|k| values[table.column_index(k).expect("key column")].to_key_text())
+                .collect::<Vec<_>>()
+                .join("\u{1f}");
+            match first_line_of_key.get(&key) {
+                Some(first) => problems.push(Problem {
+                    column: table.key.join("+"),
+                    value: key.replace('\u{1f}', "|"),
+                    reason: Reason::DuplicateKey,
+                    detail: format!("same natural key as line {first}, which is kept"),
+                }),
+                None => {
+                    first_line_of_key.insert(key, line);
+                }
+            }
+        }
+        if problems.is_empty() {
+            batch.push_row(values, line);
+        } else {
+            for problem in problems {
+                self.reject(table, line, problem);
+            }
+        }
+    }
+
+    /// Records a row refused before it could be built (e.g. a vendor value with no meaning).
+    pub fn reject(&mut self, table: &Table, line: u64, problem: Problem) {
+        self.rejections.push(Rejection {
+            table: table.name.to_string(),
+            line,
+            problem,
+        });
+    }
+
+    pub fn finish(self, rows_read: u64, warnings: Vec<String>, encoding: text::TextEncoding) -> AdapterOutput {
+        AdapterOutput {
+            batches: self.batches.into_values().map(|(b, _)| b).collect(),
+            rejections: self.rejections,
+            rows_read,
+            warnings,
+            encoding,
+        }
     }
 }
 
