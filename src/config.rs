@@ -206,6 +206,22 @@ impl Default for PolicyTierSettings {
     }
 }
 
+impl SourceSettings {
+    /// What each source writes when nobody configured it: PowerShell and report CSVs of the RMMs
+    /// in en-US, Automate's database times in US form (server-local: set its time_zone), the
+    /// JSON APIs in ISO-8601 or epoch.
+    pub fn default_for(source: &str) -> SourceSettings {
+        let culture = match source {
+            "datto_rmm" | "ninjaone" | "connectwise_automate" => DateCulture::Us,
+            _ => DateCulture::Iso,
+        };
+        SourceSettings {
+            date_culture: culture,
+            ..SourceSettings::default()
+        }
+    }
+}
+
 impl Default for SourceSettings {
     fn default() -> Self {
         SourceSettings {
@@ -309,8 +325,12 @@ impl Config {
         }
     }
 
+    /// A source's settings: its `[sources.<name>]` table, else the source's own defaults.
     pub fn source(&self, name: &str) -> SourceSettings {
-        self.sources.get(name).cloned().unwrap_or_default()
+        self.sources
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| SourceSettings::default_for(name))
     }
 
     fn validate(&self) -> Result<(), String> {

@@ -16,7 +16,8 @@ use crate::canonical::{self, Batch, TABLES, Value};
 use crate::config::Config;
 use crate::error::UsageError;
 use crate::lake::{Lake, LedgerEntry};
-use crate::sources::{AdapterOutput, FileError, SourceFile, canonical_csv};
+use crate::sources::{self, Context, Format, Recognised, SourceFile, canonical_csv};
+use chrono::NaiveDate;
 
 /// What happened to one file.
 #[derive(Debug, Clone)]
@@ -80,7 +81,8 @@ impl IngestReport {
     }
 }
 
-/// The files a list of paths names: files as given, folders searched for `*.csv`, in path order.
+/// The files a list of paths names: files as given, folders searched for `*.csv` and `*.json`, in
+/// path order.
 /// A path that does not exist is a usage error, reported before anything is ingested.
 pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, UsageError> {
     let mut files = Vec::new();
@@ -104,18 +106,39 @@ fn collect_csv(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let path = entry?.path();
         if path.is_dir() {
             collect_csv(&path, out)?;
-        } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("json"))
+        {
             out.push(path);
         }
     }
     Ok(())
 }
 
-/// Ingests files (and folders of CSV files) into the lake.
+/// What the command line can tell an ingest beyond the files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IngestOptions {
+    /// The day a snapshot export describes, when neither the file nor its name says.
+    pub snapshot_date: Option<NaiveDate>,
+    /// Read every file as this format instead of recognising it.
+    pub source: Option<Format>,
+}
+
+/// Ingests files (and folders of exports) into the lake, recognising each file's format.
 pub fn ingest(config: &Config, lake: &Lake, paths: &[PathBuf]) -> Result<IngestReport> {
+    ingest_with(config, lake, paths, IngestOptions::default())
+}
+
+pub fn ingest_with(
+    config: &Config,
+    lake: &Lake,
+    paths: &[PathBuf],
+    options: IngestOptions,
+) -> Result<IngestReport> {
     let files = expand_paths(paths)?;
     let mut report = IngestReport::default();
-    let mut pending: Vec<(usize, SourceFile)> = Vec::new();
+    let mut pending: Vec<((Format, usize), SourceFile, Recognised)> = Vec::new();
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     for path in files {
         let outcome = match SourceFile::read(&path) {
@@ -127,15 +150,19 @@ pub fn ingest(config: &Config, lake: &Lake, paths: &[PathBuf]) -> Result<IngestR
                 None if seen.contains_key(&file.sha256) => Some(Outcome::Skipped {
                     previously: format!("earlier in this run, as {}", seen[&file.sha256].display()),
                 }),
-                None => match canonical_csv::detect_file_table(&file) {
+                None => match sources::recognise(&file, options.source) {
                     Err(e) => Some(Outcome::Failed { error: e.to_string() }),
-                    Ok(table) => {
+                    Ok(recognised) => {
                         seen.insert(file.sha256.clone(), path.clone());
-                        let order = TABLES
-                            .iter()
-                            .position(|t| t.name == table.name)
-                            .unwrap_or(usize::MAX);
-                        pending.push((order, file));
+                        // Canonical files load in table order (tenants first).
+                        let table_order = match recognised.format {
+                            Format::CanonicalCsv => canonical_csv::detect_file_table(&file)
+                                .ok()
+                                .and_then(|t| TABLES.iter().position(|x| x.name == t.name))
+                                .unwrap_or(usize::MAX),
+                            _ => 0,
+                        };
+                        pending.push(((recognised.format, table_order), file, recognised));
                         None
                     }
                 },
@@ -145,9 +172,9 @@ pub fn ingest(config: &Config, lake: &Lake, paths: &[PathBuf]) -> Result<IngestR
             report.files.push(FileReport { path, outcome });
         }
     }
-    pending.sort_by_key(|(order, _)| *order);
+    pending.sort_by_key(|(order, _, _)| *order);
 
-    let progress = ProgressBar::new(pending.iter().map(|(_, f)| f.bytes.len() as u64).sum());
+    let progress = ProgressBar::new(pending.iter().map(|(_, f, _)| f.bytes.len() as u64).sum());
     progress.set_style(
         ProgressStyle::with_template("{spinner} ingesting [{bar:30}] {bytes}/{total_bytes} {wide_msg}")
             .expect("valid template")
@@ -155,9 +182,9 @@ pub fn ingest(config: &Config, lake: &Lake, paths: &[PathBuf]) -> Result<IngestR
     );
     // Keeps the spinner moving through a large file; drawn only when stderr is a terminal.
     progress.enable_steady_tick(std::time::Duration::from_millis(120));
-    for (_, file) in pending {
+    for (_, file, recognised) in pending {
         progress.set_message(file.name());
-        let outcome = match ingest_file(config, lake, &file) {
+        let outcome = match ingest_file(config, lake, &file, recognised, options) {
             Ok(loaded) => Outcome::Loaded(loaded),
             Err(e) => Outcome::Failed {
                 error: format!("{e:#}"),
@@ -173,8 +200,22 @@ pub fn ingest(config: &Config, lake: &Lake, paths: &[PathBuf]) -> Result<IngestR
     Ok(report)
 }
 
-fn ingest_file(config: &Config, lake: &Lake, file: &SourceFile) -> Result<LoadedFile> {
-    let mut output: AdapterOutput = canonical_csv::read(file).map_err(|e: FileError| anyhow::anyhow!(e))?;
+fn ingest_file(
+    config: &Config,
+    lake: &Lake,
+    file: &SourceFile,
+    recognised: Recognised,
+    options: IngestOptions,
+) -> Result<LoadedFile> {
+    let format = recognised.format;
+    let ctx = Context {
+        config,
+        snapshot_date: options
+            .snapshot_date
+            .or_else(|| sources::date_in_file_name(&file.path)),
+        site_tenants: lake.site_tenants()?,
+    };
+    let mut output = sources::read(file, recognised, &ctx).map_err(anyhow::Error::new)?;
     for batch in &mut output.batches {
         if batch.table.name == canonical::DEVICES.name
             && let Some(warning) = assign_policy_tiers(config, lake, batch)?
@@ -208,7 +249,7 @@ fn ingest_file(config: &Config, lake: &Lake, file: &SourceFile) -> Result<Loaded
     lake.record_ingest(
         file,
         &LedgerEntry {
-            source_format: "canonical_csv".into(),
+            source_format: format.name().into(),
             encoding: output.encoding.as_str().into(),
             tables: loaded.tables.clone(),
             rows_read: loaded.rows_read,

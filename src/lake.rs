@@ -281,6 +281,22 @@ impl Lake {
         self.merge(&batch).map(|_| ())
     }
 
+    /// RMM site or organization id -> tenant_id, from the tenants in the lake, so that device
+    /// exports (which name only their site) find their tenant.
+    pub fn site_tenants(&self) -> Result<std::collections::HashMap<String, String>> {
+        let mut map = std::collections::HashMap::new();
+        if let Some(tenants) = self.read_table(canonical::TENANTS.name)? {
+            let ids = tenants.column("tenant_id")?.str()?;
+            let sites = tenants.column("rmm_site_id")?.str()?;
+            for (id, site) in ids.iter().zip(sites.iter()) {
+                if let (Some(id), Some(site)) = (id, site) {
+                    map.insert(site.to_string(), id.to_string());
+                }
+            }
+        }
+        Ok(map)
+    }
+
     /// The criticality of each tenant in the lake, for the policy-tier rules.
     pub fn tenant_criticality(&self) -> Result<std::collections::HashMap<String, String>> {
         let mut map = std::collections::HashMap::new();

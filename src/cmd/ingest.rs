@@ -1,7 +1,9 @@
 //! `govpack ingest PATH...`: loads export files into the lake.
 //!
-//! Reads each file (a folder means every `*.csv` below it), recognises its canonical table by its
-//! header, validates every row, and merges the good rows into the lake by natural key. Refused
+//! Reads each file (a folder means every `*.csv` and `*.json` below it), recognises its format by
+//! its content (a canonical table by its header, a vendor export by its header or JSON envelope;
+//! `--source` forces one), turns it into canonical rows, validates every row, and merges the good
+//! rows into the lake by natural key. Refused
 //! rows go to `lake/quarantine/` with file, line, column, value and reason; the rest of the file
 //! still loads and the exit code is 0. A file already ingested (same SHA-256) is skipped. A file
 //! that cannot be read (encoding, unknown header) is refused with its line and column, the other
@@ -11,24 +13,58 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
+use chrono::NaiveDate;
+
 use crate::cli::GlobalArgs;
-use crate::ingest::{self, IngestReport, Outcome};
+use crate::error::UsageError;
+use crate::ingest::{self, IngestOptions, IngestReport, Outcome};
 use crate::lake::Lake;
+use crate::sources::Format;
 
 /// Load export files (or folders of them) into the lake
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  govpack ingest exports/2026-10/\n  \
-    govpack --lake /srv/govpack/lake ingest devices.csv patch_status_2026-10-31.csv")]
+    govpack --lake /srv/govpack/lake ingest devices.csv patch_status_2026-10-31.csv\n  \
+    govpack ingest --snapshot-date 2026-10-31 datto-sites.json datto-devices.json")]
 pub struct Args {
-    /// Files or folders to ingest (folders: every *.csv below them)
+    /// Files or folders to ingest (folders: every *.csv and *.json below them)
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// The day snapshot exports describe (device lists from an RMM API), when the file name has
+    /// no YYYY-MM-DD
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub snapshot_date: Option<String>,
+    /// Read the files as this format instead of recognising it from their content
+    #[arg(long, value_name = "FORMAT")]
+    pub source: Option<String>,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let config = global.load_config()?;
+    let options = IngestOptions {
+        snapshot_date: args
+            .snapshot_date
+            .as_deref()
+            .map(|d| {
+                NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map_err(|_| UsageError(format!("--snapshot-date: `{d}` is not a date (YYYY-MM-DD)")))
+            })
+            .transpose()?,
+        source: args
+            .source
+            .as_deref()
+            .map(|s| {
+                Format::from_name(s).ok_or_else(|| {
+                    UsageError(format!(
+                        "--source: `{s}` is not a known format ({})",
+                        Format::names()
+                    ))
+                })
+            })
+            .transpose()?,
+    };
     let lake = global.open_lake(&config)?;
-    let report = ingest::ingest(&config, &lake, &args.paths)?;
+    let report = ingest::ingest_with(&config, &lake, &args.paths, options)?;
     print_summary(&report, &lake);
     Ok(if report.failed() > 0 { 1 } else { 0 })
 }

@@ -2,6 +2,8 @@
 //! knows which tool a row came from.
 
 pub mod canonical_csv;
+pub mod datto_rmm;
+pub mod json;
 pub mod text;
 pub mod timestamps;
 
@@ -12,7 +14,11 @@ use sha2::{Digest, Sha256};
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::NaiveDate;
+
 use crate::canonical::{self, Batch, Problem, Reason, Table, Value};
+use crate::config::Config;
+use timestamps::TimeStyle;
 
 /// An export file read into memory, with the digest that identifies it in the ingest ledger.
 #[derive(Debug, Clone)]
@@ -117,7 +123,10 @@ impl RowSink {
         let mut values = Vec::with_capacity(table.columns.len());
         let mut problems = Vec::new();
         for column in table.columns {
-            let raw = cells.iter().find(|(name, _)| *name == column.name).map_or("", |(_, v)| v.as_str());
+            let raw = cells
+                .iter()
+                .find(|(name, _)| *name == column.name)
+                .map_or("", |(_, v)| v.as_str());
             match canonical::parse_cell(column, raw) {
                 Ok(v) => values.push(v),
                 Err(p) => {
@@ -170,7 +179,12 @@ impl RowSink {
         });
     }
 
-    pub fn finish(self, rows_read: u64, warnings: Vec<String>, encoding: text::TextEncoding) -> AdapterOutput {
+    pub fn finish(
+        self,
+        rows_read: u64,
+        warnings: Vec<String>,
+        encoding: text::TextEncoding,
+    ) -> AdapterOutput {
         AdapterOutput {
             batches: self.batches.into_values().map(|(b, _)| b).collect(),
             rejections: self.rejections,
@@ -224,3 +238,312 @@ impl fmt::Display for FileError {
 }
 
 impl std::error::Error for FileError {}
+
+/// What an adapter may know beyond its own file.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub config: &'a Config,
+    /// `--snapshot-date`, else a `YYYY-MM-DD` in the file name.
+    pub snapshot_date: Option<NaiveDate>,
+    /// RMM site or organization id -> tenant_id, from the tenants already in the lake.
+    pub site_tenants: HashMap<String, String>,
+}
+
+impl Context<'_> {
+    pub fn time_style(&self, source: &str) -> TimeStyle {
+        let settings = self.config.source(source);
+        TimeStyle {
+            culture: settings.date_culture,
+            zone: settings.time_zone.parse().unwrap_or(chrono_tz::Tz::UTC),
+        }
+    }
+
+    pub fn site_tenant(&self, site_id: &str) -> Option<String> {
+        self.site_tenants.get(site_id).cloned()
+    }
+
+    /// The day the export describes; a snapshot without one is refused, never dated by the clock
+    /// or the file's modification time.
+    pub fn require_snapshot_date(&self, file: &SourceFile) -> Result<NaiveDate, FileError> {
+        self.snapshot_date.ok_or_else(|| {
+            FileError::whole(
+                &file.path,
+                "this export has no snapshot date: pass --snapshot-date YYYY-MM-DD or put the date in \
+                 the file name (e.g. devices_2026-10-31.json)",
+            )
+        })
+    }
+}
+
+/// The first `YYYY-MM-DD` in a file name.
+pub fn date_in_file_name(path: &std::path::Path) -> Option<NaiveDate> {
+    let name = path.file_name()?.to_string_lossy();
+    let bytes = name.as_bytes();
+    (0..bytes.len().saturating_sub(9)).find_map(|i| {
+        let candidate = name.get(i..i + 10)?;
+        let shaped = candidate.bytes().enumerate().all(|(j, b)| match j {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+        if shaped {
+            NaiveDate::parse_from_str(candidate, "%Y-%m-%d").ok()
+        } else {
+            None
+        }
+    })
+}
+
+/// A problem with one vendor value, for the quarantine.
+pub fn bad_value(column: &str, value: &str, detail: String) -> Problem {
+    let reason = if column.ends_with("_utc") {
+        Reason::InvalidTimestamp
+    } else {
+        Reason::InvalidEnum
+    };
+    Problem {
+        column: column.to_string(),
+        value: value.to_string(),
+        reason,
+        detail,
+    }
+}
+
+/// A vendor CSV read into records whose fields are found by header name without regard to case
+/// or a ` [UTC]` suffix (WUfB). PowerShell's all-quoted fields, a BOM, UTF-16 and the `;`
+/// delimiter of day-first locales are all read.
+#[derive(Debug, Clone)]
+pub struct VendorCsv {
+    pub headers: Vec<String>,
+    pub records: Vec<VendorRecord>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VendorRecord {
+    pub line: u64,
+    fields: HashMap<String, String>,
+}
+
+impl VendorRecord {
+    /// A field by header name (case-insensitive), trimmed; empty when absent.
+    pub fn get(&self, name: &str) -> String {
+        self.fields
+            .get(&normalise_header(name))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    }
+}
+
+pub fn normalise_header(h: &str) -> String {
+    let h = h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
+    h.strip_suffix(" [utc]").unwrap_or(&h).trim().to_string()
+}
+
+impl VendorCsv {
+    pub fn parse(file: &SourceFile, text: &str) -> Result<VendorCsv, FileError> {
+        let first_line = text.lines().next().unwrap_or_default();
+        let delimiter = if first_line.matches(';').count() > first_line.matches(',').count() {
+            b';'
+        } else {
+            b','
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| FileError::at(&file.path, 1, None, format!("unreadable CSV header: {e}")))?
+            .iter()
+            .map(normalise_header)
+            .collect();
+        let mut records = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line());
+                FileError::at(&file.path, line, None, format!("unreadable CSV: {e}"))
+            })?;
+            let line = record.position().map_or(0, |p| p.line());
+            let fields = headers
+                .iter()
+                .cloned()
+                .zip(record.iter().map(str::to_string))
+                .collect();
+            records.push(VendorRecord { line, fields });
+        }
+        Ok(VendorCsv { headers, records })
+    }
+
+    pub fn has(&self, names: &[&str]) -> bool {
+        names.iter().all(|n| self.headers.contains(&normalise_header(n)))
+    }
+}
+
+/// Every export govpack reads, recognised by content (JSON envelope keys, CSV headers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    // Tenant-producing formats first: ingest runs files in this order, so that devices and
+    // tickets find the tenants of the same batch.
+    DattoSitesJson,
+    DattoSitesCsv,
+    CanonicalCsv,
+    DattoDevicesJson,
+    DattoDevicesCsv,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [
+        Format::CanonicalCsv,
+        Format::DattoSitesJson,
+        Format::DattoSitesCsv,
+        Format::DattoDevicesJson,
+        Format::DattoDevicesCsv,
+    ];
+
+    /// The name `--source` takes and the ingest ledger records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::CanonicalCsv => "canonical-csv",
+            Format::DattoSitesJson => "datto-rmm-sites-json",
+            Format::DattoSitesCsv => "datto-rmm-sites-csv",
+            Format::DattoDevicesJson => "datto-rmm-devices-json",
+            Format::DattoDevicesCsv => "datto-rmm-devices-csv",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    pub fn names() -> String {
+        Format::ALL.map(Format::name).join(", ")
+    }
+}
+
+/// A file decoded and recognised.
+#[derive(Debug)]
+pub struct Recognised {
+    pub format: Format,
+    pub encoding: text::TextEncoding,
+    content: Content,
+}
+
+#[derive(Debug)]
+enum Content {
+    Json(serde_json::Value),
+    Csv(String),
+}
+
+/// Recognises a file's format by its content, or takes the one forced with `--source`.
+pub fn recognise(file: &SourceFile, forced: Option<Format>) -> Result<Recognised, FileError> {
+    let (text, encoding) = text::decode(&file.bytes)
+        .map_err(|e| FileError::at(&file.path, e.line, Some(e.column), e.message))?;
+    let is_json = text.trim_start().starts_with(['{', '[']);
+    if is_json {
+        let document = json::parse(file, &text)?;
+        let format = match forced {
+            Some(f) => f,
+            None => json_format(&document).ok_or_else(|| {
+                FileError::whole(
+                    &file.path,
+                    format!(
+                        "unrecognised export: {}. Known formats: {} (force one with --source)",
+                        json::shape(&document),
+                        Format::names()
+                    ),
+                )
+            })?,
+        };
+        return Ok(Recognised {
+            format,
+            encoding,
+            content: Content::Json(document),
+        });
+    }
+    let format = match forced {
+        Some(f) => f,
+        None => csv_format(file, &text)?,
+    };
+    Ok(Recognised {
+        format,
+        encoding,
+        content: Content::Csv(text),
+    })
+}
+
+fn json_format(document: &serde_json::Value) -> Option<Format> {
+    let first = json::records(document, &["devices", "sites"])
+        .first()
+        .unwrap_or(document);
+    if json::field(document, "sites").is_some()
+        || (json::field(first, "autotaskCompanyId").is_some()
+            && json::field(first, "devicesStatus").is_some())
+    {
+        return Some(Format::DattoSitesJson);
+    }
+    if json::field(first, "siteUid").is_some() && json::field(first, "deviceType").is_some() {
+        return Some(Format::DattoDevicesJson);
+    }
+    None
+}
+
+fn csv_format(file: &SourceFile, text: &str) -> Result<Format, FileError> {
+    let csv = VendorCsv::parse(file, text.lines().next().unwrap_or_default())?;
+    if canonical_csv::detect_table(&csv.headers, &file.name()).is_ok() {
+        return Ok(Format::CanonicalCsv);
+    }
+    if csv.has(&["Uid", "SiteId", "Hostname", "DeviceCategory"]) {
+        return Ok(Format::DattoDevicesCsv);
+    }
+    if csv.has(&["id", "name", "autotaskCompanyId"]) {
+        return Ok(Format::DattoSitesCsv);
+    }
+    // Neither canonical nor a known vendor header: the canonical message lists what each table
+    // expects, which is the most useful thing to say about a CSV.
+    let canonical = canonical_csv::detect_table(&csv.headers, &file.name()).unwrap_err();
+    Err(FileError::at(
+        &file.path,
+        1,
+        None,
+        format!(
+            "unrecognised export: {canonical}\nNor is it a vendor export govpack knows: {}",
+            Format::names()
+        ),
+    ))
+}
+
+/// Reads a recognised file with its adapter.
+pub fn read(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Result<AdapterOutput, FileError> {
+    let mut sink = RowSink::new(&file.name());
+    let mut warnings = Vec::new();
+    let encoding = recognised.encoding;
+    let wrong_kind = |what: &str| {
+        FileError::whole(
+            &file.path,
+            format!("--source {} reads {what} files", recognised.format.name()),
+        )
+    };
+    let rows = match (recognised.format, &recognised.content) {
+        (Format::CanonicalCsv, Content::Csv(_)) => return canonical_csv::read(file),
+        (Format::DattoSitesJson, Content::Json(doc)) => {
+            datto_rmm::read_sites_json(doc, &mut sink, &mut warnings)
+        }
+        (Format::DattoDevicesJson, Content::Json(doc)) => {
+            datto_rmm::read_devices_json(file, doc, ctx, &mut sink, &mut warnings)?
+        }
+        (Format::DattoSitesCsv, Content::Csv(text)) => {
+            datto_rmm::read_sites_csv(&VendorCsv::parse(file, text)?, &mut sink, &mut warnings)
+        }
+        (Format::DattoDevicesCsv, Content::Csv(text)) => datto_rmm::read_devices_csv(
+            file,
+            &VendorCsv::parse(file, text)?,
+            ctx,
+            &mut sink,
+            &mut warnings,
+        )?,
+        (Format::CanonicalCsv | Format::DattoSitesCsv | Format::DattoDevicesCsv, Content::Json(_)) => {
+            return Err(wrong_kind("CSV"));
+        }
+        (_, Content::Csv(_)) => return Err(wrong_kind("JSON")),
+    };
+    Ok(sink.finish(rows, warnings, encoding))
+}

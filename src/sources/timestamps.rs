@@ -55,7 +55,11 @@ impl TimeStyle {
         if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
             return Ok(Some(t.with_timezone(&Utc)));
         }
-        for format in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z"] {
+        for format in [
+            "%Y-%m-%dT%H:%M:%S%.f%:z",
+            "%Y-%m-%d %H:%M:%S%.f%:z",
+            "%Y-%m-%dT%H:%M:%S%.f%z",
+        ] {
             if let Ok(t) = DateTime::parse_from_str(raw, format) {
                 return Ok(Some(t.with_timezone(&Utc)));
             }
@@ -80,7 +84,12 @@ impl TimeStyle {
         }
         let cultural: &[&str] = match self.culture {
             DateCulture::Iso => &[],
-            DateCulture::Us => &["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M"],
+            DateCulture::Us => &[
+                "%m/%d/%Y %I:%M:%S %p",
+                "%m/%d/%Y %I:%M %p",
+                "%m/%d/%Y %H:%M:%S",
+                "%m/%d/%Y %H:%M",
+            ],
             DateCulture::DayFirst => &[
                 "%d.%m.%Y %H:%M:%S",
                 "%d.%m.%Y %H:%M",
@@ -136,7 +145,11 @@ pub fn epoch(number: f64) -> Option<DateTime<Utc>> {
         return None;
     }
     // Seconds reach 1e11 only in the year 5138; milliseconds pass it in 1973.
-    let micros = if number.abs() >= 1e11 { number * 1_000.0 } else { number * 1_000_000.0 };
+    let micros = if number.abs() >= 1e11 {
+        number * 1_000.0
+    } else {
+        number * 1_000_000.0
+    };
     DateTime::from_timestamp_micros(micros.round() as i64)
 }
 
@@ -159,26 +172,50 @@ mod tests {
     fn epoch_milliseconds_and_seconds_with_fractions() {
         let s = TimeStyle::default();
         assert_eq!(s.parse("1721131200000").unwrap(), utc("2024-07-16T12:00:00Z"));
-        assert_eq!(s.parse("1721131180.884").unwrap(), utc("2024-07-16T11:59:40.884Z"));
+        assert_eq!(
+            s.parse("1721131180.884").unwrap(),
+            utc("2024-07-16T11:59:40.884Z")
+        );
         assert_eq!(s.parse("1721102400").unwrap(), utc("2024-07-16T04:00:00Z"));
     }
 
     #[test]
     fn iso_with_and_without_zone_and_fraction() {
         let s = TimeStyle::default();
-        assert_eq!(s.parse("2016-03-30T13:10:35.563").unwrap(), utc("2016-03-30T13:10:35.563Z"));
-        assert_eq!(s.parse("2018-11-13T17:32:34Z").unwrap(), utc("2018-11-13T17:32:34Z"));
-        assert_eq!(s.parse("2024-07-17T14:22:05.18Z").unwrap(), utc("2024-07-17T14:22:05.180Z"));
-        assert_eq!(s.parse("2024-07-17T14:22:05.1234567Z").unwrap(), utc("2024-07-17T14:22:05.1234567Z"));
-        assert_eq!(s.parse("2024-07-17T16:22:05+02:00").unwrap(), utc("2024-07-17T14:22:05Z"));
+        assert_eq!(
+            s.parse("2016-03-30T13:10:35.563").unwrap(),
+            utc("2016-03-30T13:10:35.563Z")
+        );
+        assert_eq!(
+            s.parse("2018-11-13T17:32:34Z").unwrap(),
+            utc("2018-11-13T17:32:34Z")
+        );
+        assert_eq!(
+            s.parse("2024-07-17T14:22:05.18Z").unwrap(),
+            utc("2024-07-17T14:22:05.180Z")
+        );
+        assert_eq!(
+            s.parse("2024-07-17T14:22:05.1234567Z").unwrap(),
+            utc("2024-07-17T14:22:05.1234567Z")
+        );
+        assert_eq!(
+            s.parse("2024-07-17T16:22:05+02:00").unwrap(),
+            utc("2024-07-17T14:22:05Z")
+        );
         assert_eq!(s.parse("2024-07-17").unwrap(), utc("2024-07-17T00:00:00Z"));
     }
 
     #[test]
     fn microsoft_and_mysql_forms() {
         let s = TimeStyle::default();
-        assert_eq!(s.parse("2020/05/14 09:26:03.478 AM").unwrap(), utc("2020-05-14T09:26:03.478Z"));
-        assert_eq!(s.parse("2020/05/14 09:26:03.478 PM").unwrap(), utc("2020-05-14T21:26:03.478Z"));
+        assert_eq!(
+            s.parse("2020/05/14 09:26:03.478 AM").unwrap(),
+            utc("2020-05-14T09:26:03.478Z")
+        );
+        assert_eq!(
+            s.parse("2020/05/14 09:26:03.478 PM").unwrap(),
+            utc("2020-05-14T21:26:03.478Z")
+        );
         assert_eq!(s.parse("2017-05-14 03:12").unwrap(), utc("2017-05-14T03:12:00Z"));
     }
 
@@ -186,12 +223,24 @@ mod tests {
     fn culture_dependent_forms_follow_the_configured_culture_and_zone() {
         let us = style(DateCulture::Us, "UTC");
         assert_eq!(us.parse("05/15/2017 9:41").unwrap(), utc("2017-05-15T09:41:00Z"));
-        assert_eq!(us.parse("7/16/2024 12:00:00 PM").unwrap(), utc("2024-07-16T12:00:00Z"));
-        assert_eq!(us.parse("7/16/2024 4:00:00 AM").unwrap(), utc("2024-07-16T04:00:00Z"));
+        assert_eq!(
+            us.parse("7/16/2024 12:00:00 PM").unwrap(),
+            utc("2024-07-16T12:00:00Z")
+        );
+        assert_eq!(
+            us.parse("7/16/2024 4:00:00 AM").unwrap(),
+            utc("2024-07-16T04:00:00Z")
+        );
         let de = style(DateCulture::DayFirst, "Europe/Berlin");
-        assert_eq!(de.parse("16.07.2024 12:00:00").unwrap(), utc("2024-07-16T10:00:00Z"));
+        assert_eq!(
+            de.parse("16.07.2024 12:00:00").unwrap(),
+            utc("2024-07-16T10:00:00Z")
+        );
         let automate = style(DateCulture::Us, "America/New_York");
-        assert_eq!(automate.parse("05/15/2017 9:41").unwrap(), utc("2017-05-15T13:41:00Z"));
+        assert_eq!(
+            automate.parse("05/15/2017 9:41").unwrap(),
+            utc("2017-05-15T13:41:00Z")
+        );
         // Never guessed: without a culture, a slashed date is refused with a hint.
         let err = TimeStyle::default().parse("05/15/2017 9:41").unwrap_err();
         assert!(err.contains("date_culture"), "{err}");
@@ -200,7 +249,14 @@ mod tests {
     #[test]
     fn sentinels_and_empty_cells_are_no_value() {
         let s = TimeStyle::default();
-        for sentinel in ["", "null", "-62135596800000", "0001-01-01T00:00:00", "0", "0001-01-01T00:00:00Z"] {
+        for sentinel in [
+            "",
+            "null",
+            "-62135596800000",
+            "0001-01-01T00:00:00",
+            "0",
+            "0001-01-01T00:00:00Z",
+        ] {
             assert_eq!(s.parse(sentinel).unwrap(), None, "{sentinel}");
         }
         assert!(s.parse("yesterday").is_err());

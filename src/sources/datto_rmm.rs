@@ -1,0 +1,277 @@
+//! Datto RMM: API v2 JSON pages of sites and devices, and the PowerShell (DattoRMM.Core
+//! `Export-RMMObjectCsv`) and community CSV exports of them -> tenants, devices,
+//! device_patch_summary.
+//!
+//! The API has no per-patch data: a device carries `patchManagement.patchStatus` and three counts,
+//! which become `device_patch_summary`. A site is a client: its tenant_id is its
+//! `autotaskCompanyId` when it has one (so RMM and PSA rows of one client meet), else
+//! `datto-site-<id>`. Devices find their tenant through the site id (sites files load first).
+//! System sites (`Managed`, `OnDemand`, `Deleted Devices`) are not clients; deleted devices are
+//! not in the population; devices Datto does not patch (network devices, printers: no
+//! `patchManagement`) are kept but marked excluded, so they are counted, not judged.
+
+use serde_json::Value;
+
+use super::{Context, FileError, RowSink, SourceFile, VendorCsv, json};
+use crate::canonical::{DEVICE_PATCH_SUMMARY, DEVICES, TENANTS};
+
+const SYSTEM_SITES: [&str; 3] = ["Managed", "OnDemand", "Deleted Devices"];
+
+/// The tenant of a Datto site: its Autotask company when linked, else the site itself.
+fn site_tenant(site_id: &str, autotask_company_id: &str) -> String {
+    if autotask_company_id.is_empty() {
+        format!("datto-site-{site_id}")
+    } else {
+        autotask_company_id.to_string()
+    }
+}
+
+/// `deviceType.category` -> device_class.
+fn device_class(category: &str) -> &'static str {
+    match category.trim().to_ascii_lowercase().as_str() {
+        "server" => "server",
+        "desktop" | "laptop" | "workstation" => "workstation",
+        _ => "other",
+    }
+}
+
+/// `patchStatus` -> device_patch_summary.status; `None` for a word Datto has not documented.
+fn summary_status(status: &str) -> Option<&'static str> {
+    Some(match status.trim().to_ascii_lowercase().as_str() {
+        "nopolicy" => "no_policy",
+        "nodata" => "no_data",
+        "rebootrequired" => "reboot_required",
+        "installerror" => "install_error",
+        "approvedpending" => "approved_pending",
+        "fullypatched" => "fully_patched",
+        _ => return None,
+    })
+}
+
+pub fn read_sites_json(document: &Value, sink: &mut RowSink, warnings: &mut Vec<String>) -> u64 {
+    let sites = json::records(document, &["sites"]);
+    for (i, site) in sites.iter().enumerate() {
+        push_site(
+            sink,
+            warnings,
+            i as u64 + 1,
+            &json::text(site, "id"),
+            &json::text(site, "name"),
+            &json::text(site, "autotaskCompanyId"),
+            json::flag(site, "onDemand").unwrap_or(false),
+        );
+    }
+    sites.len() as u64
+}
+
+pub fn read_sites_csv(csv: &VendorCsv, sink: &mut RowSink, warnings: &mut Vec<String>) -> u64 {
+    for record in &csv.records {
+        push_site(
+            sink,
+            warnings,
+            record.line,
+            &record.get("id"),
+            &record.get("name"),
+            &record.get("autotaskCompanyId"),
+            false,
+        );
+    }
+    csv.records.len() as u64
+}
+
+fn push_site(
+    sink: &mut RowSink,
+    warnings: &mut Vec<String>,
+    line: u64,
+    id: &str,
+    name: &str,
+    autotask_company_id: &str,
+    on_demand: bool,
+) {
+    if SYSTEM_SITES.contains(&name) || on_demand {
+        warnings.push(format!(
+            "record {line}: Datto system site `{name}` is not a client and was skipped"
+        ));
+        return;
+    }
+    sink.push(
+        &TENANTS,
+        line,
+        &[
+            ("tenant_id", site_tenant(id, autotask_company_id)),
+            ("tenant_name", name.to_string()),
+            ("psa_company_id", autotask_company_id.to_string()),
+            ("rmm_site_id", id.to_string()),
+        ],
+    );
+}
+
+/// One device as both shapes describe it.
+struct Device {
+    line: u64,
+    uid: String,
+    site_id: String,
+    site_name: String,
+    hostname: String,
+    category: String,
+    os: String,
+    last_seen: Result<Option<chrono::DateTime<chrono::Utc>>, String>,
+    deleted: bool,
+    suspended: bool,
+    /// `None` when Datto does not patch the device (no patchManagement object).
+    patch: Option<(String, String, String, String)>,
+}
+
+pub fn read_devices_json(
+    file: &SourceFile,
+    document: &Value,
+    ctx: &Context,
+    sink: &mut RowSink,
+    warnings: &mut Vec<String>,
+) -> Result<u64, FileError> {
+    let style = ctx.time_style("datto_rmm");
+    let devices: Vec<&Value> = match json::field(document, "devices") {
+        Some(_) => json::records(document, &["devices"]).iter().collect(),
+        // A single device object (GET /v2/device/{uid}).
+        None => vec![document],
+    };
+    let parsed = devices.iter().enumerate().map(|(i, d)| Device {
+        line: i as u64 + 1,
+        uid: json::text(d, "uid"),
+        site_id: json::text(d, "siteId"),
+        site_name: json::text(d, "siteName"),
+        hostname: json::text(d, "hostname"),
+        category: json::path(d, &["deviceType", "category"])
+            .map(json::scalar_text)
+            .unwrap_or_default(),
+        os: json::text(d, "operatingSystem"),
+        last_seen: style.parse(&json::text(d, "lastSeen")),
+        deleted: json::flag(d, "deleted").unwrap_or(false),
+        suspended: json::flag(d, "suspended").unwrap_or(false),
+        patch: json::field(d, "patchManagement").map(|p| {
+            (
+                json::text(p, "patchStatus"),
+                json::text(p, "patchesApprovedPending"),
+                json::text(p, "patchesNotApproved"),
+                json::text(p, "patchesInstalled"),
+            )
+        }),
+    });
+    push_devices(file, parsed.collect(), ctx, sink, warnings)?;
+    Ok(devices.len() as u64)
+}
+
+pub fn read_devices_csv(
+    file: &SourceFile,
+    csv: &VendorCsv,
+    ctx: &Context,
+    sink: &mut RowSink,
+    warnings: &mut Vec<String>,
+) -> Result<u64, FileError> {
+    let style = ctx.time_style("datto_rmm");
+    let parsed = csv.records.iter().map(|r| {
+        let status = r.get("PatchStatus");
+        Device {
+            line: r.line,
+            uid: r.get("Uid"),
+            site_id: r.get("SiteId"),
+            site_name: r.get("SiteName"),
+            hostname: r.get("Hostname"),
+            category: r.get("DeviceCategory"),
+            os: r.get("OperatingSystem"),
+            last_seen: style.parse(&r.get("LastSeen")),
+            deleted: crate::canonical::parse_bool(&r.get("Deleted")).unwrap_or(false),
+            suspended: crate::canonical::parse_bool(&r.get("Suspended")).unwrap_or(false),
+            patch: (!status.is_empty()).then(|| (status, String::new(), String::new(), String::new())),
+        }
+    });
+    push_devices(file, parsed.collect(), ctx, sink, warnings)?;
+    Ok(csv.records.len() as u64)
+}
+
+fn push_devices(
+    file: &SourceFile,
+    devices: Vec<Device>,
+    ctx: &Context,
+    sink: &mut RowSink,
+    warnings: &mut Vec<String>,
+) -> Result<(), FileError> {
+    let snapshot = ctx.require_snapshot_date(file)?.format("%Y-%m-%d").to_string();
+    let mut unknown_sites = std::collections::BTreeSet::new();
+    let mut unknown_statuses = std::collections::BTreeMap::<String, u64>::new();
+    let mut deleted = 0;
+    for d in devices {
+        if d.deleted {
+            deleted += 1;
+            continue;
+        }
+        let tenant = ctx.site_tenant(&d.site_id).unwrap_or_else(|| {
+            unknown_sites.insert(format!("{} ({})", d.site_id, d.site_name));
+            site_tenant(&d.site_id, "")
+        });
+        let last_seen = match d.last_seen {
+            Ok(t) => t.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            Err(reason) => {
+                sink.reject(&DEVICES, d.line, super::bad_value("last_seen_utc", "", reason));
+                continue;
+            }
+        };
+        let (excluded, reason) = if d.suspended {
+            ("true", "suspended in Datto RMM")
+        } else if d.patch.is_none() {
+            ("true", "not patch-managed by Datto RMM (no patch policy data)")
+        } else {
+            ("false", "")
+        };
+        sink.push(
+            &DEVICES,
+            d.line,
+            &[
+                ("snapshot_date", snapshot.clone()),
+                ("tenant_id", tenant.clone()),
+                ("device_id", d.uid.clone()),
+                ("hostname", d.hostname.clone()),
+                ("device_class", device_class(&d.category).to_string()),
+                ("os_name", d.os.clone()),
+                ("excluded", excluded.to_string()),
+                ("exclusion_reason", reason.to_string()),
+                ("last_seen_utc", last_seen),
+            ],
+        );
+        if let Some((status, pending, not_approved, installed)) = d.patch {
+            let status = summary_status(&status).unwrap_or_else(|| {
+                *unknown_statuses.entry(status.clone()).or_default() += 1;
+                "no_data"
+            });
+            sink.push(
+                &DEVICE_PATCH_SUMMARY,
+                d.line,
+                &[
+                    ("snapshot_date", snapshot.clone()),
+                    ("tenant_id", tenant),
+                    ("device_id", d.uid),
+                    ("status", status.to_string()),
+                    ("approved_pending_count", pending),
+                    ("not_approved_count", not_approved),
+                    ("installed_count", installed),
+                ],
+            );
+        }
+    }
+    if deleted > 0 {
+        warnings.push(format!("{deleted} deleted device(s) left out of the population"));
+    }
+    if !unknown_sites.is_empty() {
+        warnings.push(format!(
+            "devices of sites not in the tenants table were given tenant `datto-site-<id>`; ingest the \
+             Datto sites export first to link them to their PSA company: {}",
+            unknown_sites.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    for (status, n) in unknown_statuses {
+        warnings.push(format!(
+            "unknown Datto patchStatus `{status}` on {n} device(s), counted as no_data"
+        ));
+    }
+    Ok(())
+}
