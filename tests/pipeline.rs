@@ -161,7 +161,7 @@ fn a_file_whose_header_matches_no_table_is_refused_listing_the_expected_columns_
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("weird.csv:1: the header matches no canonical table"),
+        err.contains("weird.csv:1: unrecognised export: the header matches no canonical table"),
         "{err}"
     );
     assert!(err.contains("patch_status: required snapshot_date, tenant_id, device_id, patch_id, classification, approval, state"), "{err}");
