@@ -213,7 +213,9 @@ fn ingest_file(
         snapshot_date: options
             .snapshot_date
             .or_else(|| sources::date_in_file_name(&file.path)),
-        site_tenants: lake.site_tenants()?,
+        site_tenants: lake.tenant_lookup("tenants", "rmm_site_id", false)?,
+        tenant_names: lake.tenant_lookup("tenants", "tenant_name", true)?,
+        device_tenants: lake.tenant_lookup("devices", "device_id", false)?,
     };
     let mut output = sources::read(file, recognised, &ctx).map_err(anyhow::Error::new)?;
     for batch in &mut output.batches {

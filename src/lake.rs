@@ -281,16 +281,30 @@ impl Lake {
         self.merge(&batch).map(|_| ())
     }
 
-    /// RMM site or organization id -> tenant_id, from the tenants in the lake, so that device
-    /// exports (which name only their site) find their tenant.
-    pub fn site_tenants(&self) -> Result<std::collections::HashMap<String, String>> {
+    /// `key column -> tenant_id` over the rows of a table in the lake (later rows win), for
+    /// adapters whose exports name a site, a client name or a device but not the tenant.
+    pub fn tenant_lookup(
+        &self,
+        table: &str,
+        key: &str,
+        lower_case: bool,
+    ) -> Result<std::collections::HashMap<String, String>> {
         let mut map = std::collections::HashMap::new();
-        if let Some(tenants) = self.read_table(canonical::TENANTS.name)? {
-            let ids = tenants.column("tenant_id")?.str()?;
-            let sites = tenants.column("rmm_site_id")?.str()?;
-            for (id, site) in ids.iter().zip(sites.iter()) {
-                if let (Some(id), Some(site)) = (id, site) {
-                    map.insert(site.to_string(), id.to_string());
+        if let Some(frame) = self.read_table(table)? {
+            let frame = match frame.column("snapshot_date") {
+                Ok(_) => frame.sort(["snapshot_date"], SortMultipleOptions::default())?,
+                Err(_) => frame,
+            };
+            let tenants = frame.column("tenant_id")?.str()?;
+            let keys = frame.column(key)?.str()?;
+            for (tenant, k) in tenants.iter().zip(keys.iter()) {
+                if let (Some(tenant), Some(k)) = (tenant, k) {
+                    let k = if lower_case {
+                        k.to_lowercase()
+                    } else {
+                        k.to_string()
+                    };
+                    map.insert(k, tenant.to_string());
                 }
             }
         }

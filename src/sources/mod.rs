@@ -4,6 +4,7 @@
 pub mod canonical_csv;
 pub mod datto_rmm;
 pub mod json;
+pub mod ninjaone;
 pub mod text;
 pub mod timestamps;
 
@@ -247,6 +248,11 @@ pub struct Context<'a> {
     pub snapshot_date: Option<NaiveDate>,
     /// RMM site or organization id -> tenant_id, from the tenants already in the lake.
     pub site_tenants: HashMap<String, String>,
+    /// Lower-cased tenant name -> tenant_id, for exports that name their client only.
+    pub tenant_names: HashMap<String, String>,
+    /// device_id -> tenant_id from the latest devices snapshot in the lake, for exports that name
+    /// only the device (NinjaOne patch queries, WUfB).
+    pub device_tenants: HashMap<String, String>,
 }
 
 impl Context<'_> {
@@ -260,6 +266,14 @@ impl Context<'_> {
 
     pub fn site_tenant(&self, site_id: &str) -> Option<String> {
         self.site_tenants.get(site_id).cloned()
+    }
+
+    pub fn device_tenant(&self, device_id: &str) -> Option<String> {
+        self.device_tenants.get(device_id).cloned()
+    }
+
+    pub fn named_tenant(&self, name: &str) -> Option<String> {
+        self.tenant_names.get(&name.trim().to_lowercase()).cloned()
     }
 
     /// The day the export describes; a snapshot without one is refused, never dated by the clock
@@ -385,18 +399,28 @@ pub enum Format {
     // tickets find the tenants of the same batch.
     DattoSitesJson,
     DattoSitesCsv,
+    NinjaOrganizationsJson,
     CanonicalCsv,
     DattoDevicesJson,
     DattoDevicesCsv,
+    NinjaDevicesJson,
+    NinjaOsPatchesJson,
+    NinjaOsPatchInstallsJson,
+    NinjaPatchReportCsv,
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 10] = [
         Format::CanonicalCsv,
         Format::DattoSitesJson,
         Format::DattoSitesCsv,
         Format::DattoDevicesJson,
         Format::DattoDevicesCsv,
+        Format::NinjaOrganizationsJson,
+        Format::NinjaDevicesJson,
+        Format::NinjaOsPatchesJson,
+        Format::NinjaOsPatchInstallsJson,
+        Format::NinjaPatchReportCsv,
     ];
 
     /// The name `--source` takes and the ingest ledger records.
@@ -407,6 +431,11 @@ impl Format {
             Format::DattoSitesCsv => "datto-rmm-sites-csv",
             Format::DattoDevicesJson => "datto-rmm-devices-json",
             Format::DattoDevicesCsv => "datto-rmm-devices-csv",
+            Format::NinjaOrganizationsJson => "ninjaone-organizations-json",
+            Format::NinjaDevicesJson => "ninjaone-devices-json",
+            Format::NinjaOsPatchesJson => "ninjaone-os-patches-json",
+            Format::NinjaOsPatchInstallsJson => "ninjaone-os-patch-installs-json",
+            Format::NinjaPatchReportCsv => "ninjaone-patch-report-csv",
         }
     }
 
@@ -471,17 +500,29 @@ pub fn recognise(file: &SourceFile, forced: Option<Format>) -> Result<Recognised
 }
 
 fn json_format(document: &serde_json::Value) -> Option<Format> {
-    let first = json::records(document, &["devices", "sites"])
-        .first()
-        .unwrap_or(document);
-    if json::field(document, "sites").is_some()
-        || (json::field(first, "autotaskCompanyId").is_some()
-            && json::field(first, "devicesStatus").is_some())
-    {
+    let envelopes = ["devices", "sites", "results", "organizations", "items"];
+    let first = json::records(document, &envelopes).first().unwrap_or(document);
+    let has = |object: &serde_json::Value, key: &str| json::field(object, key).is_some();
+    if has(document, "sites") || (has(first, "autotaskCompanyId") && has(first, "devicesStatus")) {
         return Some(Format::DattoSitesJson);
     }
-    if json::field(first, "siteUid").is_some() && json::field(first, "deviceType").is_some() {
+    if has(first, "siteUid") && has(first, "deviceType") {
         return Some(Format::DattoDevicesJson);
+    }
+    if has(first, "nodeClass") {
+        return Some(Format::NinjaDevicesJson);
+    }
+    if has(document, "organizations") || has(first, "nodeApprovalMode") {
+        return Some(Format::NinjaOrganizationsJson);
+    }
+    if (has(document, "results") && has(document, "cursor")) || has(first, "kbNumber") {
+        let results = json::records(document, &["results"]);
+        let installs = results.iter().any(|r| has(r, "installedAt"));
+        return Some(if installs {
+            Format::NinjaOsPatchInstallsJson
+        } else {
+            Format::NinjaOsPatchesJson
+        });
     }
     None
 }
@@ -496,6 +537,9 @@ fn csv_format(file: &SourceFile, text: &str) -> Result<Format, FileError> {
     }
     if csv.has(&["id", "name", "autotaskCompanyId"]) {
         return Ok(Format::DattoSitesCsv);
+    }
+    if csv.has(&["DeviceName", "PatchName", "KBNumber", "InstalledAt", "DeviceId"]) {
+        return Ok(Format::NinjaPatchReportCsv);
     }
     // Neither canonical nor a known vendor header: the canonical message lists what each table
     // expects, which is the most useful thing to say about a CSV.
@@ -540,7 +584,24 @@ pub fn read(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Result<
             &mut sink,
             &mut warnings,
         )?,
-        (Format::CanonicalCsv | Format::DattoSitesCsv | Format::DattoDevicesCsv, Content::Json(_)) => {
+        (Format::NinjaOrganizationsJson, Content::Json(doc)) => ninjaone::read_organizations(doc, &mut sink),
+        (Format::NinjaDevicesJson, Content::Json(doc)) => ninjaone::read_devices(file, doc, ctx, &mut sink)?,
+        (Format::NinjaOsPatchesJson, Content::Json(doc)) => {
+            ninjaone::read_os_patches(file, doc, ctx, &mut sink, &mut warnings)?
+        }
+        (Format::NinjaOsPatchInstallsJson, Content::Json(doc)) => {
+            ninjaone::read_os_patch_installs(file, doc, ctx, &mut sink)?
+        }
+        (Format::NinjaPatchReportCsv, Content::Csv(text)) => {
+            ninjaone::read_patch_report_csv(&VendorCsv::parse(file, text)?, ctx, &mut sink)
+        }
+        (
+            Format::CanonicalCsv
+            | Format::DattoSitesCsv
+            | Format::DattoDevicesCsv
+            | Format::NinjaPatchReportCsv,
+            Content::Json(_),
+        ) => {
             return Err(wrong_kind("CSV"));
         }
         (_, Content::Csv(_)) => return Err(wrong_kind("JSON")),

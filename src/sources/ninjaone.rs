@@ -1,0 +1,330 @@
+//! NinjaOne: organizations and devices JSON (`/v2/organizations`, `/v2/devices`), the
+//! `/v2/queries/os-patches` and `/v2/queries/os-patch-installs` pages, and the Windows patch CSV
+//! report -> tenants, devices, patch_status, patch_attempts.
+//!
+//! The CSV report's `Timestamp` column is when the report ran, not when anything happened on the
+//! device, so it is not used.
+//!
+//! An organization is a client: tenant `ninjaone-org-<id>` unless the tenants table already maps
+//! its id (rmm_site_id) to a PSA company. Patch queries name only the device, whose tenant comes
+//! from the devices already ingested (devices files load first); a row whose device is unknown is
+//! quarantined, not guessed. NinjaOne has no release date: a title starting `YYYY-MM` is a
+//! Microsoft monthly release, dated the second Tuesday of that month.
+
+use serde_json::Value;
+
+use super::{Context, FileError, RowSink, SourceFile, VendorCsv, json};
+use crate::canonical::{DEVICES, PATCH_ATTEMPTS, PATCH_STATUS, Problem, Reason, TENANTS};
+use crate::sample::patch_tuesday;
+
+fn org_tenant(ctx: &Context, org_id: &str) -> String {
+    ctx.site_tenant(org_id)
+        .unwrap_or_else(|| format!("ninjaone-org-{org_id}"))
+}
+
+/// `nodeClass` -> device_class.
+fn device_class(node_class: &str) -> &'static str {
+    match node_class {
+        "WINDOWS_SERVER" | "LINUX_SERVER" | "MAC_SERVER" => "server",
+        "WINDOWS_WORKSTATION" | "MAC" | "LINUX_WORKSTATION" => "workstation",
+        _ => "other",
+    }
+}
+
+/// Patch `type` -> classification; unknown types are `other` (counted in the warnings).
+fn classification(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "SECURITY_UPDATES" => "security",
+        "CRITICAL_UPDATES" => "critical",
+        "UPDATE_ROLLUPS" => "update_rollup",
+        "FEATURE_PACKS" => "feature",
+        "DRIVER_UPDATES" => "driver",
+        "DEFINITION_UPDATES" => "definition",
+        "REGULAR_UPDATES" => "other",
+        _ => return None,
+    })
+}
+
+/// `severity`, whose case and vocabulary vary: fold case; `optional` is low; else unspecified.
+fn severity(raw: &str) -> &'static str {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "critical" => "critical",
+        "important" => "important",
+        "moderate" => "moderate",
+        "low" | "optional" => "low",
+        _ => "unspecified",
+    }
+}
+
+/// The release date a Microsoft monthly title implies: `2024-07 Cumulative Update ...` -> the
+/// second Tuesday of July 2024.
+pub fn release_date_from_title(title: &str) -> Option<chrono::NaiveDate> {
+    let prefix = title.trim().get(..7)?;
+    let (year, month) = prefix.split_once('-')?;
+    if year.len() != 4 || month.len() != 2 {
+        return None;
+    }
+    let (year, month): (i32, u32) = (year.parse().ok()?, month.parse().ok()?);
+    (1..=12).contains(&month).then(|| patch_tuesday(year, month))
+}
+
+pub fn read_organizations(document: &Value, sink: &mut RowSink) -> u64 {
+    let orgs = json::records(document, &["organizations"]);
+    for (i, org) in orgs.iter().enumerate() {
+        let id = json::text(org, "id");
+        sink.push(
+            &TENANTS,
+            i as u64 + 1,
+            &[
+                ("tenant_id", format!("ninjaone-org-{id}")),
+                ("tenant_name", json::text(org, "name")),
+                ("rmm_site_id", id),
+            ],
+        );
+    }
+    orgs.len() as u64
+}
+
+pub fn read_devices(
+    file: &SourceFile,
+    document: &Value,
+    ctx: &Context,
+    sink: &mut RowSink,
+) -> Result<u64, FileError> {
+    let snapshot = ctx.require_snapshot_date(file)?.format("%Y-%m-%d").to_string();
+    let style = ctx.time_style("ninjaone");
+    let devices = json::records(document, &["devices"]);
+    for (i, d) in devices.iter().enumerate() {
+        let line = i as u64 + 1;
+        let last_seen = match style.parse(&json::text(d, "lastContact")) {
+            Ok(t) => t.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            Err(reason) => {
+                sink.reject(&DEVICES, line, super::bad_value("last_seen_utc", "", reason));
+                continue;
+            }
+        };
+        let hostname = Some(json::text(d, "systemName"))
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| json::text(d, "displayName"));
+        sink.push(
+            &DEVICES,
+            line,
+            &[
+                ("snapshot_date", snapshot.clone()),
+                ("tenant_id", org_tenant(ctx, &json::text(d, "organizationId"))),
+                ("device_id", json::text(d, "id")),
+                ("hostname", hostname),
+                (
+                    "device_class",
+                    device_class(&json::text(d, "nodeClass")).to_string(),
+                ),
+                ("last_seen_utc", last_seen),
+            ],
+        );
+    }
+    Ok(devices.len() as u64)
+}
+
+/// One patch record of either query.
+struct PatchRecord<'a> {
+    line: u64,
+    device_id: String,
+    record: &'a Value,
+}
+
+impl PatchRecord<'_> {
+    fn patch_id(&self) -> String {
+        Some(json::text(self.record, "kbNumber"))
+            .filter(|kb| !kb.is_empty())
+            .unwrap_or_else(|| json::text(self.record, "name"))
+    }
+
+    fn common_cells(&self, snapshot: &str, tenant: &str) -> Vec<(&'static str, String)> {
+        let name = json::text(self.record, "name");
+        vec![
+            ("snapshot_date", snapshot.to_string()),
+            ("tenant_id", tenant.to_string()),
+            ("device_id", self.device_id.clone()),
+            ("patch_id", self.patch_id()),
+            ("patch_title", name.clone()),
+            (
+                "classification",
+                classification(&json::text(self.record, "type"))
+                    .unwrap_or("other")
+                    .to_string(),
+            ),
+            (
+                "severity",
+                severity(&json::text(self.record, "severity")).to_string(),
+            ),
+            (
+                "release_date",
+                release_date_from_title(&name)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+            ),
+        ]
+    }
+}
+
+fn unknown_device(sink: &mut RowSink, table: &'static crate::canonical::Table, line: u64, device_id: &str) {
+    sink.reject(
+        table,
+        line,
+        Problem {
+            column: "tenant_id".into(),
+            value: device_id.to_string(),
+            reason: Reason::MissingRequired,
+            detail: format!("device {device_id} is in no devices export ingested so far: ingest the NinjaOne devices first"),
+        },
+    );
+}
+
+/// `/v2/queries/os-patches`: patches not yet attempted -> patch_status `missing`, approval from
+/// `status` (MANUAL pending review, APPROVED, REJECTED declined).
+pub fn read_os_patches(
+    file: &SourceFile,
+    document: &Value,
+    ctx: &Context,
+    sink: &mut RowSink,
+    warnings: &mut Vec<String>,
+) -> Result<u64, FileError> {
+    let snapshot = ctx.require_snapshot_date(file)?.format("%Y-%m-%d").to_string();
+    let records = json::records(document, &["results"]);
+    let mut unknown_types = 0;
+    for (i, r) in records.iter().enumerate() {
+        let p = PatchRecord {
+            line: i as u64 + 1,
+            device_id: json::text(r, "deviceId"),
+            record: r,
+        };
+        let Some(tenant) = ctx.device_tenant(&p.device_id) else {
+            unknown_device(sink, &PATCH_STATUS, p.line, &p.device_id);
+            continue;
+        };
+        if classification(&json::text(r, "type")).is_none() {
+            unknown_types += 1;
+        }
+        let approval = match json::text(r, "status").to_ascii_uppercase().as_str() {
+            "APPROVED" => "approved",
+            "REJECTED" => "declined",
+            _ => "pending_review",
+        };
+        let mut cells = p.common_cells(&snapshot, &tenant);
+        cells.push(("approval", approval.to_string()));
+        cells.push(("state", "missing".to_string()));
+        sink.push(&PATCH_STATUS, p.line, &cells);
+    }
+    if unknown_types > 0 {
+        warnings.push(format!(
+            "{unknown_types} patch(es) of an unknown NinjaOne type, classified as other"
+        ));
+    }
+    Ok(records.len() as u64)
+}
+
+/// `/v2/queries/os-patch-installs`: install history -> patch_attempts, and the latest result per
+/// device and patch -> patch_status (`installed` or `failed`).
+pub fn read_os_patch_installs(
+    file: &SourceFile,
+    document: &Value,
+    ctx: &Context,
+    sink: &mut RowSink,
+) -> Result<u64, FileError> {
+    let snapshot = ctx.require_snapshot_date(file)?.format("%Y-%m-%d").to_string();
+    let style = ctx.time_style("ninjaone");
+    let records = json::records(document, &["results"]);
+    let mut latest: std::collections::BTreeMap<(String, String), (String, u64, Vec<(&'static str, String)>)> =
+        std::collections::BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        let p = PatchRecord {
+            line: i as u64 + 1,
+            device_id: json::text(r, "deviceId"),
+            record: r,
+        };
+        let Some(tenant) = ctx.device_tenant(&p.device_id) else {
+            unknown_device(sink, &PATCH_STATUS, p.line, &p.device_id);
+            continue;
+        };
+        let at = match style.parse(&json::text(r, "installedAt")) {
+            Ok(Some(t)) => t.to_rfc3339(),
+            Ok(None) => String::new(),
+            Err(reason) => {
+                sink.reject(
+                    &PATCH_ATTEMPTS,
+                    p.line,
+                    super::bad_value("attempt_utc", "", reason),
+                );
+                continue;
+            }
+        };
+        let success = json::text(r, "status").eq_ignore_ascii_case("INSTALLED");
+        sink.push(
+            &PATCH_ATTEMPTS,
+            p.line,
+            &[
+                ("attempt_utc", at.clone()),
+                ("tenant_id", tenant.clone()),
+                ("device_id", p.device_id.clone()),
+                ("patch_id", p.patch_id()),
+                ("result", if success { "success" } else { "failure" }.to_string()),
+                ("job_id", json::text(r, "id")),
+            ],
+        );
+        let mut cells = p.common_cells(&snapshot, &tenant);
+        cells.push(("approval", "approved".to_string()));
+        cells.push(("state", if success { "installed" } else { "failed" }.to_string()));
+        cells.push(("installed_utc", if success { at.clone() } else { String::new() }));
+        let key = (p.device_id.clone(), p.patch_id());
+        if latest.get(&key).is_none_or(|(t, _, _)| *t <= at) {
+            latest.insert(key, (at, p.line, cells));
+        }
+    }
+    for (_, (_, line, cells)) in latest {
+        sink.push(&PATCH_STATUS, line, &cells);
+    }
+    Ok(records.len() as u64)
+}
+
+/// The Windows patch report CSV: one row per installed patch -> patch_attempts (success). It
+/// carries no classification or approval, so it adds install history without overwriting the
+/// patch state the queries report.
+pub fn read_patch_report_csv(csv: &VendorCsv, ctx: &Context, sink: &mut RowSink) -> u64 {
+    let style = ctx.time_style("ninjaone");
+    for r in &csv.records {
+        let device = r.get("DeviceId");
+        let Some(tenant) = ctx
+            .device_tenant(&device)
+            .or_else(|| ctx.named_tenant(&r.get("OrganizationName")))
+        else {
+            unknown_device(sink, &PATCH_ATTEMPTS, r.line, &device);
+            continue;
+        };
+        let installed = match style.parse(&r.get("InstalledAt")) {
+            Ok(t) => t.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            Err(reason) => {
+                sink.reject(
+                    &PATCH_ATTEMPTS,
+                    r.line,
+                    super::bad_value("attempt_utc", &r.get("InstalledAt"), reason),
+                );
+                continue;
+            }
+        };
+        let patch_id = Some(r.get("KBNumber"))
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| r.get("PatchName"));
+        sink.push(
+            &PATCH_ATTEMPTS,
+            r.line,
+            &[
+                ("attempt_utc", installed),
+                ("tenant_id", tenant),
+                ("device_id", device),
+                ("patch_id", patch_id),
+                ("result", "success".to_string()),
+            ],
+        );
+    }
+    csv.records.len() as u64
+}
