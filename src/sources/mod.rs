@@ -2,11 +2,13 @@
 //! knows which tool a row came from.
 
 pub mod canonical_csv;
+pub mod connectwise_automate;
 pub mod datto_rmm;
 pub mod json;
 pub mod ninjaone;
 pub mod text;
 pub mod timestamps;
+pub mod wufb;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -307,6 +309,32 @@ pub fn date_in_file_name(path: &std::path::Path) -> Option<NaiveDate> {
     })
 }
 
+/// The release date a Microsoft monthly title implies: `2024-07 Cumulative Update ...` -> the
+/// second Tuesday (Patch Tuesday) of July 2024.
+pub fn microsoft_release_date(title: &str) -> Option<NaiveDate> {
+    let prefix = title.trim().get(..7)?;
+    let (year, month) = prefix.split_once('-')?;
+    if year.len() != 4 || month.len() != 2 {
+        return None;
+    }
+    let (year, month): (i32, u32) = (year.parse().ok()?, month.parse().ok()?);
+    (1..=12)
+        .contains(&month)
+        .then(|| crate::sample::patch_tuesday(year, month))
+}
+
+/// A vendor severity word -> the canonical one: case folded, `optional` is low, anything else
+/// unspecified.
+pub fn severity_word(raw: &str) -> &'static str {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "critical" => "critical",
+        "important" => "important",
+        "moderate" => "moderate",
+        "low" | "optional" => "low",
+        _ => "unspecified",
+    }
+}
+
 /// A problem with one vendor value, for the quarantine.
 pub fn bad_value(column: &str, value: &str, detail: String) -> Problem {
     let reason = if column.ends_with("_utc") {
@@ -407,10 +435,13 @@ pub enum Format {
     NinjaOsPatchesJson,
     NinjaOsPatchInstallsJson,
     NinjaPatchReportCsv,
+    AutomatePatchRowsCsv,
+    AutomateComplianceCsv,
+    WufbClientUpdateStatusCsv,
 }
 
 impl Format {
-    pub const ALL: [Format; 10] = [
+    pub const ALL: [Format; 13] = [
         Format::CanonicalCsv,
         Format::DattoSitesJson,
         Format::DattoSitesCsv,
@@ -421,6 +452,9 @@ impl Format {
         Format::NinjaOsPatchesJson,
         Format::NinjaOsPatchInstallsJson,
         Format::NinjaPatchReportCsv,
+        Format::AutomatePatchRowsCsv,
+        Format::AutomateComplianceCsv,
+        Format::WufbClientUpdateStatusCsv,
     ];
 
     /// The name `--source` takes and the ingest ledger records.
@@ -436,6 +470,9 @@ impl Format {
             Format::NinjaOsPatchesJson => "ninjaone-os-patches-json",
             Format::NinjaOsPatchInstallsJson => "ninjaone-os-patch-installs-json",
             Format::NinjaPatchReportCsv => "ninjaone-patch-report-csv",
+            Format::AutomatePatchRowsCsv => "connectwise-automate-patch-rows-csv",
+            Format::AutomateComplianceCsv => "connectwise-automate-compliance-csv",
+            Format::WufbClientUpdateStatusCsv => "wufb-ucclientupdatestatus-csv",
         }
     }
 
@@ -541,6 +578,15 @@ fn csv_format(file: &SourceFile, text: &str) -> Result<Format, FileError> {
     if csv.has(&["DeviceName", "PatchName", "KBNumber", "InstalledAt", "DeviceId"]) {
         return Ok(Format::NinjaPatchReportCsv);
     }
+    if csv.has(&["Computer_Name", "ComputerId", "kbid", "installed"]) {
+        return Ok(Format::AutomatePatchRowsCsv);
+    }
+    if csv.has(&["ComputerID", "ComputerName", "PatchCompliance"]) {
+        return Ok(Format::AutomateComplianceCsv);
+    }
+    if csv.has(&["AzureADDeviceId", "DeviceName", "UpdateClassification"]) {
+        return Ok(Format::WufbClientUpdateStatusCsv);
+    }
     // Neither canonical nor a known vendor header: the canonical message lists what each table
     // expects, which is the most useful thing to say about a CSV.
     let canonical = canonical_csv::detect_table(&csv.headers, &file.name()).unwrap_err();
@@ -595,15 +641,17 @@ pub fn read(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Result<
         (Format::NinjaPatchReportCsv, Content::Csv(text)) => {
             ninjaone::read_patch_report_csv(&VendorCsv::parse(file, text)?, ctx, &mut sink)
         }
-        (
-            Format::CanonicalCsv
-            | Format::DattoSitesCsv
-            | Format::DattoDevicesCsv
-            | Format::NinjaPatchReportCsv,
-            Content::Json(_),
-        ) => {
-            return Err(wrong_kind("CSV"));
+        (Format::AutomatePatchRowsCsv, Content::Csv(text)) => {
+            let csv = VendorCsv::parse(file, text)?;
+            connectwise_automate::read_patch_rows(file, &csv, ctx, &mut sink, &mut warnings)?
         }
+        (Format::AutomateComplianceCsv, Content::Csv(text)) => {
+            connectwise_automate::read_compliance(file, &VendorCsv::parse(file, text)?, ctx, &mut sink)?
+        }
+        (Format::WufbClientUpdateStatusCsv, Content::Csv(text)) => {
+            wufb::read_client_update_status(file, &VendorCsv::parse(file, text)?, ctx, &mut sink)?
+        }
+        (_, Content::Json(_)) => return Err(wrong_kind("CSV")),
         (_, Content::Csv(_)) => return Err(wrong_kind("JSON")),
     };
     Ok(sink.finish(rows, warnings, encoding))

@@ -15,7 +15,6 @@ use serde_json::Value;
 
 use super::{Context, FileError, RowSink, SourceFile, VendorCsv, json};
 use crate::canonical::{DEVICES, PATCH_ATTEMPTS, PATCH_STATUS, Problem, Reason, TENANTS};
-use crate::sample::patch_tuesday;
 
 fn org_tenant(ctx: &Context, org_id: &str) -> String {
     ctx.site_tenant(org_id)
@@ -43,29 +42,6 @@ fn classification(kind: &str) -> Option<&'static str> {
         "REGULAR_UPDATES" => "other",
         _ => return None,
     })
-}
-
-/// `severity`, whose case and vocabulary vary: fold case; `optional` is low; else unspecified.
-fn severity(raw: &str) -> &'static str {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "critical" => "critical",
-        "important" => "important",
-        "moderate" => "moderate",
-        "low" | "optional" => "low",
-        _ => "unspecified",
-    }
-}
-
-/// The release date a Microsoft monthly title implies: `2024-07 Cumulative Update ...` -> the
-/// second Tuesday of July 2024.
-pub fn release_date_from_title(title: &str) -> Option<chrono::NaiveDate> {
-    let prefix = title.trim().get(..7)?;
-    let (year, month) = prefix.split_once('-')?;
-    if year.len() != 4 || month.len() != 2 {
-        return None;
-    }
-    let (year, month): (i32, u32) = (year.parse().ok()?, month.parse().ok()?);
-    (1..=12).contains(&month).then(|| patch_tuesday(year, month))
 }
 
 pub fn read_organizations(document: &Value, sink: &mut RowSink) -> u64 {
@@ -155,11 +131,11 @@ impl PatchRecord<'_> {
             ),
             (
                 "severity",
-                severity(&json::text(self.record, "severity")).to_string(),
+                super::severity_word(&json::text(self.record, "severity")).to_string(),
             ),
             (
                 "release_date",
-                release_date_from_title(&name)
+                super::microsoft_release_date(&name)
                     .map(|d| d.to_string())
                     .unwrap_or_default(),
             ),
