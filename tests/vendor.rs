@@ -1,0 +1,431 @@
+//! Each vendor adapter on the sample exports of ../shared/samples/vendor (copied to
+//! tests/fixtures/vendor), asserting the canonical rows field by field.
+
+use std::path::{Path, PathBuf};
+
+use govpack::config::Config;
+use govpack::ingest::{self, IngestOptions, Outcome};
+use govpack::lake::Lake;
+use govpack::sources::Format;
+use govpack::sql;
+use tempfile::TempDir;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/vendor")
+        .join(name)
+}
+
+/// Ingests fixtures (recognised by content, no --source) as a snapshot of 2024-07-16.
+fn ingest(names: &[&str]) -> (TempDir, Lake, ingest::IngestReport) {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let options = IngestOptions {
+        snapshot_date: chrono::NaiveDate::from_ymd_opt(2024, 7, 16),
+        source: None,
+    };
+    let paths: Vec<PathBuf> = names.iter().map(|n| fixture(n)).collect();
+    let report = ingest::ingest_with(&Config::default(), &lake, &paths, options).unwrap();
+    assert_eq!(report.failed(), 0, "{report:#?}");
+    (dir, lake, report)
+}
+
+fn rows(lake: &Lake, query: &str) -> Vec<Vec<String>> {
+    let (_, rows) = sql::rows(&sql::open(lake).unwrap(), query).unwrap();
+    rows.into_iter()
+        .map(|r| r.iter().map(|c| c.to_text()).collect())
+        .collect()
+}
+
+fn row(cells: &[&str]) -> Vec<String> {
+    cells.iter().map(|c| c.to_string()).collect()
+}
+
+fn format_of(name: &str) -> Format {
+    let file = govpack::sources::SourceFile::read(&fixture(name)).unwrap();
+    govpack::sources::recognise(&file, None).unwrap().format
+}
+
+#[test]
+fn every_device_patch_ticket_or_change_sample_is_recognised_by_content() {
+    let expected = [
+        ("datto_rmm_sites_page.json", Format::DattoSitesJson),
+        ("datto_rmm_sites_export.csv", Format::DattoSitesCsv),
+        ("datto_rmm_devices_page.json", Format::DattoDevicesJson),
+        ("datto_rmm_device.json", Format::DattoDevicesJson),
+        (
+            "datto_rmm_devices_export_dattormm_core.csv",
+            Format::DattoDevicesCsv,
+        ),
+        ("ninjaone_devices.json", Format::NinjaDevicesJson),
+        ("ninjaone_queries_os_patches.json", Format::NinjaOsPatchesJson),
+        (
+            "ninjaone_queries_os_patch_installs.json",
+            Format::NinjaOsPatchInstallsJson,
+        ),
+        ("ninjaone_windows_patch_report.csv", Format::NinjaPatchReportCsv),
+        (
+            "connectwise_automate_patch_rows_export.csv",
+            Format::AutomatePatchRowsCsv,
+        ),
+        (
+            "connectwise_automate_plugin_proval_computerpatchcompliance.csv",
+            Format::AutomateComplianceCsv,
+        ),
+        (
+            "microsoft_wufb_ucclientupdatestatus.csv",
+            Format::WufbClientUpdateStatusCsv,
+        ),
+    ];
+    for (name, format) in expected {
+        assert_eq!(format_of(name), format, "{name}");
+    }
+}
+
+#[test]
+fn an_unknown_shape_is_refused_saying_what_it_looked_like_and_what_is_known() {
+    let file = govpack::sources::SourceFile::read(&fixture("datto_rmm_alert_patch.json")).unwrap();
+    let err = govpack::sources::recognise(&file, None).unwrap_err().to_string();
+    assert!(
+        err.contains("unrecognised export: a JSON object with keys"),
+        "{err}"
+    );
+    assert!(
+        err.contains("datto-rmm-devices-json") && err.contains("--source"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_snapshot_export_without_a_snapshot_date_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let report = ingest::ingest(&Config::default(), &lake, &[fixture("ninjaone_devices.json")]).unwrap();
+    let Outcome::Failed { error } = &report.files[0].outcome else {
+        panic!("{report:?}")
+    };
+    assert!(
+        error.contains("no snapshot date") && error.contains("--snapshot-date"),
+        "{error}"
+    );
+}
+
+#[test]
+fn datto_sites_become_tenants_keyed_by_their_autotask_company() {
+    let (_dir, lake, report) = ingest(&["datto_rmm_sites_page.json"]);
+    let Outcome::Loaded(loaded) = &report.files[0].outcome else {
+        panic!()
+    };
+    assert!(
+        loaded.warnings.iter().any(|w| w.contains("Deleted Devices")),
+        "{:?}",
+        loaded.warnings
+    );
+    assert_eq!(
+        rows(
+            &lake,
+            "select tenant_id, tenant_name, criticality, psa_company_id, rmm_site_id from tenants"
+        ),
+        vec![row(&["29683616", "Contoso Ltd", "standard", "29683616", "98765"])]
+    );
+}
+
+#[test]
+fn datto_devices_page_gives_devices_and_patch_summaries_through_their_site() {
+    let (_dir, lake, _) = ingest(&["datto_rmm_sites_page.json", "datto_rmm_devices_page.json"]);
+    assert_eq!(
+        rows(
+            &lake,
+            "select tenant_id, device_id, hostname, device_class, os_name, excluded, coalesce(exclusion_reason, ''),
+                    cast(last_seen_utc as varchar), cast(snapshot_date as varchar)
+             from devices order by hostname"
+        ),
+        vec![
+            row(&[
+                "29683616",
+                "9f1c2b7e-3a54-4d2e-9b8a-1c2d3e4f5a6b",
+                "CONTOSO-DC01",
+                "server",
+                "Microsoft Windows Server 2019 Standard 10.0.17763",
+                "false",
+                "",
+                "2024-07-16 12:00:00",
+                "2024-07-16"
+            ]),
+            // A switch has no patchManagement: counted as excluded, never judged.
+            row(&[
+                "29683616",
+                "1e2d3c4b-5a69-4870-a1b2-c3d4e5f60718",
+                "core-sw-01",
+                "other",
+                "",
+                "true",
+                "not patch-managed by Datto RMM (no patch policy data)",
+                "2024-07-16 12:00:00",
+                "2024-07-16"
+            ]),
+        ]
+    );
+    assert_eq!(
+        rows(
+            &lake,
+            "select device_id, status, approved_pending_count, not_approved_count, installed_count from device_patch_summary"
+        ),
+        vec![row(&[
+            "9f1c2b7e-3a54-4d2e-9b8a-1c2d3e4f5a6b",
+            "reboot_required",
+            "0",
+            "4",
+            "412"
+        ])]
+    );
+}
+
+#[test]
+fn datto_powershell_csv_reads_us_dates_and_true_false() {
+    let (_dir, lake, _) = ingest(&[
+        "datto_rmm_sites_export.csv",
+        "datto_rmm_devices_export_dattormm_core.csv",
+    ]);
+    assert_eq!(
+        rows(&lake, "select tenant_id, rmm_site_id from tenants order by 1"),
+        vec![row(&["29683616", "98765"]), row(&["29683702", "98766"])]
+    );
+    assert_eq!(
+        rows(
+            &lake,
+            "select tenant_id, hostname, device_class, cast(last_seen_utc as varchar), excluded from devices"
+        ),
+        vec![row(&[
+            "29683616",
+            "CONTOSO-LT-014",
+            "workstation",
+            "2024-07-16 12:00:00",
+            "false"
+        ])]
+    );
+    assert_eq!(
+        rows(&lake, "select status from device_patch_summary"),
+        vec![row(&["approved_pending"])]
+    );
+}
+
+#[test]
+fn a_datto_device_of_an_unknown_site_gets_a_site_tenant_and_a_warning() {
+    let (_dir, lake, report) = ingest(&["datto_rmm_device.json"]);
+    let Outcome::Loaded(loaded) = &report.files[0].outcome else {
+        panic!()
+    };
+    assert!(
+        loaded.warnings.iter().any(|w| w.contains("98765 (Contoso Ltd)")),
+        "{:?}",
+        loaded.warnings
+    );
+    assert_eq!(
+        rows(&lake, "select tenant_id from devices"),
+        vec![row(&["datto-site-98765"])]
+    );
+    assert_eq!(
+        rows(
+            &lake,
+            "select status, approved_pending_count, not_approved_count, installed_count from device_patch_summary"
+        ),
+        vec![row(&["approved_pending", "3", "12", "187"])]
+    );
+}
+
+#[test]
+fn ninjaone_devices_and_patch_queries() {
+    let (_dir, lake, report) = ingest(&[
+        "ninjaone_devices.json",
+        "ninjaone_queries_os_patches.json",
+        "ninjaone_queries_os_patch_installs.json",
+        "ninjaone_windows_patch_report.csv",
+    ]);
+    assert_eq!(
+        rows(
+            &lake,
+            "select device_id, tenant_id, hostname, device_class, cast(last_seen_utc as varchar) from devices order by 1"
+        ),
+        vec![
+            row(&[
+                "1042",
+                "ninjaone-org-7",
+                "CONTOSO-LT-014",
+                "workstation",
+                "2024-07-16 11:59:40.884"
+            ]),
+            row(&[
+                "1050",
+                "ninjaone-org-7",
+                "CONTOSO-FS01",
+                "server",
+                "2024-07-13 19:46:40"
+            ]),
+        ]
+    );
+    // os-patches: MANUAL is pending review, APPROVED approved; the query's KB5040442 row is then
+    // replaced by the install history's latest result (same device, patch and snapshot).
+    assert_eq!(
+        rows(
+            &lake,
+            "select device_id, patch_id, classification, severity, cast(release_date as varchar), approval, state,
+                    coalesce(cast(installed_utc as varchar), '')
+             from patch_status order by 1, 2"
+        ),
+        vec![
+            row(&["1042", "KB5039895", "update_rollup", "important", "2024-07-09", "approved", "missing", ""]),
+            row(&["1042", "KB5040442", "security", "critical", "2024-07-09", "approved", "installed", "2024-07-16 04:00:00"]),
+            row(&["1050", "KB5040430", "security", "critical", "2024-07-09", "approved", "failed", ""]),
+        ]
+    );
+    assert_eq!(
+        rows(
+            &lake,
+            "select device_id, patch_id, result, cast(attempt_utc as varchar) from patch_attempts order by 1"
+        ),
+        vec![
+            row(&["1042", "KB5040442", "success", "2024-07-16 04:00:00"]),
+            row(&["1050", "KB5040430", "failure", "2024-07-16 04:00:00"]),
+        ]
+    );
+    // The driver offered to device 1043, which no devices export names: quarantined, not guessed.
+    assert_eq!(
+        rows(
+            &lake,
+            "select source_file, line, table_name, reason from quarantine"
+        ),
+        vec![row(&[
+            "ninjaone_queries_os_patches.json",
+            "3",
+            "patch_status",
+            "missing_required"
+        ])]
+    );
+    assert_eq!(report.total(|l| l.rows_quarantined), 1);
+}
+
+#[test]
+fn automate_patch_rows_give_one_device_per_computer_and_kb_prefixed_patches() {
+    let (_dir, lake, _) = ingest(&["connectwise_automate_patch_rows_export.csv"]);
+    assert_eq!(
+        rows(&lake, "select tenant_id, tenant_name from tenants"),
+        vec![row(&["automate-client-contoso-ltd", "Contoso Ltd"])]
+    );
+    assert_eq!(
+        rows(
+            &lake,
+            "select device_id, hostname, device_class, cast(last_seen_utc as varchar) from devices order by 1"
+        ),
+        vec![
+            row(&["2378", "CONTOSO-DC01", "server", "2017-05-15 09:41:00"]),
+            row(&["2391", "CONTOSO-WS-22", "workstation", "2017-05-02 17:03:00"]),
+        ]
+    );
+    assert_eq!(
+        rows(
+            &lake,
+            "select device_id, patch_id, classification, severity, cast(release_date as varchar), state,
+                    coalesce(cast(installed_utc as varchar), '')
+             from patch_status order by 1"
+        ),
+        vec![
+            row(&[
+                "2378",
+                "KB4019472",
+                "security",
+                "critical",
+                "2017-05-09",
+                "installed",
+                "2017-05-13 22:05:00"
+            ]),
+            row(&[
+                "2391",
+                "KB4019472",
+                "security",
+                "critical",
+                "2017-05-09",
+                "missing",
+                ""
+            ]),
+        ]
+    );
+}
+
+#[test]
+fn automate_times_are_read_in_the_configured_server_zone() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let config = Config::parse(
+        "[sources.connectwise_automate]\ntime_zone = \"America/New_York\"\ndate_culture = \"us\"\n",
+    )
+    .unwrap();
+    let options = IngestOptions {
+        snapshot_date: chrono::NaiveDate::from_ymd_opt(2024, 7, 16),
+        source: None,
+    };
+    ingest::ingest_with(
+        &config,
+        &lake,
+        &[fixture("connectwise_automate_patch_rows_export.csv")],
+        options,
+    )
+    .unwrap();
+    // 9:41 in New York (EDT, UTC-4) is 13:41 UTC.
+    assert_eq!(
+        rows(
+            &lake,
+            "select cast(last_seen_utc as varchar) from devices where device_id = '2378'"
+        ),
+        vec![row(&["2017-05-15 13:41:00"])]
+    );
+}
+
+#[test]
+fn automate_compliance_view_gives_a_summary_status() {
+    let (_dir, lake, _) = ingest(&["connectwise_automate_plugin_proval_computerpatchcompliance.csv"]);
+    assert_eq!(
+        rows(
+            &lake,
+            "select d.tenant_id, d.hostname, d.device_class, s.status from devices d join device_patch_summary s using (device_id)"
+        ),
+        vec![row(&[
+            "automate-client-12",
+            "CONTOSO-DC01",
+            "server",
+            "fully_patched"
+        ])]
+    );
+}
+
+#[test]
+fn wufb_status_rows_give_devices_and_patch_state() {
+    let (_dir, lake, _) = ingest(&["microsoft_wufb_ucclientupdatestatus.csv"]);
+    assert_eq!(
+        rows(
+            &lake,
+            "select tenant_id, device_id, hostname, device_class, cast(last_seen_utc as varchar) from devices"
+        ),
+        vec![row(&[
+            "aad-69ca04b0-703d-4b3a-9184-c4e3c15d6f5e",
+            "71db1a1a-f1a6-4a25-b88f-79c2f513dae0",
+            "JohnPC-Contoso",
+            "workstation",
+            "2020-05-14 09:26:03.478"
+        ])]
+    );
+    // Installing / DownloadStart: not yet installed.
+    assert_eq!(
+        rows(
+            &lake,
+            "select patch_id, classification, cast(release_date as varchar), approval, state from patch_status"
+        ),
+        vec![row(&[
+            "KB4524570",
+            "feature",
+            "2020-05-14",
+            "approved",
+            "missing"
+        ])]
+    );
+}
