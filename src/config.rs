@@ -35,9 +35,72 @@ pub struct Config {
     pub kpi: KpiSettings,
     pub policy_tiers: PolicyTierSettings,
     pub sources: BTreeMap<String, SourceSettings>,
+    pub mapping: MappingSettings,
     /// The folder relative paths in this file are resolved against (the file's own folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// How the MSP set up its PSA: which tickets are remediation, what priority labels mean, where
+/// change details live.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MappingSettings {
+    pub autotask: AutotaskMapping,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutotaskMapping {
+    /// A ticket is a remediation ticket when its queue, issue type or sub-issue type (label or
+    /// id) is listed, or its title contains one of the phrases (case-insensitive).
+    pub remediation_queues: Vec<String>,
+    pub remediation_issue_types: Vec<String>,
+    pub remediation_sub_issue_types: Vec<String>,
+    pub remediation_title_contains: Vec<String>,
+    /// Priority label (case-insensitive) -> 1..4, 1 the most urgent. Labels like `P2 ...` need
+    /// no entry.
+    pub priorities: BTreeMap<String, i64>,
+    /// Canonical changes column -> the ticket field holding it: `changeInfoField1..5`, a ticket
+    /// field (`completedDate`), or a user-defined field as `udf:<name>`.
+    pub change_fields: BTreeMap<String, String>,
+}
+
+impl Default for AutotaskMapping {
+    fn default() -> Self {
+        let map = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        AutotaskMapping {
+            remediation_queues: Vec::new(),
+            remediation_issue_types: Vec::new(),
+            remediation_sub_issue_types: vec!["Patch Management".into()],
+            remediation_title_contains: Vec::new(),
+            priorities: [
+                ("critical", 1),
+                ("high", 2),
+                ("medium", 3),
+                ("normal", 3),
+                ("low", 4),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+            change_fields: map(&[
+                ("change_type", "udf:Change Type"),
+                ("risk", "changeInfoField2"),
+                ("outcome", "udf:Change Outcome"),
+                ("has_comm_plan", "changeInfoField1"),
+                ("has_rollback_plan", "changeInfoField4"),
+                ("has_test_evidence", "changeInfoField5"),
+                ("planned_start_utc", "udf:Maintenance Window"),
+                ("actual_end_utc", "completedDate"),
+            ]),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -129,6 +192,7 @@ impl Default for Config {
             kpi: KpiSettings::default(),
             policy_tiers: PolicyTierSettings::default(),
             sources: BTreeMap::new(),
+            mapping: MappingSettings::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -380,6 +444,23 @@ impl Config {
             }
             for c in &rule.device_class {
                 one_of(format!("{key}.device_class"), c, DEVICE_CLASS)?;
+            }
+        }
+        for (column, field) in &self.mapping.autotask.change_fields {
+            if crate::canonical::CHANGES.column(column).is_none() {
+                return Err(format!(
+                    "mapping.autotask.change_fields.{column}: not a column of the changes table"
+                ));
+            }
+            if field.trim().is_empty() {
+                return Err(format!("mapping.autotask.change_fields.{column}: names no field"));
+            }
+        }
+        for (label, p) in &self.mapping.autotask.priorities {
+            if !(1..=4).contains(p) {
+                return Err(format!(
+                    "mapping.autotask.priorities.{label}: {p} is not from 1 to 4"
+                ));
             }
         }
         for (name, source) in &self.sources {

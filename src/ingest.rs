@@ -216,6 +216,7 @@ fn ingest_file(
         site_tenants: lake.tenant_lookup("tenants", "rmm_site_id", false)?,
         tenant_names: lake.tenant_lookup("tenants", "tenant_name", true)?,
         device_tenants: lake.tenant_lookup("devices", "device_id", false)?,
+        lookups: lake.lookups(format.source())?,
     };
     let mut output = sources::read(file, recognised, &ctx).map_err(anyhow::Error::new)?;
     for batch in &mut output.batches {

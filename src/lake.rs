@@ -70,6 +70,37 @@ pub static INGEST_LEDGER: Table = Table {
     partitioning: Partitioning::Whole,
 };
 
+/// Facts an adapter keeps between exports of one tool that are not canonical rows: a PSA's
+/// picklist labels, change approvals, links between tickets. Only the adapters read it.
+pub static SOURCE_LOOKUPS: Table = Table {
+    name: "source_lookups",
+    columns: &[
+        req("source", TEXT),
+        req("kind", TEXT),
+        req("record_id", TEXT),
+        col("key", TEXT),
+        col("label", TEXT),
+        col("parent", TEXT),
+        col("flag", ColumnType::Bool),
+        col("at_utc", ColumnType::Timestamp),
+    ],
+    key: &["source", "kind", "record_id"],
+    partitioning: Partitioning::Whole,
+};
+
+/// One row of `source_lookups`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lookup {
+    pub source: String,
+    pub kind: String,
+    pub record_id: String,
+    pub key: Option<String>,
+    pub label: Option<String>,
+    pub parent: Option<String>,
+    pub flag: Option<bool>,
+    pub at_utc: Option<DateTime<Utc>>,
+}
+
 /// What one merge did to the lake.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct MergeStats {
@@ -279,6 +310,48 @@ impl Lake {
         }
         // A row with one problem twice (same cell, same reason) would be one key: keep it once.
         self.merge(&batch).map(|_| ())
+    }
+
+    /// Every `source_lookups` row of one source.
+    pub fn lookups(&self, source: &str) -> Result<Vec<Lookup>> {
+        let Some(frame) = self.read_table(SOURCE_LOOKUPS.name)? else {
+            return Ok(Vec::new());
+        };
+        let text = |name: &str| -> Result<Vec<Option<String>>> {
+            Ok(frame
+                .column(name)?
+                .str()?
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect())
+        };
+        let (sources, kinds, ids, keys, labels, parents) = (
+            text("source")?,
+            text("kind")?,
+            text("record_id")?,
+            text("key")?,
+            text("label")?,
+            text("parent")?,
+        );
+        let flags: Vec<Option<bool>> = frame.column("flag")?.bool()?.iter().collect();
+        let times: Vec<Option<i64>> = frame.column("at_utc")?.datetime()?.physical().iter().collect();
+        let mut out = Vec::new();
+        for i in 0..frame.height() {
+            if sources[i].as_deref() != Some(source) {
+                continue;
+            }
+            out.push(Lookup {
+                source: source.to_string(),
+                kind: kinds[i].clone().unwrap_or_default(),
+                record_id: ids[i].clone().unwrap_or_default(),
+                key: keys[i].clone(),
+                label: labels[i].clone(),
+                parent: parents[i].clone(),
+                flag: flags[i],
+                at_utc: times[i].and_then(DateTime::<Utc>::from_timestamp_micros),
+            });
+        }
+        Ok(out)
     }
 
     /// `key column -> tenant_id` over the rows of a table in the lake (later rows win), for

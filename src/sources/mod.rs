@@ -1,6 +1,7 @@
 //! Adapters: each turns one kind of export into canonical batches. Nothing after this layer
 //! knows which tool a row came from.
 
+pub mod autotask;
 pub mod canonical_csv;
 pub mod connectwise_automate;
 pub mod datto_rmm;
@@ -255,6 +256,8 @@ pub struct Context<'a> {
     /// device_id -> tenant_id from the latest devices snapshot in the lake, for exports that name
     /// only the device (NinjaOne patch queries, WUfB).
     pub device_tenants: HashMap<String, String>,
+    /// What earlier exports of the same tool left in `source_lookups` (picklists, approvals...).
+    pub lookups: Vec<crate::lake::Lookup>,
 }
 
 impl Context<'_> {
@@ -428,6 +431,10 @@ pub enum Format {
     DattoSitesJson,
     DattoSitesCsv,
     NinjaOrganizationsJson,
+    AutotaskCompaniesJson,
+    AutotaskPicklistsJson,
+    AutotaskApprovalsJson,
+    AutotaskLinksJson,
     CanonicalCsv,
     DattoDevicesJson,
     DattoDevicesCsv,
@@ -438,10 +445,11 @@ pub enum Format {
     AutomatePatchRowsCsv,
     AutomateComplianceCsv,
     WufbClientUpdateStatusCsv,
+    AutotaskTicketsJson,
 }
 
 impl Format {
-    pub const ALL: [Format; 13] = [
+    pub const ALL: [Format; 18] = [
         Format::CanonicalCsv,
         Format::DattoSitesJson,
         Format::DattoSitesCsv,
@@ -455,6 +463,11 @@ impl Format {
         Format::AutomatePatchRowsCsv,
         Format::AutomateComplianceCsv,
         Format::WufbClientUpdateStatusCsv,
+        Format::AutotaskCompaniesJson,
+        Format::AutotaskPicklistsJson,
+        Format::AutotaskApprovalsJson,
+        Format::AutotaskLinksJson,
+        Format::AutotaskTicketsJson,
     ];
 
     /// The name `--source` takes and the ingest ledger records.
@@ -473,6 +486,34 @@ impl Format {
             Format::AutomatePatchRowsCsv => "connectwise-automate-patch-rows-csv",
             Format::AutomateComplianceCsv => "connectwise-automate-compliance-csv",
             Format::WufbClientUpdateStatusCsv => "wufb-ucclientupdatestatus-csv",
+            Format::AutotaskCompaniesJson => "autotask-companies-json",
+            Format::AutotaskPicklistsJson => "autotask-picklists-json",
+            Format::AutotaskApprovalsJson => "autotask-change-approvals-json",
+            Format::AutotaskLinksJson => "autotask-change-links-json",
+            Format::AutotaskTicketsJson => "autotask-tickets-json",
+        }
+    }
+
+    /// The `[sources.<name>]` settings this format reads with.
+    pub fn source(self) -> &'static str {
+        match self {
+            Format::CanonicalCsv => "canonical_csv",
+            Format::DattoSitesJson
+            | Format::DattoSitesCsv
+            | Format::DattoDevicesJson
+            | Format::DattoDevicesCsv => "datto_rmm",
+            Format::NinjaOrganizationsJson
+            | Format::NinjaDevicesJson
+            | Format::NinjaOsPatchesJson
+            | Format::NinjaOsPatchInstallsJson
+            | Format::NinjaPatchReportCsv => "ninjaone",
+            Format::AutomatePatchRowsCsv | Format::AutomateComplianceCsv => "connectwise_automate",
+            Format::WufbClientUpdateStatusCsv => "wufb",
+            Format::AutotaskCompaniesJson
+            | Format::AutotaskPicklistsJson
+            | Format::AutotaskApprovalsJson
+            | Format::AutotaskLinksJson
+            | Format::AutotaskTicketsJson => "autotask",
         }
     }
 
@@ -548,6 +589,35 @@ fn json_format(document: &serde_json::Value) -> Option<Format> {
     }
     if has(first, "nodeClass") {
         return Some(Format::NinjaDevicesJson);
+    }
+    if has(first, "companyName") {
+        return Some(Format::AutotaskCompaniesJson);
+    }
+    if has(first, "ticketNumber")
+        || (has(document, "items")
+            && has(document, "pageDetails")
+            && json::records(document, &["items"]).is_empty())
+    {
+        return Some(Format::AutotaskTicketsJson);
+    }
+    if has(first, "ticketID") && has(first, "isApproved") {
+        return Some(Format::AutotaskApprovalsJson);
+    }
+    if has(first, "changeRequestTicketID") {
+        return Some(Format::AutotaskLinksJson);
+    }
+    let picklist_dump = document.as_object().is_some_and(|m| {
+        m.values().any(|v| {
+            v.as_array()
+                .and_then(|a| a.first())
+                .is_some_and(|e| has(e, "value") && has(e, "label"))
+        })
+    });
+    let fields_export = json::field(document, "fields")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|f| f.iter().any(|x| has(x, "picklistValues")));
+    if fields_export || picklist_dump {
+        return Some(Format::AutotaskPicklistsJson);
     }
     if has(document, "organizations") || has(first, "nodeApprovalMode") {
         return Some(Format::NinjaOrganizationsJson);
@@ -650,6 +720,15 @@ pub fn read(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Result<
         }
         (Format::WufbClientUpdateStatusCsv, Content::Csv(text)) => {
             wufb::read_client_update_status(file, &VendorCsv::parse(file, text)?, ctx, &mut sink)?
+        }
+        (Format::AutotaskCompaniesJson, Content::Json(doc)) => {
+            autotask::read_companies(doc, &mut sink, &mut warnings)
+        }
+        (Format::AutotaskPicklistsJson, Content::Json(doc)) => autotask::read_picklists(doc, &mut sink),
+        (Format::AutotaskApprovalsJson, Content::Json(doc)) => autotask::read_approvals(doc, ctx, &mut sink),
+        (Format::AutotaskLinksJson, Content::Json(doc)) => autotask::read_links(doc, &mut sink),
+        (Format::AutotaskTicketsJson, Content::Json(doc)) => {
+            autotask::read_tickets(doc, ctx, &mut sink, &mut warnings)
         }
         (_, Content::Json(_)) => return Err(wrong_kind("CSV")),
         (_, Content::Csv(_)) => return Err(wrong_kind("JSON")),
