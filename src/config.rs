@@ -47,6 +47,41 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct MappingSettings {
     pub autotask: AutotaskMapping,
+    pub connectwise_manage: ManageMapping,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ManageMapping {
+    /// Boards whose tickets are change requests.
+    pub change_boards: Vec<String>,
+    /// A ticket is a remediation ticket when its board, type or sub-type is listed, or its
+    /// summary contains one of the phrases (case-insensitive).
+    pub remediation_boards: Vec<String>,
+    pub remediation_types: Vec<String>,
+    pub remediation_title_contains: Vec<String>,
+    /// Canonical changes column -> ticket field: `custom:<caption>`, or a field such as
+    /// `impact`, `severity`, `type`, `subType`.
+    pub change_fields: BTreeMap<String, String>,
+}
+
+impl Default for ManageMapping {
+    fn default() -> Self {
+        ManageMapping {
+            change_boards: vec!["Change Management".into()],
+            remediation_boards: Vec::new(),
+            remediation_types: vec!["Patch Management".into()],
+            remediation_title_contains: Vec::new(),
+            change_fields: [
+                ("change_type", "custom:Change Type"),
+                ("risk", "impact"),
+                ("outcome", "custom:Change Outcome"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -454,6 +489,18 @@ impl Config {
             }
             if field.trim().is_empty() {
                 return Err(format!("mapping.autotask.change_fields.{column}: names no field"));
+            }
+        }
+        for (column, field) in &self.mapping.connectwise_manage.change_fields {
+            if crate::canonical::CHANGES.column(column).is_none() {
+                return Err(format!(
+                    "mapping.connectwise_manage.change_fields.{column}: not a column of the changes table"
+                ));
+            }
+            if field.trim().is_empty() {
+                return Err(format!(
+                    "mapping.connectwise_manage.change_fields.{column}: names no field"
+                ));
             }
         }
         for (label, p) in &self.mapping.autotask.priorities {

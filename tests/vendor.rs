@@ -429,3 +429,142 @@ fn wufb_status_rows_give_devices_and_patch_state() {
         ])]
     );
 }
+
+const AUTOTASK: [&str; 5] = [
+    "autotask_companies_query_response.json",
+    "autotask_ticket_picklists_tenantA.json",
+    "autotask_ticket_entityinformation_fields.json",
+    "autotask_ticket_change_request_approvals.json",
+    "autotask_tickets_query_response.json",
+];
+
+#[test]
+fn autotask_companies_tickets_and_change_requests() {
+    let (_dir, lake, report) = ingest(&AUTOTASK);
+    assert_eq!(report.loaded().count(), 5);
+    assert_eq!(
+        rows(
+            &lake,
+            "select tenant_id, tenant_name, psa_company_id from tenants"
+        ),
+        vec![row(&["29683616", "Sirius Cybernetics Corporation", "29683616"])]
+    );
+    // Sub-issue type 271 is "Patch Management" in the picklist export: a remediation ticket.
+    // Priority 2 is "Normal" in this instance: 3 by the default priority map. Status 5: complete.
+    assert_eq!(
+        rows(
+            &lake,
+            "select ticket_id, tenant_id, ticket_number, ticket_type, priority, status, cast(created_utc as varchar),
+                    cast(resolved_utc as varchar), cast(due_utc as varchar), queue, root_cause
+             from tickets"
+        ),
+        vec![row(&[
+            "48231",
+            "29683616",
+            "T20240716.0042",
+            "remediation",
+            "3",
+            "complete",
+            "2024-07-16 08:03:41.433",
+            "2024-07-17 14:22:05.18",
+            "2024-07-18 08:03:41",
+            "Monitoring Alert",
+            "Re-ran patch job after reboot; KB installed."
+        ])]
+    );
+    // The change request: risk from changeInfoField2 ("Risk: Low"), plan flags from the filled
+    // info fields, planned start from the "Maintenance Window" UDF, one approver yes and one not
+    // yet voted: pending. New: still in progress.
+    assert_eq!(
+        rows(
+            &lake,
+            "select change_id, change_type, risk, cast(planned_start_utc as varchar), cab_decision,
+                    has_rollback_plan, has_test_evidence, has_comm_plan, outcome
+             from changes"
+        ),
+        vec![row(&[
+            "48305",
+            "normal",
+            "low",
+            "2024-07-20 22:00:00",
+            "pending",
+            "true",
+            "true",
+            "true",
+            "in_progress"
+        ])]
+    );
+    let Outcome::Loaded(tickets) = &report.files.last().unwrap().outcome else {
+        panic!()
+    };
+    assert!(
+        tickets
+            .warnings
+            .iter()
+            .any(|w| w.contains("without a change type")),
+        "{:?}",
+        tickets.warnings
+    );
+}
+
+#[test]
+fn autotask_change_fields_follow_the_mapping() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let config = Config::parse(
+        "[mapping.autotask.change_fields]\nchange_type = \"udf:Maintenance Window\"\nrisk = \"changeInfoField2\"\n",
+    )
+    .unwrap();
+    let paths: Vec<PathBuf> = AUTOTASK.iter().map(|n| fixture(n)).collect();
+    let report = ingest::ingest_with(&config, &lake, &paths, IngestOptions::default()).unwrap();
+    // "2024-07-20 22:00" is no change type: the row is quarantined with the vocabulary.
+    assert_eq!(report.total(|l| l.rows_quarantined), 1);
+    assert_eq!(
+        rows(&lake, "select table_name, column_name, reason from quarantine"),
+        vec![row(&["changes", "change_type", "invalid_enum"])]
+    );
+}
+
+#[test]
+fn manage_tickets_take_their_company_board_and_priority() {
+    let (_dir, lake, _) = ingest(&["connectwise_manage_service_ticket.json"]);
+    assert_eq!(
+        rows(
+            &lake,
+            "select ticket_id, tenant_id, ticket_type, priority, status, cast(created_utc as varchar), queue from tickets"
+        ),
+        vec![row(&[
+            "945370",
+            "23",
+            "incident",
+            "4",
+            "in_progress",
+            "2022-09-07 09:46:58",
+            "Network Security"
+        ])]
+    );
+}
+
+#[test]
+fn manage_tickets_on_a_change_board_are_changes() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let config =
+        Config::parse("[mapping.connectwise_manage]\nchange_boards = [\"Network Security\"]\n").unwrap();
+    ingest::ingest_with(
+        &config,
+        &lake,
+        &[fixture("connectwise_manage_service_ticket.json")],
+        IngestOptions::default(),
+    )
+    .unwrap();
+    // impact "Medium" is the default risk field; an open change is in progress.
+    assert_eq!(
+        rows(
+            &lake,
+            "select change_id, tenant_id, change_type, risk, outcome from changes"
+        ),
+        vec![row(&["945370", "23", "normal", "medium", "in_progress"])]
+    );
+    assert_eq!(rows(&lake, "select count(*) from tickets"), vec![row(&["0"])]);
+}

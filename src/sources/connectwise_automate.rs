@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Context, FileError, RowSink, SourceFile, VendorCsv, microsoft_release_date};
+use super::{Cells, Context, FileError, RowSink, SourceFile, VendorCsv, microsoft_release_date};
 use crate::canonical::{DEVICE_PATCH_SUMMARY, DEVICES, PATCH_STATUS, TENANTS};
 
 fn class_of(machine_type: &str) -> &'static str {
@@ -67,7 +67,7 @@ pub fn read_patch_rows(
     }
     // Clients and computers repeat on every patch row: one tenant and one device row each.
     let mut tenants: BTreeMap<String, (u64, String)> = BTreeMap::new();
-    let mut devices: BTreeMap<String, (u64, Vec<(&'static str, String)>)> = BTreeMap::new();
+    let mut devices: BTreeMap<String, (u64, Cells)> = BTreeMap::new();
     let mut unknown_categories: BTreeMap<String, u64> = BTreeMap::new();
     for r in &csv.records {
         let client = r.get("Client_Name");

@@ -4,6 +4,7 @@
 pub mod autotask;
 pub mod canonical_csv;
 pub mod connectwise_automate;
+pub mod connectwise_manage;
 pub mod datto_rmm;
 pub mod json;
 pub mod ninjaone;
@@ -96,6 +97,9 @@ impl AdapterOutput {
         reasons
     }
 }
+
+/// A row an adapter is building: (canonical column, text) pairs.
+pub type Cells = Vec<(&'static str, String)>;
 
 /// Collects the canonical rows an adapter builds from text cells and validates each exactly as a
 /// canonical CSV row is validated (required columns, types, vocabularies, spans, duplicate keys
@@ -446,10 +450,11 @@ pub enum Format {
     AutomateComplianceCsv,
     WufbClientUpdateStatusCsv,
     AutotaskTicketsJson,
+    ManageTicketsJson,
 }
 
 impl Format {
-    pub const ALL: [Format; 18] = [
+    pub const ALL: [Format; 19] = [
         Format::CanonicalCsv,
         Format::DattoSitesJson,
         Format::DattoSitesCsv,
@@ -468,6 +473,7 @@ impl Format {
         Format::AutotaskApprovalsJson,
         Format::AutotaskLinksJson,
         Format::AutotaskTicketsJson,
+        Format::ManageTicketsJson,
     ];
 
     /// The name `--source` takes and the ingest ledger records.
@@ -491,6 +497,7 @@ impl Format {
             Format::AutotaskApprovalsJson => "autotask-change-approvals-json",
             Format::AutotaskLinksJson => "autotask-change-links-json",
             Format::AutotaskTicketsJson => "autotask-tickets-json",
+            Format::ManageTicketsJson => "connectwise-manage-tickets-json",
         }
     }
 
@@ -514,6 +521,7 @@ impl Format {
             | Format::AutotaskApprovalsJson
             | Format::AutotaskLinksJson
             | Format::AutotaskTicketsJson => "autotask",
+            Format::ManageTicketsJson => "connectwise_manage",
         }
     }
 
@@ -590,15 +598,17 @@ fn json_format(document: &serde_json::Value) -> Option<Format> {
     if has(first, "nodeClass") {
         return Some(Format::NinjaDevicesJson);
     }
-    if has(first, "companyName") {
+    if has(first, "companyName") && has(first, "companyType") {
         return Some(Format::AutotaskCompaniesJson);
     }
-    if has(first, "ticketNumber")
-        || (has(document, "items")
-            && has(document, "pageDetails")
-            && json::records(document, &["items"]).is_empty())
-    {
+    let empty_page = has(document, "items")
+        && has(document, "pageDetails")
+        && json::records(document, &["items"]).is_empty();
+    if (has(first, "ticketNumber") && has(first, "companyID")) || empty_page {
         return Some(Format::AutotaskTicketsJson);
+    }
+    if has(first, "recordType") && has(first, "board") && has(first, "summary") {
+        return Some(Format::ManageTicketsJson);
     }
     if has(first, "ticketID") && has(first, "isApproved") {
         return Some(Format::AutotaskApprovalsJson);
@@ -729,6 +739,9 @@ pub fn read(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Result<
         (Format::AutotaskLinksJson, Content::Json(doc)) => autotask::read_links(doc, &mut sink),
         (Format::AutotaskTicketsJson, Content::Json(doc)) => {
             autotask::read_tickets(doc, ctx, &mut sink, &mut warnings)
+        }
+        (Format::ManageTicketsJson, Content::Json(doc)) => {
+            connectwise_manage::read_tickets(doc, ctx, &mut sink, &mut warnings)
         }
         (_, Content::Json(_)) => return Err(wrong_kind("CSV")),
         (_, Content::Csv(_)) => return Err(wrong_kind("JSON")),

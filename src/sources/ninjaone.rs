@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 
-use super::{Context, FileError, RowSink, SourceFile, VendorCsv, json};
+use super::{Cells, Context, FileError, RowSink, SourceFile, VendorCsv, json};
 use crate::canonical::{DEVICES, PATCH_ATTEMPTS, PATCH_STATUS, Problem, Reason, TENANTS};
 
 fn org_tenant(ctx: &Context, org_id: &str) -> String {
@@ -210,7 +210,7 @@ pub fn read_os_patch_installs(
     let snapshot = ctx.require_snapshot_date(file)?.format("%Y-%m-%d").to_string();
     let style = ctx.time_style("ninjaone");
     let records = json::records(document, &["results"]);
-    let mut latest: std::collections::BTreeMap<(String, String), (String, u64, Vec<(&'static str, String)>)> =
+    let mut latest: std::collections::BTreeMap<(String, String), (String, u64, Cells)> =
         std::collections::BTreeMap::new();
     for (i, r) in records.iter().enumerate() {
         let p = PatchRecord {

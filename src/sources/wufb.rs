@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Context, FileError, RowSink, SourceFile, VendorCsv};
+use super::{Cells, Context, FileError, RowSink, SourceFile, VendorCsv};
 use crate::canonical::{DEVICES, PATCH_ATTEMPTS, PATCH_STATUS};
 
 /// `UpdateClassification` -> classification.
@@ -45,7 +45,7 @@ pub fn read_client_update_status(
 ) -> Result<u64, FileError> {
     let snapshot = ctx.require_snapshot_date(file)?.format("%Y-%m-%d").to_string();
     let style = ctx.time_style("wufb");
-    let mut devices: BTreeMap<String, (u64, Vec<(&'static str, String)>)> = BTreeMap::new();
+    let mut devices: BTreeMap<String, (u64, Cells)> = BTreeMap::new();
     for r in &csv.records {
         let time = |column: &str| {
             style

@@ -1,0 +1,233 @@
+//! ConnectWise Manage (REST JSON): service tickets, a bare array (or one ticket object) ->
+//! tickets and, for tickets on the configured change boards, changes.
+//!
+//! Unset fields are omitted, not null. Boards, types and statuses are the MSP's own names, so
+//! which boards hold changes, which types mark remediation and where change details live come
+//! from `[mapping.connectwise_manage]`. A ticket's tenant is its company id.
+
+use serde_json::Value;
+
+use super::{Context, RowSink, json};
+use crate::canonical::{CHANGES, Problem, Reason, TICKETS};
+
+pub const SOURCE: &str = "connectwise_manage";
+
+fn name_of(ticket: &Value, field: &str) -> String {
+    json::path(ticket, &[field, "name"])
+        .map(json::scalar_text)
+        .unwrap_or_default()
+}
+
+/// A mapped field: `custom:<caption>`, an object field's name (`type`, `impact`...), or a value.
+fn mapped(ticket: &Value, field: &str) -> String {
+    match field.strip_prefix("custom:") {
+        Some(caption) => json::field(ticket, "customFields")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|c| {
+                json::text(c, "caption")
+                    .trim()
+                    .eq_ignore_ascii_case(caption.trim())
+            })
+            .map(|c| json::text(c, "value"))
+            .unwrap_or_default(),
+        None => match json::field(ticket, field) {
+            Some(Value::Object(_)) => name_of(ticket, field),
+            Some(v) => json::scalar_text(v),
+            None => String::new(),
+        },
+    }
+}
+
+fn word(value: &str) -> String {
+    let v = value.rsplit_once(':').map_or(value, |(_, v)| v);
+    v.trim().to_ascii_lowercase().replace(' ', "_")
+}
+
+fn listed(list: &[String], value: &str) -> bool {
+    !value.is_empty() && list.iter().any(|l| l.eq_ignore_ascii_case(value))
+}
+
+/// `priority{name, sort}` -> 1..4: "Priority 2 - ..." names say it; else the sort order, capped.
+fn priority(ticket: &Value) -> String {
+    let name = name_of(ticket, "priority");
+    let from_name = name
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|d| !d.is_empty())
+        .and_then(|d| d.parse::<i64>().ok());
+    let sort = json::path(ticket, &["priority", "sort"]).and_then(Value::as_i64);
+    from_name
+        .or(sort)
+        .map(|p| p.clamp(1, 4).to_string())
+        .unwrap_or_default()
+}
+
+fn status(ticket: &Value) -> &'static str {
+    let name = name_of(ticket, "status").to_ascii_lowercase();
+    let closed = json::flag(ticket, "closedFlag").unwrap_or(false);
+    if name.contains("cancel") {
+        "cancelled"
+    } else if closed || name.contains("closed") || name.contains("complete") || name.contains("resolved") {
+        "complete"
+    } else if name == "new" || name.starts_with("new ") {
+        "new"
+    } else if name.contains("waiting") || name.contains("hold") {
+        "waiting"
+    } else {
+        "in_progress"
+    }
+}
+
+pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warnings: &mut Vec<String>) -> u64 {
+    let style = ctx.time_style(SOURCE);
+    let mapping = &ctx.config.mapping.connectwise_manage;
+    let tickets: Vec<&Value> = match document {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut defaulted_types = 0;
+    for (i, t) in tickets.iter().enumerate() {
+        let line = i as u64 + 1;
+        let entered = json::text(t, "dateEntered");
+        let entered = if entered.is_empty() {
+            json::path(t, &["_info", "dateEntered"])
+                .or_else(|| json::path(t, &["info", "dateEntered"]))
+                .map(json::scalar_text)
+                .unwrap_or_default()
+        } else {
+            entered
+        };
+        let times = [
+            entered,
+            json::text(t, "closedDate"),
+            json::text(t, "requiredDate"),
+        ]
+        .map(|raw| {
+            style
+                .parse(&raw)
+                .map(|v| v.map(|v| v.to_rfc3339()).unwrap_or_default())
+                .map_err(|r| (raw, r))
+        });
+        let [created, closed, due] = match times {
+            [Ok(a), Ok(b), Ok(c)] => [a, b, c],
+            other => {
+                let (raw, reason) = other.into_iter().find_map(Result::err).expect("one failed");
+                sink.reject(&TICKETS, line, super::bad_value("created_utc", &raw, reason));
+                continue;
+            }
+        };
+        let id = json::text(t, "id");
+        let tenant = json::path(t, &["company", "id"])
+            .map(json::scalar_text)
+            .unwrap_or_default();
+        let board = name_of(t, "board");
+        let title = json::text(t, "summary");
+        let status = status(t);
+        if listed(&mapping.change_boards, &board) {
+            let field = |column: &str| {
+                mapping
+                    .change_fields
+                    .get(column)
+                    .map(|f| mapped(t, f))
+                    .unwrap_or_default()
+            };
+            let mut change_type = word(&field("change_type"));
+            if change_type.is_empty() {
+                defaulted_types += 1;
+                change_type = "normal".into();
+            }
+            let outcome = match (word(&field("outcome")), status) {
+                (o, _) if !o.is_empty() => o,
+                (_, "cancelled") => "cancelled".into(),
+                (_, "complete") => {
+                    sink.reject(
+                        &CHANGES,
+                        line,
+                        Problem {
+                            column: "outcome".into(),
+                            value: String::new(),
+                            reason: Reason::MissingRequired,
+                            detail: "closed change with no outcome: map mapping.connectwise_manage.change_fields.outcome"
+                                .into(),
+                        },
+                    );
+                    continue;
+                }
+                _ => "in_progress".into(),
+            };
+            sink.push(
+                &CHANGES,
+                line,
+                &[
+                    ("change_id", id),
+                    ("tenant_id", tenant),
+                    ("title", title),
+                    ("change_type", change_type),
+                    ("risk", word(&field("risk"))),
+                    ("created_utc", created),
+                    (
+                        "actual_end_utc",
+                        if status == "complete" {
+                            closed
+                        } else {
+                            String::new()
+                        },
+                    ),
+                    ("outcome", outcome),
+                ],
+            );
+            continue;
+        }
+        let kind = name_of(t, "type").to_ascii_lowercase();
+        let remediation = listed(&mapping.remediation_boards, &board)
+            || listed(&mapping.remediation_types, &name_of(t, "type"))
+            || listed(&mapping.remediation_types, &name_of(t, "subType"))
+            || mapping
+                .remediation_title_contains
+                .iter()
+                .any(|p| title.to_ascii_lowercase().contains(&p.to_ascii_lowercase()));
+        let ticket_type = if remediation {
+            "remediation"
+        } else if kind.contains("problem") {
+            "problem"
+        } else if kind.contains("request") {
+            "service_request"
+        } else if kind.contains("alert") {
+            "alert"
+        } else if kind.contains("change") {
+            "change_request"
+        } else {
+            "incident"
+        };
+        sink.push(
+            &TICKETS,
+            line,
+            &[
+                ("ticket_id", id),
+                ("tenant_id", tenant),
+                ("ticket_type", ticket_type.to_string()),
+                ("title", title),
+                ("priority", priority(t)),
+                ("status", status.to_string()),
+                ("created_utc", created),
+                (
+                    "resolved_utc",
+                    if status == "complete" {
+                        closed
+                    } else {
+                        String::new()
+                    },
+                ),
+                ("due_utc", due),
+                ("queue", board),
+            ],
+        );
+    }
+    if defaulted_types > 0 {
+        warnings.push(format!(
+            "{defaulted_types} change(s) without a change type (mapping.connectwise_manage.change_fields.change_type): counted as normal"
+        ));
+    }
+    tickets.len() as u64
+}
