@@ -132,7 +132,14 @@ impl Default for AutotaskMapping {
                 ("has_rollback_plan", "changeInfoField4"),
                 ("has_test_evidence", "changeInfoField5"),
                 ("planned_start_utc", "udf:Maintenance Window"),
+                ("planned_end_utc", "udf:Planned End"),
+                ("actual_start_utc", "udf:Actual Start"),
                 ("actual_end_utc", "completedDate"),
+                ("has_validation_checklist", "udf:Validation Checklist"),
+                ("rollback_attempted", "udf:Rollback Attempted"),
+                ("rollback_succeeded", "udf:Rollback Succeeded"),
+                ("post_change_verified", "udf:Post-Change Verified"),
+                ("customer_impact_declared", "udf:Customer Impact Declared"),
             ]),
         }
     }

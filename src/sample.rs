@@ -75,11 +75,107 @@ impl TableRows {
     }
 }
 
-/// Writes the sample as `<table>.csv` files in `out`, returning each file with its row count.
+/// The shapes `govpack sample` can write the generated MSP in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SampleFormat {
+    /// Every table as canonical CSV.
+    Canonical,
+    /// Tenants, tickets and changes as Autotask REST exports (companies, picklists, tickets,
+    /// change approvals and links); the RMM tables as canonical CSV.
+    Autotask,
+}
+
+/// A generated row seen by column name, for the vendor export writers.
+struct RowRef<'a> {
+    table: &'static Table,
+    cells: &'a [String],
+}
+
+impl crate::sources::autotask::export::Row for RowRef<'_> {
+    fn get(&self, column: &str) -> &str {
+        self.table
+            .column_index(column)
+            .map_or("", |i| self.cells[i].as_str())
+    }
+}
+
+fn rows(t: &TableRows) -> Vec<RowRef<'_>> {
+    t.rows
+        .iter()
+        .map(|r| RowRef {
+            table: t.table,
+            cells: r,
+        })
+        .collect()
+}
+
+/// Writes the sample in canonical CSV (see `write_as`).
 pub fn write(spec: &SampleSpec, out: &Path) -> Result<Vec<(PathBuf, usize)>> {
-    let tables = generate(spec)?;
+    write_as(spec, out, SampleFormat::Canonical)
+}
+
+/// Writes the sample into `out` in the given shape, returning each file with its row count.
+pub fn write_as(spec: &SampleSpec, out: &Path, format: SampleFormat) -> Result<Vec<(PathBuf, usize)>> {
+    use crate::sources::autotask::export;
+    let mut tables = generate(spec)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut written = Vec::new();
+    if format == SampleFormat::Autotask {
+        let take = |tables: &mut Vec<TableRows>, name: &str| {
+            let i = tables
+                .iter()
+                .position(|t| t.table.name == name)
+                .expect("generated table");
+            tables.remove(i)
+        };
+        let (tenants, tickets, changes) = (
+            take(&mut tables, "tenants"),
+            take(&mut tables, "tickets"),
+            take(&mut tables, "changes"),
+        );
+        let mut queues: Vec<String> = tickets
+            .rows
+            .iter()
+            .map(|r| r[tickets.table.column_index("queue").expect("queue")].clone())
+            .filter(|q| !q.is_empty())
+            .collect();
+        queues.sort();
+        queues.dedup();
+        let documents = [
+            (
+                "autotask_companies.json",
+                export::companies(&rows(&tenants)),
+                tenants.rows.len(),
+            ),
+            ("autotask_picklists.json", export::picklists(&queues), 0),
+            (
+                "autotask_change_approvals.json",
+                export::approvals(&rows(&changes)),
+                0,
+            ),
+            ("autotask_change_links.json", export::links(&rows(&changes)), 0),
+            (
+                "autotask_tickets.json",
+                export::tickets(&rows(&tickets), &rows(&changes), &queues),
+                tickets.rows.len() + changes.rows.len(),
+            ),
+        ];
+        for (name, document, count) in documents {
+            let path = out.join(name);
+            crate::lake::write_atomic(&path, |file| {
+                serde_json::to_writer_pretty(&mut *file, &document)?;
+                use std::io::Write;
+                file.write_all(b"\n")?;
+                Ok(())
+            })?;
+            let count = if count == 0 {
+                document["items"].as_array().map_or(0, Vec::len)
+            } else {
+                count
+            };
+            written.push((path, count));
+        }
+    }
     for t in tables {
         let path = out.join(format!("{}.csv", t.table.name));
         crate::lake::write_atomic(&path, |file| {

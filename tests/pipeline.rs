@@ -414,8 +414,9 @@ fn small_spec(seed: u64) -> SampleSpec {
 fn folder_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<_> = fs::read_dir(dir)
         .unwrap()
-        .map(|e| {
-            let p = e.unwrap().path();
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
             (
                 p.file_name().unwrap().to_string_lossy().into_owned(),
                 fs::read(&p).unwrap(),
@@ -576,6 +577,22 @@ fn the_committed_sample_data_is_what_the_generator_makes() {
     assert!(
         made == on_disk,
         "sample_data/ is stale: regenerate it with the command in sample_data/README.md"
+    );
+    // The vendor-shaped set holds the Autotask files of the same MSP.
+    let vendor = TempDir::new().unwrap();
+    sample::write_as(
+        &sample::committed_spec(),
+        vendor.path(),
+        sample::SampleFormat::Autotask,
+    )
+    .unwrap();
+    let made: Vec<_> = folder_bytes(vendor.path())
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("autotask_"))
+        .collect();
+    assert!(
+        made == folder_bytes(&committed.join("vendor")),
+        "sample_data/vendor/ is stale: regenerate it with the command in sample_data/README.md"
     );
 }
 

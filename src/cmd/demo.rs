@@ -29,20 +29,49 @@ pub struct Args {
     /// Folder to write the demo lake and outputs into
     #[arg(long, value_name = "DIR", default_value = "govpack-demo")]
     pub out: PathBuf,
-    /// Canonical CSV folder to use instead of the bundled sample_data/
-    #[arg(long, value_name = "DIR")]
+    /// Folder of exports to use instead of the bundled sample_data/
+    #[arg(long, value_name = "DIR", conflicts_with = "vendor")]
     pub data: Option<PathBuf>,
+    /// Use the vendor-shaped sample: tenants, tickets and changes as Autotask exports
+    /// (sample_data/vendor/), the RMM tables as canonical CSV. Gives the same KPIs.
+    #[arg(long)]
+    pub vendor: bool,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let config = global.load_config()?;
-    let data = match args.data {
-        Some(d) => d,
-        None => bundled_sample_data()?,
+    let inputs: Vec<PathBuf> = match (args.data, args.vendor) {
+        (Some(d), _) => vec![d],
+        // The canonical files only: vendor/ below holds the same MSP in another shape.
+        (None, false) => canonical_files(&bundled_sample_data()?)?,
+        (None, true) => {
+            let data = bundled_sample_data()?;
+            // The Autotask exports replace tenants, tickets and changes; the RMM side of the
+            // same generated MSP stays canonical CSV.
+            let mut inputs = vec![data.join("vendor")];
+            for table in [
+                "devices",
+                "device_patch_summary",
+                "patch_status",
+                "patch_attempts",
+                "exceptions",
+            ] {
+                inputs.push(data.join(format!("{table}.csv")));
+            }
+            inputs
+        }
     };
     let lake = Lake::open(&global.lake.clone().unwrap_or_else(|| args.out.join("lake")))?;
-    println!("govpack demo: {} -> {}", data.display(), args.out.display());
-    let report = ingest::ingest(&config, &lake, &[data])?;
+    let from = inputs
+        .first()
+        .and_then(|p| if p.is_dir() { Some(p.as_path()) } else { p.parent() });
+    println!(
+        "govpack demo: {} input(s) from {} -> {}",
+        inputs.len(),
+        from.map_or_else(String::new, |p| p.display().to_string()),
+        args.out.display()
+    );
+    let report = ingest::ingest(&config, &lake, &inputs)?;
     print_summary(&report, &lake);
 
     let conn = sql::open(&lake)?;
@@ -106,6 +135,15 @@ fn months_covered(conn: &duckdb::Connection) -> Result<Vec<Period>> {
         months.push(period);
     }
     Ok(months)
+}
+
+fn canonical_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// `sample_data/` beside the working directory, else in the source tree govpack was built from.

@@ -12,12 +12,13 @@ use chrono::{Datelike, NaiveDate, Utc};
 
 use crate::cli::GlobalArgs;
 use crate::error::UsageError;
-use crate::sample::{self, SampleSpec};
+use crate::sample::{self, SampleFormat, SampleSpec};
 
 /// Generate a realistic, deterministic sample MSP as canonical CSV
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  govpack sample --out sample_data\n  \
-    govpack sample --out big --tenants 10 --devices 2000 --months 12 --seed 7 --until 2026-10-31")]
+    govpack sample --out big --tenants 10 --devices 2000 --months 12 --seed 7 --until 2026-10-31\n  \
+    govpack sample --out sample_data/vendor --format autotask --until 2026-10-31")]
 pub struct Args {
     /// Folder to write the CSV files into
     #[arg(long, value_name = "DIR")]
@@ -37,6 +38,9 @@ pub struct Args {
     /// Last day of the data, YYYY-MM-DD [default: the last day of the previous month]
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
+    /// Shape of the files: canonical CSV, or vendor exports where a vendor shape exists
+    #[arg(long, value_enum, default_value_t = SampleFormat::Canonical)]
+    pub format: SampleFormat,
 }
 
 pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
@@ -55,7 +59,8 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
         seed: args.seed,
         until,
     };
-    let written = sample::write(&spec, &args.out).map_err(|e| UsageError(format!("{e:#}")))?;
+    let written =
+        sample::write_as(&spec, &args.out, args.format).map_err(|e| UsageError(format!("{e:#}")))?;
     println!(
         "Sample MSP: {} tenants, {} devices, {} month(s) to {until}, seed {}",
         spec.tenants, spec.devices, spec.months, spec.seed
