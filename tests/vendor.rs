@@ -84,7 +84,7 @@ fn every_device_patch_ticket_or_change_sample_is_recognised_by_content() {
 
 #[test]
 fn an_unknown_shape_is_refused_saying_what_it_looked_like_and_what_is_known() {
-    let file = govpack::sources::SourceFile::read(&fixture("datto_rmm_alert_patch.json")).unwrap();
+    let file = govpack::sources::SourceFile::read(&fixture("datto_rmm_job_results.json")).unwrap();
     let err = govpack::sources::recognise(&file, None).unwrap_err().to_string();
     assert!(
         err.contains("unrecognised export: a JSON object with keys"),
@@ -231,6 +231,30 @@ fn a_datto_device_of_an_unknown_site_gets_a_site_tenant_and_a_warning() {
             "select status, approved_pending_count, not_approved_count, installed_count from device_patch_summary"
         ),
         vec![row(&["approved_pending", "3", "12", "187"])]
+    );
+}
+
+#[test]
+fn a_datto_patch_alert_is_a_failed_attempt_of_its_device() {
+    let (_dir, lake, _) = ingest(&[
+        "datto_rmm_sites_page.json",
+        "datto_rmm_device.json",
+        "datto_rmm_alert_patch.json",
+    ]);
+    assert_eq!(
+        rows(
+            &lake,
+            "select cast(attempt_utc as varchar), tenant_id, device_id, patch_id, result, error_code, error_message from patch_attempts"
+        ),
+        vec![row(&[
+            "2024-07-16 13:03:20",
+            "29683616",
+            "9f1c2b7e-3a54-4d2e-9b8a-1c2d3e4f5a6b",
+            "KB5040442",
+            "failure",
+            "0x80070005",
+            "Patch installation failed"
+        ])]
     );
 }
 

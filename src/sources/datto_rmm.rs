@@ -1,6 +1,6 @@
 //! Datto RMM: API v2 JSON pages of sites and devices, and the PowerShell (DattoRMM.Core
 //! `Export-RMMObjectCsv`) and community CSV exports of them -> tenants, devices,
-//! device_patch_summary.
+//! device_patch_summary; patch alerts -> patch_attempts (failures).
 //!
 //! The API has no per-patch data: a device carries `patchManagement.patchStatus` and three counts,
 //! which become `device_patch_summary`. A site is a client: its tenant_id is its
@@ -13,7 +13,7 @@
 use serde_json::Value;
 
 use super::{Context, FileError, RowSink, SourceFile, VendorCsv, json};
-use crate::canonical::{DEVICE_PATCH_SUMMARY, DEVICES, TENANTS};
+use crate::canonical::{DEVICE_PATCH_SUMMARY, DEVICES, PATCH_ATTEMPTS, TENANTS};
 
 const SYSTEM_SITES: [&str; 3] = ["Managed", "OnDemand", "Deleted Devices"];
 
@@ -274,4 +274,78 @@ fn push_devices(
         ));
     }
     Ok(())
+}
+
+/// Patch alerts (`alertContext` of class `patch_ctx`), one alert or an alerts page: each is a
+/// failed install of a patch on a device -> patch_attempts (failure, with Datto's error info).
+/// Alerts of other kinds are skipped and counted. The device's tenant comes from the devices
+/// already ingested; an alert on an unknown device is quarantined.
+pub fn read_patch_alerts(
+    document: &Value,
+    ctx: &Context,
+    sink: &mut RowSink,
+    warnings: &mut Vec<String>,
+) -> u64 {
+    let style = ctx.time_style("datto_rmm");
+    let alerts: Vec<&Value> = match json::field(document, "alerts") {
+        Some(_) => json::records(document, &["alerts"]).iter().collect(),
+        None => vec![document],
+    };
+    let mut other_kinds = 0;
+    for (i, alert) in alerts.iter().enumerate() {
+        let line = i as u64 + 1;
+        let context = json::field(alert, "alertContext");
+        let is_patch = context.is_some_and(|c| json::text(c, "@class") == "patch_ctx");
+        let Some(context) = context.filter(|_| is_patch) else {
+            other_kinds += 1;
+            continue;
+        };
+        let device = json::path(alert, &["alertSourceInfo", "deviceUid"])
+            .map(json::scalar_text)
+            .unwrap_or_default();
+        let Some(tenant) = ctx.device_tenant(&device) else {
+            sink.reject(
+                &PATCH_ATTEMPTS,
+                line,
+                crate::canonical::Problem {
+                    column: "tenant_id".into(),
+                    value: device.clone(),
+                    reason: crate::canonical::Reason::MissingRequired,
+                    detail: format!("device {device} is in no devices export ingested so far: ingest the Datto devices first"),
+                },
+            );
+            continue;
+        };
+        let at = match style.parse(&json::text(alert, "timestamp")) {
+            Ok(t) => t.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            Err(reason) => {
+                sink.reject(
+                    &PATCH_ATTEMPTS,
+                    line,
+                    super::bad_value("attempt_utc", &json::text(alert, "timestamp"), reason),
+                );
+                continue;
+            }
+        };
+        sink.push(
+            &PATCH_ATTEMPTS,
+            line,
+            &[
+                ("attempt_utc", at),
+                ("tenant_id", tenant),
+                ("device_id", device),
+                ("patch_id", json::text(context, "patchUid")),
+                ("result", "failure".to_string()),
+                ("error_code", json::text(context, "info")),
+                ("error_message", json::text(alert, "diagnostics")),
+                ("job_id", json::text(alert, "alertUid")),
+            ],
+        );
+    }
+    if other_kinds > 0 {
+        warnings.push(format!(
+            "{other_kinds} alert(s) that are not patch alerts skipped"
+        ));
+    }
+    alerts.len() as u64
 }

@@ -442,6 +442,7 @@ pub enum Format {
     CanonicalCsv,
     DattoDevicesJson,
     DattoDevicesCsv,
+    DattoPatchAlertsJson,
     NinjaDevicesJson,
     NinjaOsPatchesJson,
     NinjaOsPatchInstallsJson,
@@ -454,7 +455,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 19] = [
+    pub const ALL: [Format; 20] = [
         Format::CanonicalCsv,
         Format::DattoSitesJson,
         Format::DattoSitesCsv,
@@ -474,6 +475,7 @@ impl Format {
         Format::AutotaskLinksJson,
         Format::AutotaskTicketsJson,
         Format::ManageTicketsJson,
+        Format::DattoPatchAlertsJson,
     ];
 
     /// The name `--source` takes and the ingest ledger records.
@@ -498,6 +500,7 @@ impl Format {
             Format::AutotaskLinksJson => "autotask-change-links-json",
             Format::AutotaskTicketsJson => "autotask-tickets-json",
             Format::ManageTicketsJson => "connectwise-manage-tickets-json",
+            Format::DattoPatchAlertsJson => "datto-rmm-patch-alerts-json",
         }
     }
 
@@ -508,7 +511,8 @@ impl Format {
             Format::DattoSitesJson
             | Format::DattoSitesCsv
             | Format::DattoDevicesJson
-            | Format::DattoDevicesCsv => "datto_rmm",
+            | Format::DattoDevicesCsv
+            | Format::DattoPatchAlertsJson => "datto_rmm",
             Format::NinjaOrganizationsJson
             | Format::NinjaDevicesJson
             | Format::NinjaOsPatchesJson
@@ -594,6 +598,10 @@ fn json_format(document: &serde_json::Value) -> Option<Format> {
     }
     if has(first, "siteUid") && has(first, "deviceType") {
         return Some(Format::DattoDevicesJson);
+    }
+    let first_alert = json::records(document, &["alerts"]).first().unwrap_or(document);
+    if has(first_alert, "alertUid") && has(first_alert, "alertContext") {
+        return Some(Format::DattoPatchAlertsJson);
     }
     if has(first, "nodeClass") {
         return Some(Format::NinjaDevicesJson);
@@ -739,6 +747,9 @@ pub fn read(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Result<
         (Format::AutotaskLinksJson, Content::Json(doc)) => autotask::read_links(doc, &mut sink),
         (Format::AutotaskTicketsJson, Content::Json(doc)) => {
             autotask::read_tickets(doc, ctx, &mut sink, &mut warnings)
+        }
+        (Format::DattoPatchAlertsJson, Content::Json(doc)) => {
+            datto_rmm::read_patch_alerts(doc, ctx, &mut sink, &mut warnings)
         }
         (Format::ManageTicketsJson, Content::Json(doc)) => {
             connectwise_manage::read_tickets(doc, ctx, &mut sink, &mut warnings)
