@@ -217,6 +217,7 @@ fn ingest_file(
         tenant_names: lake.tenant_lookup("tenants", "tenant_name", true)?,
         device_tenants: lake.tenant_lookup("devices", "device_id", false)?,
         lookups: lake.lookups(format.source())?,
+        tenants: lake.tenant_facts()?,
     };
     let mut output = sources::read(file, recognised, &ctx).map_err(anyhow::Error::new)?;
     for batch in &mut output.batches {

@@ -384,6 +384,33 @@ impl Lake {
         Ok(map)
     }
 
+    /// Each tenant's (criticality, psa_company_id, rmm_site_id), for adapters that know only some.
+    pub fn tenant_facts(&self) -> Result<std::collections::HashMap<String, [Option<String>; 3]>> {
+        let mut map = std::collections::HashMap::new();
+        if let Some(tenants) = self.read_table(canonical::TENANTS.name)? {
+            let column = |name: &str| -> Result<Vec<Option<String>>> {
+                Ok(tenants
+                    .column(name)?
+                    .str()?
+                    .iter()
+                    .map(|v| v.map(str::to_string))
+                    .collect())
+            };
+            let (ids, crit, psa, rmm) = (
+                column("tenant_id")?,
+                column("criticality")?,
+                column("psa_company_id")?,
+                column("rmm_site_id")?,
+            );
+            for i in 0..ids.len() {
+                if let Some(id) = &ids[i] {
+                    map.insert(id.clone(), [crit[i].clone(), psa[i].clone(), rmm[i].clone()]);
+                }
+            }
+        }
+        Ok(map)
+    }
+
     /// The criticality of each tenant in the lake, for the policy-tier rules.
     pub fn tenant_criticality(&self) -> Result<std::collections::HashMap<String, String>> {
         let mut map = std::collections::HashMap::new();

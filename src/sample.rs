@@ -83,6 +83,11 @@ pub enum SampleFormat {
     /// Tenants, tickets and changes as Autotask REST exports (companies, picklists, tickets,
     /// change approvals and links); the RMM tables as canonical CSV.
     Autotask,
+    /// Devices of the tenants that report per-device summaries as Datto RMM API pages (sites,
+    /// one devices page per snapshot day); everything else as canonical CSV.
+    DattoRmm,
+    /// Both of the above: every table that has a vendor shape here is written in it.
+    Vendor,
 }
 
 /// A generated row seen by column name, for the vendor export writers.
@@ -91,12 +96,105 @@ struct RowRef<'a> {
     cells: &'a [String],
 }
 
-impl crate::sources::autotask::export::Row for RowRef<'_> {
+impl crate::sources::ExportRow for RowRef<'_> {
     fn get(&self, column: &str) -> &str {
         self.table
             .column_index(column)
             .map_or("", |i| self.cells[i].as_str())
     }
+}
+
+/// Moves the devices that have a summary row at their snapshot (the summary-only tenants) out of
+/// the canonical tables into Datto RMM pages: a sites page and one devices page per day.
+fn write_datto(tables: &mut [TableRows], out: &Path) -> Result<Vec<(PathBuf, usize)>> {
+    use crate::sources::ExportRow;
+    use crate::sources::datto_rmm::export;
+    use std::collections::{BTreeMap, BTreeSet};
+    let index = |name: &str| {
+        tables
+            .iter()
+            .position(|t| t.table.name == name)
+            .expect("generated table")
+    };
+    let (ti, di, si) = (index("tenants"), index("devices"), index("device_patch_summary"));
+    let summary_key = |t: &TableRows, r: &[String]| -> (String, String, String) {
+        let c = |name: &str| r[t.table.column_index(name).expect("column")].clone();
+        (c("snapshot_date"), c("tenant_id"), c("device_id"))
+    };
+    let summaries: BTreeMap<(String, String, String), usize> = tables[si]
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (summary_key(&tables[si], r), i))
+        .collect();
+    let mut days: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+    for (i, r) in tables[di].rows.iter().enumerate() {
+        let key = summary_key(&tables[di], r);
+        if let Some(&s) = summaries.get(&key) {
+            days.entry(key.0.clone()).or_default().push((i, s));
+        }
+    }
+    let datto_tenants: BTreeSet<String> = days
+        .values()
+        .flatten()
+        .map(|(i, _)| summary_key(&tables[di], &tables[di].rows[*i]).1)
+        .collect();
+    let mut written = Vec::new();
+    let tenant_rows: Vec<RowRef<'_>> = rows(&tables[ti]);
+    let site_tenants: Vec<&RowRef<'_>> = tenant_rows
+        .iter()
+        .filter(|t| datto_tenants.contains(t.get("tenant_id")))
+        .collect();
+    let site_of = |tenant: &str| {
+        tenant_rows
+            .iter()
+            .find(|t| t.get("tenant_id") == tenant)
+            .map_or(String::new(), |t| t.get("rmm_site_id").to_string())
+    };
+    let mut documents = vec![(
+        "datto_rmm_sites.json".to_string(),
+        export::sites(&site_tenants),
+        site_tenants.len(),
+    )];
+    let (device_rows, summary_rows) = (rows(&tables[di]), rows(&tables[si]));
+    for (day, pairs) in &days {
+        let page: Vec<(&RowRef<'_>, &RowRef<'_>)> = pairs
+            .iter()
+            .map(|(d, s)| (&device_rows[*d], &summary_rows[*s]))
+            .collect();
+        documents.push((
+            format!("datto_rmm_devices_{day}.json"),
+            export::devices(&page, site_of),
+            page.len(),
+        ));
+    }
+    for (name, document, count) in documents {
+        written.push((write_json(out, &name, &document)?, count));
+    }
+    let moved_devices: BTreeSet<usize> = days.values().flatten().map(|(d, _)| *d).collect();
+    let moved_summaries: BTreeSet<usize> = days.values().flatten().map(|(_, s)| *s).collect();
+    drop((device_rows, summary_rows, tenant_rows));
+    let keep = |rows: &mut Vec<Vec<String>>, moved: &BTreeSet<usize>| {
+        let mut i = 0;
+        rows.retain(|_| {
+            i += 1;
+            !moved.contains(&(i - 1))
+        });
+    };
+    keep(&mut tables[di].rows, &moved_devices);
+    keep(&mut tables[si].rows, &moved_summaries);
+    Ok(written)
+}
+
+fn write_json(out: &Path, name: &str, document: &serde_json::Value) -> Result<PathBuf> {
+    let path = out.join(name);
+    crate::lake::write_atomic(&path, |file| {
+        serde_json::to_writer_pretty(&mut *file, document)?;
+        use std::io::Write;
+        file.write_all(b"\n")?;
+        Ok(())
+    })?;
+    Ok(path)
 }
 
 fn rows(t: &TableRows) -> Vec<RowRef<'_>> {
@@ -120,7 +218,10 @@ pub fn write_as(spec: &SampleSpec, out: &Path, format: SampleFormat) -> Result<V
     let mut tables = generate(spec)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut written = Vec::new();
-    if format == SampleFormat::Autotask {
+    if matches!(format, SampleFormat::DattoRmm | SampleFormat::Vendor) {
+        written.extend(write_datto(&mut tables, out)?);
+    }
+    if matches!(format, SampleFormat::Autotask | SampleFormat::Vendor) {
         let take = |tables: &mut Vec<TableRows>, name: &str| {
             let i = tables
                 .iter()
@@ -161,13 +262,7 @@ pub fn write_as(spec: &SampleSpec, out: &Path, format: SampleFormat) -> Result<V
             ),
         ];
         for (name, document, count) in documents {
-            let path = out.join(name);
-            crate::lake::write_atomic(&path, |file| {
-                serde_json::to_writer_pretty(&mut *file, &document)?;
-                use std::io::Write;
-                file.write_all(b"\n")?;
-                Ok(())
-            })?;
+            let path = write_json(out, name, &document)?;
             let count = if count == 0 {
                 document["items"].as_array().map_or(0, Vec::len)
             } else {

@@ -578,17 +578,17 @@ fn the_committed_sample_data_is_what_the_generator_makes() {
         made == on_disk,
         "sample_data/ is stale: regenerate it with the command in sample_data/README.md"
     );
-    // The vendor-shaped set holds the Autotask files of the same MSP.
+    // The vendor-shaped set holds the vendor files of the same MSP.
     let vendor = TempDir::new().unwrap();
     sample::write_as(
         &sample::committed_spec(),
         vendor.path(),
-        sample::SampleFormat::Autotask,
+        sample::SampleFormat::Vendor,
     )
     .unwrap();
     let made: Vec<_> = folder_bytes(vendor.path())
         .into_iter()
-        .filter(|(n, _)| n.starts_with("autotask_"))
+        .filter(|(n, _)| n.starts_with("autotask_") || n.starts_with("datto_rmm_"))
         .collect();
     assert!(
         made == folder_bytes(&committed.join("vendor")),

@@ -595,16 +595,24 @@ fn manage_tickets_on_a_change_board_are_changes() {
 
 // --- round trip --------------------------------------------------------------------------------
 
-/// The generated MSP, ingested once as canonical CSV and once with its tenants, tickets and
-/// changes as Autotask exports, gives the same kpi_summary. Stated limits of the Autotask shape:
-/// a company has no criticality, so devices the policy-tier rules place by criticality may land in
-/// another tier: rows scoped by policy tier are left out of the comparison; every portfolio, tenant,
-/// device-class and age-bucket row is compared.
+/// The generated MSP, ingested once as canonical CSV and once in each vendor shape (Autotask
+/// tenants, tickets and changes; Datto RMM devices and summaries of the summary-only tenant; both),
+/// gives the same kpi_summary. Stated limits of those shapes: an Autotask company has no
+/// criticality and a Datto device no policy tier or ring, so devices the policy-tier rules place
+/// may land in another tier: rows scoped by policy tier are left out of the comparison; every
+/// portfolio, tenant, device-class and age-bucket row of every KPI is compared.
 #[test]
-fn the_generated_msp_as_autotask_exports_gives_the_same_kpis_as_its_canonical_form() {
+fn the_generated_msp_in_vendor_shapes_gives_the_same_kpis_as_its_canonical_form() {
+    use govpack::sample::SampleFormat;
     let dir = TempDir::new().unwrap();
     let spec = govpack::sample::committed_spec();
-    let summaries: Vec<Vec<Vec<String>>> = [govpack::sample::SampleFormat::Canonical, govpack::sample::SampleFormat::Autotask]
+    let formats = [
+        SampleFormat::Canonical,
+        SampleFormat::Autotask,
+        SampleFormat::DattoRmm,
+        SampleFormat::Vendor,
+    ];
+    let summaries: Vec<Vec<Vec<String>>> = formats
         .into_iter()
         .enumerate()
         .map(|(i, format)| {
@@ -626,12 +634,14 @@ fn the_generated_msp_as_autotask_exports_gives_the_same_kpis_as_its_canonical_fo
         })
         .collect();
     assert!(summaries[0].len() > 300, "{}", summaries[0].len());
-    let differences: Vec<_> = summaries[0]
-        .iter()
-        .zip(&summaries[1])
-        .filter(|(a, b)| a != b)
-        .take(5)
-        .collect();
-    assert!(differences.is_empty(), "{differences:#?}");
-    assert_eq!(summaries[0].len(), summaries[1].len());
+    for (format, summary) in formats.iter().zip(&summaries).skip(1) {
+        let differences: Vec<_> = summaries[0]
+            .iter()
+            .zip(summary)
+            .filter(|(a, b)| a != b)
+            .take(5)
+            .collect();
+        assert!(differences.is_empty(), "{format:?}: {differences:#?}");
+        assert_eq!(summaries[0].len(), summary.len(), "{format:?}");
+    }
 }

@@ -32,8 +32,9 @@ pub struct Args {
     /// Folder of exports to use instead of the bundled sample_data/
     #[arg(long, value_name = "DIR", conflicts_with = "vendor")]
     pub data: Option<PathBuf>,
-    /// Use the vendor-shaped sample: tenants, tickets and changes as Autotask exports
-    /// (sample_data/vendor/), the RMM tables as canonical CSV. Gives the same KPIs.
+    /// Use the vendor-shaped sample (sample_data/vendor/): tenants, tickets and changes as
+    /// Autotask exports, summary-only devices as Datto RMM pages, the rest as canonical CSV.
+    /// Gives the same KPIs.
     #[arg(long)]
     pub vendor: bool,
 }
@@ -46,8 +47,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         (None, false) => canonical_files(&bundled_sample_data()?)?,
         (None, true) => {
             let data = bundled_sample_data()?;
-            // The Autotask exports replace tenants, tickets and changes; the RMM side of the
-            // same generated MSP stays canonical CSV.
+            // The vendor exports carry tenants, tickets, changes and the Datto tenant's devices;
+            // the tables with no vendor shape here come from the canonical set (its rows for the
+            // Datto tenant are replaced by the Datto pages, key for key).
             let mut inputs = vec![data.join("vendor")];
             for table in [
                 "devices",

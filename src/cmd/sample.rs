@@ -18,7 +18,7 @@ use crate::sample::{self, SampleFormat, SampleSpec};
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  govpack sample --out sample_data\n  \
     govpack sample --out big --tenants 10 --devices 2000 --months 12 --seed 7 --until 2026-10-31\n  \
-    govpack sample --out sample_data/vendor --format autotask --until 2026-10-31")]
+    govpack sample --out vendor-msp --format vendor --until 2026-10-31")]
 pub struct Args {
     /// Folder to write the CSV files into
     #[arg(long, value_name = "DIR")]

@@ -23,7 +23,12 @@ pub const SOURCE: &str = "autotask";
 
 /// Companies: `companyType` 1 is a customer; inactive companies stay tenants (their history
 /// counts) but prospects and vendors are not clients.
-pub fn read_companies(document: &Value, sink: &mut RowSink, warnings: &mut Vec<String>) -> u64 {
+pub fn read_companies(
+    document: &Value,
+    ctx: &Context,
+    sink: &mut RowSink,
+    warnings: &mut Vec<String>,
+) -> u64 {
     let companies = json::records(document, &["items"]);
     let mut skipped = 0;
     for (i, c) in companies.iter().enumerate() {
@@ -33,15 +38,8 @@ pub fn read_companies(document: &Value, sink: &mut RowSink, warnings: &mut Vec<S
             continue;
         }
         let id = json::text(c, "id");
-        sink.push(
-            &TENANTS,
-            i as u64 + 1,
-            &[
-                ("tenant_id", id.clone()),
-                ("tenant_name", json::text(c, "companyName")),
-                ("psa_company_id", id),
-            ],
-        );
+        let cells = ctx.tenant_cells(&id, &json::text(c, "companyName"), Some(&id), None);
+        sink.push(&TENANTS, i as u64 + 1, &cells);
     }
     if skipped > 0 {
         warnings.push(format!(
@@ -564,10 +562,7 @@ mod tests {
 pub mod export {
     use serde_json::{Value, json};
 
-    /// One canonical row, by column name.
-    pub trait Row {
-        fn get(&self, column: &str) -> &str;
-    }
+    pub use crate::sources::ExportRow as Row;
 
     const STATUSES: [(&str, i64, &str); 5] = [
         ("new", 1, "New"),

@@ -174,7 +174,7 @@ pub fn read_patch_rows(
         );
     }
     for (tenant, (line, name)) in tenants {
-        sink.push(&TENANTS, line, &[("tenant_id", tenant), ("tenant_name", name)]);
+        sink.push(&TENANTS, line, &ctx.tenant_cells(&tenant, &name, None, None));
     }
     for (_, (line, cells)) in devices {
         sink.push(&DEVICES, line, &cells);

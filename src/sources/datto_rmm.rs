@@ -48,10 +48,16 @@ fn summary_status(status: &str) -> Option<&'static str> {
     })
 }
 
-pub fn read_sites_json(document: &Value, sink: &mut RowSink, warnings: &mut Vec<String>) -> u64 {
+pub fn read_sites_json(
+    document: &Value,
+    ctx: &Context,
+    sink: &mut RowSink,
+    warnings: &mut Vec<String>,
+) -> u64 {
     let sites = json::records(document, &["sites"]);
     for (i, site) in sites.iter().enumerate() {
         push_site(
+            ctx,
             sink,
             warnings,
             i as u64 + 1,
@@ -64,9 +70,10 @@ pub fn read_sites_json(document: &Value, sink: &mut RowSink, warnings: &mut Vec<
     sites.len() as u64
 }
 
-pub fn read_sites_csv(csv: &VendorCsv, sink: &mut RowSink, warnings: &mut Vec<String>) -> u64 {
+pub fn read_sites_csv(csv: &VendorCsv, ctx: &Context, sink: &mut RowSink, warnings: &mut Vec<String>) -> u64 {
     for record in &csv.records {
         push_site(
+            ctx,
             sink,
             warnings,
             record.line,
@@ -80,6 +87,7 @@ pub fn read_sites_csv(csv: &VendorCsv, sink: &mut RowSink, warnings: &mut Vec<St
 }
 
 fn push_site(
+    ctx: &Context,
     sink: &mut RowSink,
     warnings: &mut Vec<String>,
     line: u64,
@@ -94,15 +102,11 @@ fn push_site(
         ));
         return;
     }
+    let tenant = site_tenant(id, autotask_company_id);
     sink.push(
         &TENANTS,
         line,
-        &[
-            ("tenant_id", site_tenant(id, autotask_company_id)),
-            ("tenant_name", name.to_string()),
-            ("psa_company_id", autotask_company_id.to_string()),
-            ("rmm_site_id", id.to_string()),
-        ],
+        &ctx.tenant_cells(&tenant, name, Some(autotask_company_id), Some(id)),
     );
 }
 
@@ -348,4 +352,85 @@ pub fn read_patch_alerts(
         ));
     }
     alerts.len() as u64
+}
+
+/// Writing canonical devices and summaries in Datto RMM's API shape, for vendor-shaped sample
+/// data: exactly what the reader above takes back.
+pub mod export {
+    use chrono::DateTime;
+    use serde_json::{Value, json};
+
+    use crate::sources::ExportRow;
+
+    fn epoch_ms(iso: &str) -> Value {
+        DateTime::parse_from_rfc3339(iso).map_or(Value::Null, |t| Value::from(t.timestamp_millis()))
+    }
+
+    fn patch_status(status: &str) -> &'static str {
+        match status {
+            "no_policy" => "NoPolicy",
+            "reboot_required" => "RebootRequired",
+            "install_error" => "InstallError",
+            "approved_pending" => "ApprovedPending",
+            "fully_patched" => "FullyPatched",
+            _ => "NoData",
+        }
+    }
+
+    /// The sites page: one site per tenant, linked to its Autotask company.
+    pub fn sites<R: ExportRow>(tenants: &[&R]) -> Value {
+        let sites: Vec<Value> = tenants
+            .iter()
+            .map(|t| {
+                json!({
+                    "id": t.get("rmm_site_id"),
+                    "name": t.get("tenant_name"),
+                    "onDemand": false,
+                    "autotaskCompanyId": t.get("tenant_id"),
+                    "autotaskCompanyName": t.get("tenant_name"),
+                    "devicesStatus": {"numberOfDevices": null}
+                })
+            })
+            .collect();
+        json!({"pageDetails": {"count": sites.len(), "totalCount": sites.len(), "prevPageUrl": null, "nextPageUrl": null}, "sites": sites})
+    }
+
+    /// One devices page of a snapshot: each device with its summary row. Devices excluded from
+    /// patching are written as suspended, the only way Datto marks a device it does not patch.
+    pub fn devices<R: ExportRow>(devices: &[(&R, &R)], site_of: impl Fn(&str) -> String) -> Value {
+        let items: Vec<Value> = devices
+            .iter()
+            .map(|(d, s)| {
+                let category = match d.get("device_class") {
+                    "server" => "Server",
+                    "workstation" => "Desktop",
+                    _ => "Network Device",
+                };
+                let count = |c: &str| d_count(s.get(c));
+                let site = site_of(d.get("tenant_id"));
+                json!({
+                    "uid": d.get("device_id"),
+                    "siteId": site,
+                    "siteUid": site,
+                    "hostname": d.get("hostname"),
+                    "deviceType": {"category": category, "type": category},
+                    "operatingSystem": d.get("os_name"),
+                    "lastSeen": epoch_ms(d.get("last_seen_utc")),
+                    "deleted": false,
+                    "suspended": d.get("excluded") == "true" || d.get("patch_policy") == "do_not_patch",
+                    "patchManagement": {
+                        "patchStatus": patch_status(s.get("status")),
+                        "patchesApprovedPending": count("approved_pending_count"),
+                        "patchesNotApproved": count("not_approved_count"),
+                        "patchesInstalled": count("installed_count")
+                    }
+                })
+            })
+            .collect();
+        json!({"pageDetails": {"count": items.len(), "totalCount": items.len(), "prevPageUrl": null, "nextPageUrl": null}, "devices": items})
+    }
+
+    fn d_count(s: &str) -> Value {
+        s.parse::<i64>().map_or(Value::Null, Value::from)
+    }
 }

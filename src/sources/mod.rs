@@ -98,6 +98,12 @@ impl AdapterOutput {
     }
 }
 
+/// One canonical row as the vendor export writers (the inverse of the adapters, for vendor-shaped
+/// sample data) see it: cells by column name, as canonical CSV text.
+pub trait ExportRow {
+    fn get(&self, column: &str) -> &str;
+}
+
 /// A row an adapter is building: (canonical column, text) pairs.
 pub type Cells = Vec<(&'static str, String)>;
 
@@ -262,6 +268,8 @@ pub struct Context<'a> {
     pub device_tenants: HashMap<String, String>,
     /// What earlier exports of the same tool left in `source_lookups` (picklists, approvals...).
     pub lookups: Vec<crate::lake::Lookup>,
+    /// The tenants already in the lake, by tenant_id: (criticality, psa_company_id, rmm_site_id).
+    pub tenants: HashMap<String, [Option<String>; 3]>,
 }
 
 impl Context<'_> {
@@ -271,6 +279,38 @@ impl Context<'_> {
             culture: settings.date_culture,
             zone: settings.time_zone.parse().unwrap_or(chrono_tz::Tz::UTC),
         }
+    }
+
+    /// A tenant row from a tool that knows only some of its columns: what the tool does not say
+    /// (an RMM knows no PSA company, a PSA no RMM site, neither a criticality) is kept from the
+    /// tenant already in the lake, so that ingesting a second tool never erases what the first
+    /// one linked.
+    pub fn tenant_cells(
+        &self,
+        tenant_id: &str,
+        tenant_name: &str,
+        psa_company_id: Option<&str>,
+        rmm_site_id: Option<&str>,
+    ) -> Cells {
+        let known = self.tenants.get(tenant_id);
+        let keep = |i: usize| known.and_then(|k| k[i].clone()).unwrap_or_default();
+        vec![
+            ("tenant_id", tenant_id.to_string()),
+            ("tenant_name", tenant_name.to_string()),
+            ("criticality", keep(0)),
+            (
+                "psa_company_id",
+                psa_company_id
+                    .filter(|v| !v.is_empty())
+                    .map_or_else(|| keep(1), str::to_string),
+            ),
+            (
+                "rmm_site_id",
+                rmm_site_id
+                    .filter(|v| !v.is_empty())
+                    .map_or_else(|| keep(2), str::to_string),
+            ),
+        ]
     }
 
     pub fn site_tenant(&self, site_id: &str) -> Option<String> {
@@ -703,13 +743,13 @@ pub fn read(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Result<
     let rows = match (recognised.format, &recognised.content) {
         (Format::CanonicalCsv, Content::Csv(_)) => return canonical_csv::read(file),
         (Format::DattoSitesJson, Content::Json(doc)) => {
-            datto_rmm::read_sites_json(doc, &mut sink, &mut warnings)
+            datto_rmm::read_sites_json(doc, ctx, &mut sink, &mut warnings)
         }
         (Format::DattoDevicesJson, Content::Json(doc)) => {
             datto_rmm::read_devices_json(file, doc, ctx, &mut sink, &mut warnings)?
         }
         (Format::DattoSitesCsv, Content::Csv(text)) => {
-            datto_rmm::read_sites_csv(&VendorCsv::parse(file, text)?, &mut sink, &mut warnings)
+            datto_rmm::read_sites_csv(&VendorCsv::parse(file, text)?, ctx, &mut sink, &mut warnings)
         }
         (Format::DattoDevicesCsv, Content::Csv(text)) => datto_rmm::read_devices_csv(
             file,
@@ -718,7 +758,9 @@ pub fn read(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Result<
             &mut sink,
             &mut warnings,
         )?,
-        (Format::NinjaOrganizationsJson, Content::Json(doc)) => ninjaone::read_organizations(doc, &mut sink),
+        (Format::NinjaOrganizationsJson, Content::Json(doc)) => {
+            ninjaone::read_organizations(doc, ctx, &mut sink)
+        }
         (Format::NinjaDevicesJson, Content::Json(doc)) => ninjaone::read_devices(file, doc, ctx, &mut sink)?,
         (Format::NinjaOsPatchesJson, Content::Json(doc)) => {
             ninjaone::read_os_patches(file, doc, ctx, &mut sink, &mut warnings)?
@@ -740,7 +782,7 @@ pub fn read(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Result<
             wufb::read_client_update_status(file, &VendorCsv::parse(file, text)?, ctx, &mut sink)?
         }
         (Format::AutotaskCompaniesJson, Content::Json(doc)) => {
-            autotask::read_companies(doc, &mut sink, &mut warnings)
+            autotask::read_companies(doc, ctx, &mut sink, &mut warnings)
         }
         (Format::AutotaskPicklistsJson, Content::Json(doc)) => autotask::read_picklists(doc, &mut sink),
         (Format::AutotaskApprovalsJson, Content::Json(doc)) => autotask::read_approvals(doc, ctx, &mut sink),

@@ -44,19 +44,12 @@ fn classification(kind: &str) -> Option<&'static str> {
     })
 }
 
-pub fn read_organizations(document: &Value, sink: &mut RowSink) -> u64 {
+pub fn read_organizations(document: &Value, ctx: &Context, sink: &mut RowSink) -> u64 {
     let orgs = json::records(document, &["organizations"]);
     for (i, org) in orgs.iter().enumerate() {
         let id = json::text(org, "id");
-        sink.push(
-            &TENANTS,
-            i as u64 + 1,
-            &[
-                ("tenant_id", format!("ninjaone-org-{id}")),
-                ("tenant_name", json::text(org, "name")),
-                ("rmm_site_id", id),
-            ],
-        );
+        let cells = ctx.tenant_cells(&org_tenant(ctx, &id), &json::text(org, "name"), None, Some(&id));
+        sink.push(&TENANTS, i as u64 + 1, &cells);
     }
     orgs.len() as u64
 }
