@@ -88,6 +88,10 @@ pub enum SampleFormat {
     DattoRmm,
     /// Both of the above: every table that has a vendor shape here is written in it.
     Vendor,
+    /// Devices and Microsoft patch lists and install history as NinjaOne API pages (devices, and
+    /// per snapshot day the os-patches and os-patch-installs queries); the rest as canonical CSV.
+    /// NinjaOne carries no exclusion, ring, release date or pending reboot.
+    Ninjaone,
 }
 
 /// A generated row seen by column name, for the vendor export writers.
@@ -174,16 +178,143 @@ fn write_datto(tables: &mut [TableRows], out: &Path) -> Result<Vec<(PathBuf, usi
     let moved_devices: BTreeSet<usize> = days.values().flatten().map(|(d, _)| *d).collect();
     let moved_summaries: BTreeSet<usize> = days.values().flatten().map(|(_, s)| *s).collect();
     drop((device_rows, summary_rows, tenant_rows));
-    let keep = |rows: &mut Vec<Vec<String>>, moved: &BTreeSet<usize>| {
-        let mut i = 0;
-        rows.retain(|_| {
-            i += 1;
-            !moved.contains(&(i - 1))
-        });
-    };
-    keep(&mut tables[di].rows, &moved_devices);
-    keep(&mut tables[si].rows, &moved_summaries);
+    remove_rows(&mut tables[di].rows, &moved_devices);
+    remove_rows(&mut tables[si].rows, &moved_summaries);
     Ok(written)
+}
+
+/// Moves the devices, the Microsoft patch rows and their install attempts out of the canonical
+/// tables into NinjaOne API pages, one set per snapshot day, plus the install history.
+fn write_ninjaone(tables: &mut [TableRows], out: &Path, until: NaiveDate) -> Result<Vec<(PathBuf, usize)>> {
+    use crate::sources::ExportRow;
+    use crate::sources::ninjaone::export;
+    use std::collections::{BTreeMap, BTreeSet};
+    let index = |name: &str| {
+        tables
+            .iter()
+            .position(|t| t.table.name == name)
+            .expect("generated table")
+    };
+    let (ti, di, pi, ai) = (
+        index("tenants"),
+        index("devices"),
+        index("patch_status"),
+        index("patch_attempts"),
+    );
+    let (tenant_rows, device_rows, patch_rows, attempt_rows) = (
+        rows(&tables[ti]),
+        rows(&tables[di]),
+        rows(&tables[pi]),
+        rows(&tables[ai]),
+    );
+    let org_of = |tenant: &str| {
+        tenant_rows
+            .iter()
+            .find(|t| t.get("tenant_id") == tenant)
+            .map_or(String::new(), |t| t.get("rmm_site_id").to_string())
+    };
+    let mut described: BTreeMap<String, (String, String, String)> = BTreeMap::new();
+    for p in &patch_rows {
+        described.entry(p.get("patch_id").to_string()).or_insert_with(|| {
+            (
+                p.get("patch_title").into(),
+                p.get("classification").into(),
+                p.get("severity").into(),
+            )
+        });
+    }
+    let mut failures: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
+    for a in attempt_rows.iter().filter(|a| a.get("result") == "failure") {
+        let key = (
+            a.get("tenant_id").to_string(),
+            a.get("device_id").to_string(),
+            a.get("patch_id").to_string(),
+        );
+        failures
+            .entry(key)
+            .or_default()
+            .push(a.get("attempt_utc").to_string());
+    }
+    let mut days: BTreeMap<String, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+    for (i, d) in device_rows.iter().enumerate() {
+        days.entry(d.get("snapshot_date").to_string())
+            .or_default()
+            .0
+            .push(i);
+    }
+    for (i, p) in patch_rows
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| export::is_os_patch(*p))
+    {
+        days.entry(p.get("snapshot_date").to_string())
+            .or_default()
+            .1
+            .push(i);
+    }
+    let mut documents = Vec::new();
+    for (day, (devices, patches)) in &days {
+        let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("generated date");
+        let end = format!("{}T23:59:59Z", day);
+        let devices: Vec<&RowRef<'_>> = devices.iter().map(|i| &device_rows[*i]).collect();
+        let patches: Vec<&RowRef<'_>> = patches.iter().map(|i| &patch_rows[*i]).collect();
+        let failed_at = |p: &RowRef<'_>| {
+            let key = (
+                p.get("tenant_id").to_string(),
+                p.get("device_id").to_string(),
+                p.get("patch_id").to_string(),
+            );
+            failures
+                .get(&key)
+                .and_then(|times| times.iter().filter(|t| t.as_str() <= end.as_str()).max().cloned())
+        };
+        documents.push((
+            format!("ninjaone_devices_{day}.json"),
+            export::devices(&devices, org_of),
+            devices.len(),
+        ));
+        documents.push((
+            format!("ninjaone_os-patches_{day}.json"),
+            export::os_patches(&patches, date),
+            patches.len(),
+        ));
+        documents.push((
+            format!("ninjaone_os-patch-installs_{day}.json"),
+            export::os_patch_installs(&patches, date, failed_at),
+            patches.len(),
+        ));
+    }
+    let history: Vec<&RowRef<'_>> = attempt_rows.iter().filter(|a| export::is_os_patch(*a)).collect();
+    let describe = |patch: &str| described.get(patch).cloned().unwrap_or_default();
+    documents.push((
+        format!("ninjaone_os-patch-installs-history_{until}.json"),
+        export::install_history(&history, describe, until),
+        history.len(),
+    ));
+    let mut written = Vec::new();
+    for (name, document, count) in documents {
+        written.push((write_json(out, &name, &document)?, count));
+    }
+    let moved_patches: BTreeSet<usize> = days.values().flat_map(|(_, p)| p.iter().copied()).collect();
+    let moved_attempts: BTreeSet<usize> = attempt_rows
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| export::is_os_patch(*a))
+        .map(|(i, _)| i)
+        .collect();
+    drop((tenant_rows, device_rows, patch_rows, attempt_rows));
+    tables[di].rows.clear();
+    remove_rows(&mut tables[pi].rows, &moved_patches);
+    remove_rows(&mut tables[ai].rows, &moved_attempts);
+    Ok(written)
+}
+
+fn remove_rows(rows: &mut Vec<Vec<String>>, moved: &std::collections::BTreeSet<usize>) {
+    let mut i = 0;
+    rows.retain(|_| {
+        i += 1;
+        !moved.contains(&(i - 1))
+    });
 }
 
 fn write_json(out: &Path, name: &str, document: &serde_json::Value) -> Result<PathBuf> {
@@ -220,6 +351,9 @@ pub fn write_as(spec: &SampleSpec, out: &Path, format: SampleFormat) -> Result<V
     let mut written = Vec::new();
     if matches!(format, SampleFormat::DattoRmm | SampleFormat::Vendor) {
         written.extend(write_datto(&mut tables, out)?);
+    }
+    if format == SampleFormat::Ninjaone {
+        written.extend(write_ninjaone(&mut tables, out, spec.until)?);
     }
     if matches!(format, SampleFormat::Autotask | SampleFormat::Vendor) {
         let take = |tables: &mut Vec<TableRows>, name: &str| {

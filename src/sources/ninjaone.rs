@@ -297,3 +297,154 @@ pub fn read_patch_report_csv(csv: &VendorCsv, ctx: &Context, sink: &mut RowSink)
     }
     csv.records.len() as u64
 }
+
+/// Writing canonical rows in NinjaOne's API shapes, for vendor-shaped sample data: devices pages,
+/// and per snapshot the `os-patches` (not yet attempted) and `os-patch-installs` (installed or
+/// failed) queries, plus the install history. NinjaOne's OS patch queries cover Microsoft
+/// updates only (third-party software has its own endpoints), and carry no release date, ring,
+/// exclusion or pending reboot: what they cannot say stays unsaid.
+pub mod export {
+    use chrono::{DateTime, NaiveDate};
+    use serde_json::{Value, json};
+
+    use crate::sources::ExportRow;
+
+    fn epoch_s(iso: &str) -> Value {
+        DateTime::parse_from_rfc3339(iso)
+            .map_or(Value::Null, |t| Value::from(t.timestamp_millis() as f64 / 1000.0))
+    }
+
+    fn query(results: Vec<Value>, day: NaiveDate) -> Value {
+        let expires = day.and_hms_opt(23, 0, 0).expect("valid").and_utc().timestamp() as f64;
+        json!({"cursor": {"name": "c2FtcGxl", "offset": 0, "count": results.len(), "expires": expires}, "results": results})
+    }
+
+    fn kind(classification: &str) -> &'static str {
+        match classification {
+            "security" => "SECURITY_UPDATES",
+            "critical" => "CRITICAL_UPDATES",
+            "update_rollup" => "UPDATE_ROLLUPS",
+            "feature" => "FEATURE_PACKS",
+            "driver" => "DRIVER_UPDATES",
+            "definition" => "DEFINITION_UPDATES",
+            _ => "REGULAR_UPDATES",
+        }
+    }
+
+    fn record<R: ExportRow>(p: &R, status: &str, day: NaiveDate) -> Value {
+        let severity = match p.get("severity") {
+            "unspecified" | "" => "unknown".to_string(),
+            s => s.to_ascii_uppercase(),
+        };
+        json!({
+            "id": format!("{}-{}", p.get("device_id"), p.get("patch_id")),
+            "name": p.get("patch_title"),
+            "severity": severity,
+            "status": status,
+            "type": kind(p.get("classification")),
+            "deviceId": p.get("device_id"),
+            "timestamp": day.and_hms_opt(6, 0, 0).expect("valid").and_utc().timestamp() as f64,
+            "kbNumber": p.get("patch_id")
+        })
+    }
+
+    /// Whether NinjaOne's OS patch queries would list this patch: a Microsoft KB update.
+    pub fn is_os_patch<R: ExportRow>(p: &R) -> bool {
+        p.get("patch_id").starts_with("KB")
+    }
+
+    pub fn devices<R: ExportRow>(devices: &[&R], org_of: impl Fn(&str) -> String) -> Value {
+        Value::Array(
+            devices
+                .iter()
+                .map(|d| {
+                    let node_class = match d.get("device_class") {
+                        "server" => "WINDOWS_SERVER",
+                        "workstation" => "WINDOWS_WORKSTATION",
+                        _ => "NMS_OTHER",
+                    };
+                    json!({
+                        "id": d.get("device_id"),
+                        "organizationId": org_of(d.get("tenant_id")),
+                        "nodeClass": node_class,
+                        "systemName": d.get("hostname"),
+                        "displayName": d.get("hostname"),
+                        "lastContact": epoch_s(d.get("last_seen_utc"))
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    /// `os-patches` of one day: the patches not yet attempted, with their approval.
+    pub fn os_patches<R: ExportRow>(rows: &[&R], day: NaiveDate) -> Value {
+        let results = rows
+            .iter()
+            .filter(|p| p.get("state") == "missing")
+            .map(|p| {
+                let status = match p.get("approval") {
+                    "approved" => "APPROVED",
+                    "declined" => "REJECTED",
+                    _ => "MANUAL",
+                };
+                record(*p, status, day)
+            })
+            .collect();
+        query(results, day)
+    }
+
+    /// `os-patch-installs` of one day: each installed or failed patch's latest result, at the
+    /// time of the install (or of the failed attempt `failed_at` names).
+    pub fn os_patch_installs<R: ExportRow>(
+        rows: &[&R],
+        day: NaiveDate,
+        failed_at: impl Fn(&R) -> Option<String>,
+    ) -> Value {
+        let results = rows
+            .iter()
+            .filter_map(|p| {
+                let (status, at) = match p.get("state") {
+                    "installed" | "pending_reboot" => ("INSTALLED", Some(p.get("installed_utc").to_string())),
+                    "failed" => ("FAILED", failed_at(p)),
+                    _ => return None,
+                };
+                let mut r = record(*p, status, day);
+                r["installedAt"] = epoch_s(&at?);
+                Some(r)
+            })
+            .collect();
+        query(results, day)
+    }
+
+    /// The install history: every attempt as an `os-patch-installs` record; `describe` gives a
+    /// patch's (title, classification, severity) as the patch lists know them.
+    pub fn install_history<R: ExportRow>(
+        attempts: &[&R],
+        describe: impl Fn(&str) -> (String, String, String),
+        day: NaiveDate,
+    ) -> Value {
+        let results = attempts
+            .iter()
+            .map(|a| {
+                let (title, classification, severity) = describe(a.get("patch_id"));
+                let severity = if severity.is_empty() || severity == "unspecified" {
+                    "unknown".to_string()
+                } else {
+                    severity.to_ascii_uppercase()
+                };
+                json!({
+                    "id": a.get("job_id"),
+                    "name": title,
+                    "severity": severity,
+                    "status": if a.get("result") == "success" { "INSTALLED" } else { "FAILED" },
+                    "type": kind(&classification),
+                    "deviceId": a.get("device_id"),
+                    "installedAt": epoch_s(a.get("attempt_utc")),
+                    "timestamp": epoch_s(a.get("attempt_utc")),
+                    "kbNumber": a.get("patch_id")
+                })
+            })
+            .collect();
+        query(results, day)
+    }
+}
