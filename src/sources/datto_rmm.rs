@@ -56,46 +56,50 @@ pub fn read_sites_json(
 ) -> u64 {
     let sites = json::records(document, &["sites"]);
     for (i, site) in sites.iter().enumerate() {
-        push_site(
-            ctx,
-            sink,
-            warnings,
-            i as u64 + 1,
-            &json::text(site, "id"),
-            &json::text(site, "name"),
-            &json::text(site, "autotaskCompanyId"),
-            json::flag(site, "onDemand").unwrap_or(false),
-        );
+        let s = Site {
+            line: i as u64 + 1,
+            id: json::text(site, "id"),
+            name: json::text(site, "name"),
+            autotask_company_id: json::text(site, "autotaskCompanyId"),
+            on_demand: json::flag(site, "onDemand").unwrap_or(false),
+        };
+        push_site(ctx, sink, warnings, s);
     }
     sites.len() as u64
 }
 
 pub fn read_sites_csv(csv: &VendorCsv, ctx: &Context, sink: &mut RowSink, warnings: &mut Vec<String>) -> u64 {
     for record in &csv.records {
-        push_site(
-            ctx,
-            sink,
-            warnings,
-            record.line,
-            &record.get("id"),
-            &record.get("name"),
-            &record.get("autotaskCompanyId"),
-            false,
-        );
+        let s = Site {
+            line: record.line,
+            id: record.get("id"),
+            name: record.get("name"),
+            autotask_company_id: record.get("autotaskCompanyId"),
+            on_demand: false,
+        };
+        push_site(ctx, sink, warnings, s);
     }
     csv.records.len() as u64
 }
 
-fn push_site(
-    ctx: &Context,
-    sink: &mut RowSink,
-    warnings: &mut Vec<String>,
+/// One site as both shapes describe it.
+struct Site {
     line: u64,
-    id: &str,
-    name: &str,
-    autotask_company_id: &str,
+    id: String,
+    name: String,
+    autotask_company_id: String,
     on_demand: bool,
-) {
+}
+
+fn push_site(ctx: &Context, sink: &mut RowSink, warnings: &mut Vec<String>, site: Site) {
+    let Site {
+        line,
+        id,
+        name,
+        autotask_company_id,
+        on_demand,
+    } = site;
+    let (id, name, autotask_company_id) = (id.as_str(), name.as_str(), autotask_company_id.as_str());
     if SYSTEM_SITES.contains(&name) || on_demand {
         warnings.push(format!(
             "record {line}: Datto system site `{name}` is not a client and was skipped"
