@@ -92,6 +92,9 @@ pub enum SampleFormat {
     /// per snapshot day the os-patches and os-patch-installs queries); the rest as canonical CSV.
     /// NinjaOne carries no exclusion, ring, release date or pending reboot.
     Ninjaone,
+    /// Tickets and changes as ConnectWise Manage service tickets (changes on a "Change
+    /// Management" board); the rest as canonical CSV.
+    ConnectwiseManage,
 }
 
 /// A generated row seen by column name, for the vendor export writers.
@@ -354,6 +357,28 @@ pub fn write_as(spec: &SampleSpec, out: &Path, format: SampleFormat) -> Result<V
     }
     if format == SampleFormat::Ninjaone {
         written.extend(write_ninjaone(&mut tables, out, spec.until)?);
+    }
+    if format == SampleFormat::ConnectwiseManage {
+        let index = |name: &str| {
+            tables
+                .iter()
+                .position(|t| t.table.name == name)
+                .expect("generated table")
+        };
+        let (ti, ci) = (index("tickets"), index("changes"));
+        let (tickets, changes) = (rows(&tables[ti]), rows(&tables[ci]));
+        let document = crate::sources::connectwise_manage::export::tickets(
+            &tickets.iter().collect::<Vec<_>>(),
+            &changes.iter().collect::<Vec<_>>(),
+        );
+        let count = tickets.len() + changes.len();
+        drop((tickets, changes));
+        written.push((
+            write_json(out, "connectwise_manage_tickets.json", &document)?,
+            count,
+        ));
+        tables[ti].rows.clear();
+        tables[ci].rows.clear();
     }
     if matches!(format, SampleFormat::Autotask | SampleFormat::Vendor) {
         let take = |tables: &mut Vec<TableRows>, name: &str| {

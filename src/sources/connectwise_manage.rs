@@ -231,3 +231,109 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
     }
     tickets.len() as u64
 }
+
+/// Writing canonical tickets and changes as ConnectWise Manage service tickets, for
+/// vendor-shaped sample data: what the reader above takes back with the default mapping. Manage
+/// tickets carry no CAB decision, plan or rollback fields by default: changes keep their type,
+/// risk (as impact), outcome and times only.
+pub mod export {
+    use serde_json::{Value, json};
+
+    use crate::sources::ExportRow;
+
+    fn number_or_text(s: &str) -> Value {
+        s.parse::<i64>()
+            .map_or_else(|_| Value::String(s.to_string()), Value::from)
+    }
+
+    fn capitalised(s: &str) -> String {
+        let mut c = s.chars();
+        c.next()
+            .map_or_else(String::new, |f| f.to_uppercase().collect::<String>() + c.as_str())
+    }
+
+    fn status(status: &str) -> (&'static str, bool) {
+        match status {
+            "new" => ("New", false),
+            "waiting" => ("Waiting on Client", false),
+            "complete" => ("Closed", true),
+            "cancelled" => ("Cancelled", true),
+            _ => ("In Progress", false),
+        }
+    }
+
+    fn base<R: ExportRow>(id: &str, tenant: &str, summary: &str, created: &str) -> Value {
+        json!({
+            "id": number_or_text(id),
+            "summary": summary,
+            "recordType": "ServiceTicket",
+            "company": {"id": number_or_text(tenant)},
+            "dateEntered": created,
+            "customFields": []
+        })
+    }
+
+    pub fn tickets<R: ExportRow>(tickets: &[&R], changes: &[&R]) -> Value {
+        let mut items = Vec::new();
+        for t in tickets {
+            let mut item = base::<R>(
+                t.get("ticket_id"),
+                t.get("tenant_id"),
+                t.get("title"),
+                t.get("created_utc"),
+            );
+            let kind = match t.get("ticket_type") {
+                "remediation" => "Patch Management",
+                "service_request" => "Service Request",
+                "problem" => "Problem",
+                "alert" => "Alert",
+                "change_request" => "Change Request",
+                _ => "Incident",
+            };
+            let (status, closed) = status(t.get("status"));
+            item["board"] =
+                json!({"name": if t.get("queue").is_empty() { "Service Desk" } else { t.get("queue") }});
+            item["type"] = json!({"name": kind});
+            item["status"] = json!({"name": status});
+            item["closedFlag"] = Value::Bool(closed);
+            if let Ok(p) = t.get("priority").parse::<i64>() {
+                item["priority"] = json!({"name": format!("Priority {p}"), "sort": p});
+            }
+            if status == "Closed" && !t.get("resolved_utc").is_empty() {
+                item["closedDate"] = Value::String(t.get("resolved_utc").to_string());
+            }
+            if !t.get("due_utc").is_empty() {
+                item["requiredDate"] = Value::String(t.get("due_utc").to_string());
+            }
+            items.push(item);
+        }
+        for c in changes {
+            let mut item = base::<R>(
+                c.get("change_id"),
+                c.get("tenant_id"),
+                c.get("title"),
+                c.get("created_utc"),
+            );
+            let outcome_status = match c.get("outcome") {
+                "in_progress" => "in_progress",
+                "cancelled" => "cancelled",
+                _ => "complete",
+            };
+            let (status, closed) = status(outcome_status);
+            item["board"] = json!({"name": "Change Management"});
+            item["type"] = json!({"name": "Change"});
+            item["status"] = json!({"name": status});
+            item["closedFlag"] = Value::Bool(closed);
+            item["impact"] = Value::String(capitalised(c.get("risk")));
+            if !c.get("actual_end_utc").is_empty() {
+                item["closedDate"] = Value::String(c.get("actual_end_utc").to_string());
+            }
+            item["customFields"] = json!([
+                {"caption": "Change Type", "value": c.get("change_type")},
+                {"caption": "Change Outcome", "value": c.get("outcome")}
+            ]);
+            items.push(item);
+        }
+        Value::Array(items)
+    }
+}
