@@ -262,7 +262,7 @@ pub mod export {
         }
     }
 
-    fn base<R: ExportRow>(id: &str, tenant: &str, summary: &str, created: &str) -> Value {
+    fn base(id: &str, tenant: &str, summary: &str, created: &str) -> Value {
         json!({
             "id": number_or_text(id),
             "summary": summary,
@@ -276,7 +276,7 @@ pub mod export {
     pub fn tickets<R: ExportRow>(tickets: &[&R], changes: &[&R]) -> Value {
         let mut items = Vec::new();
         for t in tickets {
-            let mut item = base::<R>(
+            let mut item = base(
                 t.get("ticket_id"),
                 t.get("tenant_id"),
                 t.get("title"),
@@ -308,7 +308,7 @@ pub mod export {
             items.push(item);
         }
         for c in changes {
-            let mut item = base::<R>(
+            let mut item = base(
                 c.get("change_id"),
                 c.get("tenant_id"),
                 c.get("title"),
