@@ -95,6 +95,12 @@ pub enum SampleFormat {
     /// Tickets and changes as ConnectWise Manage service tickets (changes on a "Change
     /// Management" board); the rest as canonical CSV.
     ConnectwiseManage,
+    /// Microsoft patch rows as ConnectWise Automate's patch-rows report, one CSV per snapshot
+    /// day; the rest as canonical CSV.
+    ConnectwiseAutomate,
+    /// Microsoft patch rows of workstations as WUfB `UCClientUpdateStatus` CSV, one per snapshot
+    /// day; the rest as canonical CSV.
+    Wufb,
 }
 
 /// A generated row seen by column name, for the vendor export writers.
@@ -312,6 +318,115 @@ fn write_ninjaone(tables: &mut [TableRows], out: &Path, until: NaiveDate) -> Res
     Ok(written)
 }
 
+/// Moves Microsoft patch rows into one report CSV per snapshot day, in Automate's or WUfB's
+/// columns (the export modules beside those adapters say which rows each reports).
+fn write_patch_reports(
+    tables: &mut [TableRows],
+    out: &Path,
+    format: SampleFormat,
+) -> Result<Vec<(PathBuf, usize)>> {
+    use crate::sources::{ExportRow, connectwise_automate, wufb};
+    use std::collections::{BTreeMap, BTreeSet};
+    let index = |name: &str| {
+        tables
+            .iter()
+            .position(|t| t.table.name == name)
+            .expect("generated table")
+    };
+    let (ti, di, pi, ai) = (
+        index("tenants"),
+        index("devices"),
+        index("patch_status"),
+        index("patch_attempts"),
+    );
+    let (tenant_rows, device_rows, patch_rows, attempt_rows) = (
+        rows(&tables[ti]),
+        rows(&tables[di]),
+        rows(&tables[pi]),
+        rows(&tables[ai]),
+    );
+    let key = |r: &RowRef<'_>| {
+        (
+            r.get("snapshot_date").to_string(),
+            r.get("tenant_id").to_string(),
+            r.get("device_id").to_string(),
+        )
+    };
+    let devices: BTreeMap<_, &RowRef<'_>> = device_rows.iter().map(|d| (key(d), d)).collect();
+    let tenant = |id: &str| tenant_rows.iter().find(|t| t.get("tenant_id") == id);
+    let mut failures: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
+    for a in attempt_rows.iter().filter(|a| a.get("result") == "failure") {
+        let k = (
+            a.get("tenant_id").to_string(),
+            a.get("device_id").to_string(),
+            a.get("patch_id").to_string(),
+        );
+        failures
+            .entry(k)
+            .or_default()
+            .push(a.get("attempt_utc").to_string());
+    }
+    let (prefix, header): (&str, &[&str]) = match format {
+        SampleFormat::Wufb => ("wufb_ucclientupdatestatus", &wufb::export::HEADER),
+        _ => (
+            "connectwise_automate_patch_rows",
+            &connectwise_automate::export::HEADER,
+        ),
+    };
+    let mut days: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+    let mut moved = BTreeSet::new();
+    for (i, p) in patch_rows.iter().enumerate() {
+        let Some(device) = devices.get(&key(p)) else {
+            continue;
+        };
+        let Some(t) = tenant(p.get("tenant_id")) else {
+            continue;
+        };
+        if !p.get("patch_id").starts_with("KB") {
+            continue;
+        }
+        let row = match format {
+            SampleFormat::Wufb if device.get("device_class") == "workstation" => {
+                let end = format!("{}T23:59:59Z", p.get("snapshot_date"));
+                let k = (
+                    p.get("tenant_id").to_string(),
+                    p.get("device_id").to_string(),
+                    p.get("patch_id").to_string(),
+                );
+                let failed_at = failures
+                    .get(&k)
+                    .and_then(|ts| ts.iter().filter(|t| t.as_str() <= end.as_str()).max().cloned());
+                wufb::export::row(p, *device, t.get("rmm_site_id"), failed_at)
+            }
+            SampleFormat::Wufb => None,
+            _ => connectwise_automate::export::row(p, *device, t.get("tenant_name")),
+        };
+        if let Some(row) = row {
+            days.entry(p.get("snapshot_date").to_string())
+                .or_default()
+                .push(row);
+            moved.insert(i);
+        }
+    }
+    let mut written = Vec::new();
+    for (day, report) in days {
+        let path = out.join(format!("{prefix}_{day}.csv"));
+        crate::lake::write_atomic(&path, |file| {
+            let mut w = csv::Writer::from_writer(file);
+            w.write_record(header)?;
+            for row in &report {
+                w.write_record(row)?;
+            }
+            w.flush()?;
+            Ok(())
+        })?;
+        written.push((path, report.len()));
+    }
+    drop((tenant_rows, device_rows, patch_rows, attempt_rows));
+    remove_rows(&mut tables[pi].rows, &moved);
+    Ok(written)
+}
+
 fn remove_rows(rows: &mut Vec<Vec<String>>, moved: &std::collections::BTreeSet<usize>) {
     let mut i = 0;
     rows.retain(|_| {
@@ -357,6 +472,9 @@ pub fn write_as(spec: &SampleSpec, out: &Path, format: SampleFormat) -> Result<V
     }
     if format == SampleFormat::Ninjaone {
         written.extend(write_ninjaone(&mut tables, out, spec.until)?);
+    }
+    if matches!(format, SampleFormat::ConnectwiseAutomate | SampleFormat::Wufb) {
+        written.extend(write_patch_reports(&mut tables, out, format)?);
     }
     if format == SampleFormat::ConnectwiseManage {
         let index = |name: &str| {

@@ -251,3 +251,100 @@ pub fn read_compliance(
     }
     Ok(csv.records.len() as u64)
 }
+
+/// Writing canonical patch rows as Automate's patch-rows report CSV, for vendor-shaped sample
+/// data: Microsoft updates only (Automate's hotfix table), with the computer and client columns
+/// the report repeats on every row, times in the US form the report query writes.
+pub mod export {
+    use chrono::DateTime;
+
+    use crate::sources::ExportRow;
+
+    pub const HEADER: [&str; 17] = [
+        "Install_Status",
+        "Client_Name",
+        "Location_Name",
+        "Computer_Name",
+        "ComputerId",
+        "OS_Version",
+        "Machine_Type",
+        "Online",
+        "Last_Contact",
+        "Last_Reboot",
+        "Install_Date",
+        "kbid",
+        "installed",
+        "severity",
+        "categoryname",
+        "Title",
+        "Approved",
+    ];
+
+    fn us_time(iso: &str) -> String {
+        DateTime::parse_from_rfc3339(iso).map_or(String::new(), |t| t.format("%m/%d/%Y %-H:%M").to_string())
+    }
+
+    fn category(classification: &str) -> &'static str {
+        match classification {
+            "security" => "Security Updates",
+            "critical" => "Critical Updates",
+            "update_rollup" => "Update Rollups",
+            "feature" => "Feature Packs",
+            "driver" => "Drivers",
+            "definition" => "Definition Updates",
+            _ => "Updates",
+        }
+    }
+
+    /// One report row of a patch on a device; `None` for states the report does not list.
+    pub fn row<R: ExportRow>(patch: &R, device: &R, client_name: &str) -> Option<Vec<String>> {
+        let (status, installed) = match patch.get("state") {
+            "installed" => ("Completed", "1"),
+            "pending_reboot" => ("Pending Reboot", "0"),
+            "failed" => ("Failed", "0"),
+            "missing" => ("Not Installed", "0"),
+            _ => return None,
+        };
+        let severity = match patch.get("severity") {
+            "unspecified" | "" => String::new(),
+            s => {
+                let mut c = s.chars();
+                c.next()
+                    .map_or_else(String::new, |f| f.to_uppercase().collect::<String>() + c.as_str())
+            }
+        };
+        let machine = match device.get("device_class") {
+            "server" => "Server",
+            "workstation" => "Workstation",
+            _ => "Other",
+        };
+        Some(vec![
+            status.to_string(),
+            client_name.to_string(),
+            "Main Office".to_string(),
+            device.get("hostname").to_string(),
+            device.get("device_id").to_string(),
+            device.get("os_name").to_string(),
+            machine.to_string(),
+            "1".to_string(),
+            us_time(device.get("last_seen_utc")),
+            String::new(),
+            if installed == "1" {
+                us_time(patch.get("installed_utc"))
+            } else {
+                String::new()
+            },
+            patch.get("patch_id").trim_start_matches("KB").to_string(),
+            installed.to_string(),
+            severity,
+            category(patch.get("classification")).to_string(),
+            patch.get("patch_title").to_string(),
+            if patch.get("approval") == "approved" {
+                "1"
+            } else {
+                "0"
+            }
+            .to_string(),
+        ])
+    }
+}

@@ -159,3 +159,85 @@ pub fn read_client_update_status(
     }
     Ok(csv.records.len() as u64)
 }
+
+/// Writing canonical patch rows as `UCClientUpdateStatus` rows, for vendor-shaped sample data:
+/// Microsoft updates on workstations (WUfB manages Windows clients), tenanted by an Entra tenant
+/// id, times in the portal export's `yyyy/MM/dd hh:mm:ss.fff AM` form.
+pub mod export {
+    use chrono::DateTime;
+
+    use crate::sources::ExportRow;
+
+    pub const HEADER: [&str; 14] = [
+        "TimeGenerated [UTC]",
+        "AzureADTenantId",
+        "AzureADDeviceId",
+        "DeviceName",
+        "UpdateCategory",
+        "UpdateClassification",
+        "UpdateDisplayName",
+        "TargetKBNumber",
+        "UpdateReleaseTime [UTC]",
+        "UpdateInstalledTime [UTC]",
+        "ClientState",
+        "ClientSubstate",
+        "ClientSubstateTime [UTC]",
+        "DeploymentId",
+    ];
+
+    fn ms_time(iso: &str) -> String {
+        DateTime::parse_from_rfc3339(iso).map_or(String::new(), |t| {
+            t.format("%Y/%m/%d %I:%M:%S%.3f %p").to_string()
+        })
+    }
+
+    /// One status row; `None` for patches WUfB would not report (not applicable, not approved).
+    pub fn row<R: ExportRow>(
+        patch: &R,
+        device: &R,
+        aad_tenant: &str,
+        failed_at: Option<String>,
+    ) -> Option<Vec<String>> {
+        let (state, substate) = match patch.get("state") {
+            "installed" => ("Installed", "UpdateInstalled"),
+            "pending_reboot" => ("Installing", "RebootRequired"),
+            "failed" => ("Failed", "InstallFailed"),
+            "missing" => ("Offering", "OfferReady"),
+            _ => return None,
+        };
+        if patch.get("approval") != "approved" {
+            return None;
+        }
+        let classification = match patch.get("classification") {
+            "security" | "critical" => "Security",
+            "driver" => "Driver",
+            "feature" => "Upgrade",
+            _ => "NonSecurity",
+        };
+        let release = patch.get("release_date");
+        Some(vec![
+            ms_time(device.get("last_seen_utc")),
+            aad_tenant.to_string(),
+            device.get("device_id").to_string(),
+            device.get("hostname").to_string(),
+            "WindowsQualityUpdate".to_string(),
+            classification.to_string(),
+            patch.get("patch_title").to_string(),
+            patch.get("patch_id").to_string(),
+            if release.is_empty() {
+                String::new()
+            } else {
+                ms_time(&format!("{release}T00:00:00Z"))
+            },
+            if state == "Installed" {
+                ms_time(patch.get("installed_utc"))
+            } else {
+                String::new()
+            },
+            state.to_string(),
+            substate.to_string(),
+            failed_at.map(|t| ms_time(&t)).unwrap_or_default(),
+            String::new(),
+        ])
+    }
+}
