@@ -668,3 +668,37 @@ fn the_generated_msp_in_vendor_shapes_gives_the_same_kpis_as_its_canonical_form(
         assert_eq!(expected.len(), actual.len(), "{format:?}");
     }
 }
+
+#[test]
+fn a_day_first_powershell_csv_in_utf16_with_semicolons_reads_like_the_original() {
+    // What Windows PowerShell 5.1 writes in a German locale: UTF-16 LE with BOM, `;`, 16.07.2024.
+    let original = std::fs::read_to_string(fixture("datto_rmm_devices_export_dattormm_core.csv")).unwrap();
+    let german = original
+        .replace("\",\"", "\";\"")
+        .replace("7/16/2024 12:00:00 PM", "16.07.2024 12:00:00");
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(german.encode_utf16().flat_map(u16::to_le_bytes));
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("devices_de.csv");
+    std::fs::write(&path, bytes).unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let config = Config::parse("[sources.datto_rmm]\ndate_culture = \"day_first\"\n").unwrap();
+    let options = IngestOptions {
+        snapshot_date: chrono::NaiveDate::from_ymd_opt(2024, 7, 16),
+        source: None,
+    };
+    let report = ingest::ingest_with(&config, &lake, &[path], options).unwrap();
+    assert_eq!(report.failed(), 0, "{report:#?}");
+    assert_eq!(
+        rows(
+            &lake,
+            "select hostname, device_class, cast(last_seen_utc as varchar), excluded from devices"
+        ),
+        vec![row(&[
+            "CONTOSO-LT-014",
+            "workstation",
+            "2024-07-16 12:00:00",
+            "false"
+        ])]
+    );
+}

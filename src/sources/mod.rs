@@ -382,6 +382,14 @@ pub fn severity_word(raw: &str) -> &'static str {
     }
 }
 
+/// Whether a vendor severity word means one of the canonical severities (empty counts as
+/// known: nothing was said).
+pub fn is_severity_word(raw: &str) -> bool {
+    raw.trim().is_empty()
+        || severity_word(raw) != "unspecified"
+        || raw.trim().eq_ignore_ascii_case("unspecified")
+}
+
 /// A problem with one vendor value, for the quarantine.
 pub fn bad_value(column: &str, value: &str, detail: String) -> Problem {
     let reason = if column.ends_with("_utc") {
@@ -800,4 +808,37 @@ pub fn read(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Result<
         (_, Content::Csv(_)) => return Err(wrong_kind("JSON")),
     };
     Ok(sink.finish(rows, warnings, encoding))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_snapshot_date_is_the_first_iso_date_in_the_file_name() {
+        let date = |name: &str| date_in_file_name(std::path::Path::new(name));
+        assert_eq!(
+            date("exports/devices_2026-10-31.json"),
+            NaiveDate::from_ymd_opt(2026, 10, 31)
+        );
+        assert_eq!(
+            date("2026-10-30 ninja 2026-10-31.json"),
+            NaiveDate::from_ymd_opt(2026, 10, 30)
+        );
+        assert_eq!(date("devices_2026-13-31.json"), None);
+        assert_eq!(date("devices.json"), None);
+    }
+
+    #[test]
+    fn microsoft_titles_give_patch_tuesday_and_severities_fold() {
+        assert_eq!(
+            microsoft_release_date("2024-07 Cumulative Update for Windows 11 (KB5040442)"),
+            NaiveDate::from_ymd_opt(2024, 7, 9)
+        );
+        assert_eq!(microsoft_release_date("Intel - System - 10.1.36.7"), None);
+        assert_eq!(severity_word("CRITICAL"), "critical");
+        assert_eq!(severity_word("OPTIONAL"), "low");
+        assert_eq!(severity_word("recommended"), "unspecified");
+        assert!(!is_severity_word("recommended") && is_severity_word("IMPORTANT") && is_severity_word(""));
+    }
 }

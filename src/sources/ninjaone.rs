@@ -161,6 +161,7 @@ pub fn read_os_patches(
     let snapshot = ctx.require_snapshot_date(file)?.format("%Y-%m-%d").to_string();
     let records = json::records(document, &["results"]);
     let mut unknown_types = 0;
+    let mut unknown_severities = std::collections::BTreeMap::new();
     for (i, r) in records.iter().enumerate() {
         let p = PatchRecord {
             line: i as u64 + 1,
@@ -173,6 +174,10 @@ pub fn read_os_patches(
         };
         if classification(&json::text(r, "type")).is_none() {
             unknown_types += 1;
+        }
+        let severity = json::text(r, "severity");
+        if !super::is_severity_word(&severity) {
+            *unknown_severities.entry(severity).or_insert(0u64) += 1;
         }
         let approval = match json::text(r, "status").to_ascii_uppercase().as_str() {
             "APPROVED" => "approved",
@@ -187,6 +192,11 @@ pub fn read_os_patches(
     if unknown_types > 0 {
         warnings.push(format!(
             "{unknown_types} patch(es) of an unknown NinjaOne type, classified as other"
+        ));
+    }
+    for (severity, n) in unknown_severities {
+        warnings.push(format!(
+            "NinjaOne severity `{severity}` on {n} patch(es) is not a severity: unspecified"
         ));
     }
     Ok(records.len() as u64)
