@@ -78,16 +78,10 @@ pub fn read_patch_rows(
             tenants.entry(tenant.clone()).or_insert((r.line, client.clone()));
         }
         let computer = r.get("ComputerId");
-        let last_seen = match style.parse(&r.get("Last_Contact")) {
-            Ok(t) => t.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            Err(reason) => {
-                sink.reject(
-                    &DEVICES,
-                    r.line,
-                    super::bad_value("last_seen_utc", &r.get("Last_Contact"), reason),
-                );
-                continue;
-            }
+        let Some(last_seen) =
+            sink.time_cell(&style, &DEVICES, r.line, "last_seen_utc", &r.get("Last_Contact"))
+        else {
+            continue;
         };
         devices.entry(computer.clone()).or_insert_with(|| {
             (
@@ -103,16 +97,14 @@ pub fn read_patch_rows(
                 ],
             )
         });
-        let installed_at = match style.parse(&r.get("Install_Date")) {
-            Ok(t) => t.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            Err(reason) => {
-                sink.reject(
-                    &PATCH_STATUS,
-                    r.line,
-                    super::bad_value("installed_utc", &r.get("Install_Date"), reason),
-                );
-                continue;
-            }
+        let Some(installed_at) = sink.time_cell(
+            &style,
+            &PATCH_STATUS,
+            r.line,
+            "installed_utc",
+            &r.get("Install_Date"),
+        ) else {
+            continue;
         };
         let category = r.get("categoryname");
         let class = classification(&category).unwrap_or_else(|| {
@@ -203,17 +195,14 @@ pub fn read_compliance(
         let tenant = ctx
             .site_tenant(&client)
             .unwrap_or_else(|| format!("automate-client-{client}"));
-        let last_seen = match style.parse(&r.get("ComputerDateLastContact")) {
-            Ok(t) => t.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            Err(reason) => {
-                let value = r.get("ComputerDateLastContact");
-                sink.reject(
-                    &DEVICES,
-                    r.line,
-                    super::bad_value("last_seen_utc", &value, reason),
-                );
-                continue;
-            }
+        let Some(last_seen) = sink.time_cell(
+            &style,
+            &DEVICES,
+            r.line,
+            "last_seen_utc",
+            &r.get("ComputerDateLastContact"),
+        ) else {
+            continue;
         };
         let computer = r.get("ComputerID");
         let os = Some(r.get("FullOSName"))

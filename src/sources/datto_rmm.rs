@@ -123,7 +123,8 @@ struct Device {
     hostname: String,
     category: String,
     os: String,
-    last_seen: Result<Option<chrono::DateTime<chrono::Utc>>, String>,
+    /// As exported: epoch milliseconds (API) or culture-dependent text (PowerShell CSV).
+    last_seen: String,
     deleted: bool,
     suspended: bool,
     /// `None` when Datto does not patch the device (no patchManagement object).
@@ -137,7 +138,6 @@ pub fn read_devices_json(
     sink: &mut RowSink,
     warnings: &mut Vec<String>,
 ) -> Result<u64, FileError> {
-    let style = ctx.time_style("datto_rmm");
     let devices: Vec<&Value> = match json::field(document, "devices") {
         Some(_) => json::records(document, &["devices"]).iter().collect(),
         // A single device object (GET /v2/device/{uid}).
@@ -153,7 +153,7 @@ pub fn read_devices_json(
             .map(json::scalar_text)
             .unwrap_or_default(),
         os: json::text(d, "operatingSystem"),
-        last_seen: style.parse(&json::text(d, "lastSeen")),
+        last_seen: json::text(d, "lastSeen"),
         deleted: json::flag(d, "deleted").unwrap_or(false),
         suspended: json::flag(d, "suspended").unwrap_or(false),
         patch: json::field(d, "patchManagement").map(|p| {
@@ -176,7 +176,6 @@ pub fn read_devices_csv(
     sink: &mut RowSink,
     warnings: &mut Vec<String>,
 ) -> Result<u64, FileError> {
-    let style = ctx.time_style("datto_rmm");
     let parsed = csv.records.iter().map(|r| {
         let status = r.get("PatchStatus");
         Device {
@@ -187,7 +186,7 @@ pub fn read_devices_csv(
             hostname: r.get("Hostname"),
             category: r.get("DeviceCategory"),
             os: r.get("OperatingSystem"),
-            last_seen: style.parse(&r.get("LastSeen")),
+            last_seen: r.get("LastSeen"),
             deleted: crate::canonical::parse_bool(&r.get("Deleted")).unwrap_or(false),
             suspended: crate::canonical::parse_bool(&r.get("Suspended")).unwrap_or(false),
             patch: (!status.is_empty()).then(|| (status, String::new(), String::new(), String::new())),
@@ -205,6 +204,7 @@ fn push_devices(
     warnings: &mut Vec<String>,
 ) -> Result<(), FileError> {
     let snapshot = ctx.require_snapshot_date(file)?.format("%Y-%m-%d").to_string();
+    let style = ctx.time_style("datto_rmm");
     let mut unknown_sites = std::collections::BTreeSet::new();
     let mut unknown_statuses = std::collections::BTreeMap::<String, u64>::new();
     let mut deleted = 0;
@@ -217,12 +217,8 @@ fn push_devices(
             unknown_sites.insert(format!("{} ({})", d.site_id, d.site_name));
             site_tenant(&d.site_id, "")
         });
-        let last_seen = match d.last_seen {
-            Ok(t) => t.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            Err(reason) => {
-                sink.reject(&DEVICES, d.line, super::bad_value("last_seen_utc", "", reason));
-                continue;
-            }
+        let Some(last_seen) = sink.time_cell(&style, &DEVICES, d.line, "last_seen_utc", &d.last_seen) else {
+            continue;
         };
         let (excluded, reason) = if d.suspended {
             ("true", "suspended in Datto RMM")
@@ -324,16 +320,14 @@ pub fn read_patch_alerts(
             );
             continue;
         };
-        let at = match style.parse(&json::text(alert, "timestamp")) {
-            Ok(t) => t.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            Err(reason) => {
-                sink.reject(
-                    &PATCH_ATTEMPTS,
-                    line,
-                    super::bad_value("attempt_utc", &json::text(alert, "timestamp"), reason),
-                );
-                continue;
-            }
+        let Some(at) = sink.time_cell(
+            &style,
+            &PATCH_ATTEMPTS,
+            line,
+            "attempt_utc",
+            &json::text(alert, "timestamp"),
+        ) else {
+            continue;
         };
         sink.push(
             &PATCH_ATTEMPTS,

@@ -184,6 +184,26 @@ impl RowSink {
         }
     }
 
+    /// A timestamp cell read with the source's style, as canonical text (empty for no value).
+    /// When the text is no timestamp the source writes, the row is refused here with the reason
+    /// and `None` comes back: the caller skips the row.
+    pub fn time_cell(
+        &mut self,
+        style: &TimeStyle,
+        table: &Table,
+        line: u64,
+        column: &str,
+        raw: &str,
+    ) -> Option<String> {
+        match style.parse(raw) {
+            Ok(t) => Some(t.map(|t| t.to_rfc3339()).unwrap_or_default()),
+            Err(reason) => {
+                self.reject(table, line, bad_value(column, raw, reason));
+                None
+            }
+        }
+    }
+
     /// Records a row refused before it could be built (e.g. a vendor value with no meaning).
     pub fn reject(&mut self, table: &Table, line: u64, problem: Problem) {
         self.rejections.push(Rejection {

@@ -65,12 +65,14 @@ pub fn read_devices(
     let devices = json::records(document, &["devices"]);
     for (i, d) in devices.iter().enumerate() {
         let line = i as u64 + 1;
-        let last_seen = match style.parse(&json::text(d, "lastContact")) {
-            Ok(t) => t.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            Err(reason) => {
-                sink.reject(&DEVICES, line, super::bad_value("last_seen_utc", "", reason));
-                continue;
-            }
+        let Some(last_seen) = sink.time_cell(
+            &style,
+            &DEVICES,
+            line,
+            "last_seen_utc",
+            &json::text(d, "lastContact"),
+        ) else {
+            continue;
         };
         let hostname = Some(json::text(d, "systemName"))
             .filter(|h| !h.is_empty())
@@ -225,17 +227,14 @@ pub fn read_os_patch_installs(
             unknown_device(sink, &PATCH_STATUS, p.line, &p.device_id);
             continue;
         };
-        let at = match style.parse(&json::text(r, "installedAt")) {
-            Ok(Some(t)) => t.to_rfc3339(),
-            Ok(None) => String::new(),
-            Err(reason) => {
-                sink.reject(
-                    &PATCH_ATTEMPTS,
-                    p.line,
-                    super::bad_value("attempt_utc", "", reason),
-                );
-                continue;
-            }
+        let Some(at) = sink.time_cell(
+            &style,
+            &PATCH_ATTEMPTS,
+            p.line,
+            "attempt_utc",
+            &json::text(r, "installedAt"),
+        ) else {
+            continue;
         };
         let success = json::text(r, "status").eq_ignore_ascii_case("INSTALLED");
         sink.push(
@@ -279,16 +278,14 @@ pub fn read_patch_report_csv(csv: &VendorCsv, ctx: &Context, sink: &mut RowSink)
             unknown_device(sink, &PATCH_ATTEMPTS, r.line, &device);
             continue;
         };
-        let installed = match style.parse(&r.get("InstalledAt")) {
-            Ok(t) => t.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            Err(reason) => {
-                sink.reject(
-                    &PATCH_ATTEMPTS,
-                    r.line,
-                    super::bad_value("attempt_utc", &r.get("InstalledAt"), reason),
-                );
-                continue;
-            }
+        let Some(installed) = sink.time_cell(
+            &style,
+            &PATCH_ATTEMPTS,
+            r.line,
+            "attempt_utc",
+            &r.get("InstalledAt"),
+        ) else {
+            continue;
         };
         let patch_id = Some(r.get("KBNumber"))
             .filter(|k| !k.is_empty())
