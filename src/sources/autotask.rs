@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{Context, RowSink, json};
-use crate::canonical::{CHANGES, Problem, Reason, TENANTS, TICKETS};
+use crate::canonical::{CHANGES, Problem, TENANTS, TICKETS};
 use crate::config::AutotaskMapping;
 use crate::lake::SOURCE_LOOKUPS;
 use crate::sources::timestamps::TimeStyle;
@@ -437,26 +437,14 @@ fn read_change(
         *defaulted_types += 1;
         change_type = "normal".into();
     }
-    let outcome = match (word("outcome"), status) {
-        (o, _) if !o.is_empty() => o,
-        (_, "cancelled") => "cancelled".into(),
-        (_, "complete") => {
-            sink.reject(
-                &CHANGES,
-                line,
-                Problem {
-                    column: "outcome".into(),
-                    value: String::new(),
-                    reason: Reason::MissingRequired,
-                    detail:
-                        "completed change request with no outcome: map mapping.autotask.change_fields.outcome"
-                            .into(),
-                },
-            );
-            return;
-        }
-        _ => "in_progress".into(),
-    };
+    let outcome =
+        match super::change_outcome(word("outcome"), status, "mapping.autotask.change_fields.outcome") {
+            Ok(o) => o,
+            Err(problem) => {
+                sink.reject(&CHANGES, line, problem);
+                return;
+            }
+        };
     // CAB: approved once an approver said yes, rejected once one said no; the decision time is
     // the latest vote.
     let votes: Vec<_> = ctx

@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::{Context, RowSink, json};
-use crate::canonical::{CHANGES, Problem, Reason, TICKETS};
+use crate::canonical::{CHANGES, TICKETS};
 
 pub const SOURCE: &str = "connectwise_manage";
 
@@ -137,24 +137,13 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
                 defaulted_types += 1;
                 change_type = "normal".into();
             }
-            let outcome = match (word(&field("outcome")), status) {
-                (o, _) if !o.is_empty() => o,
-                (_, "cancelled") => "cancelled".into(),
-                (_, "complete") => {
-                    sink.reject(
-                        &CHANGES,
-                        line,
-                        Problem {
-                            column: "outcome".into(),
-                            value: String::new(),
-                            reason: Reason::MissingRequired,
-                            detail: "closed change with no outcome: map mapping.connectwise_manage.change_fields.outcome"
-                                .into(),
-                        },
-                    );
+            let key = "mapping.connectwise_manage.change_fields.outcome";
+            let outcome = match super::change_outcome(word(&field("outcome")), status, key) {
+                Ok(o) => o,
+                Err(problem) => {
+                    sink.reject(&CHANGES, line, problem);
                     continue;
                 }
-                _ => "in_progress".into(),
             };
             sink.push(
                 &CHANGES,

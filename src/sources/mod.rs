@@ -410,6 +410,23 @@ pub fn is_severity_word(raw: &str) -> bool {
         || raw.trim().eq_ignore_ascii_case("unspecified")
 }
 
+/// A PSA change's outcome: the mapped field when it says one; else what the ticket status
+/// proves (open: in progress, cancelled: cancelled). A completed change whose outcome nobody
+/// recorded is refused rather than counted as a success. `mapping_key` names the setting to fix.
+pub fn change_outcome(mapped: String, status: &str, mapping_key: &str) -> Result<String, Problem> {
+    match (mapped, status) {
+        (o, _) if !o.is_empty() => Ok(o),
+        (_, "cancelled") => Ok("cancelled".into()),
+        (_, "complete") => Err(Problem {
+            column: "outcome".into(),
+            value: String::new(),
+            reason: Reason::MissingRequired,
+            detail: format!("completed change with no outcome: map {mapping_key}"),
+        }),
+        _ => Ok("in_progress".into()),
+    }
+}
+
 /// A problem with one vendor value, for the quarantine.
 pub fn bad_value(column: &str, value: &str, detail: String) -> Problem {
     let reason = if column.ends_with("_utc") {
