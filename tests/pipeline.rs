@@ -628,6 +628,26 @@ fn demo_runs_end_to_end_into_a_folder_duckdb_reads() {
 }
 
 #[test]
+fn demo_over_the_vendor_shaped_sample_prints_the_same_scorecard() {
+    let dir = TempDir::new().unwrap();
+    let scorecard = |args: &[&str]| {
+        let out = govpack(dir.path(), args);
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+        let text = stdout(&out);
+        let start = text.find("Portfolio scorecard").expect("a scorecard");
+        text[start..]
+            .lines()
+            .take_while(|l| !l.starts_with("KPI outputs"))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let canonical = scorecard(&["demo", "--out", "canonical"]);
+    let vendor = scorecard(&["demo", "--vendor", "--out", "vendor"]);
+    assert!(canonical.len() > 20, "{canonical:?}");
+    assert_eq!(canonical, vendor);
+}
+
+#[test]
 fn init_writes_a_config_that_loads_and_refuses_to_overwrite_it() {
     let dir = TempDir::new().unwrap();
     let out = govpack(dir.path(), &["init"]);
