@@ -123,12 +123,7 @@ fn write_datto(tables: &mut [TableRows], out: &Path) -> Result<Vec<(PathBuf, usi
     use crate::sources::ExportRow;
     use crate::sources::datto_rmm::export;
     use std::collections::{BTreeMap, BTreeSet};
-    let index = |name: &str| {
-        tables
-            .iter()
-            .position(|t| t.table.name == name)
-            .expect("generated table")
-    };
+    let index = |name: &str| table_position(tables, name);
     let (ti, di, si) = (index("tenants"), index("devices"), index("device_patch_summary"));
     let summary_key = |t: &TableRows, r: &[String]| -> (String, String, String) {
         let c = |name: &str| r[t.table.column_index(name).expect("column")].clone();
@@ -198,12 +193,7 @@ fn write_ninjaone(tables: &mut [TableRows], out: &Path, until: NaiveDate) -> Res
     use crate::sources::ExportRow;
     use crate::sources::ninjaone::export;
     use std::collections::{BTreeMap, BTreeSet};
-    let index = |name: &str| {
-        tables
-            .iter()
-            .position(|t| t.table.name == name)
-            .expect("generated table")
-    };
+    let index = |name: &str| table_position(tables, name);
     let (ti, di, pi, ai) = (
         index("tenants"),
         index("devices"),
@@ -232,18 +222,7 @@ fn write_ninjaone(tables: &mut [TableRows], out: &Path, until: NaiveDate) -> Res
             )
         });
     }
-    let mut failures: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
-    for a in attempt_rows.iter().filter(|a| a.get("result") == "failure") {
-        let key = (
-            a.get("tenant_id").to_string(),
-            a.get("device_id").to_string(),
-            a.get("patch_id").to_string(),
-        );
-        failures
-            .entry(key)
-            .or_default()
-            .push(a.get("attempt_utc").to_string());
-    }
+    let failures = FailureTimes::of(&attempt_rows);
     let mut days: BTreeMap<String, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
     for (i, d) in device_rows.iter().enumerate() {
         days.entry(d.get("snapshot_date").to_string())
@@ -264,19 +243,9 @@ fn write_ninjaone(tables: &mut [TableRows], out: &Path, until: NaiveDate) -> Res
     let mut documents = Vec::new();
     for (day, (devices, patches)) in &days {
         let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("generated date");
-        let end = format!("{}T23:59:59Z", day);
         let devices: Vec<&RowRef<'_>> = devices.iter().map(|i| &device_rows[*i]).collect();
         let patches: Vec<&RowRef<'_>> = patches.iter().map(|i| &patch_rows[*i]).collect();
-        let failed_at = |p: &RowRef<'_>| {
-            let key = (
-                p.get("tenant_id").to_string(),
-                p.get("device_id").to_string(),
-                p.get("patch_id").to_string(),
-            );
-            failures
-                .get(&key)
-                .and_then(|times| times.iter().filter(|t| t.as_str() <= end.as_str()).max().cloned())
-        };
+        let failed_at = |p: &RowRef<'_>| failures.latest(p);
         documents.push((
             format!("ninjaone_devices_{day}.json"),
             export::devices(&devices, org_of),
@@ -327,12 +296,7 @@ fn write_patch_reports(
 ) -> Result<Vec<(PathBuf, usize)>> {
     use crate::sources::{ExportRow, connectwise_automate, wufb};
     use std::collections::{BTreeMap, BTreeSet};
-    let index = |name: &str| {
-        tables
-            .iter()
-            .position(|t| t.table.name == name)
-            .expect("generated table")
-    };
+    let index = |name: &str| table_position(tables, name);
     let (ti, di, pi, ai) = (
         index("tenants"),
         index("devices"),
@@ -354,18 +318,7 @@ fn write_patch_reports(
     };
     let devices: BTreeMap<_, &RowRef<'_>> = device_rows.iter().map(|d| (key(d), d)).collect();
     let tenant = |id: &str| tenant_rows.iter().find(|t| t.get("tenant_id") == id);
-    let mut failures: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
-    for a in attempt_rows.iter().filter(|a| a.get("result") == "failure") {
-        let k = (
-            a.get("tenant_id").to_string(),
-            a.get("device_id").to_string(),
-            a.get("patch_id").to_string(),
-        );
-        failures
-            .entry(k)
-            .or_default()
-            .push(a.get("attempt_utc").to_string());
-    }
+    let failures = FailureTimes::of(&attempt_rows);
     let (prefix, header): (&str, &[&str]) = match format {
         SampleFormat::Wufb => ("wufb_ucclientupdatestatus", &wufb::export::HEADER),
         _ => (
@@ -387,15 +340,7 @@ fn write_patch_reports(
         }
         let row = match format {
             SampleFormat::Wufb if device.get("device_class") == "workstation" => {
-                let end = format!("{}T23:59:59Z", p.get("snapshot_date"));
-                let k = (
-                    p.get("tenant_id").to_string(),
-                    p.get("device_id").to_string(),
-                    p.get("patch_id").to_string(),
-                );
-                let failed_at = failures
-                    .get(&k)
-                    .and_then(|ts| ts.iter().filter(|t| t.as_str() <= end.as_str()).max().cloned());
+                let failed_at = failures.latest(p);
                 wufb::export::row(p, *device, t.get("rmm_site_id"), failed_at)
             }
             SampleFormat::Wufb => None,
@@ -425,6 +370,48 @@ fn write_patch_reports(
     drop((tenant_rows, device_rows, patch_rows, attempt_rows));
     remove_rows(&mut tables[pi].rows, &moved);
     Ok(written)
+}
+
+fn table_position(tables: &[TableRows], name: &str) -> usize {
+    tables
+        .iter()
+        .position(|t| t.table.name == name)
+        .expect("generated table")
+}
+
+/// When each device and patch failed, for exports that report a failure with its time.
+struct FailureTimes(std::collections::BTreeMap<(String, String, String), Vec<String>>);
+
+impl FailureTimes {
+    fn of(attempts: &[RowRef<'_>]) -> Self {
+        use crate::sources::ExportRow;
+        let mut map = std::collections::BTreeMap::new();
+        for a in attempts.iter().filter(|a| a.get("result") == "failure") {
+            let key = (
+                a.get("tenant_id").to_string(),
+                a.get("device_id").to_string(),
+                a.get("patch_id").to_string(),
+            );
+            map.entry(key)
+                .or_insert_with(Vec::new)
+                .push(a.get("attempt_utc").to_string());
+        }
+        FailureTimes(map)
+    }
+
+    /// The last failure of a patch row's device and patch up to the end of the row's snapshot day.
+    fn latest(&self, patch: &RowRef<'_>) -> Option<String> {
+        use crate::sources::ExportRow;
+        let end = format!("{}T23:59:59Z", patch.get("snapshot_date"));
+        let key = (
+            patch.get("tenant_id").to_string(),
+            patch.get("device_id").to_string(),
+            patch.get("patch_id").to_string(),
+        );
+        self.0
+            .get(&key)
+            .and_then(|times| times.iter().filter(|t| t.as_str() <= end.as_str()).max().cloned())
+    }
 }
 
 fn remove_rows(rows: &mut Vec<Vec<String>>, moved: &std::collections::BTreeSet<usize>) {
@@ -477,12 +464,7 @@ pub fn write_as(spec: &SampleSpec, out: &Path, format: SampleFormat) -> Result<V
         written.extend(write_patch_reports(&mut tables, out, format)?);
     }
     if format == SampleFormat::ConnectwiseManage {
-        let index = |name: &str| {
-            tables
-                .iter()
-                .position(|t| t.table.name == name)
-                .expect("generated table")
-        };
+        let index = |name: &str| table_position(&tables, name);
         let (ti, ci) = (index("tickets"), index("changes"));
         let (tickets, changes) = (rows(&tables[ti]), rows(&tables[ci]));
         let document = crate::sources::connectwise_manage::export::tickets(
