@@ -683,7 +683,11 @@ fn usage_errors_exit_2_and_commands_not_built_yet_exit_1_saying_what_they_will_d
     );
     // An empty lake has no period to default to: the user must ingest or name one.
     assert_eq!(govpack(dir.path(), &["kpi"]).status.code(), Some(2));
-    for cmd in [&["report"][..], &["run", "daily"]] {
+    // Nothing to report on before any KPI run: a usage error that says what to run.
+    let report = govpack(dir.path(), &["report"]);
+    assert_eq!(report.status.code(), Some(2));
+    assert!(stderr(&report).contains("govpack kpi"), "{}", stderr(&report));
+    for cmd in [&["run", "daily"][..]] {
         let out = govpack(dir.path(), cmd);
         assert_eq!(out.status.code(), Some(1), "{cmd:?}");
         assert!(

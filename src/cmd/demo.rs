@@ -3,8 +3,9 @@
 //! Ingests `sample_data/` (or `--data DIR`) into `govpack-demo/lake/` (or `--out DIR`), reads the
 //! lake back through DuckDB and prints what it holds and where, computes the KPIs of every month
 //! the data covers (so the scorecard has a history), and prints the latest month's portfolio
-//! scorecard. Running it again skips files already ingested, which shows the ledger at work, and
-//! recomputes the same KPIs.
+//! scorecard, and writes the KPI workbook of that month for the portfolio and one tenant. Running
+//! it again skips files already ingested, which shows the ledger at work, and recomputes the same
+//! KPIs.
 
 use std::path::{Path, PathBuf};
 
@@ -103,6 +104,21 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     if let Some(period) = latest {
         print_scorecard(&lake, period)?;
         println!("KPI outputs: {}", lake.root().join("kpi").display());
+        // The governance workbook of the latest month, for the portfolio and its first tenant.
+        let reports_dir = args.out.join("reports").join(period.label());
+        let first_tenant: Option<String> = sql::open(&lake)?
+            .query_row("select min(tenant_id) from tenants", [], |r| r.get(0))
+            .unwrap_or(None);
+        for tenant in [None, first_tenant] {
+            let dir = tenant
+                .as_ref()
+                .map_or_else(|| reports_dir.clone(), |t| reports_dir.join(t));
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join("kpi-and-risk-register.xlsx");
+            let session = crate::reports::session(&lake, tenant.as_deref())?;
+            crate::reports::workbook::write(&session, &period.start.to_string(), &path)?;
+            println!("Workbook: {}", path.display());
+        }
     }
     println!(
         "\nTry it: govpack --lake {} query \"select kpi_id, value from kpi_summary where tenant_id is null\"",

@@ -1,38 +1,97 @@
 //! `govpack report`: writes the governance pack for a period.
 //!
-//! Not built yet (the reports issue): it will write the KPI and risk register workbook, the
-//! proof-brief PDF, the failure-pattern analysis and auditor evidence bundles with a SHA-256
-//! manifest, for the portfolio and per tenant.
+//! Writes `kpi-and-risk-register.xlsx` for the portfolio into `--out` (default
+//! `reports/<period>/`), for one tenant (`--tenant ID`, into `<out>/<tenant>/`, holding that
+//! tenant's rows only), or for the portfolio and every tenant (`--all-tenants`). The period must
+//! have been computed with `govpack kpi`; the default is the latest computed one.
+//!
+//! Not built yet (the reports issue goes on): the proof-brief PDF, the failure-pattern analysis
+//! with its recommendations, the risk and control registers, charts, and the evidence bundles
+//! with their SHA-256 manifest. The command says so when it finishes.
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use crate::cli::GlobalArgs;
+use crate::error::UsageError;
+use crate::kpi::Period;
+use crate::reports;
 
-/// Write the workbook, proof brief and evidence bundles (not built yet)
+/// Write the KPI workbook for a period, for the portfolio and tenants
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Example (once built):\n  govpack report --period 2026-10 --all-tenants --out reports/"
-)]
+#[command(after_help = "Examples:\n  govpack report\n  \
+    govpack report --period 2026-10 --all-tenants --out reports/2026-10/\n  \
+    govpack report --period 2026-10 --tenant 29683500")]
 pub struct Args {
-    /// Calendar month, YYYY-MM [default: the latest computed period]
+    /// Calendar month, YYYY-MM [default: the latest period computed by `govpack kpi`]
     #[arg(long, value_name = "YYYY-MM")]
     pub period: Option<String>,
-    /// One tenant's pack and evidence bundle
+    /// One tenant's workbook (that tenant's rows only)
     #[arg(long, value_name = "ID", conflicts_with = "all_tenants")]
     pub tenant: Option<String>,
-    /// The portfolio pack plus one pack per tenant
+    /// The portfolio workbook plus one per tenant
     #[arg(long)]
     pub all_tenants: bool,
-    /// Output folder
+    /// Output folder [default: reports/<period>]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
 
-pub fn run(_global: &GlobalArgs, _args: Args) -> Result<i32> {
-    bail!(
-        "`govpack report` is not built yet: it will write kpi-and-risk-register.xlsx, proof-brief.pdf, \
-         the failure-pattern analysis and evidence bundles with a SHA-256 manifest. Nothing was written."
-    )
+pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
+    let config = global.load_config()?;
+    let lake = global.open_lake(&config)?;
+    let conn = reports::session(&lake, None)?;
+    let computed: Vec<String> = conn
+        .prepare("select distinct strftime(period_start, '%Y-%m') from kpi_summary order by 1")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(|_| UsageError("no KPIs computed yet: run `govpack kpi --period YYYY-MM` first".into()))?;
+    let period = match &args.period {
+        Some(p) => Period::parse_month(p)?,
+        None => Period::parse_month(
+            computed
+                .last()
+                .ok_or_else(|| UsageError("no KPIs computed yet".into()))?,
+        )?,
+    };
+    if !computed.contains(&period.label()) {
+        return Err(UsageError(format!(
+            "no KPIs computed for {}: run `govpack kpi --period {}` first (computed: {})",
+            period.label(),
+            period.label(),
+            computed.join(", ")
+        ))
+        .into());
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports").join(period.label()));
+    let mut scopes: Vec<Option<String>> = Vec::new();
+    match (&args.tenant, args.all_tenants) {
+        (Some(t), _) => scopes.push(Some(t.clone())),
+        (None, true) => {
+            scopes.push(None);
+            let mut stmt = conn.prepare("select tenant_id from tenants order by 1")?;
+            let tenants: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            scopes.extend(tenants.into_iter().map(Some));
+        }
+        (None, false) => scopes.push(None),
+    }
+    for scope in scopes {
+        let dir = match &scope {
+            Some(t) => out.join(t),
+            None => out.clone(),
+        };
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("kpi-and-risk-register.xlsx");
+        let session = reports::session(&lake, scope.as_deref())?;
+        reports::workbook::write(&session, &period.start.to_string(), &path)?;
+        println!("wrote {}", path.display());
+    }
+    println!(
+        "not built yet: proof-brief.pdf, the failure-pattern analysis, the risk and control registers \
+         and evidence bundles (the reports issue)"
+    );
+    Ok(0)
 }

@@ -1,0 +1,218 @@
+//! `kpi-and-risk-register.xlsx`: the workbook a service manager opens at the monthly governance
+//! review. Every sheet is an Excel table (filters, banded rows) with a frozen header, real dates
+//! and numbers, and widths fitted to the content. Text from exports is always written as text:
+//! a ticket title starting with `=` stays a title, never a formula.
+//!
+//! Each sheet is one DuckDB query over the lake's KPI outputs for the period, scoped to one
+//! tenant when asked (through the bound `report_scope` table, never pasted into the SQL).
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use duckdb::Connection;
+use rust_xlsxwriter::{
+    Color, ExcelDateTime, Format, FormatAlign, Table, TableColumn, TableStyle, Workbook, Worksheet,
+};
+
+use crate::sql::{self, Cell};
+
+/// One sheet: its name and the query that fills it. Queries may use `in_scope(tenant_id)`.
+struct Sheet {
+    name: &'static str,
+    query: &'static str,
+}
+
+/// Rows of a KPI output for the period in scope. `{p}` is the period filter.
+const SHEETS: &[Sheet] = &[
+    Sheet {
+        name: "Scorecard",
+        query: "select kpi_id, coalesce(tenant_id, 'portfolio') as scope, unit, value, baseline_value, target,
+                       status, numerator, denominator, baseline_period_start
+                from kpi_scorecard
+                where {p} and policy_tier is null and device_class is null and age_bucket is null
+                  and (tenant_id is null and not scoped() or in_scope(tenant_id))
+                order by scope = 'portfolio' desc, scope, kpi_id",
+    },
+    Sheet {
+        name: "Compliance",
+        query: "select kpi_id, coalesce(tenant_id, 'all') as tenant_id, coalesce(policy_tier, 'all') as policy_tier,
+                       coalesce(device_class, 'all') as device_class, coalesce(age_bucket, 'all') as age_bucket,
+                       numerator, denominator, value
+                from kpi_summary
+                where {p} and kpi_id in ('patch_compliance_rate', 'patch_instance_compliance_rate')
+                  and (tenant_id is null and not scoped() or in_scope(tenant_id))
+                order by kpi_id, tenant_id, policy_tier, device_class, age_bucket",
+    },
+    Sheet {
+        name: "Non-compliant devices",
+        query: "select d.tenant_id, d.hostname, d.device_id, d.device_class, d.policy_tier, d.reason,
+                       d.overdue_count, d.oldest_overdue_age_days,
+                       (select o.patch_id from overdue_patches o
+                         where o.period_start = d.period_start and o.tenant_id = d.tenant_id and o.device_id = d.device_id
+                         order by o.age_days desc nulls first limit 1) as oldest_overdue_patch,
+                       d.last_seen_utc, d.stale, d.chronic
+                from compliance_devices d
+                where {p} and d.compliant = false and in_scope(d.tenant_id)
+                order by d.tenant_id, d.reason, d.hostname",
+    },
+    Sheet {
+        name: "Chronic devices",
+        query: "select tenant_id, hostname, device_id, device_class, policy_tier, current_reason, overdue_count, noncompliant_at
+                from chronic_devices where {p} and in_scope(tenant_id) order by tenant_id, hostname",
+    },
+    Sheet {
+        name: "Overdue patches",
+        query: "select tenant_id, hostname, patch_id, patch_title, classification, severity, release_date, age_days,
+                       age_bucket, grace_days, state
+                from overdue_patches where {p} and in_scope(tenant_id) order by age_days desc nulls first, tenant_id, hostname",
+    },
+    Sheet {
+        name: "Failure patterns",
+        query: "select pareto_rank, patch_id, error_code, os_name, classification, failures, devices, tenants,
+                       recurring_pairs, share, cumulative_share, first_seen_utc, last_seen_utc
+                from failure_patterns where {p} and not scoped() order by pareto_rank",
+    },
+    Sheet {
+        name: "Remediation",
+        query: "select tenant_id, device_id, patch_id, first_error_code, start_utc, end_utc, remediation_hours,
+                       failed_attempts, ends_in_period, open_at_period_end, open_age_hours
+                from failure_episodes where {p} and in_scope(tenant_id) order by start_utc",
+    },
+    Sheet {
+        name: "Changes",
+        query: "select tenant_id, change_id, title, change_type, risk, outcome, actual_start_utc, actual_end_utc,
+                       success, emergency, rollback_effective, cab_approved_before_start, intake_complete,
+                       within_window, verified
+                from change_controls where {p} and in_scope(tenant_id) order by actual_end_utc",
+    },
+    Sheet {
+        name: "Pilot soak",
+        query: "select tenant_id, patch_id, first_pilot_success_utc, first_production_success_utc, soak_hours, verdict
+                from pilot_soak where {p} and in_scope(tenant_id) order by tenant_id, patch_id",
+    },
+    Sheet {
+        name: "Data quality",
+        query: "select 'quarantined row' as finding, table_name as subject, reason as detail, count(*) as count
+                from quarantine where not scoped() group by all
+                union all
+                select 'closed change without an end time', change_id, title, 1
+                from change_data_quality where {p} and in_scope(tenant_id)
+                union all
+                select 'device with no patch data', hostname, tenant_id, 1
+                from compliance_devices where {p} and reason = 'no_data' and in_scope(tenant_id)
+                order by finding, subject",
+    },
+    Sheet {
+        name: "About",
+        query: "select 'period' as item, cast(period_start as varchar) || ' to ' || cast(period_end as varchar) as value
+                from (select distinct period_start, period_end from kpi_summary where {p})
+                union all select 'as of', cast(max(as_of) as varchar) from kpi_summary where {p}
+                union all select 'scope', coalesce((select string_agg(tenant_id, ', ') from report_scope), 'portfolio')
+                union all select 'govpack version', $version
+                union all select 'input file ' || source_file, source_sha256 || ' (' || rows_loaded || ' rows)'
+                from (select * from ingest_ledger where not scoped() order by source_file)",
+    },
+];
+
+/// Writes the workbook of one period (and one tenant, or the portfolio) to `path`, atomically.
+pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
+    let mut workbook = Workbook::new();
+    let header = Format::new()
+        .set_bold()
+        .set_background_color(Color::RGB(0x1F3864))
+        .set_font_color(Color::White);
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+    let ratio = Format::new().set_num_format("0.0%");
+    let number = Format::new().set_num_format("#,##0.##");
+    let wrap = Format::new().set_align(FormatAlign::Top);
+    let status_fill = |color: u32| Format::new().set_background_color(Color::RGB(color));
+    let (met, improving, not_improving) = (
+        status_fill(0xC6EFCE),
+        status_fill(0xFFEB9C),
+        status_fill(0xFFC7CE),
+    );
+    for sheet in SHEETS {
+        let query = sheet
+            .query
+            .replace(
+                "{p}",
+                &format!("period_start = date {}", sql::string_literal(period_start)),
+            )
+            .replace("$version", &sql::string_literal(env!("CARGO_PKG_VERSION")));
+        let (names, rows) =
+            sql::rows(conn, &query).with_context(|| format!("building the {} sheet", sheet.name))?;
+        let types: Vec<String> = sql::describe(conn, &query)?.into_iter().map(|(_, t)| t).collect();
+        // Values are rates unless a unit column says otherwise (hours, counts).
+        let unit_column = names.iter().position(|n| n == "unit");
+        let worksheet: &mut Worksheet = workbook.add_worksheet();
+        worksheet.set_name(sheet.name)?;
+        for (c, name) in names.iter().enumerate() {
+            worksheet.write_string_with_format(0, c as u16, name, &header)?;
+        }
+        for (r, row) in rows.iter().enumerate() {
+            let r = r as u32 + 1;
+            for (c, cell) in row.iter().enumerate() {
+                let (c16, name, ty) = (c as u16, names[c].as_str(), types[c].as_str());
+                match cell {
+                    Cell::Null => {}
+                    Cell::Bool(b) => {
+                        worksheet.write_boolean(r, c16, *b)?;
+                    }
+                    Cell::Int(i) => {
+                        worksheet.write_number_with_format(r, c16, *i as f64, &number)?;
+                    }
+                    Cell::Float(f) => {
+                        let unit = unit_column.and_then(|u| row.get(u));
+                        let percent = name.contains("share")
+                            || name.ends_with("_rate")
+                            || (matches!(name, "value" | "baseline_value" | "target")
+                                && unit.is_none_or(|u| *u == Cell::Text("ratio".into())));
+                        worksheet.write_number_with_format(
+                            r,
+                            c16,
+                            *f,
+                            if percent { &ratio } else { &number },
+                        )?;
+                    }
+                    Cell::Text(t) if ty == "DATE" => {
+                        worksheet.write_datetime_with_format(
+                            r,
+                            c16,
+                            ExcelDateTime::parse_from_str(t)?,
+                            &date,
+                        )?;
+                    }
+                    Cell::Text(t) if ty.starts_with("TIMESTAMP") => {
+                        // DuckDB writes `2026-10-14 02:13:00[.ffffff][+00]`: minutes are enough here.
+                        let minutes = t.get(..16).unwrap_or(t);
+                        match ExcelDateTime::parse_from_str(minutes) {
+                            Ok(dt) => worksheet.write_datetime_with_format(r, c16, dt, &datetime)?,
+                            Err(_) => worksheet.write_string(r, c16, t)?,
+                        };
+                    }
+                    Cell::Text(t) if name == "status" => {
+                        let fill = match t.as_str() {
+                            "met" => &met,
+                            "improving" => &improving,
+                            "not_improving" => &not_improving,
+                            _ => &wrap,
+                        };
+                        worksheet.write_string_with_format(r, c16, t, fill)?;
+                    }
+                    Cell::Text(t) => {
+                        worksheet.write_string(r, c16, t)?;
+                    }
+                }
+            }
+        }
+        if !names.is_empty() {
+            let columns: Vec<TableColumn> = names.iter().map(|n| TableColumn::new().set_header(n)).collect();
+            let table = Table::new().set_columns(&columns).set_style(TableStyle::Medium2);
+            worksheet.add_table(0, 0, rows.len().max(1) as u32, names.len() as u16 - 1, &table)?;
+        }
+        worksheet.set_freeze_panes(1, 0)?;
+        worksheet.autofit();
+    }
+    crate::lake::write_atomic_path(path, |temp| workbook.save(temp).map_err(anyhow::Error::from))
+}

@@ -1,0 +1,144 @@
+//! The governance workbook, read back with calamine as a service manager's Excel would read it.
+
+use std::path::Path;
+
+use calamine::{Data, Reader, Xlsx, open_workbook};
+use govpack::config::Config;
+use govpack::ingest;
+use govpack::kpi::{self, Period};
+use govpack::lake::Lake;
+use govpack::reports;
+use tempfile::TempDir;
+
+fn sample_lake(dir: &Path) -> Lake {
+    let lake = Lake::open(&dir.join("lake")).unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
+    let files: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    ingest::ingest(&Config::default(), &lake, &files).unwrap();
+    for month in [8, 9, 10] {
+        kpi::compute(&Config::default(), &lake, Period::month(2026, month).unwrap()).unwrap();
+    }
+    lake
+}
+
+fn workbook(lake: &Lake, tenant: Option<&str>, path: &Path) -> Xlsx<std::io::BufReader<std::fs::File>> {
+    let session = reports::session(lake, tenant).unwrap();
+    reports::workbook::write(&session, "2026-10-01", path).unwrap();
+    open_workbook(path).unwrap()
+}
+
+fn cells(book: &mut Xlsx<std::io::BufReader<std::fs::File>>, sheet: &str) -> Vec<Vec<Data>> {
+    book.worksheet_range(sheet)
+        .unwrap()
+        .rows()
+        .map(|r| r.to_vec())
+        .collect()
+}
+
+#[test]
+fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let mut book = workbook(&lake, None, &dir.path().join("book.xlsx"));
+    assert_eq!(
+        book.sheet_names(),
+        [
+            "Scorecard",
+            "Compliance",
+            "Non-compliant devices",
+            "Chronic devices",
+            "Overdue patches",
+            "Failure patterns",
+            "Remediation",
+            "Changes",
+            "Pilot soak",
+            "Data quality",
+            "About"
+        ]
+    );
+    let scorecard = cells(&mut book, "Scorecard");
+    assert_eq!(scorecard[0][0], Data::String("kpi_id".into()));
+    let row = scorecard
+        .iter()
+        .find(|r| {
+            r[0] == Data::String("patch_compliance_rate".into()) && r[1] == Data::String("portfolio".into())
+        })
+        .expect("the portfolio compliance row");
+    // kpi_summary for October 2026 over the sample: 45 compliant of 52 devices.
+    assert_eq!(row[3], Data::Float(45.0 / 52.0));
+    assert_eq!(row[6], Data::String("not_improving".into()));
+    // Dates are real dates, not text.
+    let about = cells(&mut book, "About");
+    assert!(about.iter().any(|r| r[0] == Data::String("period".into())));
+    let remediation = cells(&mut book, "Remediation");
+    assert!(
+        matches!(remediation[1][4], Data::DateTime(_)),
+        "{:?}",
+        remediation[1]
+    );
+}
+
+#[test]
+fn a_title_that_looks_like_a_formula_is_written_as_text() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("tenants.csv"), "tenant_id,tenant_name\na,Alpha\n").unwrap();
+    std::fs::write(
+        data.join("devices.csv"),
+        "snapshot_date,tenant_id,device_id,hostname,device_class,last_seen_utc\n2026-10-31,a,d1,PC1,workstation,2026-10-31T01:00:00Z\n",
+    )
+    .unwrap();
+    std::fs::write(
+        data.join("changes.csv"),
+        "change_id,tenant_id,title,change_type,risk,created_utc,actual_end_utc,outcome\n\
+         c1,a,\"=HYPERLINK(\"\"http://evil.invalid\"\",\"\"click\"\")\",normal,low,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,successful\n",
+    )
+    .unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
+    let path = dir.path().join("book.xlsx");
+    let mut book = workbook(&lake, None, &path);
+    let changes = cells(&mut book, "Changes");
+    assert_eq!(
+        changes[1][2],
+        Data::String("=HYPERLINK(\"http://evil.invalid\",\"click\")".into())
+    );
+    let formulas = book.worksheet_formula("Changes").unwrap();
+    assert!(
+        formulas.used_cells().all(|(_, _, f)| f.is_empty()),
+        "a cell holds a formula"
+    );
+}
+
+#[test]
+fn a_tenants_workbook_holds_no_other_tenants_ids_or_names() {
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let mut book = workbook(&lake, Some("29683500"), &dir.path().join("tenant.xlsx"));
+    let others = [
+        "29683517", "29683534", "29683551", "Harbor", "Cedar", "Summit", "HFL-", "CVC-", "SVL-", "hfl-",
+        "cvc-", "svl-",
+    ];
+    let mut seen_own = false;
+    for sheet in book.sheet_names() {
+        for row in cells(&mut book, &sheet) {
+            for cell in row {
+                let text = cell.to_string();
+                seen_own |= text.contains("29683500") || text.contains("NWD-");
+                for other in others {
+                    assert!(
+                        !text.contains(other),
+                        "{sheet}: `{text}` names another tenant ({other})"
+                    );
+                }
+            }
+        }
+    }
+    assert!(seen_own, "the tenant's own rows are there");
+}
