@@ -50,6 +50,7 @@ pub enum Command {
     Run(cmd::run::Args),
     Demo(cmd::demo::Args),
     Sample(cmd::sample::Args),
+    Verify(cmd::verify::Args),
 }
 
 /// Logs go to stderr, so that stdout carries only a command's output.

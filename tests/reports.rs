@@ -142,3 +142,112 @@ fn a_tenants_workbook_holds_no_other_tenants_ids_or_names() {
     }
     assert!(seen_own, "the tenant's own rows are there");
 }
+
+fn all_text_of_bundle(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "xlsx") {
+                let mut book: Xlsx<_> = open_workbook(&path).unwrap();
+                for sheet in book.sheet_names() {
+                    for row in cells(&mut book, &sheet) {
+                        for cell in row {
+                            out.push((format!("{}:{sheet}", path.display()), cell.to_string()));
+                        }
+                    }
+                }
+            } else {
+                out.push((
+                    path.display().to_string(),
+                    std::fs::read_to_string(&path).unwrap(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn an_evidence_bundle_verifies_with_sha256sum_and_govpack_and_detects_tampering() {
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let session = reports::session(&lake, None).unwrap();
+    let bundle = reports::bundle::write(&session, "2026-10-01", "portfolio", dir.path()).unwrap();
+    assert!(bundle.ends_with("evidence-portfolio-2026-10"));
+    for list in ["manifest.sha256", "manifest.sha256.sha256"] {
+        let check = std::process::Command::new("sha256sum")
+            .args(["-c", list])
+            .current_dir(&bundle)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+    }
+    let manifest = std::fs::read_to_string(bundle.join("manifest.sha256")).unwrap();
+    assert_eq!(manifest.lines().count(), 14, "{manifest}"); // workbook, run.json, 6 controls x 2
+    assert!(reports::bundle::verify(&bundle).unwrap().is_empty());
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("run.json")).unwrap()).unwrap();
+    let compliance = &run["controls"][0];
+    // The patch-compliance control: 52 devices tested, 7 non-compliant (kpi_summary: 45 of 52).
+    assert_eq!(
+        (
+            compliance["population"].as_u64(),
+            compliance["exceptions"].as_u64()
+        ),
+        (Some(52), Some(7))
+    );
+    std::fs::write(bundle.join("controls/pilot-soak-exceptions.csv"), "tenant_id\n").unwrap();
+    std::fs::write(bundle.join("extra.txt"), "slipped in").unwrap();
+    let problems = reports::bundle::verify(&bundle).unwrap();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].contains("pilot-soak-exceptions.csv: content differs"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].contains("extra.txt: in the bundle but not in the manifest"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_tenants_evidence_bundle_holds_no_other_tenants_ids_names_or_devices() {
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let session = reports::session(&lake, Some("29683500")).unwrap();
+    let bundle = reports::bundle::write(&session, "2026-10-01", "29683500", dir.path()).unwrap();
+    let others = [
+        "29683517",
+        "29683534",
+        "29683551",
+        "Harbor",
+        "Cedar",
+        "Summit",
+        "HFL-",
+        "CVC-",
+        "SVL-",
+        "hfl-",
+        "cvc-",
+        "svl-",
+        "tenants.csv",
+        "devices.csv",
+    ];
+    let texts = all_text_of_bundle(&bundle);
+    assert!(
+        texts.iter().any(|(_, t)| t.contains("nwd-")),
+        "the tenant's own devices are there"
+    );
+    for (place, text) in texts {
+        for other in others {
+            assert!(!text.contains(other), "{place} names `{other}`");
+        }
+    }
+}

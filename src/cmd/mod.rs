@@ -8,6 +8,7 @@ pub mod query;
 pub mod report;
 pub mod run;
 pub mod sample;
+pub mod verify;
 
 use anyhow::Result;
 
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Run(args) => run::run(&global, args),
         Command::Demo(args) => demo::run(&global, args),
         Command::Sample(args) => sample::run(&global, args),
+        Command::Verify(args) => verify::run(&global, args),
     }
 }
 

@@ -1,13 +1,15 @@
 //! `govpack report`: writes the governance pack for a period.
 //!
-//! Writes `kpi-and-risk-register.xlsx` for the portfolio into `--out` (default
-//! `reports/<period>/`), for one tenant (`--tenant ID`, into `<out>/<tenant>/`, holding that
-//! tenant's rows only), or for the portfolio and every tenant (`--all-tenants`). The period must
-//! have been computed with `govpack kpi`; the default is the latest computed one.
+//! Writes `kpi-and-risk-register.xlsx` and an evidence bundle (`evidence-<scope>-YYYY-MM/`:
+//! the workbook, each control's population and exceptions as CSV, `run.json`, a SHA-256 manifest
+//! and its hash) for the portfolio into `--out` (default `reports/<period>/`), for one tenant
+//! (`--tenant ID`, into `<out>/<tenant>/`, holding that tenant's rows only), or for the portfolio
+//! and every tenant (`--all-tenants`). The period must have been computed with `govpack kpi`; the
+//! default is the latest computed one.
 //!
 //! Not built yet (the reports issue goes on): the proof-brief PDF, the failure-pattern analysis
-//! with its recommendations, the risk and control registers, charts, and the evidence bundles
-//! with their SHA-256 manifest. The command says so when it finishes.
+//! with its recommendations, the risk and control registers and charts. The command says so when
+//! it finishes.
 
 use std::path::PathBuf;
 
@@ -88,10 +90,16 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         let session = reports::session(&lake, scope.as_deref())?;
         reports::workbook::write(&session, &period.start.to_string(), &path)?;
         println!("wrote {}", path.display());
+        let label = scope.as_deref().unwrap_or("portfolio");
+        let bundle = reports::bundle::write(&session, &period.start.to_string(), label, &dir)?;
+        println!(
+            "wrote {} (check it with `govpack verify` or `sha256sum -c manifest.sha256`)",
+            bundle.display()
+        );
     }
     println!(
-        "not built yet: proof-brief.pdf, the failure-pattern analysis, the risk and control registers \
-         and evidence bundles (the reports issue)"
+        "not built yet: proof-brief.pdf, the failure-pattern analysis, and the risk and control \
+         registers (the reports issue); the evidence bundles hold the workbook and control extracts"
     );
     Ok(0)
 }

@@ -2,6 +2,7 @@
 //! the failure-pattern analysis and evidence bundles). Reports read only the lake's KPI outputs
 //! and canonical tables, through DuckDB.
 
+pub mod bundle;
 pub mod workbook;
 
 use anyhow::{Context, Result};

@@ -1,0 +1,243 @@
+//! Auditor evidence bundles: `evidence-<scope>-YYYY-MM/` holding the workbook, CSV extracts of
+//! each control's population and exceptions (what an auditor samples from), `run.json` (version,
+//! parameters, inputs by SHA-256), `manifest.sha256` listing the SHA-256 of every other file in
+//! `sha256sum` format (so `sha256sum -c manifest.sha256` checks it), and
+//! `manifest.sha256.sha256` holding the hash of that list, as CMMC artifact hashing asks.
+//!
+//! A tenant's bundle is built from a session scoped to that tenant: every extract filters on
+//! `in_scope(tenant_id)`, and nothing portfolio-wide (quarantine, input file names, failure
+//! patterns across tenants) goes in.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use duckdb::Connection;
+
+use crate::sources::sha256_hex;
+use crate::sql;
+
+/// A control test: who is tested (population) and who failed (exceptions).
+struct Control {
+    name: &'static str,
+    population: &'static str,
+    exceptions: &'static str,
+}
+
+const CONTROLS: &[Control] = &[
+    Control {
+        name: "patch-compliance",
+        population: "select tenant_id, hostname, device_id, device_class, policy_tier, compliant, reason, overdue_count
+                     from compliance_devices where {p} and not excluded and in_scope(tenant_id) order by tenant_id, hostname",
+        exceptions: "select tenant_id, hostname, device_id, device_class, policy_tier, reason, overdue_count, oldest_overdue_age_days
+                     from compliance_devices where {p} and not excluded and not compliant and in_scope(tenant_id)
+                     order by tenant_id, hostname",
+    },
+    Control {
+        name: "overdue-patches",
+        population: "select tenant_id, hostname, device_id, compliant from compliance_devices
+                     where {p} and not excluded and in_scope(tenant_id) order by tenant_id, hostname",
+        exceptions: "select tenant_id, hostname, patch_id, classification, severity, release_date, age_days, grace_days, state
+                     from overdue_patches where {p} and in_scope(tenant_id) order by tenant_id, hostname, patch_id",
+    },
+    Control {
+        name: "change-cab-approval",
+        population: "select tenant_id, change_id, title, change_type, risk, cab_decision, cab_decided_utc, actual_start_utc
+                     from change_controls where {p} and cab_approved_before_start is not null and in_scope(tenant_id)
+                     order by change_id",
+        exceptions: "select tenant_id, change_id, title, change_type, risk, cab_decision, cab_decided_utc, actual_start_utc
+                     from change_controls where {p} and cab_approved_before_start = false and in_scope(tenant_id)
+                     order by change_id",
+    },
+    Control {
+        name: "change-intake",
+        population: "select tenant_id, change_id, title, intake_complete from change_controls
+                     where {p} and in_scope(tenant_id) order by change_id",
+        exceptions: "select tenant_id, change_id, title, change_type, risk from change_controls
+                     where {p} and not intake_complete and in_scope(tenant_id) order by change_id",
+    },
+    Control {
+        name: "pilot-soak",
+        population: "select tenant_id, patch_id, first_pilot_success_utc, first_production_success_utc, soak_hours, verdict
+                     from pilot_soak where {p} and in_scope(tenant_id) order by tenant_id, patch_id",
+        exceptions: "select tenant_id, patch_id, first_pilot_success_utc, first_production_success_utc, soak_hours, verdict
+                     from pilot_soak where {p} and verdict <> 'pass' and in_scope(tenant_id) order by tenant_id, patch_id",
+    },
+    Control {
+        name: "remediation-sla",
+        population: "select t.tenant_id, t.ticket_id, t.ticket_number, t.priority, t.created_utc, t.due_utc, t.resolved_utc
+                     from tickets t, (select distinct period_start, period_end from kpi_summary where {p}) p
+                     where t.ticket_type = 'remediation' and t.status = 'complete' and t.due_utc is not null
+                       and t.resolved_utc >= p.period_start and t.resolved_utc < p.period_end + 1 and in_scope(t.tenant_id)
+                     order by t.ticket_id",
+        exceptions: "select t.tenant_id, t.ticket_id, t.ticket_number, t.priority, t.created_utc, t.due_utc, t.resolved_utc
+                     from tickets t, (select distinct period_start, period_end from kpi_summary where {p}) p
+                     where t.ticket_type = 'remediation' and t.status = 'complete' and t.resolved_utc > t.due_utc
+                       and t.resolved_utc >= p.period_start and t.resolved_utc < p.period_end + 1 and in_scope(t.tenant_id)
+                     order by t.ticket_id",
+    },
+];
+
+pub const MANIFEST: &str = "manifest.sha256";
+
+/// Writes the bundle of one scope and period under `out`, returning its folder. `scope` is
+/// `portfolio` or the tenant id the session is scoped to.
+pub fn write(conn: &Connection, period_start: &str, scope: &str, out: &Path) -> Result<PathBuf> {
+    let label = period_start.get(..7).unwrap_or(period_start);
+    let dir = out.join(format!("evidence-{scope}-{label}"));
+    if dir.exists() {
+        // A bundle is rebuilt whole: a file left from an earlier run would not be in the manifest.
+        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot replace {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir.join("controls"))?;
+    let period = format!("period_start = date {}", sql::string_literal(period_start));
+    super::workbook::write(conn, period_start, &dir.join("kpi-and-risk-register.xlsx"))?;
+    let mut controls = Vec::new();
+    for control in CONTROLS {
+        let mut counts = Vec::new();
+        for (part, query) in [
+            ("population", control.population),
+            ("exceptions", control.exceptions),
+        ] {
+            let (names, rows) = sql::rows(conn, &query.replace("{p}", &period))
+                .with_context(|| format!("extracting {} {part}", control.name))?;
+            let path = dir.join("controls").join(format!("{}-{part}.csv", control.name));
+            crate::lake::write_atomic(&path, |f| {
+                let mut w = csv::Writer::from_writer(f);
+                w.write_record(&names)?;
+                for row in &rows {
+                    w.write_record(row.iter().map(sql::Cell::to_text))?;
+                }
+                w.flush()?;
+                Ok(())
+            })?;
+            counts.push(rows.len());
+        }
+        controls.push(serde_json::json!({
+            "control": control.name,
+            "population": counts[0],
+            "exceptions": counts[1],
+            // An empty population tested nothing: that is not a pass.
+            "result": match (counts[0], counts[1]) {
+                (0, _) => "no population",
+                (_, 0) => "pass",
+                _ => "exceptions found",
+            }
+        }));
+    }
+    let scoped: bool = conn.query_row("select scoped()", [], |r| r.get(0))?;
+    let as_of: Option<String> = conn.query_row(
+        &format!("select cast(max(as_of) as varchar) from kpi_summary where {period}"),
+        [],
+        |r| r.get(0),
+    )?;
+    // Input files: a tenant's bundle keeps digests and counts only, since MSPs often name export
+    // files after their clients.
+    let (_, inputs) = sql::rows(
+        conn,
+        "select source_file, source_sha256, source_format, rows_loaded from ingest_ledger order by source_file",
+    )?;
+    let inputs: Vec<serde_json::Value> = inputs
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::json!({"sha256": r[1].to_json(), "format": r[2].to_json(), "rows_loaded": r[3].to_json()});
+            if !scoped {
+                v["file"] = r[0].to_json();
+            }
+            v
+        })
+        .collect();
+    let run = serde_json::json!({
+        "govpack_version": env!("CARGO_PKG_VERSION"),
+        "scope": scope,
+        "period_start": period_start,
+        "as_of": as_of,
+        "controls": controls,
+        "inputs": inputs,
+    });
+    crate::lake::write_atomic(&dir.join("run.json"), |f| {
+        serde_json::to_writer_pretty(&mut *f, &run)?;
+        f.write_all(b"\n")?;
+        Ok(())
+    })?;
+    write_manifest(&dir)?;
+    Ok(dir)
+}
+
+/// Every file of a bundle but the manifest and its hash, as paths relative to the bundle.
+fn bundle_files(dir: &Path) -> Result<Vec<String>> {
+    fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) -> Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                walk(&path, base, out)?;
+            } else {
+                let relative = path
+                    .strip_prefix(base)
+                    .expect("inside the bundle")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                if relative != MANIFEST && relative != format!("{MANIFEST}.sha256") {
+                    out.push(relative);
+                }
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files)?;
+    files.sort();
+    Ok(files)
+}
+
+fn write_manifest(dir: &Path) -> Result<()> {
+    let mut manifest = String::new();
+    for file in bundle_files(dir)? {
+        let digest = sha256_hex(&std::fs::read(dir.join(&file))?);
+        manifest.push_str(&format!("{digest}  {file}\n"));
+    }
+    crate::lake::write_atomic(&dir.join(MANIFEST), |f| {
+        f.write_all(manifest.as_bytes()).map_err(Into::into)
+    })?;
+    let digest = sha256_hex(manifest.as_bytes());
+    let line = format!("{digest}  {MANIFEST}\n");
+    crate::lake::write_atomic(&dir.join(format!("{MANIFEST}.sha256")), |f| {
+        f.write_all(line.as_bytes()).map_err(Into::into)
+    })
+}
+
+/// What `verify` found wrong with a bundle; empty when it is intact.
+pub fn verify(dir: &Path) -> Result<Vec<String>> {
+    let manifest_path = dir.join(MANIFEST);
+    if !manifest_path.is_file() {
+        bail!("{} has no {MANIFEST}", dir.display());
+    }
+    let manifest = std::fs::read_to_string(&manifest_path)?;
+    let mut problems = Vec::new();
+    match std::fs::read_to_string(dir.join(format!("{MANIFEST}.sha256"))) {
+        Ok(line) if line.split_whitespace().next() == Some(sha256_hex(manifest.as_bytes()).as_str()) => {}
+        Ok(_) => problems.push(format!(
+            "{MANIFEST} does not match {MANIFEST}.sha256: the list was changed"
+        )),
+        Err(_) => problems.push(format!("{MANIFEST}.sha256 is missing")),
+    }
+    let mut listed = Vec::new();
+    for (i, line) in manifest.lines().enumerate() {
+        let Some((digest, file)) = line.split_once("  ") else {
+            problems.push(format!("{MANIFEST} line {}: not `<sha256>  <file>`", i + 1));
+            continue;
+        };
+        listed.push(file.to_string());
+        match std::fs::read(dir.join(file)) {
+            Ok(bytes) if sha256_hex(&bytes) == digest => {}
+            Ok(_) => problems.push(format!("{file}: content differs from the manifest")),
+            Err(_) => problems.push(format!("{file}: listed but missing")),
+        }
+    }
+    for file in bundle_files(dir)? {
+        if !listed.contains(&file) {
+            problems.push(format!("{file}: in the bundle but not in the manifest"));
+        }
+    }
+    Ok(problems)
+}
