@@ -57,7 +57,9 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
             "Changes",
             "Pilot soak",
             "Data quality",
-            "About"
+            "About",
+            "Risk register",
+            "Control register"
         ]
     );
     let scorecard = cells(&mut book, "Scorecard");
@@ -71,6 +73,30 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
     // kpi_summary for October 2026 over the sample: 45 compliant of 52 devices.
     assert_eq!(row[3], Data::Float(45.0 / 52.0));
     assert_eq!(row[6], Data::String("not_improving".into()));
+    // The control register runs each control's test: C5 (timely flaw remediation) is the
+    // patch-compliance test, 52 devices and 7 exceptions; C3 (least privilege) has no test.
+    let register = cells(&mut book, "Control register");
+    let c5 = register
+        .iter()
+        .find(|r| r[0] == Data::String("C5".into()))
+        .unwrap();
+    assert_eq!(
+        c5[5],
+        Data::String("NIST SP 800-171 3.14.1; CMMC SI.L2-3.14.1".into())
+    );
+    assert_eq!(
+        (&c5[7], &c5[8], &c5[9]),
+        (
+            &Data::Float(52.0),
+            &Data::Float(7.0),
+            &Data::String("exceptions found".into())
+        )
+    );
+    let c3 = register
+        .iter()
+        .find(|r| r[0] == Data::String("C3".into()))
+        .unwrap();
+    assert_eq!(c3[9], Data::String("evidenced by hand".into()));
     // Dates are real dates, not text.
     let about = cells(&mut book, "About");
     assert!(about.iter().any(|r| r[0] == Data::String("period".into())));
@@ -191,11 +217,12 @@ fn an_evidence_bundle_verifies_with_sha256sum_and_govpack_and_detects_tampering(
         );
     }
     let manifest = std::fs::read_to_string(bundle.join("manifest.sha256")).unwrap();
-    assert_eq!(manifest.lines().count(), 14, "{manifest}"); // workbook, run.json, 6 controls x 2
+    assert_eq!(manifest.lines().count(), 16, "{manifest}"); // workbook, run.json, 7 control tests x 2
     assert!(reports::bundle::verify(&bundle).unwrap().is_empty());
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(bundle.join("run.json")).unwrap()).unwrap();
-    let compliance = &run["controls"][0];
+    let compliance = &run["controls"][1];
+    assert_eq!(compliance["control"], "patch-compliance");
     // The patch-compliance control: 52 devices tested, 7 non-compliant (kpi_summary: 45 of 52).
     assert_eq!(
         (

@@ -7,9 +7,11 @@
 //! and every tenant (`--all-tenants`). The period must have been computed with `govpack kpi`; the
 //! default is the latest computed one.
 //!
+//! The workbook includes the risk and control registers of `report_templates/registers.toml`,
+//! with each control's automated test for the period.
+//!
 //! Not built yet (the reports issue goes on): the proof-brief PDF, the failure-pattern analysis
-//! with its recommendations, the risk and control registers and charts. The command says so when
-//! it finishes.
+//! with its recommendations, and charts. The command says so when it finishes.
 
 use std::path::PathBuf;
 
@@ -98,8 +100,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         );
     }
     println!(
-        "not built yet: proof-brief.pdf, the failure-pattern analysis, and the risk and control \
-         registers (the reports issue); the evidence bundles hold the workbook and control extracts"
+        "not built yet: proof-brief.pdf, the failure-pattern analysis and charts (the reports issue); \
+         the evidence bundles hold the workbook (with the risk and control registers) and control extracts"
     );
     Ok(0)
 }

@@ -17,67 +17,6 @@ use duckdb::Connection;
 use crate::sources::sha256_hex;
 use crate::sql;
 
-/// A control test: who is tested (population) and who failed (exceptions).
-struct Control {
-    name: &'static str,
-    population: &'static str,
-    exceptions: &'static str,
-}
-
-const CONTROLS: &[Control] = &[
-    Control {
-        name: "patch-compliance",
-        population: "select tenant_id, hostname, device_id, device_class, policy_tier, compliant, reason, overdue_count
-                     from compliance_devices where {p} and not excluded and in_scope(tenant_id) order by tenant_id, hostname",
-        exceptions: "select tenant_id, hostname, device_id, device_class, policy_tier, reason, overdue_count, oldest_overdue_age_days
-                     from compliance_devices where {p} and not excluded and not compliant and in_scope(tenant_id)
-                     order by tenant_id, hostname",
-    },
-    Control {
-        name: "overdue-patches",
-        population: "select tenant_id, hostname, device_id, compliant from compliance_devices
-                     where {p} and not excluded and in_scope(tenant_id) order by tenant_id, hostname",
-        exceptions: "select tenant_id, hostname, patch_id, classification, severity, release_date, age_days, grace_days, state
-                     from overdue_patches where {p} and in_scope(tenant_id) order by tenant_id, hostname, patch_id",
-    },
-    Control {
-        name: "change-cab-approval",
-        population: "select tenant_id, change_id, title, change_type, risk, cab_decision, cab_decided_utc, actual_start_utc
-                     from change_controls where {p} and cab_approved_before_start is not null and in_scope(tenant_id)
-                     order by change_id",
-        exceptions: "select tenant_id, change_id, title, change_type, risk, cab_decision, cab_decided_utc, actual_start_utc
-                     from change_controls where {p} and cab_approved_before_start = false and in_scope(tenant_id)
-                     order by change_id",
-    },
-    Control {
-        name: "change-intake",
-        population: "select tenant_id, change_id, title, intake_complete from change_controls
-                     where {p} and in_scope(tenant_id) order by change_id",
-        exceptions: "select tenant_id, change_id, title, change_type, risk from change_controls
-                     where {p} and not intake_complete and in_scope(tenant_id) order by change_id",
-    },
-    Control {
-        name: "pilot-soak",
-        population: "select tenant_id, patch_id, first_pilot_success_utc, first_production_success_utc, soak_hours, verdict
-                     from pilot_soak where {p} and in_scope(tenant_id) order by tenant_id, patch_id",
-        exceptions: "select tenant_id, patch_id, first_pilot_success_utc, first_production_success_utc, soak_hours, verdict
-                     from pilot_soak where {p} and verdict <> 'pass' and in_scope(tenant_id) order by tenant_id, patch_id",
-    },
-    Control {
-        name: "remediation-sla",
-        population: "select t.tenant_id, t.ticket_id, t.ticket_number, t.priority, t.created_utc, t.due_utc, t.resolved_utc
-                     from tickets t, (select distinct period_start, period_end from kpi_summary where {p}) p
-                     where t.ticket_type = 'remediation' and t.status = 'complete' and t.due_utc is not null
-                       and t.resolved_utc >= p.period_start and t.resolved_utc < p.period_end + 1 and in_scope(t.tenant_id)
-                     order by t.ticket_id",
-        exceptions: "select t.tenant_id, t.ticket_id, t.ticket_number, t.priority, t.created_utc, t.due_utc, t.resolved_utc
-                     from tickets t, (select distinct period_start, period_end from kpi_summary where {p}) p
-                     where t.ticket_type = 'remediation' and t.status = 'complete' and t.resolved_utc > t.due_utc
-                       and t.resolved_utc >= p.period_start and t.resolved_utc < p.period_end + 1 and in_scope(t.tenant_id)
-                     order by t.ticket_id",
-    },
-];
-
 pub const MANIFEST: &str = "manifest.sha256";
 
 /// Writes the bundle of one scope and period under `out`, returning its folder. `scope` is
@@ -93,15 +32,12 @@ pub fn write(conn: &Connection, period_start: &str, scope: &str, out: &Path) -> 
     let period = format!("period_start = date {}", sql::string_literal(period_start));
     super::workbook::write(conn, period_start, &dir.join("kpi-and-risk-register.xlsx"))?;
     let mut controls = Vec::new();
-    for control in CONTROLS {
+    for test in super::controls::TESTS {
         let mut counts = Vec::new();
-        for (part, query) in [
-            ("population", control.population),
-            ("exceptions", control.exceptions),
-        ] {
+        for (part, query) in [("population", test.population), ("exceptions", test.exceptions)] {
             let (names, rows) = sql::rows(conn, &query.replace("{p}", &period))
-                .with_context(|| format!("extracting {} {part}", control.name))?;
-            let path = dir.join("controls").join(format!("{}-{part}.csv", control.name));
+                .with_context(|| format!("extracting {} {part}", test.name))?;
+            let path = dir.join("controls").join(format!("{}-{part}.csv", test.name));
             crate::lake::write_atomic(&path, |f| {
                 let mut w = csv::Writer::from_writer(f);
                 w.write_record(&names)?;
@@ -114,15 +50,10 @@ pub fn write(conn: &Connection, period_start: &str, scope: &str, out: &Path) -> 
             counts.push(rows.len());
         }
         controls.push(serde_json::json!({
-            "control": control.name,
+            "control": test.name,
             "population": counts[0],
             "exceptions": counts[1],
-            // An empty population tested nothing: that is not a pass.
-            "result": match (counts[0], counts[1]) {
-                (0, _) => "no population",
-                (_, 0) => "pass",
-                _ => "exceptions found",
-            }
+            "result": super::controls::result(counts[0], counts[1]),
         }));
     }
     let scoped: bool = conn.query_row("select scoped()", [], |r| r.get(0))?;

@@ -3,6 +3,8 @@
 //! and canonical tables, through DuckDB.
 
 pub mod bundle;
+pub mod controls;
+pub mod registers;
 pub mod workbook;
 
 use anyhow::{Context, Result};

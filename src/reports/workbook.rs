@@ -114,24 +114,44 @@ const SHEETS: &[Sheet] = &[
     },
 ];
 
+/// The cell formats every sheet shares.
+struct Styles {
+    header: Format,
+    date: Format,
+    datetime: Format,
+    ratio: Format,
+    number: Format,
+    plain: Format,
+    met: Format,
+    improving: Format,
+    not_improving: Format,
+}
+
+impl Styles {
+    fn new() -> Self {
+        let fill = |color: u32| Format::new().set_background_color(Color::RGB(color));
+        Styles {
+            header: Format::new()
+                .set_bold()
+                .set_background_color(Color::RGB(0x1F3864))
+                .set_font_color(Color::White),
+            date: Format::new().set_num_format("yyyy-mm-dd"),
+            datetime: Format::new().set_num_format("yyyy-mm-dd hh:mm"),
+            ratio: Format::new().set_num_format("0.0%"),
+            number: Format::new().set_num_format("#,##0.##"),
+            plain: Format::new().set_align(FormatAlign::Top),
+            met: fill(0xC6EFCE),
+            improving: fill(0xFFEB9C),
+            not_improving: fill(0xFFC7CE),
+        }
+    }
+}
+
 /// Writes the workbook of one period (and one tenant, or the portfolio) to `path`, atomically.
 pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
+    let registers = super::registers::load()?;
     let mut workbook = Workbook::new();
-    let header = Format::new()
-        .set_bold()
-        .set_background_color(Color::RGB(0x1F3864))
-        .set_font_color(Color::White);
-    let date = Format::new().set_num_format("yyyy-mm-dd");
-    let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
-    let ratio = Format::new().set_num_format("0.0%");
-    let number = Format::new().set_num_format("#,##0.##");
-    let wrap = Format::new().set_align(FormatAlign::Top);
-    let status_fill = |color: u32| Format::new().set_background_color(Color::RGB(color));
-    let (met, improving, not_improving) = (
-        status_fill(0xC6EFCE),
-        status_fill(0xFFEB9C),
-        status_fill(0xFFC7CE),
-    );
+    let styles = Styles::new();
     for sheet in SHEETS {
         let query = sheet
             .query
@@ -143,76 +163,95 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
         let (names, rows) =
             sql::rows(conn, &query).with_context(|| format!("building the {} sheet", sheet.name))?;
         let types: Vec<String> = sql::describe(conn, &query)?.into_iter().map(|(_, t)| t).collect();
-        // Values are rates unless a unit column says otherwise (hours, counts).
-        let unit_column = names.iter().position(|n| n == "unit");
-        let worksheet: &mut Worksheet = workbook.add_worksheet();
-        worksheet.set_name(sheet.name)?;
-        for (c, name) in names.iter().enumerate() {
-            worksheet.write_string_with_format(0, c as u16, name, &header)?;
-        }
-        for (r, row) in rows.iter().enumerate() {
-            let r = r as u32 + 1;
-            for (c, cell) in row.iter().enumerate() {
-                let (c16, name, ty) = (c as u16, names[c].as_str(), types[c].as_str());
-                match cell {
-                    Cell::Null => {}
-                    Cell::Bool(b) => {
-                        worksheet.write_boolean(r, c16, *b)?;
-                    }
-                    Cell::Int(i) => {
-                        worksheet.write_number_with_format(r, c16, *i as f64, &number)?;
-                    }
-                    Cell::Float(f) => {
-                        let unit = unit_column.and_then(|u| row.get(u));
-                        let percent = name.contains("share")
-                            || name.ends_with("_rate")
-                            || (matches!(name, "value" | "baseline_value" | "target")
-                                && unit.is_none_or(|u| *u == Cell::Text("ratio".into())));
-                        worksheet.write_number_with_format(
-                            r,
-                            c16,
-                            *f,
-                            if percent { &ratio } else { &number },
-                        )?;
-                    }
-                    Cell::Text(t) if ty == "DATE" => {
-                        worksheet.write_datetime_with_format(
-                            r,
-                            c16,
-                            ExcelDateTime::parse_from_str(t)?,
-                            &date,
-                        )?;
-                    }
-                    Cell::Text(t) if ty.starts_with("TIMESTAMP") => {
-                        // DuckDB writes `2026-10-14 02:13:00[.ffffff][+00]`: minutes are enough here.
-                        let minutes = t.get(..16).unwrap_or(t);
-                        match ExcelDateTime::parse_from_str(minutes) {
-                            Ok(dt) => worksheet.write_datetime_with_format(r, c16, dt, &datetime)?,
-                            Err(_) => worksheet.write_string(r, c16, t)?,
-                        };
-                    }
-                    Cell::Text(t) if name == "status" => {
-                        let fill = match t.as_str() {
-                            "met" => &met,
-                            "improving" => &improving,
-                            "not_improving" => &not_improving,
-                            _ => &wrap,
-                        };
-                        worksheet.write_string_with_format(r, c16, t, fill)?;
-                    }
-                    Cell::Text(t) => {
-                        worksheet.write_string(r, c16, t)?;
-                    }
+        fill_sheet(
+            workbook.add_worksheet(),
+            sheet.name,
+            &names,
+            &types,
+            &rows,
+            &styles,
+        )?;
+    }
+    for (name, names, rows) in registers.sheets(conn, period_start)? {
+        let types = vec!["VARCHAR".to_string(); names.len()];
+        fill_sheet(workbook.add_worksheet(), name, &names, &types, &rows, &styles)?;
+    }
+    crate::lake::write_atomic_path(path, |temp| workbook.save(temp).map_err(anyhow::Error::from))
+}
+
+/// One sheet: a header row, typed cells, an Excel table over them, a frozen header, fitted widths.
+fn fill_sheet(
+    worksheet: &mut Worksheet,
+    sheet_name: &str,
+    names: &[String],
+    types: &[String],
+    rows: &[Vec<Cell>],
+    styles: &Styles,
+) -> Result<()> {
+    worksheet.set_name(sheet_name)?;
+    // Values are rates unless a unit column says otherwise (hours, counts).
+    let unit_column = names.iter().position(|n| n == "unit");
+    for (c, name) in names.iter().enumerate() {
+        worksheet.write_string_with_format(0, c as u16, name, &styles.header)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, cell) in row.iter().enumerate() {
+            let (c16, name, ty) = (c as u16, names[c].as_str(), types[c].as_str());
+            match cell {
+                Cell::Null => {}
+                Cell::Bool(b) => {
+                    worksheet.write_boolean(r, c16, *b)?;
+                }
+                Cell::Int(i) => {
+                    worksheet.write_number_with_format(r, c16, *i as f64, &styles.number)?;
+                }
+                Cell::Float(f) => {
+                    let unit = unit_column.and_then(|u| row.get(u));
+                    let percent = name.contains("share")
+                        || name.ends_with("_rate")
+                        || (matches!(name, "value" | "baseline_value" | "target")
+                            && unit.is_none_or(|u| *u == Cell::Text("ratio".into())));
+                    let format = if percent { &styles.ratio } else { &styles.number };
+                    worksheet.write_number_with_format(r, c16, *f, format)?;
+                }
+                Cell::Text(t) if ty == "DATE" => {
+                    worksheet.write_datetime_with_format(
+                        r,
+                        c16,
+                        ExcelDateTime::parse_from_str(t)?,
+                        &styles.date,
+                    )?;
+                }
+                Cell::Text(t) if ty.starts_with("TIMESTAMP") => {
+                    // DuckDB writes `2026-10-14 02:13:00[.ffffff][+00]`: minutes are enough here.
+                    let minutes = t.get(..16).unwrap_or(t);
+                    match ExcelDateTime::parse_from_str(minutes) {
+                        Ok(dt) => worksheet.write_datetime_with_format(r, c16, dt, &styles.datetime)?,
+                        Err(_) => worksheet.write_string(r, c16, t)?,
+                    };
+                }
+                Cell::Text(t) if name == "status" || name == "result" => {
+                    let fill = match t.as_str() {
+                        "met" | "pass" => &styles.met,
+                        "improving" | "no population" | "evidenced by hand" => &styles.improving,
+                        "not_improving" | "exceptions found" => &styles.not_improving,
+                        _ => &styles.plain,
+                    };
+                    worksheet.write_string_with_format(r, c16, t, fill)?;
+                }
+                Cell::Text(t) => {
+                    worksheet.write_string(r, c16, t)?;
                 }
             }
         }
-        if !names.is_empty() {
-            let columns: Vec<TableColumn> = names.iter().map(|n| TableColumn::new().set_header(n)).collect();
-            let table = Table::new().set_columns(&columns).set_style(TableStyle::Medium2);
-            worksheet.add_table(0, 0, rows.len().max(1) as u32, names.len() as u16 - 1, &table)?;
-        }
-        worksheet.set_freeze_panes(1, 0)?;
-        worksheet.autofit();
     }
-    crate::lake::write_atomic_path(path, |temp| workbook.save(temp).map_err(anyhow::Error::from))
+    if !names.is_empty() {
+        let columns: Vec<TableColumn> = names.iter().map(|n| TableColumn::new().set_header(n)).collect();
+        let table = Table::new().set_columns(&columns).set_style(TableStyle::Medium2);
+        worksheet.add_table(0, 0, rows.len().max(1) as u32, names.len() as u16 - 1, &table)?;
+    }
+    worksheet.set_freeze_panes(1, 0)?;
+    worksheet.autofit();
+    Ok(())
 }

@@ -1,0 +1,223 @@
+//! The risk register and control register, worded in `report_templates/registers.toml` (read at
+//! run time, so the wording is edited without a rebuild), with each control's automated test run
+//! for the period: population, exceptions, result.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use duckdb::Connection;
+use serde::Deserialize;
+
+use super::controls;
+use crate::sql::{self, Cell};
+
+pub const FILE: &str = "registers.toml";
+
+/// A sheet to write: its name, column names and rows.
+pub type Sheet = (&'static str, Vec<String>, Vec<Vec<Cell>>);
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registers {
+    pub risk: Vec<Risk>,
+    pub control: Vec<Control>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Risk {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub likelihood: String,
+    pub impact: String,
+    pub controls: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub owner: String,
+    pub frequency: String,
+    pub frameworks: Vec<String>,
+    /// The automated test (`controls::TESTS`), when there is one.
+    pub test: Option<String>,
+}
+
+/// Where the report templates are: `$GOVPACK_TEMPLATES`, else `report_templates/` beside the
+/// executable, in the working directory, or in the source tree govpack was built from.
+pub fn templates_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("GOVPACK_TEMPLATES") {
+        return Ok(PathBuf::from(dir));
+    }
+    let mut candidates = Vec::new();
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        candidates.push(dir.join("report_templates"));
+    }
+    candidates.push(PathBuf::from("report_templates"));
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("report_templates"));
+    candidates
+        .into_iter()
+        .find(|d| d.join(FILE).is_file())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "cannot find report_templates/{FILE}: set GOVPACK_TEMPLATES to the templates folder"
+            )
+        })
+}
+
+pub fn load() -> Result<Registers> {
+    let path = templates_dir()?.join(FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let registers: Registers = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+    registers.check().with_context(|| format!("{}", path.display()))?;
+    Ok(registers)
+}
+
+impl Registers {
+    /// Every risk names controls that exist; every control test is one govpack runs.
+    fn check(&self) -> Result<()> {
+        for risk in &self.risk {
+            for c in &risk.controls {
+                if !self.control.iter().any(|x| &x.id == c) {
+                    bail!("risk {}: control {c} is not in the control register", risk.id);
+                }
+            }
+        }
+        for control in &self.control {
+            if let Some(test) = &control.test
+                && controls::test(test).is_none()
+            {
+                let known: Vec<&str> = controls::TESTS.iter().map(|t| t.name).collect();
+                bail!(
+                    "control {}: `{test}` is not a test govpack runs ({})",
+                    control.id,
+                    known.join(", ")
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The two register sheets as (sheet name, column names, rows).
+    pub fn sheets(&self, conn: &Connection, period_start: &str) -> Result<Vec<Sheet>> {
+        let text = |s: &str| Cell::Text(s.to_string());
+        let risks = self
+            .risk
+            .iter()
+            .map(|r| {
+                vec![
+                    text(&r.id),
+                    text(&r.title),
+                    text(&r.description),
+                    text(&r.likelihood),
+                    text(&r.impact),
+                    text(&r.controls.join(", ")),
+                ]
+            })
+            .collect();
+        let period = format!("period_start = date {}", sql::string_literal(period_start));
+        let mut control_rows = Vec::new();
+        for c in &self.control {
+            let (test, population, exceptions, result) = match c.test.as_deref().and_then(controls::test) {
+                Some(t) => {
+                    let count = |q: &str| -> Result<usize> {
+                        Ok(sql::rows(conn, &q.replace("{p}", &period))?.1.len())
+                    };
+                    let (p, e) = (count(t.population)?, count(t.exceptions)?);
+                    (
+                        t.name,
+                        Cell::Int(p as i64),
+                        Cell::Int(e as i64),
+                        controls::result(p, e),
+                    )
+                }
+                None => ("", Cell::Null, Cell::Null, "evidenced by hand"),
+            };
+            control_rows.push(vec![
+                text(&c.id),
+                text(&c.title),
+                text(&c.description),
+                text(&c.owner),
+                text(&c.frequency),
+                text(&c.frameworks.join("; ")),
+                text(test),
+                population,
+                exceptions,
+                text(result),
+            ]);
+        }
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Ok(vec![
+            (
+                "Risk register",
+                names(&[
+                    "risk_id",
+                    "title",
+                    "description",
+                    "likelihood",
+                    "impact",
+                    "controls",
+                ]),
+                risks,
+            ),
+            (
+                "Control register",
+                names(&[
+                    "control_id",
+                    "title",
+                    "description",
+                    "owner",
+                    "frequency",
+                    "frameworks",
+                    "automated_test",
+                    "population",
+                    "exceptions",
+                    "result",
+                ]),
+                control_rows,
+            ),
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_registers_load_and_map_the_programmes_frameworks() {
+        let r = load().unwrap();
+        let frameworks: Vec<&String> = r.control.iter().flat_map(|c| &c.frameworks).collect();
+        for f in [
+            "NIST SP 800-171 3.14.1",
+            "CMMC SI.L2-3.14.1",
+            "PSF D1",
+            "PSF D4",
+            "PSF D5",
+            "PSF D6",
+            "PAI-8 C1",
+            "PAI-8 C4",
+            "PAI-8 C5",
+            "PAI-8 C6",
+        ] {
+            assert!(frameworks.iter().any(|x| x.as_str() == f), "{f}");
+        }
+        let risks: Vec<&str> = r.risk.iter().map(|x| x.title.as_str()).collect();
+        assert_eq!(
+            risks,
+            [
+                "Bad input data",
+                "Unreviewed automated output",
+                "Broad permissions",
+                "Missing observability"
+            ]
+        );
+    }
+}
