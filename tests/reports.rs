@@ -217,7 +217,22 @@ fn an_evidence_bundle_verifies_with_sha256sum_and_govpack_and_detects_tampering(
         );
     }
     let manifest = std::fs::read_to_string(bundle.join("manifest.sha256")).unwrap();
-    assert_eq!(manifest.lines().count(), 16, "{manifest}"); // workbook, run.json, 7 control tests x 2
+    // The workbook, the failure-pattern analysis, run.json, 7 control tests x 2.
+    assert_eq!(manifest.lines().count(), 17, "{manifest}");
+    let mut analysis: Xlsx<_> = open_workbook(bundle.join("failure-patterns-2026-10.xlsx")).unwrap();
+    assert_eq!(
+        analysis.sheet_names(),
+        ["Top patterns", "Error codes", "Recurring pairs", "Noisy classes"]
+    );
+    let top = cells(&mut analysis, "Top patterns");
+    let recommendation = top[0]
+        .iter()
+        .position(|c| *c == Data::String("recommendation".into()))
+        .unwrap();
+    assert!(
+        top[1..].iter().all(|r| !r[recommendation].to_string().is_empty()),
+        "every pattern has a recommendation"
+    );
     assert!(reports::bundle::verify(&bundle).unwrap().is_empty());
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(bundle.join("run.json")).unwrap()).unwrap();

@@ -10,8 +10,11 @@
 //! The workbook includes the risk and control registers of `report_templates/registers.toml`,
 //! with each control's automated test for the period.
 //!
-//! Not built yet (the reports issue goes on): the proof-brief PDF, the failure-pattern analysis
-//! with its recommendations, and charts. The command says so when it finishes.
+//! For the portfolio it also writes `failure-patterns-YYYY-MM.xlsx`, the monthly failure-pattern
+//! analysis with a recommendation per pattern from `report_templates/failure_rules.toml`.
+//!
+//! Not built yet (the reports issue goes on): the proof-brief PDF and charts. The command says so
+//! when it finishes.
 
 use std::path::PathBuf;
 
@@ -92,6 +95,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         let session = reports::session(&lake, scope.as_deref())?;
         reports::workbook::write(&session, &period.start.to_string(), &path)?;
         println!("wrote {}", path.display());
+        if scope.is_none() {
+            let analysis = dir.join(format!("failure-patterns-{}.xlsx", period.label()));
+            reports::failure_patterns::write(&session, &period.start.to_string(), &analysis)?;
+            println!("wrote {}", analysis.display());
+        }
         let label = scope.as_deref().unwrap_or("portfolio");
         let bundle = reports::bundle::write(&session, &period.start.to_string(), label, &dir)?;
         println!(
@@ -100,7 +108,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         );
     }
     println!(
-        "not built yet: proof-brief.pdf, the failure-pattern analysis and charts (the reports issue); \
+        "not built yet: proof-brief.pdf and charts (the reports issue); \
          the evidence bundles hold the workbook (with the risk and control registers) and control extracts"
     );
     Ok(0)

@@ -1,4 +1,5 @@
-//! Auditor evidence bundles: `evidence-<scope>-YYYY-MM/` holding the workbook, CSV extracts of
+//! Auditor evidence bundles: `evidence-<scope>-YYYY-MM/` holding the workbook (and, for the
+//! portfolio, the failure-pattern analysis), CSV extracts of
 //! each control's population and exceptions (what an auditor samples from), `run.json` (version,
 //! parameters, inputs by SHA-256), `manifest.sha256` listing the SHA-256 of every other file in
 //! `sha256sum` format (so `sha256sum -c manifest.sha256` checks it), and
@@ -31,6 +32,15 @@ pub fn write(conn: &Connection, period_start: &str, scope: &str, out: &Path) -> 
     std::fs::create_dir_all(dir.join("controls"))?;
     let period = format!("period_start = date {}", sql::string_literal(period_start));
     super::workbook::write(conn, period_start, &dir.join("kpi-and-risk-register.xlsx"))?;
+    let scoped: bool = conn.query_row("select scoped()", [], |r| r.get(0))?;
+    if !scoped {
+        // Patterns are counted across tenants: the portfolio's bundle only.
+        super::failure_patterns::write(
+            conn,
+            period_start,
+            &dir.join(format!("failure-patterns-{label}.xlsx")),
+        )?;
+    }
     let mut controls = Vec::new();
     for test in super::controls::TESTS {
         let mut counts = Vec::new();
@@ -56,7 +66,6 @@ pub fn write(conn: &Connection, period_start: &str, scope: &str, out: &Path) -> 
             "result": super::controls::result(counts[0], counts[1]),
         }));
     }
-    let scoped: bool = conn.query_row("select scoped()", [], |r| r.get(0))?;
     let as_of: Option<String> = conn.query_row(
         &format!("select cast(max(as_of) as varchar) from kpi_summary where {period}"),
         [],

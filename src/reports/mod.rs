@@ -4,8 +4,11 @@
 
 pub mod bundle;
 pub mod controls;
+pub mod failure_patterns;
 pub mod registers;
 pub mod workbook;
+
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use duckdb::{Connection, params};
@@ -26,4 +29,29 @@ pub fn session(lake: &Lake, tenant: Option<&str>) -> Result<Connection> {
         conn.execute("insert into report_scope values (?)", params![tenant])?;
     }
     Ok(conn)
+}
+
+/// Where the report templates are: `$GOVPACK_TEMPLATES`, else `report_templates/` beside the
+/// executable, in the working directory, or in the source tree govpack was built from (the first
+/// that holds `file`).
+pub fn templates_dir(file: &str) -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("GOVPACK_TEMPLATES") {
+        return Ok(PathBuf::from(dir));
+    }
+    let mut candidates = Vec::new();
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        candidates.push(dir.join("report_templates"));
+    }
+    candidates.push(PathBuf::from("report_templates"));
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("report_templates"));
+    candidates
+        .into_iter()
+        .find(|d| d.join(file).is_file())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "cannot find report_templates/{file}: set GOVPACK_TEMPLATES to the templates folder"
+            )
+        })
 }

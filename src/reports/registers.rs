@@ -2,8 +2,6 @@
 //! run time, so the wording is edited without a rebuild), with each control's automated test run
 //! for the period: population, exceptions, result.
 
-use std::path::{Path, PathBuf};
-
 use anyhow::{Context, Result, bail};
 use duckdb::Connection;
 use serde::Deserialize;
@@ -47,32 +45,8 @@ pub struct Control {
     pub test: Option<String>,
 }
 
-/// Where the report templates are: `$GOVPACK_TEMPLATES`, else `report_templates/` beside the
-/// executable, in the working directory, or in the source tree govpack was built from.
-pub fn templates_dir() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("GOVPACK_TEMPLATES") {
-        return Ok(PathBuf::from(dir));
-    }
-    let mut candidates = Vec::new();
-    if let Ok(exe) = std::env::current_exe()
-        && let Some(dir) = exe.parent()
-    {
-        candidates.push(dir.join("report_templates"));
-    }
-    candidates.push(PathBuf::from("report_templates"));
-    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("report_templates"));
-    candidates
-        .into_iter()
-        .find(|d| d.join(FILE).is_file())
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "cannot find report_templates/{FILE}: set GOVPACK_TEMPLATES to the templates folder"
-            )
-        })
-}
-
 pub fn load() -> Result<Registers> {
-    let path = templates_dir()?.join(FILE);
+    let path = super::templates_dir(FILE)?.join(FILE);
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let registers: Registers = toml::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;

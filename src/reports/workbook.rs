@@ -115,7 +115,7 @@ const SHEETS: &[Sheet] = &[
 ];
 
 /// The cell formats every sheet shares.
-struct Styles {
+pub(crate) struct Styles {
     header: Format,
     date: Format,
     datetime: Format,
@@ -128,7 +128,7 @@ struct Styles {
 }
 
 impl Styles {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let fill = |color: u32| Format::new().set_background_color(Color::RGB(color));
         Styles {
             header: Format::new()
@@ -180,7 +180,7 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
 }
 
 /// One sheet: a header row, typed cells, an Excel table over them, a frozen header, fitted widths.
-fn fill_sheet(
+pub(crate) fn fill_sheet(
     worksheet: &mut Worksheet,
     sheet_name: &str,
     names: &[String],
