@@ -58,6 +58,7 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
             "Pilot soak",
             "Data quality",
             "About",
+            "Charts",
             "Risk register",
             "Control register"
         ]

@@ -13,8 +13,8 @@
 //! For the portfolio it also writes `failure-patterns-YYYY-MM.xlsx`, the monthly failure-pattern
 //! analysis with a recommendation per pattern from `report_templates/failure_rules.toml`.
 //!
-//! Not built yet (the reports issue goes on): the proof-brief PDF and charts. The command says so
-//! when it finishes.
+//! Not built yet (the reports issue goes on): the proof-brief PDF. The command says so when it
+//! finishes.
 
 use std::path::PathBuf;
 
@@ -108,7 +108,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         );
     }
     println!(
-        "not built yet: proof-brief.pdf and charts (the reports issue); \
+        "not built yet: proof-brief.pdf (the reports issue); \
          the evidence bundles hold the workbook (with the risk and control registers) and control extracts"
     );
     Ok(0)

@@ -11,7 +11,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use duckdb::Connection;
 use rust_xlsxwriter::{
-    Color, ExcelDateTime, Format, FormatAlign, Table, TableColumn, TableStyle, Workbook, Worksheet,
+    Chart, ChartType, Color, ExcelDateTime, Format, FormatAlign, Table, TableColumn, TableStyle, Workbook,
+    Worksheet,
 };
 
 use crate::sql::{self, Cell};
@@ -172,6 +173,7 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
             &styles,
         )?;
     }
+    write_charts(&mut workbook, conn, period_start, &styles)?;
     for (name, names, rows) in registers.sheets(conn, period_start)? {
         let types = vec!["VARCHAR".to_string(); names.len()];
         fill_sheet(workbook.add_worksheet(), name, &names, &types, &rows, &styles)?;
@@ -253,5 +255,117 @@ pub(crate) fn fill_sheet(
     }
     worksheet.set_freeze_panes(1, 0)?;
     worksheet.autofit();
+    Ok(())
+}
+
+/// The Charts sheet: each chart beside the small table it draws, so the numbers stay visible.
+/// Compliance by policy tier, required instances by patch age, the compliance and change-success
+/// trend over every computed period, and the failure Pareto (portfolio only).
+fn write_charts(
+    workbook: &mut Workbook,
+    conn: &Connection,
+    period_start: &str,
+    styles: &Styles,
+) -> Result<()> {
+    let period = format!("period_start = date {}", sql::string_literal(period_start));
+    // The scope's rows: the portfolio's (tenant null), or the tenant's own.
+    let scope =
+        "(tenant_id is null and not scoped() or tenant_id is not null and scoped() and in_scope(tenant_id))";
+    let blocks: [(&str, String, ChartType, &str); 4] = [
+        (
+            "Patch compliance by policy tier",
+            format!(
+                "select policy_tier, value as compliance from kpi_summary
+                 where {period} and kpi_id = 'patch_compliance_rate' and policy_tier is not null
+                   and device_class is null and age_bucket is null and {scope} order by policy_tier"
+            ),
+            ChartType::Column,
+            "0%",
+        ),
+        (
+            "Required patch instances by age (days since release)",
+            format!(
+                "select age_bucket, denominator as required, numerator as installed from kpi_summary
+                 where {period} and kpi_id = 'patch_instance_compliance_rate' and age_bucket is not null
+                   and policy_tier is null and {scope}
+                 order by case age_bucket when '0-7' then 1 when '8-14' then 2 when '15-30' then 3
+                   when '31-60' then 4 when '61-90' then 5 when '91+' then 6 else 7 end"
+            ),
+            ChartType::Column,
+            "0",
+        ),
+        (
+            "Trend: patch compliance and change success",
+            format!(
+                "select strftime(period_start, '%Y-%m') as period,
+                        max(value) filter (where kpi_id = 'patch_compliance_rate') as patch_compliance,
+                        max(value) filter (where kpi_id = 'change_success_rate') as change_success
+                 from kpi_summary
+                 where period_start <= date {} and policy_tier is null and device_class is null
+                   and age_bucket is null and {scope}
+                 group by period_start order by period_start",
+                sql::string_literal(period_start)
+            ),
+            ChartType::Line,
+            "0%",
+        ),
+        (
+            "Failure Pareto (top 10 patterns)",
+            format!(
+                "select patch_id || ' ' || error_code as pattern, failures, cumulative_share
+                 from failure_patterns where {period} and not scoped() order by pareto_rank limit 10"
+            ),
+            ChartType::Column,
+            "0",
+        ),
+    ];
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Charts")?;
+    let mut row: u32 = 0;
+    for (title, query, kind, number_format) in blocks {
+        let (names, rows) =
+            sql::rows(conn, &query).with_context(|| format!("building the chart data of {title}"))?;
+        sheet.write_string_with_format(row, 0, title, &styles.header)?;
+        for (c, name) in names.iter().enumerate() {
+            sheet.write_string_with_format(row + 1, c as u16, name, &styles.header)?;
+        }
+        for (r, cells) in rows.iter().enumerate() {
+            for (c, cell) in cells.iter().enumerate() {
+                let (r, c) = (row + 2 + r as u32, c as u16);
+                match cell {
+                    Cell::Int(i) => sheet.write_number(r, c, *i as f64)?,
+                    Cell::Float(f) => sheet.write_number(r, c, *f)?,
+                    Cell::Null => sheet,
+                    other => sheet.write_string(r, c, other.to_text())?,
+                };
+            }
+        }
+        if !rows.is_empty() {
+            let (first, last) = (row + 2, row + 1 + rows.len() as u32);
+            let mut chart = Chart::new(kind);
+            chart.title().set_name(title);
+            // The Pareto's cumulative share is a different scale: the failures bars carry it.
+            let series_columns = if title.starts_with("Failure") {
+                1..2
+            } else {
+                1..names.len()
+            };
+            for c in series_columns {
+                chart
+                    .add_series()
+                    .set_name(("Charts", row + 1, c as u16))
+                    .set_categories(("Charts", first, 0, last, 0))
+                    .set_values(("Charts", first, c as u16, last, c as u16));
+            }
+            chart.y_axis().set_num_format(number_format);
+            if number_format == "0%" {
+                chart.y_axis().set_min(0.0).set_max(1.0);
+            }
+            sheet.insert_chart(row, 5, &chart)?;
+        }
+        // Room for the chart (15 rows) or the table, whichever is taller.
+        row += (rows.len() as u32 + 3).max(17);
+    }
+    sheet.set_column_width(0, 34)?;
     Ok(())
 }
