@@ -11,8 +11,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use duckdb::Connection;
 use rust_xlsxwriter::{
-    Chart, ChartType, Color, ExcelDateTime, Format, FormatAlign, Table, TableColumn, TableStyle, Workbook,
-    Worksheet,
+    Chart, ChartType, Color, ConditionalFormatText, ConditionalFormatTextRule, ExcelDateTime, Format,
+    FormatAlign, Table, TableColumn, TableStyle, Workbook, Worksheet,
 };
 
 use crate::sql::{self, Cell};
@@ -233,18 +233,31 @@ pub(crate) fn fill_sheet(
                         Err(_) => worksheet.write_string(r, c16, t)?,
                     };
                 }
-                Cell::Text(t) if name == "status" || name == "result" => {
-                    let fill = match t.as_str() {
-                        "met" | "pass" => &styles.met,
-                        "improving" | "no population" | "evidenced by hand" => &styles.improving,
-                        "not_improving" | "exceptions found" => &styles.not_improving,
-                        _ => &styles.plain,
-                    };
-                    worksheet.write_string_with_format(r, c16, t, fill)?;
-                }
                 Cell::Text(t) => {
                     worksheet.write_string(r, c16, t)?;
                 }
+            }
+        }
+    }
+    // Statuses and control results are colour-coded by conditional formatting, so a value edited
+    // or filtered in Excel keeps its colour.
+    for (c, name) in names.iter().enumerate() {
+        if (name == "status" || name == "result") && !rows.is_empty() {
+            let rules = [
+                ("met", &styles.met),
+                ("pass", &styles.met),
+                ("improving", &styles.improving),
+                ("no population", &styles.improving),
+                ("evidenced by hand", &styles.improving),
+                ("not_improving", &styles.not_improving),
+                ("exceptions found", &styles.not_improving),
+                ("no_baseline", &styles.plain),
+            ];
+            for (word, format) in rules {
+                let rule = ConditionalFormatText::new()
+                    .set_rule(ConditionalFormatTextRule::BeginsWith(word.to_string()))
+                    .set_format(format);
+                worksheet.add_conditional_format(1, c as u16, rows.len() as u32, c as u16, &rule)?;
             }
         }
     }
