@@ -187,6 +187,10 @@ fn all_text_of_bundle(dir: &Path) -> Vec<(String, String)> {
                         }
                     }
                 }
+            } else if path.extension().is_some_and(|e| e == "pdf") {
+                let pdf = lopdf::Document::load(&path).unwrap();
+                let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
+                out.push((path.display().to_string(), pdf.extract_text(&pages).unwrap()));
             } else {
                 out.push((
                     path.display().to_string(),
@@ -218,8 +222,8 @@ fn an_evidence_bundle_verifies_with_sha256sum_and_govpack_and_detects_tampering(
         );
     }
     let manifest = std::fs::read_to_string(bundle.join("manifest.sha256")).unwrap();
-    // The workbook, the failure-pattern analysis, run.json, 7 control tests x 2.
-    assert_eq!(manifest.lines().count(), 17, "{manifest}");
+    // The brief, the workbook, the failure-pattern analysis, run.json, 7 control tests x 2.
+    assert_eq!(manifest.lines().count(), 18, "{manifest}");
     let mut analysis: Xlsx<_> = open_workbook(bundle.join("failure-patterns-2026-10.xlsx")).unwrap();
     assert_eq!(
         analysis.sheet_names(),
@@ -293,4 +297,59 @@ fn a_tenants_evidence_bundle_holds_no_other_tenants_ids_names_or_devices() {
             assert!(!text.contains(other), "{place} names `{other}`");
         }
     }
+}
+
+#[test]
+fn the_proof_brief_has_pages_the_period_the_kpi_values_and_embedded_fonts() {
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let session = reports::session(&lake, None).unwrap();
+    let path = dir.path().join("proof-brief.pdf");
+    reports::proof_brief::write(&session, "2026-10-01", "portfolio", Some("abc123"), &path).unwrap();
+    let pdf = lopdf::Document::load(&path).unwrap();
+    let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
+    assert!(pages.len() >= 2, "{} pages", pages.len());
+    let text = pdf.extract_text(&pages).unwrap();
+    let squashed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for expected in [
+        "2026-10-01 to 2026-10-31",
+        "86.5%", // patch compliance, 45 of 52 devices
+        "Patch compliance (devices)",
+        "C5 Timely flaw remediation",
+        "abc123",
+        &format!("Page 1 of {}", pages.len()),
+    ] {
+        assert!(
+            squashed.contains(expected),
+            "`{expected}` not in the brief's text: {squashed}"
+        );
+    }
+    let embedded = pdf
+        .objects
+        .values()
+        .filter_map(|o| o.as_dict().ok())
+        .filter(|d| d.has(b"FontFile2"))
+        .count();
+    assert_eq!(embedded, 2, "regular and bold, embedded");
+    let info = pdf
+        .trailer
+        .get(b"Info")
+        .and_then(|i| pdf.dereference(i))
+        .unwrap()
+        .1
+        .as_dict()
+        .unwrap()
+        .clone();
+    let title = info.get(b"Title").unwrap().as_str().unwrap();
+    // PDF text strings are PDFDocEncoding, or UTF-16BE after a byte-order mark.
+    let title = match title.strip_prefix(&[0xFE, 0xFF]) {
+        Some(utf16) => String::from_utf16_lossy(
+            &utf16
+                .chunks(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect::<Vec<_>>(),
+        ),
+        None => String::from_utf8_lossy(title).into_owned(),
+    };
+    assert!(title.contains("proof brief (portfolio, 2026-10)"), "{title}");
 }

@@ -13,8 +13,8 @@
 //! For the portfolio it also writes `failure-patterns-YYYY-MM.xlsx`, the monthly failure-pattern
 //! analysis with a recommendation per pattern from `report_templates/failure_rules.toml`.
 //!
-//! Not built yet (the reports issue goes on): the proof-brief PDF. The command says so when it
-//! finishes.
+//! And `proof-brief.pdf`, the five-minute evidence summary (wording and font from
+//! `report_templates/`), standalone and inside each bundle.
 
 use std::path::PathBuf;
 
@@ -101,15 +101,15 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
             println!("wrote {}", analysis.display());
         }
         let label = scope.as_deref().unwrap_or("portfolio");
+        let brief = dir.join("proof-brief.pdf");
+        reports::proof_brief::write(&session, &period.start.to_string(), label, None, &brief)?;
+        println!("wrote {}", brief.display());
         let bundle = reports::bundle::write(&session, &period.start.to_string(), label, &dir)?;
         println!(
             "wrote {} (check it with `govpack verify` or `sha256sum -c manifest.sha256`)",
             bundle.display()
         );
     }
-    println!(
-        "not built yet: proof-brief.pdf (the reports issue); \
-         the evidence bundles hold the workbook (with the risk and control registers) and control extracts"
-    );
+
     Ok(0)
 }

@@ -1,5 +1,5 @@
-//! Auditor evidence bundles: `evidence-<scope>-YYYY-MM/` holding the workbook (and, for the
-//! portfolio, the failure-pattern analysis), CSV extracts of
+//! Auditor evidence bundles: `evidence-<scope>-YYYY-MM/` holding the proof brief, the workbook
+//! (and, for the portfolio, the failure-pattern analysis), CSV extracts of
 //! each control's population and exceptions (what an auditor samples from), `run.json` (version,
 //! parameters, inputs by SHA-256), `manifest.sha256` listing the SHA-256 of every other file in
 //! `sha256sum` format (so `sha256sum -c manifest.sha256` checks it), and
@@ -100,6 +100,17 @@ pub fn write(conn: &Connection, period_start: &str, scope: &str, out: &Path) -> 
         f.write_all(b"\n")?;
         Ok(())
     })?;
+    // The brief quotes the digest of the evidence it summarises, so it is written last, over a
+    // manifest of everything else; the final manifest then lists the brief too.
+    let preliminary = manifest_text(&dir)?;
+    let digest = sha256_hex(preliminary.as_bytes());
+    super::proof_brief::write(
+        conn,
+        period_start,
+        scope,
+        Some(&digest),
+        &dir.join("proof-brief.pdf"),
+    )?;
     write_manifest(&dir)?;
     Ok(dir)
 }
@@ -130,12 +141,18 @@ fn bundle_files(dir: &Path) -> Result<Vec<String>> {
     Ok(files)
 }
 
-fn write_manifest(dir: &Path) -> Result<()> {
+/// The `sha256sum` lines of every file of the bundle but the manifest and its hash.
+fn manifest_text(dir: &Path) -> Result<String> {
     let mut manifest = String::new();
     for file in bundle_files(dir)? {
         let digest = sha256_hex(&std::fs::read(dir.join(&file))?);
         manifest.push_str(&format!("{digest}  {file}\n"));
     }
+    Ok(manifest)
+}
+
+fn write_manifest(dir: &Path) -> Result<()> {
+    let manifest = manifest_text(dir)?;
     crate::lake::write_atomic(&dir.join(MANIFEST), |f| {
         f.write_all(manifest.as_bytes()).map_err(Into::into)
     })?;

@@ -1,0 +1,598 @@
+//! `proof-brief.pdf`: the evidence summary an auditor or a client executive reads in five
+//! minutes. Wording and fonts come from `report_templates/` (proof_brief.toml, an embedded open
+//! font); the figures from the period's KPI outputs. A4 pages with a running header, page
+//! numbers, text wrapped by the font's real glyph widths, tables that repeat their header when
+//! they break across pages, and bar charts drawn in the PDF.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use duckdb::Connection;
+use printpdf::{
+    Color, FontId, Line, LinePoint, Mm, OffsetDateTime, Op, PaintMode, ParsedFont, PdfDocument,
+    PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem,
+};
+use serde::Deserialize;
+
+use crate::sql::{self, Cell};
+
+pub const FILE: &str = "proof_brief.toml";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    pub title: String,
+    pub intro: String,
+    pub font: String,
+    pub bold_font: String,
+    pub sections: BTreeMap<String, String>,
+    pub kpi_names: BTreeMap<String, String>,
+    pub definitions: BTreeMap<String, String>,
+}
+
+const PAGE_W: f32 = 595.0;
+const PAGE_H: f32 = 842.0;
+const MARGIN: f32 = 50.0;
+const BODY: f32 = 9.5;
+
+struct Font {
+    id: FontId,
+    parsed: ParsedFont,
+}
+
+impl Font {
+    /// The width of a text at a size, from the font's glyph advances.
+    fn width(&self, text: &str, size: f32) -> f32 {
+        let units = f32::from(self.parsed.units_per_em.max(1));
+        text.chars()
+            .map(|c| {
+                let gid = self.parsed.lookup_glyph_index(c as u32).unwrap_or(0);
+                f32::from(self.parsed.get_glyph_width(gid).unwrap_or(500))
+            })
+            .sum::<f32>()
+            * size
+            / units
+    }
+}
+
+/// A page being filled top to bottom.
+struct Writer {
+    pages: Vec<Vec<Op>>,
+    y: f32,
+    regular: Font,
+    bold: Font,
+    running_header: String,
+}
+
+impl Writer {
+    fn new_page(&mut self) {
+        self.pages.push(Vec::new());
+        self.y = PAGE_H - MARGIN;
+        let header = self.running_header.clone();
+        self.text_at(
+            &header,
+            MARGIN,
+            PAGE_H - 30.0,
+            8.0,
+            false,
+            Rgb::new(0.4, 0.4, 0.4, None),
+        );
+        self.rule(PAGE_H - 35.0);
+    }
+
+    fn ensure(&mut self, height: f32) {
+        if self.pages.is_empty() || self.y - height < MARGIN + 20.0 {
+            self.new_page();
+        }
+    }
+
+    fn ops(&mut self) -> &mut Vec<Op> {
+        self.pages.last_mut().expect("a page")
+    }
+
+    fn text_at(&mut self, text: &str, x: f32, y: f32, size: f32, bold: bool, color: Rgb) {
+        let font = if bold {
+            self.bold.id.clone()
+        } else {
+            self.regular.id.clone()
+        };
+        self.ops().extend([
+            Op::StartTextSection,
+            Op::SetFillColor {
+                col: Color::Rgb(color),
+            },
+            Op::SetFont {
+                font: PdfFontHandle::External(font),
+                size: Pt(size),
+            },
+            Op::SetTextCursor {
+                pos: Point { x: Pt(x), y: Pt(y) },
+            },
+            Op::ShowText {
+                items: vec![TextItem::Text(text.to_string())],
+            },
+            Op::EndTextSection,
+        ]);
+    }
+
+    fn rule(&mut self, y: f32) {
+        self.ops().extend([
+            Op::SetOutlineColor {
+                col: Color::Rgb(Rgb::new(0.75, 0.75, 0.75, None)),
+            },
+            Op::SetOutlineThickness { pt: Pt(0.5) },
+            Op::DrawLine {
+                line: Line {
+                    points: vec![
+                        LinePoint {
+                            p: Point {
+                                x: Pt(MARGIN),
+                                y: Pt(y),
+                            },
+                            bezier: false,
+                        },
+                        LinePoint {
+                            p: Point {
+                                x: Pt(PAGE_W - MARGIN),
+                                y: Pt(y),
+                            },
+                            bezier: false,
+                        },
+                    ],
+                    is_closed: false,
+                },
+            },
+        ]);
+    }
+
+    fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Rgb) {
+        self.ops().extend([
+            Op::SetFillColor {
+                col: Color::Rgb(color),
+            },
+            Op::DrawRectangle {
+                rectangle: Rect {
+                    mode: Some(PaintMode::Fill),
+                    ..Rect::from_xywh(Pt(x), Pt(y), Pt(w), Pt(h))
+                },
+            },
+        ]);
+    }
+
+    /// `text`, shortened with an ellipsis until it fits `width` at `size`.
+    fn fit(&self, text: &str, width: f32, size: f32) -> String {
+        let mut t = text.to_string();
+        if self.regular.width(&t, size) <= width {
+            return t;
+        }
+        while t.chars().count() > 1 && self.regular.width(&format!("{t}…"), size) > width {
+            t.pop();
+        }
+        format!("{}…", t.trim_end())
+    }
+
+    /// Lines of `text` that fit `width` at `size`, broken at spaces.
+    fn wrap(&self, text: &str, width: f32, size: f32, bold: bool) -> Vec<String> {
+        let font = if bold { &self.bold } else { &self.regular };
+        let mut lines = Vec::new();
+        let mut line = String::new();
+        for word in text.split_whitespace() {
+            let candidate = if line.is_empty() {
+                word.to_string()
+            } else {
+                format!("{line} {word}")
+            };
+            if font.width(&candidate, size) > width && !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+                line = word.to_string();
+            } else {
+                line = candidate;
+            }
+        }
+        if !line.is_empty() {
+            lines.push(line);
+        }
+        lines
+    }
+
+    fn heading(&mut self, text: &str) {
+        self.ensure(40.0);
+        self.y -= 18.0;
+        self.text_at(text, MARGIN, self.y, 13.0, true, Rgb::new(0.12, 0.22, 0.39, None));
+        self.y -= 8.0;
+    }
+
+    fn paragraph(&mut self, text: &str) {
+        for line in self.wrap(text, PAGE_W - 2.0 * MARGIN, BODY, false) {
+            self.ensure(14.0);
+            self.y -= 13.0;
+            self.text_at(&line, MARGIN, self.y, BODY, false, Rgb::new(0.0, 0.0, 0.0, None));
+        }
+        self.y -= 4.0;
+    }
+
+    /// A table: column widths as shares of the text width; the header repeats on a new page.
+    fn table(&mut self, headers: &[&str], shares: &[f32], rows: &[Vec<String>]) {
+        let total = PAGE_W - 2.0 * MARGIN;
+        let widths: Vec<f32> = shares.iter().map(|s| s * total).collect();
+        let draw_header = |w: &mut Writer| {
+            w.ensure(30.0);
+            w.y -= 15.0;
+            w.rect(MARGIN, w.y - 4.0, total, 15.0, Rgb::new(0.12, 0.22, 0.39, None));
+            let mut x = MARGIN + 3.0;
+            for (h, width) in headers.iter().zip(&widths) {
+                w.text_at(h, x, w.y, 8.5, true, Rgb::new(1.0, 1.0, 1.0, None));
+                x += width;
+            }
+        };
+        draw_header(self);
+        for row in rows {
+            let cells: Vec<Vec<String>> = row
+                .iter()
+                .zip(&widths)
+                .map(|(c, width)| self.wrap(c, width - 6.0, 8.5, false))
+                .collect();
+            let height = cells.iter().map(Vec::len).max().unwrap_or(1).max(1) as f32 * 11.0 + 3.0;
+            if self.y - height < MARGIN + 20.0 {
+                self.new_page();
+                draw_header(self);
+            }
+            let mut x = MARGIN + 3.0;
+            for (lines, width) in cells.iter().zip(&widths) {
+                for (i, line) in lines.iter().enumerate() {
+                    self.text_at(
+                        line,
+                        x,
+                        self.y - 13.0 - i as f32 * 11.0,
+                        8.5,
+                        false,
+                        Rgb::new(0.0, 0.0, 0.0, None),
+                    );
+                }
+                x += width;
+            }
+            self.y -= height;
+            self.rule(self.y - 2.0);
+        }
+        self.y -= 6.0;
+    }
+
+    /// Horizontal bars of values in 0..=max with their labels and printed values.
+    fn bars(&mut self, title: &str, items: &[(String, f64, String)], max: f64) {
+        if items.is_empty() {
+            return;
+        }
+        self.ensure(30.0 + items.len() as f32 * 16.0);
+        self.y -= 14.0;
+        self.text_at(title, MARGIN, self.y, 9.5, true, Rgb::new(0.2, 0.2, 0.2, None));
+        let (label_w, bar_w) = (165.0, PAGE_W - 2.0 * MARGIN - 165.0 - 130.0);
+        for (label, value, shown) in items {
+            self.y -= 16.0;
+            let label = self.fit(label, label_w - 8.0, 8.5);
+            self.text_at(
+                &label,
+                MARGIN,
+                self.y + 2.0,
+                8.5,
+                false,
+                Rgb::new(0.0, 0.0, 0.0, None),
+            );
+            let w = if max > 0.0 {
+                (value / max).clamp(0.0, 1.0) as f32 * bar_w
+            } else {
+                0.0
+            };
+            self.rect(
+                MARGIN + label_w,
+                self.y,
+                bar_w,
+                11.0,
+                Rgb::new(0.92, 0.92, 0.92, None),
+            );
+            self.rect(
+                MARGIN + label_w,
+                self.y,
+                w,
+                11.0,
+                Rgb::new(0.27, 0.45, 0.77, None),
+            );
+            self.text_at(
+                shown,
+                MARGIN + label_w + bar_w + 6.0,
+                self.y + 2.0,
+                8.5,
+                false,
+                Rgb::new(0.0, 0.0, 0.0, None),
+            );
+        }
+        self.y -= 10.0;
+    }
+}
+
+fn load_font(doc: &mut PdfDocument, dir: &Path, file: &str) -> Result<Font> {
+    let path = dir.join(file);
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read the font {}", path.display()))?;
+    let parsed = ParsedFont::from_bytes(&bytes, 0, &mut Vec::new())
+        .ok_or_else(|| anyhow::anyhow!("{} is not a font govpack can embed", path.display()))?;
+    let id = doc.add_font(&parsed);
+    Ok(Font { id, parsed })
+}
+
+fn shown(value: &Cell, unit: &str) -> String {
+    match (value, unit) {
+        (Cell::Float(v), "ratio") => format!("{:.1}%", v * 100.0),
+        (Cell::Float(v), "hours") => format!("{v:.1} h"),
+        (Cell::Float(v), _) => format!("{v:.0}"),
+        (Cell::Int(v), _) => v.to_string(),
+        (Cell::Null, _) => "n/a".into(),
+        (other, _) => other.to_text(),
+    }
+}
+
+/// Writes the brief for one period and scope. `evidence_digest` is the SHA-256 of the evidence
+/// manifest of the bundle's other files, when the brief goes into a bundle.
+pub fn write(
+    conn: &Connection,
+    period_start: &str,
+    scope: &str,
+    evidence_digest: Option<&str>,
+    path: &Path,
+) -> Result<()> {
+    let dir = super::templates_dir(FILE)?;
+    let template_path = dir.join(FILE);
+    let text = std::fs::read_to_string(&template_path)
+        .with_context(|| format!("cannot read {}", template_path.display()))?;
+    let template: Template = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", template_path.display(), e.to_string().trim_end()))?;
+    let section = |key: &str| {
+        template
+            .sections
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.to_string())
+    };
+    let period = format!("period_start = date {}", sql::string_literal(period_start));
+    let label = period_start.get(..7).unwrap_or(period_start);
+
+    let mut doc = PdfDocument::new(&template.title);
+    let (regular, bold) = (
+        load_font(&mut doc, &dir, &template.font)?,
+        load_font(&mut doc, &dir, &template.bold_font)?,
+    );
+    let mut w = Writer {
+        pages: Vec::new(),
+        y: 0.0,
+        regular,
+        bold,
+        running_header: format!("{} | {} | {}", template.title, scope, label),
+    };
+    w.new_page();
+    w.y -= 20.0;
+    let title = template.title.clone();
+    w.text_at(&title, MARGIN, w.y, 18.0, true, Rgb::new(0.12, 0.22, 0.39, None));
+    w.y -= 10.0;
+
+    let (_, facts) = sql::rows(
+        conn,
+        &format!(
+            "select cast(min(period_start) as varchar), cast(min(period_end) as varchar), cast(max(as_of) as varchar)
+             from kpi_summary where {period}"
+        ),
+    )?;
+    let fact = |i: usize| facts.first().map(|r| r[i].to_text()).unwrap_or_default();
+    w.heading(&section("scope"));
+    w.paragraph(&template.intro);
+    w.table(
+        &["Item", "Value"],
+        &[0.35, 0.65],
+        &[
+            vec!["Scope".into(), scope.to_string()],
+            vec!["Period".into(), format!("{} to {}", fact(0), fact(1))],
+            vec!["Measured as of".into(), fact(2)],
+            vec!["govpack version".into(), env!("CARGO_PKG_VERSION").into()],
+        ],
+    );
+
+    w.heading(&section("kpis"));
+    let (_, kpis) = sql::rows(
+        conn,
+        &format!(
+            "select kpi_id, unit, value, baseline_value, target, status from kpi_scorecard
+             where {period} and policy_tier is null and device_class is null and age_bucket is null
+               and (tenant_id is null and not scoped() or in_scope(tenant_id) and scoped())
+             order by kpi_id"
+        ),
+    )?;
+    let kpi_rows: Vec<Vec<String>> = kpis
+        .iter()
+        .map(|r| {
+            let id = r[0].to_text();
+            let unit = r[1].to_text();
+            vec![
+                template.kpi_names.get(&id).cloned().unwrap_or(id),
+                shown(&r[2], &unit),
+                shown(&r[3], &unit),
+                shown(&r[4], &unit),
+                r[5].to_text().replace('_', " "),
+            ]
+        })
+        .collect();
+    w.table(
+        &["KPI", "Value", "Baseline", "Target", "Status"],
+        &[0.44, 0.14, 0.14, 0.12, 0.16],
+        &kpi_rows,
+    );
+
+    w.heading(&section("compliance"));
+    let scope_filter =
+        "(tenant_id is null and not scoped() or tenant_id is not null and scoped() and in_scope(tenant_id))";
+    let (_, tiers) = sql::rows(
+        conn,
+        &format!(
+            "select policy_tier, value from kpi_summary where {period} and kpi_id = 'patch_compliance_rate'
+               and policy_tier is not null and device_class is null and age_bucket is null and {scope_filter}
+             order by policy_tier"
+        ),
+    )?;
+    let tier_bars: Vec<(String, f64, String)> = tiers
+        .iter()
+        .map(|r| {
+            let v = if let Cell::Float(f) = r[1] { f } else { 0.0 };
+            (r[0].to_text(), v, shown(&r[1], "ratio"))
+        })
+        .collect();
+    w.bars("Devices compliant, by policy tier", &tier_bars, 1.0);
+    let (_, ages) = sql::rows(
+        conn,
+        &format!(
+            "select age_bucket, denominator, value from kpi_summary where {period}
+               and kpi_id = 'patch_instance_compliance_rate' and age_bucket is not null and policy_tier is null
+               and {scope_filter}
+             order by case age_bucket when '0-7' then 1 when '8-14' then 2 when '15-30' then 3
+               when '31-60' then 4 when '61-90' then 5 when '91+' then 6 else 7 end"
+        ),
+    )?;
+    let max_required = ages
+        .iter()
+        .filter_map(|r| if let Cell::Float(f) = r[1] { Some(f) } else { None })
+        .fold(0.0, f64::max);
+    let age_bars: Vec<(String, f64, String)> = ages
+        .iter()
+        .map(|r| {
+            let n = if let Cell::Float(f) = r[1] { f } else { 0.0 };
+            (
+                format!("{} days", r[0].to_text()),
+                n,
+                format!("{n:.0} ({} installed)", shown(&r[2], "ratio")),
+            )
+        })
+        .collect();
+    w.bars("Required patches, by days since release", &age_bars, max_required);
+
+    let scoped: bool = conn.query_row("select scoped()", [], |r| r.get(0))?;
+    if !scoped {
+        w.heading(&section("failures"));
+        let (_, patterns) = sql::rows(
+            conn,
+            &format!(
+                "select patch_id, error_code, failures, devices, share from failure_patterns
+                 where {period} order by pareto_rank limit 10"
+            ),
+        )?;
+        let max_failures = patterns
+            .iter()
+            .filter_map(|r| {
+                if let Cell::Int(i) = r[2] {
+                    Some(i as f64)
+                } else {
+                    None
+                }
+            })
+            .fold(0.0, f64::max);
+        let pareto: Vec<(String, f64, String)> = patterns
+            .iter()
+            .map(|r| {
+                let n = if let Cell::Int(i) = r[2] { i as f64 } else { 0.0 };
+                (
+                    format!("{} {}", r[0].to_text(), r[1].to_text()),
+                    n,
+                    format!(
+                        "{n:.0} on {} device(s), {}",
+                        r[3].to_text(),
+                        shown(&r[4], "ratio")
+                    ),
+                )
+            })
+            .collect();
+        w.bars("Failed install attempts, top patterns", &pareto, max_failures);
+    }
+
+    w.heading(&section("controls"));
+    let registers = super::registers::load()?;
+    let mut control_rows = Vec::new();
+    for (_, _, rows) in registers
+        .sheets(conn, period_start)?
+        .into_iter()
+        .filter(|(name, _, _)| *name == "Control register")
+    {
+        for r in rows {
+            control_rows.push(vec![
+                format!("{} {}", r[0].to_text(), r[1].to_text()),
+                r[5].to_text(),
+                r[7].to_text(),
+                r[8].to_text(),
+                r[9].to_text(),
+            ]);
+        }
+    }
+    w.table(
+        &["Control", "Frameworks", "Population", "Exceptions", "Result"],
+        &[0.30, 0.30, 0.12, 0.12, 0.16],
+        &control_rows,
+    );
+
+    w.heading(&section("definitions"));
+    for (id, definition) in &template.definitions {
+        let name = template.kpi_names.get(id).cloned().unwrap_or_else(|| id.clone());
+        w.paragraph(&format!("{name}: {definition}"));
+    }
+
+    w.heading(&section("evidence"));
+    w.paragraph(&match evidence_digest {
+        Some(d) => format!(
+            "The evidence bundle's files other than this brief are listed with their SHA-256 in manifest.sha256; \
+             the SHA-256 of that list, before this brief was added, is {d}. The final manifest also lists this brief, \
+             and manifest.sha256.sha256 holds the hash of the final list."
+        ),
+        None => "This copy of the brief stands outside an evidence bundle; the bundle of the same period carries the manifest.".into(),
+    });
+
+    // Page numbers, now that the page count is known.
+    let count = w.pages.len();
+    for i in 0..count {
+        let text = format!("Page {} of {count}", i + 1);
+        let width = w.regular.width(&text, 8.0);
+        let font = w.regular.id.clone();
+        w.pages[i].extend([
+            Op::StartTextSection,
+            Op::SetFillColor {
+                col: Color::Rgb(Rgb::new(0.4, 0.4, 0.4, None)),
+            },
+            Op::SetFont {
+                font: PdfFontHandle::External(font),
+                size: Pt(8.0),
+            },
+            Op::SetTextCursor {
+                pos: Point {
+                    x: Pt(PAGE_W - MARGIN - width),
+                    y: Pt(25.0),
+                },
+            },
+            Op::ShowText {
+                items: vec![TextItem::Text(text)],
+            },
+            Op::EndTextSection,
+        ]);
+    }
+    doc.metadata.info.document_title = format!("{} ({scope}, {label})", template.title);
+    doc.metadata.info.author = "govpack".into();
+    let now = OffsetDateTime::now_utc();
+    doc.metadata.info.creation_date = now.clone();
+    doc.metadata.info.modification_date = now.clone();
+    doc.metadata.info.metadata_date = now;
+    doc.metadata.info.creator = format!("govpack {}", env!("CARGO_PKG_VERSION"));
+    doc.metadata.info.subject = format!("Patch and change governance evidence, {scope}, {label}");
+    let pages: Vec<PdfPage> = w
+        .pages
+        .into_iter()
+        .map(|ops| PdfPage::new(Mm(210.0), Mm(297.0), ops))
+        .collect();
+    let bytes = doc
+        .with_pages(pages)
+        .save(&PdfSaveOptions::default(), &mut Vec::new());
+    crate::lake::write_atomic(path, |f| {
+        use std::io::Write;
+        f.write_all(&bytes).map_err(Into::into)
+    })
+}
