@@ -578,8 +578,8 @@ pub fn write(
     doc.metadata.info.document_title = format!("{} ({scope}, {label})", template.title);
     doc.metadata.info.author = "govpack".into();
     let now = OffsetDateTime::now_utc();
-    doc.metadata.info.creation_date = now.clone();
-    doc.metadata.info.modification_date = now.clone();
+    doc.metadata.info.creation_date = now;
+    doc.metadata.info.modification_date = now;
     doc.metadata.info.metadata_date = now;
     doc.metadata.info.creator = format!("govpack {}", env!("CARGO_PKG_VERSION"));
     doc.metadata.info.subject = format!("Patch and change governance evidence, {scope}, {label}");
