@@ -43,3 +43,17 @@ from rows
 cross join params
 order by rows.kpi_id, rows.tenant_id nulls first, rows.policy_tier nulls first,
     rows.device_class nulls first, rows.age_bucket nulls first;
+
+-- The settings the period was computed with, kept beside its figures so that an auditor can
+-- recompute them: the run parameters, the required classifications and the grace days in force.
+create or replace temp table kpi_parameters as
+select
+    p.*,
+    (select string_agg(classification, ', ' order by classification) from required_classifications)
+        as required_classifications,
+    (
+        select string_agg(coalesce(policy_tier, 'every tier') || ': ' || severity || ' ' || days || ' days', '; '
+            order by policy_tier nulls first, severity)
+        from grace_days
+    ) as grace_days
+from params as p;

@@ -260,6 +260,7 @@ fn ingest_file(
             rows_loaded: loaded.rows_loaded,
             rows_quarantined: loaded.rows_quarantined,
             rows_replaced: loaded.rows_replaced,
+            warnings: loaded.warnings.clone(),
         },
         now,
     )?;

@@ -31,8 +31,9 @@ pub const QUERY_FILES: [&str; 6] = [
 pub const SCORECARD_FILE: &str = "scorecard.sql";
 
 /// The tables the queries leave behind that are written to the lake, one folder each.
-pub const OUTPUTS: [&str; 10] = [
+pub const OUTPUTS: [&str; 11] = [
     "kpi_summary",
+    "kpi_parameters",
     "compliance_devices",
     "overdue_patches",
     "chronic_devices",
@@ -239,7 +240,7 @@ fn write_output(
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let file = dir.join(format!("{output}.parquet"));
     // Every output carries its period, so one view can hold them all.
-    let select = if matches!(output, "kpi_summary" | "kpi_scorecard") {
+    let select = if matches!(output, "kpi_summary" | "kpi_scorecard" | "kpi_parameters") {
         format!("select * from {output}")
     } else {
         format!("select p.period_start, p.period_end, p.as_of, t.* from {output} as t cross join params as p")

@@ -63,6 +63,9 @@ pub static INGEST_LEDGER: Table = Table {
         req("rows_loaded", COUNT),
         req("rows_quarantined", COUNT),
         req("rows_replaced", COUNT),
+        // What the adapter noticed without refusing a row (ignored columns, unknown vendor
+        // words counted as other/no_data), so the data-quality report can show it.
+        col("warnings", TEXT),
         req("ingested_utc", ColumnType::Timestamp),
         req("govpack_version", TEXT),
     ],
@@ -121,6 +124,7 @@ pub struct LedgerEntry {
     pub rows_loaded: u64,
     pub rows_quarantined: u64,
     pub rows_replaced: u64,
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -266,6 +270,11 @@ impl Lake {
                 count(entry.rows_loaded),
                 count(entry.rows_quarantined),
                 count(entry.rows_replaced),
+                if entry.warnings.is_empty() {
+                    Value::Null
+                } else {
+                    text(&entry.warnings.join(" | "))
+                },
                 Value::Timestamp(at),
                 text(env!("CARGO_PKG_VERSION")),
             ],

@@ -57,7 +57,7 @@ fn create_views(conn: &Connection, lake: &Lake) -> Result<()> {
     for name in kpi_outputs(lake)? {
         let glob = lake.root().join("kpi").join(&name).join("*").join("*.parquet");
         let source = format!(
-            "read_parquet({}, union_by_name = true)",
+            "read_parquet({}, union_by_name = true, hive_partitioning = false)",
             string_literal(&glob.to_string_lossy())
         );
         let timestamps: Vec<String> = describe(conn, &format!("select * from {source}"))?

@@ -101,6 +101,12 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
     // Dates are real dates, not text.
     let about = cells(&mut book, "About");
     assert!(about.iter().any(|r| r[0] == Data::String("period".into())));
+    assert!(
+        about
+            .iter()
+            .any(|r| r[0] == Data::String("setting grace_days".into())),
+        "{about:?}"
+    );
     let remediation = cells(&mut book, "Remediation");
     assert!(
         matches!(remediation[1][4], Data::DateTime(_)),
@@ -241,6 +247,12 @@ fn an_evidence_bundle_verifies_with_sha256sum_and_govpack_and_detects_tampering(
     assert!(reports::bundle::verify(&bundle).unwrap().is_empty());
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(bundle.join("run.json")).unwrap()).unwrap();
+    // The settings the figures were computed with travel with them.
+    assert_eq!(run["parameters"]["stale_after_days"], 7);
+    assert_eq!(
+        run["parameters"]["required_classifications"],
+        "critical, security"
+    );
     let compliance = &run["controls"][1];
     assert_eq!(compliance["control"], "patch-compliance");
     // The patch-compliance control: 52 devices tested, 7 non-compliant (kpi_summary: 45 of 52).

@@ -87,8 +87,18 @@ pub fn write(conn: &Connection, period_start: &str, scope: &str, out: &Path) -> 
             v
         })
         .collect();
+    let (names, values) = sql::rows(conn, &format!("select * from kpi_parameters where {period}"))?;
+    let parameters: serde_json::Map<String, serde_json::Value> = match values.first() {
+        Some(row) => names
+            .iter()
+            .cloned()
+            .zip(row.iter().map(sql::Cell::to_json))
+            .collect(),
+        None => serde_json::Map::new(),
+    };
     let run = serde_json::json!({
         "govpack_version": env!("CARGO_PKG_VERSION"),
+        "parameters": parameters,
         "scope": scope,
         "period_start": period_start,
         "as_of": as_of,

@@ -101,6 +101,9 @@ const SHEETS: &[Sheet] = &[
                 union all
                 select 'device with no patch data', hostname, tenant_id, 1
                 from compliance_devices where {p} and reason = 'no_data' and in_scope(tenant_id)
+                union all
+                select 'ingest warning', source_file, warnings, 1
+                from ingest_ledger where warnings is not null and not scoped()
                 order by finding, subject",
     },
     Sheet {
@@ -110,6 +113,15 @@ const SHEETS: &[Sheet] = &[
                 union all select 'as of', cast(max(as_of) as varchar) from kpi_summary where {p}
                 union all select 'scope', coalesce((select string_agg(tenant_id, ', ') from report_scope), 'portfolio')
                 union all select 'govpack version', $version
+                union all select 'setting ' || name, value from (
+                    unpivot (select cast(stale_after_days as varchar) as stale_after_days,
+                                    cast(pending_reboot_compliant as varchar) as pending_reboot_compliant,
+                                    cast(pilot_soak_days as varchar) as pilot_soak_days,
+                                    cast(chronic_snapshots as varchar) as chronic_snapshots,
+                                    coalesce(cast(baseline_period_start as varchar), 'first period with a value') as baseline,
+                                    required_classifications, grace_days
+                             from kpi_parameters where {p})
+                    on columns(*) into name name value value)
                 union all select 'input file ' || source_file, source_sha256 || ' (' || rows_loaded || ' rows)'
                 from (select * from ingest_ledger where not scoped() order by source_file)",
     },
