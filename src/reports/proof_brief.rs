@@ -29,6 +29,32 @@ pub struct Template {
     pub sections: BTreeMap<String, String>,
     pub kpi_names: BTreeMap<String, String>,
     pub definitions: BTreeMap<String, String>,
+    pub labels: Labels,
+}
+
+/// Every other word the brief prints: table headers, chart titles, value layouts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Labels {
+    pub scope_table: Vec<String>,
+    pub scope: String,
+    pub period: String,
+    pub as_of: String,
+    pub version: String,
+    pub kpi_table: Vec<String>,
+    pub tier_chart: String,
+    pub age_chart: String,
+    pub age_bucket: String,
+    pub age_value: String,
+    pub pareto_chart: String,
+    pub pareto_value: String,
+    pub control_table: Vec<String>,
+    pub evidence_in_bundle: String,
+    pub evidence_standalone: String,
+}
+
+fn headers(labels: &[String]) -> Vec<&str> {
+    labels.iter().map(String::as_str).collect()
 }
 
 const PAGE_W: f32 = 595.0;
@@ -383,14 +409,15 @@ pub fn write(
     let fact = |i: usize| facts.first().map(|r| r[i].to_text()).unwrap_or_default();
     w.heading(&section("scope"));
     w.paragraph(&template.intro);
+    let labels = &template.labels;
     w.table(
-        &["Item", "Value"],
+        &headers(&labels.scope_table),
         &[0.35, 0.65],
         &[
-            vec!["Scope".into(), scope.to_string()],
-            vec!["Period".into(), format!("{} to {}", fact(0), fact(1))],
-            vec!["Measured as of".into(), fact(2)],
-            vec!["govpack version".into(), env!("CARGO_PKG_VERSION").into()],
+            vec![labels.scope.clone(), scope.to_string()],
+            vec![labels.period.clone(), format!("{} to {}", fact(0), fact(1))],
+            vec![labels.as_of.clone(), fact(2)],
+            vec![labels.version.clone(), env!("CARGO_PKG_VERSION").into()],
         ],
     );
 
@@ -419,7 +446,7 @@ pub fn write(
         })
         .collect();
     w.table(
-        &["KPI", "Value", "Baseline", "Target", "Status"],
+        &headers(&labels.kpi_table),
         &[0.44, 0.14, 0.14, 0.12, 0.16],
         &kpi_rows,
     );
@@ -442,7 +469,7 @@ pub fn write(
             (r[0].to_text(), v, shown(&r[1], "ratio"))
         })
         .collect();
-    w.bars("Devices compliant, by policy tier", &tier_bars, 1.0);
+    w.bars(&labels.tier_chart, &tier_bars, 1.0);
     let (_, ages) = sql::rows(
         conn,
         &format!(
@@ -462,13 +489,16 @@ pub fn write(
         .map(|r| {
             let n = if let Cell::Float(f) = r[1] { f } else { 0.0 };
             (
-                format!("{} days", r[0].to_text()),
+                labels.age_bucket.replace("{bucket}", &r[0].to_text()),
                 n,
-                format!("{n:.0} ({} installed)", shown(&r[2], "ratio")),
+                labels
+                    .age_value
+                    .replace("{required}", &format!("{n:.0}"))
+                    .replace("{installed}", &shown(&r[2], "ratio")),
             )
         })
         .collect();
-    w.bars("Required patches, by days since release", &age_bars, max_required);
+    w.bars(&labels.age_chart, &age_bars, max_required);
 
     let scoped: bool = conn.query_row("select scoped()", [], |r| r.get(0))?;
     if !scoped {
@@ -497,15 +527,15 @@ pub fn write(
                 (
                     format!("{} {}", r[0].to_text(), r[1].to_text()),
                     n,
-                    format!(
-                        "{n:.0} on {} device(s), {}",
-                        r[3].to_text(),
-                        shown(&r[4], "ratio")
-                    ),
+                    labels
+                        .pareto_value
+                        .replace("{failures}", &format!("{n:.0}"))
+                        .replace("{devices}", &r[3].to_text())
+                        .replace("{share}", &shown(&r[4], "ratio")),
                 )
             })
             .collect();
-        w.bars("Failed install attempts, top patterns", &pareto, max_failures);
+        w.bars(&labels.pareto_chart, &pareto, max_failures);
     }
 
     w.heading(&section("controls"));
@@ -527,7 +557,7 @@ pub fn write(
         }
     }
     w.table(
-        &["Control", "Frameworks", "Population", "Exceptions", "Result"],
+        &headers(&labels.control_table),
         &[0.30, 0.30, 0.12, 0.12, 0.16],
         &control_rows,
     );
@@ -540,12 +570,8 @@ pub fn write(
 
     w.heading(&section("evidence"));
     w.paragraph(&match evidence_digest {
-        Some(d) => format!(
-            "The evidence bundle's files other than this brief are listed with their SHA-256 in manifest.sha256; \
-             the SHA-256 of that list, before this brief was added, is {d}. The final manifest also lists this brief, \
-             and manifest.sha256.sha256 holds the hash of the final list."
-        ),
-        None => "This copy of the brief stands outside an evidence bundle; the bundle of the same period carries the manifest.".into(),
+        Some(d) => labels.evidence_in_bundle.replace("{digest}", d),
+        None => labels.evidence_standalone.clone(),
     });
 
     // Page numbers, now that the page count is known.
