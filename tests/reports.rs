@@ -74,6 +74,11 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
     // kpi_summary for October 2026 over the sample: 45 compliant of 52 devices.
     assert_eq!(row[3], Data::Float(45.0 / 52.0));
     assert_eq!(row[6], Data::String("not_improving".into()));
+    // The trend over every computed period: 48/52, 47/52 and 45/52 devices.
+    assert_eq!(
+        row[10],
+        Data::String("2026-08 92.3% > 2026-09 90.4% > 2026-10 86.5%".into())
+    );
     // The control register runs each control's test: C5 (timely flaw remediation) is the
     // patch-compliance test, 52 devices and 7 exceptions; C3 (least privilege) has no test.
     let register = cells(&mut book, "Control register");

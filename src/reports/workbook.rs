@@ -27,12 +27,21 @@ struct Sheet {
 const SHEETS: &[Sheet] = &[
     Sheet {
         name: "Scorecard",
-        query: "select kpi_id, coalesce(tenant_id, 'portfolio') as scope, unit, value, baseline_value, target,
-                       status, numerator, denominator, baseline_period_start
-                from kpi_scorecard
-                where {p} and policy_tier is null and device_class is null and age_bucket is null
-                  and (tenant_id is null and not scoped() or in_scope(tenant_id))
-                order by scope = 'portfolio' desc, scope, kpi_id",
+        query: "select s.kpi_id, coalesce(s.tenant_id, 'portfolio') as scope, s.unit, s.value, s.baseline_value,
+                       s.target, s.status, s.numerator, s.denominator, s.baseline_period_start,
+                       (select string_agg(strftime(h.period_start, '%Y-%m') || ' ' || case
+                                   when h.value is null then 'n/a'
+                                   when h.unit = 'ratio' then cast(round(h.value * 100, 1) as varchar) || '%'
+                                   else cast(round(h.value, 1) as varchar) end,
+                               ' > ' order by h.period_start)
+                        from kpi_summary as h
+                        where h.kpi_id = s.kpi_id and h.period_start <= s.period_start
+                          and h.tenant_id is not distinct from s.tenant_id and h.policy_tier is null
+                          and h.device_class is null and h.age_bucket is null) as trend
+                from kpi_scorecard as s
+                where s.{p} and s.policy_tier is null and s.device_class is null and s.age_bucket is null
+                  and (s.tenant_id is null and not scoped() or in_scope(s.tenant_id))
+                order by scope = 'portfolio' desc, scope, s.kpi_id",
     },
     Sheet {
         name: "Compliance",
