@@ -1,5 +1,5 @@
-//! What people hold in their hands: the governance workbook (and, to come, the proof-brief PDF,
-//! the failure-pattern analysis and evidence bundles). Reports read only the lake's KPI outputs
+//! What people hold in their hands: the governance workbook, the proof-brief PDF,
+//! the failure-pattern analysis and evidence bundles. Reports read only the lake's KPI outputs
 //! and canonical tables, through DuckDB.
 
 pub mod bundle;
