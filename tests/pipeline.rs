@@ -618,6 +618,43 @@ fn demo_runs_end_to_end_into_a_folder_duckdb_reads() {
         .unwrap();
     assert!(n > 0);
 
+    // The full pack of the latest sample month: the portfolio's, and one tenant's bundle that
+    // verifies against its manifest.
+    let month = dir.path().join("demo/reports/2026-10");
+    for file in [
+        "kpi-and-risk-register.xlsx",
+        "failure-patterns-2026-10.xlsx",
+        "proof-brief.pdf",
+    ] {
+        assert!(
+            month.join(file).is_file(),
+            "{file} missing from the portfolio pack"
+        );
+    }
+    let portfolio = month.join("evidence-portfolio-2026-10");
+    let tenant_bundle = std::fs::read_dir(&month)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir() && p != &portfolio)
+        .and_then(|tenant| {
+            std::fs::read_dir(tenant)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.is_dir())
+        })
+        .expect("one tenant's evidence bundle");
+    for bundle in [&portfolio, &tenant_bundle] {
+        let verify = govpack(dir.path(), &["verify", bundle.to_str().unwrap()]);
+        assert_eq!(
+            verify.status.code(),
+            Some(0),
+            "{}{}",
+            stdout(&verify),
+            stderr(&verify)
+        );
+        assert!(bundle.join("proof-brief.pdf").is_file());
+    }
+
     let again = govpack(dir.path(), &["demo", "--out", "demo"]);
     assert_eq!(again.status.code(), Some(0));
     assert!(

@@ -104,8 +104,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     if let Some(period) = latest {
         print_scorecard(&lake, period)?;
         println!("KPI outputs: {}", lake.root().join("kpi").display());
-        // The governance workbook and evidence bundle of the latest month, for the portfolio and
-        // its first tenant.
+        // The governance pack of the latest month, for the portfolio and its first tenant.
         let reports_dir = args.out.join("reports").join(period.label());
         let first_tenant: Option<String> = sql::open(&lake)?
             .query_row("select min(tenant_id) from tenants", [], |r| r.get(0))
@@ -114,13 +113,17 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
             let dir = tenant
                 .as_ref()
                 .map_or_else(|| reports_dir.clone(), |t| reports_dir.join(t));
-            std::fs::create_dir_all(&dir)?;
-            let path = dir.join("kpi-and-risk-register.xlsx");
-            let session = crate::reports::session(&lake, tenant.as_deref())?;
-            crate::reports::workbook::write(&session, &period.start.to_string(), &path)?;
-            let scope = tenant.as_deref().unwrap_or("portfolio");
-            let bundle = crate::reports::bundle::write(&session, &period.start.to_string(), scope, &dir)?;
-            println!("Workbook: {}", path.display());
+            let written = crate::reports::write_pack(
+                &lake,
+                &period.start.to_string(),
+                &period.label(),
+                tenant.as_deref(),
+                &dir,
+            )?;
+            let (bundle, files) = written.split_last().expect("a pack always has its bundle");
+            for file in files {
+                println!("Report: {}", file.display());
+            }
             println!("Evidence: {} (govpack verify checks it)", bundle.display());
         }
     }

@@ -90,21 +90,17 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
             Some(t) => out.join(t),
             None => out.clone(),
         };
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join("kpi-and-risk-register.xlsx");
-        let session = reports::session(&lake, scope.as_deref())?;
-        reports::workbook::write(&session, &period.start.to_string(), &path)?;
-        println!("wrote {}", path.display());
-        if scope.is_none() {
-            let analysis = dir.join(format!("failure-patterns-{}.xlsx", period.label()));
-            reports::failure_patterns::write(&session, &period.start.to_string(), &analysis)?;
-            println!("wrote {}", analysis.display());
+        let written = reports::write_pack(
+            &lake,
+            &period.start.to_string(),
+            &period.label(),
+            scope.as_deref(),
+            &dir,
+        )?;
+        let (bundle, files) = written.split_last().expect("a pack always has its bundle");
+        for file in files {
+            println!("wrote {}", file.display());
         }
-        let label = scope.as_deref().unwrap_or("portfolio");
-        let brief = dir.join("proof-brief.pdf");
-        reports::proof_brief::write(&session, &period.start.to_string(), label, None, &brief)?;
-        println!("wrote {}", brief.display());
-        let bundle = reports::bundle::write(&session, &period.start.to_string(), label, &dir)?;
         println!(
             "wrote {} (check it with `govpack verify` or `sha256sum -c manifest.sha256`)",
             bundle.display()

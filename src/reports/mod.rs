@@ -32,6 +32,36 @@ pub fn session(lake: &Lake, tenant: Option<&str>) -> Result<Connection> {
     Ok(conn)
 }
 
+/// The governance pack of one scope and period, written into `dir`: the workbook, the proof
+/// brief, for the portfolio the failure-pattern analysis, and the evidence bundle holding them.
+/// `tenant` is the scope (`None`: the portfolio); `period_start` the period's first day. Returns the
+/// files written, the bundle folder last.
+pub fn write_pack(
+    lake: &Lake,
+    period_start: &str,
+    period_label: &str,
+    tenant: Option<&str>,
+    dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let session = session(lake, tenant)?;
+    let mut written = Vec::new();
+    let workbook = dir.join("kpi-and-risk-register.xlsx");
+    workbook::write(&session, period_start, &workbook)?;
+    written.push(workbook);
+    if tenant.is_none() {
+        let analysis = dir.join(format!("failure-patterns-{period_label}.xlsx"));
+        failure_patterns::write(&session, period_start, &analysis)?;
+        written.push(analysis);
+    }
+    let scope = tenant.unwrap_or("portfolio");
+    let brief = dir.join("proof-brief.pdf");
+    proof_brief::write(&session, period_start, scope, None, &brief)?;
+    written.push(brief);
+    written.push(bundle::write(&session, period_start, scope, dir)?);
+    Ok(written)
+}
+
 /// Where the report templates are: `$GOVPACK_TEMPLATES`, else `report_templates/` beside the
 /// executable, in the working directory, or in the source tree govpack was built from (the first
 /// that holds `file`).
