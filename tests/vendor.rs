@@ -330,6 +330,24 @@ fn ninjaone_devices_and_patch_queries() {
 }
 
 #[test]
+fn ninjaone_install_history_of_devices_not_yet_ingested_is_quarantined_as_attempts() {
+    // Without the devices export, no install can be tied to a tenant: each history row is refused
+    // as the patch_attempts row it would have been, with the reason, never dropped.
+    let (_dir, lake, report) = ingest(&["ninjaone_queries_os_patch_installs.json"]);
+    assert_eq!(
+        rows(
+            &lake,
+            "select line, table_name, column_name, value, reason from quarantine order by line"
+        ),
+        vec![
+            row(&["1", "patch_attempts", "tenant_id", "1042", "missing_required"]),
+            row(&["2", "patch_attempts", "tenant_id", "1050", "missing_required"]),
+        ]
+    );
+    assert_eq!(report.total(|l| l.rows_loaded), 0);
+}
+
+#[test]
 fn automate_patch_rows_give_one_device_per_computer_and_kb_prefixed_patches() {
     let (_dir, lake, _) = ingest(&["connectwise_automate_patch_rows_export.csv"]);
     assert_eq!(

@@ -224,7 +224,7 @@ pub fn read_os_patch_installs(
             record: r,
         };
         let Some(tenant) = ctx.device_tenant(&p.device_id) else {
-            unknown_device(sink, &PATCH_STATUS, p.line, &p.device_id);
+            unknown_device(sink, &PATCH_ATTEMPTS, p.line, &p.device_id);
             continue;
         };
         let Some(at) = sink.time_cell(
