@@ -21,7 +21,8 @@ use crate::kpi::{self, Period};
 use crate::lake::Lake;
 use crate::{ingest, sql};
 
-/// Run the pipeline on the bundled sample data into ./govpack-demo/
+/// Run the pipeline on the bundled sample data into ./govpack-demo/: ingest, every month's
+/// KPIs, and the latest month's governance pack for the portfolio and one tenant
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  govpack demo\n  govpack demo --out /tmp/demo --data my-canonical-exports/"

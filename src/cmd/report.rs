@@ -1,20 +1,14 @@
-//! `govpack report`: writes the governance pack for a period.
+//! `govpack report`: writes the governance pack for a period, through `reports::write_pack`:
+//! `kpi-and-risk-register.xlsx` (with the risk and control registers of
+//! `report_templates/registers.toml` and each control's automated test), `proof-brief.pdf`
+//! (wording and font from `report_templates/`), for the portfolio `failure-patterns-YYYY-MM.xlsx`
+//! (recommendations from `report_templates/failure_rules.toml`), and an evidence bundle
+//! `evidence-<scope>-YYYY-MM/` holding them with each control's population and exceptions as
+//! CSV, `run.json`, a SHA-256 manifest and its hash.
 //!
-//! Writes `kpi-and-risk-register.xlsx` and an evidence bundle (`evidence-<scope>-YYYY-MM/`:
-//! the workbook, each control's population and exceptions as CSV, `run.json`, a SHA-256 manifest
-//! and its hash) for the portfolio into `--out` (default `reports/<period>/`), for one tenant
-//! (`--tenant ID`, into `<out>/<tenant>/`, holding that tenant's rows only), or for the portfolio
-//! and every tenant (`--all-tenants`). The period must have been computed with `govpack kpi`; the
-//! default is the latest computed one.
-//!
-//! The workbook includes the risk and control registers of `report_templates/registers.toml`,
-//! with each control's automated test for the period.
-//!
-//! For the portfolio it also writes `failure-patterns-YYYY-MM.xlsx`, the monthly failure-pattern
-//! analysis with a recommendation per pattern from `report_templates/failure_rules.toml`.
-//!
-//! And `proof-brief.pdf`, the five-minute evidence summary (wording and font from
-//! `report_templates/`), standalone and inside each bundle.
+//! Into `--out` (default `reports/<period>/`) for the portfolio, `<out>/<tenant>/` for one tenant
+//! (`--tenant ID`, that tenant's rows only), or both for every tenant (`--all-tenants`). The period
+//! must have been computed with `govpack kpi`; the default is the latest computed one.
 
 use std::path::PathBuf;
 
@@ -25,7 +19,8 @@ use crate::error::UsageError;
 use crate::kpi::Period;
 use crate::reports;
 
-/// Write the KPI workbook for a period, for the portfolio and tenants
+/// Write the governance pack for a period (workbook, proof-brief PDF, failure-pattern analysis,
+/// evidence bundle), for the portfolio and tenants
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  govpack report\n  \
     govpack report --period 2026-10 --all-tenants --out reports/2026-10/\n  \
@@ -34,10 +29,10 @@ pub struct Args {
     /// Calendar month, YYYY-MM [default: the latest period computed by `govpack kpi`]
     #[arg(long, value_name = "YYYY-MM")]
     pub period: Option<String>,
-    /// One tenant's workbook (that tenant's rows only)
+    /// One tenant's pack (that tenant's rows only)
     #[arg(long, value_name = "ID", conflicts_with = "all_tenants")]
     pub tenant: Option<String>,
-    /// The portfolio workbook plus one per tenant
+    /// The portfolio's pack plus one per tenant
     #[arg(long)]
     pub all_tenants: bool,
     /// Output folder [default: reports/<period>]
