@@ -630,6 +630,12 @@ fn demo_runs_end_to_end_into_a_folder_duckdb_reads() {
             month.join(file).is_file(),
             "{file} missing from the portfolio pack"
         );
+        // A report handed round on its own is the very file the bundle's manifest lists.
+        assert_eq!(
+            std::fs::read(month.join(file)).unwrap(),
+            std::fs::read(month.join("evidence-portfolio-2026-10").join(file)).unwrap(),
+            "{file} differs from the bundle's copy"
+        );
     }
     let portfolio = month.join("evidence-portfolio-2026-10");
     let tenant_bundle = std::fs::read_dir(&month)

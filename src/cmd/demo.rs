@@ -114,13 +114,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
             let dir = tenant
                 .as_ref()
                 .map_or_else(|| reports_dir.clone(), |t| reports_dir.join(t));
-            let written = crate::reports::write_pack(
-                &lake,
-                &period.start.to_string(),
-                &period.label(),
-                tenant.as_deref(),
-                &dir,
-            )?;
+            let written =
+                crate::reports::write_pack(&lake, &period.start.to_string(), tenant.as_deref(), &dir)?;
             let (bundle, files) = written.split_last().expect("a pack always has its bundle");
             for file in files {
                 println!("Report: {}", file.display());

@@ -85,13 +85,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
             Some(t) => out.join(t),
             None => out.clone(),
         };
-        let written = reports::write_pack(
-            &lake,
-            &period.start.to_string(),
-            &period.label(),
-            scope.as_deref(),
-            &dir,
-        )?;
+        let written = reports::write_pack(&lake, &period.start.to_string(), scope.as_deref(), &dir)?;
         let (bundle, files) = written.split_last().expect("a pack always has its bundle");
         for file in files {
             println!("wrote {}", file.display());

@@ -32,33 +32,31 @@ pub fn session(lake: &Lake, tenant: Option<&str>) -> Result<Connection> {
     Ok(conn)
 }
 
-/// The governance pack of one scope and period, written into `dir`: the workbook, the proof
-/// brief, for the portfolio the failure-pattern analysis, and the evidence bundle holding them.
-/// `tenant` is the scope (`None`: the portfolio); `period_start` the period's first day. Returns the
-/// files written, the bundle folder last.
-pub fn write_pack(
-    lake: &Lake,
-    period_start: &str,
-    period_label: &str,
-    tenant: Option<&str>,
-    dir: &Path,
-) -> Result<Vec<PathBuf>> {
+/// The governance pack of one scope and period, written into `dir`: the evidence bundle, and
+/// beside it the reports it holds (the workbook, the proof brief, for the portfolio the
+/// failure-pattern analysis), copied out of it so that a report handed round has the very digest
+/// the bundle's manifest lists. `tenant` is the scope (`None`: the portfolio). Returns the
+/// reports, then the bundle folder.
+pub fn write_pack(lake: &Lake, period_start: &str, tenant: Option<&str>, dir: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let session = session(lake, tenant)?;
+    let bundle = bundle::write(&session, period_start, tenant.unwrap_or("portfolio"), dir)?;
     let mut written = Vec::new();
-    let workbook = dir.join("kpi-and-risk-register.xlsx");
-    workbook::write(&session, period_start, &workbook)?;
-    written.push(workbook);
-    if tenant.is_none() {
-        let analysis = dir.join(format!("failure-patterns-{period_label}.xlsx"));
-        failure_patterns::write(&session, period_start, &analysis)?;
-        written.push(analysis);
+    for entry in std::fs::read_dir(&bundle)? {
+        let source = entry?.path();
+        let is_report = matches!(source.extension().and_then(|e| e.to_str()), Some("xlsx" | "pdf"));
+        if !is_report {
+            continue;
+        }
+        let target = dir.join(source.file_name().expect("a file in the bundle"));
+        crate::lake::write_atomic(&target, |f| {
+            std::io::copy(&mut std::fs::File::open(&source)?, f)?;
+            Ok(())
+        })?;
+        written.push(target);
     }
-    let scope = tenant.unwrap_or("portfolio");
-    let brief = dir.join("proof-brief.pdf");
-    proof_brief::write(&session, period_start, scope, None, &brief)?;
-    written.push(brief);
-    written.push(bundle::write(&session, period_start, scope, dir)?);
+    written.sort();
+    written.push(bundle);
     Ok(written)
 }
 
