@@ -661,6 +661,19 @@ fn demo_runs_end_to_end_into_a_folder_duckdb_reads() {
         assert!(bundle.join("proof-brief.pdf").is_file());
     }
 
+    // A mistyped tenant is a usage error naming it, never an empty pack that reads as clean.
+    let typo = govpack(
+        dir.path(),
+        &["--lake", "demo/lake", "report", "--tenant", "2968350"],
+    );
+    assert_eq!(typo.status.code(), Some(2), "{}", stdout(&typo));
+    assert!(
+        stderr(&typo).contains("no tenant \"2968350\""),
+        "{}",
+        stderr(&typo)
+    );
+    assert!(!dir.path().join("reports").exists());
+
     let again = govpack(dir.path(), &["demo", "--out", "demo"]);
     assert_eq!(again.status.code(), Some(0));
     assert!(

@@ -69,13 +69,25 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("reports").join(period.label()));
+    let tenants: Vec<String> = conn
+        .prepare("select tenant_id from tenants order by 1")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     let mut scopes: Vec<Option<String>> = Vec::new();
     match (&args.tenant, args.all_tenants) {
+        // A mistyped id would give an empty pack that reads as a clean tenant: refuse it.
+        (Some(t), _) if !tenants.contains(t) => {
+            let shown: Vec<&str> = tenants.iter().take(20).map(String::as_str).collect();
+            return Err(UsageError(format!(
+                "no tenant {t:?} in the lake; its {} tenant ids include: {}",
+                tenants.len(),
+                shown.join(", ")
+            ))
+            .into());
+        }
         (Some(t), _) => scopes.push(Some(t.clone())),
         (None, true) => {
             scopes.push(None);
-            let mut stmt = conn.prepare("select tenant_id from tenants order by 1")?;
-            let tenants: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
             scopes.extend(tenants.into_iter().map(Some));
         }
         (None, false) => scopes.push(None),
