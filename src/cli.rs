@@ -38,6 +38,12 @@ pub struct GlobalArgs {
     /// More log output on stderr (-v info, -vv debug); GOVPACK_LOG=<filter> overrides
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
+    /// Log lines as text, or as JSON objects (one per line) for a log collector
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["text", "json"], default_value = "text")]
+    pub log_format: String,
+    /// Append the log to this file instead of stderr
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,21 +56,41 @@ pub enum Command {
     Run(cmd::run::Args),
     Demo(cmd::demo::Args),
     Sample(cmd::sample::Args),
+    Status(cmd::status::Args),
     Verify(cmd::verify::Args),
 }
 
-/// Logs go to stderr, so that stdout carries only a command's output.
-pub fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
+/// Logs go to stderr (or `--log-file`), so that stdout carries only a command's output. The
+/// scheduled job logs its steps at info level by default: it runs unattended, and its log is
+/// what someone reads when it failed.
+pub fn init_logging(cli: &Cli) -> std::io::Result<()> {
+    let global = &cli.global;
+    let unattended = matches!(cli.command, Command::Run(_));
+    let default = match (global.verbose, unattended) {
+        (0, false) => "warn",
+        (0, true) | (1, _) => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("GOVPACK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("GOVPACK_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+    };
+    let writer = match &global.log_file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::sync::Mutex::new(file))
+        }
+        None => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_writer(writer)
         .with_target(false)
-        .try_init();
+        .with_ansi(global.log_file.is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = if global.log_format == "json" {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
+    Ok(())
 }

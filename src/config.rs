@@ -36,6 +36,9 @@ pub struct Config {
     pub policy_tiers: PolicyTierSettings,
     pub sources: BTreeMap<String, SourceSettings>,
     pub mapping: MappingSettings,
+    pub run: RunSettings,
+    pub alerts: AlertSettings,
+    pub tickets: TicketSettings,
     /// The folder relative paths in this file are resolved against (the file's own folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -235,7 +238,169 @@ impl Default for Config {
             policy_tiers: PolicyTierSettings::default(),
             sources: BTreeMap::new(),
             mapping: MappingSettings::default(),
+            run: RunSettings::default(),
+            alerts: AlertSettings::default(),
+            tickets: TicketSettings::default(),
             base_dir: PathBuf::from("."),
+        }
+    }
+}
+
+/// The scheduled job (`govpack run`): where it reads and writes, and when a tenant is stale.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunSettings {
+    pub inbox: PathBuf,
+    pub output: PathBuf,
+    pub stale_tenant_days: u32,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            inbox: PathBuf::from("inbox"),
+            output: PathBuf::from("output"),
+            stale_tenant_days: 8,
+        }
+    }
+}
+
+/// Breach rules and where their alerts go.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertSettings {
+    /// The environment variable holding the Teams webhook URL (never the URL itself: it is a
+    /// secret that lets anyone post to the channel).
+    pub webhook_env: String,
+    /// Tenant id -> the environment variable of that tenant's own channel.
+    pub tenant_webhook_env: BTreeMap<String, String>,
+    pub timeout_seconds: u64,
+    pub retries: u32,
+    pub retry_backoff_ms: u64,
+    /// Where published reports can be opened (an intranet or SharePoint folder); the cards link
+    /// `<detail_url>/<period>/` when set, else name the local path.
+    pub detail_url: Option<String>,
+    pub rules: Vec<AlertRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRule {
+    pub name: String,
+    /// `kpi` (a KPI value against a threshold), `new_chronic_device`, `stale_data`.
+    #[serde(default = "kpi_rule_kind")]
+    pub kind: String,
+    #[serde(default)]
+    pub kpi: Option<String>,
+    /// For `kpi` rules: `portfolio`, `tenant`, `tier` or `tenant_tier`.
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub below: Option<f64>,
+    #[serde(default)]
+    pub above: Option<f64>,
+}
+
+fn kpi_rule_kind() -> String {
+    "kpi".into()
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        let kpi = |name: &str, kpi: &str, scope: &str, below: Option<f64>, above: Option<f64>| AlertRule {
+            name: name.into(),
+            kind: "kpi".into(),
+            kpi: Some(kpi.into()),
+            scope: Some(scope.into()),
+            below,
+            above,
+        };
+        let special = |name: &str, kind: &str| AlertRule {
+            name: name.into(),
+            kind: kind.into(),
+            kpi: None,
+            scope: None,
+            below: None,
+            above: None,
+        };
+        AlertSettings {
+            webhook_env: "GOVPACK_TEAMS_WEBHOOK_URL".into(),
+            tenant_webhook_env: BTreeMap::new(),
+            timeout_seconds: 10,
+            retries: 3,
+            retry_backoff_ms: 2000,
+            detail_url: None,
+            rules: vec![
+                kpi(
+                    "tenant_patch_compliance",
+                    "patch_compliance_rate",
+                    "tenant",
+                    Some(0.90),
+                    None,
+                ),
+                kpi(
+                    "tier_patch_compliance",
+                    "patch_compliance_rate",
+                    "tenant_tier",
+                    Some(0.85),
+                    None,
+                ),
+                special("new_chronic_devices", "new_chronic_device"),
+                kpi(
+                    "remediation_sla_breaches",
+                    "remediation_sla_breach_rate",
+                    "tenant",
+                    None,
+                    Some(0.10),
+                ),
+                kpi(
+                    "emergency_change_ratio",
+                    "emergency_change_ratio",
+                    "tenant",
+                    None,
+                    Some(0.15),
+                ),
+                special("stale_tenant_data", "stale_data"),
+            ],
+        }
+    }
+}
+
+/// Remediation tickets prepared for failure episodes nobody has a ticket for.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TicketSettings {
+    pub open_after_hours: u32,
+    /// Server roles whose failures are priority 1; other servers are 2, workstations 3.
+    pub priority1_roles: Vec<String>,
+    /// Hours from preparation to the due date, for priority 1, 2 and 3.
+    pub due_hours: [u32; 3],
+    /// The Autotask priority picklist id for priority 1, 2 and 3.
+    pub autotask_priority_ids: [i64; 3],
+    pub queue_id: Option<i64>,
+    pub status_id: i64,
+    pub ticket_type_id: i64,
+    pub issue_type_id: Option<i64>,
+    pub sub_issue_type_id: Option<i64>,
+    pub zone_lookup_url: String,
+}
+
+impl Default for TicketSettings {
+    fn default() -> Self {
+        TicketSettings {
+            open_after_hours: 72,
+            priority1_roles: ["domain_controller", "hypervisor", "sql", "backup"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            due_hours: [24, 72, 120],
+            autotask_priority_ids: [4, 1, 2],
+            queue_id: None,
+            status_id: 1,
+            ticket_type_id: 1,
+            issue_type_id: None,
+            sub_issue_type_id: None,
+            zone_lookup_url: "https://webservices.autotask.net/atservicesrest/V1.0/zoneInformation".into(),
         }
     }
 }
@@ -431,6 +596,15 @@ impl Config {
         }
     }
 
+    /// A path of the config relative to the config file's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
     /// A source's settings: its `[sources.<name>]` table, else the source's own defaults.
     pub fn source(&self, name: &str) -> SourceSettings {
         self.sources
@@ -514,6 +688,47 @@ impl Config {
             if !(1..=4).contains(p) {
                 return Err(format!(
                     "mapping.autotask.priorities.{label}: {p} is not from 1 to 4"
+                ));
+            }
+        }
+        for (i, rule) in self.alerts.rules.iter().enumerate() {
+            let key = format!("alerts.rules[{i}] ({})", rule.name);
+            one_of(
+                format!("{key}.kind"),
+                &rule.kind,
+                &["kpi", "new_chronic_device", "stale_data"],
+            )?;
+            if rule.kind == "kpi" {
+                let kpi = rule
+                    .kpi
+                    .as_deref()
+                    .ok_or_else(|| format!("{key}.kpi: a kpi rule names its KPI"))?;
+                if crate::kpi::direction(kpi).is_none() {
+                    return Err(format!(
+                        "{key}.kpi: `{kpi}` is not a KPI of the spec (known: {})",
+                        crate::kpi::kpi_ids().join(", ")
+                    ));
+                }
+                one_of(
+                    format!("{key}.scope"),
+                    rule.scope.as_deref().unwrap_or(""),
+                    &["portfolio", "tenant", "tier", "tenant_tier"],
+                )?;
+                if rule.below.is_some() == rule.above.is_some() {
+                    return Err(format!("{key}: give exactly one of `below` or `above`"));
+                }
+            }
+        }
+        if self.alerts.webhook_env.trim().is_empty() {
+            return Err("alerts.webhook_env: names no environment variable".into());
+        }
+        if self.alerts.timeout_seconds == 0 {
+            return Err("alerts.timeout_seconds: must be at least 1".into());
+        }
+        for (p, id) in self.tickets.autotask_priority_ids.iter().enumerate() {
+            if *id < 1 {
+                return Err(format!(
+                    "tickets.autotask_priority_ids[{p}]: {id} is not a picklist id"
                 ));
             }
         }

@@ -1,5 +1,6 @@
 //! Errors that decide the exit code: a `UsageError` (bad arguments, a bad config) exits 2, any
-//! other error exits 1 (the job failed). Exit 0 is success, quarantined rows included.
+//! another run holding the lake's lock exits 3 (nothing was done: try again later), any other
+//! error exits 1 (the job failed). Exit 0 is success, quarantined rows included.
 
 use std::fmt;
 
@@ -15,14 +16,29 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// Another govpack run holds the lake's lock; this one did nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LakeBusy(pub String);
+
+impl fmt::Display for LakeBusy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LakeBusy {}
+
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_JOB_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_LAKE_BUSY: i32 = 3;
 
 /// The exit code for an error that reached the top.
 pub fn exit_code(error: &anyhow::Error) -> i32 {
     if error.chain().any(|e| e.downcast_ref::<UsageError>().is_some()) {
         EXIT_USAGE
+    } else if error.chain().any(|e| e.downcast_ref::<LakeBusy>().is_some()) {
+        EXIT_LAKE_BUSY
     } else {
         EXIT_JOB_FAILED
     }

@@ -115,9 +115,26 @@ impl Period {
         Period::month(y, m).ok_or_else(bad)
     }
 
-    /// The folder label: `YYYY-MM` for a calendar month, else `YYYY-MM-DD_YYYY-MM-DD`.
+    /// The calendar month before the month of `day` (the month the monthly job closes).
+    pub fn previous_month(day: NaiveDate) -> Period {
+        let last_day = day.with_day(1).expect("day 1 exists") - Duration::days(1);
+        Period::month(last_day.year(), last_day.month()).expect("a valid month")
+    }
+
+    /// The month from its first day to `day` (the daily job's month to date).
+    pub fn month_to_date(day: NaiveDate) -> Period {
+        Period {
+            start: day.with_day(1).expect("day 1 exists"),
+            end: day,
+        }
+    }
+
+    /// The folder label: `YYYY-MM` for a calendar month or a month to date (which the month's
+    /// close replaces: every report keys a period by its first day, so a month has one slot),
+    /// else `YYYY-MM-DD_YYYY-MM-DD`.
     pub fn label(&self) -> String {
-        if Some(*self) == Period::month(self.start.year(), self.start.month()) {
+        let month = Period::month(self.start.year(), self.start.month());
+        if month.is_some_and(|m| m.start == self.start && self.end <= m.end) {
             self.start.format("%Y-%m").to_string()
         } else {
             format!(

@@ -12,6 +12,7 @@ pub mod error;
 pub mod ingest;
 pub mod kpi;
 pub mod lake;
+pub mod ops;
 pub mod reports;
 pub mod sample;
 pub mod sources;

@@ -5,7 +5,10 @@ use govpack::error::exit_code;
 
 fn main() {
     let cli = Cli::parse();
-    govpack::cli::init_logging(cli.global.verbose);
+    if let Err(e) = govpack::cli::init_logging(&cli) {
+        eprintln!("error: cannot open the log file: {e}");
+        std::process::exit(govpack::error::EXIT_USAGE);
+    }
     let code = match govpack::cmd::run(cli) {
         Ok(code) => code,
         Err(error) => {

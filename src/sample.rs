@@ -532,16 +532,85 @@ pub fn write_as(spec: &SampleSpec, out: &Path, format: SampleFormat) -> Result<V
     }
     for t in tables {
         let path = out.join(format!("{}.csv", t.table.name));
-        crate::lake::write_atomic(&path, |file| {
-            let mut w = csv::Writer::from_writer(file);
-            w.write_record(t.table.columns.iter().map(|c| c.name))?;
-            for row in &t.rows {
-                w.write_record(row)?;
-            }
-            w.flush()?;
-            Ok(())
-        })?;
+        write_canonical_csv(&path, t.table, t.rows.iter())?;
         written.push((path, t.rows.len()));
+    }
+    Ok(written)
+}
+
+fn write_canonical_csv<'a>(
+    path: &Path,
+    table: &Table,
+    rows: impl Iterator<Item = &'a Vec<String>>,
+) -> Result<usize> {
+    let mut count = 0;
+    crate::lake::write_atomic(path, |file| {
+        let mut w = csv::Writer::from_writer(file);
+        w.write_record(table.columns.iter().map(|c| c.name))?;
+        for row in rows {
+            w.write_record(row)?;
+            count += 1;
+        }
+        w.flush()?;
+        Ok(())
+    })?;
+    Ok(count)
+}
+
+/// Writes the sample as the exports an MSP's inbox receives over time: one folder per snapshot
+/// day, `out/YYYY-MM-DD/<table>_YYYY-MM-DD.csv`, holding that day's snapshots, the attempts since
+/// the previous drop, and the tickets, changes and exceptions created since then (tenants come
+/// with the first drop). For rehearsing the scheduled job: move each folder into the inbox and
+/// run `govpack run daily --as-of` its day.
+pub fn write_drops(spec: &SampleSpec, out: &Path) -> Result<Vec<(NaiveDate, PathBuf, usize)>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let tables = generate(spec)?;
+    // The day each row belongs to, by table: snapshots by their date, events by when they happened.
+    let day_column = |table: &str| match table {
+        "devices" | "patch_status" | "device_patch_summary" => Some("snapshot_date"),
+        "patch_attempts" => Some("attempt_utc"),
+        "tickets" | "changes" => Some("created_utc"),
+        "exceptions" => Some("approved_utc"),
+        _ => None,
+    };
+    let day_of = |t: &TableRows, row: &[String]| -> Option<NaiveDate> {
+        let column = t.table.column_index(day_column(t.table.name)?)?;
+        row[column]
+            .get(..10)
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    };
+    let drop_days: BTreeSet<NaiveDate> = tables
+        .iter()
+        .filter(|t| t.table.name == "devices")
+        .flat_map(|t| t.rows.iter().filter_map(|r| day_of(t, r)))
+        .collect();
+    let Some(first) = drop_days.first().copied() else {
+        bail!("the sample has no devices snapshot");
+    };
+    // Each row goes to the first drop on or after its day (the last drop takes any later ones).
+    let drop_for = |day: Option<NaiveDate>| -> NaiveDate {
+        day.and_then(|d| drop_days.range(d..).next().copied())
+            .unwrap_or_else(|| *drop_days.last().expect("one drop at least"))
+    };
+    let mut by_drop: BTreeMap<(NaiveDate, &str), Vec<&Vec<String>>> = BTreeMap::new();
+    for t in &tables {
+        for row in &t.rows {
+            let day = if day_column(t.table.name).is_some() {
+                drop_for(day_of(t, row))
+            } else {
+                first
+            };
+            by_drop.entry((day, t.table.name)).or_default().push(row);
+        }
+    }
+    let mut written = Vec::new();
+    for ((day, name), rows) in by_drop {
+        let dir = out.join(day.to_string());
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let table = canonical::table(name).expect("a canonical table");
+        let path = dir.join(format!("{name}_{day}.csv"));
+        let count = write_canonical_csv(&path, table, rows.into_iter())?;
+        written.push((day, path, count));
     }
     Ok(written)
 }

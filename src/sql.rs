@@ -16,13 +16,14 @@ use duckdb::types::ValueRef;
 
 use crate::canonical::{ColumnType, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, TABLES, Table};
 use crate::lake::{INGEST_LEDGER, Lake, QUARANTINE};
+use crate::ops::ledger::{ALERTS, REMEDIATION_TICKETS, RUNS};
 
 /// Every table the lake holds, canonical first.
 pub fn lake_tables() -> Vec<&'static Table> {
     TABLES
         .iter()
         .copied()
-        .chain([&QUARANTINE, &INGEST_LEDGER])
+        .chain([&QUARANTINE, &INGEST_LEDGER, &RUNS, &ALERTS, &REMEDIATION_TICKETS])
         .collect()
 }
 
@@ -336,6 +337,7 @@ fn duckdb_type(ty: ColumnType) -> &'static str {
         ColumnType::Timestamp => "timestamp",
         ColumnType::Bool => "boolean",
         ColumnType::Int { .. } => "bigint",
+        ColumnType::Float => "double",
     }
 }
 

@@ -16,6 +16,7 @@ enum ColumnData {
     Timestamp(Vec<Option<DateTime<Utc>>>),
     Bool(Vec<Option<bool>>),
     Int(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
 }
 
 impl ColumnData {
@@ -26,6 +27,7 @@ impl ColumnData {
             ColumnType::Timestamp => ColumnData::Timestamp(Vec::new()),
             ColumnType::Bool => ColumnData::Bool(Vec::new()),
             ColumnType::Int { .. } => ColumnData::Int(Vec::new()),
+            ColumnType::Float => ColumnData::Float(Vec::new()),
         }
     }
 
@@ -42,6 +44,8 @@ impl ColumnData {
             (ColumnData::Bool(v), Value::Null) => v.push(None),
             (ColumnData::Int(v), Value::Int(i)) => v.push(Some(i)),
             (ColumnData::Int(v), Value::Null) => v.push(None),
+            (ColumnData::Float(v), Value::Float(x)) => v.push(Some(x)),
+            (ColumnData::Float(v), Value::Null) => v.push(None),
             (column, value) => panic!("value {value:?} does not fit column {column:?}"),
         }
     }
@@ -53,6 +57,7 @@ impl ColumnData {
             ColumnData::Timestamp(v) => v.len(),
             ColumnData::Bool(v) => v.len(),
             ColumnData::Int(v) => v.len(),
+            ColumnData::Float(v) => v.len(),
         }
     }
 
@@ -63,6 +68,7 @@ impl ColumnData {
             ColumnData::Timestamp(v) => v[row].map_or(Value::Null, Value::Timestamp),
             ColumnData::Bool(v) => v[row].map_or(Value::Null, Value::Bool),
             ColumnData::Int(v) => v[row].map_or(Value::Null, Value::Int),
+            ColumnData::Float(v) => v[row].map_or(Value::Null, Value::Float),
         }
     }
 
@@ -72,6 +78,7 @@ impl ColumnData {
             ColumnData::Text(v) => Column::new(name, v),
             ColumnData::Bool(v) => Column::new(name, v),
             ColumnData::Int(v) => Column::new(name, v),
+            ColumnData::Float(v) => Column::new(name, v),
             ColumnData::Date(v) => {
                 let days: Int32Chunked = v.iter().map(|d| d.map(days_since_epoch)).collect();
                 days.with_name(name).into_date().into_series().into()
@@ -101,6 +108,7 @@ pub fn lake_dtype(ty: ColumnType) -> DataType {
         ColumnType::Timestamp => DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
         ColumnType::Bool => DataType::Boolean,
         ColumnType::Int { .. } => DataType::Int64,
+        ColumnType::Float => DataType::Float64,
     }
 }
 

@@ -20,6 +20,8 @@ pub enum ColumnType {
         min: i64,
         max: i64,
     },
+    /// A measurement (a KPI value, a threshold): 64-bit floating point, finite.
+    Float,
     /// One of a fixed list of lower-case words.
     Enum(&'static [&'static str]),
 }
@@ -349,6 +351,7 @@ pub enum Value {
     Timestamp(DateTime<Utc>),
     Bool(bool),
     Int(i64),
+    Float(f64),
 }
 
 impl Value {
@@ -388,6 +391,7 @@ impl Value {
             Value::Timestamp(t) => t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
             Value::Bool(b) => b.to_string(),
             Value::Int(i) => i.to_string(),
+            Value::Float(x) => x.to_string(),
         }
     }
 }
@@ -496,6 +500,13 @@ pub fn parse_cell(column: &Column, raw: &str) -> Result<Value, Problem> {
             }
             Ok(Value::Int(n))
         }
+        ColumnType::Float => match raw.parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(Value::Float(x)),
+            _ => Err(problem(
+                Reason::InvalidInteger,
+                format!("`{raw}` is not a number"),
+            )),
+        },
         ColumnType::Enum(words) => {
             // Case is not information here: `Security` and `security` mean the same.
             let word = raw.to_ascii_lowercase();

@@ -66,6 +66,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         }
     };
     let lake = Lake::open(&global.lake.clone().unwrap_or_else(|| args.out.join("lake")))?;
+    let _lock = crate::ops::lock::lock_for_command(&lake, "demo")?;
     let from = inputs
         .first()
         .and_then(|p| if p.is_dir() { Some(p.as_path()) } else { p.parent() });

@@ -64,6 +64,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
             .transpose()?,
     };
     let lake = global.open_lake(&config)?;
+    let _lock = crate::ops::lock::lock_for_command(&lake, "ingest")?;
     let report = ingest::ingest_with(&config, &lake, &args.paths, options)?;
     print_summary(&report, &lake);
     Ok(if report.failed() > 0 { 1 } else { 0 })

@@ -36,6 +36,7 @@ pub struct Args {
 pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let config = global.load_config()?;
     let lake = global.open_lake(&config)?;
+    let _lock = crate::ops::lock::lock_for_command(&lake, "kpi")?;
     let period = match (&args.period, &args.from, &args.to) {
         (Some(p), _, _) => Period::parse_month(p)?,
         (None, Some(from), Some(to)) => {

@@ -8,6 +8,7 @@ pub mod query;
 pub mod report;
 pub mod run;
 pub mod sample;
+pub mod status;
 pub mod verify;
 
 use anyhow::Result;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Run(args) => run::run(&global, args),
         Command::Demo(args) => demo::run(&global, args),
         Command::Sample(args) => sample::run(&global, args),
+        Command::Status(args) => status::run(&global, args),
         Command::Verify(args) => verify::run(&global, args),
     }
 }

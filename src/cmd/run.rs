@@ -1,34 +1,419 @@
-//! `govpack run daily|weekly|monthly`: the scheduled job.
+//! `govpack run daily|weekly|monthly`: the scheduled job, for cron, a systemd timer or Windows
+//! Task Scheduler.
 //!
-//! Not built yet (the operations issue): it will ingest new files from an inbox, recompute the
-//! KPIs, evaluate breach rules and send alerts, and close a month with the full pack, under a lock
-//! and with a run ledger in the lake.
+//! Every job first takes the lake's lock (a second run exits 3 and does nothing), records itself
+//! in the lake's `runs` table, and ingests the inbox: each new file or folder is loaded and moved
+//! to `processed/YYYY-MM-DD/`, or to `failed/YYYY-MM-DD/` with a `.reason.txt`.
+//! - daily: recomputes the month to date (as of the day), evaluates the breach rules, posts new
+//!   breaches to Teams (or writes dry-run cards), and prepares remediation tickets for review
+//!   (`--apply` creates them in Autotask);
+//! - weekly: the daily work, plus the scorecard workbook of the month to date for the weekly review;
+//! - monthly: closes the previous month: its KPIs and the full pack (workbook, proof brief,
+//!   failure-pattern analysis, evidence bundle) for the portfolio and every tenant.
+//!
+//! `--as-of DATE` runs as if on that day: the same lake and day give the same outputs, so history
+//! can be re-run. The run ends `succeeded` (exit 0), `partial` (exit 1: an inbox file failed or an
+//! alert or ticket could not be delivered; the rest was done) or `failed` (exit 1, the error in the
+//! ledger and on stderr).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result};
+use chrono::{Datelike, NaiveDate, Utc};
 
 use crate::cli::GlobalArgs;
+use crate::config::Config;
+use crate::error::UsageError;
+use crate::kpi::{self, Period};
+use crate::lake::Lake;
+use crate::ops::inbox::{self, EntryOutcome};
+use crate::ops::ledger::{self, RunRecord};
+use crate::ops::lock::{self, Holder};
+use crate::ops::{alerts, freshness, teams, tickets};
+use crate::{reports, sql};
 
-/// Run the scheduled daily, weekly or monthly job (not built yet)
+/// Run the scheduled daily, weekly or monthly job
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example (once built):\n  govpack run daily --inbox /srv/govpack/inbox")]
+#[command(after_help = "Examples:\n  govpack run daily\n  \
+    govpack --config /etc/govpack/govpack.toml run daily --inbox /srv/govpack/inbox\n  \
+    govpack run weekly --dry-run\n  govpack run monthly --as-of 2026-11-01\n  \
+    govpack run daily --as-of 2026-10-21 --apply\n\n\
+    Exit codes: 0 succeeded; 1 partial or failed (see `govpack status`); 2 bad usage or config;\n\
+    3 another run holds the lake (nothing was done)")]
 pub struct Args {
     /// Which job: daily, weekly or monthly
     #[arg(value_parser = ["daily", "weekly", "monthly"])]
     pub job: String,
-    /// Folder of new export files
+    /// Folder of new export files [default: run.inbox of the config]
     #[arg(long, value_name = "DIR")]
     pub inbox: Option<PathBuf>,
-    /// Run as if on this date, YYYY-MM-DD
+    /// Run as if on this date, YYYY-MM-DD [default: today, UTC]
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
+    /// Write alert cards as JSON files only; post nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Create the prepared remediation tickets in Autotask (default: a review file only)
+    #[arg(long)]
+    pub apply: bool,
+    /// When another run holds the lake, wait up to this many seconds for it (default: exit 3 at
+    /// once)
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait_for_lock: u64,
 }
 
-pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
-    bail!(
-        "`govpack run {}` is not built yet: it will ingest the inbox, recompute KPIs, send breach \
-         alerts and write the periodic packs. Meanwhile schedule `govpack ingest <inbox>`. Nothing was run.",
-        args.job
-    )
+pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
+    let config = global.load_config()?;
+    let as_of = match &args.as_of {
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| UsageError(format!("--as-of: `{d}` is not a date (YYYY-MM-DD)")))?,
+        None => Utc::now().date_naive(),
+    };
+    if args.apply {
+        tickets::check_credentials(&config)?;
+    }
+    let lake = global.open_lake(&config)?;
+    let started_utc = Utc::now();
+    let run_id = format!(
+        "{}-{}-{}",
+        args.job,
+        as_of,
+        started_utc.format("%Y%m%dT%H%M%S%.3fZ")
+    );
+    let holder = Holder::this_process(&args.job, &run_id, started_utc);
+    let lock = lock::lock_lake_waiting(
+        &lake,
+        &args.job,
+        &run_id,
+        started_utc,
+        std::time::Duration::from_secs(args.wait_for_lock),
+    )?;
+    let mut record = RunRecord {
+        run_id: run_id.clone(),
+        job: args.job.clone(),
+        as_of,
+        started_utc,
+        status: "running".into(),
+        host: holder.host.clone(),
+        pid: holder.pid,
+        ..RunRecord::default()
+    };
+    ledger::record_run(&lake, &record)?;
+    println!(
+        "govpack run {} as of {as_of} (run {run_id}), lake {}",
+        args.job,
+        lake.root().display()
+    );
+    let outcome = execute(&config, &lake, &args, as_of, &mut record);
+    record.ended_utc = Some(Utc::now());
+    record.status = match &outcome {
+        Err(_) => "failed",
+        Ok(()) if record.files_failed > 0 || record.alerts_undelivered > 0 => "partial",
+        Ok(()) => "succeeded",
+    }
+    .to_string();
+    if let Err(e) = &outcome {
+        record.error = Some(format!("{e:#}"));
+    }
+    // The ledger row is written even when the job failed: that is when it matters most.
+    let recorded = ledger::record_run(&lake, &record);
+    if let Some(error) = &record.error {
+        tracing::error!(run_id = %record.run_id, job = %record.job, status = %record.status, error = %error, "run failed");
+    } else {
+        tracing::info!(
+            run_id = %record.run_id,
+            job = %record.job,
+            status = %record.status,
+            files_failed = record.files_failed,
+            alerts_undelivered = record.alerts_undelivered,
+            outputs = record.outputs.len(),
+            "run finished"
+        );
+    }
+    drop(lock);
+    let seconds = (record.ended_utc.expect("set") - started_utc).num_milliseconds() as f64 / 1000.0;
+    println!(
+        "Run {}: {} in {seconds:.1} s; recorded in {}",
+        record.status,
+        run_id,
+        lake.table_dir(ledger::RUNS.name).display()
+    );
+    recorded.context("cannot record the run in the ledger")?;
+    outcome?;
+    Ok(if record.status == "succeeded" { 0 } else { 1 })
+}
+
+fn execute(
+    config: &Config,
+    lake: &Lake,
+    args: &Args,
+    as_of: NaiveDate,
+    record: &mut RunRecord,
+) -> Result<()> {
+    let inbox_dir = args
+        .inbox
+        .clone()
+        .unwrap_or_else(|| config.resolve(&config.run.inbox));
+    let out = config.resolve(&config.run.output);
+    ingest_inbox(config, lake, &inbox_dir, as_of, record)?;
+    if lake.table_files("devices")?.is_empty() {
+        println!(
+            "The lake holds no devices export yet: nothing to compute. Drop exports into {}",
+            inbox_dir.display()
+        );
+        return Ok(());
+    }
+    match args.job.as_str() {
+        "monthly" => close_month(config, lake, Period::previous_month(as_of), &out, record),
+        job => {
+            let period = Period::month_to_date(as_of);
+            warn_if_closed(lake, period)?;
+            compute(config, lake, period, record)?;
+            alert(config, lake, period, as_of, &out, args.dry_run, record)?;
+            prepare_tickets(config, lake, period, as_of, &out, args.apply, record)?;
+            if job == "weekly" {
+                let dir = out.join("weekly").join(as_of.to_string());
+                std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                let file = dir.join(format!("kpi-scorecard-{as_of}.xlsx"));
+                reports::workbook::write(&reports::session(lake, None)?, &period.start.to_string(), &file)?;
+                println!("Weekly review workbook (month to date): {}", file.display());
+                record.outputs.push(file.display().to_string());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A daily run re-run for a day of a month already closed replaces the close's KPI outputs with
+/// the month to that day (each month has one slot): allowed, for history, but said plainly.
+fn warn_if_closed(lake: &Lake, period: Period) -> Result<()> {
+    let Some(month) = Period::month(period.start.year(), period.start.month()) else {
+        return Ok(());
+    };
+    if month == period {
+        return Ok(());
+    }
+    let closed: Option<String> = sql::open(lake)?.query_row(
+        "select max(run_id) from runs where job = 'monthly' and status = 'succeeded' and periods_computed = ?",
+        [format!("{}..{}", month.start, month.end)],
+        |r| r.get(0),
+    )?;
+    if let Some(run_id) = closed {
+        let next = month.end + chrono::Duration::days(1);
+        println!(
+            "warning: {} was closed by run {run_id}; this run replaces its KPI outputs with the month to {}. \
+             Close it again with `govpack run monthly --as-of {next}`",
+            month.label(),
+            period.end
+        );
+        tracing::warn!(closed_by = %run_id, "re-running a day of a closed month");
+    }
+    Ok(())
+}
+
+fn ingest_inbox(
+    config: &Config,
+    lake: &Lake,
+    dir: &Path,
+    day: NaiveDate,
+    record: &mut RunRecord,
+) -> Result<()> {
+    let report = inbox::process(config, lake, dir, day)?;
+    record.files_ingested = report.count(|o| *o == EntryOutcome::Loaded);
+    record.files_skipped = report.count(|o| *o == EntryOutcome::Duplicate);
+    record.files_failed = report.count(|o| matches!(o, EntryOutcome::Failed(_)));
+    record.rows_quarantined = report.ingest.total(|l| l.rows_quarantined);
+    tracing::info!(
+        run_id = %record.run_id,
+        inbox = %dir.display(),
+        loaded = record.files_ingested,
+        duplicate = record.files_skipped,
+        failed = record.files_failed,
+        rows_quarantined = record.rows_quarantined,
+        "inbox ingested"
+    );
+    println!(
+        "Inbox {}: {} new: {} loaded, {} already ingested, {} failed; {} rows quarantined",
+        dir.display(),
+        report.entries.len(),
+        record.files_ingested,
+        record.files_skipped,
+        record.files_failed,
+        record.rows_quarantined
+    );
+    for entry in &report.entries {
+        let word = match &entry.outcome {
+            EntryOutcome::Loaded => "loaded   ",
+            EntryOutcome::Duplicate => "duplicate",
+            EntryOutcome::Failed(_) => "FAILED   ",
+        };
+        println!("  {word} {} -> {}", entry.name, entry.moved_to.display());
+        if let EntryOutcome::Failed(reason) = &entry.outcome {
+            tracing::error!(run_id = %record.run_id, entry = %entry.name, moved_to = %entry.moved_to.display(), "inbox entry failed: {reason}");
+        }
+    }
+    Ok(())
+}
+
+fn compute(config: &Config, lake: &Lake, period: Period, record: &mut RunRecord) -> Result<()> {
+    let run = kpi::compute(config, lake, period)?;
+    println!(
+        "KPIs {} to {} (as of {}): {} outputs in {}",
+        period.start,
+        period.end,
+        run.as_of,
+        run.outputs.len(),
+        lake.root().join("kpi").display()
+    );
+    record
+        .periods_computed
+        .push(format!("{}..{}", period.start, period.end));
+    tracing::info!(run_id = %record.run_id, period_start = %period.start, period_end = %period.end, as_of = %run.as_of, "KPIs computed");
+    Ok(())
+}
+
+fn alert(
+    config: &Config,
+    lake: &Lake,
+    period: Period,
+    day: NaiveDate,
+    out: &Path,
+    dry_run: bool,
+    record: &mut RunRecord,
+) -> Result<()> {
+    let conn = sql::open(lake)?;
+    let fresh = freshness::tenants(&conn, day, config.run.stale_tenant_days)?;
+    let breaches = alerts::evaluate(config, &conn, period, &fresh)?;
+    let history = alerts::history(&conn, day)?;
+    drop(conn);
+    let dir = out.join("alerts").join(day.to_string());
+    let delivery = teams::deliver(
+        config,
+        lake,
+        &breaches,
+        &history,
+        day,
+        &dir,
+        dry_run,
+        &record.run_id,
+    )?;
+    record.alerts_new = delivery.new;
+    record.alerts_undelivered = delivery.failed.len() as u64;
+    record
+        .outputs
+        .extend(delivery.card_files.iter().map(|p| p.display().to_string()));
+    println!(
+        "Breaches: {} ({} new since {}): {} posted, {} written as dry-run cards, {} failed",
+        breaches.len(),
+        delivery.new,
+        history
+            .previous_day
+            .map_or_else(|| "the first evaluation".to_string(), |d| d.to_string()),
+        delivery.posted,
+        delivery.dry_run,
+        delivery.failed.len()
+    );
+    if delivery.dry_run > 0 {
+        let why = if dry_run {
+            "--dry-run".to_string()
+        } else {
+            format!("no webhook URL in {}", delivery.channels_without_url.join(", "))
+        };
+        println!("  dry run ({why}): cards in {}", dir.display());
+    }
+    tracing::info!(
+        run_id = %record.run_id,
+        breaches = breaches.len(),
+        new = delivery.new,
+        posted = delivery.posted,
+        dry_run = delivery.dry_run,
+        failed = delivery.failed.len(),
+        "breach rules evaluated"
+    );
+    Ok(())
+}
+
+fn prepare_tickets(
+    config: &Config,
+    lake: &Lake,
+    period: Period,
+    day: NaiveDate,
+    out: &Path,
+    apply: bool,
+    record: &mut RunRecord,
+) -> Result<()> {
+    let due = tickets::prepare(config, &sql::open(lake)?, period)?;
+    record.tickets_prepared = due.len() as u64;
+    if due.is_empty() {
+        println!(
+            "Remediation tickets: none due (no episode open over {} h without a ticket)",
+            config.tickets.open_after_hours
+        );
+        return Ok(());
+    }
+    let outcomes = if apply {
+        let client = tickets::Autotask::from_env(config)?;
+        tickets::apply(&client, &config.tickets, &due)
+    } else {
+        tickets::prepared_only(&due)
+    };
+    let dir = out.join("tickets").join(day.to_string());
+    let files = tickets::write_review(&config.tickets, &due, &outcomes, &dir)?;
+    tickets::record(lake, &due, &outcomes, day, &record.run_id)?;
+    record
+        .outputs
+        .extend(files.iter().map(|p| p.display().to_string()));
+    let count = |s: &str| outcomes.iter().filter(|o| o.status == s).count();
+    record.tickets_created = count("created") as u64;
+    let failed = count("failed");
+    record.alerts_undelivered += failed as u64;
+    if apply {
+        println!(
+            "Remediation tickets: {} due: {} created in Autotask, {} already there, {failed} failed: {}",
+            due.len(),
+            count("created"),
+            count("existing"),
+            files[0].display()
+        );
+        for o in outcomes.iter().filter_map(|o| o.error.as_ref()) {
+            tracing::error!(run_id = %record.run_id, "remediation ticket not created: {o}");
+        }
+    } else {
+        println!(
+            "Remediation tickets: {} prepared for review in {} (create them with --apply)",
+            due.len(),
+            files[0].display()
+        );
+    }
+    Ok(())
+}
+
+fn close_month(
+    config: &Config,
+    lake: &Lake,
+    period: Period,
+    out: &Path,
+    record: &mut RunRecord,
+) -> Result<()> {
+    compute(config, lake, period, record)?;
+    let dir = out.join("reports").join(period.label());
+    let tenants: Vec<String> = sql::open(lake)?
+        .prepare("select tenant_id from tenants order by 1")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let scopes = std::iter::once(None).chain(tenants.iter().map(|t| Some(t.as_str())));
+    for scope in scopes {
+        let scope_dir = scope.map_or_else(|| dir.clone(), |t| dir.join(t));
+        let written = reports::write_pack(lake, &period.start.to_string(), scope, &scope_dir)?;
+        record
+            .outputs
+            .extend(written.iter().map(|p| p.display().to_string()));
+    }
+    println!(
+        "Month {} closed: packs for the portfolio and {} tenants in {}",
+        period.label(),
+        tenants.len(),
+        dir.display()
+    );
+    Ok(())
 }

@@ -41,6 +41,10 @@ pub struct Args {
     /// Shape of the files: canonical CSV, or vendor exports where a vendor shape exists
     #[arg(long, value_enum, default_value_t = SampleFormat::Canonical)]
     pub format: SampleFormat,
+    /// Write canonical CSV as dated inbox drops (`<out>/YYYY-MM-DD/`, one per snapshot day), for
+    /// rehearsing `govpack run`
+    #[arg(long, conflicts_with = "format")]
+    pub drops: bool,
 }
 
 pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
@@ -59,6 +63,20 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
         seed: args.seed,
         until,
     };
+    if args.drops {
+        let drops = sample::write_drops(&spec, &args.out).map_err(|e| UsageError(format!("{e:#}")))?;
+        let days: std::collections::BTreeSet<_> = drops.iter().map(|(d, _, _)| *d).collect();
+        println!(
+            "Sample MSP as {} inbox drops in {} ({} to {}); rehearse with, for each drop in order:\n  \
+             mv {}/<day> inbox/ && govpack run daily --as-of <day>",
+            days.len(),
+            args.out.display(),
+            days.first().map_or_else(String::new, |d| d.to_string()),
+            days.last().map_or_else(String::new, |d| d.to_string()),
+            args.out.display()
+        );
+        return Ok(0);
+    }
     let written =
         sample::write_as(&spec, &args.out, args.format).map_err(|e| UsageError(format!("{e:#}")))?;
     println!(

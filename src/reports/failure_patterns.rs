@@ -95,6 +95,11 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
     let period = format!("period_start = date {}", sql::string_literal(period_start));
     let styles = Styles::new();
     let mut workbook = Workbook::new();
+    workbook.set_properties(&super::workbook_properties(
+        conn,
+        period_start,
+        "Failure-pattern analysis",
+    )?);
 
     let patterns_query = format!(
         "select pareto_rank, patch_id, error_code, os_name, classification, failures, devices, tenants,

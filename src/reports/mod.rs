@@ -60,6 +60,41 @@ pub fn write_pack(lake: &Lake, period_start: &str, tenant: Option<&str>, dir: &P
     Ok(written)
 }
 
+/// When a report of the period is dated: the end of its as-of day (UTC), never the wall clock, so
+/// that a pack regenerated from the same lake is byte for byte the same and its manifest digest
+/// can be re-derived by anyone holding the lake.
+pub fn document_instant(conn: &Connection, period_start: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    let as_of: Option<String> = conn
+        .query_row(
+            "select cast(max(as_of) as varchar) from kpi_summary where period_start = cast(? as date)",
+            params![period_start],
+            |r| r.get(0),
+        )
+        .context("cannot read the period's as-of date")?;
+    let day = as_of
+        .as_deref()
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .or_else(|| chrono::NaiveDate::parse_from_str(period_start, "%Y-%m-%d").ok())
+        .with_context(|| format!("no as-of date for the period starting {period_start}"))?;
+    Ok(day.and_hms_opt(23, 59, 59).expect("a valid time").and_utc())
+}
+
+/// The document properties every workbook carries: dated as `document_instant` says.
+pub fn workbook_properties(
+    conn: &Connection,
+    period_start: &str,
+    title: &str,
+) -> Result<rust_xlsxwriter::DocProperties> {
+    use chrono::{Datelike, Timelike};
+    let at = document_instant(conn, period_start)?;
+    let when = rust_xlsxwriter::ExcelDateTime::from_ymd(at.year() as u16, at.month() as u8, at.day() as u8)?
+        .and_hms(at.hour() as u16, at.minute() as u8, at.second())?;
+    Ok(rust_xlsxwriter::DocProperties::new()
+        .set_title(title)
+        .set_author("govpack")
+        .set_creation_datetime(&when))
+}
+
 /// Where the report templates are: `$GOVPACK_TEMPLATES`, else `report_templates/` beside the
 /// executable, in the working directory, or in the source tree govpack was built from (the first
 /// that holds `file`).

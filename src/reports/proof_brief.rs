@@ -603,7 +603,8 @@ pub fn write(
     }
     doc.metadata.info.document_title = format!("{} ({scope}, {label})", template.title);
     doc.metadata.info.author = "govpack".into();
-    let now = OffsetDateTime::now_utc();
+    let now = OffsetDateTime::from_unix_timestamp(super::document_instant(conn, period_start)?.timestamp())
+        .map_err(|e| anyhow::anyhow!("cannot date the proof brief: {e}"))?;
     doc.metadata.info.creation_date = now;
     doc.metadata.info.modification_date = now;
     doc.metadata.info.metadata_date = now;

@@ -173,6 +173,11 @@ impl Styles {
 pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
     let registers = super::registers::load()?;
     let mut workbook = Workbook::new();
+    workbook.set_properties(&super::workbook_properties(
+        conn,
+        period_start,
+        "KPI and risk register",
+    )?);
     let styles = Styles::new();
     for sheet in SHEETS {
         let query = sheet

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Rehearses the scheduled job on the sample MSP, as cron would run it: every snapshot day's
+# exports land in the inbox and `govpack run daily` runs as of that day (weekly on Mondays),
+# then `govpack run monthly` closes each month. One tenant's RMM export stops on STOP_AFTER, so
+# the stale-data alert and `govpack status` have something to show. Dry run: no webhook is set.
+#
+#   deploy/rehearse.sh [WORKDIR]   (default ./govpack-rehearsal; env GOVPACK=path/to/govpack,
+#                                   MONTHS=3 of sample history ending 2026-10-31)
+set -euo pipefail
+work="${1:-govpack-rehearsal}"
+govpack="${GOVPACK:-govpack}"
+stop_tenant="${STOP_TENANT:-29683551}"
+stop_after="${STOP_AFTER:-2026-10-12}"
+months="${MONTHS:-3}"
+unset GOVPACK_TEAMS_WEBHOOK_URL
+
+rm -rf "$work"
+mkdir -p "$work/inbox"
+cd "$work"
+cat > govpack.toml <<'TOML'
+[lake]
+path = "lake"
+[run]
+inbox = "inbox"
+output = "output"
+TOML
+"$govpack" sample --out drops --drops --months "$months" --until 2026-10-31 > /dev/null
+for dir in drops/*/; do
+  day="$(basename "$dir")"
+  if [[ "$day" > "$stop_after" ]]; then
+    # The tenant's RMM export job broke: its snapshot files stop carrying it.
+    for f in "$dir"/devices_*.csv "$dir"/patch_status_*.csv "$dir"/device_patch_summary_*.csv; do
+      [[ -e "$f" ]] && awk -F, -v t="$stop_tenant" 'NR == 1 || $2 != t' "$f" > "$f.new" && mv "$f.new" "$f"
+    done
+  fi
+  mv "$dir" "inbox/$day"
+  job=daily
+  [[ "$(date -u -d "$day" +%u)" == 1 ]] && job=weekly
+  "$govpack" run "$job" --as-of "$day" > "run-$day.log" 2>&1 || { echo "run $job $day failed:"; cat "run-$day.log"; exit 1; }
+done
+# The first of each month after a drop month closes that month.
+for first in $(ls inbox/processed | cut -c1-7 | sort -u); do
+  next="$(date -u -d "$first-01 +1 month" +%Y-%m-%d)"
+  "$govpack" run monthly --as-of "$next" > "run-monthly-$next.log" 2>&1 || { cat "run-monthly-$next.log"; exit 1; }
+done
+"$govpack" status --as-of 2026-10-31

@@ -1,0 +1,152 @@
+//! `govpack status`: is the scheduled job working, and is the data arriving?
+//!
+//! Shows the last runs from the lake's `runs` ledger (status, counts, the error of a failed run),
+//! the freshness of each source (files and latest ingest per export format) and of each tenant
+//! (latest date per table, as of a day; a tenant whose devices export is older than
+//! `run.stale_tenant_days` is flagged STALE), the breaches of the latest evaluation, and data
+//! quality (quarantined rows by table and reason, files ingested with warnings). Reads only.
+
+use anyhow::Result;
+use chrono::{NaiveDate, Utc};
+
+use crate::cli::GlobalArgs;
+use crate::error::UsageError;
+use crate::ops::freshness::{self, FRESHNESS_TABLES};
+use crate::sql;
+
+/// Show the last runs, source and tenant freshness, open breaches and data quality
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  govpack status\n  govpack status --as-of 2026-10-31 --runs 20")]
+pub struct Args {
+    /// Judge freshness as of this date, YYYY-MM-DD [default: today, UTC]
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// How many of the latest runs to show
+    #[arg(long, default_value_t = 10)]
+    pub runs: u32,
+}
+
+pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
+    let config = global.load_config()?;
+    let as_of = match &args.as_of {
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| UsageError(format!("--as-of: `{d}` is not a date (YYYY-MM-DD)")))?,
+        None => Utc::now().date_naive(),
+    };
+    let lake = global.open_lake(&config)?;
+    let conn = sql::open(&lake)?;
+    println!("govpack status of {} as of {as_of}\n", lake.root().display());
+
+    println!("Last runs (lake table runs):");
+    print!(
+        "{}",
+        sql::pretty_table(
+            &conn,
+            &format!(
+                "select job, as_of, strftime(started_utc, '%Y-%m-%d %H:%M:%S') as started,
+                        round(epoch(ended_utc) - epoch(started_utc), 1) as seconds, status,
+                        files_ingested as files_in, files_skipped as dup, files_failed as failed,
+                        rows_quarantined as quarantined, alerts_new, tickets_prepared as tickets,
+                        left(split_part(error, chr(10), 1), 80) as error
+                 from runs order by started_utc desc limit {}",
+                args.runs
+            )
+        )?
+    );
+
+    println!("\nSources (lake table ingest_ledger):");
+    print!(
+        "{}",
+        sql::pretty_table(
+            &conn,
+            "select source_format, count(*) as files, sum(rows_loaded) as rows_loaded,
+                    sum(rows_quarantined) as rows_quarantined,
+                    strftime(max(ingested_utc), '%Y-%m-%d %H:%M') as last_ingested_utc
+             from ingest_ledger group by all order by source_format"
+        )?
+    );
+
+    let days = config.run.stale_tenant_days;
+    let tenants = freshness::tenants(&conn, as_of, days)?;
+    println!(
+        "\nTenants: latest export date per table (flagged STALE when the devices export is older than {days} days, or missing)"
+    );
+    let mut header = vec!["tenant_id".to_string(), "tenant_name".to_string()];
+    header.extend(FRESHNESS_TABLES.iter().map(|(t, _)| t.to_string()));
+    header.push("age_days".into());
+    header.push("flag".into());
+    let mut lines = vec![header];
+    for t in &tenants {
+        let mut line = vec![t.tenant_id.clone(), t.tenant_name.clone()];
+        line.extend(
+            t.latest
+                .iter()
+                .map(|d| d.map_or_else(|| "-".to_string(), |d| d.to_string())),
+        );
+        line.push(
+            t.devices_age_days
+                .map_or_else(|| "-".to_string(), |d| d.to_string()),
+        );
+        line.push(match (t.stale, t.devices_age_days) {
+            (true, Some(_)) => "STALE: exports stopped".into(),
+            (true, None) => "STALE: no devices export yet".into(),
+            _ => "ok".into(),
+        });
+        lines.push(line);
+    }
+    print!("{}", text_table(&lines));
+    let stale = tenants.iter().filter(|t| t.stale).count();
+    if stale > 0 {
+        println!("{stale} tenant(s) stale: check their RMM export jobs and the inbox's failed/ folder.");
+    }
+
+    println!("\nBreaches at the latest evaluation (lake table alerts):");
+    print!(
+        "{}",
+        sql::pretty_table(
+            &conn,
+            "select evaluated_on, rule, tenant_id, subject, round(value, 3) as value, comparison,
+                    round(threshold, 3) as threshold, is_new, delivery
+             from alerts where evaluated_on = (select max(evaluated_on) from alerts)
+             order by rule, tenant_id, subject"
+        )?
+    );
+
+    println!("\nData quality: quarantined rows (lake table quarantine) and files with warnings:");
+    print!(
+        "{}",
+        sql::pretty_table(
+            &conn,
+            "select table_name, reason, count(*) as rows, count(distinct source_file) as files,
+                    strftime(max(quarantined_utc), '%Y-%m-%d') as latest
+             from quarantine group by all order by rows desc"
+        )?
+    );
+    let warned: i64 = conn.query_row(
+        "select count(*) from ingest_ledger where warnings is not null",
+        [],
+        |r| r.get(0),
+    )?;
+    println!(
+        "{warned} ingested file(s) carry warnings (unknown vendor words, ignored columns): see ingest_ledger.warnings"
+    );
+    Ok(0)
+}
+
+/// Columns padded to their widest cell.
+fn text_table(lines: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..lines[0].len())
+        .map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for line in lines {
+        let cells: Vec<String> = line
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,267 @@
+//! Breach rules: evaluated by the daily job over the month-to-date KPIs and the lake's freshness.
+//! A breach is alerted when it is new, that is when the previous evaluation (the latest earlier
+//! day in the `alerts` table) did not have it: a breach that persists is not re-sent every day,
+//! one that clears and comes back is. Re-evaluating a day keeps what that day already delivered.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use duckdb::{Connection, params};
+
+use crate::config::{AlertRule, Config};
+use crate::kpi::Period;
+use crate::ops::freshness::TenantFreshness;
+use crate::sql::string_literal;
+
+/// One rule breached by one tenant (or tier, or device).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Breach {
+    /// rule|tenant|subject: the identity that decides whether a breach is new.
+    pub key: String,
+    pub rule: String,
+    pub kind: String,
+    pub tenant_id: Option<String>,
+    pub tenant_name: Option<String>,
+    pub kpi_id: Option<String>,
+    /// What within the tenant: a policy tier, a device.
+    pub subject: Option<String>,
+    pub value: Option<f64>,
+    pub threshold: Option<f64>,
+    /// `below` or `above` (the breach condition), or `older than`.
+    pub comparison: String,
+    /// Where to look: a `govpack query` that lists the rows behind the number.
+    pub detail: String,
+}
+
+/// Every breach of the configured rules for a period's KPIs (already computed) and freshness.
+pub fn evaluate(
+    config: &Config,
+    conn: &Connection,
+    period: Period,
+    freshness: &[TenantFreshness],
+) -> Result<Vec<Breach>> {
+    let mut breaches = Vec::new();
+    for rule in &config.alerts.rules {
+        match rule.kind.as_str() {
+            "kpi" => breaches.extend(kpi_breaches(conn, rule, period)?),
+            "new_chronic_device" => breaches.extend(chronic_breaches(conn, rule, period)?),
+            "stale_data" => breaches.extend(stale_breaches(rule, freshness, config.run.stale_tenant_days)),
+            other => unreachable!("config validation admits no rule kind {other}"),
+        }
+    }
+    breaches.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(breaches)
+}
+
+fn kpi_breaches(conn: &Connection, rule: &AlertRule, period: Period) -> Result<Vec<Breach>> {
+    let kpi = rule.kpi.as_deref().expect("validated: kpi rules name a KPI");
+    let scope = match rule.scope.as_deref().expect("validated: kpi rules have a scope") {
+        "portfolio" => "s.tenant_id is null and s.policy_tier is null",
+        "tenant" => "s.tenant_id is not null and s.policy_tier is null",
+        "tier" => "s.tenant_id is null and s.policy_tier is not null",
+        _ => "s.tenant_id is not null and s.policy_tier is not null",
+    };
+    let (comparison, threshold) = match (rule.below, rule.above) {
+        (Some(t), _) => ("below", t),
+        (None, Some(t)) => ("above", t),
+        (None, None) => unreachable!("validated: one of below or above"),
+    };
+    let condition = if comparison == "below" {
+        "s.value < ?"
+    } else {
+        "s.value > ?"
+    };
+    let query = format!(
+        "select s.tenant_id, t.tenant_name, s.policy_tier, s.value
+         from kpi_summary as s left join tenants as t using (tenant_id)
+         where s.kpi_id = ? and s.period_start = cast(? as date) and s.period_end = cast(? as date)
+           and s.device_class is null and s.age_bucket is null and s.value is not null
+           and {scope} and {condition}
+         order by s.tenant_id, s.policy_tier"
+    );
+    let mut statement = conn.prepare(&query)?;
+    let rows = statement.query_map(
+        params![kpi, period.start.to_string(), period.end.to_string(), threshold],
+        |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, f64>(3)?,
+            ))
+        },
+    )?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (tenant_id, tenant_name, tier, value) = row?;
+        out.push(Breach {
+            key: key(&rule.name, tenant_id.as_deref(), tier.as_deref()),
+            rule: rule.name.clone(),
+            kind: rule.kind.clone(),
+            detail: detail_query(kpi, period, tenant_id.as_deref(), tier.as_deref()),
+            tenant_id,
+            tenant_name,
+            kpi_id: Some(kpi.to_string()),
+            subject: tier,
+            value: Some(value),
+            threshold: Some(threshold),
+            comparison: comparison.to_string(),
+        });
+    }
+    Ok(out)
+}
+
+fn chronic_breaches(conn: &Connection, rule: &AlertRule, period: Period) -> Result<Vec<Breach>> {
+    let mut statement = conn.prepare(
+        "select c.tenant_id, t.tenant_name, c.device_id, c.hostname, c.current_reason, c.noncompliant_at
+         from chronic_devices as c left join tenants as t using (tenant_id)
+         where c.period_start = cast(? as date) and c.period_end = cast(? as date)
+         order by c.tenant_id, c.device_id",
+    )?;
+    let rows = statement.query_map(params![period.start.to_string(), period.end.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (tenant_id, tenant_name, device_id, hostname, reason, at) = row?;
+        let subject = match hostname {
+            Some(h) => format!("{h} ({device_id})"),
+            None => device_id.clone(),
+        };
+        out.push(Breach {
+            key: key(&rule.name, Some(&tenant_id), Some(&device_id)),
+            rule: rule.name.clone(),
+            kind: rule.kind.clone(),
+            detail: format!(
+                "non-compliant ({}) at every snapshot of {}; govpack query \"select * from chronic_devices \
+                 where period_start = date '{}' and tenant_id = {}\"",
+                reason.unwrap_or_else(|| "no reason".into()),
+                at.unwrap_or_default(),
+                period.start,
+                string_literal(&tenant_id)
+            ),
+            tenant_id: Some(tenant_id),
+            tenant_name,
+            kpi_id: Some("chronic_noncompliant_devices".into()),
+            subject: Some(subject),
+            value: None,
+            threshold: None,
+            comparison: "chronic".into(),
+        });
+    }
+    Ok(out)
+}
+
+fn stale_breaches(rule: &AlertRule, freshness: &[TenantFreshness], days: u32) -> Vec<Breach> {
+    freshness
+        .iter()
+        // A tenant that never sent a devices export is onboarding, not stopped: `status` shows it.
+        .filter(|t| t.stale && t.devices_age_days.is_some())
+        .map(|t| Breach {
+            key: key(&rule.name, Some(&t.tenant_id), None),
+            rule: rule.name.clone(),
+            kind: rule.kind.clone(),
+            tenant_id: Some(t.tenant_id.clone()),
+            tenant_name: Some(t.tenant_name.clone()),
+            kpi_id: None,
+            subject: Some("devices export".into()),
+            value: t.devices_age_days.map(|d| d as f64),
+            threshold: Some(f64::from(days)),
+            comparison: "older than (days)".into(),
+            detail: format!(
+                "latest devices snapshot {}; check the RMM export job for this tenant; govpack status",
+                t.latest[0].map_or_else(|| "none".into(), |d| d.to_string())
+            ),
+        })
+        .collect()
+}
+
+fn key(rule: &str, tenant: Option<&str>, subject: Option<&str>) -> String {
+    format!("{rule}|{}|{}", tenant.unwrap_or("-"), subject.unwrap_or("-"))
+}
+
+/// A query listing the rows behind a KPI, for the card and the ledger.
+fn detail_query(kpi: &str, period: Period, tenant: Option<&str>, tier: Option<&str>) -> String {
+    let (table, extra) = match kpi {
+        "patch_compliance_rate" | "stale_devices" | "excluded_devices" => {
+            ("compliance_devices", " and not compliant")
+        }
+        "patch_instance_compliance_rate" => ("overdue_patches", ""),
+        "chronic_noncompliant_devices" => ("chronic_devices", ""),
+        k if k.starts_with("mttr") || k.starts_with("open_") || k == "failed_patch_recurrence_rate" => {
+            ("failure_episodes", "")
+        }
+        "pilot_soak_compliance_rate" => ("pilot_soak", ""),
+        k if k.starts_with("remediation_") => ("kpi_summary", ""),
+        _ => ("change_controls", ""),
+    };
+    let mut query = format!(
+        "select * from {table} where period_start = date '{}'",
+        period.start
+    );
+    if let Some(t) = tenant {
+        query.push_str(&format!(" and tenant_id = {}", string_literal(t)));
+    }
+    if let Some(t) = tier.filter(|_| table == "compliance_devices") {
+        query.push_str(&format!(" and policy_tier = {}", string_literal(t)));
+    }
+    if table == "kpi_summary" {
+        query.push_str(&format!(" and kpi_id = {}", string_literal(kpi)));
+    }
+    query.push_str(extra);
+    format!("govpack query \"{query}\"")
+}
+
+/// What an earlier evaluation recorded: the keys breached at the latest day before `day`, and the
+/// deliveries already made on `day` itself (a re-run must not post them again).
+#[derive(Debug, Default)]
+pub struct History {
+    pub previous_day: Option<NaiveDate>,
+    pub previous_keys: BTreeSet<String>,
+    pub delivered_today: BTreeMap<String, (String, Option<String>)>,
+}
+
+pub fn history(conn: &Connection, day: NaiveDate) -> Result<History> {
+    let day_text = day.to_string();
+    let previous_day: Option<String> = conn.query_row(
+        "select cast(max(evaluated_on) as varchar) from alerts where evaluated_on < cast(? as date)",
+        params![day_text],
+        |r| r.get(0),
+    )?;
+    let mut history = History {
+        previous_day: previous_day
+            .as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+        ..History::default()
+    };
+    if let Some(previous) = &previous_day {
+        let mut statement =
+            conn.prepare("select breach_key from alerts where evaluated_on = cast(? as date)")?;
+        for key in statement.query_map(params![previous], |r| r.get::<_, String>(0))? {
+            history.previous_keys.insert(key?);
+        }
+    }
+    let mut statement = conn.prepare(
+        "select breach_key, delivery, card_file from alerts
+         where evaluated_on = cast(? as date) and delivery in ('posted', 'dry_run')",
+    )?;
+    for row in statement.query_map(params![day_text], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })? {
+        let (key, delivery, card) = row?;
+        history.delivered_today.insert(key, (delivery, card));
+    }
+    Ok(history)
+}

@@ -1,0 +1,109 @@
+//! Outbound HTTP for alerts and tickets: JSON over HTTPS (rustls, webpki roots), a timeout per
+//! request, retries with doubling backoff for what may pass (timeouts, connection errors, HTTP 429
+//! and 5xx), none for what will not (other 4xx). Secrets (a webhook URL is one) are replaced by a
+//! placeholder in every message this module returns, so they cannot reach a log or the ledger.
+
+use std::time::Duration;
+
+use ureq::Agent;
+
+/// How hard to try.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub retries: u32,
+    pub backoff: Duration,
+    pub timeout: Duration,
+}
+
+/// A request to send; `secrets` are redacted from any error text.
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    pub headers: &'a [(&'a str, &'a str)],
+    pub body: Option<&'a str>,
+    /// (secret, what to show instead)
+    pub secrets: &'a [(&'a str, &'a str)],
+}
+
+/// A response with a 2xx status.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub body: String,
+    pub attempts: u32,
+}
+
+/// Sends the request, retrying as `retry` says. The error says what happened at each attempt.
+pub fn send(request: &Request, retry: Retry) -> Result<Response, String> {
+    let agent: Agent = Agent::config_builder()
+        .timeout_global(Some(retry.timeout))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut failures = Vec::new();
+    let mut wait = retry.backoff;
+    for attempt in 1..=retry.retries + 1 {
+        let (outcome, retryable) = match once(&agent, request) {
+            Ok((status, body)) if (200..300).contains(&status) => {
+                return Ok(Response {
+                    status,
+                    body,
+                    attempts: attempt,
+                });
+            }
+            Ok((status, body)) => {
+                let body: String = body.chars().take(300).collect();
+                (
+                    format!("HTTP {status}: {}", body.trim()),
+                    status == 429 || status >= 500,
+                )
+            }
+            Err(e) => (e.to_string(), true),
+        };
+        let outcome = redact(&outcome, request.secrets);
+        tracing::warn!(
+            "{} attempt {attempt} failed: {outcome}",
+            redact(request.url, request.secrets)
+        );
+        failures.push(format!("attempt {attempt}: {outcome}"));
+        if !retryable || attempt > retry.retries {
+            break;
+        }
+        std::thread::sleep(wait);
+        wait = wait.saturating_mul(2);
+    }
+    Err(failures.join("; "))
+}
+
+fn once(agent: &Agent, request: &Request) -> Result<(u16, String), ureq::Error> {
+    let mut response = match (request.method, request.body) {
+        ("GET", _) => {
+            let mut builder = agent.get(request.url);
+            for (k, v) in request.headers {
+                builder = builder.header(*k, *v);
+            }
+            builder.call()?
+        }
+        (_, body) => {
+            let mut builder = agent.post(request.url).header("Content-Type", "application/json");
+            for (k, v) in request.headers {
+                builder = builder.header(*k, *v);
+            }
+            builder.send(body.unwrap_or(""))?
+        }
+    };
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_to_string().unwrap_or_default();
+    Ok((status, body))
+}
+
+/// The text with every secret replaced by its placeholder.
+pub fn redact(text: &str, secrets: &[(&str, &str)]) -> String {
+    let mut out = text.to_string();
+    for (secret, shown) in secrets {
+        if !secret.is_empty() {
+            out = out.replace(secret, shown);
+        }
+    }
+    out
+}

@@ -1,0 +1,195 @@
+//! What the scheduled jobs record in the lake, beside the data: every run (`runs`), every breach
+//! evaluated and what became of its alert (`alerts`), and every remediation ticket prepared or
+//! created (`remediation_tickets`). They are lake tables like the others, so `govpack query`,
+//! DuckDB and Power BI read them, and an auditor can see that the monitoring itself ran.
+
+use anyhow::Result;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::canonical::{Batch, ColumnType, Partitioning, Table, Value, col, req};
+use crate::lake::Lake;
+
+const TEXT: ColumnType = ColumnType::Text;
+const COUNT: ColumnType = ColumnType::Int {
+    min: 0,
+    max: i64::MAX,
+};
+
+/// One row per scheduled run, written when it starts (`running`) and replaced when it ends.
+pub static RUNS: Table = Table {
+    name: "runs",
+    columns: &[
+        req("run_id", TEXT),
+        req("job", TEXT),
+        req("as_of", ColumnType::Date),
+        req("started_utc", ColumnType::Timestamp),
+        col("ended_utc", ColumnType::Timestamp),
+        // running, succeeded, partial (finished, but some inbox files failed or an alert or
+        // ticket could not be delivered), failed, abandoned (its process died mid-run).
+        req("status", TEXT),
+        req("files_ingested", COUNT),
+        req("files_skipped", COUNT),
+        req("files_failed", COUNT),
+        req("rows_quarantined", COUNT),
+        col("periods_computed", TEXT),
+        req("outputs_written", COUNT),
+        col("outputs", TEXT),
+        req("alerts_new", COUNT),
+        req("alerts_undelivered", COUNT),
+        req("tickets_prepared", COUNT),
+        req("tickets_created", COUNT),
+        col("error", TEXT),
+        req("host", TEXT),
+        req("pid", COUNT),
+        req("govpack_version", TEXT),
+    ],
+    key: &["run_id"],
+    partitioning: Partitioning::Whole,
+};
+
+/// Every breach found by a daily evaluation, and whether its alert went out.
+pub static ALERTS: Table = Table {
+    name: "alerts",
+    columns: &[
+        req("evaluated_on", ColumnType::Date),
+        req("breach_key", TEXT),
+        req("rule", TEXT),
+        req("kind", TEXT),
+        col("tenant_id", TEXT),
+        col("tenant_name", TEXT),
+        col("kpi_id", TEXT),
+        col("subject", TEXT),
+        col("value", ColumnType::Float),
+        col("threshold", ColumnType::Float),
+        col("comparison", TEXT),
+        col("detail", TEXT),
+        // New: not breached at the previous evaluation (so it is alerted).
+        req("is_new", ColumnType::Bool),
+        // posted, dry_run, failed, not_new (a breach that persists is not re-sent).
+        req("delivery", TEXT),
+        // The environment variable of the channel, never the URL.
+        col("channel", TEXT),
+        col("card_file", TEXT),
+        col("delivered_utc", ColumnType::Timestamp),
+        req("run_id", TEXT),
+    ],
+    key: &["evaluated_on", "breach_key"],
+    partitioning: Partitioning::Whole,
+};
+
+/// Remediation tickets govpack prepared (for review) or created in Autotask, one per failure
+/// episode: what makes a second ticket for the same device and patch impossible.
+pub static REMEDIATION_TICKETS: Table = Table {
+    name: "remediation_tickets",
+    columns: &[
+        req("external_id", TEXT),
+        req("tenant_id", TEXT),
+        req("device_id", TEXT),
+        req("patch_id", TEXT),
+        req("episode_start_utc", ColumnType::Timestamp),
+        req("prepared_on", ColumnType::Date),
+        req("priority", COUNT),
+        col("due_utc", ColumnType::Timestamp),
+        // prepared (in the review file), created (in Autotask), existing (Autotask already had it).
+        req("status", TEXT),
+        col("autotask_ticket_id", TEXT),
+        col("created_utc", ColumnType::Timestamp),
+        req("run_id", TEXT),
+    ],
+    key: &["external_id"],
+    partitioning: Partitioning::Whole,
+};
+
+/// A run's counts and outcome, for its ledger row.
+#[derive(Debug, Clone, Default)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub job: String,
+    pub as_of: NaiveDate,
+    pub started_utc: DateTime<Utc>,
+    pub ended_utc: Option<DateTime<Utc>>,
+    pub status: String,
+    pub files_ingested: u64,
+    pub files_skipped: u64,
+    pub files_failed: u64,
+    pub rows_quarantined: u64,
+    pub periods_computed: Vec<String>,
+    pub outputs: Vec<String>,
+    pub alerts_new: u64,
+    pub alerts_undelivered: u64,
+    pub tickets_prepared: u64,
+    pub tickets_created: u64,
+    pub error: Option<String>,
+    pub host: String,
+    pub pid: u32,
+}
+
+pub fn record_run(lake: &Lake, run: &RunRecord) -> Result<()> {
+    let mut batch = Batch::without_lineage(&RUNS);
+    let text = |s: &str| Value::Text(s.to_string());
+    let count = |n: u64| Value::Int(n as i64);
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            Value::Null
+        } else {
+            Value::Text(items.join("\n"))
+        }
+    };
+    batch.push_row(
+        vec![
+            text(&run.run_id),
+            text(&run.job),
+            Value::Date(run.as_of),
+            Value::Timestamp(run.started_utc),
+            run.ended_utc.map_or(Value::Null, Value::Timestamp),
+            text(&run.status),
+            count(run.files_ingested),
+            count(run.files_skipped),
+            count(run.files_failed),
+            count(run.rows_quarantined),
+            list(&run.periods_computed),
+            count(run.outputs.len() as u64),
+            list(&run.outputs),
+            count(run.alerts_new),
+            count(run.alerts_undelivered),
+            count(run.tickets_prepared),
+            count(run.tickets_created),
+            run.error.as_deref().map_or(Value::Null, text),
+            text(&run.host),
+            count(u64::from(run.pid)),
+            text(env!("CARGO_PKG_VERSION")),
+        ],
+        0,
+    );
+    lake.merge(&batch).map(|_| ())
+}
+
+/// Marks a run whose process died (its lock was taken over) as abandoned, if the ledger has it.
+pub fn mark_abandoned(lake: &Lake, run_id: &str, noticed_by: &str) -> Result<()> {
+    let conn = crate::sql::open(lake)?;
+    let found: Option<(String, String, String, String)> = conn
+        .query_row(
+            "select job, cast(as_of as varchar), strftime(started_utc, '%Y-%m-%dT%H:%M:%S.%fZ'), host
+             from runs where run_id = ? and status = 'running'",
+            [run_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .ok();
+    let Some((job, as_of, started, host)) = found else {
+        return Ok(());
+    };
+    let record = RunRecord {
+        run_id: run_id.to_string(),
+        job,
+        as_of: NaiveDate::parse_from_str(&as_of, "%Y-%m-%d")?,
+        started_utc: DateTime::parse_from_rfc3339(&started)?.with_timezone(&Utc),
+        ended_utc: None,
+        status: "abandoned".into(),
+        error: Some(format!(
+            "the process ended without finishing the run; its lock was taken over by run {noticed_by}"
+        )),
+        host,
+        ..RunRecord::default()
+    };
+    record_run(lake, &record)
+}

@@ -1,0 +1,267 @@
+//! Breach alerts to Microsoft Teams: an Adaptive Card per new breach, posted to a channel's
+//! Workflows webhook ("Send webhook alerts to a channel"), which accepts
+//! `{"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive",
+//! "content": <card>}]}` and answers 202.
+//!
+//! Every card is also written to `output/alerts/YYYY-MM-DD/` (the record of what was said). A
+//! tenant's breaches go to its own channel when `[alerts.tenant_webhook_env]` names one, else to
+//! the MSP's channel. A channel whose variable is unset, and every channel under `--dry-run`,
+//! gets the file only. The URL is a secret: it is read from the environment, and only the
+//! variable's name is ever printed or stored.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Value as Json, json};
+
+use crate::canonical::{Batch, Value};
+use crate::config::Config;
+use crate::lake::Lake;
+use crate::ops::alerts::{Breach, History};
+use crate::ops::http::{self, Request, Retry};
+use crate::ops::ledger::ALERTS;
+
+/// What the delivery of one day's breaches did.
+#[derive(Debug, Default)]
+pub struct Delivery {
+    pub new: u64,
+    pub posted: u64,
+    pub dry_run: u64,
+    pub failed: Vec<String>,
+    /// Channels (variable names) that had no URL, so their cards are files only.
+    pub channels_without_url: Vec<String>,
+    pub card_files: Vec<PathBuf>,
+}
+
+/// The Adaptive Card of one breach.
+pub fn card(breach: &Breach, as_of: NaiveDate, detail_link: Option<&str>) -> Json {
+    let tenant = match (&breach.tenant_name, &breach.tenant_id) {
+        (Some(name), Some(id)) => format!("{name} ({id})"),
+        (None, Some(id)) => id.clone(),
+        _ => "Portfolio".into(),
+    };
+    let number = |x: Option<f64>| match (x, breach.kpi_id.as_deref()) {
+        (None, _) => "n/a".to_string(),
+        (Some(v), Some(k)) if k.ends_with("_rate") || k.ends_with("_ratio") => format!("{:.1}%", v * 100.0),
+        (Some(v), _) => format!("{v:.0}"),
+    };
+    let mut facts = vec![
+        json!({"title": "Tenant", "value": tenant}),
+        json!({"title": "Rule", "value": breach.rule}),
+    ];
+    if let Some(kpi) = &breach.kpi_id {
+        facts.push(json!({"title": "KPI", "value": kpi}));
+    }
+    if let Some(subject) = &breach.subject {
+        facts.push(json!({"title": "Subject", "value": subject}));
+    }
+    facts.push(json!({"title": "Value", "value": number(breach.value)}));
+    if breach.threshold.is_some() {
+        facts.push(json!({"title": "Threshold", "value": format!("{} {}", breach.comparison, number(breach.threshold))}));
+    }
+    facts.push(json!({"title": "As of", "value": as_of.to_string()}));
+    let headline = match breach.kind.as_str() {
+        "new_chronic_device" => format!("Chronically non-compliant device: {tenant}"),
+        "stale_data" => format!("Exports stopped arriving: {tenant}"),
+        _ => format!(
+            "{} {} threshold: {tenant}",
+            breach.kpi_id.as_deref().unwrap_or(&breach.rule),
+            breach.comparison
+        ),
+    };
+    let mut content = json!({
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "msteams": {"width": "Full"},
+        "body": [
+            {"type": "TextBlock", "text": "govpack breach alert", "size": "Small", "isSubtle": true, "wrap": true},
+            {"type": "TextBlock", "text": headline, "size": "Large", "weight": "Bolder", "color": "Attention", "wrap": true},
+            {"type": "FactSet", "facts": facts},
+            {"type": "TextBlock", "text": format!("Detail: {}", breach.detail), "wrap": true, "fontType": "Monospace", "size": "Small"},
+        ],
+    });
+    if let Some(link) = detail_link {
+        content["actions"] = json!([{"type": "Action.OpenUrl", "title": "Open the pack", "url": link}]);
+    }
+    json!({
+        "type": "message",
+        "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive",
+            "contentUrl": null,
+            "content": content,
+        }],
+    })
+}
+
+/// Delivers the new breaches of `day`, records every breach in the `alerts` table, and returns
+/// what was done. `dry_run`: files only.
+#[allow(clippy::too_many_arguments)]
+pub fn deliver(
+    config: &Config,
+    lake: &Lake,
+    breaches: &[Breach],
+    history: &History,
+    day: NaiveDate,
+    out_dir: &Path,
+    dry_run: bool,
+    run_id: &str,
+) -> Result<Delivery> {
+    let settings = &config.alerts;
+    let retry = Retry {
+        retries: settings.retries,
+        backoff: Duration::from_millis(settings.retry_backoff_ms),
+        timeout: Duration::from_secs(settings.timeout_seconds),
+    };
+    let mut delivery = Delivery::default();
+    let mut batch = Batch::without_lineage(&ALERTS);
+    let detail_link = settings
+        .detail_url
+        .as_deref()
+        .map(|base| format!("{}/{}/", base.trim_end_matches('/'), day.format("%Y-%m")));
+    for (n, breach) in breaches.iter().enumerate() {
+        let is_new = !history.previous_keys.contains(&breach.key);
+        let channel = breach
+            .tenant_id
+            .as_deref()
+            .and_then(|t| settings.tenant_webhook_env.get(t))
+            .unwrap_or(&settings.webhook_env)
+            .clone();
+        let mut card_file = None;
+        let mut delivered_utc = None;
+        let outcome = if !is_new {
+            "not_new".to_string()
+        } else if let Some((done, file)) = history.delivered_today.get(&breach.key) {
+            // Already delivered by an earlier run of the same day.
+            card_file = file.clone();
+            done.clone()
+        } else {
+            delivery.new += 1;
+            let body = card(breach, day, detail_link.as_deref());
+            let file = out_dir.join(format!("{:03}-{}.json", n + 1, file_stem(breach)));
+            std::fs::create_dir_all(out_dir)
+                .with_context(|| format!("cannot create {}", out_dir.display()))?;
+            crate::lake::write_atomic(&file, |f| {
+                serde_json::to_writer_pretty(&mut *f, &body)?;
+                Ok(())
+            })?;
+            delivery.card_files.push(file.clone());
+            card_file = Some(file.display().to_string());
+            let url = std::env::var(&channel).ok().filter(|u| !u.trim().is_empty());
+            match url {
+                _ if dry_run => {
+                    delivery.dry_run += 1;
+                    "dry_run".to_string()
+                }
+                None => {
+                    if !delivery.channels_without_url.contains(&channel) {
+                        delivery.channels_without_url.push(channel.clone());
+                    }
+                    delivery.dry_run += 1;
+                    "dry_run".to_string()
+                }
+                Some(url) => {
+                    let shown = format!("${channel}");
+                    let without_query = url.split('?').next().unwrap_or(&url).to_string();
+                    let text = serde_json::to_string(&body)?;
+                    let request = Request {
+                        method: "POST",
+                        url: &url,
+                        headers: &[],
+                        body: Some(&text),
+                        secrets: &[(&url, &shown), (&without_query, &shown)],
+                    };
+                    match http::send(&request, retry) {
+                        Ok(_) => {
+                            delivery.posted += 1;
+                            delivered_utc = Some(Utc::now());
+                            "posted".to_string()
+                        }
+                        Err(e) => {
+                            let message = format!("{}: posting to {shown} failed: {e}", breach.key);
+                            tracing::error!("{message}");
+                            delivery.failed.push(message);
+                            "failed".to_string()
+                        }
+                    }
+                }
+            }
+        };
+        batch.push_row(
+            alert_row(
+                breach,
+                day,
+                is_new,
+                &outcome,
+                &channel,
+                card_file,
+                delivered_utc,
+                run_id,
+            ),
+            0,
+        );
+    }
+    if !batch.is_empty() {
+        lake.merge(&batch)?;
+    }
+    Ok(delivery)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn alert_row(
+    breach: &Breach,
+    day: NaiveDate,
+    is_new: bool,
+    outcome: &str,
+    channel: &str,
+    card_file: Option<String>,
+    delivered_utc: Option<DateTime<Utc>>,
+    run_id: &str,
+) -> Vec<Value> {
+    let text = |s: Option<&str>| s.map_or(Value::Null, |s| Value::Text(s.to_string()));
+    let float = |x: Option<f64>| x.map_or(Value::Null, Value::Float);
+    vec![
+        Value::Date(day),
+        Value::Text(breach.key.clone()),
+        Value::Text(breach.rule.clone()),
+        Value::Text(breach.kind.clone()),
+        text(breach.tenant_id.as_deref()),
+        text(breach.tenant_name.as_deref()),
+        text(breach.kpi_id.as_deref()),
+        text(breach.subject.as_deref()),
+        float(breach.value),
+        float(breach.threshold),
+        Value::Text(breach.comparison.clone()),
+        Value::Text(breach.detail.clone()),
+        Value::Bool(is_new),
+        Value::Text(outcome.to_string()),
+        Value::Text(channel.to_string()),
+        text(card_file.as_deref()),
+        delivered_utc.map_or(Value::Null, Value::Timestamp),
+        Value::Text(run_id.to_string()),
+    ]
+}
+
+/// A file name for a breach's card: rule and tenant, in characters every file system takes.
+fn file_stem(breach: &Breach) -> String {
+    let mut raw = format!(
+        "{}-{}",
+        breach.rule,
+        breach.tenant_id.as_deref().unwrap_or("portfolio")
+    );
+    if let Some(subject) = &breach.subject {
+        raw.push('-');
+        raw.push_str(subject);
+    }
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

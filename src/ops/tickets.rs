@@ -1,0 +1,559 @@
+//! Remediation tickets for failure episodes nobody is working on: an episode (kpi-definitions.md)
+//! still open at the end of the day, older than `tickets.open_after_hours`, with no PSA ticket for
+//! the same tenant, device and patch (open, or opened since the episode began) and none govpack
+//! created before. Each gets an Autotask ticket payload with the root-cause facts.
+//!
+//! By default they are only written to `output/tickets/YYYY-MM-DD/remediation-tickets.csv` (and
+//! the exact payloads to `.json`) for a person to approve: tickets reach customers, and the
+//! programme requires human approval of automated customer-facing output. `--apply` creates them
+//! (`POST /V1.0/Tickets`), after asking Autotask whether a ticket with the episode's externalID
+//! exists, and records each in the lake's `remediation_tickets`, so no episode gets two tickets.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use duckdb::{Connection, params};
+use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
+
+use crate::canonical::{Batch, Value};
+use crate::config::{Config, TicketSettings};
+use crate::error::UsageError;
+use crate::kpi::Period;
+use crate::lake::Lake;
+use crate::ops::http::{self, Request, Retry};
+use crate::ops::ledger::REMEDIATION_TICKETS;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedTicket {
+    pub external_id: String,
+    pub tenant_id: String,
+    pub tenant_name: Option<String>,
+    pub company_id: Option<String>,
+    pub device_id: String,
+    pub hostname: Option<String>,
+    pub device_class: Option<String>,
+    pub role: Option<String>,
+    pub patch_id: String,
+    pub episode_start_utc: DateTime<Utc>,
+    pub last_failure_utc: DateTime<Utc>,
+    pub failed_attempts: i64,
+    pub error_codes: String,
+    pub open_hours: f64,
+    pub priority: u8,
+    pub due_utc: DateTime<Utc>,
+    pub title: String,
+    pub description: String,
+}
+
+/// The tickets due for the period's open episodes, as of the period's end instant.
+pub fn prepare(config: &Config, conn: &Connection, period: Period) -> Result<Vec<PreparedTicket>> {
+    let settings = &config.tickets;
+    let end_instant = period
+        .end
+        .succ_opt()
+        .expect("a next day")
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    let mut statement = conn.prepare(
+        "with episodes as (
+            select e.* from failure_episodes as e
+            where e.period_start = cast(? as date) and e.period_end = cast(? as date)
+              and e.open_at_period_end and e.open_age_hours >= ?
+        ),
+        device_now as (
+            select d.tenant_id, d.device_id, arg_max(d.hostname, d.snapshot_date) as hostname,
+                   arg_max(d.device_class, d.snapshot_date) as device_class, arg_max(d.role, d.snapshot_date) as role
+            from devices as d where d.snapshot_date <= cast(? as date)
+            group by all
+        )
+        select e.tenant_id, t.tenant_name, t.psa_company_id, e.device_id, dn.hostname, dn.device_class, dn.role,
+               e.patch_id, strftime(e.start_utc, '%Y-%m-%dT%H:%M:%SZ'), e.open_age_hours,
+               (select count(*) from patch_attempts as a
+                 where a.tenant_id = e.tenant_id and a.device_id = e.device_id and a.patch_id = e.patch_id
+                   and a.result = 'failure' and a.attempt_utc >= e.start_utc and a.attempt_utc < cast(? as timestamp)),
+               (select strftime(max(a.attempt_utc), '%Y-%m-%dT%H:%M:%SZ') from patch_attempts as a
+                 where a.tenant_id = e.tenant_id and a.device_id = e.device_id and a.patch_id = e.patch_id
+                   and a.result = 'failure' and a.attempt_utc >= e.start_utc and a.attempt_utc < cast(? as timestamp)),
+               (select string_agg(distinct a.error_code, ', ' order by a.error_code) from patch_attempts as a
+                 where a.tenant_id = e.tenant_id and a.device_id = e.device_id and a.patch_id = e.patch_id
+                   and a.result = 'failure' and a.attempt_utc >= e.start_utc and a.attempt_utc < cast(? as timestamp))
+        from episodes as e
+        left join tenants as t using (tenant_id)
+        left join device_now as dn using (tenant_id, device_id)
+        where not exists (
+            select 1 from tickets as k
+            where k.tenant_id = e.tenant_id and k.device_id = e.device_id and k.patch_id = e.patch_id
+              and (k.status not in ('complete', 'cancelled') or k.created_utc >= e.start_utc)
+        )
+        order by e.tenant_id, e.device_id, e.patch_id, e.start_utc",
+    )?;
+    let end_text = end_instant.format("%Y-%m-%d %H:%M:%S").to_string();
+    let rows = statement.query_map(
+        params![
+            period.start.to_string(),
+            period.end.to_string(),
+            f64::from(settings.open_after_hours),
+            period.end.to_string(),
+            end_text,
+            end_text,
+            end_text
+        ],
+        |r| {
+            Ok((
+                (
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                ),
+                (
+                    r.get::<_, String>(7)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, f64>(9)?,
+                    r.get::<_, i64>(10)?,
+                    r.get::<_, Option<String>>(11)?,
+                    r.get::<_, Option<String>>(12)?,
+                ),
+            ))
+        },
+    )?;
+    let done = already_ticketed(conn)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let ((tenant_id, tenant_name, company_id, device_id, hostname, device_class, role), rest) = row?;
+        let (patch_id, start, open_hours, attempts, last, codes) = rest;
+        let episode_start_utc = parse_instant(&start)?;
+        let external_id = external_id(&tenant_id, &device_id, &patch_id, episode_start_utc);
+        if done.contains(&external_id) {
+            continue;
+        }
+        let priority = priority(settings, device_class.as_deref(), role.as_deref());
+        let due_utc =
+            end_instant + chrono::Duration::hours(i64::from(settings.due_hours[usize::from(priority) - 1]));
+        let host = hostname.clone().unwrap_or_else(|| device_id.clone());
+        let error_codes = codes.unwrap_or_default();
+        let last_failure_utc = last
+            .as_deref()
+            .map(parse_instant)
+            .transpose()?
+            .unwrap_or(episode_start_utc);
+        let plural = if attempts == 1 { "" } else { "s" };
+        let title =
+            format!("Patch remediation: {patch_id} failing on {host} ({attempts} failed attempt{plural})");
+        let description = format!(
+            "Prepared by govpack for a patch failure episode open longer than {} hours with no ticket.\n\
+             Device: {host} ({device_id}), {}, role {}\n\
+             Patch: {patch_id}\n\
+             Failed attempts: {attempts}, first {}, last {}\n\
+             Error codes: {}\n\
+             Open for: {open_hours:.0} hours as of {}\n\
+             govpack episode: {external_id}",
+            settings.open_after_hours,
+            device_class.as_deref().unwrap_or("unknown class"),
+            role.as_deref().unwrap_or("none"),
+            episode_start_utc.format("%Y-%m-%dT%H:%M:%SZ"),
+            last_failure_utc.format("%Y-%m-%dT%H:%M:%SZ"),
+            if error_codes.is_empty() {
+                "none reported"
+            } else {
+                &error_codes
+            },
+            end_instant.format("%Y-%m-%d %H:%M UTC"),
+        );
+        out.push(PreparedTicket {
+            external_id,
+            tenant_id,
+            tenant_name,
+            company_id,
+            device_id,
+            hostname,
+            device_class,
+            role,
+            patch_id,
+            episode_start_utc,
+            last_failure_utc,
+            failed_attempts: attempts,
+            error_codes,
+            open_hours,
+            priority,
+            due_utc,
+            title,
+            description,
+        });
+    }
+    Ok(out)
+}
+
+/// Servers by role, then other servers, then everything else.
+fn priority(settings: &TicketSettings, class: Option<&str>, role: Option<&str>) -> u8 {
+    match (class, role) {
+        (Some("server"), Some(r)) if settings.priority1_roles.iter().any(|p| p.eq_ignore_ascii_case(r)) => 1,
+        (Some("server"), _) => 2,
+        _ => 3,
+    }
+}
+
+/// The episode's identity in Autotask (`externalID`): the same episode always gives the same id.
+pub fn external_id(tenant: &str, device: &str, patch: &str, start: DateTime<Utc>) -> String {
+    let digest = Sha256::digest(format!(
+        "{tenant}\u{1f}{device}\u{1f}{patch}\u{1f}{}",
+        start.timestamp()
+    ));
+    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("govpack-{hex}")
+}
+
+fn already_ticketed(conn: &Connection) -> Result<std::collections::BTreeSet<String>> {
+    let mut statement =
+        conn.prepare("select external_id from remediation_tickets where status in ('created', 'existing')")?;
+    let ids = statement.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(ids.collect::<Result<_, _>>()?)
+}
+
+fn parse_instant(text: &str) -> Result<DateTime<Utc>> {
+    Ok(DateTime::parse_from_rfc3339(text)
+        .with_context(|| format!("not an instant: {text}"))?
+        .with_timezone(&Utc))
+}
+
+/// The Autotask `POST /Tickets` body of a prepared ticket.
+pub fn payload(settings: &TicketSettings, ticket: &PreparedTicket) -> Json {
+    let company: Json = match ticket.company_id.as_deref().map(str::parse::<i64>) {
+        Some(Ok(id)) => json!(id),
+        _ => Json::Null,
+    };
+    let mut body = json!({
+        "companyID": company,
+        "title": ticket.title,
+        "description": ticket.description,
+        "status": settings.status_id,
+        "priority": settings.autotask_priority_ids[usize::from(ticket.priority) - 1],
+        "queueID": settings.queue_id,
+        "ticketType": settings.ticket_type_id,
+        "dueDateTime": ticket.due_utc.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "externalID": ticket.external_id,
+    });
+    if let Some(id) = settings.issue_type_id {
+        body["issueType"] = json!(id);
+    }
+    if let Some(id) = settings.sub_issue_type_id {
+        body["subIssueType"] = json!(id);
+    }
+    body
+}
+
+/// What became of one ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub status: String,
+    pub autotask_ticket_id: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Writes the review files (CSV for people, JSON with the exact payloads) and returns their paths.
+pub fn write_review(
+    settings: &TicketSettings,
+    tickets: &[PreparedTicket],
+    outcomes: &[Outcome],
+    dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let csv_path = dir.join("remediation-tickets.csv");
+    crate::lake::write_atomic(&csv_path, |f| {
+        let mut w = csv::Writer::from_writer(f);
+        w.write_record([
+            "external_id",
+            "status",
+            "autotask_ticket_id",
+            "error",
+            "tenant_id",
+            "tenant_name",
+            "autotask_company_id",
+            "device_id",
+            "hostname",
+            "device_class",
+            "role",
+            "patch_id",
+            "failed_attempts",
+            "first_failure_utc",
+            "last_failure_utc",
+            "error_codes",
+            "open_hours",
+            "priority",
+            "autotask_priority_id",
+            "due_utc",
+            "title",
+        ])?;
+        for (t, o) in tickets.iter().zip(outcomes) {
+            w.write_record([
+                t.external_id.clone(),
+                o.status.clone(),
+                o.autotask_ticket_id.clone().unwrap_or_default(),
+                o.error.clone().unwrap_or_default(),
+                t.tenant_id.clone(),
+                t.tenant_name.clone().unwrap_or_default(),
+                t.company_id.clone().unwrap_or_default(),
+                t.device_id.clone(),
+                t.hostname.clone().unwrap_or_default(),
+                t.device_class.clone().unwrap_or_default(),
+                t.role.clone().unwrap_or_default(),
+                t.patch_id.clone(),
+                t.failed_attempts.to_string(),
+                t.episode_start_utc.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                t.last_failure_utc.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                t.error_codes.clone(),
+                format!("{:.1}", t.open_hours),
+                t.priority.to_string(),
+                settings.autotask_priority_ids[usize::from(t.priority) - 1].to_string(),
+                t.due_utc.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                t.title.clone(),
+            ])?;
+        }
+        w.flush()?;
+        Ok(())
+    })?;
+    let json_path = dir.join("remediation-tickets.json");
+    let payloads: Vec<Json> = tickets.iter().map(|t| payload(settings, t)).collect();
+    crate::lake::write_atomic(&json_path, |f| {
+        serde_json::to_writer_pretty(&mut *f, &payloads)?;
+        Ok(())
+    })?;
+    Ok(vec![csv_path, json_path])
+}
+
+/// Records the tickets in `remediation_tickets`.
+pub fn record(
+    lake: &Lake,
+    tickets: &[PreparedTicket],
+    outcomes: &[Outcome],
+    day: NaiveDate,
+    run_id: &str,
+) -> Result<()> {
+    let mut batch = Batch::without_lineage(&REMEDIATION_TICKETS);
+    for (t, o) in tickets.iter().zip(outcomes) {
+        let created = o.status == "created" || o.status == "existing";
+        batch.push_row(
+            vec![
+                Value::Text(t.external_id.clone()),
+                Value::Text(t.tenant_id.clone()),
+                Value::Text(t.device_id.clone()),
+                Value::Text(t.patch_id.clone()),
+                Value::Timestamp(t.episode_start_utc),
+                Value::Date(day),
+                Value::Int(i64::from(t.priority)),
+                Value::Timestamp(t.due_utc),
+                Value::Text(if created {
+                    o.status.clone()
+                } else {
+                    "prepared".into()
+                }),
+                o.autotask_ticket_id.clone().map_or(Value::Null, Value::Text),
+                if created {
+                    Value::Timestamp(Utc::now())
+                } else {
+                    Value::Null
+                },
+                Value::Text(run_id.to_string()),
+            ],
+            0,
+        );
+    }
+    if !batch.is_empty() {
+        lake.merge(&batch)?;
+    }
+    Ok(())
+}
+
+const CREDENTIALS: [&str; 3] = [
+    "AUTOTASK_API_INTEGRATION_CODE",
+    "AUTOTASK_USERNAME",
+    "AUTOTASK_SECRET",
+];
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// What `--apply` needs before anything runs: the three credentials and a queue.
+pub fn check_credentials(config: &Config) -> Result<()> {
+    let missing: Vec<&str> = CREDENTIALS.iter().copied().filter(|n| var(n).is_none()).collect();
+    if !missing.is_empty() {
+        bail!(UsageError(format!(
+            "--apply needs the Autotask API user's credentials in the environment; not set: {}",
+            missing.join(", ")
+        )));
+    }
+    if config.tickets.queue_id.is_none() {
+        bail!(UsageError(
+            "--apply needs tickets.queue_id in the config: the Autotask queue remediation tickets go to"
+                .into()
+        ));
+    }
+    Ok(())
+}
+
+/// The Autotask REST API, as far as tickets go.
+pub struct Autotask {
+    base: String,
+    integration_code: String,
+    username: String,
+    secret: String,
+    retry: Retry,
+}
+
+impl Autotask {
+    /// Credentials from AUTOTASK_API_INTEGRATION_CODE, AUTOTASK_USERNAME and AUTOTASK_SECRET;
+    /// the zone from AUTOTASK_BASE_URL, else asked of the zone lookup for the user.
+    pub fn from_env(config: &Config) -> Result<Autotask> {
+        check_credentials(config)?;
+        let names = CREDENTIALS;
+        let mut client = Autotask {
+            base: String::new(),
+            integration_code: var(names[0]).expect("checked"),
+            username: var(names[1]).expect("checked"),
+            secret: var(names[2]).expect("checked"),
+            retry: Retry {
+                retries: config.alerts.retries,
+                backoff: Duration::from_millis(config.alerts.retry_backoff_ms),
+                timeout: Duration::from_secs(config.alerts.timeout_seconds.max(30)),
+            },
+        };
+        client.base = match var("AUTOTASK_BASE_URL") {
+            Some(url) => normalise_base(&url),
+            None => {
+                let url = format!("{}?user={}", config.tickets.zone_lookup_url, client.username);
+                let zone: Json = serde_json::from_str(&client.send("GET", &url, None)?)
+                    .context("the Autotask zone lookup did not answer JSON")?;
+                let found = zone["url"]
+                    .as_str()
+                    .context("the Autotask zone lookup gave no url for this user")?;
+                normalise_base(found)
+            }
+        };
+        Ok(client)
+    }
+
+    /// The id of a ticket carrying this externalID, if Autotask has one.
+    pub fn find(&self, external_id: &str) -> Result<Option<String>> {
+        let query = json!({"filter": [{"op": "eq", "field": "externalID", "value": external_id}]});
+        let answer: Json = serde_json::from_str(&self.send(
+            "POST",
+            &format!("{}V1.0/Tickets/query", self.base),
+            Some(&query.to_string()),
+        )?)
+        .context("Autotask's ticket query did not answer JSON")?;
+        Ok(answer["items"]
+            .as_array()
+            .and_then(|items| items.first())
+            .and_then(|item| id_text(&item["id"])))
+    }
+
+    /// Creates a ticket; returns its id.
+    pub fn create(&self, body: &Json) -> Result<String> {
+        let answer: Json = serde_json::from_str(&self.send(
+            "POST",
+            &format!("{}V1.0/Tickets", self.base),
+            Some(&body.to_string()),
+        )?)
+        .context("Autotask's ticket creation did not answer JSON")?;
+        id_text(&answer["itemId"]).context("Autotask created the ticket but gave no itemId")
+    }
+
+    fn send(&self, method: &str, url: &str, body: Option<&str>) -> Result<String> {
+        let headers = [
+            ("ApiIntegrationCode", self.integration_code.as_str()),
+            ("UserName", self.username.as_str()),
+            ("Secret", self.secret.as_str()),
+        ];
+        let request = Request {
+            method,
+            url,
+            headers: &headers,
+            body,
+            secrets: &[
+                (&self.secret, "$AUTOTASK_SECRET"),
+                (&self.integration_code, "$AUTOTASK_API_INTEGRATION_CODE"),
+            ],
+        };
+        http::send(&request, self.retry)
+            .map(|r| r.body)
+            .map_err(|e| anyhow::anyhow!("Autotask {method} {url}: {e}"))
+    }
+}
+
+/// `https://webservices5.autotask.net/ATServicesRest/` whatever form the zone URL came in.
+fn normalise_base(url: &str) -> String {
+    let trimmed = url.trim().trim_end_matches('/');
+    let trimmed = trimmed
+        .strip_suffix("/V1.0")
+        .or_else(|| trimmed.strip_suffix("/v1.0"))
+        .unwrap_or(trimmed);
+    format!("{trimmed}/")
+}
+
+fn id_text(value: &Json) -> Option<String> {
+    match value {
+        Json::Number(n) => Some(n.to_string()),
+        Json::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Creates each prepared ticket unless Autotask already has its episode; never stops at one
+/// failure (the others still go), and says what happened to each.
+pub fn apply(client: &Autotask, settings: &TicketSettings, tickets: &[PreparedTicket]) -> Vec<Outcome> {
+    tickets
+        .iter()
+        .map(|t| {
+            let attempt = || -> Result<Outcome> {
+                if t.company_id
+                    .as_deref()
+                    .and_then(|c| c.parse::<i64>().ok())
+                    .is_none()
+                {
+                    bail!(
+                        "tenant {} has no Autotask company id (psa_company_id)",
+                        t.tenant_id
+                    );
+                }
+                if let Some(id) = client.find(&t.external_id)? {
+                    return Ok(Outcome {
+                        status: "existing".into(),
+                        autotask_ticket_id: Some(id),
+                        error: None,
+                    });
+                }
+                let id = client.create(&payload(settings, t))?;
+                Ok(Outcome {
+                    status: "created".into(),
+                    autotask_ticket_id: Some(id),
+                    error: None,
+                })
+            };
+            attempt().unwrap_or_else(|e| Outcome {
+                status: "failed".into(),
+                autotask_ticket_id: None,
+                error: Some(format!("{e:#}")),
+            })
+        })
+        .collect()
+}
+
+/// Outcomes for the review-file mode: every ticket is prepared, awaiting approval.
+pub fn prepared_only(tickets: &[PreparedTicket]) -> Vec<Outcome> {
+    tickets
+        .iter()
+        .map(|_| Outcome {
+            status: "prepared".into(),
+            autotask_ticket_id: None,
+            error: None,
+        })
+        .collect()
+}

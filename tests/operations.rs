@@ -1,0 +1,947 @@
+//! The scheduled job as operations people rely on it (issue: scheduled jobs and operations):
+//! the inbox, the lake's lock, the run ledger, breach alerts to Teams and remediation tickets to
+//! Autotask, against local HTTP servers on 127.0.0.1 standing in for Teams and Autotask.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use chrono::{NaiveDate, Utc};
+use govpack::lake::Lake;
+use govpack::ops::alerts::{self, Breach};
+use govpack::ops::ledger::{self, RunRecord};
+use govpack::ops::lock::{Holder, LOCK_FILE, RunLock};
+use govpack::ops::teams;
+use govpack::sql;
+use serde_json::Value as Json;
+use tempfile::TempDir;
+
+const SECRET_WEBHOOK_PATH: &str = "/workflows/4f1c9a/triggers/manual/paths/invoke?sig=TopSecretSignature123";
+
+fn govpack(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_govpack"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GOVPACK_LOG")
+        .env_remove("GOVPACK_TEAMS_WEBHOOK_URL")
+        .env_remove("AUTOTASK_BASE_URL");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run govpack")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A working folder with the sample MSP's canonical exports in `data/`, a config with the given
+/// extra lines, and an empty inbox.
+fn msp(extra_config: &str) -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let sample = govpack(
+        dir.path(),
+        &["sample", "--out", "data", "--until", "2026-10-31"],
+        &[],
+    );
+    assert!(sample.status.success(), "{}", text(&sample));
+    fs::write(
+        dir.path().join("govpack.toml"),
+        format!("[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\noutput = \"output\"\n{extra_config}"),
+    )
+    .unwrap();
+    fs::create_dir_all(dir.path().join("inbox")).unwrap();
+    dir
+}
+
+fn drop_all_exports(dir: &Path) {
+    for entry in fs::read_dir(dir.join("data")).unwrap() {
+        let path = entry.unwrap().path();
+        fs::copy(&path, dir.join("inbox").join(path.file_name().unwrap())).unwrap();
+    }
+}
+
+fn lake(dir: &Path) -> Lake {
+    Lake::open(&dir.join("lake")).unwrap()
+}
+
+fn query(dir: &Path, sql_text: &str) -> Vec<Vec<String>> {
+    let conn = sql::open(&lake(dir)).unwrap();
+    let mut stmt = conn.prepare(sql_text).unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().unwrap() {
+        let n = row.as_ref().column_count();
+        out.push(
+            (0..n)
+                .map(|i| {
+                    row.get::<_, Option<String>>(i)
+                        .unwrap()
+                        .unwrap_or_else(|| "NULL".into())
+                })
+                .collect(),
+        );
+    }
+    out
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn all_text_under(dir: &Path) -> String {
+    let mut out = String::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.push_str(&all_text_under(&path));
+        } else {
+            out.push_str(&String::from_utf8_lossy(&fs::read(&path).unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_inbox_loads_good_files_parks_duplicates_and_sets_broken_files_aside_with_a_reason() {
+    let dir = msp("");
+    drop_all_exports(dir.path());
+    let first = govpack(dir.path(), &["run", "daily", "--as-of", "2026-10-31"], &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let processed = dir.path().join("inbox/processed/2026-10-31");
+    assert_eq!(files_in(&processed).len(), 8, "every export moved to processed/");
+    assert_eq!(
+        files_in(&dir.path().join("inbox")),
+        ["processed"],
+        "the inbox holds only what is unread"
+    );
+
+    // The next day: the same devices export again under another name, and a file that is no export.
+    fs::copy(
+        dir.path().join("data/devices.csv"),
+        dir.path().join("inbox/devices-resent.csv"),
+    )
+    .unwrap();
+    fs::write(dir.path().join("inbox/notes.csv"), "hello,world\n1,2\n").unwrap();
+    fs::write(
+        dir.path().join("inbox/.devices-being-written.csv.partial"),
+        "snapshot_date\n",
+    )
+    .unwrap();
+    let second = govpack(dir.path(), &["run", "daily", "--as-of", "2026-11-01"], &[]);
+    // A failed file makes the run partial: exit 1, so the scheduler shows it.
+    assert_eq!(second.status.code(), Some(1), "{}", text(&second));
+    let day = "2026-11-01";
+    assert_eq!(
+        files_in(&dir.path().join("inbox/processed").join(day)),
+        ["devices-resent.csv"]
+    );
+    assert_eq!(
+        files_in(&dir.path().join("inbox/failed").join(day)),
+        ["notes.csv", "notes.csv.reason.txt"]
+    );
+    let reason = fs::read_to_string(
+        dir.path()
+            .join("inbox/failed")
+            .join(day)
+            .join("notes.csv.reason.txt"),
+    )
+    .unwrap();
+    assert!(
+        reason.contains("notes.csv:1: unrecognised export"),
+        "it names file and line: {reason}"
+    );
+    // A file still being written is left alone for the next run.
+    assert!(
+        dir.path()
+            .join("inbox/.devices-being-written.csv.partial")
+            .exists()
+    );
+    let runs = query(
+        dir.path(),
+        "select status, files_ingested::varchar, files_skipped::varchar, files_failed::varchar
+         from runs order by started_utc",
+    );
+    assert_eq!(runs[0], ["succeeded", "8", "0", "0"]);
+    assert_eq!(runs[1], ["partial", "0", "1", "1"]);
+    // Nothing was deleted: the original bytes are all still somewhere under the inbox.
+    assert_eq!(
+        fs::read(
+            dir.path()
+                .join("inbox/processed")
+                .join(day)
+                .join("devices-resent.csv")
+        )
+        .unwrap(),
+        fs::read(dir.path().join("data/devices.csv")).unwrap()
+    );
+}
+
+#[test]
+fn a_second_run_is_refused_while_one_holds_the_lake_and_a_dead_runs_lock_is_taken_over() {
+    let dir = msp("");
+    drop_all_exports(dir.path());
+    let lake = lake(dir.path());
+    let holder = Holder::this_process("daily", "daily-2026-10-31-held-by-test", Utc::now());
+    let held = RunLock::acquire(&lake, &holder).unwrap();
+    let refused = govpack(dir.path(), &["run", "daily", "--as-of", "2026-10-31"], &[]);
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("in use by `daily` (run daily-2026-10-31-held-by-test"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(
+        files_in(&dir.path().join("inbox")).len(),
+        8,
+        "the refused run touched nothing"
+    );
+    let ingest = govpack(dir.path(), &["ingest", "data"], &[]);
+    assert_eq!(
+        ingest.status.code(),
+        Some(3),
+        "a manual ingest waits its turn too"
+    );
+    // With --wait-for-lock a run waits for the holder to finish, then does its work.
+    let waiting = Command::new(env!("CARGO_BIN_EXE_govpack"))
+        .args(["run", "daily", "--as-of", "2026-10-31", "--wait-for-lock", "60"])
+        .current_dir(dir.path())
+        .env_remove("GOVPACK_TEAMS_WEBHOOK_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(files_in(&dir.path().join("inbox")).len(), 8, "still waiting");
+    drop(held);
+    let waited = waiting.wait_with_output().unwrap();
+    assert_eq!(waited.status.code(), Some(0), "{}", text(&waited));
+    assert_eq!(files_in(&dir.path().join("inbox")), ["processed"]);
+
+    // A run that died: its lock file still names it, its ledger row still says running, but no
+    // process holds the lock any more.
+    let dead = RunRecord {
+        run_id: "daily-2026-10-30-dead".into(),
+        job: "daily".into(),
+        as_of: NaiveDate::from_ymd_opt(2026, 10, 30).unwrap(),
+        started_utc: Utc::now(),
+        status: "running".into(),
+        host: "old-host".into(),
+        pid: 4_000_000,
+        ..RunRecord::default()
+    };
+    ledger::record_run(&lake, &dead).unwrap();
+    let stale = Holder {
+        job: "daily".into(),
+        run_id: dead.run_id.clone(),
+        pid: 4_000_000,
+        host: "old-host".into(),
+        started_utc: Utc::now(),
+    };
+    fs::write(
+        lake.root().join(LOCK_FILE),
+        serde_json::to_string(&stale).unwrap(),
+    )
+    .unwrap();
+    let taken_over = govpack(dir.path(), &["run", "daily", "--as-of", "2026-10-31"], &[]);
+    assert_eq!(taken_over.status.code(), Some(0), "{}", text(&taken_over));
+    assert!(
+        text(&taken_over).contains("daily-2026-10-30-dead")
+            && text(&taken_over).contains("ended without finishing"),
+        "{}",
+        text(&taken_over)
+    );
+    let statuses = query(
+        dir.path(),
+        "select run_id, status, error from runs order by started_utc",
+    );
+    let dead_row = statuses.iter().find(|r| r[0] == "daily-2026-10-30-dead").unwrap();
+    assert_eq!(dead_row[1], "abandoned");
+    assert!(dead_row[2].contains("lock was taken over"), "{dead_row:?}");
+    assert!(
+        statuses
+            .iter()
+            .filter(|r| r[0] != dead_row[0])
+            .all(|r| r[1] == "succeeded"),
+        "{statuses:?}"
+    );
+    // Released cleanly: the lock file is empty again.
+    assert_eq!(fs::read_to_string(lake.root().join(LOCK_FILE)).unwrap(), "");
+}
+
+#[test]
+fn a_failed_run_is_in_the_ledger_with_its_error_and_what_it_did_before_failing() {
+    let dir = msp("");
+    drop_all_exports(dir.path());
+    // The output folder cannot be created: a file is in the way.
+    fs::write(dir.path().join("output"), "not a folder").unwrap();
+    let failed = govpack(dir.path(), &["run", "daily", "--as-of", "2026-10-31"], &[]);
+    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
+    assert!(text(&failed).contains("error:"), "{}", text(&failed));
+    let row = &query(
+        dir.path(),
+        "select status, files_ingested::varchar, periods_computed, error, (ended_utc is not null)::varchar from runs",
+    )[0];
+    assert_eq!(row[0], "failed");
+    assert_eq!(row[1], "8", "the ingest before the failure is recorded");
+    assert_eq!(row[2], "2026-10-01..2026-10-31");
+    assert!(
+        row[3].contains("output"),
+        "the error names what failed: {}",
+        row[3]
+    );
+    assert_eq!(row[4], "true");
+    let status = govpack(dir.path(), &["status", "--as-of", "2026-10-31"], &[]);
+    assert!(text(&status).contains("failed"), "{}", text(&status));
+}
+
+fn breach(rule: &str, tenant: &str) -> Breach {
+    Breach {
+        key: format!("{rule}|{tenant}|-"),
+        rule: rule.into(),
+        kind: "kpi".into(),
+        tenant_id: Some(tenant.into()),
+        tenant_name: Some(format!("Tenant {tenant}")),
+        kpi_id: Some("patch_compliance_rate".into()),
+        subject: None,
+        value: Some(0.8),
+        threshold: Some(0.9),
+        comparison: "below".into(),
+        detail: "govpack query \"...\"".into(),
+    }
+}
+
+/// Delivers `breaches` as day `day`'s evaluation (dry run) and returns (new, card files).
+fn evaluate_day(dir: &Path, day: &str, breaches: &[Breach]) -> (u64, Vec<PathBuf>) {
+    let config = govpack::config::Config::default();
+    let lake = lake(dir);
+    let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+    let history = alerts::history(&sql::open(&lake).unwrap(), day).unwrap();
+    let out = dir.join("alerts").join(day.to_string());
+    let d = teams::deliver(&config, &lake, breaches, &history, day, &out, true, "test").unwrap();
+    (d.new, d.card_files)
+}
+
+#[test]
+fn a_breach_is_alerted_when_it_appears_not_every_day_it_persists_and_again_when_it_returns() {
+    let dir = TempDir::new().unwrap();
+    let (a, b) = (
+        breach("tenant_patch_compliance", "A"),
+        breach("tenant_patch_compliance", "B"),
+    );
+    let (new, cards) = evaluate_day(dir.path(), "2026-10-01", &[a.clone(), b.clone()]);
+    assert_eq!(
+        (new, cards.len()),
+        (2, 2),
+        "the first evaluation alerts everything it finds"
+    );
+    // Re-running the same day sends nothing more.
+    assert_eq!(
+        evaluate_day(dir.path(), "2026-10-01", &[a.clone(), b.clone()]).0,
+        0
+    );
+    // A persists, B cleared.
+    assert_eq!(
+        evaluate_day(dir.path(), "2026-10-02", std::slice::from_ref(&a)).0,
+        0
+    );
+    // B is back: new again. A still persists: not re-sent.
+    let (new, cards) = evaluate_day(dir.path(), "2026-10-03", &[a.clone(), b.clone()]);
+    assert_eq!(new, 1);
+    assert!(cards[0].to_string_lossy().contains("-B"), "{cards:?}");
+    let rows = query(
+        dir.path(),
+        "select evaluated_on::varchar, breach_key, is_new::varchar, delivery from alerts order by 1, 2",
+    );
+    assert_eq!(
+        rows,
+        [
+            ["2026-10-01", "tenant_patch_compliance|A|-", "true", "dry_run"],
+            ["2026-10-01", "tenant_patch_compliance|B|-", "true", "dry_run"],
+            ["2026-10-02", "tenant_patch_compliance|A|-", "false", "not_new"],
+            ["2026-10-03", "tenant_patch_compliance|A|-", "false", "not_new"],
+            ["2026-10-03", "tenant_patch_compliance|B|-", "true", "dry_run"],
+        ]
+    );
+    // History re-run: evaluating 2026-10-02 again compares with 2026-10-01, not with later days.
+    assert_eq!(
+        evaluate_day(dir.path(), "2026-10-02", std::slice::from_ref(&a)).0,
+        0
+    );
+}
+
+#[test]
+fn the_default_rules_find_the_sample_tenants_below_ninety_percent_and_nothing_at_the_threshold() {
+    let dir = msp("");
+    drop_all_exports(dir.path());
+    let run = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
+        &[],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    // Every tenant-level compliance value below 0.90 is a breach, and only those.
+    let expected = query(
+        dir.path(),
+        "select tenant_id from kpi_summary where kpi_id = 'patch_compliance_rate' and tenant_id is not null
+           and policy_tier is null and device_class is null and age_bucket is null
+           and period_start = date '2026-10-01' and value < 0.9 order by 1",
+    );
+    let found = query(
+        dir.path(),
+        "select tenant_id from alerts where rule = 'tenant_patch_compliance' order by 1",
+    );
+    assert!(!expected.is_empty(), "the sample has tenants below 90%");
+    assert_eq!(found, expected);
+    let cards = files_in(&dir.path().join("output/alerts/2026-10-31"));
+    assert_eq!(
+        cards.len(),
+        query(dir.path(), "select breach_key from alerts where is_new").len()
+    );
+    assert!(text(&run).contains("dry run (--dry-run)"), "{}", text(&run));
+}
+
+/// What a fake server saw: method, URL, headers (lower-case names), body.
+type Seen = Arc<Mutex<Vec<(String, String, Vec<(String, String)>, String)>>>;
+
+/// An HTTP server on 127.0.0.1 answering with `answer(method, url, body)`; returns its base URL.
+fn fake_server(
+    answer: impl Fn(&str, &str, &str) -> (u16, String) + Send + 'static,
+) -> (String, Seen, JoinHandle<()>, Arc<tiny_http::Server>) {
+    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+    let port = server.server_addr().to_ip().unwrap().port();
+    let seen: Seen = Arc::default();
+    let (s, record) = (server.clone(), seen.clone());
+    let handle = std::thread::spawn(move || {
+        for mut request in s.incoming_requests() {
+            let mut body = String::new();
+            request.as_reader().read_to_string(&mut body).unwrap();
+            let headers = request
+                .headers()
+                .iter()
+                .map(|h| {
+                    (
+                        h.field.as_str().as_str().to_ascii_lowercase(),
+                        h.value.as_str().to_string(),
+                    )
+                })
+                .collect();
+            let (method, url) = (request.method().as_str().to_string(), request.url().to_string());
+            let (status, reply) = answer(&method, &url, &body);
+            record.lock().unwrap().push((method, url, headers, body));
+            let _ = request.respond(tiny_http::Response::from_string(reply).with_status_code(status));
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), seen, handle, server)
+}
+
+const ONE_RULE: &str = "[alerts]\nretries = 2\nretry_backoff_ms = 10\ntimeout_seconds = 5\n\
+    [[alerts.rules]]\nname = \"tenant_patch_compliance\"\nkind = \"kpi\"\nkpi = \"patch_compliance_rate\"\n\
+    scope = \"tenant\"\nbelow = 0.9\n";
+
+#[test]
+fn breaches_are_posted_to_teams_as_adaptive_cards_and_the_webhook_url_never_shows() {
+    let (base, seen, handle, server) = fake_server(|_, _, _| (202, String::new()));
+    let dir = msp(ONE_RULE);
+    drop_all_exports(dir.path());
+    let url = format!("{base}{SECRET_WEBHOOK_PATH}");
+    let run = govpack(
+        dir.path(),
+        &["-vv", "run", "daily", "--as-of", "2026-10-31"],
+        &[("GOVPACK_TEAMS_WEBHOOK_URL", &url)],
+    );
+    server.unblock();
+    handle.join().unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let seen = seen.lock().unwrap();
+    let breaches = query(dir.path(), "select tenant_id, delivery from alerts order by 1");
+    assert!(!breaches.is_empty());
+    assert_eq!(seen.len(), breaches.len(), "one post per new breach");
+    assert!(breaches.iter().all(|b| b[1] == "posted"), "{breaches:?}");
+    for (method, path, headers, body) in seen.iter() {
+        assert_eq!(method, "POST");
+        assert_eq!(path, SECRET_WEBHOOK_PATH);
+        assert!(
+            headers
+                .iter()
+                .any(|(k, v)| k == "content-type" && v == "application/json")
+        );
+        let message: Json = serde_json::from_str(body).unwrap();
+        assert_eq!(message["type"], "message");
+        let attachment = &message["attachments"][0];
+        assert_eq!(
+            attachment["contentType"],
+            "application/vnd.microsoft.card.adaptive"
+        );
+        let card = &attachment["content"];
+        assert_eq!(card["type"], "AdaptiveCard");
+        assert_eq!(
+            card["$schema"],
+            "http://adaptivecards.io/schemas/adaptive-card.json"
+        );
+        assert!(["1.0", "1.2", "1.4", "1.5"].contains(&card["version"].as_str().unwrap()));
+        let elements = card["body"].as_array().unwrap();
+        assert!(
+            elements
+                .iter()
+                .all(|e| ["TextBlock", "FactSet"].contains(&e["type"].as_str().unwrap()))
+        );
+        let facts: Vec<&str> = elements
+            .iter()
+            .filter(|e| e["type"] == "FactSet")
+            .flat_map(|e| e["facts"].as_array().unwrap())
+            .map(|f| f["title"].as_str().unwrap())
+            .collect();
+        for title in ["Tenant", "KPI", "Value", "Threshold", "As of"] {
+            assert!(facts.contains(&title), "{title} missing in {body}");
+        }
+        assert!(body.contains("below 90.0%"), "{body}");
+        assert!(body.contains("govpack query"), "a path to the detail: {body}");
+    }
+    // The URL (and its signature) is a secret: not in the output, the logs, the lake or files.
+    let everything = format!(
+        "{}{}{}",
+        text(&run),
+        all_text_under(&dir.path().join("lake")),
+        all_text_under(&dir.path().join("output"))
+    );
+    assert!(
+        !everything.contains("TopSecretSignature123"),
+        "the webhook signature leaked"
+    );
+    assert!(
+        !everything.contains("/workflows/4f1c9a"),
+        "the webhook URL leaked"
+    );
+}
+
+#[test]
+fn a_teams_500_is_retried_with_backoff_then_reported_without_the_url() {
+    let (base, seen, handle, server) = fake_server(|_, _, _| (500, "Internal Server Error".into()));
+    let dir = msp(ONE_RULE);
+    drop_all_exports(dir.path());
+    let url = format!("{base}{SECRET_WEBHOOK_PATH}");
+    let run = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-31"],
+        &[("GOVPACK_TEAMS_WEBHOOK_URL", &url)],
+    );
+    server.unblock();
+    handle.join().unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "an undelivered alert makes the run partial: {}",
+        text(&run)
+    );
+    let failed = query(dir.path(), "select delivery from alerts");
+    assert!(
+        !failed.is_empty() && failed.iter().all(|r| r[0] == "failed"),
+        "{failed:?}"
+    );
+    // Each card: the first try and two retries.
+    assert_eq!(seen.lock().unwrap().len(), failed.len() * 3);
+    let out = text(&run);
+    assert!(
+        out.contains("HTTP 500") && out.contains("$GOVPACK_TEAMS_WEBHOOK_URL"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("TopSecretSignature123") && !out.contains("/workflows/4f1c9a"),
+        "{out}"
+    );
+    assert_eq!(query(dir.path(), "select status from runs")[0][0], "partial");
+    // The next run of the same day tries the failed ones again (the fake now still fails).
+    let again = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
+        &[],
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(
+        query(dir.path(), "select delivery from alerts")
+            .iter()
+            .all(|r| r[0] == "dry_run")
+    );
+}
+
+#[test]
+fn with_no_webhook_url_the_cards_are_written_and_the_run_says_it_was_a_dry_run() {
+    let dir = msp(ONE_RULE);
+    drop_all_exports(dir.path());
+    let run = govpack(dir.path(), &["run", "daily", "--as-of", "2026-10-31"], &[]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    assert!(
+        text(&run).contains("no webhook URL in GOVPACK_TEAMS_WEBHOOK_URL"),
+        "{}",
+        text(&run)
+    );
+    let cards = files_in(&dir.path().join("output/alerts/2026-10-31"));
+    assert!(!cards.is_empty());
+    let card: Json = serde_json::from_str(
+        &fs::read_to_string(dir.path().join("output/alerts/2026-10-31").join(&cards[0])).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(card["attachments"][0]["content"]["type"], "AdaptiveCard");
+}
+
+/// The Autotask fake: tickets by externalID; `/Tickets/query` finds them, `/Tickets` creates.
+fn fake_autotask(existing: Vec<String>) -> (String, Seen, JoinHandle<()>, Arc<tiny_http::Server>) {
+    let tickets = Arc::new(Mutex::new(existing));
+    fake_server(move |method, url, body| {
+        let mut tickets = tickets.lock().unwrap();
+        let request: Json = serde_json::from_str(body).unwrap_or(Json::Null);
+        match (method, url) {
+            ("POST", "/ATServicesRest/V1.0/Tickets/query") => {
+                let wanted = request["filter"][0]["value"].as_str().unwrap_or("").to_string();
+                let items: Vec<Json> = tickets
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, id)| **id == wanted)
+                    .map(|(n, id)| serde_json::json!({"id": 9000 + n, "externalID": id}))
+                    .collect();
+                (
+                    200,
+                    serde_json::json!({"items": items, "pageDetails": {"count": items.len()}}).to_string(),
+                )
+            }
+            ("POST", "/ATServicesRest/V1.0/Tickets") => {
+                tickets.push(request["externalID"].as_str().unwrap().to_string());
+                (
+                    200,
+                    serde_json::json!({"itemId": 9000 + tickets.len() - 1}).to_string(),
+                )
+            }
+            _ => (404, "{}".into()),
+        }
+    })
+}
+
+const TICKETS: &str = "[tickets]\nqueue_id = 29682833\nsub_issue_type_id = 231\n";
+
+fn autotask_env(base: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AUTOTASK_API_INTEGRATION_CODE", "INTEGRATIONCODE42".into()),
+        ("AUTOTASK_USERNAME", "govpack-api@msp.example".into()),
+        ("AUTOTASK_SECRET", "s3cr3t-value".into()),
+        ("AUTOTASK_BASE_URL", format!("{base}/ATServicesRest/")),
+    ]
+}
+
+#[test]
+fn remediation_tickets_are_prepared_for_review_by_default_and_created_once_with_apply() {
+    // 2026-08-27: the sample's domain controller has failed KB5044348 since 2026-08-23 22:36
+    // with no ticket: open 73.4 h at the end of the 26th, past the 72 h default.
+    let dir = msp(TICKETS);
+    drop_all_exports(dir.path());
+    let review = govpack(dir.path(), &["run", "daily", "--as-of", "2026-08-27"], &[]);
+    assert_eq!(review.status.code(), Some(0), "{}", text(&review));
+    let csv_path = dir
+        .path()
+        .join("output/tickets/2026-08-27/remediation-tickets.csv");
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert!(!rows.is_empty(), "{}", text(&review));
+    let headers = reader.headers().unwrap().clone();
+    let field = |row: &csv::StringRecord, name: &str| {
+        row[headers.iter().position(|h| h == name).unwrap()].to_string()
+    };
+    let dc = rows
+        .iter()
+        .find(|r| field(r, "device_id") == "nwd-1000")
+        .expect("the DC's episode");
+    assert_eq!(field(dc, "status"), "prepared");
+    assert_eq!(field(dc, "patch_id"), "KB5044348");
+    assert_eq!(field(dc, "priority"), "1", "a domain controller is priority 1");
+    assert_eq!(field(dc, "error_codes"), "0x80070643");
+    assert_eq!(field(dc, "first_failure_utc"), "2026-08-23T22:36:00Z");
+    assert_eq!(
+        query(dir.path(), "select status from remediation_tickets")[0][0],
+        "prepared"
+    );
+
+    let (base, seen, handle, server) = fake_autotask(Vec::new());
+    let env = autotask_env(&base);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let applied = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-08-27", "--apply"],
+        &env,
+    );
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    // Re-running the approved day with --apply creates nothing more.
+    let again = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-08-27", "--apply"],
+        &env,
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    // Neither does a lake that lost its record: Autotask is asked first.
+    fs::remove_dir_all(dir.path().join("lake/remediation_tickets")).unwrap();
+    let lost = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-08-27", "--apply"],
+        &env,
+    );
+    assert_eq!(lost.status.code(), Some(0), "{}", text(&lost));
+    server.unblock();
+    handle.join().unwrap();
+
+    let seen = seen.lock().unwrap();
+    let creates: Vec<&(String, String, Vec<(String, String)>, String)> = seen
+        .iter()
+        .filter(|r| r.1 == "/ATServicesRest/V1.0/Tickets")
+        .collect();
+    assert_eq!(
+        creates.len(),
+        rows.len(),
+        "one ticket per episode, however often the day is run"
+    );
+    for (_, _, headers, _) in seen.iter() {
+        for (name, value) in [
+            ("apiintegrationcode", "INTEGRATIONCODE42"),
+            ("username", "govpack-api@msp.example"),
+            ("secret", "s3cr3t-value"),
+        ] {
+            assert!(
+                headers.iter().any(|(k, v)| k == name && v == value),
+                "{name} header"
+            );
+        }
+    }
+    let payload: Json = creates
+        .iter()
+        .map(|r| serde_json::from_str::<Json>(&r.3).unwrap())
+        .find(|p| p["title"].as_str().unwrap().contains("NWD-DC01"))
+        .unwrap();
+    assert_eq!(payload["companyID"], 29683500);
+    assert_eq!(payload["queueID"], 29682833);
+    assert_eq!(payload["subIssueType"], 231);
+    assert_eq!(
+        payload["priority"], 4,
+        "priority 1 maps to Autotask's Critical (id 4)"
+    );
+    assert_eq!(payload["status"], 1);
+    assert_eq!(
+        payload["dueDateTime"], "2026-08-29T00:00:00Z",
+        "24 h after the end of the day"
+    );
+    let description = payload["description"].as_str().unwrap();
+    for fact in [
+        "NWD-DC01",
+        "nwd-1000",
+        "domain_controller",
+        "KB5044348",
+        "0x80070643",
+        "Failed attempts: 1",
+        "2026-08-23T22:36:00Z",
+    ] {
+        assert!(description.contains(fact), "{fact} missing: {description}");
+    }
+    assert!(payload["externalID"].as_str().unwrap().starts_with("govpack-"));
+    let statuses = query(
+        dir.path(),
+        "select status, autotask_ticket_id from remediation_tickets order by 1",
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| s[0] == "existing" && s[1].starts_with("900")),
+        "{statuses:?}"
+    );
+    // The secret never shows.
+    let everything = format!(
+        "{}{}{}",
+        text(&applied),
+        text(&lost),
+        all_text_under(&dir.path().join("lake"))
+    );
+    assert!(!everything.contains("s3cr3t-value"));
+}
+
+#[test]
+fn apply_without_credentials_is_a_usage_error_before_anything_runs() {
+    let dir = msp(TICKETS);
+    drop_all_exports(dir.path());
+    let run = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-08-27", "--apply"],
+        &[],
+    );
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    assert!(text(&run).contains("AUTOTASK_SECRET"), "{}", text(&run));
+    assert_eq!(
+        files_in(&dir.path().join("inbox")).len(),
+        8,
+        "nothing was ingested"
+    );
+}
+
+#[test]
+fn json_logs_for_a_collector_carry_the_run_and_its_outcome() {
+    let dir = msp(ONE_RULE);
+    drop_all_exports(dir.path());
+    let log = dir.path().join("govpack.log");
+    let run = govpack(
+        dir.path(),
+        &[
+            "--log-format",
+            "json",
+            "--log-file",
+            "govpack.log",
+            "run",
+            "daily",
+            "--as-of",
+            "2026-10-31",
+        ],
+        &[],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let lines: Vec<Json> = fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every log line is JSON"))
+        .collect();
+    let finished = lines
+        .iter()
+        .find(|l| l["message"] == "run finished")
+        .expect("a run finished event");
+    assert_eq!(finished["status"], "succeeded");
+    assert!(
+        finished["run_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("daily-2026-10-31-")
+    );
+}
+
+#[test]
+fn the_cron_sequence_leaves_a_ledger_alerts_tickets_monthly_packs_and_a_stale_tenant_in_status() {
+    let dir = TempDir::new().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/rehearse.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("rehearsal")
+        .current_dir(dir.path())
+        .env("GOVPACK", env!("CARGO_BIN_EXE_govpack"))
+        .env("MONTHS", "2")
+        .env_remove("GOVPACK_TEAMS_WEBHOOK_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let work = dir.path().join("rehearsal");
+    let status = String::from_utf8_lossy(&out.stdout).to_string();
+    // Summit & Vale's RMM export stopped after 2026-10-12: flagged, and the only one flagged.
+    let stale: Vec<&str> = status.lines().filter(|l| l.contains("STALE: ")).collect();
+    assert_eq!(stale.len(), 1, "{status}");
+    assert!(
+        stale[0].starts_with("29683551") && stale[0].contains("2026-10-12"),
+        "{status}"
+    );
+    // The ledger: one run per drop day and the month close, all succeeded.
+    let runs = query(
+        &work,
+        "select job, status, count(*)::varchar from runs group by all order by 1",
+    );
+    assert_eq!(
+        runs,
+        [
+            ["daily", "succeeded", "53"],
+            ["monthly", "succeeded", "2"],
+            ["weekly", "succeeded", "8"]
+        ],
+        "{status}"
+    );
+    // Alerts: the stale tenant was alerted once, the day it crossed the threshold.
+    let stale_alerts = query(
+        &work,
+        "select evaluated_on::varchar from alerts where rule = 'stale_tenant_data' and is_new",
+    );
+    assert_eq!(stale_alerts, [["2026-10-21"]]);
+    assert!(
+        files_in(&work.join("output/alerts/2026-10-21"))
+            .iter()
+            .any(|f| f.contains("stale_tenant_data-29683551"))
+    );
+    // Prepared remediation tickets for review, and the monthly packs, verified.
+    let ticket_days = files_in(&work.join("output/tickets"));
+    assert!(!ticket_days.is_empty(), "{status}");
+    for day in &ticket_days {
+        let review = work
+            .join("output/tickets")
+            .join(day)
+            .join("remediation-tickets.csv");
+        assert!(
+            csv::Reader::from_path(&review).unwrap().records().count() > 0,
+            "{}",
+            review.display()
+        );
+    }
+    assert!(
+        query(&work, "select status from remediation_tickets")
+            .iter()
+            .all(|r| r[0] == "prepared")
+    );
+    assert_eq!(files_in(&work.join("output/weekly")).len(), 8);
+    assert_eq!(files_in(&work.join("output/reports")), ["2026-09", "2026-10"]);
+    let month = work.join("output/reports/2026-10");
+    for scope in ["", "29683500", "29683517", "29683534", "29683551"] {
+        let scope_dir = month.join(scope);
+        assert!(
+            scope_dir.join("proof-brief.pdf").exists(),
+            "{}",
+            scope_dir.display()
+        );
+        let bundle = fs::read_dir(&scope_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("evidence-"))
+            .unwrap();
+        let verify = govpack(&work, &["verify", bundle.to_str().unwrap()], &[]);
+        assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
+    }
+    assert!(month.join("failure-patterns-2026-10.xlsx").exists());
+
+    // Idempotent: re-running the last day with the same lake changes none of its alerts or
+    // cards; re-running a day of the closed month says it replaces the close's KPIs, and closing
+    // the month again gives a byte-identical evidence bundle.
+    let day_alerts = "select breach_key, value::varchar, is_new::varchar, delivery, card_file
+                      from alerts where evaluated_on = date '2026-10-31' order by 1";
+    let manifest = month.join("evidence-portfolio-2026-10/manifest.sha256");
+    let (before, alerts_before) = (fs::read(&manifest).unwrap(), query(&work, day_alerts));
+    let cards_before = all_text_under(&work.join("output/alerts/2026-10-31"));
+    let last_day = govpack(&work, &["run", "daily", "--as-of", "2026-10-31"], &[]);
+    assert_eq!(last_day.status.code(), Some(0), "{}", text(&last_day));
+    assert!(
+        query(&work, day_alerts) == alerts_before,
+        "re-running 2026-10-31 changed its alerts"
+    );
+    assert!(all_text_under(&work.join("output/alerts/2026-10-31")) == cards_before);
+    let history = govpack(&work, &["run", "daily", "--as-of", "2026-10-21"], &[]);
+    assert_eq!(history.status.code(), Some(0), "{}", text(&history));
+    assert!(
+        text(&history).contains("2026-10 was closed by run monthly-2026-11-01"),
+        "{}",
+        text(&history)
+    );
+    let close = govpack(&work, &["run", "monthly", "--as-of", "2026-11-01"], &[]);
+    assert_eq!(close.status.code(), Some(0), "{}", text(&close));
+    assert!(
+        fs::read(&manifest).unwrap() == before,
+        "the same lake must give the same bundle"
+    );
+}
