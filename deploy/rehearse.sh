@@ -3,6 +3,7 @@
 # exports land in the inbox and `govpack run daily` runs as of that day (weekly on Mondays),
 # then `govpack run monthly` closes each month. One tenant's RMM export stops on STOP_AFTER, so
 # the stale-data alert and `govpack status` have something to show. Dry run: no webhook is set.
+# Needs bash and GNU date (Linux).
 #
 #   deploy/rehearse.sh [WORKDIR]   (default ./govpack-rehearsal; env GOVPACK=path/to/govpack,
 #                                   MONTHS=3 of sample history ending 2026-10-31)
@@ -14,9 +15,15 @@ stop_after="${STOP_AFTER:-2026-10-12}"
 months="${MONTHS:-3}"
 unset GOVPACK_TEAMS_WEBHOOK_URL
 
+# Start afresh, but only ever delete a folder this script made.
+if [[ -e "$work" && ! -e "$work/.govpack-rehearsal" ]]; then
+  echo "$work exists and is not a rehearsal folder: choose another" >&2
+  exit 2
+fi
 rm -rf "$work"
 mkdir -p "$work/inbox"
 cd "$work"
+touch .govpack-rehearsal
 cat > govpack.toml <<'TOML'
 [lake]
 path = "lake"

@@ -945,3 +945,73 @@ fn the_cron_sequence_leaves_a_ledger_alerts_tickets_monthly_packs_and_a_stale_te
         "the same lake must give the same bundle"
     );
 }
+
+#[test]
+fn only_open_unticketed_episodes_past_the_limit_on_current_included_devices_get_a_ticket() {
+    let dir = TempDir::new().unwrap();
+    fs::write(
+        dir.path().join("govpack.toml"),
+        "[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\noutput = \"output\"\n",
+    )
+    .unwrap();
+    let inbox = dir.path().join("inbox");
+    fs::create_dir_all(&inbox).unwrap();
+    fs::write(
+        inbox.join("tenants.csv"),
+        "tenant_id,tenant_name,criticality,psa_company_id\nT1,Acme Dental,high,100\n",
+    )
+    .unwrap();
+    // old-1 was in the 1 October snapshot and is gone (retired) by the 10th; ws-x is excluded.
+    fs::write(
+        inbox.join("devices.csv"),
+        "snapshot_date,tenant_id,device_id,hostname,device_class,role,excluded,last_seen_utc\n\
+         2026-10-01,T1,old-1,OLD01,workstation,,false,2026-10-01T08:00:00Z\n\
+         2026-10-10,T1,srv-1,ACME-DC01,server,domain_controller,false,2026-10-10T08:00:00Z\n\
+         2026-10-10,T1,ws-1,ACME-WS01,workstation,,false,2026-10-10T08:00:00Z\n\
+         2026-10-10,T1,ws-x,ACME-WS99,workstation,,true,2026-10-10T08:00:00Z\n",
+    )
+    .unwrap();
+    fs::write(
+        inbox.join("patch_attempts.csv"),
+        "attempt_utc,tenant_id,device_id,patch_id,result,error_code\n\
+         2026-10-05T02:00:00Z,T1,srv-1,KB1,failure,0x80070643\n\
+         2026-10-06T02:00:00Z,T1,srv-1,KB1,failure,0x800f0922\n\
+         2026-10-08T02:00:00Z,T1,ws-1,KB2,failure,0x80070002\n\
+         2026-10-05T02:00:00Z,T1,ws-x,KB3,failure,0x80070643\n\
+         2026-10-02T02:00:00Z,T1,old-1,KB4,failure,0x80070643\n\
+         2026-10-05T02:00:00Z,T1,srv-1,KB5,failure,0x80070643\n\
+         2026-10-01T02:00:00Z,T1,ws-1,KB6,failure,0x80070643\n\
+         2026-10-03T02:00:00Z,T1,ws-1,KB6,success,\n",
+    )
+    .unwrap();
+    // Someone is already on srv-1's KB5.
+    fs::write(
+        inbox.join("tickets.csv"),
+        "ticket_id,tenant_id,ticket_type,title,status,created_utc,device_id,patch_id\n\
+         501,T1,remediation,KB5 failing on ACME-DC01,in_progress,2026-10-06T09:00:00Z,srv-1,KB5\n",
+    )
+    .unwrap();
+    let run = govpack(dir.path(), &["run", "daily", "--as-of", "2026-10-10"], &[]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let mut reader = csv::Reader::from_path(
+        dir.path()
+            .join("output/tickets/2026-10-10/remediation-tickets.csv"),
+    )
+    .unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    // KB2 on ws-1 is open 70 h at the end of the 10th (under 72); KB3 excluded device; KB4
+    // retired device; KB5 has a ticket; KB6 succeeded. Only srv-1's KB1 is due.
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let field = |name: &str| rows[0][headers.iter().position(|h| h == name).unwrap()].to_string();
+    assert_eq!(field("device_id"), "srv-1");
+    assert_eq!(field("patch_id"), "KB1");
+    assert_eq!(field("priority"), "1");
+    assert_eq!(field("failed_attempts"), "2");
+    assert_eq!(field("first_failure_utc"), "2026-10-05T02:00:00Z");
+    assert_eq!(field("last_failure_utc"), "2026-10-06T02:00:00Z");
+    assert_eq!(field("error_codes"), "0x80070643, 0x800f0922");
+    assert_eq!(field("open_hours"), "142.0");
+    assert_eq!(field("due_utc"), "2026-10-12T00:00:00Z");
+    assert_eq!(field("autotask_company_id"), "100");
+}

@@ -99,7 +99,11 @@ pub fn process(config: &Config, lake: &Lake, inbox: &Path, day: NaiveDate) -> Re
             ));
             std::fs::write(
                 &reason_file,
-                format!("{name} could not be ingested; nothing of it is in the lake.\n\n{reason}\n"),
+                format!(
+                    "{name} could not be ingested; nothing of it is in the lake.\n\n{reason}\n\n\
+                     Once the cause is fixed (a corrected export, or the lake's disk), move {name} back \
+                     into the inbox: the next run picks it up.\n"
+                ),
             )
             .with_context(|| format!("cannot write {}", reason_file.display()))?;
         }

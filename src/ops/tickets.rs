@@ -1,7 +1,7 @@
 //! Remediation tickets for failure episodes nobody is working on: an episode (kpi-definitions.md)
-//! still open at the end of the day, older than `tickets.open_after_hours`, with no PSA ticket for
-//! the same tenant, device and patch (open, or opened since the episode began) and none govpack
-//! created before. Each gets an Autotask ticket payload with the root-cause facts.
+//! still open at the end of the day, older than `tickets.open_after_hours`, on a device of its
+//! tenant's current snapshot that is not excluded, with no PSA ticket for the same tenant, device
+//! and patch (open, or opened since the episode began) and none govpack created before. Each gets an Autotask ticket payload with the root-cause facts.
 //!
 //! By default they are only written to `output/tickets/YYYY-MM-DD/remediation-tickets.csv` (and
 //! the exact payloads to `.json`) for a person to approve: tickets reach customers, and the
@@ -64,11 +64,14 @@ pub fn prepare(config: &Config, conn: &Connection, period: Period) -> Result<Vec
             where e.period_start = cast(? as date) and e.period_end = cast(? as date)
               and e.open_at_period_end and e.open_age_hours >= ?
         ),
+        -- Only devices of their tenant's current snapshot, not excluded: a retired device's
+        -- episode never closes, and an excluded one is the client's decision, not a fault.
         device_now as (
-            select d.tenant_id, d.device_id, arg_max(d.hostname, d.snapshot_date) as hostname,
-                   arg_max(d.device_class, d.snapshot_date) as device_class, arg_max(d.role, d.snapshot_date) as role
-            from devices as d where d.snapshot_date <= cast(? as date)
-            group by all
+            select c.tenant_id, c.device_id, c.hostname, c.device_class, d.role
+            from compliance_devices as c
+            left join devices as d
+                on d.tenant_id = c.tenant_id and d.device_id = c.device_id and d.snapshot_date = c.snapshot_date
+            where c.period_start = cast(? as date) and c.period_end = cast(? as date) and not c.excluded
         )
         select e.tenant_id, t.tenant_name, t.psa_company_id, e.device_id, dn.hostname, dn.device_class, dn.role,
                e.patch_id, strftime(e.start_utc, '%Y-%m-%dT%H:%M:%SZ'), e.open_age_hours,
@@ -83,7 +86,7 @@ pub fn prepare(config: &Config, conn: &Connection, period: Period) -> Result<Vec
                    and a.result = 'failure' and a.attempt_utc >= e.start_utc and a.attempt_utc < cast(? as timestamp))
         from episodes as e
         left join tenants as t using (tenant_id)
-        left join device_now as dn using (tenant_id, device_id)
+        join device_now as dn using (tenant_id, device_id)
         where not exists (
             select 1 from tickets as k
             where k.tenant_id = e.tenant_id and k.device_id = e.device_id and k.patch_id = e.patch_id
@@ -97,6 +100,7 @@ pub fn prepare(config: &Config, conn: &Connection, period: Period) -> Result<Vec
             period.start.to_string(),
             period.end.to_string(),
             f64::from(settings.open_after_hours),
+            period.start.to_string(),
             period.end.to_string(),
             end_text,
             end_text,
