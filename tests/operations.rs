@@ -1015,3 +1015,37 @@ fn only_open_unticketed_episodes_past_the_limit_on_current_included_devices_get_
     assert_eq!(field("due_utc"), "2026-10-12T00:00:00Z");
     assert_eq!(field("autotask_company_id"), "100");
 }
+
+#[test]
+fn a_tenant_with_its_own_channel_gets_its_alerts_there_and_nobody_elses() {
+    let (base, seen, handle, server) = fake_server(|_, _, _| (202, String::new()));
+    // 29683534 (Cedar Valley) has its own channel; every other tenant's alerts go to the MSP's.
+    let dir = msp(&format!(
+        "{ONE_RULE}[alerts.tenant_webhook_env]\n\"29683534\" = \"GOVPACK_TEAMS_WEBHOOK_CEDAR\"\n"
+    ));
+    drop_all_exports(dir.path());
+    let (msp_url, cedar_url) = (format!("{base}/msp?sig=a"), format!("{base}/cedar?sig=b"));
+    let run = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-31"],
+        &[
+            ("GOVPACK_TEAMS_WEBHOOK_URL", &msp_url),
+            ("GOVPACK_TEAMS_WEBHOOK_CEDAR", &cedar_url),
+        ],
+    );
+    server.unblock();
+    handle.join().unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let seen = seen.lock().unwrap();
+    let channels = query(dir.path(), "select tenant_id, channel from alerts order by 1");
+    assert!(channels.iter().any(|c| c[0] == "29683534"), "the sample's Cedar Valley breaches: {channels:?}");
+    assert!(channels.iter().any(|c| c[0] != "29683534"), "{channels:?}");
+    for (tenant, channel) in channels.iter().map(|c| (&c[0], &c[1])) {
+        let expected = if tenant == "29683534" { "GOVPACK_TEAMS_WEBHOOK_CEDAR" } else { "GOVPACK_TEAMS_WEBHOOK_URL" };
+        assert_eq!(channel, expected);
+    }
+    for (_, path, _, body) in seen.iter() {
+        let for_cedar = body.contains("(29683534)");
+        assert_eq!(path.starts_with("/cedar"), for_cedar, "{path}: {body}");
+    }
+}
