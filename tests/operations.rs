@@ -602,7 +602,9 @@ fn with_no_webhook_url_the_cards_are_written_and_the_run_says_it_was_a_dry_run()
 /// The Autotask fake: tickets by externalID; `/Tickets/query` finds them, `/Tickets` creates.
 fn fake_autotask(existing: Vec<String>) -> (String, Seen, JoinHandle<()>, Arc<tiny_http::Server>) {
     let tickets = Arc::new(Mutex::new(existing));
-    fake_server(move |method, url, body| {
+    let own_url = Arc::new(Mutex::new(String::new()));
+    let zone_url = own_url.clone();
+    let fake = fake_server(move |method, url, body| {
         let mut tickets = tickets.lock().unwrap();
         let request: Json = serde_json::from_str(body).unwrap_or(Json::Null);
         match (method, url) {
@@ -626,9 +628,19 @@ fn fake_autotask(existing: Vec<String>) -> (String, Seen, JoinHandle<()>, Arc<ti
                     serde_json::json!({"itemId": 9000 + tickets.len() - 1}).to_string(),
                 )
             }
+            ("GET", "/atservicesrest/V1.0/zoneInformation?user=govpack-api%40msp.example") => {
+                // The zone answer names the fake itself, as Autotask names webservicesN.
+                let url = format!("{}/ATServicesRest/", zone_url.lock().unwrap());
+                (
+                    200,
+                    serde_json::json!({"zoneName": "Fake", "url": url, "webUrl": "", "ci": 1}).to_string(),
+                )
+            }
             _ => (404, "{}".into()),
         }
-    })
+    });
+    *own_url.lock().unwrap() = fake.0.clone();
+    fake
 }
 
 const TICKETS: &str = "[tickets]\nqueue_id = 29682833\nsub_issue_type_id = 231\n";
@@ -1038,14 +1050,53 @@ fn a_tenant_with_its_own_channel_gets_its_alerts_there_and_nobody_elses() {
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
     let seen = seen.lock().unwrap();
     let channels = query(dir.path(), "select tenant_id, channel from alerts order by 1");
-    assert!(channels.iter().any(|c| c[0] == "29683534"), "the sample's Cedar Valley breaches: {channels:?}");
+    assert!(
+        channels.iter().any(|c| c[0] == "29683534"),
+        "the sample's Cedar Valley breaches: {channels:?}"
+    );
     assert!(channels.iter().any(|c| c[0] != "29683534"), "{channels:?}");
     for (tenant, channel) in channels.iter().map(|c| (&c[0], &c[1])) {
-        let expected = if tenant == "29683534" { "GOVPACK_TEAMS_WEBHOOK_CEDAR" } else { "GOVPACK_TEAMS_WEBHOOK_URL" };
+        let expected = if tenant == "29683534" {
+            "GOVPACK_TEAMS_WEBHOOK_CEDAR"
+        } else {
+            "GOVPACK_TEAMS_WEBHOOK_URL"
+        };
         assert_eq!(channel, expected);
     }
     for (_, path, _, body) in seen.iter() {
         let for_cedar = body.contains("(29683534)");
         assert_eq!(path.starts_with("/cedar"), for_cedar, "{path}: {body}");
     }
+}
+
+#[test]
+fn without_autotask_base_url_the_zone_comes_from_the_zone_lookup() {
+    let (base, seen, handle, server) = fake_autotask(Vec::new());
+    let dir = msp(&format!(
+        "{TICKETS}zone_lookup_url = \"{base}/atservicesrest/V1.0/zoneInformation\"\n"
+    ));
+    drop_all_exports(dir.path());
+    let env: Vec<(&str, String)> = autotask_env(&base)
+        .into_iter()
+        .filter(|(k, _)| *k != "AUTOTASK_BASE_URL")
+        .collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-08-27", "--apply"],
+        &env,
+    );
+    server.unblock();
+    handle.join().unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    assert_eq!(seen[0].0, "GET", "the zone is asked first");
+    assert_eq!(
+        seen[0].1,
+        "/atservicesrest/V1.0/zoneInformation?user=govpack-api%40msp.example"
+    );
+    assert!(
+        seen.iter().any(|r| r.1 == "/ATServicesRest/V1.0/Tickets"),
+        "then the zone it named is used"
+    );
 }

@@ -19,6 +19,8 @@ pub struct Retry {
 pub struct Request<'a> {
     pub method: &'a str,
     pub url: &'a str,
+    /// Query parameters, encoded by the client.
+    pub query: &'a [(&'a str, &'a str)],
     pub headers: &'a [(&'a str, &'a str)],
     pub body: Option<&'a str>,
     /// (secret, what to show instead)
@@ -78,14 +80,17 @@ pub fn send(request: &Request, retry: Retry) -> Result<Response, String> {
 fn once(agent: &Agent, request: &Request) -> Result<(u16, String), ureq::Error> {
     let mut response = match (request.method, request.body) {
         ("GET", _) => {
-            let mut builder = agent.get(request.url);
+            let mut builder = agent.get(request.url).query_pairs(request.query.iter().copied());
             for (k, v) in request.headers {
                 builder = builder.header(*k, *v);
             }
             builder.call()?
         }
         (_, body) => {
-            let mut builder = agent.post(request.url).header("Content-Type", "application/json");
+            let mut builder = agent
+                .post(request.url)
+                .query_pairs(request.query.iter().copied())
+                .header("Content-Type", "application/json");
             for (k, v) in request.headers {
                 builder = builder.header(*k, *v);
             }

@@ -169,6 +169,7 @@ pub fn deliver(
                     let request = Request {
                         method: "POST",
                         url: &url,
+                        query: &[],
                         headers: &[],
                         body: Some(&text),
                         secrets: &[(&url, &shown), (&without_query, &shown)],

@@ -432,9 +432,14 @@ impl Autotask {
         client.base = match var("AUTOTASK_BASE_URL") {
             Some(url) => normalise_base(&url),
             None => {
-                let url = format!("{}?user={}", config.tickets.zone_lookup_url, client.username);
-                let zone: Json = serde_json::from_str(&client.send("GET", &url, None)?)
-                    .context("the Autotask zone lookup did not answer JSON")?;
+                let user = [("user", client.username.as_str())];
+                let zone: Json = serde_json::from_str(&client.send(
+                    "GET",
+                    &config.tickets.zone_lookup_url,
+                    &user,
+                    None,
+                )?)
+                .context("the Autotask zone lookup did not answer JSON")?;
                 let found = zone["url"]
                     .as_str()
                     .context("the Autotask zone lookup gave no url for this user")?;
@@ -450,6 +455,7 @@ impl Autotask {
         let answer: Json = serde_json::from_str(&self.send(
             "POST",
             &format!("{}V1.0/Tickets/query", self.base),
+            &[],
             Some(&query.to_string()),
         )?)
         .context("Autotask's ticket query did not answer JSON")?;
@@ -464,13 +470,14 @@ impl Autotask {
         let answer: Json = serde_json::from_str(&self.send(
             "POST",
             &format!("{}V1.0/Tickets", self.base),
+            &[],
             Some(&body.to_string()),
         )?)
         .context("Autotask's ticket creation did not answer JSON")?;
         id_text(&answer["itemId"]).context("Autotask created the ticket but gave no itemId")
     }
 
-    fn send(&self, method: &str, url: &str, body: Option<&str>) -> Result<String> {
+    fn send(&self, method: &str, url: &str, query: &[(&str, &str)], body: Option<&str>) -> Result<String> {
         let headers = [
             ("ApiIntegrationCode", self.integration_code.as_str()),
             ("UserName", self.username.as_str()),
@@ -479,6 +486,7 @@ impl Autotask {
         let request = Request {
             method,
             url,
+            query,
             headers: &headers,
             body,
             secrets: &[
