@@ -1100,3 +1100,43 @@ fn without_autotask_base_url_the_zone_comes_from_the_zone_lookup() {
         "then the zone it named is used"
     );
 }
+
+#[test]
+fn a_breach_whose_alert_could_not_be_delivered_is_alerted_again_the_next_day() {
+    let dir = TempDir::new().unwrap();
+    // A channel nothing listens on (port 1), no retries: the post fails at once.
+    let variable = "GOVPACK_TEST_UNREACHABLE_WEBHOOK";
+    // SAFETY: no other test reads or writes this variable, and this test spawns no threads.
+    unsafe { std::env::set_var(variable, "http://127.0.0.1:1/webhook") };
+    let mut config = govpack::config::Config::default();
+    config.alerts.webhook_env = variable.into();
+    config.alerts.retries = 0;
+    let lake = lake(dir.path());
+    let a = breach("tenant_patch_compliance", "A");
+    let day1 = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    let history = alerts::history(&sql::open(&lake).unwrap(), day1).unwrap();
+    let d = teams::deliver(
+        &config,
+        &lake,
+        std::slice::from_ref(&a),
+        &history,
+        day1,
+        dir.path(),
+        false,
+        "t",
+    )
+    .unwrap();
+    assert_eq!((d.new, d.failed.len()), (1, 1));
+    assert!(
+        !d.failed[0].contains("127.0.0.1:1"),
+        "the URL is redacted: {}",
+        d.failed[0]
+    );
+    // The next day the breach persists: its alert never went out, so it is still new.
+    let (new, cards) = evaluate_day(dir.path(), "2026-10-02", std::slice::from_ref(&a));
+    assert_eq!((new, cards.len()), (1, 1));
+    assert_eq!(
+        evaluate_day(dir.path(), "2026-10-03", std::slice::from_ref(&a)).0,
+        0
+    );
+}

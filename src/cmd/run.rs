@@ -108,7 +108,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     record.ended_utc = Some(Utc::now());
     record.status = match &outcome {
         Err(_) => "failed",
-        Ok(()) if record.files_failed > 0 || record.alerts_undelivered > 0 => "partial",
+        Ok(()) if record.files_failed + record.alerts_undelivered + record.tickets_failed > 0 => "partial",
         Ok(()) => "succeeded",
     }
     .to_string();
@@ -126,6 +126,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
             status = %record.status,
             files_failed = record.files_failed,
             alerts_undelivered = record.alerts_undelivered,
+            tickets_failed = record.tickets_failed,
             outputs = record.outputs.len(),
             "run finished"
         );
@@ -366,7 +367,7 @@ fn prepare_tickets(
     let count = |s: &str| outcomes.iter().filter(|o| o.status == s).count();
     record.tickets_created = count("created") as u64;
     let failed = count("failed");
-    record.alerts_undelivered += failed as u64;
+    record.tickets_failed = failed as u64;
     if apply {
         println!(
             "Remediation tickets: {} due: {} created in Autotask, {} already there, {failed} failed: {}",

@@ -47,6 +47,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
                         round(epoch(ended_utc) - epoch(started_utc), 1) as seconds, status,
                         files_ingested as files_in, files_skipped as dup, files_failed as failed,
                         rows_quarantined as quarantined, alerts_new, tickets_prepared as tickets,
+                        alerts_undelivered + tickets_failed as undelivered,
                         left(split_part(error, chr(10), 1), 80) as error
                  from runs order by started_utc desc limit {}",
                 args.runs
@@ -94,7 +95,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         });
         lines.push(line);
     }
-    print!("{}", text_table(&lines));
+    if tenants.is_empty() {
+        println!("(no tenants yet: ingest a tenants export)");
+    } else {
+        print!("{}", text_table(&lines));
+    }
     let stale = tenants.iter().filter(|t| t.stale).count();
     if stale > 0 {
         println!("{stale} tenant(s) stale: check their RMM export jobs and the inbox's failed/ folder.");

@@ -1,7 +1,8 @@
 //! Breach rules: evaluated by the daily job over the month-to-date KPIs and the lake's freshness.
 //! A breach is alerted when it is new, that is when the previous evaluation (the latest earlier
-//! day in the `alerts` table) did not have it: a breach that persists is not re-sent every day,
-//! one that clears and comes back is. Re-evaluating a day keeps what that day already delivered.
+//! day in the `alerts` table) did not have it, or had it but could not deliver its alert: a breach
+//! that persists is not re-sent every day, one that clears and comes back is. Re-evaluating a day
+//! keeps what that day already delivered.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -243,8 +244,11 @@ pub fn history(conn: &Connection, day: NaiveDate) -> Result<History> {
         ..History::default()
     };
     if let Some(previous) = &previous_day {
-        let mut statement =
-            conn.prepare("select breach_key from alerts where evaluated_on = cast(? as date)")?;
+        // A breach whose alert failed to go out is not "already alerted": it stays new until one
+        // is delivered.
+        let mut statement = conn.prepare(
+            "select breach_key from alerts where evaluated_on = cast(? as date) and delivery <> 'failed'",
+        )?;
         for key in statement.query_map(params![previous], |r| r.get::<_, String>(0))? {
             history.previous_keys.insert(key?);
         }

@@ -24,7 +24,7 @@ pub static RUNS: Table = Table {
         req("as_of", ColumnType::Date),
         req("started_utc", ColumnType::Timestamp),
         col("ended_utc", ColumnType::Timestamp),
-        // running, succeeded, partial (finished, but some inbox files failed or an alert or
+        // running, succeeded, partial (finished, but an inbox entry failed, or an alert or a
         // ticket could not be delivered), failed, abandoned (its process died mid-run).
         req("status", TEXT),
         req("files_ingested", COUNT),
@@ -38,6 +38,7 @@ pub static RUNS: Table = Table {
         req("alerts_undelivered", COUNT),
         req("tickets_prepared", COUNT),
         req("tickets_created", COUNT),
+        req("tickets_failed", COUNT),
         col("error", TEXT),
         req("host", TEXT),
         req("pid", COUNT),
@@ -119,6 +120,7 @@ pub struct RunRecord {
     pub alerts_undelivered: u64,
     pub tickets_prepared: u64,
     pub tickets_created: u64,
+    pub tickets_failed: u64,
     pub error: Option<String>,
     pub host: String,
     pub pid: u32,
@@ -154,6 +156,7 @@ pub fn record_run(lake: &Lake, run: &RunRecord) -> Result<()> {
             count(run.alerts_undelivered),
             count(run.tickets_prepared),
             count(run.tickets_created),
+            count(run.tickets_failed),
             run.error.as_deref().map_or(Value::Null, text),
             text(&run.host),
             count(u64::from(run.pid)),
