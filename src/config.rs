@@ -765,6 +765,28 @@ mod tests {
     }
 
     #[test]
+    fn breach_rules_are_checked_against_the_spec_and_name_the_rule() {
+        let rule = |body: &str| Config::parse(&format!("[[alerts.rules]]\nname = \"r1\"\n{body}"));
+        let err = rule("kind = \"kpi\"\nkpi = \"patch_complience_rate\"\nscope = \"tenant\"\nbelow = 0.9\n")
+            .unwrap_err();
+        assert!(
+            err.contains("alerts.rules[0] (r1).kpi") && err.contains("patch_complience_rate"),
+            "{err}"
+        );
+        let err = rule("kpi = \"patch_compliance_rate\"\nscope = \"tenant\"\nbelow = 0.9\nabove = 0.1\n")
+            .unwrap_err();
+        assert!(err.contains("exactly one of `below` or `above`"), "{err}");
+        let err = rule("kpi = \"patch_compliance_rate\"\nscope = \"site\"\nbelow = 0.9\n").unwrap_err();
+        assert!(err.contains("scope: `site`"), "{err}");
+        let err = rule("kind = \"page_someone\"\n").unwrap_err();
+        assert!(err.contains("kind: `page_someone`"), "{err}");
+        // A rule list replaces the defaults; the kind defaults to kpi.
+        let config = rule("kpi = \"emergency_change_ratio\"\nscope = \"portfolio\"\nabove = 0.2\n").unwrap();
+        assert_eq!(config.alerts.rules.len(), 1);
+        assert_eq!(config.alerts.rules[0].kind, "kpi");
+    }
+
+    #[test]
     fn a_misspelt_key_is_named_with_its_line() {
         let err = Config::parse("[kpi]\nstale_after_dayz = 3\n").unwrap_err();
         assert!(err.contains("stale_after_dayz"), "{err}");

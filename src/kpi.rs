@@ -343,3 +343,47 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_month_to_date_shares_its_months_slot_and_other_custom_periods_do_not() {
+        let mtd = Period::month_to_date(day("2026-11-21"));
+        assert_eq!((mtd.start, mtd.end), (day("2026-11-01"), day("2026-11-21")));
+        assert_eq!(mtd.label(), "2026-11");
+        assert_eq!(Period::parse_month("2026-11").unwrap().label(), "2026-11");
+        let mid = Period {
+            start: day("2026-11-05"),
+            end: day("2026-11-21"),
+        };
+        assert_eq!(mid.label(), "2026-11-05_2026-11-21");
+        let across = Period {
+            start: day("2026-10-01"),
+            end: day("2026-11-15"),
+        };
+        assert_eq!(across.label(), "2026-10-01_2026-11-15");
+    }
+
+    #[test]
+    fn the_monthly_close_takes_the_month_before_the_run_day() {
+        assert_eq!(
+            Period::previous_month(day("2026-11-01")),
+            Period::parse_month("2026-10").unwrap()
+        );
+        assert_eq!(
+            Period::previous_month(day("2026-11-30")),
+            Period::parse_month("2026-10").unwrap()
+        );
+        assert_eq!(
+            Period::previous_month(day("2027-01-01")),
+            Period::parse_month("2026-12").unwrap()
+        );
+        assert_eq!(Period::previous_month(day("2028-03-01")).end, day("2028-02-29"));
+    }
+}

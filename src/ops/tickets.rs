@@ -569,3 +569,60 @@ pub fn prepared_only(tickets: &[PreparedTicket]) -> Vec<Outcome> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_by_role_come_first_then_other_servers_then_everything_else() {
+        let settings = TicketSettings::default();
+        assert_eq!(priority(&settings, Some("server"), Some("Domain_Controller")), 1);
+        assert_eq!(priority(&settings, Some("server"), Some("sql")), 1);
+        assert_eq!(priority(&settings, Some("server"), Some("file")), 2);
+        assert_eq!(priority(&settings, Some("server"), None), 2);
+        assert_eq!(priority(&settings, Some("workstation"), Some("sql")), 3);
+        assert_eq!(priority(&settings, None, None), 3);
+    }
+
+    #[test]
+    fn an_episode_keeps_its_external_id_and_fits_autotasks_field() {
+        let start = DateTime::parse_from_rfc3339("2026-08-23T22:36:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let id = external_id("29683500", "nwd-1000", "KB5044348", start);
+        assert_eq!(id, external_id("29683500", "nwd-1000", "KB5044348", start));
+        assert_ne!(id, external_id("29683500", "nwd-1000", "KB5044349", start));
+        assert_ne!(
+            id,
+            external_id(
+                "29683500",
+                "nwd-1000",
+                "KB5044348",
+                start + chrono::Duration::seconds(1)
+            )
+        );
+        // No separator games: ("a|b", "c") is not ("a", "b|c").
+        assert_ne!(
+            external_id("a|b", "c", "p", start),
+            external_id("a", "b|c", "p", start)
+        );
+        assert!(id.starts_with("govpack-") && id.len() <= 50, "{id}");
+    }
+
+    #[test]
+    fn every_form_of_the_zone_url_gives_the_same_base() {
+        for url in [
+            "https://webservices5.autotask.net/ATServicesRest",
+            "https://webservices5.autotask.net/ATServicesRest/",
+            "https://webservices5.autotask.net/ATServicesRest/V1.0",
+            "https://webservices5.autotask.net/ATServicesRest/v1.0/",
+        ] {
+            assert_eq!(
+                normalise_base(url),
+                "https://webservices5.autotask.net/ATServicesRest/",
+                "{url}"
+            );
+        }
+    }
+}
