@@ -35,8 +35,8 @@ pub struct Delivery {
     pub card_files: Vec<PathBuf>,
 }
 
-/// The Adaptive Card of one breach.
-pub fn card(breach: &Breach, as_of: NaiveDate, detail_link: Option<&str>) -> Json {
+/// The Adaptive Card of one breach; `kpi_name` is the KPI's name in words.
+pub fn card(breach: &Breach, kpi_name: Option<&str>, as_of: NaiveDate, detail_link: Option<&str>) -> Json {
     let tenant = match (&breach.tenant_name, &breach.tenant_id) {
         (Some(name), Some(id)) => format!("{name} ({id})"),
         (None, Some(id)) => id.clone(),
@@ -66,9 +66,11 @@ pub fn card(breach: &Breach, as_of: NaiveDate, detail_link: Option<&str>) -> Jso
         "new_chronic_device" => format!("Chronically non-compliant device: {tenant}"),
         "stale_data" => format!("Exports stopped arriving: {tenant}"),
         _ => format!(
-            "{} {} threshold: {tenant}",
-            breach.kpi_id.as_deref().unwrap_or(&breach.rule),
-            breach.comparison
+            "{} {} {}: {tenant}{}",
+            kpi_name.or(breach.kpi_id.as_deref()).unwrap_or(&breach.rule),
+            breach.comparison,
+            number(breach.threshold),
+            breach.subject.as_deref().map_or_else(String::new, |s| format!(", {s}"))
         ),
     };
     let mut content = json!({
@@ -121,6 +123,14 @@ pub fn deliver(
         .detail_url
         .as_deref()
         .map(|base| format!("{}/{}/", base.trim_end_matches('/'), day.format("%Y-%m")));
+    // The cards name KPIs in the proof brief's words; without the template they name the ids.
+    let names = match crate::reports::proof_brief::template() {
+        Ok(t) => t.kpi_names,
+        Err(e) => {
+            tracing::warn!("alert cards will show KPI ids: {e:#}");
+            Default::default()
+        }
+    };
     for (n, breach) in breaches.iter().enumerate() {
         let is_new = !history.previous_keys.contains(&breach.key);
         let channel = breach
@@ -139,7 +149,12 @@ pub fn deliver(
             done.clone()
         } else {
             delivery.new += 1;
-            let body = card(breach, day, detail_link.as_deref());
+            let kpi_name = breach
+                .kpi_id
+                .as_ref()
+                .and_then(|k| names.get(k))
+                .map(String::as_str);
+            let body = card(breach, kpi_name, day, detail_link.as_deref());
             let file = out_dir.join(format!("{:03}-{}.json", n + 1, file_stem(breach)));
             std::fs::create_dir_all(out_dir)
                 .with_context(|| format!("cannot create {}", out_dir.display()))?;

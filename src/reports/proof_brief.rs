@@ -19,6 +19,17 @@ use crate::sql::{self, Cell};
 
 pub const FILE: &str = "proof_brief.toml";
 
+/// The proof brief's wording, from `report_templates/proof_brief.toml` (also the KPI names the
+/// alert cards use).
+pub fn template() -> Result<Template> {
+    let dir = super::templates_dir(FILE)?;
+    let template_path = dir.join(FILE);
+    let text = std::fs::read_to_string(&template_path)
+        .with_context(|| format!("cannot read {}", template_path.display()))?;
+    toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", template_path.display(), e.to_string().trim_end()))
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Template {
@@ -365,12 +376,8 @@ pub fn write(
     evidence_digest: Option<&str>,
     path: &Path,
 ) -> Result<()> {
+    let template = template()?;
     let dir = super::templates_dir(FILE)?;
-    let template_path = dir.join(FILE);
-    let text = std::fs::read_to_string(&template_path)
-        .with_context(|| format!("cannot read {}", template_path.display()))?;
-    let template: Template = toml::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {}", template_path.display(), e.to_string().trim_end()))?;
     let section = |key: &str| {
         template
             .sections
