@@ -112,9 +112,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
             .query_row("select min(tenant_id) from tenants", [], |r| r.get(0))
             .unwrap_or(None);
         for tenant in [None, first_tenant] {
-            let dir = tenant
-                .as_ref()
-                .map_or_else(|| reports_dir.clone(), |t| reports_dir.join(t));
+            let dir = tenant.as_ref().map_or_else(
+                || reports_dir.clone(),
+                |t| reports_dir.join(crate::reports::tenant_folder(t)),
+            );
             let written =
                 crate::reports::write_pack(&lake, &period.start.to_string(), tenant.as_deref(), &dir)?;
             let (bundle, files) = written.split_last().expect("a pack always has its bundle");

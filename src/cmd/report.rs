@@ -94,7 +94,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     }
     for scope in scopes {
         let dir = match &scope {
-            Some(t) => out.join(t),
+            Some(t) => out.join(reports::tenant_folder(t)),
             None => out.clone(),
         };
         let written = reports::write_pack(&lake, &period.start.to_string(), scope.as_deref(), &dir)?;

@@ -404,7 +404,7 @@ fn close_month(
         .collect::<Result<_, _>>()?;
     let scopes = std::iter::once(None).chain(tenants.iter().map(|t| Some(t.as_str())));
     for scope in scopes {
-        let scope_dir = scope.map_or_else(|| dir.clone(), |t| dir.join(t));
+        let scope_dir = scope.map_or_else(|| dir.clone(), |t| dir.join(reports::tenant_folder(t)));
         let written = reports::write_pack(lake, &period.start.to_string(), scope, &scope_dir)?;
         record
             .outputs

@@ -70,7 +70,10 @@ pub fn card(breach: &Breach, kpi_name: Option<&str>, as_of: NaiveDate, detail_li
             kpi_name.or(breach.kpi_id.as_deref()).unwrap_or(&breach.rule),
             breach.comparison,
             number(breach.threshold),
-            breach.subject.as_deref().map_or_else(String::new, |s| format!(", {s}"))
+            breach
+                .subject
+                .as_deref()
+                .map_or_else(String::new, |s| format!(", {s}"))
         ),
     };
     let mut content = json!({

@@ -24,7 +24,8 @@ pub const MANIFEST: &str = "manifest.sha256";
 /// `portfolio` or the tenant id the session is scoped to.
 pub fn write(conn: &Connection, period_start: &str, scope: &str, out: &Path) -> Result<PathBuf> {
     let label = period_start.get(..7).unwrap_or(period_start);
-    let dir = out.join(format!("evidence-{scope}-{label}"));
+    // The scope is a tenant id from the exports: it names one folder here, never a path.
+    let dir = out.join(format!("evidence-{}-{label}", super::tenant_folder(scope)));
     if dir.exists() {
         // A bundle is rebuilt whole: a file left from an earlier run would not be in the manifest.
         std::fs::remove_dir_all(&dir).with_context(|| format!("cannot replace {}", dir.display()))?;

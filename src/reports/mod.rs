@@ -95,6 +95,26 @@ pub fn workbook_properties(
         .set_creation_datetime(&when))
 }
 
+/// The folder a tenant's pack goes in, below the period's: the tenant id, with anything that
+/// could leave that folder (a path separator, `..`, a drive colon) replaced, since ids come from
+/// exports.
+pub fn tenant_folder(tenant_id: &str) -> String {
+    let safe: String = tenant_id
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | '\\' | ':') || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    match safe.trim() {
+        "" | "." | ".." => format!("tenant_{}", safe.replace('.', "_")),
+        _ => safe,
+    }
+}
+
 /// Where the report templates are: `$GOVPACK_TEMPLATES`, else `report_templates/` beside the
 /// executable, in the working directory, or in the source tree govpack was built from (the first
 /// that holds `file`).
@@ -118,4 +138,19 @@ pub fn templates_dir(file: &str) -> Result<PathBuf> {
                 "cannot find report_templates/{file}: set GOVPACK_TEMPLATES to the templates folder"
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tenant_folder;
+
+    #[test]
+    fn a_tenant_folder_never_leaves_the_periods_folder() {
+        assert_eq!(tenant_folder("29683500"), "29683500");
+        assert_eq!(tenant_folder("Acme Dental"), "Acme Dental");
+        assert_eq!(tenant_folder("../../etc"), ".._.._etc");
+        assert_eq!(tenant_folder(".."), "tenant___");
+        assert_eq!(tenant_folder("C:\\x"), "C__x");
+        assert_eq!(tenant_folder(""), "tenant_");
+    }
 }
