@@ -1140,3 +1140,46 @@ fn a_breach_whose_alert_could_not_be_delivered_is_alerted_again_the_next_day() {
         0
     );
 }
+
+#[test]
+fn a_tenant_id_that_looks_like_a_path_stays_inside_the_months_folder() {
+    let dir = TempDir::new().unwrap();
+    fs::write(
+        dir.path().join("govpack.toml"),
+        "[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\noutput = \"output\"\n",
+    )
+    .unwrap();
+    let inbox = dir.path().join("inbox");
+    fs::create_dir_all(&inbox).unwrap();
+    fs::write(
+        inbox.join("tenants.csv"),
+        "tenant_id,tenant_name\n../../evil,Evil Corp\n",
+    )
+    .unwrap();
+    fs::write(
+        inbox.join("devices.csv"),
+        "snapshot_date,tenant_id,device_id,hostname,device_class,last_seen_utc\n\
+         2026-10-10,../../evil,d1,EVIL01,workstation,2026-10-10T08:00:00Z\n",
+    )
+    .unwrap();
+    let run = govpack(dir.path(), &["run", "monthly", "--as-of", "2026-11-01"], &[]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let month = dir.path().join("output/reports/2026-10");
+    assert!(
+        month.join(".._.._evil").join("proof-brief.pdf").exists(),
+        "{:?}",
+        files_in(&month)
+    );
+    assert!(
+        month
+            .join(".._.._evil")
+            .join("evidence-.._.._evil-2026-10")
+            .is_dir()
+    );
+    assert_eq!(
+        files_in(dir.path()),
+        ["govpack.toml", "inbox", "lake", "output"],
+        "nothing written beside"
+    );
+    assert_eq!(files_in(&dir.path().join("output")), ["reports"]);
+}
