@@ -15,10 +15,13 @@ use crate::cmd;
         govpack ingests RMM and PSA exports into a Parquet lake, computes the patch-compliance, \
         remediation, change and release-safety KPIs over it with DuckDB, and writes the \
         governance workbook, the proof-brief PDF and auditor evidence bundles.",
-    after_help = "Exit codes: 0 success (quarantined rows included), 1 a job failed, 2 bad usage or config.\n\n\
+    after_help = "Exit codes: 0 success (quarantined rows included), 1 a job failed or was partial, 2 bad usage \
+        or config, 3 another govpack run holds the lake.\n\n\
         Start here:\n  govpack demo                      the whole pipeline on the bundled sample data\n  \
         govpack init                      write a documented govpack.toml\n  \
-        govpack ingest exports/           load exports into the lake"
+        govpack ingest exports/           load exports into the lake\n  \
+        govpack run daily                 the scheduled job (deploy/ has the schedules)\n  \
+        govpack status                    last runs, stale tenants, breaches, data quality"
 )]
 pub struct Cli {
     #[command(flatten)]
