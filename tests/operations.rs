@@ -305,8 +305,18 @@ fn a_failed_run_is_in_the_ledger_with_its_error_and_what_it_did_before_failing()
         row[3]
     );
     assert_eq!(row[4], "true");
-    let status = govpack(dir.path(), &["status", "--as-of", "2026-10-31"], &[]);
-    assert!(text(&status).contains("failed"), "{}", text(&status));
+    let status = govpack(dir.path(), &["status", "--as-of", "2026-10-31", "--check"], &[]);
+    assert_eq!(
+        status.status.code(),
+        Some(1),
+        "a monitor sees the failure: {}",
+        text(&status)
+    );
+    assert!(
+        text(&status).contains("CHECK FAILED: the latest run daily-2026-10-31-"),
+        "{}",
+        text(&status)
+    );
 }
 
 fn breach(rule: &str, tenant: &str) -> Breach {
@@ -413,6 +423,38 @@ fn the_default_rules_find_the_sample_tenants_below_ninety_percent_and_nothing_at
         query(dir.path(), "select breach_key from alerts where is_new").len()
     );
     assert!(text(&run).contains("dry run (--dry-run)"), "{}", text(&run));
+
+    // A monitor's check: all well as of the data's last day...
+    let check = govpack(dir.path(), &["status", "--as-of", "2026-10-31", "--check"], &[]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    assert!(text(&check).contains("CHECK OK"));
+    // ...but three weeks later every tenant's exports have stopped,
+    let late = govpack(dir.path(), &["status", "--as-of", "2026-11-21", "--check"], &[]);
+    assert_eq!(late.status.code(), Some(1), "{}", text(&late));
+    assert!(
+        text(&late).contains("CHECK FAILED: stale tenant(s): 29683500, 29683517, 29683534, 29683551"),
+        "{}",
+        text(&late)
+    );
+    // and a job that has not run within the allowed hours is itself a finding.
+    let stopped = govpack(
+        dir.path(),
+        &[
+            "status",
+            "--as-of",
+            "2026-10-31",
+            "--check",
+            "--max-age-hours",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(stopped.status.code(), Some(1), "{}", text(&stopped));
+    assert!(
+        text(&stopped).contains("is the schedule running?"),
+        "{}",
+        text(&stopped)
+    );
 }
 
 /// What a fake server saw: method, URL, headers (lower-case names), body.

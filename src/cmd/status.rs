@@ -5,6 +5,11 @@
 //! (latest date per table, as of a day; a tenant whose devices export is older than
 //! `run.stale_tenant_days` is flagged STALE), the breaches of the latest evaluation, and data
 //! quality (quarantined rows by table and reason, files ingested with warnings). Reads only.
+//!
+//! `--check` is for a monitor (an RMM script check, Nagios, PRTG): it exits 1 and says why when
+//! something needs a person: no daily or weekly run has finished within `--max-age-hours` (the
+//! job itself stopped, which it cannot report), the latest run failed, was partial or was
+//! abandoned, or a tenant is stale.
 
 use anyhow::Result;
 use chrono::{NaiveDate, Utc};
@@ -16,7 +21,10 @@ use crate::sql;
 
 /// Show the last runs, source and tenant freshness, open breaches and data quality
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  govpack status\n  govpack status --as-of 2026-10-31 --runs 20")]
+#[command(
+    after_help = "Examples:\n  govpack status\n  govpack status --as-of 2026-10-31 --runs 20\n  \
+    govpack status --check            exit 1 when the job stopped, failed, or a tenant is stale"
+)]
 pub struct Args {
     /// Judge freshness as of this date, YYYY-MM-DD [default: today, UTC]
     #[arg(long, value_name = "DATE")]
@@ -24,6 +32,12 @@ pub struct Args {
     /// How many of the latest runs to show
     #[arg(long, default_value_t = 10)]
     pub runs: u32,
+    /// Exit 1, saying why, when the job stopped or failed or a tenant is stale (for a monitor)
+    #[arg(long)]
+    pub check: bool,
+    /// With --check: the longest time since a daily or weekly run finished
+    #[arg(long, value_name = "HOURS", default_value_t = 36)]
+    pub max_age_hours: u32,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
@@ -135,7 +149,67 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     println!(
         "{warned} ingested file(s) carry warnings (unknown vendor words, ignored columns): see ingest_ledger.warnings"
     );
-    Ok(0)
+    if !args.check {
+        return Ok(0);
+    }
+    let problems = check(&conn, &tenants, args.max_age_hours)?;
+    println!();
+    if problems.is_empty() {
+        println!("CHECK OK");
+        return Ok(0);
+    }
+    for p in &problems {
+        println!("CHECK FAILED: {p}");
+    }
+    Ok(1)
+}
+
+/// What needs a person: the job stopped or failed, or a tenant's exports stopped.
+fn check(
+    conn: &duckdb::Connection,
+    tenants: &[freshness::TenantFreshness],
+    max_age_hours: u32,
+) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let last_daily: Option<(String, i64)> = conn
+        .query_row(
+            "select strftime(max(ended_utc), '%Y-%m-%d %H:%M UTC'), max(epoch(ended_utc))::bigint from runs
+             where job in ('daily', 'weekly') and status in ('succeeded', 'partial')",
+            [],
+            |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<i64>>(1)?)),
+        )
+        .map(|(text, epoch)| text.zip(epoch))?;
+    match last_daily {
+        None => problems.push("no daily or weekly run has finished yet".to_string()),
+        Some((when, epoch)) if Utc::now().timestamp() - epoch >= i64::from(max_age_hours) * 3600 => problems
+            .push(format!(
+                "no daily or weekly run has finished in the last {max_age_hours} hours (last: {when}): \
+                 is the schedule running?"
+            )),
+        Some(_) => {}
+    }
+    let latest: Option<(String, String, Option<String>)> = conn
+        .query_row(
+            "select run_id, status, error from runs where status <> 'running' order by started_utc desc limit 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .ok();
+    if let Some((run_id, status, error)) = latest
+        && status != "succeeded"
+    {
+        let why = error.map_or_else(String::new, |e| format!(": {}", e.lines().next().unwrap_or("")));
+        problems.push(format!("the latest run {run_id} is {status}{why}"));
+    }
+    let stale: Vec<&str> = tenants
+        .iter()
+        .filter(|t| t.stale)
+        .map(|t| t.tenant_id.as_str())
+        .collect();
+    if !stale.is_empty() {
+        problems.push(format!("stale tenant(s): {}", stale.join(", ")));
+    }
+    Ok(problems)
 }
 
 /// Columns padded to their widest cell.
