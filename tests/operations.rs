@@ -143,8 +143,14 @@ fn the_inbox_loads_good_files_parks_duplicates_and_sets_broken_files_aside_with_
     )
     .unwrap();
     let second = govpack(dir.path(), &["run", "daily", "--as-of", "2026-11-01"], &[]);
-    // A failed file makes the run partial: exit 1, so the scheduler shows it.
+    // A failed file makes the run partial: exit 1 and a line on stderr, so the scheduler (and
+    // cron's mail) shows it.
     assert_eq!(second.status.code(), Some(1), "{}", text(&second));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("govpack run daily: partial: 1 inbox entr(ies) failed"),
+        "{stderr}"
+    );
     let day = "2026-11-01";
     assert_eq!(
         files_in(&dir.path().join("inbox/processed").join(day)),

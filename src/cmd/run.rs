@@ -141,6 +141,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     );
     recorded.context("cannot record the run in the ledger")?;
     outcome?;
+    if record.status == "partial" {
+        // On stderr too, so that cron mails it and a scheduler's history shows it.
+        eprintln!(
+            "govpack run {}: partial: {} inbox entr(ies) failed, {} alert(s) and {} ticket(s) not delivered \
+             (see govpack status)",
+            record.job, record.files_failed, record.alerts_undelivered, record.tickets_failed
+        );
+    }
     Ok(if record.status == "succeeded" { 0 } else { 1 })
 }
 
