@@ -22,14 +22,10 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
-use crate::canonical::{self, Batch, ColumnType, Partitioning, Table, Value, col, req};
+use crate::canonical::{self, Batch, COUNT, ColumnType, Partitioning, Table, Value, col, req};
 use crate::sources::{Rejection, SourceFile};
 
 const TEXT: ColumnType = ColumnType::Text;
-const COUNT: ColumnType = ColumnType::Int {
-    min: 0,
-    max: i64::MAX,
-};
 
 /// Rows refused at ingest: which file, which line and cell, and why.
 pub static QUARANTINE: Table = Table {

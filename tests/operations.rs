@@ -18,6 +18,8 @@ use govpack::sql;
 use serde_json::Value as Json;
 use tempfile::TempDir;
 
+mod common;
+
 const SECRET_WEBHOOK_PATH: &str = "/workflows/4f1c9a/triggers/manual/paths/invoke?sig=TopSecretSignature123";
 
 fn govpack(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -61,6 +63,19 @@ fn msp(extra_config: &str) -> TempDir {
     dir
 }
 
+/// A working folder with the config and an empty inbox, for hand-built exports.
+fn bare_msp() -> (TempDir, PathBuf) {
+    let dir = TempDir::new().unwrap();
+    fs::write(
+        dir.path().join("govpack.toml"),
+        "[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\noutput = \"output\"\n",
+    )
+    .unwrap();
+    let inbox = dir.path().join("inbox");
+    fs::create_dir_all(&inbox).unwrap();
+    (dir, inbox)
+}
+
 fn drop_all_exports(dir: &Path) {
     for entry in fs::read_dir(dir.join("data")).unwrap() {
         let path = entry.unwrap().path();
@@ -73,23 +88,7 @@ fn lake(dir: &Path) -> Lake {
 }
 
 fn query(dir: &Path, sql_text: &str) -> Vec<Vec<String>> {
-    let conn = sql::open(&lake(dir)).unwrap();
-    let mut stmt = conn.prepare(sql_text).unwrap();
-    let mut rows = stmt.query([]).unwrap();
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().unwrap() {
-        let n = row.as_ref().column_count();
-        out.push(
-            (0..n)
-                .map(|i| {
-                    row.get::<_, Option<String>>(i)
-                        .unwrap()
-                        .unwrap_or_else(|| "NULL".into())
-                })
-                .collect(),
-        );
-    }
-    out
+    common::query_strings(&lake(dir), sql_text)
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
@@ -975,6 +974,14 @@ fn the_cron_sequence_leaves_a_ledger_alerts_tickets_monthly_packs_and_a_stale_te
         assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
     }
     assert!(month.join("failure-patterns-2026-10.xlsx").exists());
+    // The operations tables are lake tables like the others: Power BI reads them the same way.
+    for table in ["runs", "alerts", "remediation_tickets"] {
+        let file = work.join("lake").join(table).join(format!("{table}.parquet"));
+        assert!(
+            common::assert_power_bi_profile(&file) > 0,
+            "{table} has its timestamps"
+        );
+    }
 
     // Idempotent: re-running the last day with the same lake changes none of its alerts or
     // cards; re-running a day of the closed month says it replaces the close's KPIs, and closing
@@ -1000,22 +1007,16 @@ fn the_cron_sequence_leaves_a_ledger_alerts_tickets_monthly_packs_and_a_stale_te
     );
     let close = govpack(&work, &["run", "monthly", "--as-of", "2026-11-01"], &[]);
     assert_eq!(close.status.code(), Some(0), "{}", text(&close));
-    assert!(
-        fs::read(&manifest).unwrap() == before,
+    assert_eq!(
+        fs::read_to_string(&manifest).unwrap(),
+        String::from_utf8(before).unwrap(),
         "the same lake must give the same bundle"
     );
 }
 
 #[test]
 fn only_open_unticketed_episodes_past_the_limit_on_current_included_devices_get_a_ticket() {
-    let dir = TempDir::new().unwrap();
-    fs::write(
-        dir.path().join("govpack.toml"),
-        "[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\noutput = \"output\"\n",
-    )
-    .unwrap();
-    let inbox = dir.path().join("inbox");
-    fs::create_dir_all(&inbox).unwrap();
+    let (dir, inbox) = bare_msp();
     fs::write(
         inbox.join("tenants.csv"),
         "tenant_id,tenant_name,criticality,psa_company_id\nT1,Acme Dental,high,100\n",
@@ -1191,14 +1192,7 @@ fn a_breach_whose_alert_could_not_be_delivered_is_alerted_again_the_next_day() {
 
 #[test]
 fn a_tenant_id_that_looks_like_a_path_stays_inside_the_months_folder() {
-    let dir = TempDir::new().unwrap();
-    fs::write(
-        dir.path().join("govpack.toml"),
-        "[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\noutput = \"output\"\n",
-    )
-    .unwrap();
-    let inbox = dir.path().join("inbox");
-    fs::create_dir_all(&inbox).unwrap();
+    let (dir, inbox) = bare_msp();
     fs::write(
         inbox.join("tenants.csv"),
         "tenant_id,tenant_name\n../../evil,Evil Corp\n",

@@ -13,6 +13,7 @@ use govpack::sql;
 use tempfile::TempDir;
 
 mod common;
+use common::query_strings;
 
 fn govpack(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_govpack"))
@@ -35,25 +36,6 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     fs::write(&path, text).unwrap();
     path
-}
-
-fn query_strings(lake: &Lake, sql_text: &str) -> Vec<Vec<String>> {
-    let conn = sql::open(lake).unwrap();
-    let mut stmt = conn.prepare(sql_text).unwrap();
-    let mut rows = stmt.query([]).unwrap();
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().unwrap() {
-        let n = row.as_ref().column_count();
-        out.push(
-            (0..n)
-                .map(|i| {
-                    let v: Option<String> = row.get(i).unwrap();
-                    v.unwrap_or_else(|| "NULL".into())
-                })
-                .collect(),
-        );
-    }
-    out
 }
 
 fn count(lake: &Lake, table: &str) -> i64 {

@@ -221,7 +221,8 @@ pub static PATCH_STATUS: Table = Table {
     partitioning: Partitioning::MonthOf("snapshot_date"),
 };
 
-const COUNT: ColumnType = ColumnType::Int {
+/// A count: a whole number, never negative.
+pub(crate) const COUNT: ColumnType = ColumnType::Int {
     min: 0,
     max: i64::MAX,
 };

@@ -34,6 +34,15 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// A command's `--as-of YYYY-MM-DD`, default today (UTC).
+pub fn as_of_date(arg: Option<&str>) -> Result<chrono::NaiveDate, crate::error::UsageError> {
+    match arg {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| crate::error::UsageError(format!("--as-of: `{d}` is not a date (YYYY-MM-DD)"))),
+        None => Ok(chrono::Utc::now().date_naive()),
+    }
+}
+
 impl GlobalArgs {
     pub fn load_config(&self) -> Result<Config> {
         Ok(Config::load(self.config.as_deref())?)

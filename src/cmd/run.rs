@@ -23,7 +23,6 @@ use chrono::{Datelike, NaiveDate, Utc};
 
 use crate::cli::GlobalArgs;
 use crate::config::Config;
-use crate::error::UsageError;
 use crate::kpi::{self, Period};
 use crate::lake::Lake;
 use crate::ops::inbox::{self, EntryOutcome};
@@ -64,11 +63,7 @@ pub struct Args {
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let config = global.load_config()?;
-    let as_of = match &args.as_of {
-        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| UsageError(format!("--as-of: `{d}` is not a date (YYYY-MM-DD)")))?,
-        None => Utc::now().date_naive(),
-    };
+    let as_of = super::as_of_date(args.as_of.as_deref())?;
     if args.apply {
         tickets::check_credentials(&config)?;
     }

@@ -12,10 +12,9 @@
 //! abandoned, or a tenant is stale.
 
 use anyhow::Result;
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 
 use crate::cli::GlobalArgs;
-use crate::error::UsageError;
 use crate::ops::freshness::{self, FRESHNESS_TABLES};
 use crate::sql;
 
@@ -42,11 +41,7 @@ pub struct Args {
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let config = global.load_config()?;
-    let as_of = match &args.as_of {
-        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| UsageError(format!("--as-of: `{d}` is not a date (YYYY-MM-DD)")))?,
-        None => Utc::now().date_naive(),
-    };
+    let as_of = super::as_of_date(args.as_of.as_deref())?;
     let lake = global.open_lake(&config)?;
     let conn = sql::open(&lake)?;
     println!("govpack status of {} as of {as_of}\n", lake.root().display());

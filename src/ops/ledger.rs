@@ -6,14 +6,10 @@
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::canonical::{Batch, ColumnType, Partitioning, Table, Value, col, req};
+use crate::canonical::{Batch, COUNT, ColumnType, Partitioning, Table, Value, col, req};
 use crate::lake::Lake;
 
 const TEXT: ColumnType = ColumnType::Text;
-const COUNT: ColumnType = ColumnType::Int {
-    min: 0,
-    max: i64::MAX,
-};
 
 /// One row per scheduled run, written when it starts (`running`) and replaced when it ends.
 pub static RUNS: Table = Table {

@@ -3,6 +3,8 @@
 use std::fs;
 use std::path::Path;
 
+use govpack::lake::Lake;
+use govpack::sql;
 use parquet::basic::{Compression, ConvertedType, LogicalType, PageType, TimeUnit, Type as Physical};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
@@ -56,4 +58,26 @@ pub fn assert_power_bi_profile(path: &Path) -> usize {
         }
     }
     timestamps
+}
+
+/// A query's rows over the lake, every cell as text (NULL as "NULL"); cast non-text columns
+/// with `::varchar`.
+#[allow(dead_code)]
+pub fn query_strings(lake: &Lake, sql_text: &str) -> Vec<Vec<String>> {
+    let conn = sql::open(lake).unwrap();
+    let mut stmt = conn.prepare(sql_text).unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().unwrap() {
+        let n = row.as_ref().column_count();
+        out.push(
+            (0..n)
+                .map(|i| {
+                    let v: Option<String> = row.get(i).unwrap();
+                    v.unwrap_or_else(|| "NULL".into())
+                })
+                .collect(),
+        );
+    }
+    out
 }
