@@ -34,6 +34,17 @@ pub fn open(lake: &Lake) -> Result<Connection> {
     Ok(conn)
 }
 
+/// `open`, for figures that are published: one DuckDB thread, so that every aggregate of floating
+/// point numbers adds them in the same order and a re-run gives the same bits. With several
+/// threads, a mean of hours could differ in its last bit between runs, and so would the workbook
+/// and the evidence bundle's digest.
+pub fn open_deterministic(lake: &Lake) -> Result<Connection> {
+    let conn = open(lake)?;
+    conn.execute_batch("set threads = 1;")
+        .context("cannot configure DuckDB")?;
+    Ok(conn)
+}
+
 /// Writes a DuckDB database file holding the same views (over the lake's files, by absolute
 /// path), replacing the file atomically. Returns the number of views.
 pub fn write_duckdb(lake: &Lake, path: &Path) -> Result<usize> {
