@@ -717,6 +717,9 @@ impl Config {
                 if rule.below.is_some() == rule.above.is_some() {
                     return Err(format!("{key}: give exactly one of `below` or `above`"));
                 }
+                if let Some(x) = rule.below.or(rule.above).filter(|x| !x.is_finite()) {
+                    return Err(format!("{key}: threshold {x} is not a number"));
+                }
             }
         }
         if self.alerts.webhook_env.trim().is_empty() {
@@ -778,6 +781,8 @@ mod tests {
         assert!(err.contains("exactly one of `below` or `above`"), "{err}");
         let err = rule("kpi = \"patch_compliance_rate\"\nscope = \"site\"\nbelow = 0.9\n").unwrap_err();
         assert!(err.contains("scope: `site`"), "{err}");
+        let err = rule("kpi = \"patch_compliance_rate\"\nscope = \"tenant\"\nbelow = nan\n").unwrap_err();
+        assert!(err.contains("is not a number"), "{err}");
         let err = rule("kind = \"page_someone\"\n").unwrap_err();
         assert!(err.contains("kind: `page_someone`"), "{err}");
         // A rule list replaces the defaults; the kind defaults to kpi.

@@ -28,7 +28,7 @@ use crate::lake::Lake;
 use crate::ops::inbox::{self, EntryOutcome};
 use crate::ops::ledger::{self, RunRecord};
 use crate::ops::lock::{self, Holder};
-use crate::ops::{alerts, freshness, teams, tickets};
+use crate::ops::{alerts, autotask_api, freshness, teams, tickets};
 use crate::{reports, sql};
 
 /// Run the scheduled daily, weekly or monthly job
@@ -65,7 +65,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let config = global.load_config()?;
     let as_of = super::as_of_date(args.as_of.as_deref())?;
     if args.apply {
-        tickets::check_credentials(&config)?;
+        autotask_api::check_credentials(&config)?;
     }
     let lake = global.open_lake(&config)?;
     let started_utc = Utc::now();
@@ -356,8 +356,8 @@ fn prepare_tickets(
         return Ok(());
     }
     let outcomes = if apply {
-        let client = tickets::Autotask::from_env(config)?;
-        tickets::apply(&client, &config.tickets, &due)
+        let client = autotask_api::Autotask::from_env(config)?;
+        autotask_api::apply(&client, &config.tickets, &due)
     } else {
         tickets::prepared_only(&due)
     };

@@ -4,6 +4,7 @@
 //! their own ledgers and output files.
 
 pub mod alerts;
+pub mod autotask_api;
 pub mod freshness;
 pub mod http;
 pub mod inbox;

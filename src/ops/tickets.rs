@@ -1,29 +1,27 @@
 //! Remediation tickets for failure episodes nobody is working on: an episode (kpi-definitions.md)
 //! still open at the end of the day, older than `tickets.open_after_hours`, on a device of its
 //! tenant's current snapshot that is not excluded, with no PSA ticket for the same tenant, device
-//! and patch (open, or opened since the episode began) and none govpack created before. Each gets an Autotask ticket payload with the root-cause facts.
+//! and patch (open, or opened since the episode began) and none govpack created before. Each gets
+//! a ticket with the root-cause facts.
 //!
 //! By default they are only written to `output/tickets/YYYY-MM-DD/remediation-tickets.csv` (and
 //! the exact payloads to `.json`) for a person to approve: tickets reach customers, and the
 //! programme requires human approval of automated customer-facing output. `--apply` creates them
-//! (`POST /V1.0/Tickets`), after asking Autotask whether a ticket with the episode's externalID
+//! through `autotask_api.rs`, after asking Autotask whether a ticket with the episode's externalID
 //! exists, and records each in the lake's `remediation_tickets`, so no episode gets two tickets.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use duckdb::{Connection, params};
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
 use crate::canonical::{Batch, Value};
 use crate::config::{Config, TicketSettings};
-use crate::error::UsageError;
 use crate::kpi::Period;
 use crate::lake::Lake;
-use crate::ops::http::{self, Request, Retry};
 use crate::ops::ledger::REMEDIATION_TICKETS;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -227,32 +225,6 @@ fn parse_instant(text: &str) -> Result<DateTime<Utc>> {
         .with_timezone(&Utc))
 }
 
-/// The Autotask `POST /Tickets` body of a prepared ticket.
-pub fn payload(settings: &TicketSettings, ticket: &PreparedTicket) -> Json {
-    let company: Json = match ticket.company_id.as_deref().map(str::parse::<i64>) {
-        Some(Ok(id)) => json!(id),
-        _ => Json::Null,
-    };
-    let mut body = json!({
-        "companyID": company,
-        "title": ticket.title,
-        "description": ticket.description,
-        "status": settings.status_id,
-        "priority": settings.autotask_priority_ids[usize::from(ticket.priority) - 1],
-        "queueID": settings.queue_id,
-        "ticketType": settings.ticket_type_id,
-        "dueDateTime": ticket.due_utc.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        "externalID": ticket.external_id,
-    });
-    if let Some(id) = settings.issue_type_id {
-        body["issueType"] = json!(id);
-    }
-    if let Some(id) = settings.sub_issue_type_id {
-        body["subIssueType"] = json!(id);
-    }
-    body
-}
-
 /// What became of one ticket.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
@@ -324,7 +296,10 @@ pub fn write_review(
         Ok(())
     })?;
     let json_path = dir.join("remediation-tickets.json");
-    let payloads: Vec<Json> = tickets.iter().map(|t| payload(settings, t)).collect();
+    let payloads: Vec<Json> = tickets
+        .iter()
+        .map(|t| crate::ops::autotask_api::payload(settings, t))
+        .collect();
     crate::lake::write_atomic(&json_path, |f| {
         serde_json::to_writer_pretty(&mut *f, &payloads)?;
         Ok(())
@@ -374,190 +349,6 @@ pub fn record(
     }
     Ok(())
 }
-
-const CREDENTIALS: [&str; 3] = [
-    "AUTOTASK_API_INTEGRATION_CODE",
-    "AUTOTASK_USERNAME",
-    "AUTOTASK_SECRET",
-];
-
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-/// What `--apply` needs before anything runs: the three credentials and a queue.
-pub fn check_credentials(config: &Config) -> Result<()> {
-    let missing: Vec<&str> = CREDENTIALS.iter().copied().filter(|n| var(n).is_none()).collect();
-    if !missing.is_empty() {
-        bail!(UsageError(format!(
-            "--apply needs the Autotask API user's credentials in the environment; not set: {}",
-            missing.join(", ")
-        )));
-    }
-    if config.tickets.queue_id.is_none() {
-        bail!(UsageError(
-            "--apply needs tickets.queue_id in the config: the Autotask queue remediation tickets go to"
-                .into()
-        ));
-    }
-    Ok(())
-}
-
-/// The Autotask REST API, as far as tickets go.
-pub struct Autotask {
-    base: String,
-    integration_code: String,
-    username: String,
-    secret: String,
-    retry: Retry,
-}
-
-impl Autotask {
-    /// Credentials from AUTOTASK_API_INTEGRATION_CODE, AUTOTASK_USERNAME and AUTOTASK_SECRET;
-    /// the zone from AUTOTASK_BASE_URL, else asked of the zone lookup for the user.
-    pub fn from_env(config: &Config) -> Result<Autotask> {
-        check_credentials(config)?;
-        let names = CREDENTIALS;
-        let mut client = Autotask {
-            base: String::new(),
-            integration_code: var(names[0]).expect("checked"),
-            username: var(names[1]).expect("checked"),
-            secret: var(names[2]).expect("checked"),
-            retry: Retry {
-                retries: config.alerts.retries,
-                backoff: Duration::from_millis(config.alerts.retry_backoff_ms),
-                timeout: Duration::from_secs(config.alerts.timeout_seconds.max(30)),
-            },
-        };
-        client.base = match var("AUTOTASK_BASE_URL") {
-            Some(url) => normalise_base(&url),
-            None => {
-                let user = [("user", client.username.as_str())];
-                let zone: Json = serde_json::from_str(&client.send(
-                    "GET",
-                    &config.tickets.zone_lookup_url,
-                    &user,
-                    None,
-                )?)
-                .context("the Autotask zone lookup did not answer JSON")?;
-                let found = zone["url"]
-                    .as_str()
-                    .context("the Autotask zone lookup gave no url for this user")?;
-                normalise_base(found)
-            }
-        };
-        Ok(client)
-    }
-
-    /// The id of a ticket carrying this externalID, if Autotask has one.
-    pub fn find(&self, external_id: &str) -> Result<Option<String>> {
-        let query = json!({"filter": [{"op": "eq", "field": "externalID", "value": external_id}]});
-        let answer: Json = serde_json::from_str(&self.send(
-            "POST",
-            &format!("{}V1.0/Tickets/query", self.base),
-            &[],
-            Some(&query.to_string()),
-        )?)
-        .context("Autotask's ticket query did not answer JSON")?;
-        Ok(answer["items"]
-            .as_array()
-            .and_then(|items| items.first())
-            .and_then(|item| id_text(&item["id"])))
-    }
-
-    /// Creates a ticket; returns its id.
-    pub fn create(&self, body: &Json) -> Result<String> {
-        let answer: Json = serde_json::from_str(&self.send(
-            "POST",
-            &format!("{}V1.0/Tickets", self.base),
-            &[],
-            Some(&body.to_string()),
-        )?)
-        .context("Autotask's ticket creation did not answer JSON")?;
-        id_text(&answer["itemId"]).context("Autotask created the ticket but gave no itemId")
-    }
-
-    fn send(&self, method: &str, url: &str, query: &[(&str, &str)], body: Option<&str>) -> Result<String> {
-        let headers = [
-            ("ApiIntegrationCode", self.integration_code.as_str()),
-            ("UserName", self.username.as_str()),
-            ("Secret", self.secret.as_str()),
-        ];
-        let request = Request {
-            method,
-            url,
-            query,
-            headers: &headers,
-            body,
-            secrets: &[
-                (&self.secret, "$AUTOTASK_SECRET"),
-                (&self.integration_code, "$AUTOTASK_API_INTEGRATION_CODE"),
-            ],
-        };
-        http::send(&request, self.retry)
-            .map(|r| r.body)
-            .map_err(|e| anyhow::anyhow!("Autotask {method} {url}: {e}"))
-    }
-}
-
-/// `https://webservices5.autotask.net/ATServicesRest/` whatever form the zone URL came in.
-fn normalise_base(url: &str) -> String {
-    let trimmed = url.trim().trim_end_matches('/');
-    let trimmed = trimmed
-        .strip_suffix("/V1.0")
-        .or_else(|| trimmed.strip_suffix("/v1.0"))
-        .unwrap_or(trimmed);
-    format!("{trimmed}/")
-}
-
-fn id_text(value: &Json) -> Option<String> {
-    match value {
-        Json::Number(n) => Some(n.to_string()),
-        Json::String(s) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    }
-}
-
-/// Creates each prepared ticket unless Autotask already has its episode; never stops at one
-/// failure (the others still go), and says what happened to each.
-pub fn apply(client: &Autotask, settings: &TicketSettings, tickets: &[PreparedTicket]) -> Vec<Outcome> {
-    tickets
-        .iter()
-        .map(|t| {
-            let attempt = || -> Result<Outcome> {
-                if t.company_id
-                    .as_deref()
-                    .and_then(|c| c.parse::<i64>().ok())
-                    .is_none()
-                {
-                    bail!(
-                        "tenant {} has no Autotask company id (psa_company_id)",
-                        t.tenant_id
-                    );
-                }
-                if let Some(id) = client.find(&t.external_id)? {
-                    return Ok(Outcome {
-                        status: "existing".into(),
-                        autotask_ticket_id: Some(id),
-                        error: None,
-                    });
-                }
-                let id = client.create(&payload(settings, t))?;
-                Ok(Outcome {
-                    status: "created".into(),
-                    autotask_ticket_id: Some(id),
-                    error: None,
-                })
-            };
-            attempt().unwrap_or_else(|e| Outcome {
-                status: "failed".into(),
-                autotask_ticket_id: None,
-                error: Some(format!("{e:#}")),
-            })
-        })
-        .collect()
-}
-
 /// Outcomes for the review-file mode: every ticket is prepared, awaiting approval.
 pub fn prepared_only(tickets: &[PreparedTicket]) -> Vec<Outcome> {
     tickets
@@ -608,21 +399,5 @@ mod tests {
             external_id("a", "b|c", "p", start)
         );
         assert!(id.starts_with("govpack-") && id.len() <= 50, "{id}");
-    }
-
-    #[test]
-    fn every_form_of_the_zone_url_gives_the_same_base() {
-        for url in [
-            "https://webservices5.autotask.net/ATServicesRest",
-            "https://webservices5.autotask.net/ATServicesRest/",
-            "https://webservices5.autotask.net/ATServicesRest/V1.0",
-            "https://webservices5.autotask.net/ATServicesRest/v1.0/",
-        ] {
-            assert_eq!(
-                normalise_base(url),
-                "https://webservices5.autotask.net/ATServicesRest/",
-                "{url}"
-            );
-        }
     }
 }
