@@ -720,6 +720,27 @@ impl Config {
                 if let Some(x) = rule.below.or(rule.above).filter(|x| !x.is_finite()) {
                     return Err(format!("{key}: threshold {x} is not a number"));
                 }
+            } else if rule.kpi.is_some()
+                || rule.scope.is_some()
+                || rule.below.is_some()
+                || rule.above.is_some()
+            {
+                // Would be ignored: say so rather than let the MSP believe a threshold is in force.
+                return Err(format!(
+                    "{key}: a `{}` rule takes no kpi, scope, below or above (its threshold is fixed: \
+                     chronic_snapshots, run.stale_tenant_days)",
+                    rule.kind
+                ));
+            }
+            // The name is part of each breach's identity (what makes an alert new or not).
+            if self.alerts.rules[..i].iter().any(|r| r.name == rule.name) {
+                return Err(format!(
+                    "{key}.name: another rule is already called `{}`",
+                    rule.name
+                ));
+            }
+            if rule.name.trim().is_empty() || rule.name.contains('|') {
+                return Err(format!("{key}.name: must be non-empty, without `|`"));
             }
         }
         if self.alerts.webhook_env.trim().is_empty() {
@@ -783,6 +804,18 @@ mod tests {
         assert!(err.contains("scope: `site`"), "{err}");
         let err = rule("kpi = \"patch_compliance_rate\"\nscope = \"tenant\"\nbelow = nan\n").unwrap_err();
         assert!(err.contains("is not a number"), "{err}");
+        let err = rule("kind = \"stale_data\"\nbelow = 3.0\n").unwrap_err();
+        assert!(
+            err.contains("a `stale_data` rule takes no kpi, scope, below or above"),
+            "{err}"
+        );
+        let twice = "[[alerts.rules]]\nname = \"r1\"\nkind = \"stale_data\"\n\
+                     [[alerts.rules]]\nname = \"r1\"\nkind = \"new_chronic_device\"\n";
+        let err = Config::parse(twice).unwrap_err();
+        assert!(
+            err.contains("alerts.rules[1] (r1).name: another rule is already called `r1`"),
+            "{err}"
+        );
         let err = rule("kind = \"page_someone\"\n").unwrap_err();
         assert!(err.contains("kind: `page_someone`"), "{err}");
         // A rule list replaces the defaults; the kind defaults to kpi.
