@@ -400,7 +400,7 @@ fn a_breach_is_alerted_when_it_appears_not_every_day_it_persists_and_again_when_
 }
 
 #[test]
-fn the_default_rules_find_the_sample_tenants_below_ninety_percent_and_nothing_at_the_threshold() {
+fn the_default_rules_on_the_sample_find_exactly_its_tenants_below_ninety_percent() {
     let dir = msp("");
     drop_all_exports(dir.path());
     let run = govpack(

@@ -269,3 +269,88 @@ pub fn history(conn: &Connection, day: NaiveDate) -> Result<History> {
     }
     Ok(history)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    /// The default rules on hand-built KPI rows: strictly below / above the threshold breaches,
+    /// the threshold itself does not, nor does a null value, another scope or another period.
+    #[test]
+    fn the_default_rules_breach_strictly_past_their_thresholds_in_their_own_scope_and_period() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "create table kpi_summary (kpi_id varchar, period_start date, period_end date, tenant_id varchar,
+                 policy_tier varchar, device_class varchar, age_bucket varchar, value double);
+             create table tenants (tenant_id varchar, tenant_name varchar);
+             create table chronic_devices (period_start date, period_end date, tenant_id varchar, device_id varchar,
+                 hostname varchar, current_reason varchar, noncompliant_at varchar);
+             insert into tenants values ('A', 'Acme'), ('B', 'Bravo'), ('C', 'Cargo'), ('D', 'Delta');
+             insert into kpi_summary values
+                 ('patch_compliance_rate', '2026-10-01', '2026-10-21', 'A', null, null, null, 0.85),
+                 ('patch_compliance_rate', '2026-10-01', '2026-10-21', 'B', null, null, null, 0.90),
+                 ('patch_compliance_rate', '2026-10-01', '2026-10-21', 'C', null, null, null, null),
+                 ('patch_compliance_rate', '2026-10-01', '2026-10-21', 'D', null, null, null, 0.95),
+                 ('patch_compliance_rate', '2026-10-01', '2026-10-21', null, null, null, null, 0.80),
+                 ('patch_compliance_rate', '2026-10-01', '2026-10-21', 'A', 'critical_servers', null, null, 0.84),
+                 ('patch_compliance_rate', '2026-10-01', '2026-10-21', 'A', 'workstations', null, null, 0.85),
+                 ('patch_compliance_rate', '2026-10-01', '2026-10-21', null, 'critical_servers', null, null, 0.50),
+                 ('patch_compliance_rate', '2026-10-01', '2026-10-21', 'A', null, 'server', null, 0.10),
+                 ('patch_compliance_rate', '2026-09-01', '2026-09-30', 'B', null, null, null, 0.10),
+                 ('emergency_change_ratio', '2026-10-01', '2026-10-21', 'A', null, null, null, 0.15),
+                 ('emergency_change_ratio', '2026-10-01', '2026-10-21', 'B', null, null, null, 0.16),
+                 ('remediation_sla_breach_rate', '2026-10-01', '2026-10-21', 'C', null, null, null, 0.5);
+             insert into chronic_devices values
+                 ('2026-10-01', '2026-10-21', 'A', 'd1', 'ACME-DC01', 'overdue_patch', '[2026-10-07, 2026-10-14, 2026-10-21]'),
+                 ('2026-09-01', '2026-09-30', 'B', 'd9', 'OLD', 'overdue_patch', '[]');",
+        )
+        .unwrap();
+        let fresh = |id: &str, age: Option<i64>, stale: bool| TenantFreshness {
+            tenant_id: id.into(),
+            tenant_name: id.into(),
+            latest: vec![age.map(|a| day("2026-10-21") - chrono::Duration::days(a)); 6],
+            devices_age_days: age,
+            stale,
+        };
+        // A's export is 9 days old (stale after 8); E never sent one (onboarding: not alerted).
+        let freshness = [
+            fresh("A", Some(9), true),
+            fresh("B", Some(8), false),
+            fresh("E", None, true),
+        ];
+        let period = Period {
+            start: day("2026-10-01"),
+            end: day("2026-10-21"),
+        };
+        let breaches = evaluate(&Config::default(), &conn, period, &freshness).unwrap();
+        let keys: Vec<&str> = breaches.iter().map(|b| b.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "emergency_change_ratio|B|-",
+                "new_chronic_devices|A|d1",
+                "remediation_sla_breaches|C|-",
+                "stale_tenant_data|A|-",
+                "tenant_patch_compliance|A|-",
+                "tier_patch_compliance|A|critical_servers",
+            ]
+        );
+        let tenant = breaches
+            .iter()
+            .find(|b| b.rule == "tenant_patch_compliance")
+            .unwrap();
+        assert_eq!((tenant.value, tenant.threshold), (Some(0.85), Some(0.90)));
+        assert_eq!(tenant.tenant_name.as_deref(), Some("Acme"));
+        assert!(
+            tenant.detail.contains("compliance_devices") && tenant.detail.contains("'A'"),
+            "{}",
+            tenant.detail
+        );
+        let stale = breaches.iter().find(|b| b.rule == "stale_tenant_data").unwrap();
+        assert_eq!((stale.value, stale.threshold), (Some(9.0), Some(8.0)));
+    }
+}
