@@ -108,16 +108,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         println!("KPI outputs: {}", lake.root().join("kpi").display());
         // The governance pack of the latest month, for the portfolio and its first tenant.
         let reports_dir = args.out.join("reports").join(period.label());
-        let first_tenant: Option<String> = sql::open(&lake)?
-            .query_row("select min(tenant_id) from tenants", [], |r| r.get(0))
-            .unwrap_or(None);
+        let first_tenant = crate::reports::tenant_ids(&lake)?.into_iter().next();
         for tenant in [None, first_tenant] {
-            let dir = tenant.as_ref().map_or_else(
-                || reports_dir.clone(),
-                |t| reports_dir.join(crate::reports::tenant_folder(t)),
-            );
-            let written =
-                crate::reports::write_pack(&lake, &period.start.to_string(), tenant.as_deref(), &dir)?;
+            let written = crate::reports::write_pack(
+                &lake,
+                &period.start.to_string(),
+                tenant.as_deref(),
+                &reports_dir,
+            )?;
             let (bundle, files) = written.split_last().expect("a pack always has its bundle");
             for file in files {
                 println!("Report: {}", file.display());

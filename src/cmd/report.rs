@@ -69,10 +69,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("reports").join(period.label()));
-    let tenants: Vec<String> = conn
-        .prepare("select tenant_id from tenants order by 1")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let tenants = reports::tenant_ids(&lake)?;
     let mut scopes: Vec<Option<String>> = Vec::new();
     match (&args.tenant, args.all_tenants) {
         // A mistyped id would give an empty pack that reads as a clean tenant: refuse it.
@@ -93,11 +90,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         (None, false) => scopes.push(None),
     }
     for scope in scopes {
-        let dir = match &scope {
-            Some(t) => out.join(reports::tenant_folder(t)),
-            None => out.clone(),
-        };
-        let written = reports::write_pack(&lake, &period.start.to_string(), scope.as_deref(), &dir)?;
+        let written = reports::write_pack(&lake, &period.start.to_string(), scope.as_deref(), &out)?;
         let (bundle, files) = written.split_last().expect("a pack always has its bundle");
         for file in files {
             println!("wrote {}", file.display());

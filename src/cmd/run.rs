@@ -401,14 +401,10 @@ fn close_month(
 ) -> Result<()> {
     compute(config, lake, period, record)?;
     let dir = out.join("reports").join(period.label());
-    let tenants: Vec<String> = sql::open(lake)?
-        .prepare("select tenant_id from tenants order by 1")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let tenants = reports::tenant_ids(lake)?;
     let scopes = std::iter::once(None).chain(tenants.iter().map(|t| Some(t.as_str())));
     for scope in scopes {
-        let scope_dir = scope.map_or_else(|| dir.clone(), |t| dir.join(reports::tenant_folder(t)));
-        let written = reports::write_pack(lake, &period.start.to_string(), scope, &scope_dir)?;
+        let written = reports::write_pack(lake, &period.start.to_string(), scope, &dir)?;
         record
             .outputs
             .extend(written.iter().map(|p| p.display().to_string()));

@@ -99,13 +99,9 @@ impl Autotask {
             Some(url) => normalise_base(&url),
             None => {
                 let user = [("user", client.username.as_str())];
-                let zone: Json = serde_json::from_str(&client.send(
-                    "GET",
-                    &config.tickets.zone_lookup_url,
-                    &user,
-                    None,
-                )?)
-                .context("the Autotask zone lookup did not answer JSON")?;
+                let zone: Json =
+                    serde_json::from_str(&client.send(&config.tickets.zone_lookup_url, &user, None)?)
+                        .context("the Autotask zone lookup did not answer JSON")?;
                 let found = zone["url"]
                     .as_str()
                     .context("the Autotask zone lookup gave no url for this user")?;
@@ -119,7 +115,6 @@ impl Autotask {
     pub fn find(&self, external_id: &str) -> Result<Option<String>> {
         let query = json!({"filter": [{"op": "eq", "field": "externalID", "value": external_id}]});
         let answer: Json = serde_json::from_str(&self.send(
-            "POST",
             &format!("{}V1.0/Tickets/query", self.base),
             &[],
             Some(&query.to_string()),
@@ -134,7 +129,6 @@ impl Autotask {
     /// Creates a ticket; returns its id.
     pub fn create(&self, body: &Json) -> Result<String> {
         let answer: Json = serde_json::from_str(&self.send(
-            "POST",
             &format!("{}V1.0/Tickets", self.base),
             &[],
             Some(&body.to_string()),
@@ -143,14 +137,14 @@ impl Autotask {
         id_text(&answer["itemId"]).context("Autotask created the ticket but gave no itemId")
     }
 
-    fn send(&self, method: &str, url: &str, query: &[(&str, &str)], body: Option<&str>) -> Result<String> {
+    fn send(&self, url: &str, query: &[(&str, &str)], body: Option<&str>) -> Result<String> {
+        let method = if body.is_some() { "POST" } else { "GET" };
         let headers = [
             ("ApiIntegrationCode", self.integration_code.as_str()),
             ("UserName", self.username.as_str()),
             ("Secret", self.secret.as_str()),
         ];
         let request = Request {
-            method,
             url,
             query,
             headers: &headers,

@@ -15,9 +15,9 @@ pub struct Retry {
     pub timeout: Duration,
 }
 
-/// A request to send; `secrets` are redacted from any error text.
+/// A request to send: a GET, or with a body a POST of JSON. `secrets` are redacted from any
+/// error text.
 pub struct Request<'a> {
-    pub method: &'a str,
     pub url: &'a str,
     /// Query parameters, encoded by the client.
     pub query: &'a [(&'a str, &'a str)],
@@ -78,15 +78,15 @@ pub fn send(request: &Request, retry: Retry) -> Result<Response, String> {
 }
 
 fn once(agent: &Agent, request: &Request) -> Result<(u16, String), ureq::Error> {
-    let mut response = match (request.method, request.body) {
-        ("GET", _) => {
+    let mut response = match request.body {
+        None => {
             let mut builder = agent.get(request.url).query_pairs(request.query.iter().copied());
             for (k, v) in request.headers {
                 builder = builder.header(*k, *v);
             }
             builder.call()?
         }
-        (_, body) => {
+        Some(body) => {
             let mut builder = agent
                 .post(request.url)
                 .query_pairs(request.query.iter().copied())
@@ -94,7 +94,7 @@ fn once(agent: &Agent, request: &Request) -> Result<(u16, String), ureq::Error> 
             for (k, v) in request.headers {
                 builder = builder.header(*k, *v);
             }
-            builder.send(body.unwrap_or(""))?
+            builder.send(body)?
         }
     };
     let status = response.status().as_u16();

@@ -185,7 +185,6 @@ pub fn deliver(
                     let without_query = url.split('?').next().unwrap_or(&url).to_string();
                     let text = serde_json::to_string(&body)?;
                     let request = Request {
-                        method: "POST",
                         url: &url,
                         query: &[],
                         headers: &[],

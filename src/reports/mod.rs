@@ -32,12 +32,18 @@ pub fn session(lake: &Lake, tenant: Option<&str>) -> Result<Connection> {
     Ok(conn)
 }
 
-/// The governance pack of one scope and period, written into `dir`: the evidence bundle, and
-/// beside it the reports it holds (the workbook, the proof brief, for the portfolio the
-/// failure-pattern analysis), copied out of it so that a report handed round has the very digest
-/// the bundle's manifest lists. `tenant` is the scope (`None`: the portfolio). Returns the
-/// reports, then the bundle folder.
-pub fn write_pack(lake: &Lake, period_start: &str, tenant: Option<&str>, dir: &Path) -> Result<Vec<PathBuf>> {
+/// The governance pack of one scope and period: the evidence bundle, and beside it the reports it
+/// holds (the workbook, the proof brief, for the portfolio the failure-pattern analysis), copied
+/// out of it so that a report handed round has the very digest the bundle's manifest lists.
+/// `tenant` is the scope (`None`: the portfolio). The portfolio's pack goes into `period_dir`, a
+/// tenant's into `period_dir/<tenant_folder>`. Returns the reports, then the bundle folder.
+pub fn write_pack(
+    lake: &Lake,
+    period_start: &str,
+    tenant: Option<&str>,
+    period_dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    let dir = &tenant.map_or_else(|| period_dir.to_path_buf(), |t| period_dir.join(tenant_folder(t)));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let session = session(lake, tenant)?;
     let bundle = bundle::write(&session, period_start, tenant.unwrap_or("portfolio"), dir)?;
@@ -58,6 +64,14 @@ pub fn write_pack(lake: &Lake, period_start: &str, tenant: Option<&str>, dir: &P
     written.sort();
     written.push(bundle);
     Ok(written)
+}
+
+/// Every tenant id in the lake, in order.
+pub fn tenant_ids(lake: &Lake) -> Result<Vec<String>> {
+    let conn = crate::sql::open(lake)?;
+    let mut statement = conn.prepare("select tenant_id from tenants order by 1")?;
+    let ids = statement.query_map([], |r| r.get(0))?;
+    Ok(ids.collect::<Result<_, _>>()?)
 }
 
 /// When a report of the period is dated: the end of its as-of day (UTC), never the wall clock, so
