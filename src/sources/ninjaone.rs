@@ -103,7 +103,30 @@ struct PatchRecord<'a> {
     record: &'a Value,
 }
 
-impl PatchRecord<'_> {
+impl<'a> PatchRecord<'a> {
+    /// The `i`th record of a query page with its device's tenant; a device no devices export has
+    /// named yet is quarantined as a row of `table` and gives `None`.
+    fn located(
+        i: usize,
+        record: &'a Value,
+        ctx: &Context,
+        sink: &mut RowSink,
+        table: &'static crate::canonical::Table,
+    ) -> Option<(PatchRecord<'a>, String)> {
+        let p = PatchRecord {
+            line: i as u64 + 1,
+            device_id: json::text(record, "deviceId"),
+            record,
+        };
+        match ctx.device_tenant(&p.device_id) {
+            Some(tenant) => Some((p, tenant)),
+            None => {
+                unknown_device(sink, table, p.line, &p.device_id);
+                None
+            }
+        }
+    }
+
     fn patch_id(&self) -> String {
         Some(json::text(self.record, "kbNumber"))
             .filter(|kb| !kb.is_empty())
@@ -165,13 +188,7 @@ pub fn read_os_patches(
     let mut unknown_types = 0;
     let mut unknown_severities = std::collections::BTreeMap::new();
     for (i, r) in records.iter().enumerate() {
-        let p = PatchRecord {
-            line: i as u64 + 1,
-            device_id: json::text(r, "deviceId"),
-            record: r,
-        };
-        let Some(tenant) = ctx.device_tenant(&p.device_id) else {
-            unknown_device(sink, &PATCH_STATUS, p.line, &p.device_id);
+        let Some((p, tenant)) = PatchRecord::located(i, r, ctx, sink, &PATCH_STATUS) else {
             continue;
         };
         if classification(&json::text(r, "type")).is_none() {
@@ -218,13 +235,7 @@ pub fn read_os_patch_installs(
     let mut latest: std::collections::BTreeMap<(String, String), (String, u64, Cells)> =
         std::collections::BTreeMap::new();
     for (i, r) in records.iter().enumerate() {
-        let p = PatchRecord {
-            line: i as u64 + 1,
-            device_id: json::text(r, "deviceId"),
-            record: r,
-        };
-        let Some(tenant) = ctx.device_tenant(&p.device_id) else {
-            unknown_device(sink, &PATCH_ATTEMPTS, p.line, &p.device_id);
+        let Some((p, tenant)) = PatchRecord::located(i, r, ctx, sink, &PATCH_ATTEMPTS) else {
             continue;
         };
         let Some(at) = sink.time_cell(
