@@ -478,16 +478,10 @@ impl Default for PolicyTierSettings {
 }
 
 impl SourceSettings {
-    /// What each source writes when nobody configured it: PowerShell and report CSVs of the RMMs
-    /// in en-US, Automate's database times in US form (server-local: set its time_zone), the
-    /// JSON APIs in ISO-8601 or epoch.
+    /// What each source writes when nobody configured it (each adapter says, in its own file).
     pub fn default_for(source: &str) -> SourceSettings {
-        let culture = match source {
-            "datto_rmm" | "ninjaone" | "connectwise_automate" => DateCulture::Us,
-            _ => DateCulture::Iso,
-        };
         SourceSettings {
-            date_culture: culture,
+            date_culture: crate::sources::default_date_culture(source),
             ..SourceSettings::default()
         }
     }

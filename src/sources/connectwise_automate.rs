@@ -13,6 +13,10 @@ use std::collections::BTreeMap;
 use super::{Cells, Context, FileError, RowSink, SourceFile, VendorCsv, microsoft_release_date};
 use crate::canonical::{DEVICE_PATCH_SUMMARY, DEVICES, PATCH_STATUS, TENANTS};
 
+/// How this export writes ambiguous dates when `[sources.<name>] date_culture` is not set:
+/// Automate's database times come in US form (server-local: set its time_zone).
+pub const DEFAULT_DATE_CULTURE: crate::config::DateCulture = crate::config::DateCulture::Us;
+
 fn class_of(machine_type: &str) -> &'static str {
     match machine_type.trim().to_ascii_lowercase().as_str() {
         "server" | "1" | "true" => "server",

@@ -15,6 +15,10 @@ use serde_json::Value;
 use super::{Context, FileError, RowSink, SourceFile, VendorCsv, json};
 use crate::canonical::{DEVICE_PATCH_SUMMARY, DEVICES, PATCH_ATTEMPTS, TENANTS};
 
+/// How this export writes ambiguous dates when `[sources.<name>] date_culture` is not set:
+/// PowerShell and community CSV exports are written in en-US.
+pub const DEFAULT_DATE_CULTURE: crate::config::DateCulture = crate::config::DateCulture::Us;
+
 const SYSTEM_SITES: [&str; 3] = ["Managed", "OnDemand", "Deleted Devices"];
 
 /// The tenant of a Datto site: its Autotask company when linked, else the site itself.

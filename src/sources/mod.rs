@@ -25,6 +25,17 @@ use crate::canonical::{self, Batch, Problem, Reason, Table, Value};
 use crate::config::Config;
 use timestamps::TimeStyle;
 
+/// A source's date culture when its config does not set one: the adapter's own default, else
+/// ISO-8601 (the JSON APIs write ISO-8601 or epoch times).
+pub fn default_date_culture(source: &str) -> crate::config::DateCulture {
+    match source {
+        "datto_rmm" => datto_rmm::DEFAULT_DATE_CULTURE,
+        "ninjaone" => ninjaone::DEFAULT_DATE_CULTURE,
+        "connectwise_automate" => connectwise_automate::DEFAULT_DATE_CULTURE,
+        _ => crate::config::DateCulture::Iso,
+    }
+}
+
 /// An export file read into memory, with the digest that identifies it in the ingest ledger.
 #[derive(Debug, Clone)]
 pub struct SourceFile {

@@ -16,6 +16,10 @@ use serde_json::Value;
 use super::{Cells, Context, FileError, RowSink, SourceFile, VendorCsv, json};
 use crate::canonical::{DEVICES, PATCH_ATTEMPTS, PATCH_STATUS, Problem, Reason, TENANTS};
 
+/// How this export writes ambiguous dates when `[sources.<name>] date_culture` is not set:
+/// The patch report CSV is written in en-US.
+pub const DEFAULT_DATE_CULTURE: crate::config::DateCulture = crate::config::DateCulture::Us;
+
 fn org_tenant(ctx: &Context, org_id: &str) -> String {
     ctx.site_tenant(org_id)
         .unwrap_or_else(|| format!("ninjaone-org-{org_id}"))
