@@ -193,19 +193,8 @@ fn write_ninjaone(tables: &mut [TableRows], out: &Path, until: NaiveDate) -> Res
     use crate::sources::ExportRow;
     use crate::sources::ninjaone::export;
     use std::collections::{BTreeMap, BTreeSet};
-    let index = |name: &str| table_position(tables, name);
-    let (ti, di, pi, ai) = (
-        index("tenants"),
-        index("devices"),
-        index("patch_status"),
-        index("patch_attempts"),
-    );
-    let (tenant_rows, device_rows, patch_rows, attempt_rows) = (
-        rows(&tables[ti]),
-        rows(&tables[di]),
-        rows(&tables[pi]),
-        rows(&tables[ai]),
-    );
+    let [ti, di, pi, ai] = rmm_positions(tables);
+    let [tenant_rows, device_rows, patch_rows, attempt_rows] = [ti, di, pi, ai].map(|i| rows(&tables[i]));
     let org_of = |tenant: &str| {
         tenant_rows
             .iter()
@@ -296,19 +285,8 @@ fn write_patch_reports(
 ) -> Result<Vec<(PathBuf, usize)>> {
     use crate::sources::{ExportRow, connectwise_automate, wufb};
     use std::collections::{BTreeMap, BTreeSet};
-    let index = |name: &str| table_position(tables, name);
-    let (ti, di, pi, ai) = (
-        index("tenants"),
-        index("devices"),
-        index("patch_status"),
-        index("patch_attempts"),
-    );
-    let (tenant_rows, device_rows, patch_rows, attempt_rows) = (
-        rows(&tables[ti]),
-        rows(&tables[di]),
-        rows(&tables[pi]),
-        rows(&tables[ai]),
-    );
+    let [ti, di, pi, ai] = rmm_positions(tables);
+    let [tenant_rows, device_rows, patch_rows, attempt_rows] = [ti, di, pi, ai].map(|i| rows(&tables[i]));
     let key = |r: &RowRef<'_>| {
         (
             r.get("snapshot_date").to_string(),
@@ -370,6 +348,12 @@ fn write_patch_reports(
     drop((tenant_rows, device_rows, patch_rows, attempt_rows));
     remove_rows(&mut tables[pi].rows, &moved);
     Ok(written)
+}
+
+/// Where the tables an RMM's patch exports carry are: tenants, devices, patch_status,
+/// patch_attempts.
+fn rmm_positions(tables: &[TableRows]) -> [usize; 4] {
+    ["tenants", "devices", "patch_status", "patch_attempts"].map(|name| table_position(tables, name))
 }
 
 fn table_position(tables: &[TableRows], name: &str) -> usize {
