@@ -140,10 +140,11 @@ pub fn ingest_with(
     let mut report = IngestReport::default();
     let mut pending: Vec<((Format, usize), SourceFile, Recognised)> = Vec::new();
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    let ingested = lake.ingested_digests()?;
     for path in files {
         let outcome = match SourceFile::read(&path) {
             Err(e) => Some(Outcome::Failed { error: e.to_string() }),
-            Ok(file) => match lake.ingested_at(&file.sha256)? {
+            Ok(file) => match ingested.get(&file.sha256) {
                 Some(at) => Some(Outcome::Skipped {
                     previously: at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
                 }),
@@ -208,18 +209,38 @@ fn ingest_file(
     options: IngestOptions,
 ) -> Result<LoadedFile> {
     let format = recognised.format;
-    let ctx = Context {
-        config,
-        snapshot_date: options
-            .snapshot_date
-            .or_else(|| sources::date_in_file_name(&file.path)),
-        site_tenants: lake.tenant_lookup("tenants", "rmm_site_id", false)?,
-        tenant_names: lake.tenant_lookup("tenants", "tenant_name", true)?,
-        device_tenants: lake.tenant_lookup("devices", "device_id", false)?,
-        lookups: lake.lookups(format.source())?,
-        tenants: lake.tenant_facts()?,
+    let snapshot_date = options
+        .snapshot_date
+        .or_else(|| sources::date_in_file_name(&file.path));
+    // Canonical rows name their tenant: only vendor exports need the lake's tenants, devices and
+    // picklists to resolve theirs, and a canonical file of millions of rows reads none of it.
+    let ctx = if format == Format::CanonicalCsv {
+        Context {
+            config,
+            snapshot_date,
+            site_tenants: HashMap::new(),
+            tenant_names: HashMap::new(),
+            device_tenants: HashMap::new(),
+            lookups: Vec::new(),
+            tenants: HashMap::new(),
+        }
+    } else {
+        Context {
+            config,
+            snapshot_date,
+            site_tenants: lake.tenant_lookup("tenants", "rmm_site_id", false)?,
+            tenant_names: lake.tenant_lookup("tenants", "tenant_name", true)?,
+            device_tenants: lake.tenant_lookup("devices", "device_id", false)?,
+            lookups: lake.lookups(format.source())?,
+            tenants: lake.tenant_facts()?,
+        }
     };
     let mut output = sources::read(file, recognised, &ctx).map_err(anyhow::Error::new)?;
+    let now = Utc::now();
+    quarantine_out_of_range_days(
+        &mut output,
+        snapshot_date.unwrap_or_default().max(now.date_naive()),
+    );
     for batch in &mut output.batches {
         if batch.table.name == canonical::DEVICES.name
             && let Some(warning) = assign_policy_tiers(config, lake, batch)?
@@ -227,7 +248,6 @@ fn ingest_file(
             output.warnings.push(warning);
         }
     }
-    let now = Utc::now();
     let mut loaded = LoadedFile {
         rows_read: output.rows_read,
         rows_quarantined: output.rows_rejected(),
@@ -271,6 +291,43 @@ fn ingest_file(
         "ingested"
     );
     Ok(loaded)
+}
+
+/// Refuses rows whose partition day is before 2000 or more than a year after `reference` (the
+/// later of the file's snapshot date and the ingest date): a parsing accident or a typo must not
+/// become a partition of its own, and a row nobody can place in time cannot count in a period.
+fn quarantine_out_of_range_days(output: &mut sources::AdapterOutput, reference: NaiveDate) {
+    let (earliest, latest) = (
+        canonical::earliest_partition_day(),
+        canonical::latest_partition_day(reference),
+    );
+    for batch in &mut output.batches {
+        let (Some(days), canonical::Partitioning::Day { column, .. }) =
+            (batch.partition_days(), batch.table.partitioning)
+        else {
+            continue;
+        };
+        let keep: Vec<bool> = days.iter().map(|d| (earliest..=latest).contains(d)).collect();
+        if keep.iter().all(|k| *k) {
+            continue;
+        }
+        for (row, day) in days.iter().enumerate().filter(|(row, _)| !keep[*row]) {
+            output.rejections.push(sources::Rejection {
+                table: batch.table.name.to_string(),
+                line: batch.line(row),
+                problem: canonical::Problem {
+                    column: column.to_string(),
+                    value: batch.value(row, column).to_key_text(),
+                    reason: canonical::Reason::OutOfRange,
+                    detail: format!(
+                        "{day} is outside the days an export can describe ({earliest} to {latest}, one \
+                         year after the file's snapshot or ingest date)"
+                    ),
+                },
+            });
+        }
+        batch.retain(&keep);
+    }
 }
 
 /// Fills the policy tier of devices whose export names none, from the config's rules. Returns a

@@ -1,25 +1,34 @@
 //! The Parquet lake: all reading and writing of its files happens here.
 //!
-//! Layout: one folder per table, named after it (`lake/devices/`, `lake/patch_status/`, ...,
-//! `lake/quarantine/`, `lake/ingest_ledger/`), holding plain `*.parquet` files that DuckDB
-//! (`read_parquet('lake/devices/*.parquet')`) and Power BI (Get Data > Folder) combine. Snapshot
-//! and attempt tables get one file per month of their date (`devices-2026-10.parquet`); the others
-//! one file per table. Rows with the same natural key always land in the same file.
+//! Layout: one folder per table, named after it. Snapshot and attempt tables hold one Hive-style
+//! folder per day (`lake/patch_status/snapshot_date=2026-10-26/patch_status-2026-10-26.parquet`,
+//! `lake/patch_attempts/attempt_date=2026-10-26/...`), so a daily export writes its own day and
+//! never rewrites the month. Small tables are one file (`lake/tenants/tenants.parquet`). The
+//! quarantine and the ingest ledger are append-only: each ingest adds a file, and a folder of
+//! many small files is compacted into one. DuckDB (`read_parquet('lake/devices/*/*.parquet')`),
+//! Spark, Fabric and Power BI (Get Data > Folder) read every layout here as it is.
 //!
 //! Profile, for Power BI and every other reader: flat columns; Int64, Float64, UTF-8 strings,
-//! booleans, DATE, TIMESTAMP(MICROS, adjusted to UTC); Parquet v1 data pages; SNAPPY.
+//! booleans, DATE, TIMESTAMP(MICROS, adjusted to UTC); Parquet v1 data pages; SNAPPY. Partition
+//! columns stay inside the files too, so a reader that ignores folder names loses nothing.
 //!
 //! Writes are atomic: a file is written under a hidden temporary name in the same folder, synced,
-//! then renamed over the old one, so a reader or a crash sees the old file or the new, never half
-//! of one. An ingest writes its table files first and its ledger entry last: a crash in between
-//! leaves the file unrecorded, and ingesting it again converges to the same lake (merges are by key).
+//! renamed over the old one, and the folder is synced, so a reader or a crash sees the old file or
+//! the new, never half of one, and a power loss cannot keep a rename whose file was lost. An
+//! ingest writes its table files first and its ledger entry last: a crash in between leaves the
+//! file unrecorded, and ingesting it again converges to the same lake (merges are by key).
+//!
+//! A lake written by the earlier layout (one file per month: `devices/devices-2026-10.parquet`)
+//! is converted when it is opened: each month file is split into its days, merged into them by
+//! key, and removed only then, so an interrupted conversion resumes at the next open and loses
+//! nothing.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::*;
 
 use crate::canonical::{self, Batch, COUNT, ColumnType, Partitioning, Table, Value, col, req};
@@ -42,7 +51,7 @@ pub static QUARANTINE: Table = Table {
         req("quarantined_utc", ColumnType::Timestamp),
     ],
     key: &["source_sha256", "line", "column_name", "reason"],
-    partitioning: Partitioning::Whole,
+    partitioning: Partitioning::Log,
 };
 
 /// Every file ingested: its digest (which makes a repeat a no-op), counts and time.
@@ -66,7 +75,7 @@ pub static INGEST_LEDGER: Table = Table {
         req("govpack_version", TEXT),
     ],
     key: &["source_sha256"],
-    partitioning: Partitioning::Whole,
+    partitioning: Partitioning::Log,
 };
 
 /// Facts an adapter keeps between exports of one tool that are not canonical rows: a PSA's
@@ -128,14 +137,31 @@ pub struct Lake {
     root: PathBuf,
 }
 
+/// A log folder holding more files than this is compacted into one after the next append: a
+/// year of daily ingests stays a few files, and a reader opens few of them.
+const LOG_FILES_BEFORE_COMPACTION: usize = 64;
+
+/// The partitioning of a lake table, by name: canonical tables as the model says, the quarantine
+/// and the ledger as logs, anything else (the operations tables) one file.
+fn partitioning_of(table: &str) -> Partitioning {
+    match canonical::table(table) {
+        Some(t) => t.partitioning,
+        None if table == QUARANTINE.name || table == INGEST_LEDGER.name => Partitioning::Log,
+        None => Partitioning::Whole,
+    }
+}
+
 impl Lake {
-    /// Opens the lake at `root`, creating the folder when it does not exist.
+    /// Opens the lake at `root`, creating the folder when it does not exist, and converting
+    /// tables written in the earlier month-file layout to day partitions.
     pub fn open(root: &Path) -> Result<Lake> {
         std::fs::create_dir_all(root)
             .with_context(|| format!("cannot create the lake folder {}", root.display()))?;
-        Ok(Lake {
+        let lake = Lake {
             root: root.to_path_buf(),
-        })
+        };
+        lake.upgrade_layout()?;
+        Ok(lake)
     }
 
     pub fn root(&self) -> &Path {
@@ -146,34 +172,64 @@ impl Lake {
         self.root.join(table)
     }
 
-    /// The table's Parquet files, in name order.
+    /// The table's Parquet files, in name order (for a table partitioned by day: day order).
     pub fn table_files(&self, table: &str) -> Result<Vec<PathBuf>> {
         let dir = self.table_dir(table);
-        if !dir.exists() {
-            return Ok(Vec::new());
+        let mut files = Vec::new();
+        match partitioning_of(table) {
+            Partitioning::Day { folder, .. } => {
+                let prefix = format!("{folder}=");
+                for partition in list(&dir)? {
+                    let is_partition = partition.is_dir()
+                        && partition
+                            .file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with(&prefix));
+                    if is_partition {
+                        files.extend(list(&partition)?.into_iter().filter(|p| is_parquet(p)));
+                    }
+                }
+            }
+            Partitioning::Whole | Partitioning::Log => {
+                files.extend(list(&dir)?.into_iter().filter(|p| is_parquet(p)));
+            }
         }
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .with_context(|| format!("cannot list {}", dir.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
-            .collect();
         files.sort();
         Ok(files)
     }
 
     /// The glob DuckDB reads a table through.
     pub fn parquet_glob(&self, table: &str) -> String {
-        self.table_dir(table)
-            .join("*.parquet")
-            .to_string_lossy()
-            .into_owned()
+        let dir = self.table_dir(table);
+        let glob = match partitioning_of(table) {
+            Partitioning::Day { folder, .. } => dir.join(format!("{folder}=*")).join("*.parquet"),
+            Partitioning::Whole | Partitioning::Log => dir.join("*.parquet"),
+        };
+        glob.to_string_lossy().into_owned()
     }
 
-    /// The whole table, or `None` when nothing has been written to it yet.
+    /// The file a partition of a table lives in: `<table>.parquet`, or
+    /// `<folder>=YYYY-MM-DD/<table>-YYYY-MM-DD.parquet` for a day.
+    fn partition_file(&self, table: &Table, day: Option<NaiveDate>) -> PathBuf {
+        let dir = self.table_dir(table.name);
+        match (table.partitioning, day) {
+            (Partitioning::Day { folder, .. }, Some(day)) => dir
+                .join(format!("{folder}={day}"))
+                .join(format!("{}-{day}.parquet", table.name)),
+            _ => dir.join(format!("{}.parquet", table.name)),
+        }
+    }
+
+    /// The whole table, or `None` when nothing has been written to it yet. Only for tables that
+    /// stay small (tenants, lookups); the large ones are read by DuckDB or a column at a time.
     pub fn read_table(&self, table: &str) -> Result<Option<DataFrame>> {
+        self.read_columns(table, None)
+    }
+
+    /// Some columns of every file of a table (all with `None`), stacked.
+    fn read_columns(&self, table: &str, columns: Option<&[&str]>) -> Result<Option<DataFrame>> {
         let mut frame: Option<DataFrame> = None;
         for file in self.table_files(table)? {
-            let part = read_parquet(&file)?;
+            let part = read_parquet_columns(&file, columns)?;
             match &mut frame {
                 None => frame = Some(part),
                 Some(f) => {
@@ -192,61 +248,147 @@ impl Lake {
 
     /// Adds a batch to its table: rows whose natural key is already there replace the old ones;
     /// every file touched is rewritten atomically and sorted by key, so the same content always
-    /// gives the same file.
+    /// gives the same file. Only the partitions the batch's rows fall in are read and written.
     pub fn merge(&self, batch: &Batch) -> Result<MergeStats> {
         let table = batch.table;
-        let dir = self.table_dir(table.name);
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let key: Vec<String> = table.key.iter().map(|k| k.to_string()).collect();
+        let frame = batch.to_frame()?;
+        if table.partitioning == Partitioning::Log {
+            return self.append(table, frame);
+        }
         let mut stats = MergeStats::default();
-        for (partition, new) in batch.to_partitioned_frames()? {
-            let path = dir.join(format!("{partition}.parquet"));
+        for (day, new) in split_by_partition(table, frame)? {
+            let path = self.partition_file(table, day);
             let new_rows = new.height();
-            let combined = if path.exists() {
-                let old = read_parquet(&path)?;
-                let old = old
-                    .select(new.get_column_names().into_iter().cloned())
-                    .map_err(anyhow::Error::from);
-                let old = old.with_context(|| {
-                    format!(
-                        "{} lacks columns govpack writes now; move it aside and ingest again",
-                        path.display()
-                    )
-                })?;
-                old.vstack(&new).map_err(anyhow::Error::from).with_context(|| {
-                    format!(
-                        "{} has other column types than govpack writes now",
-                        path.display()
-                    )
-                })?
-            } else {
-                new
-            };
-            let merged = combined.unique_stable(Some(key.as_slice()), UniqueKeepStrategy::Last, None)?;
-            let replaced = combined.height() - merged.height();
-            let mut sorted = merged.sort(&key, SortMultipleOptions::default().with_maintain_order(true))?;
-            write_parquet_atomic(&path, &mut sorted)?;
+            let replaced = self.merge_into(&path, table, new)?;
             stats.rows_written += new_rows as u64;
-            stats.rows_replaced += replaced as u64;
+            stats.rows_replaced += replaced;
             stats.files.push(path);
         }
         Ok(stats)
     }
 
-    /// When a file with this digest was ingested, if it was.
-    pub fn ingested_at(&self, sha256: &str) -> Result<Option<DateTime<Utc>>> {
-        let Some(ledger) = self.read_table(INGEST_LEDGER.name)? else {
-            return Ok(None);
+    /// Merges rows into one partition file by the table's key. Returns how many rows already
+    /// there were replaced.
+    fn merge_into(&self, path: &Path, table: &Table, new: DataFrame) -> Result<u64> {
+        let dir = path
+            .parent()
+            .expect("a partition file is inside its table folder");
+        if !dir.exists() {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            // The new folder's own name must survive a power loss too.
+            sync_dir(dir.parent().unwrap_or(dir))?;
+        }
+        let key: Vec<String> = table.key.iter().map(|k| k.to_string()).collect();
+        let combined = if path.exists() {
+            let old = read_parquet(path)?;
+            let old = old
+                .select(new.get_column_names().into_iter().cloned())
+                .map_err(anyhow::Error::from);
+            let old = old.with_context(|| {
+                format!(
+                    "{} lacks columns govpack writes now; move it aside and ingest again",
+                    path.display()
+                )
+            })?;
+            old.vstack(&new).map_err(anyhow::Error::from).with_context(|| {
+                format!(
+                    "{} has other column types than govpack writes now",
+                    path.display()
+                )
+            })?
+        } else {
+            new
+        };
+        let merged = combined.unique_stable(Some(key.as_slice()), UniqueKeepStrategy::Last, None)?;
+        let replaced = (combined.height() - merged.height()) as u64;
+        let mut sorted = merged.sort(&key, SortMultipleOptions::default().with_maintain_order(true))?;
+        write_parquet_atomic(path, &mut sorted)?;
+        Ok(replaced)
+    }
+
+    /// Appends rows to a log table as a file of their own (a row repeated within them is kept
+    /// once), then compacts the folder when it holds many files.
+    fn append(&self, table: &Table, frame: DataFrame) -> Result<MergeStats> {
+        let dir = self.table_dir(table.name);
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let key: Vec<String> = table.key.iter().map(|k| k.to_string()).collect();
+        let unique = frame.unique_stable(Some(key.as_slice()), UniqueKeepStrategy::Last, None)?;
+        let mut sorted = unique.sort(&key, SortMultipleOptions::default().with_maintain_order(true))?;
+        let path = dir.join(log_file_name(table.name));
+        write_parquet_atomic(&path, &mut sorted)?;
+        let stats = MergeStats {
+            rows_written: sorted.height() as u64,
+            rows_replaced: 0,
+            files: vec![path],
+        };
+        if self.table_files(table.name)?.len() > LOG_FILES_BEFORE_COMPACTION {
+            self.compact_log(table)?;
+        }
+        Ok(stats)
+    }
+
+    /// Rewrites a log table's files as one. The new file is in place before the old ones go, so
+    /// a crash in between leaves rows twice, never lost; the next compaction keeps them once.
+    pub fn compact_log(&self, table: &Table) -> Result<()> {
+        let files = self.table_files(table.name)?;
+        let Some(frame) = self.read_columns(table.name, None)? else {
+            return Ok(());
+        };
+        let key: Vec<String> = table.key.iter().map(|k| k.to_string()).collect();
+        let unique = frame.unique_stable(Some(key.as_slice()), UniqueKeepStrategy::Last, None)?;
+        let mut sorted = unique.sort(&key, SortMultipleOptions::default().with_maintain_order(true))?;
+        let dir = self.table_dir(table.name);
+        let compacted = dir.join(log_file_name(table.name));
+        write_parquet_atomic(&compacted, &mut sorted)?;
+        for file in files {
+            std::fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
+        }
+        sync_dir(&dir)
+    }
+
+    /// Converts tables written in the month-file layout (`devices/devices-2026-10.parquet`) to
+    /// day partitions. Each month file is merged into its days by key and removed only after, so
+    /// the conversion can be interrupted and resumed, and running it twice changes nothing.
+    fn upgrade_layout(&self) -> Result<()> {
+        for table in canonical::TABLES {
+            let Partitioning::Day { .. } = table.partitioning else {
+                continue;
+            };
+            let dir = self.table_dir(table.name);
+            let month_files: Vec<PathBuf> = list(&dir)?.into_iter().filter(|p| is_parquet(p)).collect();
+            for file in month_files {
+                let frame = read_parquet(&file)?;
+                let mut days = 0;
+                for (day, rows) in split_by_partition(table, frame)
+                    .with_context(|| format!("converting {} to day partitions", file.display()))?
+                {
+                    self.merge_into(&self.partition_file(table, day), table, rows)?;
+                    days += 1;
+                }
+                std::fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
+                sync_dir(&dir)?;
+                tracing::info!(file = %file.display(), days, "converted a month file to day partitions");
+            }
+        }
+        Ok(())
+    }
+
+    /// When each file already ingested was ingested, by SHA-256. Reads two columns of the ledger,
+    /// one row per file ever ingested: small however large the lake.
+    pub fn ingested_digests(&self) -> Result<std::collections::HashMap<String, DateTime<Utc>>> {
+        let mut digests = std::collections::HashMap::new();
+        let Some(ledger) = self.read_columns(INGEST_LEDGER.name, Some(&["source_sha256", "ingested_utc"]))?
+        else {
+            return Ok(digests);
         };
         let shas = ledger.column("source_sha256")?.str()?;
-        let Some(row) = shas.iter().position(|s| s == Some(sha256)) else {
-            return Ok(None);
-        };
-        let times = ledger.column("ingested_utc")?.datetime()?;
-        Ok(times
-            .physical()
-            .get(row)
-            .and_then(DateTime::<Utc>::from_timestamp_micros))
+        let times = ledger.column("ingested_utc")?.datetime()?.physical();
+        for (sha, at) in shas.iter().zip(times.iter()) {
+            if let (Some(sha), Some(at)) = (sha, at.and_then(DateTime::<Utc>::from_timestamp_micros)) {
+                digests.insert(sha.to_string(), at);
+            }
+        }
+        Ok(digests)
     }
 
     /// Records a file as ingested. Called last, after its rows and quarantine are in the lake.
@@ -359,8 +501,9 @@ impl Lake {
         Ok(out)
     }
 
-    /// `key column -> tenant_id` over the rows of a table in the lake (later rows win), for
-    /// adapters whose exports name a site, a client name or a device but not the tenant.
+    /// `key column -> tenant_id` over the rows of a table in the lake (later days win), for
+    /// adapters whose exports name a site, a client name or a device but not the tenant. Reads
+    /// two columns of one file at a time: memory grows with the distinct keys, not the history.
     pub fn tenant_lookup(
         &self,
         table: &str,
@@ -368,11 +511,9 @@ impl Lake {
         lower_case: bool,
     ) -> Result<std::collections::HashMap<String, String>> {
         let mut map = std::collections::HashMap::new();
-        if let Some(frame) = self.read_table(table)? {
-            let frame = match frame.column("snapshot_date") {
-                Ok(_) => frame.sort(["snapshot_date"], SortMultipleOptions::default())?,
-                Err(_) => frame,
-            };
+        // Files come in day order, so a later snapshot's tenant replaces an earlier one's.
+        for file in self.table_files(table)? {
+            let frame = read_parquet_columns(&file, Some(&["tenant_id", key]))?;
             let tenants = frame.column("tenant_id")?.str()?;
             let keys = frame.column(key)?.str()?;
             for (tenant, k) in tenants.iter().zip(keys.iter()) {
@@ -433,11 +574,98 @@ impl Lake {
 }
 
 pub fn read_parquet(path: &Path) -> Result<DataFrame> {
+    read_parquet_columns(path, None)
+}
+
+/// Some columns of a Parquet file (all with `None`); the others are not decoded.
+fn read_parquet_columns(path: &Path, columns: Option<&[&str]>) -> Result<DataFrame> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     ParquetReader::new(file)
+        .with_columns(columns.map(|c| c.iter().map(|s| s.to_string()).collect()))
         .finish()
         .map_err(anyhow::Error::from)
         .with_context(|| format!("cannot read {} as Parquet", path.display()))
+}
+
+/// The entries of a folder (none when it does not exist).
+fn list(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
+    std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .map(|e| {
+            e.map(|e| e.path())
+                .with_context(|| format!("cannot list {}", dir.display()))
+        })
+        .collect()
+}
+
+fn is_parquet(path: &Path) -> bool {
+    path.is_file() && path.extension().is_some_and(|e| e == "parquet")
+}
+
+/// A new file name in a log folder: the time first, so name order is the order of writing.
+fn log_file_name(table: &str) -> String {
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "{table}-{}-{}-{sequence}.parquet",
+        Utc::now().format("%Y%m%dT%H%M%S%6fZ"),
+        std::process::id()
+    )
+}
+
+/// A table's rows split by the file they belong in: one frame per day (in day order) for a table
+/// partitioned by day, else one frame under `None`.
+fn split_by_partition(table: &Table, frame: DataFrame) -> Result<Vec<(Option<NaiveDate>, DataFrame)>> {
+    let Partitioning::Day { column, .. } = table.partitioning else {
+        return Ok(vec![(None, frame)]);
+    };
+    const MICROS_PER_DAY: i64 = 86_400_000_000;
+    let values = frame.column(column)?;
+    let days: Vec<Option<i32>> = match values.dtype() {
+        DataType::Date => values.date()?.physical().iter().collect(),
+        DataType::Datetime(TimeUnit::Microseconds, _) => values
+            .datetime()?
+            .physical()
+            .iter()
+            .map(|t| t.map(|t| t.div_euclid(MICROS_PER_DAY) as i32))
+            .collect(),
+        other => anyhow::bail!("{}.{column} is {other}, not a date or a timestamp", table.name),
+    };
+    let mut rows_of_day: std::collections::BTreeMap<i32, Vec<IdxSize>> = Default::default();
+    for (row, day) in days.into_iter().enumerate() {
+        let day = day.with_context(|| format!("{}.{column} is empty in row {row}", table.name))?;
+        rows_of_day.entry(day).or_default().push(row as IdxSize);
+    }
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    let date = |day: i32| epoch + chrono::Duration::days(i64::from(day));
+    if rows_of_day.len() == 1 {
+        let day = rows_of_day.into_keys().next().map(date);
+        return Ok(vec![(day, frame)]);
+    }
+    rows_of_day
+        .into_iter()
+        .map(|(day, rows)| {
+            Ok((
+                Some(date(day)),
+                frame.take(&IdxCa::from_vec("rows".into(), rows))?,
+            ))
+        })
+        .collect()
+}
+
+/// Makes a folder's entries (a rename into it, a new subfolder) durable. A no-op where folders
+/// cannot be opened as files (Windows, whose renames are journaled by NTFS).
+fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync the folder {}", dir.display()))?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// Writes a frame with the lake's Parquet profile, atomically.
@@ -493,5 +721,8 @@ fn put_in_place(temp: tempfile::NamedTempFile, path: &Path) -> Result<()> {
     temp.persist(path)
         .map_err(|e| e.error)
         .with_context(|| format!("cannot move the new {} into place", path.display()))?;
-    Ok(())
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
+        _ => sync_dir(Path::new(".")),
+    }
 }

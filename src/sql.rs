@@ -94,8 +94,11 @@ fn create_views(conn: &Connection, lake: &Lake) -> Result<()> {
                 .filter(|c| c.ty == ColumnType::Timestamp)
                 .map(|c| c.name.to_string())
                 .collect();
+            // Partition values are inside the files: folder names add no columns, and files of
+            // an older govpack with fewer columns read with the new ones empty.
             format!(
-                "create view {} as select *{} from read_parquet({})",
+                "create view {} as select *{} from read_parquet({}, union_by_name = true, \
+                 hive_partitioning = false)",
                 table.name,
                 naive_timestamps(&timestamps),
                 string_literal(&lake.parquet_glob(table.name))

@@ -179,7 +179,7 @@ fn ingesting_the_same_file_twice_changes_nothing_and_reports_it_skipped() {
 }
 
 #[test]
-fn a_newer_export_of_the_same_key_replaces_the_older_rows_and_leaves_other_months_alone() {
+fn a_newer_export_of_the_same_key_replaces_the_older_rows_and_leaves_other_days_alone() {
     let dir = TempDir::new().unwrap();
     let lake = Lake::open(&dir.path().join("lake")).unwrap();
     let config = Config::default();
@@ -192,7 +192,9 @@ fn a_newer_export_of_the_same_key_replaces_the_older_rows_and_leaves_other_month
         ),
     );
     ingest::ingest(&config, &lake, &[v1]).unwrap();
-    let september = lake.table_dir("devices").join("devices-2026-09.parquet");
+    let september = lake
+        .table_dir("devices")
+        .join("snapshot_date=2026-09-28/devices-2026-09-28.parquet");
     let september_digest = govpack::sources::sha256_hex(&fs::read(&september).unwrap());
 
     let v2 = write(
@@ -223,6 +225,240 @@ fn a_newer_export_of_the_same_key_replaces_the_older_rows_and_leaves_other_month
         govpack::sources::sha256_hex(&fs::read(&september).unwrap()),
         september_digest
     );
+}
+
+// --- lake layout ----------------------------------------------------------------------------
+
+fn folder_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn snapshot_and_attempt_rows_land_in_one_hive_folder_per_day() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let devices = write(
+        dir.path(),
+        "devices.csv",
+        &format!(
+            "{DEVICES_HEADER}\n2026-10-30,acme,d1,PC1,workstation,,,,,,\n2026-10-31,acme,d1,PC1,workstation,,,,,,\n"
+        ),
+    );
+    let attempts = write(
+        dir.path(),
+        "patch_attempts.csv",
+        "attempt_utc,tenant_id,device_id,patch_id,result\n\
+         2026-10-30T23:59:59Z,acme,d1,KB1,failure\n2026-10-31T00:00:00Z,acme,d1,KB1,success\n",
+    );
+    ingest::ingest(&Config::default(), &lake, &[devices, attempts]).unwrap();
+    assert_eq!(
+        folder_names(&lake.table_dir("devices")),
+        vec!["snapshot_date=2026-10-30", "snapshot_date=2026-10-31"]
+    );
+    // An attempt's day is its UTC calendar day; the folder is named for the day, the column
+    // inside the file keeps the instant.
+    assert_eq!(
+        folder_names(&lake.table_dir("patch_attempts")),
+        vec!["attempt_date=2026-10-30", "attempt_date=2026-10-31"]
+    );
+    assert_eq!(
+        folder_names(&lake.table_dir("patch_attempts").join("attempt_date=2026-10-31")),
+        vec!["patch_attempts-2026-10-31.parquet"]
+    );
+    assert_eq!(
+        query_strings(
+            &lake,
+            "select result, attempt_utc::varchar from patch_attempts order by 2"
+        ),
+        vec![
+            vec!["failure", "2026-10-30 23:59:59"],
+            vec!["success", "2026-10-31 00:00:00"]
+        ]
+    );
+    // DuckDB reads the folders as they are, with no column added from their names.
+    let columns = query_strings(&lake, "select count(*)::varchar from (describe patch_attempts)");
+    assert_eq!(
+        columns,
+        vec![vec!["10"]],
+        "8 canonical columns and 2 lineage columns"
+    );
+}
+
+#[test]
+fn a_partition_day_before_2000_or_over_a_year_ahead_is_quarantined_out_of_range_not_a_folder() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    // The file says it describes 2026-10-31: a day up to 2027-10-31 is accepted (and the
+    // ingest date, if later, widens the window too); 2062 is a typo, 1601 the Windows zero date.
+    let devices = write(
+        dir.path(),
+        "devices_2026-10-31.csv",
+        &format!(
+            "{DEVICES_HEADER}\n2026-10-31,acme,d1,PC1,workstation,,,,,,\n1601-01-01,acme,d2,PC2,workstation,,,,,,\n\
+             2062-10-31,acme,d3,PC3,workstation,,,,,,\n1999-12-31,acme,d4,PC4,workstation,,,,,,\n\
+             2000-01-01,acme,d5,PC5,workstation,,,,,,\n"
+        ),
+    );
+    let report = ingest::ingest(&Config::default(), &lake, &[devices]).unwrap();
+    let Outcome::Loaded(loaded) = &report.files[0].outcome else {
+        panic!("{report:?}")
+    };
+    assert_eq!((loaded.rows_loaded, loaded.rows_quarantined), (2, 3));
+    assert_eq!(loaded.reasons.get("out_of_range"), Some(&3));
+    assert_eq!(
+        query_strings(
+            &lake,
+            "select line::varchar, column_name, value, reason from quarantine order by line"
+        ),
+        vec![
+            vec!["3", "snapshot_date", "1601-01-01", "out_of_range"],
+            vec!["4", "snapshot_date", "2062-10-31", "out_of_range"],
+            vec!["5", "snapshot_date", "1999-12-31", "out_of_range"],
+        ]
+    );
+    assert_eq!(
+        folder_names(&lake.table_dir("devices")),
+        vec!["snapshot_date=2000-01-01", "snapshot_date=2026-10-31"]
+    );
+}
+
+#[test]
+fn the_ledger_and_quarantine_are_appended_a_file_per_ingest_and_compacted_when_many() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let config = Config::default();
+    // Each file has one good and one bad row: one ledger line and one quarantine row apiece.
+    let mut first_files: Vec<(PathBuf, String)> = Vec::new();
+    for i in 0..70 {
+        let file = write(
+            dir.path(),
+            &format!("tenants_{i}.csv"),
+            &format!("tenant_id,tenant_name,criticality\nt{i},Tenant {i},standard\nbad{i},Bad,urgent\n"),
+        );
+        ingest::ingest(&config, &lake, &[file]).unwrap();
+        let ledger_files = lake.table_files("ingest_ledger").unwrap().len();
+        assert!(
+            ledger_files <= 65,
+            "{ledger_files} ledger files after {} ingests",
+            i + 1
+        );
+        // Appended, not rewritten: the second ingest adds a file of its own to each log and
+        // leaves the first ingest's files as they were.
+        if i == 0 {
+            first_files = lake_file_digests(&lake)
+                .into_iter()
+                .filter(|(p, _)| {
+                    p.to_string_lossy().contains("ingest_ledger")
+                        || p.to_string_lossy().contains("quarantine")
+                })
+                .collect();
+            assert_eq!(first_files.len(), 2);
+        }
+        if i == 1 {
+            assert_eq!(lake.table_files("ingest_ledger").unwrap().len(), 2);
+            assert_eq!(lake.table_files("quarantine").unwrap().len(), 2);
+            for (path, digest) in &first_files {
+                assert_eq!(&govpack::sources::sha256_hex(&fs::read(path).unwrap()), digest);
+            }
+        }
+    }
+    assert!(lake.table_files("ingest_ledger").unwrap().len() < 70);
+    assert!(lake.table_files("quarantine").unwrap().len() < 70);
+    assert_eq!(count(&lake, "ingest_ledger"), 70);
+    assert_eq!(count(&lake, "quarantine"), 70);
+    assert_eq!(
+        count(&lake, "(select distinct source_sha256 from ingest_ledger)"),
+        70,
+        "no ledger line lost or doubled by compaction"
+    );
+    // Every file is still known: ingesting them all again skips each one.
+    let again = ingest::ingest(&config, &lake, &[dir.path().to_path_buf()]).unwrap();
+    assert_eq!(again.skipped(), 70);
+}
+
+#[test]
+fn a_lake_written_in_the_month_file_layout_is_converted_on_open_and_loses_nothing() {
+    // tests/fixtures/lake-v1 was written by govpack before day partitions (commit a2b0ca1), from
+    // tests/fixtures/lake-v1-input/: one Parquet file per table and month.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lake-v1");
+    let dir = TempDir::new().unwrap();
+    let root = dir.path().join("lake");
+    copy_tree(&fixture, &root);
+    assert!(root.join("patch_status/patch_status-2026-09.parquet").exists());
+
+    let lake = Lake::open(&root).unwrap();
+    for table in [
+        "devices",
+        "device_patch_summary",
+        "patch_status",
+        "patch_attempts",
+    ] {
+        let top_level: Vec<String> = folder_names(&lake.table_dir(table))
+            .into_iter()
+            .filter(|n| n.ends_with(".parquet"))
+            .collect();
+        assert_eq!(top_level, Vec::<String>::new(), "{table} keeps no month file");
+    }
+    assert_eq!(
+        folder_names(&lake.table_dir("patch_status")),
+        vec![
+            "snapshot_date=2026-09-30",
+            "snapshot_date=2026-10-01",
+            "snapshot_date=2026-10-02"
+        ]
+    );
+    assert_eq!(
+        folder_names(&lake.table_dir("patch_attempts")),
+        vec!["attempt_date=2026-09-30", "attempt_date=2026-10-01"]
+    );
+    let expected = [
+        ("tenants", 2),
+        ("devices", 5),
+        ("patch_status", 7),
+        ("device_patch_summary", 3),
+        ("patch_attempts", 3),
+        ("tickets", 1),
+        ("quarantine", 1),
+        ("ingest_ledger", 6),
+    ];
+    for (table, rows) in expected {
+        assert_eq!(count(&lake, table), rows, "{table}");
+    }
+    let day = "select device_id, patch_id, state, _source_file, _source_line::varchar
+               from patch_status where snapshot_date = date '2026-10-01' order by 1, 2";
+    assert_eq!(
+        query_strings(&lake, day),
+        vec![
+            vec!["d1", "KB5001", "missing", "patch_status.csv", "4"],
+            vec!["d1", "KB5002", "installed", "patch_status.csv", "5"],
+            vec!["d2", "KB5001", "installed", "patch_status.csv", "6"],
+        ]
+    );
+    // Opening again changes nothing, and the ledger still knows every input file.
+    let digests = lake_file_digests(&lake);
+    let lake = Lake::open(&root).unwrap();
+    assert_eq!(lake_file_digests(&lake), digests);
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lake-v1-input");
+    let again = ingest::ingest(&Config::default(), &lake, &[input]).unwrap();
+    assert_eq!(again.skipped(), 6, "{again:?}");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }
 
 #[test]
@@ -590,7 +826,7 @@ fn demo_runs_end_to_end_into_a_folder_duckdb_reads() {
     assert!(text.contains("The lake, as DuckDB reads it"), "{text}");
 
     let conn = duckdb::Connection::open_in_memory().unwrap();
-    let glob = dir.path().join("demo/lake/patch_status/*.parquet");
+    let glob = dir.path().join("demo/lake/patch_status/*/*.parquet");
     let n: i64 = conn
         .query_row(
             &format!("select count(*) from read_parquet('{}')", glob.display()),

@@ -1,10 +1,8 @@
 //! Validated rows of one table, held by column with their real types, and their conversion to a
 //! Polars frame with the lake's column types. Every adapter hands its output over as a `Batch`.
 
-use std::collections::BTreeMap;
-
 use anyhow::{Context, Result};
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::*;
 
 use super::{ColumnType, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, Partitioning, Table, Value};
@@ -190,17 +188,48 @@ impl Batch {
         }
     }
 
-    /// The file each row lands in, by the table's partitioning: `<table>` or `<table>-YYYY-MM`.
-    pub fn partition_of(&self, row: usize) -> String {
-        match self.table.partitioning {
-            Partitioning::Whole => self.table.name.to_string(),
-            Partitioning::MonthOf(column) => {
-                let date = self
-                    .value(row, column)
-                    .as_date()
-                    .expect("partition column is required");
-                format!("{}-{:04}-{:02}", self.table.name, date.year(), date.month())
+    /// The line of a row in its source file (0 for tables without lineage).
+    pub fn line(&self, row: usize) -> u64 {
+        self.lineage.as_ref().map_or(0, |(_, lines)| lines[row] as u64)
+    }
+
+    /// The calendar day of each row's partition column, for a table partitioned by day.
+    pub fn partition_days(&self) -> Option<Vec<NaiveDate>> {
+        let Partitioning::Day { column, .. } = self.table.partitioning else {
+            return None;
+        };
+        let index = self.table.column_index(column).expect("partition column");
+        // The partition column is required: validation never lets a row through without it.
+        let days = match &self.columns[index] {
+            ColumnData::Date(v) => v.iter().map(|d| d.expect("required date")).collect(),
+            ColumnData::Timestamp(v) => v
+                .iter()
+                .map(|t| t.expect("required timestamp").date_naive())
+                .collect(),
+            other => panic!("{column} is not a date: {other:?}"),
+        };
+        Some(days)
+    }
+
+    /// Keeps the rows whose flag is true, in order.
+    pub fn retain(&mut self, keep: &[bool]) {
+        assert_eq!(keep.len(), self.len(), "one flag per row of {}", self.table.name);
+        fn filter<T>(v: &mut Vec<T>, keep: &[bool]) {
+            let mut flags = keep.iter();
+            v.retain(|_| *flags.next().expect("one flag per row"));
+        }
+        for column in &mut self.columns {
+            match column {
+                ColumnData::Text(v) => filter(v, keep),
+                ColumnData::Date(v) => filter(v, keep),
+                ColumnData::Timestamp(v) => filter(v, keep),
+                ColumnData::Bool(v) => filter(v, keep),
+                ColumnData::Int(v) => filter(v, keep),
+                ColumnData::Float(v) => filter(v, keep),
             }
+        }
+        if let Some((_, lines)) = &mut self.lineage {
+            filter(lines, keep);
         }
     }
 
@@ -221,19 +250,6 @@ impl Batch {
         DataFrame::new(self.len(), columns)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("building the {} frame", self.table.name))
-    }
-
-    /// The frame split by destination file (see `partition_of`), in file-name order.
-    pub fn to_partitioned_frames(&self) -> Result<BTreeMap<String, DataFrame>> {
-        let frame = self.to_frame()?;
-        let labels: Vec<String> = (0..self.len()).map(|row| self.partition_of(row)).collect();
-        let mut partitions = BTreeMap::new();
-        let distinct: std::collections::BTreeSet<&String> = labels.iter().collect();
-        for label in distinct {
-            let mask: BooleanChunked = labels.iter().map(|l| l == label).collect();
-            partitions.insert(label.clone(), frame.filter(&mask)?);
-        }
-        Ok(partitions)
     }
 }
 

@@ -40,10 +40,33 @@ pub struct Column {
 /// always land in the same file, so replacing a key touches one file and leaves the rest alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Partitioning {
-    /// One file for the whole table.
+    /// One file for the whole table (tenants, tickets, changes: thousands of rows, not millions).
     Whole,
-    /// One file per calendar month of this date or timestamp column (part of the natural key).
-    MonthOf(&'static str),
+    /// One Hive-style folder per calendar day of a date or timestamp column that is part of the
+    /// natural key (`patch_status/snapshot_date=2026-10-26/`), as DuckDB, Spark, Fabric and Power
+    /// BI read them. A daily export writes its own day's folder, so an ingest costs what it brings,
+    /// not what the lake already holds.
+    Day {
+        column: &'static str,
+        /// The folder's `name=` part: the column itself for dates, a `_date` name for timestamps.
+        folder: &'static str,
+    },
+    /// Append-only: every write adds a file of its own (the quarantine, the ingest ledger), and
+    /// the lake compacts the folder when it holds many. Its rows are never replaced.
+    Log,
+}
+
+/// The earliest day a partition may have: nothing an RMM or PSA exports predates 2000, and a date
+/// before it is a parsing accident (the Windows zero date 1601-01-01, an epoch 0) that would
+/// otherwise become a partition of its own.
+pub fn earliest_partition_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date")
+}
+
+/// The latest day a partition may have: one year after the day the export describes (or is
+/// ingested). A later date is a typo (2062 for 2026) and is quarantined, never a folder.
+pub fn latest_partition_day(reference: NaiveDate) -> NaiveDate {
+    reference + chrono::Days::new(365)
 }
 
 #[derive(Debug)]
@@ -198,7 +221,10 @@ pub static DEVICES: Table = Table {
         col("last_seen_utc", Timestamp),
     ],
     key: &["snapshot_date", "tenant_id", "device_id"],
-    partitioning: Partitioning::MonthOf("snapshot_date"),
+    partitioning: Partitioning::Day {
+        column: "snapshot_date",
+        folder: "snapshot_date",
+    },
 };
 
 pub static PATCH_STATUS: Table = Table {
@@ -218,7 +244,10 @@ pub static PATCH_STATUS: Table = Table {
         col("installed_utc", Timestamp),
     ],
     key: &["snapshot_date", "tenant_id", "device_id", "patch_id"],
-    partitioning: Partitioning::MonthOf("snapshot_date"),
+    partitioning: Partitioning::Day {
+        column: "snapshot_date",
+        folder: "snapshot_date",
+    },
 };
 
 /// A count: a whole number, never negative.
@@ -239,7 +268,10 @@ pub static DEVICE_PATCH_SUMMARY: Table = Table {
         col("installed_count", COUNT),
     ],
     key: &["snapshot_date", "tenant_id", "device_id"],
-    partitioning: Partitioning::MonthOf("snapshot_date"),
+    partitioning: Partitioning::Day {
+        column: "snapshot_date",
+        folder: "snapshot_date",
+    },
 };
 
 pub static PATCH_ATTEMPTS: Table = Table {
@@ -255,7 +287,10 @@ pub static PATCH_ATTEMPTS: Table = Table {
         col("job_id", Text),
     ],
     key: &["attempt_utc", "tenant_id", "device_id", "patch_id", "result"],
-    partitioning: Partitioning::MonthOf("attempt_utc"),
+    partitioning: Partitioning::Day {
+        column: "attempt_utc",
+        folder: "attempt_date",
+    },
 };
 
 pub static TICKETS: Table = Table {
@@ -597,7 +632,7 @@ mod tests {
             for key in table.key {
                 assert!(table.column(key).is_some(), "{}.{key}", table.name);
             }
-            if let Partitioning::MonthOf(c) = table.partitioning {
+            if let Partitioning::Day { column: c, .. } = table.partitioning {
                 let column = table.column(c).unwrap();
                 assert!(column.required && table.key.contains(&c), "{}.{c}", table.name);
             }
