@@ -61,6 +61,7 @@ pub enum Command {
     Sample(cmd::sample::Args),
     Status(cmd::status::Args),
     Verify(cmd::verify::Args),
+    Bench(cmd::bench::Args),
 }
 
 /// Logs go to stderr (or `--log-file`), so that stdout carries only a command's output. The

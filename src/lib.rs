@@ -2,8 +2,10 @@
 //!
 //! Data flows one way: `sources` (vendor and canonical exports) -> `canonical` (the model every
 //! adapter produces) -> `lake` (Parquet) -> `sql` (DuckDB over the lake) -> reports. `cmd` holds
-//! one file per command of the CLI; `ingest` and `sample` are the jobs behind them.
+//! one file per command of the CLI; `ingest` and `sample` are the jobs behind them, and `bench`
+//! the benchmark's scaled MSP.
 
+pub mod bench;
 pub mod canonical;
 pub mod cli;
 pub mod cmd;

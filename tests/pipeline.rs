@@ -448,6 +448,48 @@ fn a_lake_written_in_the_month_file_layout_is_converted_on_open_and_loses_nothin
     assert_eq!(again.skipped(), 6, "{again:?}");
 }
 
+#[test]
+fn bench_measures_every_step_on_a_generated_msp_and_leaves_a_lake_holding_all_of_it() {
+    let dir = TempDir::new().unwrap();
+    let out = govpack(
+        dir.path(),
+        &["bench", "--devices", "150", "--days", "2", "--work", "work"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    for step in [
+        "| DuckDB CSV -> Parquet, all days (reference) |",
+        "| ingest 2026-10-01 (empty lake) |",
+        "| ingest 2026-10-02 (lake of 1 day(s)) |",
+        "| kpi, every KPI of the period |",
+        "| a 100-row file into the full lake | 100 |",
+        "ingest + kpi:",
+        "last day / first day:",
+    ] {
+        assert!(text.contains(step), "{step} missing from:\n{text}");
+    }
+    // Every generated row is in the lake: 150 devices x 25 patches x 2 days, nothing refused.
+    let lake = Lake::open(&dir.path().join("work/lake")).unwrap();
+    assert_eq!(count(&lake, "patch_status"), 7500);
+    assert_eq!(count(&lake, "devices"), 300);
+    assert_eq!(count(&lake, "tickets"), 100);
+    assert_eq!(count(&lake, "quarantine"), 0);
+    // The KPIs ran over it: the portfolio's compliance is a rate, over every non-excluded device.
+    let compliance = query_strings(
+        &lake,
+        "select denominator::varchar, (value between 0 and 1)::varchar from kpi_summary
+         where kpi_id = 'patch_compliance_rate' and tenant_id is null and policy_tier is null
+           and device_class is null and age_bucket is null",
+    );
+    assert_eq!(compliance.len(), 1, "{compliance:?}");
+    assert_eq!(compliance[0][1], "true");
+    let devices: f64 = compliance[0][0].parse().unwrap();
+    assert!(
+        (140.0..=150.0).contains(&devices),
+        "{devices} non-excluded devices of 150"
+    );
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {

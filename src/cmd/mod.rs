@@ -1,5 +1,6 @@
 //! One file per command. Each opens with its usage: what it reads, writes and refuses.
 
+pub mod bench;
 pub mod demo;
 pub mod ingest;
 pub mod init;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Sample(args) => sample::run(&global, args),
         Command::Status(args) => status::run(&global, args),
         Command::Verify(args) => verify::run(&global, args),
+        Command::Bench(args) => bench::run(&global, args),
     }
 }
 

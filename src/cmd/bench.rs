@@ -1,0 +1,323 @@
+//! `govpack bench`: measures ingest and KPIs on a generated MSP of any size.
+//!
+//! Writes a scaled MSP (`--devices N --days D`, canonical CSV, one drop folder per day) into a
+//! work folder, then runs each step as a child process of this binary and reports its wall time,
+//! rows per second and peak resident memory (the child's own high-water mark, from `wait4`):
+//! DuckDB's own CSV -> Parquet of the same files (the reference, measured in the same run, since
+//! shared machines are too noisy for absolute times to compare), each day's ingest into the
+//! growing lake, the KPIs of the whole period, and a 100-row file into the full lake.
+//! Speed and memory targets live here, never in timed tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
+
+use crate::bench::ScaledMsp;
+use crate::cli::GlobalArgs;
+use crate::error::UsageError;
+
+/// Measure ingest and KPIs on a generated MSP of any size
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  govpack bench --devices 100000 --days 1      one day of the largest MSPs\n  \
+    govpack bench --devices 10000 --days 30      a month, day by day\n  \
+    govpack bench --devices 300 --days 2 --work /tmp/bench --keep"
+)]
+pub struct Args {
+    /// Endpoints of the generated MSP (~67 per client, 25 patch rows each per day)
+    #[arg(long, default_value_t = 10_000)]
+    pub devices: u64,
+    /// Daily snapshots, each ingested into the lake in turn
+    #[arg(long, default_value_t = 1)]
+    pub days: u64,
+    /// First snapshot day, YYYY-MM-DD
+    #[arg(long, value_name = "DATE", default_value = "2026-10-01")]
+    pub start: String,
+    /// Random seed: the same seed and options give the same files
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Folder for the data and the lake [default: a temporary folder]
+    #[arg(long, value_name = "DIR")]
+    pub work: Option<PathBuf>,
+    /// Keep the work folder afterwards (a temporary one is removed by default)
+    #[arg(long)]
+    pub keep: bool,
+    /// Skip the DuckDB reference step
+    #[arg(long)]
+    pub no_reference: bool,
+    /// (internal) Run the DuckDB reference over a work folder, in this process
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub duckdb_reference: Option<PathBuf>,
+}
+
+pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
+    if let Some(work) = &args.duckdb_reference {
+        duckdb_reference(work)?;
+        return Ok(0);
+    }
+    let start = NaiveDate::parse_from_str(&args.start, "%Y-%m-%d")
+        .map_err(|_| UsageError(format!("--start: `{}` is not a date (YYYY-MM-DD)", args.start)))?;
+    if args.devices == 0 || args.days == 0 {
+        return Err(UsageError("--devices and --days must be at least 1".into()).into());
+    }
+    let msp = ScaledMsp {
+        devices: args.devices,
+        days: args.days,
+        start,
+        seed: args.seed,
+    };
+    let temp;
+    let work = match &args.work {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            dir.clone()
+        }
+        None => {
+            temp = tempfile::Builder::new().prefix("govpack-bench-").tempdir()?;
+            temp.path().to_path_buf()
+        }
+    };
+    // Every step runs inside the work folder, so every path it is given must be absolute.
+    let work = work
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", work.display()))?;
+    let data = work.join("data");
+    let lake = work.join("lake");
+    if lake.exists() {
+        bail!(
+            "{} already holds a lake: benchmark into an empty work folder",
+            lake.display()
+        );
+    }
+
+    println!(
+        "govpack bench: {} devices, {} clients, {} day(s) from {start}, seed {}",
+        msp.devices,
+        msp.tenants(),
+        msp.days,
+        msp.seed
+    );
+    let generating = Instant::now();
+    let written = msp.write(&data)?;
+    println!(
+        "data: {} rows ({} patch_status), {:.0} MB of canonical CSV, written in {:.1} s to {}\n",
+        written.rows(),
+        written.patch_status,
+        written.bytes as f64 / 1e6,
+        generating.elapsed().as_secs_f64(),
+        data.display()
+    );
+
+    let exe = std::env::current_exe().context("cannot find the govpack binary")?;
+    let lake_arg = lake.to_string_lossy().into_owned();
+    let mut steps: Vec<(String, u64, Measured)> = Vec::new();
+    let print_header = || {
+        println!("| step | rows | wall (s) | rows/s | peak RSS (MB) |");
+        println!("|---|---:|---:|---:|---:|");
+    };
+    print_header();
+    let report = |name: &str, rows: u64, m: &Measured| {
+        println!(
+            "| {name} | {rows} | {:.2} | {:.0} | {} |",
+            m.wall.as_secs_f64(),
+            rows as f64 / m.wall.as_secs_f64().max(1e-9),
+            m.peak_rss_mb()
+                .map_or_else(|| "n/a".into(), |mb| format!("{mb:.0}"))
+        );
+    };
+
+    if !args.no_reference {
+        let m = measure(
+            &exe,
+            &["bench", "--duckdb-reference", &data.to_string_lossy()],
+            &work,
+        )?;
+        report("DuckDB CSV -> Parquet, all days (reference)", written.rows(), &m);
+        steps.push(("reference".into(), written.rows(), m));
+    }
+    for index in 0..msp.days {
+        let day_dir = msp.day_dir(&data, index);
+        let rows = count_data_rows(&day_dir)?;
+        let m = measure(
+            &exe,
+            &["--lake", &lake_arg, "ingest", &day_dir.to_string_lossy()],
+            &work,
+        )?;
+        let name = if index == 0 {
+            format!("ingest {} (empty lake)", msp.day(index))
+        } else {
+            format!("ingest {} (lake of {index} day(s))", msp.day(index))
+        };
+        report(&name, rows, &m);
+        steps.push((format!("ingest-{index}"), rows, m));
+    }
+    let (from, to) = (msp.day(0).to_string(), msp.day(msp.days - 1).to_string());
+    let m = measure(
+        &exe,
+        &["--lake", &lake_arg, "kpi", "--from", &from, "--to", &to],
+        &work,
+    )?;
+    report("kpi, every KPI of the period", written.patch_status, &m);
+    steps.push(("kpi".into(), written.patch_status, m));
+    let tickets = work.join("tickets_small.csv");
+    msp.write_tickets(&tickets, 100)?;
+    let m = measure(
+        &exe,
+        &["--lake", &lake_arg, "ingest", &tickets.to_string_lossy()],
+        &work,
+    )?;
+    report("a 100-row file into the full lake", 100, &m);
+    steps.push(("small".into(), 100, m));
+
+    summarise(&steps);
+    if args.keep || args.work.is_some() {
+        println!("\nkept: {}", work.display());
+    }
+    Ok(0)
+}
+
+/// The ratios the targets are stated in: against the reference, day over day, memory growth.
+fn summarise(steps: &[(String, u64, Measured)]) {
+    let step = |name: &str| steps.iter().find(|(n, _, _)| n == name).map(|(_, _, m)| m);
+    let ingests: Vec<&Measured> = steps
+        .iter()
+        .filter(|(n, _, _)| n.starts_with("ingest-"))
+        .map(|(_, _, m)| m)
+        .collect();
+    let ingest_wall: f64 = ingests.iter().map(|m| m.wall.as_secs_f64()).sum();
+    let ingest_peak = ingests.iter().filter_map(|m| m.peak_rss_mb()).fold(0.0, f64::max);
+    println!();
+    if let (Some(reference), Some(kpi)) = (step("reference"), step("kpi")) {
+        let ours = ingest_wall + kpi.wall.as_secs_f64();
+        println!(
+            "ingest + kpi: {ours:.2} s = {:.2}x DuckDB's CSV -> Parquet of the same files ({:.2} s)",
+            ours / reference.wall.as_secs_f64().max(1e-9),
+            reference.wall.as_secs_f64()
+        );
+        if let Some(reference_mb) = reference.peak_rss_mb() {
+            println!(
+                "peak memory: ingest {ingest_peak:.0} MB, kpi {} MB, DuckDB reference {reference_mb:.0} MB",
+                kpi.peak_rss_mb()
+                    .map_or_else(|| "n/a".into(), |mb| format!("{mb:.0}"))
+            );
+        }
+    }
+    if let (Some(first), Some(last)) = (ingests.first(), ingests.last())
+        && ingests.len() > 1
+    {
+        println!(
+            "last day / first day: {:.2}x wall, {:.2}x peak memory (flat is 1x)",
+            last.wall.as_secs_f64() / first.wall.as_secs_f64().max(1e-9),
+            last.peak_rss_mb().unwrap_or(0.0) / first.peak_rss_mb().unwrap_or(1.0).max(1e-9)
+        );
+    }
+}
+
+/// Data rows (lines after each header) of the CSV files in a folder.
+fn count_data_rows(dir: &Path) -> Result<u64> {
+    use std::io::BufRead;
+    let mut rows = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let reader = std::io::BufReader::new(std::fs::File::open(&path)?);
+        rows += reader.split(b'\n').count().saturating_sub(1) as u64;
+    }
+    Ok(rows)
+}
+
+/// The DuckDB reference: every table's CSV files of every day into one Parquet file each, with
+/// DuckDB's own reader and writer (all threads), in this process.
+fn duckdb_reference(work: &Path) -> Result<()> {
+    let out = work.join("duckdb-reference");
+    std::fs::create_dir_all(&out)?;
+    let conn = duckdb::Connection::open_in_memory()?;
+    for table in [
+        "tenants",
+        "devices",
+        "device_patch_summary",
+        "patch_status",
+        "patch_attempts",
+    ] {
+        let glob = work.join("day-*").join(format!("{table}*.csv"));
+        let glob = glob.to_string_lossy().replace('\'', "''");
+        let target = out.join(format!("{table}.parquet"));
+        let target = target.to_string_lossy().replace('\'', "''");
+        conn.execute_batch(&format!(
+            "copy (select * from read_csv('{glob}', header = true)) to '{target}' \
+             (format parquet, compression snappy)"
+        ))
+        .with_context(|| format!("DuckDB reference for {table}"))?;
+    }
+    Ok(())
+}
+
+/// A child process's wall time and peak resident memory.
+struct Measured {
+    wall: Duration,
+    /// The child's high-water mark in KiB (Linux reports `ru_maxrss` in KiB).
+    peak_rss_kib: Option<u64>,
+}
+
+impl Measured {
+    fn peak_rss_mb(&self) -> Option<f64> {
+        self.peak_rss_kib.map(|k| k as f64 * 1024.0 / 1e6)
+    }
+}
+
+/// Runs this binary with `args` in `dir`, its output into a log beside the data; fails with the
+/// log's tail when the step fails.
+fn measure(exe: &Path, args: &[&str], dir: &Path) -> Result<Measured> {
+    let log_path = dir.join("bench-steps.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)?;
+    let started = Instant::now();
+    let child = Command::new(exe)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GOVPACK_LOG")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("cannot start govpack")?;
+    let (code, peak_rss_kib) = wait_with_peak_memory(child)?;
+    let wall = started.elapsed();
+    if code != Some(0) {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(15).collect();
+        bail!(
+            "govpack {} failed ({code:?}):\n{}",
+            args.join(" "),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    }
+    Ok(Measured { wall, peak_rss_kib })
+}
+
+/// Waits for a child and returns its exit code and peak resident memory: `wait4` reports the
+/// child's own high-water mark, which no reading from outside can catch between two samples.
+#[cfg(unix)]
+fn wait_with_peak_memory(child: std::process::Child) -> Result<(Option<i32>, Option<u64>)> {
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is plain data that wait4 fills; the pid is our own child, not yet reaped
+    // (the `Child` handle is dropped without waiting, which neither kills nor reaps it).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    drop(child);
+    if reaped != pid {
+        bail!("waiting for govpack: {}", std::io::Error::last_os_error());
+    }
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    Ok((code, Some(usage.ru_maxrss as u64)))
+}
+
+#[cfg(not(unix))]
+fn wait_with_peak_memory(mut child: std::process::Child) -> Result<(Option<i32>, Option<u64>)> {
+    Ok((child.wait()?.code(), None))
+}
