@@ -18,6 +18,11 @@
 --   ticket_type = remediation, status = complete, resolved in P
 -- remediation_sla_breach_rate = of those tickets with a due_utc: resolved after due_utc / with due_utc
 -- All: portfolio and tenant.
+--
+-- Means are taken exactly: durations summed as whole microseconds (an integer sum, the same in any
+-- order), divided once. A floating-point avg() adds in whatever order the engine's threads finish,
+-- and a mean could differ in its last bit between two runs of the same data (and so would the
+-- workbook and the evidence bundle's digest).
 
 create or replace temp table remediation_attempts as
 select
@@ -160,7 +165,7 @@ open_episodes as (
 resolved_tickets as (
     select
         t.tenant_id,
-        (epoch(t.resolved_utc) - epoch(t.created_utc)) / 3600.0 as hours,
+        epoch_us(t.resolved_utc) - epoch_us(t.created_utc) as micros,
         t.due_utc,
         t.resolved_utc > t.due_utc as breached
     from tickets as t, settings
@@ -179,7 +184,7 @@ mttr as (
     select
         tenant_id,
         count(*) as ended_episodes,
-        avg(remediation_hours) as mttr_mean,
+        sum(epoch_us(end_utc) - epoch_us(start_utc)) / count(*) / 3600e6 as mttr_mean,
         quantile_cont(remediation_hours, 0.5) as mttr_median,
         quantile_cont(remediation_hours, 0.9) as mttr_p90
     from ended
@@ -187,9 +192,13 @@ mttr as (
 ),
 
 still_open as (
-    select tenant_id, count(*) as open_episodes, avg(open_age_hours) as open_age_mean
-    from open_episodes
-    group by grouping sets ((), (tenant_id))
+    select
+        o.tenant_id,
+        count(*) as open_episodes,
+        sum(epoch_us(settings.period_end_instant) - epoch_us(o.start_utc)) / count(*) / 3600e6 as open_age_mean
+    from open_episodes as o
+    cross join settings
+    group by grouping sets ((), (o.tenant_id))
 ),
 
 first_pass as (
@@ -205,7 +214,7 @@ ticket_times as (
     select
         tenant_id,
         count(*) as resolved_tickets,
-        avg(hours) as ticket_mttr_mean,
+        sum(micros) / count(*) / 3600e6 as ticket_mttr_mean,
         count(*) filter (where breached) as breached_tickets,
         count(*) filter (where due_utc is not null) as tickets_with_due
     from resolved_tickets
