@@ -134,7 +134,8 @@ impl ScaledMsp {
                 device % 60
             )?;
             devices.rows += 1;
-            let (mut pending, mut not_approved, mut installed, mut failed, mut reboot) = (0, 0, 0, 0, 0);
+            let (mut pending, mut not_approved, mut installed, mut failed, mut reboot) =
+                (0u64, 0u64, 0u64, 0u64, 0u64);
             for k in 0..PATCHES_PER_DEVICE {
                 let patch = (device * 7 + k * 13) % CATALOGUE;
                 let p = self.patch_on(device, patch, day);
@@ -178,15 +179,7 @@ impl ScaledMsp {
                     attempts.rows += 1;
                 }
             }
-            let summary_status = if failed > 0 {
-                "install_error"
-            } else if reboot > 0 {
-                "reboot_required"
-            } else if pending > 0 {
-                "approved_pending"
-            } else {
-                "fully_patched"
-            };
+            let summary_status = crate::sample::summary_status(failed, reboot, pending);
             writeln!(
                 summary.out,
                 "{day},t{tenant:05},d{device:07},{summary_status},{pending},{not_approved},{installed}"

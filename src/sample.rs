@@ -886,6 +886,20 @@ pub fn patch_tuesday(year: i32, month: u32) -> NaiveDate {
     NaiveDate::from_weekday_of_month_opt(year, month, Weekday::Tue, 2).expect("every month has two Tuesdays")
 }
 
+/// The summary status an RMM reports for a device under a patch policy, from its counts of
+/// approved patches that failed, wait for a reboot, or wait to install: the worst state wins.
+pub fn summary_status(failed: u64, pending_reboot: u64, approved_pending: u64) -> &'static str {
+    if failed > 0 {
+        "install_error"
+    } else if pending_reboot > 0 {
+        "reboot_required"
+    } else if approved_pending > 0 {
+        "approved_pending"
+    } else {
+        "fully_patched"
+    }
+}
+
 /// Generates every canonical table of the sample MSP.
 pub fn generate(spec: &SampleSpec) -> Result<Vec<TableRows>> {
     if spec.tenants == 0 || spec.tenants > TENANT_NAMES.len() {
@@ -1502,16 +1516,10 @@ impl<'a> Generator<'a> {
                 _ => not_approved += 1,
             }
         }
-        let status = if !d.patched() {
-            "no_policy"
-        } else if failed > 0 {
-            "install_error"
-        } else if reboot > 0 {
-            "reboot_required"
-        } else if pending > 0 {
-            "approved_pending"
+        let status = if d.patched() {
+            summary_status(failed, reboot, pending)
         } else {
-            "fully_patched"
+            "no_policy"
         };
         self.table(&canonical::DEVICE_PATCH_SUMMARY).push(&[
             ("snapshot_date", day(snap)),
