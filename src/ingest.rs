@@ -5,7 +5,7 @@
 //! file only; the others still load. Within one call, tenants files load first, so that the
 //! policy-tier rules see the criticality of tenants that arrive in the same batch of files.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -16,7 +16,7 @@ use crate::canonical::{self, Batch, TABLES, Value};
 use crate::config::Config;
 use crate::error::UsageError;
 use crate::lake::{Lake, LedgerEntry};
-use crate::sources::{self, Context, Format, Recognised, SourceFile, canonical_csv};
+use crate::sources::{self, Context, Format, Recognised, SourceFile};
 use chrono::NaiveDate;
 
 /// What happened to one file.
@@ -157,8 +157,8 @@ pub fn ingest_with(
                         seen.insert(file.sha256.clone(), path.clone());
                         // Canonical files load in table order (tenants first).
                         let table_order = match recognised.format {
-                            Format::CanonicalCsv => canonical_csv::detect_file_table(&file)
-                                .ok()
+                            Format::CanonicalCsv => recognised
+                                .canonical_table(&file)
                                 .and_then(|t| TABLES.iter().position(|x| x.name == t.name))
                                 .unwrap_or(usize::MAX),
                             _ => 0,
@@ -175,7 +175,7 @@ pub fn ingest_with(
     }
     pending.sort_by_key(|(order, _, _)| *order);
 
-    let progress = ProgressBar::new(pending.iter().map(|(_, f, _)| f.bytes.len() as u64).sum());
+    let progress = ProgressBar::new(pending.iter().map(|(_, f, _)| f.size).sum());
     progress.set_style(
         ProgressStyle::with_template("{spinner} ingesting [{bar:30}] {bytes}/{total_bytes} {wide_msg}")
             .expect("valid template")
@@ -191,7 +191,7 @@ pub fn ingest_with(
                 error: format!("{e:#}"),
             },
         };
-        progress.inc(file.bytes.len() as u64);
+        progress.inc(file.size);
         report.files.push(FileReport {
             path: file.path.clone(),
             outcome,
@@ -235,46 +235,66 @@ fn ingest_file(
             tenants: lake.tenant_facts()?,
         }
     };
-    let mut output = sources::read(file, recognised, &ctx).map_err(anyhow::Error::new)?;
     let now = Utc::now();
-    quarantine_out_of_range_days(
-        &mut output,
-        snapshot_date.unwrap_or_default().max(now.date_naive()),
-    );
-    for batch in &mut output.batches {
-        if batch.table.name == canonical::DEVICES.name
-            && let Some(warning) = assign_policy_tiers(config, lake, batch)?
-        {
-            output.warnings.push(warning);
+    let reference_day = snapshot_date.unwrap_or_default().max(now.date_naive());
+    let mut loaded = LoadedFile::default();
+    let mut rejections = Vec::new();
+    let mut encoding = None;
+    let mut criticality: Option<HashMap<String, String>> = None;
+    let mut tenants_without_criticality = BTreeSet::new();
+    // Rows are written aside chunk by chunk and become part of the lake together at the end; a
+    // file that fails half-way leaves nothing of it behind.
+    let mut staging = lake.staging()?;
+    sources::read(file, recognised, &ctx, &mut |mut chunk| {
+        quarantine_out_of_range_days(&mut chunk, reference_day);
+        for batch in &mut chunk.batches {
+            if batch.table.name == canonical::DEVICES.name {
+                let criticality = match &mut criticality {
+                    Some(c) => c,
+                    None => criticality.insert(lake.tenant_criticality()?),
+                };
+                assign_policy_tiers(config, criticality, batch, &mut tenants_without_criticality);
+            }
         }
-    }
-    let mut loaded = LoadedFile {
-        rows_read: output.rows_read,
-        rows_quarantined: output.rows_rejected(),
-        warnings: output.warnings.clone(),
-        ..LoadedFile::default()
-    };
-    for rejection in &output.rejections {
-        *loaded
-            .reasons
-            .entry(rejection.problem.reason.to_string())
-            .or_default() += 1;
-    }
-    for batch in &output.batches {
-        if batch.is_empty() {
-            continue;
+        loaded.rows_read += chunk.rows_read;
+        loaded.rows_quarantined += chunk.rows_rejected();
+        loaded.warnings.append(&mut chunk.warnings);
+        encoding = Some(chunk.encoding);
+        for rejection in &chunk.rejections {
+            *loaded
+                .reasons
+                .entry(rejection.problem.reason.to_string())
+                .or_default() += 1;
         }
-        let stats = lake.merge(batch)?;
-        loaded.tables.push(batch.table.name.to_string());
-        loaded.rows_loaded += stats.rows_written;
-        loaded.rows_replaced += stats.rows_replaced;
+        rejections.append(&mut chunk.rejections);
+        for batch in chunk.batches.iter().filter(|b| !b.is_empty()) {
+            lake.stage(&mut staging, batch)?;
+            if !loaded.tables.iter().any(|t| t == batch.table.name) {
+                loaded.tables.push(batch.table.name.to_string());
+            }
+        }
+        Ok(())
+    })?;
+    if !tenants_without_criticality.is_empty() {
+        loaded.warnings.push(format!(
+            "policy tiers were assigned as for criticality `standard` to devices of tenants not in the \
+             tenants table: {}",
+            tenants_without_criticality
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
-    lake.record_quarantine(file, &output.rejections, now)?;
+    let stats = lake.commit(staging)?;
+    loaded.rows_loaded = stats.rows_written;
+    loaded.rows_replaced = stats.rows_replaced;
+    let encoding = encoding.unwrap_or(sources::text::TextEncoding::Utf8);
+    lake.record_quarantine(file, &rejections, now)?;
     lake.record_ingest(
         file,
         &LedgerEntry {
             source_format: format.name().into(),
-            encoding: output.encoding.as_str().into(),
+            encoding: encoding.as_str().into(),
             tables: loaded.tables.clone(),
             rows_read: loaded.rows_read,
             rows_loaded: loaded.rows_loaded,
@@ -330,11 +350,14 @@ fn quarantine_out_of_range_days(output: &mut sources::AdapterOutput, reference: 
     }
 }
 
-/// Fills the policy tier of devices whose export names none, from the config's rules. Returns a
-/// warning when some devices' tenants are unknown (their criticality is taken as `standard`).
-fn assign_policy_tiers(config: &Config, lake: &Lake, batch: &mut Batch) -> Result<Option<String>> {
-    let criticality: HashMap<String, String> = lake.tenant_criticality()?;
-    let mut unknown_tenants = std::collections::BTreeSet::new();
+/// Fills the policy tier of devices whose export names none, from the config's rules. Tenants not
+/// in the tenants table are taken as criticality `standard` and noted in `unknown_tenants`.
+fn assign_policy_tiers(
+    config: &Config,
+    criticality: &HashMap<String, String>,
+    batch: &mut Batch,
+    unknown_tenants: &mut BTreeSet<String>,
+) {
     let rules = &config.policy_tiers;
     batch.fill_text("policy_tier", |b, row| {
         let tenant = b.value(row, "tenant_id").to_key_text();
@@ -353,11 +376,4 @@ fn assign_policy_tiers(config: &Config, lake: &Lake, batch: &mut Batch) -> Resul
                 .to_string(),
         )
     });
-    Ok((!unknown_tenants.is_empty()).then(|| {
-        format!(
-            "policy tiers were assigned as for criticality `standard` to devices of tenants not in the \
-             tenants table: {}",
-            unknown_tenants.into_iter().collect::<Vec<_>>().join(", ")
-        )
-    }))
 }

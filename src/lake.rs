@@ -119,6 +119,15 @@ pub struct MergeStats {
     pub files: Vec<PathBuf>,
 }
 
+/// One ingest's rows, written aside until `Lake::commit` (dropped uncommitted: removed).
+#[derive(Debug)]
+pub struct Staging {
+    dir: tempfile::TempDir,
+    /// The staged files of each partition, in the order they were written.
+    parts: std::collections::BTreeMap<(&'static str, Option<NaiveDate>), (&'static Table, Vec<PathBuf>)>,
+    files: usize,
+}
+
 /// A ledger line for a file about to be recorded.
 #[derive(Debug, Clone)]
 pub struct LedgerEntry {
@@ -257,19 +266,35 @@ impl Lake {
         }
         let mut stats = MergeStats::default();
         for (day, new) in split_by_partition(table, frame)? {
-            let path = self.partition_file(table, day);
             let new_rows = new.height();
-            let replaced = self.merge_into(&path, table, new)?;
+            stats.rows_replaced += self.merge_into(table, day, vec![new])?;
             stats.rows_written += new_rows as u64;
-            stats.rows_replaced += replaced;
-            stats.files.push(path);
+            stats.files.push(self.partition_file(table, day));
         }
         Ok(stats)
     }
 
-    /// Merges rows into one partition file by the table's key. Returns how many rows already
-    /// there were replaced.
-    fn merge_into(&self, path: &Path, table: &Table, new: DataFrame) -> Result<u64> {
+    /// The files a partition holds now: a day's folder may hold several (a file larger than one
+    /// chunk adds one per chunk), a whole table one.
+    fn partition_files(&self, table: &Table, day: Option<NaiveDate>) -> Result<Vec<PathBuf>> {
+        let file = self.partition_file(table, day);
+        Ok(match (table.partitioning, day) {
+            (Partitioning::Day { .. }, Some(_)) => {
+                let dir = file.parent().expect("a partition file is inside its folder");
+                let mut files: Vec<PathBuf> = list(dir)?.into_iter().filter(|p| is_parquet(p)).collect();
+                files.sort();
+                files
+            }
+            _ if file.exists() => vec![file],
+            _ => Vec::new(),
+        })
+    }
+
+    /// Merges rows into one partition by the table's key: the partition's files and the new rows
+    /// become one file, sorted by key (the same content always gives the same file). Returns how
+    /// many rows already there were replaced.
+    fn merge_into(&self, table: &Table, day: Option<NaiveDate>, new: Vec<DataFrame>) -> Result<u64> {
+        let path = self.partition_file(table, day);
         let dir = path
             .parent()
             .expect("a partition file is inside its table folder");
@@ -279,31 +304,157 @@ impl Lake {
             sync_dir(dir.parent().unwrap_or(dir))?;
         }
         let key: Vec<String> = table.key.iter().map(|k| k.to_string()).collect();
-        let combined = if path.exists() {
-            let old = read_parquet(path)?;
-            let old = old
-                .select(new.get_column_names().into_iter().cloned())
-                .map_err(anyhow::Error::from);
-            let old = old.with_context(|| {
-                format!(
-                    "{} lacks columns govpack writes now; move it aside and ingest again",
-                    path.display()
-                )
-            })?;
-            old.vstack(&new).map_err(anyhow::Error::from).with_context(|| {
-                format!(
-                    "{} has other column types than govpack writes now",
-                    path.display()
-                )
-            })?
-        } else {
-            new
-        };
+        let old_files = self.partition_files(table, day)?;
+        let mut parts = Vec::with_capacity(old_files.len() + new.len());
+        for file in &old_files {
+            parts.push(read_parquet(file)?);
+        }
+        parts.extend(new);
+        let columns = parts.last().expect("rows to merge").get_column_names_owned();
+        let mut combined: Option<DataFrame> = None;
+        for (i, part) in parts.into_iter().enumerate() {
+            let part = match i < old_files.len() {
+                true => part
+                    .select(columns.iter().cloned())
+                    .map_err(anyhow::Error::from)
+                    .with_context(|| {
+                        format!(
+                            "{} lacks columns govpack writes now; move it aside and ingest again",
+                            old_files[i].display()
+                        )
+                    })?,
+                false => part,
+            };
+            match &mut combined {
+                None => combined = Some(part),
+                Some(c) => {
+                    c.vstack_mut_owned(part)
+                        .map_err(anyhow::Error::from)
+                        .with_context(|| {
+                            format!(
+                                "{} has other column types than govpack writes now",
+                                path.display()
+                            )
+                        })?;
+                }
+            }
+        }
+        let combined = combined.expect("rows to merge");
         let merged = combined.unique_stable(Some(key.as_slice()), UniqueKeepStrategy::Last, None)?;
         let replaced = (combined.height() - merged.height()) as u64;
         let mut sorted = merged.sort(&key, SortMultipleOptions::default().with_maintain_order(true))?;
-        write_parquet_atomic(path, &mut sorted)?;
+        write_parquet_atomic(&path, &mut sorted)?;
+        // The merged file holds every row now; a crash before these go leaves rows twice, never
+        // lost, and the next merge of the partition keeps them once.
+        for file in old_files.iter().filter(|f| **f != path) {
+            std::fs::remove_file(file).with_context(|| format!("cannot remove {}", file.display()))?;
+        }
+        if old_files.iter().any(|f| *f != path) {
+            sync_dir(dir)?;
+        }
         Ok(replaced)
+    }
+
+    /// A place to write one ingest's rows before they become part of the lake: the rows of a
+    /// large file arrive a chunk at a time, and none of them may be seen until all are written.
+    pub fn staging(&self) -> Result<Staging> {
+        let root = self.root.join(".staging");
+        // Anything left here is from an ingest that died before committing: the lake never
+        // counted it (ingests hold the lake's lock, so no other one is running).
+        for leftover in list(&root)? {
+            std::fs::remove_dir_all(&leftover)
+                .or_else(|_| std::fs::remove_file(&leftover))
+                .ok();
+        }
+        std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
+        let dir = tempfile::Builder::new()
+            .prefix("ingest-")
+            .tempdir_in(&root)
+            .with_context(|| format!("cannot create a staging folder in {}", root.display()))?;
+        Ok(Staging {
+            dir,
+            parts: Default::default(),
+            files: 0,
+        })
+    }
+
+    /// Writes a batch's rows aside, one file per partition they fall in, sorted by key.
+    pub fn stage(&self, staging: &mut Staging, batch: &Batch) -> Result<()> {
+        let table = batch.table;
+        let key: Vec<String> = table.key.iter().map(|k| k.to_string()).collect();
+        for (day, part) in split_by_partition(table, batch.to_frame()?)? {
+            let mut sorted = part.sort(&key, SortMultipleOptions::default().with_maintain_order(true))?;
+            let parts = staging
+                .parts
+                .entry((table.name, day))
+                .or_insert_with(|| (table, Vec::new()));
+            let path = staging
+                .dir
+                .path()
+                .join(format!("{}-{}.parquet", table.name, staging.files));
+            staging.files += 1;
+            let mut file =
+                File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+            write_parquet(&mut file, &mut sorted).with_context(|| format!("writing {}", path.display()))?;
+            parts.1.push(path);
+        }
+        Ok(())
+    }
+
+    /// Makes staged rows part of the lake. A partition that holds nothing yet takes the staged
+    /// files as they are (renamed in: a new day costs only its own rows); one that holds rows is
+    /// merged by key. Every partition is complete before the next one is touched.
+    pub fn commit(&self, staging: Staging) -> Result<MergeStats> {
+        let mut stats = MergeStats::default();
+        for ((_, day), (table, parts)) in &staging.parts {
+            let mut new_rows = 0u64;
+            let mut frames = Vec::with_capacity(parts.len());
+            for part in parts {
+                let frame = read_parquet(part)?;
+                new_rows += frame.height() as u64;
+                frames.push(frame);
+            }
+            let fresh_day = matches!(table.partitioning, Partitioning::Day { .. })
+                && self.partition_files(table, *day)?.is_empty();
+            if fresh_day {
+                drop(frames);
+                stats.files.extend(self.move_in(table, *day, parts)?);
+            } else {
+                stats.rows_replaced += self.merge_into(table, *day, frames)?;
+                stats.files.push(self.partition_file(table, *day));
+            }
+            stats.rows_written += new_rows;
+        }
+        Ok(stats)
+    }
+
+    /// Renames staged files into a new day folder: one file as `<table>-<day>.parquet`, several
+    /// (a file of more than one chunk) numbered in order.
+    fn move_in(&self, table: &Table, day: Option<NaiveDate>, parts: &[PathBuf]) -> Result<Vec<PathBuf>> {
+        let single = self.partition_file(table, day);
+        let dir = single
+            .parent()
+            .expect("a partition file is inside its folder")
+            .to_path_buf();
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        sync_dir(dir.parent().unwrap_or(&dir))?;
+        let mut moved = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            let target = if parts.len() == 1 {
+                single.clone()
+            } else {
+                let stem = single.file_stem().expect("a file name").to_string_lossy();
+                dir.join(format!("{stem}-{:04}.parquet", i + 1))
+            };
+            File::open(part)
+                .and_then(|f| f.sync_all())
+                .with_context(|| format!("cannot sync {}", part.display()))?;
+            std::fs::rename(part, &target)
+                .with_context(|| format!("cannot move {} to {}", part.display(), target.display()))?;
+            moved.push(target);
+        }
+        sync_dir(&dir)?;
+        Ok(moved)
     }
 
     /// Appends rows to a log table as a file of their own (a row repeated within them is kept
@@ -362,7 +513,7 @@ impl Lake {
                 for (day, rows) in split_by_partition(table, frame)
                     .with_context(|| format!("converting {} to day partitions", file.display()))?
                 {
-                    self.merge_into(&self.partition_file(table, day), table, rows)?;
+                    self.merge_into(table, day, vec![rows])?;
                     days += 1;
                 }
                 std::fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
@@ -670,14 +821,17 @@ fn sync_dir(dir: &Path) -> Result<()> {
 
 /// Writes a frame with the lake's Parquet profile, atomically.
 pub fn write_parquet_atomic(path: &Path, frame: &mut DataFrame) -> Result<()> {
-    write_atomic(path, |file| {
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Snappy)
-            .with_statistics(StatisticsOptions::default())
-            .finish(frame)
-            .map(|_| ())
-            .map_err(anyhow::Error::from)
-    })
+    write_atomic(path, |file| write_parquet(file, frame))
+}
+
+/// Writes a frame with the lake's Parquet profile.
+fn write_parquet(file: &mut File, frame: &mut DataFrame) -> Result<()> {
+    ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Snappy)
+        .with_statistics(StatisticsOptions::default())
+        .finish(frame)
+        .map(|_| ())
+        .map_err(anyhow::Error::from)
 }
 
 /// Writes through `write` into a hidden temporary file beside `path`, then renames it over

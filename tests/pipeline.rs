@@ -382,6 +382,102 @@ fn the_ledger_and_quarantine_are_appended_a_file_per_ingest_and_compacted_when_m
 }
 
 #[test]
+fn a_file_larger_than_a_chunk_loads_whole_and_finds_duplicates_across_chunks() {
+    use govpack::sources::canonical_csv::CHUNK_ROWS;
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let rows = CHUNK_ROWS + 10;
+    let mut csv = String::from("snapshot_date,tenant_id,device_id,patch_id,classification,approval,state\n");
+    for i in 0..rows {
+        csv.push_str(&format!("2026-10-01,acme,d{i},KB1,security,approved,installed\n"));
+    }
+    // The first row again, in the second chunk: line 2's key, refused as line 2 is kept.
+    csv.push_str("2026-10-01,acme,d0,KB1,security,approved,missing\n");
+    let file = write(dir.path(), "patch_status_big.csv", &csv);
+    let report = ingest::ingest(&Config::default(), &lake, &[file]).unwrap();
+    let Outcome::Loaded(loaded) = &report.files[0].outcome else {
+        panic!("{report:?}")
+    };
+    assert_eq!(loaded.rows_read, rows as u64 + 1);
+    assert_eq!((loaded.rows_loaded, loaded.rows_quarantined), (rows as u64, 1));
+    assert_eq!(
+        query_strings(&lake, "select line::varchar, reason, detail from quarantine"),
+        vec![vec![
+            (rows + 2).to_string(),
+            "duplicate_key".to_string(),
+            "same natural key as line 2, which is kept".to_string()
+        ]]
+    );
+    // A new day takes the chunks' files as they are: no rewrite of what was just written.
+    let day = lake.table_dir("patch_status").join("snapshot_date=2026-10-01");
+    assert_eq!(
+        folder_names(&day),
+        vec![
+            "patch_status-2026-10-01-0001.parquet",
+            "patch_status-2026-10-01-0002.parquet"
+        ]
+    );
+    assert_eq!(count(&lake, "patch_status"), rows as i64);
+    assert_eq!(
+        query_strings(
+            &lake,
+            "select state, _source_line::varchar from patch_status where device_id = 'd0'"
+        ),
+        vec![vec!["installed", "2"]]
+    );
+
+    // A corrected export of the same day merges into it by key: one file, nothing lost.
+    let fix = write(
+        dir.path(),
+        "patch_status_fix.csv",
+        "snapshot_date,tenant_id,device_id,patch_id,classification,approval,state\n\
+         2026-10-01,acme,d0,KB1,security,approved,failed\n2026-10-01,acme,new,KB1,security,approved,missing\n",
+    );
+    let report = ingest::ingest(&Config::default(), &lake, &[fix]).unwrap();
+    let Outcome::Loaded(loaded) = &report.files[0].outcome else {
+        panic!("{report:?}")
+    };
+    assert_eq!((loaded.rows_loaded, loaded.rows_replaced), (2, 1));
+    assert_eq!(folder_names(&day), vec!["patch_status-2026-10-01.parquet"]);
+    assert_eq!(count(&lake, "patch_status"), rows as i64 + 1);
+    assert_eq!(
+        query_strings(&lake, "select state from patch_status where device_id = 'd0'"),
+        vec![vec!["failed"]]
+    );
+}
+
+#[test]
+fn staged_rows_that_are_never_committed_leave_the_lake_as_it_was() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let tenants = write(dir.path(), "tenants.csv", TENANTS);
+    ingest::ingest(&Config::default(), &lake, &[tenants]).unwrap();
+    let before = lake_file_digests(&lake);
+
+    let mut batch = govpack::canonical::Batch::new(&govpack::canonical::TENANTS, "late.csv");
+    batch.push_row(
+        vec![
+            govpack::canonical::Value::Text("gamma".into()),
+            govpack::canonical::Value::Text("Gamma plc".into()),
+            govpack::canonical::Value::Text("low".into()),
+            govpack::canonical::Value::Null,
+            govpack::canonical::Value::Null,
+        ],
+        2,
+    );
+    let mut staging = lake.staging().unwrap();
+    lake.stage(&mut staging, &batch).unwrap();
+    // The ingest failed before committing (an unreadable row further on, a full disk).
+    drop(staging);
+    assert_eq!(lake_file_digests(&lake), before);
+    assert_eq!(count(&lake, "tenants"), 2);
+    assert_eq!(
+        folder_names(&dir.path().join("lake/.staging")),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
 fn a_lake_written_in_the_month_file_layout_is_converted_on_open_and_loses_nothing() {
     // tests/fixtures/lake-v1 was written by govpack before day partitions (commit a2b0ca1), from
     // tests/fixtures/lake-v1-input/: one Parquet file per table and month.

@@ -3,19 +3,55 @@
 //! have no adapter, and the format of the sample data.
 //!
 //! Each row is validated cell by cell; a row with any bad cell is refused whole (every problem of
-//! it is reported) and the rest of the file still loads.
+//! it is reported) and the rest of the file still loads. A plain UTF-8 file is read from disk a
+//! chunk of rows at a time, so its size never decides the memory an ingest needs; a UTF-16 file
+//! (Windows PowerShell's) is decoded whole first.
+
+use std::io::{BufRead, Read};
 
 use super::{AdapterOutput, FileError, RowSink, SourceFile, text};
 use crate::canonical::{Problem, Reason, TABLES, Table};
 
-/// Reads one canonical CSV file.
-pub fn read(file: &SourceFile) -> Result<AdapterOutput, FileError> {
-    let Opened {
-        text,
-        encoding,
-        headers,
-        table,
-    } = open(file)?;
+/// Rows handed on at a time: enough that a chunk's Parquet files are of a useful size, few enough
+/// that a chunk holds tens of megabytes, not the file.
+pub const CHUNK_ROWS: usize = 200_000;
+
+/// Reads a canonical CSV in plain UTF-8 from disk, a chunk at a time.
+pub fn read_from_disk(
+    file: &SourceFile,
+    on_chunk: &mut dyn FnMut(AdapterOutput) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut input = std::io::BufReader::with_capacity(1 << 20, open_file(file)?);
+    let encoding = if skip_bom(&mut input, file)? {
+        text::TextEncoding::Utf8Bom
+    } else {
+        text::TextEncoding::Utf8
+    };
+    read_records(file, input, encoding, on_chunk)
+}
+
+/// Reads a canonical CSV already decoded to text (a UTF-16 export).
+pub fn read_text(
+    file: &SourceFile,
+    text: &str,
+    encoding: text::TextEncoding,
+    on_chunk: &mut dyn FnMut(AdapterOutput) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    read_records(file, text.as_bytes(), encoding, on_chunk)
+}
+
+fn read_records<R: Read>(
+    file: &SourceFile,
+    input: R,
+    encoding: text::TextEncoding,
+    on_chunk: &mut dyn FnMut(AdapterOutput) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(input);
+    let headers = normalised_headers(file, &mut reader)?;
+    let table = detect_table(&headers, &file.name()).map_err(|m| FileError::at(&file.path, 1, None, m))?;
     if let Some(duplicate) = headers
         .iter()
         .enumerate()
@@ -26,19 +62,15 @@ pub fn read(file: &SourceFile) -> Result<AdapterOutput, FileError> {
             1,
             Some(duplicate.0 as u64 + 1),
             format!("column `{}` appears twice in the header", duplicate.1),
-        ));
+        )
+        .into());
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(text.as_bytes());
-
-    let mut warnings = Vec::new();
     let unknown: Vec<&str> = headers
         .iter()
         .filter(|h| table.column(h).is_none())
         .map(String::as_str)
         .collect();
+    let mut warnings = Vec::new();
     if !unknown.is_empty() {
         warnings.push(format!(
             "columns not in the canonical `{}` table were ignored: {}",
@@ -54,12 +86,15 @@ pub fn read(file: &SourceFile) -> Result<AdapterOutput, FileError> {
         .collect();
 
     let mut sink = RowSink::new(&file.name());
-    let mut rows_read = 0;
-    for record in reader.records() {
-        let record = record.map_err(|e| csv_error(file, &e))?;
+    let mut record = csv::StringRecord::new();
+    let mut rows_read: u64 = 0;
+    while reader.read_record(&mut record).map_err(|e| csv_error(file, &e))? {
         let line = record.position().map_or(0, |p| p.line());
         rows_read += 1;
-        if record.len() != headers.len() {
+        if record.len() == headers.len() {
+            let raw: Vec<&str> = positions.iter().map(|p| p.map_or("", |p| &record[p])).collect();
+            sink.push_values(table, line, &raw);
+        } else {
             let problem = Problem {
                 column: String::new(),
                 value: record.iter().collect::<Vec<_>>().join(","),
@@ -67,49 +102,78 @@ pub fn read(file: &SourceFile) -> Result<AdapterOutput, FileError> {
                 detail: format!("{} fields where the header has {}", record.len(), headers.len()),
             };
             sink.reject(table, line, problem);
-            continue;
         }
-        let cells: Vec<(&str, String)> = table
-            .columns
-            .iter()
-            .zip(&positions)
-            .filter_map(|(column, position)| position.map(|p| (column.name, record[p].to_string())))
-            .collect();
-        sink.push(table, line, &cells);
+        if rows_read as usize == CHUNK_ROWS {
+            on_chunk(sink.take_chunk(rows_read, std::mem::take(&mut warnings), encoding))?;
+            rows_read = 0;
+        }
     }
-    Ok(sink.finish(rows_read, warnings, encoding))
+    on_chunk(sink.take_chunk(rows_read, warnings, encoding))
 }
 
-/// Which canonical table a file holds, from its header alone.
-pub fn detect_file_table(file: &SourceFile) -> Result<&'static Table, FileError> {
-    open(file).map(|opened| opened.table)
+/// Which canonical table a plain UTF-8 file on disk holds, from its first line alone.
+pub fn table_on_disk(file: &SourceFile) -> Result<&'static Table, FileError> {
+    let mut input = std::io::BufReader::new(open_file(file)?);
+    skip_bom(&mut input, file)?;
+    let start = input
+        .fill_buf()
+        .map_err(|e| FileError::whole(&file.path, format!("cannot read: {e}")))?;
+    if start
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| matches!(b, b'{' | b'['))
+    {
+        return Err(FileError::whole(&file.path, "a JSON document, not a CSV file"));
+    }
+    let mut reader = csv::ReaderBuilder::new().from_reader(input);
+    let headers = normalised_headers(file, &mut reader)?;
+    detect_table(&headers, &file.name()).map_err(|m| FileError::at(&file.path, 1, None, m))
 }
 
-/// A file decoded, with its normalised header and the table that header names.
-struct Opened {
-    text: String,
-    encoding: text::TextEncoding,
-    headers: Vec<String>,
-    table: &'static Table,
+/// Which canonical table a decoded file holds, from its header.
+pub fn table_of(file: &SourceFile, text: &str) -> Result<&'static Table, FileError> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let headers = normalised_headers(file, &mut reader)?;
+    detect_table(&headers, &file.name()).map_err(|m| FileError::at(&file.path, 1, None, m))
 }
 
-fn open(file: &SourceFile) -> Result<Opened, FileError> {
-    let (text, encoding) = text::decode(&file.bytes)
-        .map_err(|e| FileError::at(&file.path, e.line, Some(e.column), e.message))?;
-    let headers: Vec<String> = csv::ReaderBuilder::new()
-        .from_reader(text.as_bytes())
+/// Whether a file starts with the UTF-8 byte-order mark.
+pub fn starts_with_bom(file: &SourceFile) -> bool {
+    let mut start = [0u8; 3];
+    open_file(file)
+        .and_then(|mut f| {
+            f.read_exact(&mut start)
+                .map_err(|e| FileError::whole(&file.path, e.to_string()))
+        })
+        .is_ok_and(|()| start == [0xEF, 0xBB, 0xBF])
+}
+
+fn open_file(file: &SourceFile) -> Result<std::fs::File, FileError> {
+    std::fs::File::open(&file.path).map_err(|e| FileError::whole(&file.path, format!("cannot read: {e}")))
+}
+
+/// Consumes a UTF-8 byte-order mark at the start of `input`, if there is one.
+fn skip_bom(input: &mut impl BufRead, file: &SourceFile) -> Result<bool, FileError> {
+    let start = input
+        .fill_buf()
+        .map_err(|e| FileError::whole(&file.path, format!("cannot read: {e}")))?;
+    let bom = start.starts_with(&[0xEF, 0xBB, 0xBF]);
+    if bom {
+        input.consume(3);
+    }
+    Ok(bom)
+}
+
+fn normalised_headers<R: Read>(
+    file: &SourceFile,
+    reader: &mut csv::Reader<R>,
+) -> Result<Vec<String>, FileError> {
+    Ok(reader
         .headers()
         .map_err(|e| csv_error(file, &e))?
         .iter()
         .map(normalise_header)
-        .collect();
-    let table = detect_table(&headers, &file.name()).map_err(|m| FileError::at(&file.path, 1, None, m))?;
-    Ok(Opened {
-        text,
-        encoding,
-        headers,
-        table,
-    })
+        .collect())
 }
 
 fn normalise_header(h: &str) -> String {

@@ -36,23 +36,49 @@ pub fn default_date_culture(source: &str) -> crate::config::DateCulture {
     }
 }
 
-/// An export file read into memory, with the digest that identifies it in the ingest ledger.
+/// An export file: where it is, the digest that identifies it in the ingest ledger, and whether
+/// its text can be streamed from disk. Its bytes are read only by adapters that need the whole
+/// file at once (a JSON document, a vendor CSV); a canonical CSV is read a chunk at a time.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     pub path: PathBuf,
-    pub bytes: Vec<u8>,
     pub sha256: String,
+    pub size: u64,
+    /// Valid UTF-8 (after an optional BOM) without NUL bytes: safe to read as text in pieces.
+    /// Anything else goes through `text::decode`, which names the line and column at fault.
+    pub plain_utf8: bool,
 }
 
 impl SourceFile {
+    /// Reads the file once, in blocks: its SHA-256, its size and whether it is plain UTF-8.
     pub fn read(path: &Path) -> Result<Self, FileError> {
-        let bytes = std::fs::read(path).map_err(|e| FileError::whole(path, format!("cannot read: {e}")))?;
-        let sha256 = sha256_hex(&bytes);
+        use std::io::Read;
+        let cannot = |e: std::io::Error| FileError::whole(path, format!("cannot read: {e}"));
+        let mut reader = std::fs::File::open(path).map_err(cannot)?;
+        let mut hasher = Sha256::new();
+        let mut block = vec![0u8; 1 << 20];
+        let mut size = 0u64;
+        let mut utf8 = Utf8Check::default();
+        loop {
+            let n = reader.read(&mut block).map_err(cannot)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&block[..n]);
+            utf8.feed(&block[..n], size == 0);
+            size += n as u64;
+        }
         Ok(SourceFile {
             path: path.to_path_buf(),
-            bytes,
-            sha256,
+            sha256: hasher.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+            size,
+            plain_utf8: utf8.finish(),
         })
+    }
+
+    /// The whole file, for adapters that parse it at once.
+    pub fn bytes(&self) -> Result<Vec<u8>, FileError> {
+        std::fs::read(&self.path).map_err(|e| FileError::whole(&self.path, format!("cannot read: {e}")))
     }
 
     /// The name recorded in the lake's lineage columns and quarantine.
@@ -61,6 +87,43 @@ impl SourceFile {
             || self.path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         )
+    }
+}
+
+/// UTF-8 validation of a file fed in blocks: a character split between two blocks is carried
+/// over to the next one.
+#[derive(Debug, Default)]
+struct Utf8Check {
+    carry: Vec<u8>,
+    bad: bool,
+}
+
+impl Utf8Check {
+    fn feed(&mut self, block: &[u8], first: bool) {
+        if self.bad {
+            return;
+        }
+        if block.contains(&0) {
+            self.bad = true;
+            return;
+        }
+        let block = if first {
+            block.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(block)
+        } else {
+            block
+        };
+        let mut text = std::mem::take(&mut self.carry);
+        text.extend_from_slice(block);
+        match std::str::from_utf8(&text) {
+            Ok(_) => {}
+            // Cut short at the end of the block: the rest of the character comes next.
+            Err(e) if e.error_len().is_none() => self.carry = text[e.valid_up_to()..].to_vec(),
+            Err(_) => self.bad = true,
+        }
+    }
+
+    fn finish(self) -> bool {
+        !self.bad && self.carry.is_empty()
     }
 }
 
@@ -121,10 +184,15 @@ pub type Cells = Vec<(&'static str, String)>;
 /// Collects the canonical rows an adapter builds from text cells and validates each exactly as a
 /// canonical CSV row is validated (required columns, types, vocabularies, spans, duplicate keys
 /// within the file): a refused row becomes a rejection with its line, never a silent drop.
+///
+/// A large file is handed on in chunks (`take_chunk`); the natural keys seen stay behind, as
+/// 128-bit hashes of their typed values, so a duplicate is found across chunks without keeping
+/// the rows or formatting a key as text.
 #[derive(Debug)]
 pub struct RowSink {
     source_name: String,
-    batches: BTreeMap<&'static str, (Batch, HashMap<String, u64>)>,
+    batches: BTreeMap<&'static str, Batch>,
+    first_line_of_key: HashMap<&'static str, HashMap<u128, u64>>,
     rejections: Vec<Rejection>,
 }
 
@@ -133,6 +201,7 @@ impl RowSink {
         RowSink {
             source_name: source_name.to_string(),
             batches: BTreeMap::new(),
+            first_line_of_key: HashMap::new(),
             rejections: Vec::new(),
         }
     }
@@ -145,13 +214,30 @@ impl RowSink {
             "unknown column in {cells:?} for {}",
             table.name
         );
+        let raw: Vec<&str> = table
+            .columns
+            .iter()
+            .map(|column| {
+                cells
+                    .iter()
+                    .find(|(name, _)| *name == column.name)
+                    .map_or("", |(_, v)| v.as_str())
+            })
+            .collect();
+        self.push_values(table, line, &raw);
+    }
+
+    /// Validates and keeps one row given as text in the table's column order.
+    pub fn push_values(&mut self, table: &'static Table, line: u64, raw: &[&str]) {
+        debug_assert_eq!(
+            raw.len(),
+            table.columns.len(),
+            "one cell per column of {}",
+            table.name
+        );
         let mut values = Vec::with_capacity(table.columns.len());
         let mut problems = Vec::new();
-        for column in table.columns {
-            let raw = cells
-                .iter()
-                .find(|(name, _)| *name == column.name)
-                .map_or("", |(_, v)| v.as_str());
+        for (column, raw) in table.columns.iter().zip(raw) {
             match canonical::parse_cell(column, raw) {
                 Ok(v) => values.push(v),
                 Err(p) => {
@@ -163,35 +249,57 @@ impl RowSink {
         if problems.is_empty() {
             problems = canonical::check_row(table, &values);
         }
-        let (batch, first_line_of_key) = self
-            .batches
-            .entry(table.name)
-            .or_insert_with(|| (Batch::new(table, &self.source_name), HashMap::new()));
         if problems.is_empty() {
-            let key = table
-                .key
-                .iter()
-                .map(|k| values[table.column_index(k).expect("key column")].to_key_text())
-                .collect::<Vec<_>>()
-                .join("\u{1f}");
-            match first_line_of_key.get(&key) {
+            let key = key_hash(table, &values);
+            let first_lines = self.first_line_of_key.entry(table.name).or_default();
+            match first_lines.get(&key) {
                 Some(first) => problems.push(Problem {
                     column: table.key.join("+"),
-                    value: key.replace('\u{1f}', "|"),
+                    value: table
+                        .key
+                        .iter()
+                        .map(|k| values[table.column_index(k).expect("key column")].to_key_text())
+                        .collect::<Vec<_>>()
+                        .join("|"),
                     reason: Reason::DuplicateKey,
                     detail: format!("same natural key as line {first}, which is kept"),
                 }),
                 None => {
-                    first_line_of_key.insert(key, line);
+                    first_lines.insert(key, line);
                 }
             }
         }
         if problems.is_empty() {
-            batch.push_row(values, line);
+            self.batches
+                .entry(table.name)
+                .or_insert_with(|| Batch::new(table, &self.source_name))
+                .push_row(values, line);
         } else {
             for problem in problems {
                 self.reject(table, line, problem);
             }
+        }
+    }
+
+    /// Rows kept so far, across tables (since the last chunk was taken).
+    pub fn rows_held(&self) -> usize {
+        self.batches.values().map(Batch::len).sum()
+    }
+
+    /// Hands over the rows and rejections collected since the last chunk; the keys seen stay,
+    /// so a later duplicate of a row already handed over is still refused.
+    pub fn take_chunk(
+        &mut self,
+        rows_read: u64,
+        warnings: Vec<String>,
+        encoding: text::TextEncoding,
+    ) -> AdapterOutput {
+        AdapterOutput {
+            batches: std::mem::take(&mut self.batches).into_values().collect(),
+            rejections: std::mem::take(&mut self.rejections),
+            rows_read,
+            warnings,
+            encoding,
         }
     }
 
@@ -225,19 +333,47 @@ impl RowSink {
     }
 
     pub fn finish(
-        self,
+        mut self,
         rows_read: u64,
         warnings: Vec<String>,
         encoding: text::TextEncoding,
     ) -> AdapterOutput {
-        AdapterOutput {
-            batches: self.batches.into_values().map(|(b, _)| b).collect(),
-            rejections: self.rejections,
-            rows_read,
-            warnings,
-            encoding,
+        self.take_chunk(rows_read, warnings, encoding)
+    }
+}
+
+/// A natural key as a 128-bit hash of its typed values (each tagged with its type, text ended
+/// by a separator), so that two keys collide only with probability 2^-128.
+fn key_hash(table: &Table, values: &[Value]) -> u128 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for key in table.key {
+        match &values[table.column_index(key).expect("key column")] {
+            Value::Null => hasher.update(&[0]),
+            Value::Text(s) => {
+                hasher.update(&[1]);
+                hasher.update(s.as_bytes());
+                hasher.update(&[0xff]);
+            }
+            Value::Date(d) => {
+                hasher.update(&[2]);
+                hasher.update(&chrono::Datelike::num_days_from_ce(d).to_le_bytes());
+            }
+            Value::Timestamp(t) => {
+                hasher.update(&[3]);
+                hasher.update(&t.timestamp_micros().to_le_bytes());
+            }
+            Value::Bool(b) => hasher.update(&[4, u8::from(*b)]),
+            Value::Int(i) => {
+                hasher.update(&[5]);
+                hasher.update(&i.to_le_bytes());
+            }
+            Value::Float(x) => {
+                hasher.update(&[6]);
+                hasher.update(&x.to_bits().to_le_bytes());
+            }
         }
     }
+    hasher.digest128()
 }
 
 /// A file that cannot be read at all: it stops that file and names where the trouble is.
@@ -646,11 +782,41 @@ pub struct Recognised {
 enum Content {
     Json(serde_json::Value),
     Csv(String),
+    /// A canonical CSV in plain UTF-8, read from disk as it is ingested.
+    CanonicalCsvOnDisk,
+}
+
+impl Recognised {
+    /// The canonical table a canonical CSV file holds, from its header.
+    pub fn canonical_table(&self, file: &SourceFile) -> Option<&'static Table> {
+        match (&self.content, self.format) {
+            (Content::CanonicalCsvOnDisk, _) => canonical_csv::table_on_disk(file).ok(),
+            (Content::Csv(text), Format::CanonicalCsv) => canonical_csv::table_of(file, text).ok(),
+            _ => None,
+        }
+    }
 }
 
 /// Recognises a file's format by its content, or takes the one forced with `--source`.
 pub fn recognise(file: &SourceFile, forced: Option<Format>) -> Result<Recognised, FileError> {
-    let (text, encoding) = text::decode(&file.bytes)
+    // The bulk of every lake: canonical CSV. Its header alone says so, and its rows are then read
+    // from disk a chunk at a time, never the whole file into memory.
+    if file.plain_utf8
+        && matches!(forced, None | Some(Format::CanonicalCsv))
+        && canonical_csv::table_on_disk(file).is_ok()
+    {
+        let encoding = if canonical_csv::starts_with_bom(file) {
+            text::TextEncoding::Utf8Bom
+        } else {
+            text::TextEncoding::Utf8
+        };
+        return Ok(Recognised {
+            format: Format::CanonicalCsv,
+            encoding,
+            content: Content::CanonicalCsvOnDisk,
+        });
+    }
+    let (text, encoding) = text::decode(&file.bytes()?)
         .map_err(|e| FileError::at(&file.path, e.line, Some(e.column), e.message))?;
     let is_json = text.trim_start().starts_with(['{', '[']);
     if is_json {
@@ -786,7 +952,28 @@ fn csv_format(file: &SourceFile, text: &str) -> Result<Format, FileError> {
 }
 
 /// Reads a recognised file with its adapter.
-pub fn read(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Result<AdapterOutput, FileError> {
+/// Reads a recognised file into canonical rows, handing them to `on_chunk`: a canonical CSV in
+/// chunks of `canonical_csv::CHUNK_ROWS` rows as it streams from disk, any other export in one.
+pub fn read(
+    file: &SourceFile,
+    recognised: Recognised,
+    ctx: &Context,
+    on_chunk: &mut dyn FnMut(AdapterOutput) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    match (recognised.format, &recognised.content) {
+        (Format::CanonicalCsv, Content::CanonicalCsvOnDisk) => {
+            return canonical_csv::read_from_disk(file, on_chunk);
+        }
+        (Format::CanonicalCsv, Content::Csv(text)) => {
+            return canonical_csv::read_text(file, text, recognised.encoding, on_chunk);
+        }
+        _ => {}
+    }
+    on_chunk(read_whole(file, recognised, ctx)?)
+}
+
+/// A vendor export, read whole.
+fn read_whole(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Result<AdapterOutput, FileError> {
     let mut sink = RowSink::new(&file.name());
     let mut warnings = Vec::new();
     let encoding = recognised.encoding;
@@ -797,7 +984,6 @@ pub fn read(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Result<
         )
     };
     let rows = match (recognised.format, &recognised.content) {
-        (Format::CanonicalCsv, Content::Csv(_)) => return canonical_csv::read(file),
         (Format::DattoSitesJson, Content::Json(doc)) => {
             datto_rmm::read_sites_json(doc, ctx, &mut sink, &mut warnings)
         }
@@ -853,7 +1039,7 @@ pub fn read(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Result<
             connectwise_manage::read_tickets(doc, ctx, &mut sink, &mut warnings)
         }
         (_, Content::Json(_)) => return Err(wrong_kind("CSV")),
-        (_, Content::Csv(_)) => return Err(wrong_kind("JSON")),
+        (_, Content::Csv(_) | Content::CanonicalCsvOnDisk) => return Err(wrong_kind("JSON")),
     };
     Ok(sink.finish(rows, warnings, encoding))
 }
