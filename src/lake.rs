@@ -123,8 +123,9 @@ pub struct MergeStats {
 #[derive(Debug)]
 pub struct Staging {
     dir: tempfile::TempDir,
-    /// The staged files of each partition, in the order they were written.
-    parts: std::collections::BTreeMap<(&'static str, Option<NaiveDate>), (&'static Table, Vec<PathBuf>)>,
+    /// The staged files of each partition and their rows, in the order they were written.
+    parts:
+        std::collections::BTreeMap<(&'static str, Option<NaiveDate>), (&'static Table, Vec<(PathBuf, u64)>)>,
     files: usize,
 }
 
@@ -396,7 +397,7 @@ impl Lake {
             let mut file =
                 File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
             write_parquet(&mut file, &mut sorted).with_context(|| format!("writing {}", path.display()))?;
-            parts.1.push(path);
+            parts.1.push((path, sorted.height() as u64));
         }
         Ok(())
     }
@@ -407,23 +408,20 @@ impl Lake {
     pub fn commit(&self, staging: Staging) -> Result<MergeStats> {
         let mut stats = MergeStats::default();
         for ((_, day), (table, parts)) in &staging.parts {
-            let mut new_rows = 0u64;
-            let mut frames = Vec::with_capacity(parts.len());
-            for part in parts {
-                let frame = read_parquet(part)?;
-                new_rows += frame.height() as u64;
-                frames.push(frame);
-            }
             let fresh_day = matches!(table.partitioning, Partitioning::Day { .. })
                 && self.partition_files(table, *day)?.is_empty();
+            let paths: Vec<PathBuf> = parts.iter().map(|(path, _)| path.clone()).collect();
             if fresh_day {
-                drop(frames);
-                stats.files.extend(self.move_in(table, *day, parts)?);
+                stats.files.extend(self.move_in(table, *day, &paths)?);
             } else {
+                let frames = paths
+                    .iter()
+                    .map(|p| read_parquet(p))
+                    .collect::<Result<Vec<_>>>()?;
                 stats.rows_replaced += self.merge_into(table, *day, frames)?;
                 stats.files.push(self.partition_file(table, *day));
             }
-            stats.rows_written += new_rows;
+            stats.rows_written += parts.iter().map(|(_, rows)| rows).sum::<u64>();
         }
         Ok(stats)
     }

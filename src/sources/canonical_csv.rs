@@ -88,6 +88,7 @@ fn read_records<R: Read>(
     let mut sink = RowSink::new(&file.name());
     let mut record = csv::StringRecord::new();
     let mut rows_read: u64 = 0;
+    let mut first_chunk = true;
     while reader.read_record(&mut record).map_err(|e| csv_error(file, &e))? {
         let line = record.position().map_or(0, |p| p.line());
         rows_read += 1;
@@ -104,6 +105,14 @@ fn read_records<R: Read>(
             sink.reject(table, line, problem);
         }
         if rows_read as usize == CHUNK_ROWS {
+            if let Some(read_so_far) = record.position().map(|p| p.byte()).filter(|b| *b > 0)
+                && first_chunk
+            {
+                // The rest of the file is likely shaped like its first chunk.
+                let expected = file.size as f64 / read_so_far as f64 * CHUNK_ROWS as f64 * 1.05;
+                sink.expect_rows(table, expected as usize);
+            }
+            first_chunk = false;
             on_chunk(sink.take_chunk(rows_read, std::mem::take(&mut warnings), encoding))?;
             rows_read = 0;
         }

@@ -192,7 +192,8 @@ pub type Cells = Vec<(&'static str, String)>;
 pub struct RowSink {
     source_name: String,
     batches: BTreeMap<&'static str, Batch>,
-    first_line_of_key: HashMap<&'static str, HashMap<u128, u64>>,
+    // A u128 key would be 16-byte aligned and pad every entry to 32 bytes; two u64 halves take 24.
+    first_line_of_key: HashMap<&'static str, HashMap<[u64; 2], u64>>,
     rejections: Vec<Rejection>,
 }
 
@@ -281,6 +282,13 @@ impl RowSink {
         }
     }
 
+    /// Makes room for the keys of about `rows` rows of a table at once: a large file's key map
+    /// then never grows by doubling, which holds the old and the new map at the same time.
+    pub fn expect_rows(&mut self, table: &'static Table, rows: usize) {
+        let keys = self.first_line_of_key.entry(table.name).or_default();
+        keys.reserve(rows.saturating_sub(keys.len()));
+    }
+
     /// Rows kept so far, across tables (since the last chunk was taken).
     pub fn rows_held(&self) -> usize {
         self.batches.values().map(Batch::len).sum()
@@ -344,7 +352,7 @@ impl RowSink {
 
 /// A natural key as a 128-bit hash of its typed values (each tagged with its type, text ended
 /// by a separator), so that two keys collide only with probability 2^-128.
-fn key_hash(table: &Table, values: &[Value]) -> u128 {
+fn key_hash(table: &Table, values: &[Value]) -> [u64; 2] {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     for key in table.key {
         match &values[table.column_index(key).expect("key column")] {
@@ -373,7 +381,8 @@ fn key_hash(table: &Table, values: &[Value]) -> u128 {
             }
         }
     }
-    hasher.digest128()
+    let hash = hasher.digest128();
+    [(hash >> 64) as u64, hash as u64]
 }
 
 /// A file that cannot be read at all: it stops that file and names where the trouble is.
