@@ -545,8 +545,7 @@ pub fn parse_cell(column: &Column, raw: &str) -> Result<Value, Problem> {
         },
         ColumnType::Enum(words) => {
             // Case is not information here: `Security` and `security` mean the same.
-            let word = raw.to_ascii_lowercase();
-            match words.iter().find(|w| **w == word) {
+            match words.iter().find(|w| w.eq_ignore_ascii_case(raw)) {
                 Some(w) => Ok(Value::Text((*w).to_string())),
                 None => Err(problem(
                     Reason::InvalidEnum,
@@ -558,6 +557,19 @@ pub fn parse_cell(column: &Column, raw: &str) -> Result<Value, Problem> {
 }
 
 pub fn parse_date(raw: &str) -> Option<NaiveDate> {
+    // Nearly every date is exactly `YYYY-MM-DD`: read its digits directly (an export has
+    // millions) and leave any other shape to chrono's format parser, which decides as before.
+    let b = raw.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        b[range].iter().try_fold(0u32, |n, d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        if let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) {
+            return NaiveDate::from_ymd_opt(year as i32, month, day);
+        }
+    }
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()
 }
 
@@ -654,6 +666,28 @@ mod tests {
             parse_timestamp("2026-10-14T00:00:00Z").unwrap()
         );
         assert_eq!(parse_timestamp("14/10/2026 02:13"), None);
+    }
+
+    #[test]
+    fn dates_are_year_month_day_and_impossible_days_are_refused() {
+        assert_eq!(parse_date("2026-10-31"), NaiveDate::from_ymd_opt(2026, 10, 31));
+        assert_eq!(parse_date("2024-02-29"), NaiveDate::from_ymd_opt(2024, 2, 29));
+        for bad in [
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-10-32",
+            "2026-1O-01",
+            "31/10/2026",
+            "",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+        // Shapes other than ten characters go to chrono, as before: it takes a one-digit month.
+        assert_eq!(
+            parse_date("2026-1-05"),
+            NaiveDate::parse_from_str("2026-1-05", "%Y-%m-%d").ok()
+        );
     }
 
     #[test]
