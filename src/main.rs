@@ -3,6 +3,9 @@ use clap::Parser;
 use govpack::cli::Cli;
 use govpack::error::exit_code;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = govpack::cli::init_logging(&cli) {
