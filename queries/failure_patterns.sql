@@ -20,7 +20,9 @@ device_os as (
 ),
 
 patch_class as (
-    select tenant_id, patch_id, arg_max(classification, snapshot_date) as classification
+    -- Devices can report one patch on the same day; the word breaks the tie, so the answer never
+    -- depends on the order rows are scanned in.
+    select tenant_id, patch_id, arg_max(classification, (snapshot_date, classification)) as classification
     from patch_status
     group by tenant_id, patch_id
 )

@@ -32,7 +32,9 @@ baselines as (
         h.device_class,
         h.age_bucket,
         min(h.period_start) as baseline_period_start,
-        arg_min(h.value, h.period_start) as baseline_value
+        -- Two computed periods can share a start (a custom period beside a month): the value breaks
+        -- the tie, so the baseline never depends on scan order.
+        arg_min(h.value, (h.period_start, h.value)) as baseline_value
     from kpi_history as h, settings
     where h.value is not null
         and (settings.baseline_period_start is null or h.period_start = settings.baseline_period_start)

@@ -201,7 +201,7 @@ fn latest_snapshot(conn: &Connection) -> Result<Option<NaiveDate>> {
 
 /// Computes every KPI output for a period and writes it to the lake.
 pub fn compute(config: &Config, lake: &Lake, period: Period) -> Result<KpiRun> {
-    let conn = sql::open_deterministic(lake)?;
+    let conn = sql::open_for_kpis(lake)?;
     let queries = queries_dir()?;
     // as_of = min(period_end, latest devices snapshot); with no snapshot at all, period_end.
     let as_of = latest_snapshot(&conn)?.map_or(period.end, |latest| latest.min(period.end));
@@ -262,7 +262,9 @@ fn write_output(
     } else {
         format!("select p.period_start, p.period_end, p.as_of, t.* from {output} as t cross join params as p")
     };
-    let select = sql::utc_instants(conn, &select)?;
+    // Rows in a fixed order: the engine runs on every core and hands rows over in whatever order
+    // its threads finish, and the same content must give the same file.
+    let select = format!("{} order by all", sql::utc_instants(conn, &select)?);
     crate::lake::write_atomic_path(&file, |temp| {
         conn.execute_batch(&format!(
             "copy ({select}) to {} (format parquet, compression snappy)",

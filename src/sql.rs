@@ -39,15 +39,31 @@ pub fn open(lake: &Lake) -> Result<Connection> {
 /// largest MSPs runs in the same memory as a day, a little slower (measured in README).
 const PUBLISHED_QUERY_MEMORY: &str = "1GB";
 
-/// `open`, for figures that are published: one DuckDB thread, so that every aggregate of floating
-/// point numbers adds them in the same order and a re-run gives the same bits (with several
-/// threads, a mean of hours could differ in its last bit between runs, and so would the workbook
-/// and the evidence bundle's digest), and bounded memory, spilling into `lake/.duckdb-spill/`.
-pub fn open_deterministic(lake: &Lake) -> Result<Connection> {
+/// `open`, for computing the KPIs: every core, and the same data gives the same bits on every
+/// run all the same, because nothing the KPI queries compute depends on the order rows arrive in:
+/// means of durations are summed as whole microseconds (an integer sum is the same in any order),
+/// every window and `arg_max` has a total order, and every output is written `order by all`.
+/// Memory is bounded, spilling into `lake/.duckdb-spill/`.
+pub fn open_for_kpis(lake: &Lake) -> Result<Connection> {
+    open_bounded(lake)
+}
+
+/// `open`, for reports: one thread, so rows that tie in a report's sort order (two devices with
+/// one hostname, two episodes starting together) come in the order of the files, the same on
+/// every run, and so do the workbook, the PDF and the evidence bundle's digest. Reports read the
+/// small drill-down outputs, so one thread costs them little. Memory is bounded like the KPIs'.
+pub fn open_for_reports(lake: &Lake) -> Result<Connection> {
+    let conn = open_bounded(lake)?;
+    conn.execute_batch("set threads = 1;")
+        .context("cannot configure DuckDB")?;
+    Ok(conn)
+}
+
+fn open_bounded(lake: &Lake) -> Result<Connection> {
     let conn = open(lake)?;
     let spill = lake.root().join(".duckdb-spill");
     conn.execute_batch(&format!(
-        "set threads = 1; set memory_limit = {}; set temp_directory = {};",
+        "set memory_limit = {}; set temp_directory = {};",
         string_literal(PUBLISHED_QUERY_MEMORY),
         string_literal(&spill.to_string_lossy())
     ))

@@ -783,6 +783,35 @@ fn a_broken_query_file_is_an_error_naming_the_file_and_duckdbs_message() {
 }
 
 #[test]
+fn recomputing_a_period_on_every_core_gives_byte_identical_outputs() {
+    // The KPI session runs DuckDB on all cores: nothing it writes may depend on the order its
+    // threads finish in (exact means, total orders, outputs written `order by all`).
+    let dir = TempDir::new().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    let digests = || {
+        kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
+        let mut files: Vec<(String, String)> = Vec::new();
+        for output in kpi::OUTPUTS.iter().chain(["kpi_scorecard"].iter()) {
+            let file = lake
+                .root()
+                .join("kpi")
+                .join(output)
+                .join("period=2026-10")
+                .join(format!("{output}.parquet"));
+            let bytes = std::fs::read(&file).unwrap();
+            files.push((output.to_string(), govpack::sources::sha256_hex(&bytes)));
+        }
+        files
+    };
+    let first = digests();
+    for _ in 0..3 {
+        assert_eq!(digests(), first);
+    }
+}
+
+#[test]
 fn kpi_outputs_are_written_with_the_lake_profile_and_are_queryable_by_name() {
     let (dir, lake) = compliance_lake();
     let mut timestamps = 0;
