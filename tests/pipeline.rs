@@ -554,7 +554,7 @@ fn bench_measures_every_step_on_a_generated_msp_and_leaves_a_lake_holding_all_of
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
     for step in [
-        "| DuckDB CSV -> Parquet, all days (reference) |",
+        "| DuckDB alone: CSV -> Parquet + every KPI (reference) |",
         "| ingest 2026-10-01 (empty lake) |",
         "| ingest 2026-10-02 (lake of 1 day(s)) |",
         "| kpi, every KPI of the period |",
