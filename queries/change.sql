@@ -62,14 +62,18 @@ select
             then planned_start_utc <= actual_start_utc and actual_end_utc <= planned_end_utc
     end as within_window,
     coalesce(post_change_verified and customer_impact_declared, false) as verified
-from closed;
+from closed
+-- In a total order, so the output file is the same bytes however many threads computed it.
+order by all;
 
 -- Closed changes the PSA exported without an end time: they cannot be placed in any period.
 create or replace temp table change_data_quality as
 select change_id, tenant_id, title, change_type, risk, outcome, created_utc, actual_start_utc,
     'closed outcome without actual_end_utc' as finding
 from changes
-where outcome in ('successful', 'successful_with_issues', 'failed', 'rolled_back') and actual_end_utc is null;
+where outcome in ('successful', 'successful_with_issues', 'failed', 'rolled_back') and actual_end_utc is null
+-- In a total order, so the output file is the same bytes however many threads computed it.
+order by all;
 
 create or replace temp table kpi_rows_change as
 with tenant_list as (

@@ -279,7 +279,9 @@ select
     c.device_id is not null as chronic
 from compliance_eval as e
 left join chronic as c using (tenant_id, device_id)
-where e.back = 0;
+where e.back = 0
+-- In a total order, so the output file is the same bytes however many threads computed it.
+order by all;
 
 -- Drill-down: every overdue required instance at as_of.
 create or replace temp table overdue_patches as
@@ -299,7 +301,9 @@ select
     state,
     patch_snapshot_date
 from compliance_instances
-where back = 0 and overdue and not excluded;
+where back = 0 and overdue and not excluded
+-- In a total order, so the output file is the same bytes however many threads computed it.
+order by all;
 
 -- The escalation list: devices non-compliant at every evaluation point.
 create or replace temp table chronic_devices as
@@ -317,7 +321,9 @@ select
         where e.tenant_id = d.tenant_id and e.device_id = d.device_id
     )::varchar as noncompliant_at
 from compliance_devices as d
-where d.chronic;
+where d.chronic
+-- In a total order, so the output file is the same bytes however many threads computed it.
+order by all;
 
 create or replace temp table kpi_rows_compliance as
 with current_devices as (

@@ -68,7 +68,9 @@ select
         when first_pilot_success_utc is null then 'no_pilot'
         else 'too_short'
     end as verdict
-from judged;
+from judged
+-- In a total order, so the output file is the same bytes however many threads computed it.
+order by all;
 
 create or replace temp table kpi_rows_release_safety as
 with tenant_list as (

@@ -104,7 +104,9 @@ select
 from timed as t
 cross join settings
 where t.start_utc < settings.period_end_instant
-    and (t.end_utc is null or t.end_utc >= settings.period_start_instant);
+    and (t.end_utc is null or t.end_utc >= settings.period_start_instant)
+-- In a total order, so the output file is the same bytes however many threads computed it.
+order by all;
 
 create or replace temp table kpi_rows_remediation as
 with settings as (

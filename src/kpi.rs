@@ -260,11 +260,15 @@ fn write_output(
     let select = if matches!(output, "kpi_summary" | "kpi_scorecard" | "kpi_parameters") {
         format!("select * from {output}")
     } else {
-        format!("select p.period_start, p.period_end, p.as_of, t.* from {output} as t cross join params as p")
+        // Scalar subqueries, not a join: a projection keeps the table's order on every core.
+        format!(
+            "select (select period_start from params) as period_start, (select period_end from params) as period_end, \
+             (select as_of from params) as as_of, t.* from {output} as t"
+        )
     };
-    // Rows in a fixed order: the engine runs on every core and hands rows over in whatever order
-    // its threads finish, and the same content must give the same file.
-    let select = format!("{} order by all", sql::utc_instants(conn, &select)?);
+    // Rows in the order the query made them (every output's query ends in a total order, and
+    // DuckDB keeps a table's insertion order on every core): the same content, the same file.
+    let select = sql::utc_instants(conn, &select)?;
     crate::lake::write_atomic_path(&file, |temp| {
         conn.execute_batch(&format!(
             "copy ({select}) to {} (format parquet, compression snappy)",

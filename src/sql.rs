@@ -42,7 +42,8 @@ const PUBLISHED_QUERY_MEMORY: &str = "1GB";
 /// `open`, for computing the KPIs: every core, and the same data gives the same bits on every
 /// run all the same, because nothing the KPI queries compute depends on the order rows arrive in:
 /// means of durations are summed as whole microseconds (an integer sum is the same in any order),
-/// every window and `arg_max` has a total order, and every output is written `order by all`.
+/// every window and `arg_max` has a total order, and every output's query ends in a total order
+/// (DuckDB keeps a table's insertion order whatever the number of threads).
 /// Memory is bounded, spilling into `lake/.duckdb-spill/`.
 pub fn open_for_kpis(lake: &Lake) -> Result<Connection> {
     open_bounded(lake)
