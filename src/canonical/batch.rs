@@ -5,11 +5,53 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::*;
 
-use super::{ColumnType, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, Partitioning, Table, Value};
+use super::{Cell, ColumnType, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, Partitioning, Table, Value};
+
+/// A text column as one buffer and the end of each cell in it: a cell costs its bytes and a few
+/// more, never an allocation of its own.
+#[derive(Debug, Clone, Default)]
+struct TextColumn {
+    bytes: String,
+    /// Where each cell ends in `bytes`; a null cell ends where the previous one did.
+    ends: Vec<usize>,
+    valid: Vec<bool>,
+}
+
+impl TextColumn {
+    fn push(&mut self, cell: Option<&str>) {
+        if let Some(s) = cell {
+            self.bytes.push_str(s);
+        }
+        self.ends.push(self.bytes.len());
+        self.valid.push(cell.is_some());
+    }
+
+    fn get(&self, row: usize) -> Option<&str> {
+        let start = if row == 0 { 0 } else { self.ends[row - 1] };
+        self.valid[row].then(|| &self.bytes[start..self.ends[row]])
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Option<&str>> {
+        (0..self.len()).map(|row| self.get(row))
+    }
+
+    /// The column rebuilt from its cells as `cell` gives them, row by row.
+    fn rebuilt<'a>(&'a self, mut cell: impl FnMut(usize, Option<&'a str>) -> Option<&'a str>) -> TextColumn {
+        let mut out = TextColumn::default();
+        for row in 0..self.len() {
+            out.push(cell(row, self.get(row)));
+        }
+        out
+    }
+}
 
 #[derive(Debug, Clone)]
 enum ColumnData {
-    Text(Vec<Option<String>>),
+    Text(TextColumn),
     Date(Vec<Option<NaiveDate>>),
     Timestamp(Vec<Option<DateTime<Utc>>>),
     Bool(Vec<Option<bool>>),
@@ -20,7 +62,7 @@ enum ColumnData {
 impl ColumnData {
     fn for_type(ty: ColumnType) -> Self {
         match ty {
-            ColumnType::Text | ColumnType::Enum(_) => ColumnData::Text(Vec::new()),
+            ColumnType::Text | ColumnType::Enum(_) => ColumnData::Text(TextColumn::default()),
             ColumnType::Date => ColumnData::Date(Vec::new()),
             ColumnType::Timestamp => ColumnData::Timestamp(Vec::new()),
             ColumnType::Bool => ColumnData::Bool(Vec::new()),
@@ -29,22 +71,22 @@ impl ColumnData {
         }
     }
 
-    /// Appends a value parsed for this column's type (`parse_cell` guarantees the match).
-    fn push(&mut self, value: Value) {
-        match (self, value) {
-            (ColumnData::Text(v), Value::Text(s)) => v.push(Some(s)),
-            (ColumnData::Text(v), Value::Null) => v.push(None),
-            (ColumnData::Date(v), Value::Date(d)) => v.push(Some(d)),
-            (ColumnData::Date(v), Value::Null) => v.push(None),
-            (ColumnData::Timestamp(v), Value::Timestamp(t)) => v.push(Some(t)),
-            (ColumnData::Timestamp(v), Value::Null) => v.push(None),
-            (ColumnData::Bool(v), Value::Bool(b)) => v.push(Some(b)),
-            (ColumnData::Bool(v), Value::Null) => v.push(None),
-            (ColumnData::Int(v), Value::Int(i)) => v.push(Some(i)),
-            (ColumnData::Int(v), Value::Null) => v.push(None),
-            (ColumnData::Float(v), Value::Float(x)) => v.push(Some(x)),
-            (ColumnData::Float(v), Value::Null) => v.push(None),
-            (column, value) => panic!("value {value:?} does not fit column {column:?}"),
+    /// Appends a cell parsed for this column's type (`parse_cell` guarantees the match).
+    fn push(&mut self, cell: Cell) {
+        match (self, cell) {
+            (ColumnData::Text(v), Cell::Text(s)) => v.push(Some(s)),
+            (ColumnData::Text(v), Cell::Null) => v.push(None),
+            (ColumnData::Date(v), Cell::Date(d)) => v.push(Some(d)),
+            (ColumnData::Date(v), Cell::Null) => v.push(None),
+            (ColumnData::Timestamp(v), Cell::Timestamp(t)) => v.push(Some(t)),
+            (ColumnData::Timestamp(v), Cell::Null) => v.push(None),
+            (ColumnData::Bool(v), Cell::Bool(b)) => v.push(Some(b)),
+            (ColumnData::Bool(v), Cell::Null) => v.push(None),
+            (ColumnData::Int(v), Cell::Int(i)) => v.push(Some(i)),
+            (ColumnData::Int(v), Cell::Null) => v.push(None),
+            (ColumnData::Float(v), Cell::Float(x)) => v.push(Some(x)),
+            (ColumnData::Float(v), Cell::Null) => v.push(None),
+            (column, cell) => panic!("cell {cell:?} does not fit column {column:?}"),
         }
     }
 
@@ -61,7 +103,7 @@ impl ColumnData {
 
     fn get(&self, row: usize) -> Value {
         match self {
-            ColumnData::Text(v) => v[row].clone().map_or(Value::Null, Value::Text),
+            ColumnData::Text(v) => v.get(row).map_or(Value::Null, |s| Value::Text(s.to_string())),
             ColumnData::Date(v) => v[row].map_or(Value::Null, Value::Date),
             ColumnData::Timestamp(v) => v[row].map_or(Value::Null, Value::Timestamp),
             ColumnData::Bool(v) => v[row].map_or(Value::Null, Value::Bool),
@@ -73,7 +115,10 @@ impl ColumnData {
     fn to_column(&self, name: &str) -> Column {
         let name = PlSmallStr::from_str(name);
         match self {
-            ColumnData::Text(v) => Column::new(name, v),
+            ColumnData::Text(v) => {
+                let text: StringChunked = v.iter().collect();
+                text.with_name(name).into_series().into()
+            }
             ColumnData::Bool(v) => Column::new(name, v),
             ColumnData::Int(v) => Column::new(name, v),
             ColumnData::Float(v) => Column::new(name, v),
@@ -136,16 +181,22 @@ impl Batch {
         }
     }
 
-    /// Appends one row of values, in the table's column order, already parsed by `parse_cell`.
+    /// Appends one row of values, in the table's column order.
     pub fn push_row(&mut self, values: Vec<Value>, line: u64) {
+        let cells: Vec<Cell> = values.iter().map(Value::as_cell).collect();
+        self.push_cells(&cells, line);
+    }
+
+    /// Appends one row of cells, in the table's column order, as `parse_cell` gave them.
+    pub fn push_cells(&mut self, cells: &[Cell], line: u64) {
         assert_eq!(
-            values.len(),
+            cells.len(),
             self.columns.len(),
             "row width of {}",
             self.table.name
         );
-        for (column, value) in self.columns.iter_mut().zip(values) {
-            column.push(value);
+        for (column, cell) in self.columns.iter_mut().zip(cells) {
+            column.push(*cell);
         }
         if let Some((_, lines)) = &mut self.lineage {
             lines.push(line as i64);
@@ -172,19 +223,19 @@ impl Batch {
     /// Replaces the empty cells of a text column with what `fill` says for that row.
     pub fn fill_text(&mut self, column: &str, mut fill: impl FnMut(&Batch, usize) -> Option<String>) {
         let index = self.table.column_index(column).expect("known column");
-        let filled: Vec<(usize, String)> = match &self.columns[index] {
-            ColumnData::Text(v) => v
-                .iter()
-                .enumerate()
-                .filter(|(_, cell)| cell.is_none())
-                .filter_map(|(row, _)| fill(self, row).map(|s| (row, s)))
+        let filled: std::collections::HashMap<usize, String> = match &self.columns[index] {
+            ColumnData::Text(v) => (0..v.len())
+                .filter(|row| v.get(*row).is_none())
+                .filter_map(|row| fill(self, row).map(|s| (row, s)))
                 .collect(),
             other => panic!("{column} is not text: {other:?}"),
         };
-        if let ColumnData::Text(v) = &mut self.columns[index] {
-            for (row, s) in filled {
-                v[row] = Some(s);
-            }
+        if filled.is_empty() {
+            return;
+        }
+        if let ColumnData::Text(v) = &self.columns[index] {
+            let rebuilt = v.rebuilt(|row, cell| cell.or_else(|| filled.get(&row).map(String::as_str)));
+            self.columns[index] = ColumnData::Text(rebuilt);
         }
     }
 
@@ -220,7 +271,15 @@ impl Batch {
         }
         for column in &mut self.columns {
             match column {
-                ColumnData::Text(v) => filter(v, keep),
+                ColumnData::Text(v) => {
+                    let mut kept = TextColumn::default();
+                    for (row, cell) in v.iter().enumerate() {
+                        if keep[row] {
+                            kept.push(cell);
+                        }
+                    }
+                    *v = kept;
+                }
                 ColumnData::Date(v) => filter(v, keep),
                 ColumnData::Timestamp(v) => filter(v, keep),
                 ColumnData::Bool(v) => filter(v, keep),
@@ -265,4 +324,59 @@ pub fn lake_schema(table: &Table, with_lineage: bool) -> Schema {
         schema.with_column(LINEAGE_SOURCE_LINE.into(), DataType::Int64);
     }
     schema
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::TENANTS;
+
+    fn tenant(id: &str, psa: Option<&str>) -> Vec<Value> {
+        vec![
+            Value::Text(id.into()),
+            Value::Text(format!("Name of {id}")),
+            Value::Text("standard".into()),
+            psa.map_or(Value::Null, |p| Value::Text(p.into())),
+            Value::Text(String::new()),
+        ]
+    }
+
+    #[test]
+    fn text_cells_keep_null_apart_from_empty_through_retain_fill_and_the_frame() {
+        let mut batch = Batch::new(&TENANTS, "t.csv");
+        batch.push_row(tenant("a", Some("100")), 2);
+        batch.push_row(tenant("b", None), 3);
+        batch.push_row(tenant("c", Some("300")), 4);
+        batch.push_row(tenant("d", None), 5);
+        assert_eq!(batch.value(1, "psa_company_id"), Value::Null);
+        assert_eq!(batch.value(1, "rmm_site_id"), Value::Text(String::new()));
+
+        batch.retain(&[true, true, false, true]);
+        assert_eq!(batch.len(), 3);
+        assert_eq!(
+            (batch.value(2, "tenant_id"), batch.line(2)),
+            (Value::Text("d".into()), 5)
+        );
+
+        batch.fill_text("psa_company_id", |b, row| {
+            Some(format!("from-{}", b.value(row, "tenant_id").to_key_text()))
+        });
+        let frame = batch.to_frame().unwrap();
+        let psa: Vec<Option<&str>> = frame
+            .column("psa_company_id")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(psa, vec![Some("100"), Some("from-b"), Some("from-d")]);
+        let site: Vec<Option<&str>> = frame
+            .column("rmm_site_id")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(site, vec![Some(""), Some(""), Some("")]);
+    }
 }

@@ -418,6 +418,19 @@ impl Value {
         }
     }
 
+    /// The value as a cell borrowed from it.
+    pub fn as_cell(&self) -> Cell<'_> {
+        match self {
+            Value::Null => Cell::Null,
+            Value::Text(s) => Cell::Text(s),
+            Value::Date(d) => Cell::Date(*d),
+            Value::Timestamp(t) => Cell::Timestamp(*t),
+            Value::Bool(b) => Cell::Bool(*b),
+            Value::Int(i) => Cell::Int(*i),
+            Value::Float(x) => Cell::Float(*x),
+        }
+    }
+
     /// The value as it is written to a key or a message.
     pub fn to_key_text(&self) -> String {
         match self {
@@ -429,6 +442,46 @@ impl Value {
             Value::Int(i) => i.to_string(),
             Value::Float(x) => x.to_string(),
         }
+    }
+}
+
+/// A cell of a row being validated: text borrowed from the export line (or a vocabulary word),
+/// never copied, so that validating millions of rows allocates nothing per cell.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Cell<'a> {
+    Null,
+    Text(&'a str),
+    Date(NaiveDate),
+    Timestamp(DateTime<Utc>),
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+}
+
+impl Cell<'_> {
+    pub fn as_timestamp(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Cell::Timestamp(t) => Some(*t),
+            _ => None,
+        }
+    }
+
+    /// The owned value, for whoever keeps it.
+    pub fn to_value(self) -> Value {
+        match self {
+            Cell::Null => Value::Null,
+            Cell::Text(s) => Value::Text(s.to_string()),
+            Cell::Date(d) => Value::Date(d),
+            Cell::Timestamp(t) => Value::Timestamp(t),
+            Cell::Bool(b) => Value::Bool(b),
+            Cell::Int(i) => Value::Int(i),
+            Cell::Float(x) => Value::Float(x),
+        }
+    }
+
+    /// The cell as it is written to a key or a message.
+    pub fn to_key_text(self) -> String {
+        self.to_value().to_key_text()
     }
 }
 
@@ -481,7 +534,7 @@ pub struct Problem {
 
 /// Parses one cell of a column (text already trimmed). An empty cell is null, or the column's
 /// default; a required column without a value is refused.
-pub fn parse_cell(column: &Column, raw: &str) -> Result<Value, Problem> {
+pub fn parse_cell<'a>(column: &Column, raw: &'a str) -> Result<Cell<'a>, Problem> {
     let problem = |reason: Reason, detail: String| Problem {
         column: column.name.to_string(),
         value: raw.to_string(),
@@ -491,29 +544,29 @@ pub fn parse_cell(column: &Column, raw: &str) -> Result<Value, Problem> {
     let raw = raw.trim();
     if raw.is_empty() {
         return match column.default {
-            Some(default) => Ok(Value::Text(default.to_string())),
+            Some(default) => Ok(Cell::Text(default)),
             None if column.required => Err(problem(
                 Reason::MissingRequired,
                 format!("`{}` is required and is empty", column.name),
             )),
-            None => Ok(Value::Null),
+            None => Ok(Cell::Null),
         };
     }
     match column.ty {
-        ColumnType::Text => Ok(Value::Text(raw.to_string())),
-        ColumnType::Date => parse_date(raw).map(Value::Date).ok_or_else(|| {
+        ColumnType::Text => Ok(Cell::Text(raw)),
+        ColumnType::Date => parse_date(raw).map(Cell::Date).ok_or_else(|| {
             problem(
                 Reason::InvalidDate,
                 format!("`{raw}` is not a date (expected YYYY-MM-DD)"),
             )
         }),
-        ColumnType::Timestamp => parse_timestamp(raw).map(Value::Timestamp).ok_or_else(|| {
+        ColumnType::Timestamp => parse_timestamp(raw).map(Cell::Timestamp).ok_or_else(|| {
             problem(
                 Reason::InvalidTimestamp,
                 format!("`{raw}` is not an ISO-8601 timestamp (expected e.g. 2026-10-14T02:13:00Z)"),
             )
         }),
-        ColumnType::Bool => parse_bool(raw).map(Value::Bool).ok_or_else(|| {
+        ColumnType::Bool => parse_bool(raw).map(Cell::Bool).ok_or_else(|| {
             problem(
                 Reason::InvalidBool,
                 format!("`{raw}` is not a boolean (expected true/false, 1/0 or yes/no)"),
@@ -534,10 +587,10 @@ pub fn parse_cell(column: &Column, raw: &str) -> Result<Value, Problem> {
                     format!("{n} is out of range (expected {range})"),
                 ));
             }
-            Ok(Value::Int(n))
+            Ok(Cell::Int(n))
         }
         ColumnType::Float => match raw.parse::<f64>() {
-            Ok(x) if x.is_finite() => Ok(Value::Float(x)),
+            Ok(x) if x.is_finite() => Ok(Cell::Float(x)),
             _ => Err(problem(
                 Reason::InvalidInteger,
                 format!("`{raw}` is not a number"),
@@ -546,7 +599,7 @@ pub fn parse_cell(column: &Column, raw: &str) -> Result<Value, Problem> {
         ColumnType::Enum(words) => {
             // Case is not information here: `Security` and `security` mean the same.
             match words.iter().find(|w| w.eq_ignore_ascii_case(raw)) {
-                Some(w) => Ok(Value::Text((*w).to_string())),
+                Some(w) => Ok(Cell::Text(w)),
                 None => Err(problem(
                     Reason::InvalidEnum,
                     format!("`{raw}` is not one of: {}", words.join(", ")),
@@ -606,7 +659,7 @@ pub fn parse_bool(raw: &str) -> Option<bool> {
 
 /// Checks that span columns of one row: an end before its start would make a negative duration
 /// (an MTTR, a change window) that no KPI can count honestly.
-pub fn check_row(table: &Table, values: &[Value]) -> Vec<Problem> {
+pub fn check_row(table: &Table, values: &[Cell]) -> Vec<Problem> {
     let pairs: &[(&str, &str)] = match table.name {
         "tickets" => &[("created_utc", "resolved_utc")],
         "changes" => &[
@@ -704,23 +757,20 @@ mod tests {
     #[test]
     fn empty_cells_take_the_default_or_are_refused_when_required() {
         let severity = PATCH_STATUS.column("severity").unwrap();
-        assert_eq!(
-            parse_cell(severity, "").unwrap(),
-            Value::Text("unspecified".into())
-        );
+        assert_eq!(parse_cell(severity, "").unwrap(), Cell::Text("unspecified"));
         let state = PATCH_STATUS.column("state").unwrap();
         assert_eq!(
             parse_cell(state, " ").unwrap_err().reason,
             Reason::MissingRequired
         );
         let installed = PATCH_STATUS.column("installed_utc").unwrap();
-        assert_eq!(parse_cell(installed, "").unwrap(), Value::Null);
+        assert_eq!(parse_cell(installed, "").unwrap(), Cell::Null);
     }
 
     #[test]
     fn enum_words_are_matched_without_regard_to_case_and_stored_lower_case() {
         let class = DEVICES.column("device_class").unwrap();
-        assert_eq!(parse_cell(class, "Server").unwrap(), Value::Text("server".into()));
+        assert_eq!(parse_cell(class, "Server").unwrap(), Cell::Text("server"));
         let err = parse_cell(class, "laptop").unwrap_err();
         assert_eq!(err.reason, Reason::InvalidEnum);
         assert!(err.detail.contains("server, workstation, other"));
@@ -729,7 +779,7 @@ mod tests {
     #[test]
     fn priority_outside_one_to_four_is_out_of_range() {
         let priority = TICKETS.column("priority").unwrap();
-        assert_eq!(parse_cell(priority, "4").unwrap(), Value::Int(4));
+        assert_eq!(parse_cell(priority, "4").unwrap(), Cell::Int(4));
         assert_eq!(parse_cell(priority, "5").unwrap_err().reason, Reason::OutOfRange);
         assert_eq!(
             parse_cell(priority, "high").unwrap_err().reason,

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 
-use crate::canonical::{self, Batch, Problem, Reason, Table, Value};
+use crate::canonical::{self, Batch, Cell, Problem, Reason, Table};
 use crate::config::Config;
 use timestamps::TimeStyle;
 
@@ -243,7 +243,7 @@ impl RowSink {
                 Ok(v) => values.push(v),
                 Err(p) => {
                     problems.push(p);
-                    values.push(Value::Null);
+                    values.push(Cell::Null);
                 }
             }
         }
@@ -274,7 +274,7 @@ impl RowSink {
             self.batches
                 .entry(table.name)
                 .or_insert_with(|| Batch::new(table, &self.source_name))
-                .push_row(values, line);
+                .push_cells(&values, line);
         } else {
             for problem in problems {
                 self.reject(table, line, problem);
@@ -352,30 +352,30 @@ impl RowSink {
 
 /// A natural key as a 128-bit hash of its typed values (each tagged with its type, text ended
 /// by a separator), so that two keys collide only with probability 2^-128.
-fn key_hash(table: &Table, values: &[Value]) -> [u64; 2] {
+fn key_hash(table: &Table, values: &[Cell]) -> [u64; 2] {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     for key in table.key {
         match &values[table.column_index(key).expect("key column")] {
-            Value::Null => hasher.update(&[0]),
-            Value::Text(s) => {
+            Cell::Null => hasher.update(&[0]),
+            Cell::Text(s) => {
                 hasher.update(&[1]);
                 hasher.update(s.as_bytes());
                 hasher.update(&[0xff]);
             }
-            Value::Date(d) => {
+            Cell::Date(d) => {
                 hasher.update(&[2]);
                 hasher.update(&chrono::Datelike::num_days_from_ce(d).to_le_bytes());
             }
-            Value::Timestamp(t) => {
+            Cell::Timestamp(t) => {
                 hasher.update(&[3]);
                 hasher.update(&t.timestamp_micros().to_le_bytes());
             }
-            Value::Bool(b) => hasher.update(&[4, u8::from(*b)]),
-            Value::Int(i) => {
+            Cell::Bool(b) => hasher.update(&[4, u8::from(*b)]),
+            Cell::Int(i) => {
                 hasher.update(&[5]);
                 hasher.update(&i.to_le_bytes());
             }
-            Value::Float(x) => {
+            Cell::Float(x) => {
                 hasher.update(&[6]);
                 hasher.update(&x.to_bits().to_le_bytes());
             }
