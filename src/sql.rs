@@ -371,7 +371,8 @@ fn empty_view(table: &Table) -> String {
     )
 }
 
-fn duckdb_type(ty: ColumnType) -> &'static str {
+/// The DuckDB type a canonical column has in the views (instants as plain UTC timestamps).
+pub fn duckdb_type(ty: ColumnType) -> &'static str {
     match ty {
         ColumnType::Text | ColumnType::Enum(_) => "varchar",
         ColumnType::Date => "date",

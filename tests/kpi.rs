@@ -19,6 +19,15 @@ const OCTOBER: Period = Period {
 };
 
 /// A lake holding the given canonical CSV files (name, text), with the KPIs of October computed.
+/// The committed sample MSP (sample_data/), ingested into a fresh lake.
+fn sample_lake() -> (TempDir, Lake) {
+    let dir = TempDir::new().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    (dir, lake)
+}
+
 fn lake_with(files: &[(&str, String)]) -> (TempDir, Lake) {
     let dir = TempDir::new().unwrap();
     let data = dir.path().join("data");
@@ -588,10 +597,7 @@ fn every_kpi_of_the_spec_has_a_portfolio_row_and_every_tenant_a_row() {
 
 #[test]
 fn over_the_sample_msp_rates_are_ratios_and_tenant_denominators_add_up_to_the_portfolio() {
-    let dir = TempDir::new().unwrap();
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
-    let lake = Lake::open(&dir.path().join("lake")).unwrap();
-    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    let (_dir, lake) = sample_lake();
     for month in [8, 9, 10] {
         kpi::compute(&Config::default(), &lake, Period::month(2026, month).unwrap()).unwrap();
     }
@@ -786,10 +792,7 @@ fn a_broken_query_file_is_an_error_naming_the_file_and_duckdbs_message() {
 fn recomputing_a_period_on_every_core_gives_byte_identical_outputs() {
     // The KPI session runs DuckDB on all cores: nothing it writes may depend on the order its
     // threads finish in (exact means, total orders, outputs written `order by all`).
-    let dir = TempDir::new().unwrap();
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
-    let lake = Lake::open(&dir.path().join("lake")).unwrap();
-    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    let (_dir, lake) = sample_lake();
     let digests = || {
         kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
         let mut files: Vec<(String, String)> = Vec::new();

@@ -267,13 +267,10 @@ fn duckdb_reference(data: &Path) -> Result<()> {
             .transpose()?
             .unwrap_or_default();
         let present: Vec<&str> = header.split(',').collect();
+        // Read instants with their offset (`...Z`) as instants; the rest as the views type them.
         let duckdb_type = |ty: ColumnType| match ty {
-            ColumnType::Text | ColumnType::Enum(_) => "VARCHAR",
-            ColumnType::Date => "DATE",
-            ColumnType::Timestamp => "TIMESTAMPTZ",
-            ColumnType::Bool => "BOOLEAN",
-            ColumnType::Int { .. } => "BIGINT",
-            ColumnType::Float => "DOUBLE",
+            ColumnType::Timestamp => "timestamptz",
+            other => crate::sql::duckdb_type(other),
         };
         let types: Vec<String> = table
             .columns
