@@ -238,7 +238,6 @@ fn ingest_file(
     let now = Utc::now();
     let reference_day = snapshot_date.unwrap_or_default().max(now.date_naive());
     let mut loaded = LoadedFile::default();
-    let mut rejections = Vec::new();
     let mut encoding = None;
     let mut criticality: Option<HashMap<String, String>> = None;
     let mut tenants_without_criticality = BTreeSet::new();
@@ -266,7 +265,7 @@ fn ingest_file(
                 .entry(rejection.problem.reason.to_string())
                 .or_default() += 1;
         }
-        rejections.append(&mut chunk.rejections);
+        lake.stage_quarantine(&mut staging, file, &chunk.rejections, now)?;
         for batch in chunk.batches.iter().filter(|b| !b.is_empty()) {
             lake.stage(&mut staging, batch)?;
             if !loaded.tables.iter().any(|t| t == batch.table.name) {
@@ -289,7 +288,6 @@ fn ingest_file(
     loaded.rows_loaded = stats.rows_written;
     loaded.rows_replaced = stats.rows_replaced;
     let encoding = encoding.unwrap_or(sources::text::TextEncoding::Utf8);
-    lake.record_quarantine(file, &rejections, now)?;
     lake.record_ingest(
         file,
         &LedgerEntry {

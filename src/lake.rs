@@ -123,6 +123,8 @@ pub struct MergeStats {
 #[derive(Debug)]
 pub struct Staging {
     dir: tempfile::TempDir,
+    /// Staged quarantine files, in the order they were written.
+    quarantine: Vec<PathBuf>,
     /// The staged files of each partition and their rows, in the order they were written.
     parts:
         std::collections::BTreeMap<(&'static str, Option<NaiveDate>), (&'static Table, Vec<(PathBuf, u64)>)>,
@@ -374,6 +376,7 @@ impl Lake {
             .with_context(|| format!("cannot create a staging folder in {}", root.display()))?;
         Ok(Staging {
             dir,
+            quarantine: Vec::new(),
             parts: Default::default(),
             files: 0,
         })
@@ -422,6 +425,22 @@ impl Lake {
                 stats.files.push(self.partition_file(table, *day));
             }
             stats.rows_written += parts.iter().map(|(_, rows)| rows).sum::<u64>();
+        }
+        if !staging.quarantine.is_empty() {
+            let dir = self.table_dir(QUARANTINE.name);
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            for part in &staging.quarantine {
+                let target = dir.join(log_file_name(QUARANTINE.name));
+                File::open(part)
+                    .and_then(|f| f.sync_all())
+                    .with_context(|| format!("cannot sync {}", part.display()))?;
+                std::fs::rename(part, &target)
+                    .with_context(|| format!("cannot move {} to {}", part.display(), target.display()))?;
+            }
+            sync_dir(&dir)?;
+            if self.table_files(QUARANTINE.name)?.len() > LOG_FILES_BEFORE_COMPACTION {
+                self.compact_log(&QUARANTINE)?;
+            }
         }
         Ok(stats)
     }
@@ -570,9 +589,11 @@ impl Lake {
         self.merge(&batch).map(|_| ())
     }
 
-    /// Adds a file's refused rows to the quarantine table.
-    pub fn record_quarantine(
+    /// Writes a chunk's refused rows aside with the rest of its file's rows: they join the
+    /// quarantine when the file is committed, a file of any size of them in the memory of a chunk.
+    pub fn stage_quarantine(
         &self,
+        staging: &mut Staging,
         file: &SourceFile,
         rejections: &[Rejection],
         at: DateTime<Utc>,
@@ -604,8 +625,21 @@ impl Lake {
                 r.line,
             );
         }
-        // A row with one problem twice (same cell, same reason) would be one key: keep it once.
-        self.merge(&batch).map(|_| ())
+        // A row with one problem twice (same cell, same reason) is one key: keep it once. A row
+        // stands in one chunk, so no key repeats across a file's chunks.
+        let key: Vec<String> = QUARANTINE.key.iter().map(|k| k.to_string()).collect();
+        let frame = batch.to_frame()?;
+        let unique = frame.unique_stable(Some(key.as_slice()), UniqueKeepStrategy::Last, None)?;
+        let mut sorted = unique.sort(&key, SortMultipleOptions::default().with_maintain_order(true))?;
+        let path = staging
+            .dir
+            .path()
+            .join(format!("quarantine-{}.parquet", staging.files));
+        staging.files += 1;
+        let mut out = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        write_parquet(&mut out, &mut sorted).with_context(|| format!("writing {}", path.display()))?;
+        staging.quarantine.push(path);
+        Ok(())
     }
 
     /// Every `source_lookups` row of one source.

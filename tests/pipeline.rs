@@ -447,6 +447,36 @@ fn a_file_larger_than_a_chunk_loads_whole_and_finds_duplicates_across_chunks() {
 }
 
 #[test]
+fn a_file_of_more_than_a_chunk_of_refused_rows_reaches_the_quarantine_whole() {
+    use govpack::sources::canonical_csv::CHUNK_ROWS;
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let rows = CHUNK_ROWS + 5;
+    let mut csv = String::from("snapshot_date,tenant_id,device_id,patch_id,classification,approval,state\n");
+    csv.push_str("2026-10-01,acme,good,KB1,security,approved,installed\n");
+    for i in 0..rows {
+        csv.push_str(&format!("2026-10-01,acme,d{i},KB1,hotfix,approved,installed\n"));
+    }
+    let file = write(dir.path(), "patch_status_bad.csv", &csv);
+    let report = ingest::ingest(&Config::default(), &lake, &[file]).unwrap();
+    let Outcome::Loaded(loaded) = &report.files[0].outcome else {
+        panic!("{report:?}")
+    };
+    assert_eq!((loaded.rows_loaded, loaded.rows_quarantined), (1, rows as u64));
+    assert_eq!(loaded.reasons.get("invalid_enum"), Some(&(rows as u64)));
+    assert_eq!(count(&lake, "quarantine"), rows as i64);
+    // Written a chunk at a time: one quarantine file per chunk, all of them committed.
+    assert_eq!(lake.table_files("quarantine").unwrap().len(), 2);
+    assert_eq!(
+        query_strings(
+            &lake,
+            "select min(line)::varchar, max(line)::varchar from quarantine"
+        ),
+        vec![vec!["3".to_string(), (rows + 2).to_string()]]
+    );
+}
+
+#[test]
 fn staged_rows_that_are_never_committed_leave_the_lake_as_it_was() {
     let dir = TempDir::new().unwrap();
     let lake = Lake::open(&dir.path().join("lake")).unwrap();
