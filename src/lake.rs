@@ -4,8 +4,8 @@
 //! folder per day (`lake/patch_status/snapshot_date=2026-10-26/patch_status-2026-10-26.parquet`,
 //! `lake/patch_attempts/attempt_date=2026-10-26/...`), so a daily export writes its own day and
 //! never rewrites the month. Small tables are one file (`lake/tenants/tenants.parquet`). The
-//! quarantine and the ingest ledger are append-only: each ingest adds a file, and a folder of
-//! many small files is compacted into one. DuckDB (`read_parquet('lake/devices/*/*.parquet')`),
+//! quarantine and the ingest ledger are append-only: an ingest adds files (the quarantine one per
+//! chunk of refused rows), and a folder of many small files is compacted into one. DuckDB (`read_parquet('lake/devices/*/*.parquet')`),
 //! Spark, Fabric and Power BI (Get Data > Folder) read every layout here as it is.
 //!
 //! Profile, for Power BI and every other reader: flat columns; Int64, Float64, UTF-8 strings,

@@ -19,6 +19,15 @@ const OCTOBER: Period = Period {
 };
 
 /// A lake holding the given canonical CSV files (name, text), with the KPIs of October computed.
+/// The file a KPI output of a period is written to.
+fn output_file(lake: &Lake, output: &str, period: &str) -> std::path::PathBuf {
+    lake.root()
+        .join("kpi")
+        .join(output)
+        .join(format!("period={period}"))
+        .join(format!("{output}.parquet"))
+}
+
 /// The committed sample MSP (sample_data/), ingested into a fresh lake.
 fn sample_lake() -> (TempDir, Lake) {
     let dir = TempDir::new().unwrap();
@@ -702,6 +711,16 @@ fn the_scorecard_compares_each_kpi_with_its_first_period_and_its_target() {
 
 // --- failure patterns -----------------------------------------------------------------------
 
+/// One tenant `a` with these devices (which carry os_name), patch states and attempts.
+fn failure_lake(devices: &str, patches: &str, attempts: String) -> (TempDir, Lake) {
+    lake_with(&[
+        ("tenants.csv", csv(TENANTS, &["a,Alpha,standard"])),
+        ("devices.csv", devices.to_string()),
+        ("patch_status.csv", patches.to_string()),
+        ("patch_attempts.csv", attempts),
+    ])
+}
+
 #[test]
 fn failure_patterns_rank_failures_by_patch_error_os_and_class_with_pareto_shares() {
     // These devices need os_name, which the DEVICES header above leaves out.
@@ -726,12 +745,7 @@ fn failure_patterns_rank_failures_by_patch_error_os_and_class_with_pareto_shares
             "2026-09-04T02:00:00Z,a,w3,KB9,failure,0xB",
         ],
     );
-    let (_dir, lake) = lake_with(&[
-        ("tenants.csv", csv(TENANTS, &["a,Alpha,standard"])),
-        ("devices.csv", devices.to_string()),
-        ("patch_status.csv", patches.to_string()),
-        ("patch_attempts.csv", attempts),
-    ]);
+    let (_dir, lake) = failure_lake(devices, patches, attempts);
     assert_eq!(
         strings(
             &lake,
@@ -755,6 +769,27 @@ fn failure_patterns_rank_failures_by_patch_error_os_and_class_with_pareto_shares
 }
 
 // --- the engine's own contract ----------------------------------------------------------------
+
+#[test]
+fn a_patch_two_devices_classify_differently_on_its_latest_day_takes_the_later_word_whatever_the_scan_order() {
+    // KB1 is `driver` on w1 and `security` on w2 in the 31 October snapshot, and `update_rollup`
+    // on w1 a day earlier. The latest day counts; on it the tie is broken by the word itself
+    // (`security` > `driver`), not by which row is met first (w1's, in the file's key order), so
+    // the answer never depends on which file or thread came first.
+    let devices = "snapshot_date,tenant_id,device_id,hostname,device_class,os_name,last_seen_utc\n\
+        2026-10-31,a,w1,W1,workstation,Windows 11,2026-10-31T01:00:00Z\n\
+        2026-10-31,a,w2,W2,workstation,Windows 11,2026-10-31T01:00:00Z\n";
+    let patches = "snapshot_date,tenant_id,device_id,patch_id,classification,approval,state\n\
+        2026-10-30,a,w1,KB1,update_rollup,approved,failed\n\
+        2026-10-31,a,w1,KB1,driver,approved,failed\n\
+        2026-10-31,a,w2,KB1,security,approved,failed\n";
+    let attempts = csv(ATTEMPTS, &["2026-10-03T02:00:00Z,a,w1,KB1,failure,0xA"]);
+    let (_dir, lake) = failure_lake(devices, patches, attempts);
+    assert_eq!(
+        strings(&lake, "select patch_id, classification from failure_patterns"),
+        vec![vec!["KB1", "security"]]
+    );
+}
 
 #[test]
 fn a_broken_query_file_is_an_error_naming_the_file_and_duckdbs_message() {
@@ -791,19 +826,13 @@ fn a_broken_query_file_is_an_error_naming_the_file_and_duckdbs_message() {
 #[test]
 fn recomputing_a_period_on_every_core_gives_byte_identical_outputs() {
     // The KPI session runs DuckDB on all cores: nothing it writes may depend on the order its
-    // threads finish in (exact means, total orders, outputs written `order by all`).
+    // threads finish in (exact means, total window orders, every output's query in a total order).
     let (_dir, lake) = sample_lake();
     let digests = || {
         kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
         let mut files: Vec<(String, String)> = Vec::new();
         for output in kpi::OUTPUTS.iter().chain(["kpi_scorecard"].iter()) {
-            let file = lake
-                .root()
-                .join("kpi")
-                .join(output)
-                .join("period=2026-10")
-                .join(format!("{output}.parquet"));
-            let bytes = std::fs::read(&file).unwrap();
+            let bytes = std::fs::read(output_file(&lake, output, "2026-10")).unwrap();
             files.push((output.to_string(), govpack::sources::sha256_hex(&bytes)));
         }
         files
@@ -819,12 +848,7 @@ fn kpi_outputs_are_written_with_the_lake_profile_and_are_queryable_by_name() {
     let (dir, lake) = compliance_lake();
     let mut timestamps = 0;
     for output in kpi::OUTPUTS.iter().chain(["kpi_scorecard"].iter()) {
-        let file = lake
-            .root()
-            .join("kpi")
-            .join(output)
-            .join("period=2026-10")
-            .join(format!("{output}.parquet"));
+        let file = output_file(&lake, output, "2026-10");
         timestamps += common::assert_power_bi_profile(&file);
         // Every output carries its period.
         let columns = strings(
