@@ -201,7 +201,7 @@ fn latest_snapshot(conn: &Connection) -> Result<Option<NaiveDate>> {
 
 /// Computes every KPI output for a period and writes it to the lake.
 pub fn compute(config: &Config, lake: &Lake, period: Period) -> Result<KpiRun> {
-    let conn = sql::open_for_kpis(lake)?;
+    let conn = sql::open_for_publishing(lake)?;
     let queries = queries_dir()?;
     // as_of = min(period_end, latest devices snapshot); with no snapshot at all, period_end.
     let as_of = latest_snapshot(&conn)?.map_or(period.end, |latest| latest.min(period.end));

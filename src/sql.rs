@@ -39,24 +39,13 @@ pub fn open(lake: &Lake) -> Result<Connection> {
 /// largest MSPs runs in the same memory as a day, a little slower (measured in README).
 const PUBLISHED_QUERY_MEMORY: &str = "1GB";
 
-/// `open`, for reports: one thread, so rows that tie in a report's sort order (two devices with
-/// one hostname, two episodes starting together) come in the order of the files, the same on
-/// every run, and so do the workbook, the PDF and the evidence bundle's digest. Reports read the
-/// small drill-down outputs, so one thread costs them little. Memory is bounded like the KPIs'.
-pub fn open_for_reports(lake: &Lake) -> Result<Connection> {
-    let conn = open_for_kpis(lake)?;
-    conn.execute_batch("set threads = 1;")
-        .context("cannot configure DuckDB")?;
-    Ok(conn)
-}
-
-/// `open`, for computing the KPIs: every core, and the same data gives the same bits on every
-/// run all the same, because nothing the KPI queries compute depends on the order rows arrive in:
-/// means of durations are summed as whole microseconds (an integer sum is the same in any order),
-/// every window and `arg_max` has a total order, and every output's query ends in a total order
-/// (DuckDB keeps a table's insertion order whatever the number of threads).
-/// Memory is bounded, spilling into `lake/.duckdb-spill/`.
-pub fn open_for_kpis(lake: &Lake) -> Result<Connection> {
+/// `open`, for what govpack publishes (the KPIs and the reports): every core, and the same data
+/// gives the same bits on every run all the same, because nothing computed depends on the order
+/// rows arrive in: means of durations are summed as whole microseconds (an integer sum is the
+/// same in any order), every window, `arg_max` and `string_agg` has a total order, and every
+/// KPI output and report query ends in a total order (DuckDB keeps a table's insertion order
+/// whatever the number of threads). Memory is bounded, spilling into `lake/.duckdb-spill/`.
+pub fn open_for_publishing(lake: &Lake) -> Result<Connection> {
     let conn = open(lake)?;
     let spill = lake.root().join(".duckdb-spill");
     conn.execute_batch(&format!(

@@ -76,7 +76,7 @@ pub fn write(conn: &Connection, period_start: &str, scope: &str, out: &Path) -> 
     // files after their clients.
     let (_, inputs) = sql::rows(
         conn,
-        "select source_file, source_sha256, source_format, rows_loaded from ingest_ledger order by source_file",
+        "select source_file, source_sha256, source_format, rows_loaded from ingest_ledger order by source_file, source_sha256",
     )?;
     let inputs: Vec<serde_json::Value> = inputs
         .iter()

@@ -13,24 +13,24 @@ pub const TESTS: &[Test] = &[
     Test {
         name: "intake-validation",
         population: "select source_file, source_format, rows_read, rows_quarantined from ingest_ledger
-                     where not scoped() order by source_file",
+                     where not scoped() order by source_file, source_sha256",
         exceptions: "select source_file, source_format, rows_read, rows_quarantined from ingest_ledger
-                     where not scoped() and rows_quarantined > 0 order by source_file",
+                     where not scoped() and rows_quarantined > 0 order by source_file, source_sha256",
     },
     Test {
         name: "patch-compliance",
         population: "select tenant_id, hostname, device_id, device_class, policy_tier, compliant, reason, overdue_count
-                     from compliance_devices where {p} and not excluded and in_scope(tenant_id) order by tenant_id, hostname",
+                     from compliance_devices where {p} and not excluded and in_scope(tenant_id) order by tenant_id, hostname, device_id",
         exceptions: "select tenant_id, hostname, device_id, device_class, policy_tier, reason, overdue_count, oldest_overdue_age_days
                      from compliance_devices where {p} and not excluded and not compliant and in_scope(tenant_id)
-                     order by tenant_id, hostname",
+                     order by tenant_id, hostname, device_id",
     },
     Test {
         name: "overdue-patches",
         population: "select tenant_id, hostname, device_id, compliant from compliance_devices
-                     where {p} and not excluded and in_scope(tenant_id) order by tenant_id, hostname",
+                     where {p} and not excluded and in_scope(tenant_id) order by tenant_id, hostname, device_id",
         exceptions: "select tenant_id, hostname, patch_id, classification, severity, release_date, age_days, grace_days, state
-                     from overdue_patches where {p} and in_scope(tenant_id) order by tenant_id, hostname, patch_id",
+                     from overdue_patches where {p} and in_scope(tenant_id) order by tenant_id, hostname, device_id, patch_id",
     },
     Test {
         name: "change-cab-approval",

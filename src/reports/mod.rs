@@ -19,7 +19,7 @@ use crate::lake::Lake;
 /// A DuckDB session over the lake with the report scope bound: `in_scope(tenant_id)` is true for
 /// the tenant asked for (every tenant for the portfolio), `scoped()` when one was asked for.
 pub fn session(lake: &Lake, tenant: Option<&str>) -> Result<Connection> {
-    let conn = crate::sql::open_for_reports(lake)?;
+    let conn = crate::sql::open_for_publishing(lake)?;
     conn.execute_batch(
         "create temp table report_scope (tenant_id varchar);
          create temp macro scoped() as ((select count(*) from report_scope) > 0);

@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use duckdb::Connection;
 use printpdf::{
-    Color, FontId, Line, LinePoint, Mm, OffsetDateTime, Op, PaintMode, ParsedFont, PdfDocument,
+    Color, FontId, Line, LinePoint, Mm, OffsetDateTime, Op, PaintMode, ParsedFont, PdfDocument, PdfFont,
     PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem,
 };
 use serde::Deserialize;
@@ -352,7 +352,15 @@ fn load_font(doc: &mut PdfDocument, dir: &Path, file: &str) -> Result<Font> {
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read the font {}", path.display()))?;
     let parsed = ParsedFont::from_bytes(&bytes, 0, &mut Vec::new())
         .ok_or_else(|| anyhow::anyhow!("{} is not a font govpack can embed", path.display()))?;
-    let id = doc.add_font(&parsed);
+    // printpdf's `add_font` names a font from a process-wide random sequence, so the second brief
+    // a process wrote differed in bytes from the first, and so did the bundle's digest. The
+    // font's name here comes from its file instead.
+    let name: String = file.chars().filter(char::is_ascii_alphanumeric).collect();
+    let id = FontId(format!("Govpack{name}"));
+    doc.resources
+        .fonts
+        .map
+        .insert(id.clone(), PdfFont::new(parsed.clone()));
     Ok(Font { id, parsed })
 }
 
@@ -622,11 +630,45 @@ pub fn write(
         .into_iter()
         .map(|ops| PdfPage::new(Mm(210.0), Mm(297.0), ops))
         .collect();
-    let bytes = doc
+    let mut bytes = doc
         .with_pages(pages)
         .save(&PdfSaveOptions::default(), &mut Vec::new());
+    pin_document_id(&mut bytes)?;
     crate::lake::write_atomic(path, |f| {
         use std::io::Write;
         f.write_all(&bytes).map_err(Into::into)
     })
+}
+
+/// printpdf fills the trailer's document ID (`/ID[(..)(..)]`, two 32-character strings) from a
+/// process-wide sequence, so a brief's bytes (and its bundle's digest) depended on how many PDFs
+/// the process had written before: `report --all-tenants` and `report --tenant X` gave one
+/// tenant two digests. The ID becomes a digest of the document itself, as the PDF standard
+/// suggests (ISO 32000-1, 14.4), written over the same bytes so no offset moves.
+fn pin_document_id(pdf: &mut [u8]) -> Result<()> {
+    const OPEN: &[u8] = b"/ID[(";
+    const ID_LEN: usize = 32;
+    let trailer = pdf
+        .windows(b"trailer".len())
+        .rposition(|w| w == b"trailer")
+        .ok_or_else(|| anyhow::anyhow!("the proof brief has no PDF trailer"))?;
+    let start = pdf[trailer..]
+        .windows(OPEN.len())
+        .position(|w| w == OPEN)
+        .map(|at| trailer + at + OPEN.len())
+        .ok_or_else(|| anyhow::anyhow!("the proof brief's trailer has no document ID"))?;
+    let second = start + ID_LEN + 2;
+    if pdf.get(start + ID_LEN..second) != Some(b")(".as_slice())
+        || pdf.get(second + ID_LEN..second + ID_LEN + 2) != Some(b")]".as_slice())
+    {
+        anyhow::bail!("the proof brief's document ID is not two {ID_LEN}-character strings");
+    }
+    for at in [start, second] {
+        pdf[at..at + ID_LEN].fill(b'0');
+    }
+    let hex = crate::sources::sha256_hex(pdf);
+    for at in [start, second] {
+        pdf[at..at + ID_LEN].copy_from_slice(&hex.as_bytes()[..ID_LEN]);
+    }
+    Ok(())
 }

@@ -59,22 +59,22 @@ const SHEETS: &[Sheet] = &[
                        d.overdue_count, d.oldest_overdue_age_days,
                        (select o.patch_id from overdue_patches o
                          where o.period_start = d.period_start and o.tenant_id = d.tenant_id and o.device_id = d.device_id
-                         order by o.age_days desc nulls first limit 1) as oldest_overdue_patch,
+                         order by o.age_days desc nulls first, o.patch_id limit 1) as oldest_overdue_patch,
                        d.last_seen_utc, d.stale, d.chronic
                 from compliance_devices d
                 where {p} and d.compliant = false and in_scope(d.tenant_id)
-                order by d.tenant_id, d.reason, d.hostname",
+                order by d.tenant_id, d.reason, d.hostname, d.device_id",
     },
     Sheet {
         name: "Chronic devices",
         query: "select tenant_id, hostname, device_id, device_class, policy_tier, current_reason, overdue_count, noncompliant_at
-                from chronic_devices where {p} and in_scope(tenant_id) order by tenant_id, hostname",
+                from chronic_devices where {p} and in_scope(tenant_id) order by tenant_id, hostname, device_id",
     },
     Sheet {
         name: "Overdue patches",
         query: "select tenant_id, hostname, patch_id, patch_title, classification, severity, release_date, age_days,
                        age_bucket, grace_days, state
-                from overdue_patches where {p} and in_scope(tenant_id) order by age_days desc nulls first, tenant_id, hostname",
+                from overdue_patches where {p} and in_scope(tenant_id) order by age_days desc nulls first, tenant_id, hostname, device_id, patch_id",
     },
     Sheet {
         name: "Failure patterns",
@@ -86,14 +86,15 @@ const SHEETS: &[Sheet] = &[
         name: "Remediation",
         query: "select tenant_id, device_id, patch_id, first_error_code, start_utc, end_utc, remediation_hours,
                        failed_attempts, ends_in_period, open_at_period_end, open_age_hours
-                from failure_episodes where {p} and in_scope(tenant_id) order by start_utc",
+                from failure_episodes where {p} and in_scope(tenant_id)
+                order by start_utc, tenant_id, device_id, patch_id",
     },
     Sheet {
         name: "Changes",
         query: "select tenant_id, change_id, title, change_type, risk, outcome, actual_start_utc, actual_end_utc,
                        success, emergency, rollback_effective, cab_approved_before_start, intake_complete,
                        within_window, verified
-                from change_controls where {p} and in_scope(tenant_id) order by actual_end_utc",
+                from change_controls where {p} and in_scope(tenant_id) order by actual_end_utc, change_id",
     },
     Sheet {
         name: "Pilot soak",
@@ -113,16 +114,20 @@ const SHEETS: &[Sheet] = &[
                 union all
                 select 'ingest warning', source_file, warnings, 1
                 from ingest_ledger where warnings is not null and not scoped()
-                order by finding, subject",
+                order by all",
     },
     Sheet {
         name: "About",
-        query: "select 'period' as item, cast(period_start as varchar) || ' to ' || cast(period_end as varchar) as value
+        // Each part keeps its place (`part`): a union's branches may finish in any order.
+        query: "select item, value from (
+                select 1 as part, 'period' as item,
+                       cast(period_start as varchar) || ' to ' || cast(period_end as varchar) as value
                 from (select distinct period_start, period_end from kpi_summary where {p})
-                union all select 'as of', cast(max(as_of) as varchar) from kpi_summary where {p}
-                union all select 'scope', coalesce((select string_agg(tenant_id, ', ') from report_scope), 'portfolio')
-                union all select 'govpack version', $version
-                union all select 'setting ' || name, value from (
+                union all select 2, 'as of', cast(max(as_of) as varchar) from kpi_summary where {p}
+                union all select 3, 'scope',
+                    coalesce((select string_agg(tenant_id, ', ' order by tenant_id) from report_scope), 'portfolio')
+                union all select 4, 'govpack version', $version
+                union all select 5, 'setting ' || name, value from (
                     unpivot (select cast(stale_after_days as varchar) as stale_after_days,
                                     cast(pending_reboot_compliant as varchar) as pending_reboot_compliant,
                                     cast(pilot_soak_days as varchar) as pilot_soak_days,
@@ -131,8 +136,9 @@ const SHEETS: &[Sheet] = &[
                                     required_classifications, grace_days
                              from kpi_parameters where {p})
                     on columns(*) into name name value value)
-                union all select 'input file ' || source_file, source_sha256 || ' (' || rows_loaded || ' rows)'
-                from (select * from ingest_ledger where not scoped() order by source_file)",
+                union all select 6, 'input file ' || source_file, source_sha256 || ' (' || rows_loaded || ' rows)'
+                from ingest_ledger where not scoped())
+                order by part, item, value",
     },
 ];
 
