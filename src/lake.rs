@@ -154,7 +154,8 @@ pub struct Lake {
 const LOG_FILES_BEFORE_COMPACTION: usize = 64;
 
 /// The partitioning of a lake table, by name: canonical tables as the model says, the quarantine
-/// and the ledger as logs, anything else (the operations tables) one file.
+/// and the ledger as logs, anything else (the operations tables, logs or whole) a folder of files
+/// read alike.
 fn partitioning_of(table: &str) -> Partitioning {
     match canonical::table(table) {
         Some(t) => t.partitioning,
@@ -479,6 +480,15 @@ impl Lake {
     fn append(&self, table: &Table, frame: DataFrame) -> Result<MergeStats> {
         let dir = self.table_dir(table.name);
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        // A table that was one file before it became a log keeps that file as its first, named
+        // before every later one (the latest file's record of a key wins).
+        let whole = self.partition_file(table, None);
+        if whole.exists() {
+            let first = dir.join(format!("{}-00000000T000000000000Z-0-0.parquet", table.name));
+            std::fs::rename(&whole, &first)
+                .with_context(|| format!("cannot rename {} to {}", whole.display(), first.display()))?;
+            sync_dir(&dir)?;
+        }
         let key: Vec<String> = table.key.iter().map(|k| k.to_string()).collect();
         let unique = frame.unique_stable(Some(key.as_slice()), UniqueKeepStrategy::Last, None)?;
         let mut sorted = unique.sort(&key, SortMultipleOptions::default().with_maintain_order(true))?;
@@ -788,12 +798,13 @@ fn is_parquet(path: &Path) -> bool {
     path.is_file() && path.extension().is_some_and(|e| e == "parquet")
 }
 
-/// A new file name in a log folder: the time first, so name order is the order of writing.
+/// A new file name in a log folder: the time first, so name order is the order of writing (the
+/// sequence, padded, orders two files of one process in one microsecond).
 fn log_file_name(table: &str) -> String {
     static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!(
-        "{table}-{}-{}-{sequence}.parquet",
+        "{table}-{}-{}-{sequence:06}.parquet",
         Utc::now().format("%Y%m%dT%H%M%S%6fZ"),
         std::process::id()
     )

@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use duckdb::Connection;
 use duckdb::types::ValueRef;
 
-use crate::canonical::{ColumnType, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, TABLES, Table};
+use crate::canonical::{ColumnType, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, Partitioning, TABLES, Table};
 use crate::lake::{INGEST_LEDGER, Lake, QUARANTINE};
 use crate::ops::ledger::{ALERTS, REMEDIATION_TICKETS, RUNS};
 
@@ -97,8 +97,11 @@ fn create_views(conn: &Connection, lake: &Lake) -> Result<()> {
         .with_context(|| format!("cannot create the DuckDB view of KPI output {name}"))?;
     }
     for table in lake_tables() {
-        let sql = if lake.table_files(table.name)?.is_empty() {
+        let files = lake.table_files(table.name)?;
+        let sql = if files.is_empty() {
             empty_view(table)
+        } else if table.partitioning == Partitioning::Log && files.len() > 1 {
+            latest_record_view(lake, table)
         } else {
             let timestamps: Vec<String> = table
                 .columns
@@ -337,6 +340,29 @@ pub fn row_counts(conn: &Connection) -> Result<Vec<(String, i64)>> {
             Ok((t.name.to_string(), n))
         })
         .collect()
+}
+
+/// The view of a log table holding several files: for each key, the record of the latest file
+/// (files are named by the time they were written; within one file a key is unique). A run's
+/// `running` record and its end, an alert's delivery, a ticket's creation are appended, never
+/// rewritten, and the view shows each as it stands, as compaction will keep it.
+fn latest_record_view(lake: &Lake, table: &Table) -> String {
+    let timestamps: Vec<String> = table
+        .columns
+        .iter()
+        .filter(|c| c.ty == ColumnType::Timestamp)
+        .map(|c| c.name.to_string())
+        .collect();
+    let key: Vec<String> = table.key.iter().map(|k| identifier(k)).collect();
+    format!(
+        "create view {} as select * exclude (log_file){} from read_parquet({}, union_by_name = true, \
+         hive_partitioning = false, filename = 'log_file') \
+         qualify row_number() over (partition by {} order by log_file desc) = 1",
+        table.name,
+        naive_timestamps(&timestamps),
+        string_literal(&lake.parquet_glob(table.name)),
+        key.join(", ")
+    )
 }
 
 fn empty_view(table: &Table) -> String {

@@ -976,11 +976,13 @@ fn the_cron_sequence_leaves_a_ledger_alerts_tickets_monthly_packs_and_a_stale_te
     assert!(month.join("failure-patterns-2026-10.xlsx").exists());
     // The operations tables are lake tables like the others: Power BI reads them the same way.
     for table in ["runs", "alerts", "remediation_tickets"] {
-        let file = work.join("lake").join(table).join(format!("{table}.parquet"));
-        assert!(
-            common::assert_power_bi_profile(&file) > 0,
-            "{table} has its timestamps"
-        );
+        let log = work.join("lake").join(table);
+        for file in files_in(&log) {
+            assert!(
+                common::assert_power_bi_profile(&log.join(file)) > 0,
+                "{table} has its timestamps"
+            );
+        }
     }
 
     // Idempotent: re-running the last day with the same lake changes none of its alerts or
@@ -1224,4 +1226,53 @@ fn a_tenant_id_that_looks_like_a_path_stays_inside_the_months_folder() {
         "nothing written beside"
     );
     assert_eq!(files_in(&dir.path().join("output")), ["reports"]);
+}
+
+#[test]
+fn a_runs_records_are_appended_and_the_ledger_shows_the_latest_even_after_an_older_whole_file() {
+    let dir = TempDir::new().unwrap();
+    let lake = lake(dir.path());
+    let started = RunRecord {
+        run_id: "daily-2026-10-30".into(),
+        job: "daily".into(),
+        as_of: NaiveDate::from_ymd_opt(2026, 10, 30).unwrap(),
+        started_utc: Utc::now(),
+        status: "running".into(),
+        host: "rmm-01".into(),
+        ..RunRecord::default()
+    };
+    ledger::record_run(&lake, &started).unwrap();
+    // The earlier layout kept runs as one file, `runs/runs.parquet`, holding a run still running.
+    let runs = lake.table_dir("runs");
+    let first = files_in(&runs);
+    fs::rename(runs.join(&first[0]), runs.join("runs.parquet")).unwrap();
+    ledger::mark_abandoned(&lake, "daily-2026-10-30", "daily-2026-10-31").unwrap();
+    let next = RunRecord {
+        run_id: "daily-2026-10-31".into(),
+        status: "running".into(),
+        ..started.clone()
+    };
+    ledger::record_run(&lake, &next).unwrap();
+    ledger::record_run(&lake, &RunRecord { status: "succeeded".into(), ..next }).unwrap();
+
+    // Four records, each in a file of its own; nothing rewritten.
+    assert_eq!(files_in(&runs).len(), 4, "{:?}", files_in(&runs));
+    assert!(!runs.join("runs.parquet").exists());
+    assert_eq!(
+        query(dir.path(), "select run_id, status from runs order by run_id"),
+        [
+            ["daily-2026-10-30", "abandoned"],
+            ["daily-2026-10-31", "succeeded"]
+        ]
+    );
+    // Compaction keeps the same latest records.
+    lake.compact_log(&ledger::RUNS).unwrap();
+    assert_eq!(files_in(&runs).len(), 1);
+    assert_eq!(
+        query(dir.path(), "select run_id, status from runs order by run_id"),
+        [
+            ["daily-2026-10-30", "abandoned"],
+            ["daily-2026-10-31", "succeeded"]
+        ]
+    );
 }

@@ -1,7 +1,9 @@
 //! What the scheduled jobs record in the lake, beside the data: every run (`runs`), every breach
 //! evaluated and what became of its alert (`alerts`), and every remediation ticket prepared or
 //! created (`remediation_tickets`). They are lake tables like the others, so `govpack query`,
-//! DuckDB and Power BI read them, and an auditor can see that the monitoring itself ran.
+//! DuckDB and Power BI read them, and an auditor can see that the monitoring itself ran. They are
+//! logs: each run appends a file, and a record that changes (a run ending, an alert delivered, a
+//! ticket created) is appended again and wins over the earlier one by key.
 
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -11,7 +13,8 @@ use crate::lake::Lake;
 
 const TEXT: ColumnType = ColumnType::Text;
 
-/// One row per scheduled run, written when it starts (`running`) and replaced when it ends.
+/// One row per scheduled run: a record appended when it starts (`running`) and one when it ends;
+/// the view shows the latest.
 pub static RUNS: Table = Table {
     name: "runs",
     columns: &[
@@ -41,7 +44,7 @@ pub static RUNS: Table = Table {
         req("govpack_version", TEXT),
     ],
     key: &["run_id"],
-    partitioning: Partitioning::Whole,
+    partitioning: Partitioning::Log,
 };
 
 /// Every breach found by a daily evaluation, and whether its alert went out.
@@ -71,7 +74,7 @@ pub static ALERTS: Table = Table {
         req("run_id", TEXT),
     ],
     key: &["evaluated_on", "breach_key"],
-    partitioning: Partitioning::Whole,
+    partitioning: Partitioning::Log,
 };
 
 /// Remediation tickets govpack prepared (for review) or created in Autotask, one per failure
@@ -94,7 +97,7 @@ pub static REMEDIATION_TICKETS: Table = Table {
         req("run_id", TEXT),
     ],
     key: &["external_id"],
-    partitioning: Partitioning::Whole,
+    partitioning: Partitioning::Log,
 };
 
 /// A run's counts and outcome, for its ledger row.
