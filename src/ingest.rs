@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::canonical::{self, Batch, TABLES, Value};
 use crate::config::Config;
 use crate::error::UsageError;
-use crate::lake::{Lake, LedgerEntry};
+use crate::lake::{Lake, LedgerEntry, Staging};
 use crate::sources::{self, Context, Format, Recognised, SourceFile};
 use chrono::NaiveDate;
 
@@ -242,37 +242,65 @@ fn ingest_file(
     let mut criticality: Option<HashMap<String, String>> = None;
     let mut tenants_without_criticality = BTreeSet::new();
     // Rows are written aside chunk by chunk and become part of the lake together at the end; a
-    // file that fails half-way leaves nothing of it behind.
-    let mut staging = lake.staging()?;
-    sources::read(file, recognised, &ctx, &mut |mut chunk| {
-        quarantine_out_of_range_days(&mut chunk, reference_day);
-        for batch in &mut chunk.batches {
-            if batch.table.name == canonical::DEVICES.name {
-                let criticality = match &mut criticality {
-                    Some(c) => c,
-                    None => criticality.insert(lake.tenant_criticality()?),
-                };
-                assign_policy_tiers(config, criticality, batch, &mut tenants_without_criticality);
+    // file that fails half-way leaves nothing of it behind. A second thread writes them (columns,
+    // sort, Parquet) while this one reads and checks the next chunk; the hand-over waits for it,
+    // so at most two chunks are held.
+    let staging = lake.staging()?;
+    let staging = std::thread::scope(|scope| -> Result<Staging> {
+        let (hand_over, handed) = std::sync::mpsc::sync_channel::<sources::AdapterOutput>(0);
+        let mut writer_stopped = false;
+        let writer = scope.spawn(move || -> Result<Staging> {
+            let mut staging = staging;
+            for chunk in handed {
+                lake.stage_quarantine(&mut staging, file, &chunk.rejections, now)?;
+                for batch in chunk.batches.iter().filter(|b| !b.is_empty()) {
+                    lake.stage(&mut staging, batch)?;
+                }
             }
-        }
-        loaded.rows_read += chunk.rows_read;
-        loaded.rows_quarantined += chunk.rows_rejected();
-        loaded.warnings.append(&mut chunk.warnings);
-        encoding = Some(chunk.encoding);
-        for rejection in &chunk.rejections {
-            *loaded
-                .reasons
-                .entry(rejection.problem.reason.to_string())
-                .or_default() += 1;
-        }
-        lake.stage_quarantine(&mut staging, file, &chunk.rejections, now)?;
-        for batch in chunk.batches.iter().filter(|b| !b.is_empty()) {
-            lake.stage(&mut staging, batch)?;
-            if !loaded.tables.iter().any(|t| t == batch.table.name) {
-                loaded.tables.push(batch.table.name.to_string());
+            Ok(staging)
+        });
+        let read = sources::read(file, recognised, &ctx, &mut |mut chunk| {
+            quarantine_out_of_range_days(&mut chunk, reference_day);
+            for batch in &mut chunk.batches {
+                if batch.table.name == canonical::DEVICES.name {
+                    let criticality = match &mut criticality {
+                        Some(c) => c,
+                        None => criticality.insert(lake.tenant_criticality()?),
+                    };
+                    assign_policy_tiers(config, criticality, batch, &mut tenants_without_criticality);
+                }
             }
+            loaded.rows_read += chunk.rows_read;
+            loaded.rows_quarantined += chunk.rows_rejected();
+            loaded.warnings.append(&mut chunk.warnings);
+            encoding = Some(chunk.encoding);
+            for rejection in &chunk.rejections {
+                *loaded
+                    .reasons
+                    .entry(rejection.problem.reason.to_string())
+                    .or_default() += 1;
+            }
+            for batch in chunk.batches.iter().filter(|b| !b.is_empty()) {
+                if !loaded.tables.iter().any(|t| t == batch.table.name) {
+                    loaded.tables.push(batch.table.name.to_string());
+                }
+            }
+            if hand_over.send(chunk).is_err() {
+                // The writer stopped on an error of its own, returned below.
+                writer_stopped = true;
+                anyhow::bail!("the staging writer stopped");
+            }
+            Ok(())
+        });
+        drop(hand_over);
+        let written = writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        match (read, written) {
+            (Ok(()), written) => written,
+            (Err(_), Err(writer_error)) if writer_stopped => Err(writer_error),
+            (Err(e), _) => Err(e),
         }
-        Ok(())
     })?;
     if !tenants_without_criticality.is_empty() {
         loaded.warnings.push(format!(
