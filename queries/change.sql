@@ -34,6 +34,7 @@ closed as (
 
 select
     change_id,
+    source_system,
     tenant_id,
     title,
     change_type,
@@ -68,7 +69,7 @@ order by all;
 
 -- Closed changes the PSA exported without an end time: they cannot be placed in any period.
 create or replace temp table change_data_quality as
-select change_id, tenant_id, title, change_type, risk, outcome, created_utc, actual_start_utc,
+select change_id, source_system, tenant_id, title, change_type, risk, outcome, created_utc, actual_start_utc,
     'closed outcome without actual_end_utc' as finding
 from changes
 where outcome in ('successful', 'successful_with_issues', 'failed', 'rolled_back') and actual_end_utc is null

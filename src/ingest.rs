@@ -136,6 +136,7 @@ pub fn ingest_with(
     paths: &[PathBuf],
     options: IngestOptions,
 ) -> Result<IngestReport> {
+    name_source_systems(lake)?;
     let files = expand_paths(paths)?;
     let mut report = IngestReport::default();
     let mut pending: Vec<((Format, usize), SourceFile, Recognised)> = Vec::new();
@@ -199,6 +200,38 @@ pub fn ingest_with(
     }
     progress.finish_and_clear();
     Ok(report)
+}
+
+/// Tickets and changes written before they had a `source_system` get the one of the export they
+/// came from (by their lineage and the ledger's format), so the next Autotask export replaces its
+/// tickets instead of adding a second copy of each beside them. Runs once: afterwards every file
+/// has the column.
+fn name_source_systems(lake: &Lake) -> Result<()> {
+    let mut systems: Option<HashMap<String, String>> = None;
+    for table in [&canonical::TICKETS, &canonical::CHANGES] {
+        if lake.table_files(table.name)?.is_empty() {
+            continue;
+        }
+        let systems = match &mut systems {
+            Some(s) => s,
+            None => systems.insert(
+                lake.ingested_formats()?
+                    .into_iter()
+                    .filter_map(|(file, name)| {
+                        let format = Format::ALL.into_iter().find(|f| f.name() == name)?;
+                        (format != Format::CanonicalCsv).then(|| (file, format.source().to_string()))
+                    })
+                    .collect(),
+            ),
+        };
+        lake.add_missing_column(
+            table,
+            "source_system",
+            systems,
+            canonical::CANONICAL_SOURCE_SYSTEM,
+        )?;
+    }
+    Ok(())
 }
 
 fn ingest_file(

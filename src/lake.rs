@@ -240,23 +240,21 @@ impl Lake {
 
     /// Some columns of every file of a table (all with `None`), stacked.
     fn read_columns(&self, table: &str, columns: Option<&[&str]>) -> Result<Option<DataFrame>> {
-        let mut frame: Option<DataFrame> = None;
-        for file in self.table_files(table)? {
-            let part = read_parquet_columns(&file, columns)?;
-            match &mut frame {
-                None => frame = Some(part),
-                Some(f) => {
-                    let stacked = f.vstack_mut_owned(part).map_err(anyhow::Error::from);
-                    stacked.with_context(|| {
-                        format!(
-                            "{} does not have the layout of the other {table} files",
-                            file.display()
-                        )
-                    })?;
-                }
-            }
+        let files = self.table_files(table)?;
+        if files.is_empty() {
+            return Ok(None);
         }
-        Ok(frame)
+        let parts = files
+            .iter()
+            .map(|file| read_parquet_columns(file, columns))
+            .collect::<Result<Vec<_>>>()?;
+        let stacked = stack_aligned(parts).with_context(|| {
+            format!(
+                "the files of {table} in {} do not fit together",
+                self.root.display()
+            )
+        })?;
+        Ok(Some(stacked))
     }
 
     /// Adds a batch to its table: rows whose natural key is already there replace the old ones;
@@ -314,36 +312,12 @@ impl Lake {
             parts.push(read_parquet(file)?);
         }
         parts.extend(new);
-        let columns = parts.last().expect("rows to merge").get_column_names_owned();
-        let mut combined: Option<DataFrame> = None;
-        for (i, part) in parts.into_iter().enumerate() {
-            let part = match i < old_files.len() {
-                true => part
-                    .select(columns.iter().cloned())
-                    .map_err(anyhow::Error::from)
-                    .with_context(|| {
-                        format!(
-                            "{} lacks columns govpack writes now; move it aside and ingest again",
-                            old_files[i].display()
-                        )
-                    })?,
-                false => part,
-            };
-            match &mut combined {
-                None => combined = Some(part),
-                Some(c) => {
-                    c.vstack_mut_owned(part)
-                        .map_err(anyhow::Error::from)
-                        .with_context(|| {
-                            format!(
-                                "{} has other column types than govpack writes now",
-                                path.display()
-                            )
-                        })?;
-                }
-            }
-        }
-        let combined = combined.expect("rows to merge");
+        let combined = stack_aligned(parts).with_context(|| {
+            format!(
+                "{} has other column types than govpack writes now",
+                path.display()
+            )
+        })?;
         let merged = combined.unique_stable(Some(key.as_slice()), UniqueKeepStrategy::Last, None)?;
         let replaced = (combined.height() - merged.height()) as u64;
         let mut sorted = in_key_order(merged, &key)?;
@@ -549,6 +523,69 @@ impl Lake {
             }
         }
         Ok(())
+    }
+
+    /// The format each file name was ingested as, from the ledger (a name ingested in several
+    /// formats keeps the latest).
+    pub fn ingested_formats(&self) -> Result<std::collections::HashMap<String, String>> {
+        let mut formats = std::collections::HashMap::new();
+        let Some(ledger) = self.read_columns(INGEST_LEDGER.name, Some(&["source_file", "source_format"]))?
+        else {
+            return Ok(formats);
+        };
+        let files = ledger.column("source_file")?.str()?;
+        let names = ledger.column("source_format")?.str()?;
+        for (file, format) in files.iter().zip(names.iter()) {
+            if let (Some(file), Some(format)) = (file, format) {
+                formats.insert(file.to_string(), format.to_string());
+            }
+        }
+        Ok(formats)
+    }
+
+    /// Writes a column into the files of a table that lack it (written before govpack had that
+    /// column): each row's value chosen by its source file (its lineage), `default` for a file
+    /// not in `by_source_file`. Each file is rewritten atomically; returns how many were.
+    pub fn add_missing_column(
+        &self,
+        table: &Table,
+        column: &str,
+        by_source_file: &std::collections::HashMap<String, String>,
+        default: &str,
+    ) -> Result<usize> {
+        let mut rewritten = 0;
+        for path in self.table_files(table.name)? {
+            if parquet_columns(&path)?.iter().any(|c| c == column) {
+                continue;
+            }
+            let mut frame = read_parquet(&path)?;
+            let sources = frame.column(canonical::LINEAGE_SOURCE_FILE)?.str()?.clone();
+            let values: StringChunked = sources
+                .iter()
+                .map(|file| {
+                    Some(
+                        file.and_then(|f| by_source_file.get(f))
+                            .map_or(default, String::as_str),
+                    )
+                })
+                .collect();
+            frame.with_column(values.with_name(column.into()).into_column())?;
+            let order: Vec<String> = table
+                .columns
+                .iter()
+                .map(|c| c.name.to_string())
+                .chain([
+                    canonical::LINEAGE_SOURCE_FILE.into(),
+                    canonical::LINEAGE_SOURCE_LINE.into(),
+                ])
+                .filter(|name| frame.column(name).is_ok())
+                .collect();
+            let mut frame = frame.select(order)?;
+            write_parquet_atomic(&path, &mut frame)?;
+            tracing::info!(file = %path.display(), column, "added a column written by a later govpack");
+            rewritten += 1;
+        }
+        Ok(rewritten)
     }
 
     /// When each file already ingested was ingested, by SHA-256. Reads two columns of the ledger,
@@ -770,6 +807,16 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame> {
     read_parquet_columns(path, None)
 }
 
+/// The column names of a Parquet file, from its footer.
+fn parquet_columns(path: &Path) -> Result<Vec<String>> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let schema = ParquetReader::new(file)
+        .schema()
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("cannot read {} as Parquet", path.display()))?;
+    Ok(schema.iter_names().map(|n| n.to_string()).collect())
+}
+
 /// Some columns of a Parquet file (all with `None`); the others are not decoded.
 fn read_parquet_columns(path: &Path, columns: Option<&[&str]>) -> Result<DataFrame> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -792,6 +839,32 @@ fn list(dir: &Path) -> Result<Vec<PathBuf>> {
                 .with_context(|| format!("cannot list {}", dir.display()))
         })
         .collect()
+}
+
+/// Frames stacked in order, in the columns of the last (the newest layout): a column an older
+/// file lacks (a govpack before it wrote that column) is empty there, and a column only older
+/// files have is dropped.
+fn stack_aligned(parts: Vec<DataFrame>) -> Result<DataFrame> {
+    let schema = parts.last().expect("frames to stack").schema().clone();
+    let mut stacked: Option<DataFrame> = None;
+    for part in parts {
+        let height = part.height();
+        let columns = schema
+            .iter()
+            .map(|(name, dtype)| match part.column(name) {
+                Ok(column) => Ok(column.clone()),
+                Err(_) => Ok(Column::full_null(name.clone(), height, dtype)),
+            })
+            .collect::<Result<Vec<Column>>>()?;
+        let aligned = DataFrame::new(height, columns)?;
+        match &mut stacked {
+            None => stacked = Some(aligned),
+            Some(s) => {
+                s.vstack_mut_owned(aligned)?;
+            }
+        }
+    }
+    Ok(stacked.expect("frames to stack"))
 }
 
 /// The rows sorted by key (stable), so the same content always gives the same file. Exports

@@ -100,24 +100,25 @@ fn create_views(conn: &Connection, lake: &Lake) -> Result<()> {
         let files = lake.table_files(table.name)?;
         let sql = if files.is_empty() {
             empty_view(table)
-        } else if table.partitioning == Partitioning::Log && files.len() > 1 {
-            latest_record_view(lake, table)
         } else {
-            let timestamps: Vec<String> = table
-                .columns
-                .iter()
-                .filter(|c| c.ty == ColumnType::Timestamp)
-                .map(|c| c.name.to_string())
+            // Partition values are inside the files: folder names add no columns.
+            let log = table.partitioning == Partitioning::Log && files.len() > 1;
+            let source = format!(
+                "read_parquet({}, union_by_name = true, hive_partitioning = false{})",
+                string_literal(&lake.parquet_glob(table.name)),
+                if log { ", filename = 'log_file'" } else { "" }
+            );
+            let present: Vec<String> = describe(conn, &format!("select * from {source}"))
+                .with_context(|| format!("cannot read the files of {}", table.name))?
+                .into_iter()
+                .map(|(name, _)| name)
                 .collect();
-            // Partition values are inside the files: folder names add no columns, and files of
-            // an older govpack with fewer columns read with the new ones empty.
-            format!(
-                "create view {} as select *{} from read_parquet({}, union_by_name = true, \
-                 hive_partitioning = false)",
-                table.name,
-                naive_timestamps(&timestamps),
-                string_literal(&lake.parquet_glob(table.name))
-            )
+            let select = view_columns(table, &present, log);
+            if log {
+                latest_record_view(table, &select, &source)
+            } else {
+                format!("create view {} as select {select} from {source}", table.name)
+            }
         };
         conn.execute_batch(&sql)
             .with_context(|| format!("cannot create the DuckDB view of {}", table.name))?;
@@ -342,25 +343,43 @@ pub fn row_counts(conn: &Connection) -> Result<Vec<(String, i64)>> {
         .collect()
 }
 
+/// The columns of a table's view over its files: every column the table has now, in the
+/// files or not (a file of an earlier govpack that lacked a column reads it as empty, and the
+/// next merge of its partition writes it), timestamps as plain UTC timestamps, then whatever else
+/// the files hold (lineage). A log's file name column stays out.
+fn view_columns(table: &Table, present: &[String], log: bool) -> String {
+    let has = |name: &str| present.iter().any(|p| p == name);
+    let mut columns: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| {
+            let name = identifier(c.name);
+            match (has(c.name), c.ty) {
+                (false, ty) => format!("cast(null as {}) as {name}", duckdb_type(ty)),
+                (true, ColumnType::Timestamp) => format!("make_timestamp(epoch_us({name})) as {name}"),
+                (true, _) => name,
+            }
+        })
+        .collect();
+    columns.extend(
+        present
+            .iter()
+            .filter(|p| table.column(p).is_none() && !(log && p.as_str() == "log_file"))
+            .map(|p| identifier(p)),
+    );
+    columns.join(", ")
+}
+
 /// The view of a log table holding several files: for each key, the record of the latest file
 /// (files are named by the time they were written; within one file a key is unique). A run's
 /// `running` record and its end, an alert's delivery, a ticket's creation are appended, never
 /// rewritten, and the view shows each as it stands, as compaction will keep it.
-fn latest_record_view(lake: &Lake, table: &Table) -> String {
-    let timestamps: Vec<String> = table
-        .columns
-        .iter()
-        .filter(|c| c.ty == ColumnType::Timestamp)
-        .map(|c| c.name.to_string())
-        .collect();
+fn latest_record_view(table: &Table, select: &str, source: &str) -> String {
     let key: Vec<String> = table.key.iter().map(|k| identifier(k)).collect();
     format!(
-        "create view {} as select * exclude (log_file){} from read_parquet({}, union_by_name = true, \
-         hive_partitioning = false, filename = 'log_file') \
+        "create view {} as select {select} from {source} \
          qualify row_number() over (partition by {} order by log_file desc) = 1",
         table.name,
-        naive_timestamps(&timestamps),
-        string_literal(&lake.parquet_glob(table.name)),
         key.join(", ")
     )
 }

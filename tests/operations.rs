@@ -1253,7 +1253,14 @@ fn a_runs_records_are_appended_and_the_ledger_shows_the_latest_even_after_an_old
         ..started.clone()
     };
     ledger::record_run(&lake, &next).unwrap();
-    ledger::record_run(&lake, &RunRecord { status: "succeeded".into(), ..next }).unwrap();
+    ledger::record_run(
+        &lake,
+        &RunRecord {
+            status: "succeeded".into(),
+            ..next
+        },
+    )
+    .unwrap();
 
     // Four records, each in a file of its own; nothing rewritten.
     assert_eq!(files_in(&runs).len(), 4, "{:?}", files_in(&runs));

@@ -112,7 +112,7 @@ fn every_rejection_reason_is_quarantined_with_file_line_column_and_the_good_rows
             expect("tickets.csv", "6", "priority", "out_of_range"),
             expect("tickets.csv", "7", "ticket_type", "invalid_enum"),
             expect("tickets.csv", "8", "", "wrong_field_count"),
-            expect("tickets.csv", "9", "ticket_id", "duplicate_key"),
+            expect("tickets.csv", "9", "source_system+ticket_id", "duplicate_key"),
             expect("tickets.csv", "10", "resolved_utc", "end_before_start"),
         ]
     );

@@ -143,8 +143,12 @@ fn a_title_that_looks_like_a_formula_is_written_as_text() {
     let path = dir.path().join("book.xlsx");
     let mut book = workbook(&lake, None, &path);
     let changes = cells(&mut book, "Changes");
+    let title = changes[0]
+        .iter()
+        .position(|c| *c == Data::String("title".into()))
+        .unwrap();
     assert_eq!(
-        changes[1][2],
+        changes[1][title],
         Data::String("=HYPERLINK(\"http://evil.invalid\",\"click\")".into())
     );
     let formulas = book.worksheet_formula("Changes").unwrap();

@@ -720,3 +720,82 @@ fn a_day_first_powershell_csv_in_utf16_with_semicolons_reads_like_the_original()
         ])]
     );
 }
+
+#[test]
+fn ticket_48231_of_autotask_and_of_connectwise_manage_are_two_tickets_each_with_its_update_time() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    // An MSP moving from Autotask to Manage: Manage numbers a ticket of another client 48231 too.
+    let mut manage: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("connectwise_manage_service_ticket.json")).unwrap(),
+    )
+    .unwrap();
+    manage["id"] = serde_json::json!(48231);
+    let manage_file = dir.path().join("manage_tickets.json");
+    std::fs::write(&manage_file, manage.to_string()).unwrap();
+    let mut paths: Vec<PathBuf> = AUTOTASK.iter().map(|n| fixture(n)).collect();
+    paths.push(manage_file);
+    let report = ingest::ingest_with(&Config::default(), &lake, &paths, IngestOptions::default()).unwrap();
+    assert_eq!(report.failed(), 0, "{report:#?}");
+    let Outcome::Loaded(manage) = &report.files.last().unwrap().outcome else {
+        panic!("{report:#?}")
+    };
+    assert_eq!((manage.rows_loaded, manage.rows_replaced), (1, 0));
+    assert_eq!(
+        rows(
+            &lake,
+            "select source_system, ticket_id, tenant_id, cast(updated_utc as varchar) from tickets order by 1"
+        ),
+        vec![
+            row(&["autotask", "48231", "29683616", "2024-07-17 14:22:05.18"]),
+            row(&["connectwise_manage", "48231", "23", "2022-09-15 08:30:12"]),
+        ]
+    );
+    assert_eq!(
+        rows(&lake, "select source_system, change_id from changes"),
+        vec![row(&["autotask", "48305"])]
+    );
+}
+
+#[test]
+fn tickets_written_before_source_systems_take_their_exports_system_and_are_replaced_not_doubled() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let paths: Vec<PathBuf> = AUTOTASK.iter().map(|n| fixture(n)).collect();
+    ingest::ingest_with(&Config::default(), &lake, &paths, IngestOptions::default()).unwrap();
+    // The tickets file as an earlier govpack wrote it: no source_system, no updated_utc.
+    let tickets = lake.table_dir("tickets").join("tickets.parquet");
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    conn.execute_batch(&format!(
+        "copy (select * exclude (source_system, updated_utc) from read_parquet('{0}'))
+         to '{0}.old' (format parquet)",
+        tickets.display()
+    ))
+    .unwrap();
+    std::fs::rename(format!("{}.old", tickets.display()), &tickets).unwrap();
+    assert_eq!(
+        rows(
+            &lake,
+            "select ticket_id, coalesce(source_system, 'null') from tickets"
+        ),
+        vec![row(&["48231", "null"])],
+        "read with the new columns empty"
+    );
+
+    // The next export of the same ticket, a day later, with a new title.
+    let mut export: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("autotask_tickets_query_response.json")).unwrap(),
+    )
+    .unwrap();
+    for item in export["items"].as_array_mut().unwrap() {
+        item["title"] = serde_json::json!("Patch failure, re-run");
+    }
+    let next = dir.path().join("autotask_tickets_next.json");
+    std::fs::write(&next, export.to_string()).unwrap();
+    let report = ingest::ingest_with(&Config::default(), &lake, &[next], IngestOptions::default()).unwrap();
+    assert_eq!(report.failed(), 0, "{report:#?}");
+    assert_eq!(
+        rows(&lake, "select source_system, ticket_id, title from tickets"),
+        vec![row(&["autotask", "48231", "Patch failure, re-run"])]
+    );
+}

@@ -99,6 +99,8 @@ impl Table {
 /// Columns the lake adds to every canonical table so that a figure can be traced back to the
 /// export line it came from.
 pub const LINEAGE_SOURCE_FILE: &str = "_source_file";
+/// The source system of a ticket or change from a canonical file that names none.
+pub const CANONICAL_SOURCE_SYSTEM: &str = "canonical";
 pub const LINEAGE_SOURCE_LINE: &str = "_source_line";
 
 pub const CRITICALITY: &[&str] = &["critical", "high", "standard", "low"];
@@ -310,8 +312,12 @@ pub static TICKETS: Table = Table {
         col("device_id", Text),
         col("patch_id", Text),
         col("root_cause", Text),
+        // v2: the PSA instance the id belongs to (ticket 100 of Autotask and of ConnectWise Manage
+        // are two tickets), and when the PSA last changed the record (the newer row wins).
+        with_default("source_system", Text, CANONICAL_SOURCE_SYSTEM),
+        col("updated_utc", Timestamp),
     ],
-    key: &["ticket_id"],
+    key: &["source_system", "ticket_id"],
     partitioning: Partitioning::Whole,
 };
 
@@ -341,8 +347,10 @@ pub static CHANGES: Table = Table {
         col("post_change_verified", Bool),
         col("customer_impact_declared", Bool),
         col("caused_incident", Bool),
+        with_default("source_system", Text, CANONICAL_SOURCE_SYSTEM),
+        col("updated_utc", Timestamp),
     ],
-    key: &["change_id"],
+    key: &["source_system", "change_id"],
     partitioning: Partitioning::Whole,
 };
 

@@ -34,19 +34,19 @@ pub const TESTS: &[Test] = &[
     },
     Test {
         name: "change-cab-approval",
-        population: "select tenant_id, change_id, title, change_type, risk, cab_decision, cab_decided_utc, actual_start_utc
+        population: "select tenant_id, change_id, source_system, title, change_type, risk, cab_decision, cab_decided_utc, actual_start_utc
                      from change_controls where {p} and cab_approved_before_start is not null and in_scope(tenant_id)
-                     order by change_id",
-        exceptions: "select tenant_id, change_id, title, change_type, risk, cab_decision, cab_decided_utc, actual_start_utc
+                     order by change_id, source_system",
+        exceptions: "select tenant_id, change_id, source_system, title, change_type, risk, cab_decision, cab_decided_utc, actual_start_utc
                      from change_controls where {p} and cab_approved_before_start = false and in_scope(tenant_id)
-                     order by change_id",
+                     order by change_id, source_system",
     },
     Test {
         name: "change-intake",
-        population: "select tenant_id, change_id, title, intake_complete from change_controls
-                     where {p} and in_scope(tenant_id) order by change_id",
-        exceptions: "select tenant_id, change_id, title, change_type, risk from change_controls
-                     where {p} and not intake_complete and in_scope(tenant_id) order by change_id",
+        population: "select tenant_id, change_id, source_system, title, intake_complete from change_controls
+                     where {p} and in_scope(tenant_id) order by change_id, source_system",
+        exceptions: "select tenant_id, change_id, source_system, title, change_type, risk from change_controls
+                     where {p} and not intake_complete and in_scope(tenant_id) order by change_id, source_system",
     },
     Test {
         name: "pilot-soak",
@@ -57,16 +57,16 @@ pub const TESTS: &[Test] = &[
     },
     Test {
         name: "remediation-sla",
-        population: "select t.tenant_id, t.ticket_id, t.ticket_number, t.priority, t.created_utc, t.due_utc, t.resolved_utc
+        population: "select t.tenant_id, t.ticket_id, t.source_system, t.ticket_number, t.priority, t.created_utc, t.due_utc, t.resolved_utc
                      from tickets t, (select distinct period_start, period_end from kpi_summary where {p}) p
                      where t.ticket_type = 'remediation' and t.status = 'complete' and t.due_utc is not null
                        and t.resolved_utc >= p.period_start and t.resolved_utc < p.period_end + 1 and in_scope(t.tenant_id)
-                     order by t.ticket_id",
-        exceptions: "select t.tenant_id, t.ticket_id, t.ticket_number, t.priority, t.created_utc, t.due_utc, t.resolved_utc
+                     order by t.ticket_id, t.source_system",
+        exceptions: "select t.tenant_id, t.ticket_id, t.source_system, t.ticket_number, t.priority, t.created_utc, t.due_utc, t.resolved_utc
                      from tickets t, (select distinct period_start, period_end from kpi_summary where {p}) p
                      where t.ticket_type = 'remediation' and t.status = 'complete' and t.resolved_utc > t.due_utc
                        and t.resolved_utc >= p.period_start and t.resolved_utc < p.period_end + 1 and in_scope(t.tenant_id)
-                     order by t.ticket_id",
+                     order by t.ticket_id, t.source_system",
     },
 ];
 

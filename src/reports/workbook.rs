@@ -91,10 +91,10 @@ const SHEETS: &[Sheet] = &[
     },
     Sheet {
         name: "Changes",
-        query: "select tenant_id, change_id, title, change_type, risk, outcome, actual_start_utc, actual_end_utc,
+        query: "select tenant_id, change_id, source_system, title, change_type, risk, outcome, actual_start_utc, actual_end_utc,
                        success, emergency, rollback_effective, cab_approved_before_start, intake_complete,
                        within_window, verified
-                from change_controls where {p} and in_scope(tenant_id) order by actual_end_utc, change_id",
+                from change_controls where {p} and in_scope(tenant_id) order by actual_end_utc, change_id, source_system",
     },
     Sheet {
         name: "Pilot soak",

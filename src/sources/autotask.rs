@@ -251,15 +251,16 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
             *unlabelled_statuses.entry(status_id.clone()).or_default() += 1;
             "in_progress"
         });
-        let (created, resolved, completed, due) = match (
+        let (created, resolved, completed, due, updated) = match (
             time("createDate"),
             time("resolvedDateTime"),
             time("completedDate"),
             time("dueDateTime"),
+            time("lastActivityDate"),
         ) {
-            (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
-            (a, b, c, d) => {
-                let problem = [a, b, c, d]
+            (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => (a, b, c, d, e),
+            (a, b, c, d, e) => {
+                let problem = [a, b, c, d, e]
                     .into_iter()
                     .find_map(Result::err)
                     .expect("one failed");
@@ -281,7 +282,7 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
                 line,
                 &id,
                 status,
-                &created,
+                [&created, &updated],
                 sink,
                 &mut defaulted_types,
             );
@@ -354,6 +355,8 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
                 ("queue", queue.unwrap_or(queue_id)),
                 ("patch_id", patch.unwrap_or_default()),
                 ("root_cause", json::text(t, "resolution")),
+                ("source_system", SOURCE.to_string()),
+                ("updated_utc", updated),
             ],
         );
     }
@@ -383,7 +386,7 @@ fn read_change(
     line: u64,
     id: &str,
     status: &str,
-    created: &str,
+    [created, updated]: [&str; 2],
     sink: &mut RowSink,
     defaulted_types: &mut u64,
 ) {
@@ -519,6 +522,8 @@ fn read_change(
                     String::new()
                 },
             ),
+            ("source_system", SOURCE.to_string()),
+            ("updated_utc", updated.to_string()),
         ],
     );
 }

@@ -98,10 +98,15 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
         } else {
             entered
         };
+        let updated = json::path(t, &["_info", "lastUpdated"])
+            .or_else(|| json::path(t, &["info", "lastUpdated"]))
+            .map(json::scalar_text)
+            .unwrap_or_default();
         let times = [
             entered,
             json::text(t, "closedDate"),
             json::text(t, "requiredDate"),
+            updated,
         ]
         .map(|raw| {
             style
@@ -109,11 +114,16 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
                 .map(|v| v.map(|v| v.to_rfc3339()).unwrap_or_default())
                 .map_err(|r| (raw, r))
         });
-        let [created, closed, due] = match times {
-            [Ok(a), Ok(b), Ok(c)] => [a, b, c],
+        let [created, closed, due, updated] = match times {
+            [Ok(a), Ok(b), Ok(c), Ok(d)] => [a, b, c, d],
             other => {
-                let (raw, reason) = other.into_iter().find_map(Result::err).expect("one failed");
-                sink.reject(&TICKETS, line, super::bad_value("created_utc", &raw, reason));
+                let columns = ["created_utc", "resolved_utc", "due_utc", "updated_utc"];
+                let (column, (raw, reason)) = columns
+                    .into_iter()
+                    .zip(other)
+                    .find_map(|(column, time)| time.err().map(|e| (column, e)))
+                    .expect("one failed");
+                sink.reject(&TICKETS, line, super::bad_value(column, &raw, reason));
                 continue;
             }
         };
@@ -164,6 +174,8 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
                         },
                     ),
                     ("outcome", outcome),
+                    ("source_system", SOURCE.to_string()),
+                    ("updated_utc", updated),
                 ],
             );
             continue;
@@ -210,6 +222,8 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
                 ),
                 ("due_utc", due),
                 ("queue", board),
+                ("source_system", SOURCE.to_string()),
+                ("updated_utc", updated),
             ],
         );
     }
