@@ -46,6 +46,9 @@ pub struct LoadedFile {
     pub rows_loaded: u64,
     pub rows_quarantined: u64,
     pub rows_replaced: u64,
+    /// Rows older than the lake's row of their key (an older export ingested after a newer one):
+    /// not applied.
+    pub rows_stale: u64,
     /// Refused rows by reason (a row with two bad cells counts under each reason).
     pub reasons: BTreeMap<String, u64>,
     pub warnings: Vec<String>,
@@ -295,6 +298,7 @@ fn ingest_file(
         let read = sources::read(file, recognised, &ctx, &mut |mut chunk| {
             quarantine_out_of_range_days(&mut chunk, reference_day);
             for batch in &mut chunk.batches {
+                batch.set_export_date(snapshot_date);
                 if batch.table.name == canonical::DEVICES.name {
                     let criticality = match &mut criticality {
                         Some(c) => c,
@@ -348,6 +352,7 @@ fn ingest_file(
     let stats = lake.commit(staging)?;
     loaded.rows_loaded = stats.rows_written;
     loaded.rows_replaced = stats.rows_replaced;
+    loaded.rows_stale = stats.rows_stale;
     let encoding = encoding.unwrap_or(sources::text::TextEncoding::Utf8);
     lake.record_ingest(
         file,
@@ -359,6 +364,7 @@ fn ingest_file(
             rows_loaded: loaded.rows_loaded,
             rows_quarantined: loaded.rows_quarantined,
             rows_replaced: loaded.rows_replaced,
+            rows_stale: loaded.rows_stale,
             warnings: loaded.warnings.clone(),
         },
         now,

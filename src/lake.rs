@@ -68,6 +68,8 @@ pub static INGEST_LEDGER: Table = Table {
         req("rows_loaded", COUNT),
         req("rows_quarantined", COUNT),
         req("rows_replaced", COUNT),
+        // Rows older than the lake's row of their key (an old export ingested late): not applied.
+        col("rows_stale", COUNT),
         // What the adapter noticed without refusing a row (ignored columns, unknown vendor
         // words counted as other/no_data), so the data-quality report can show it.
         col("warnings", TEXT),
@@ -116,6 +118,8 @@ pub struct MergeStats {
     pub rows_written: u64,
     /// Rows already in the lake that rows of the batch replaced (same natural key).
     pub rows_replaced: u64,
+    /// Rows of the batch older than the row already in the lake with their key: not applied.
+    pub rows_stale: u64,
     pub files: Vec<PathBuf>,
 }
 
@@ -141,6 +145,7 @@ pub struct LedgerEntry {
     pub rows_loaded: u64,
     pub rows_quarantined: u64,
     pub rows_replaced: u64,
+    pub rows_stale: u64,
     pub warnings: Vec<String>,
 }
 
@@ -269,8 +274,10 @@ impl Lake {
         let mut stats = MergeStats::default();
         for (day, new) in split_by_partition(table, frame)? {
             let new_rows = new.height();
-            stats.rows_replaced += self.merge_into(table, day, vec![new])?;
-            stats.rows_written += new_rows as u64;
+            let merged = self.merge_into(table, day, vec![new])?;
+            stats.rows_replaced += merged.replaced;
+            stats.rows_stale += merged.stale;
+            stats.rows_written += new_rows as u64 - merged.stale;
             stats.files.push(self.partition_file(table, day));
         }
         Ok(stats)
@@ -293,9 +300,10 @@ impl Lake {
     }
 
     /// Merges rows into one partition by the table's key: the partition's files and the new rows
-    /// become one file, sorted by key (the same content always gives the same file). Returns how
-    /// many rows already there were replaced.
-    fn merge_into(&self, table: &Table, day: Option<NaiveDate>, new: Vec<DataFrame>) -> Result<u64> {
+    /// become one file, sorted by key (the same content always gives the same file). Of two rows
+    /// with one key the newer is kept (`keep_newest`). Returns how many rows already there were
+    /// replaced and how many new rows were older than the ones there (stale, not applied).
+    fn merge_into(&self, table: &Table, day: Option<NaiveDate>, new: Vec<DataFrame>) -> Result<Merged> {
         let path = self.partition_file(table, day);
         let dir = path
             .parent()
@@ -311,6 +319,7 @@ impl Lake {
         for file in &old_files {
             parts.push(read_parquet(file)?);
         }
+        let old_rows: usize = parts.iter().map(DataFrame::height).sum();
         parts.extend(new);
         let combined = stack_aligned(parts).with_context(|| {
             format!(
@@ -318,8 +327,7 @@ impl Lake {
                 path.display()
             )
         })?;
-        let merged = combined.unique_stable(Some(key.as_slice()), UniqueKeepStrategy::Last, None)?;
-        let replaced = (combined.height() - merged.height()) as u64;
+        let (merged, outcome) = keep_newest(table, combined, old_rows)?;
         let mut sorted = in_key_order(merged, &key)?;
         write_parquet_atomic(&path, &mut sorted)?;
         // The merged file holds every row now; a crash before these go leaves rows twice, never
@@ -330,7 +338,7 @@ impl Lake {
         if old_files.iter().any(|f| *f != path) {
             sync_dir(dir)?;
         }
-        Ok(replaced)
+        Ok(outcome)
     }
 
     /// A place to write one ingest's rows before they become part of the lake: the rows of a
@@ -389,6 +397,7 @@ impl Lake {
             let fresh_day = matches!(table.partitioning, Partitioning::Day { .. })
                 && self.partition_files(table, *day)?.is_empty();
             let paths: Vec<PathBuf> = parts.iter().map(|(path, _)| path.clone()).collect();
+            stats.rows_written += parts.iter().map(|(_, rows)| rows).sum::<u64>();
             if fresh_day {
                 stats.files.extend(self.move_in(table, *day, &paths)?);
             } else {
@@ -396,10 +405,12 @@ impl Lake {
                     .iter()
                     .map(|p| read_parquet(p))
                     .collect::<Result<Vec<_>>>()?;
-                stats.rows_replaced += self.merge_into(table, *day, frames)?;
+                let merged = self.merge_into(table, *day, frames)?;
+                stats.rows_replaced += merged.replaced;
+                stats.rows_stale += merged.stale;
+                stats.rows_written -= merged.stale.min(stats.rows_written);
                 stats.files.push(self.partition_file(table, *day));
             }
-            stats.rows_written += parts.iter().map(|(_, rows)| rows).sum::<u64>();
         }
         if !staging.quarantine.is_empty() {
             let dir = self.table_dir(QUARANTINE.name);
@@ -471,6 +482,7 @@ impl Lake {
         let stats = MergeStats {
             rows_written: sorted.height() as u64,
             rows_replaced: 0,
+            rows_stale: 0,
             files: vec![path],
         };
         if self.table_files(table.name)?.len() > LOG_FILES_BEFORE_COMPACTION {
@@ -577,6 +589,7 @@ impl Lake {
                 .chain([
                     canonical::LINEAGE_SOURCE_FILE.into(),
                     canonical::LINEAGE_SOURCE_LINE.into(),
+                    canonical::LINEAGE_EXPORT_DATE.into(),
                 ])
                 .filter(|name| frame.column(name).is_ok())
                 .collect();
@@ -623,6 +636,7 @@ impl Lake {
                 count(entry.rows_loaded),
                 count(entry.rows_quarantined),
                 count(entry.rows_replaced),
+                count(entry.rows_stale),
                 if entry.warnings.is_empty() {
                     Value::Null
                 } else {
@@ -839,6 +853,50 @@ fn list(dir: &Path) -> Result<Vec<PathBuf>> {
                 .with_context(|| format!("cannot list {}", dir.display()))
         })
         .collect()
+}
+
+/// What merging rows into a partition did.
+#[derive(Debug, Default, Clone, Copy)]
+struct Merged {
+    /// Rows already there that a new row replaced.
+    replaced: u64,
+    /// New rows older than the row already there: not applied.
+    stale: u64,
+}
+
+/// One row per key out of rows stacked old first, new last. Without a freshness column the
+/// last row of a key wins (a later export replaces an earlier one). With one (tickets and
+/// changes: `updated_utc`), the newer row wins: the later `updated_utc` (a row without one is
+/// older than a row with one), then the later export date, then the later ingest; so an old
+/// export ingested after a newer one changes nothing, and its rows are counted stale.
+fn keep_newest(table: &Table, combined: DataFrame, old_rows: usize) -> Result<(DataFrame, Merged)> {
+    let key: Vec<String> = table.key.iter().map(|k| k.to_string()).collect();
+    let height = combined.height();
+    const ORDER: &str = "_arrival";
+    let arrival = Column::new(ORDER.into(), (0..height as u64).collect::<Vec<u64>>());
+    let mut with_arrival = combined;
+    with_arrival.with_column(arrival)?;
+    let newest_last = match table.freshness() {
+        None => with_arrival,
+        Some(fresh) => {
+            let mut by = key.clone();
+            by.push(fresh.to_string());
+            if with_arrival.column(canonical::LINEAGE_EXPORT_DATE).is_ok() {
+                by.push(canonical::LINEAGE_EXPORT_DATE.to_string());
+            }
+            by.push(ORDER.to_string());
+            with_arrival.sort(by, SortMultipleOptions::default().with_maintain_order(true))?
+        }
+    };
+    let kept = newest_last.unique_stable(Some(key.as_slice()), UniqueKeepStrategy::Last, None)?;
+    let arrivals = kept.column(ORDER)?.u64()?;
+    let old_kept = arrivals.into_no_null_iter().filter(|a| (*a as usize) < old_rows).count();
+    let new_kept = kept.height() - old_kept;
+    let outcome = Merged {
+        replaced: (old_rows - old_kept) as u64,
+        stale: (height - old_rows - new_kept) as u64,
+    };
+    Ok((kept.drop(ORDER)?, outcome))
 }
 
 /// Frames stacked in order, in the columns of the last (the newest layout): a column an older

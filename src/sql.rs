@@ -14,7 +14,9 @@ use anyhow::{Context, Result};
 use duckdb::Connection;
 use duckdb::types::ValueRef;
 
-use crate::canonical::{ColumnType, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, Partitioning, TABLES, Table};
+use crate::canonical::{
+    ColumnType, LINEAGE_EXPORT_DATE, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, Partitioning, TABLES, Table,
+};
 use crate::lake::{INGEST_LEDGER, Lake, QUARANTINE};
 use crate::ops::ledger::{ALERTS, REMEDIATION_TICKETS, RUNS};
 
@@ -393,6 +395,7 @@ fn empty_view(table: &Table) -> String {
     if TABLES.iter().any(|t| t.name == table.name) {
         columns.push(format!("cast(null as varchar) as {LINEAGE_SOURCE_FILE}"));
         columns.push(format!("cast(null as bigint) as {LINEAGE_SOURCE_LINE}"));
+        columns.push(format!("cast(null as date) as {LINEAGE_EXPORT_DATE}"));
     }
     format!(
         "create view {} as select {} where false",

@@ -227,6 +227,97 @@ fn a_newer_export_of_the_same_key_replaces_the_older_rows_and_leaves_other_days_
     );
 }
 
+const TICKETS_HEADER: &str = "ticket_id,tenant_id,ticket_type,status,created_utc,resolved_utc,updated_utc";
+
+fn loaded(report: &ingest::IngestReport) -> &ingest::LoadedFile {
+    match &report.files[0].outcome {
+        Outcome::Loaded(loaded) => loaded,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_older_ticket_export_ingested_after_a_newer_one_changes_nothing_and_is_counted_stale() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let config = Config::default();
+    ingest::ingest(&config, &lake, &[write(dir.path(), "tenants.csv", TENANTS)]).unwrap();
+    // T1 was completed on the 3rd (the PSA changed it then); the export of the 2nd, still in
+    // progress, arrives late. T2 is only in the late export, T3 only in the newer one.
+    let newer = write(
+        dir.path(),
+        "tickets_newer.csv",
+        &format!(
+            "{TICKETS_HEADER}
+T1,acme,remediation,complete,2026-10-01T08:00:00Z,2026-10-03T09:00:00Z,2026-10-03T09:00:00Z
+             T3,acme,incident,new,2026-10-03T10:00:00Z,,2026-10-03T10:00:00Z
+"
+        ),
+    );
+    let older = write(
+        dir.path(),
+        "tickets_older.csv",
+        &format!(
+            "{TICKETS_HEADER}
+T1,acme,remediation,in_progress,2026-10-01T08:00:00Z,,2026-10-02T12:00:00Z
+             T2,acme,incident,new,2026-10-02T11:00:00Z,,2026-10-02T11:00:00Z
+"
+        ),
+    );
+    ingest::ingest(&config, &lake, &[newer]).unwrap();
+    let report = ingest::ingest(&config, &lake, &[older]).unwrap();
+    let late = loaded(&report);
+    assert_eq!(
+        (late.rows_read, late.rows_loaded, late.rows_replaced, late.rows_stale),
+        (2, 1, 0, 1)
+    );
+    assert_eq!(
+        query_strings(&lake, "select ticket_id, status from tickets order by 1"),
+        vec![
+            vec!["T1", "complete"],
+            vec!["T2", "new"],
+            vec!["T3", "new"]
+        ]
+    );
+    assert_eq!(
+        query_strings(
+            &lake,
+            "select rows_stale::varchar from ingest_ledger where source_file = 'tickets_older.csv'"
+        ),
+        vec![vec!["1"]]
+    );
+}
+
+#[test]
+fn without_update_times_the_later_export_date_wins_whatever_the_ingest_order() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let config = Config::default();
+    ingest::ingest(&config, &lake, &[write(dir.path(), "tenants.csv", TENANTS)]).unwrap();
+    let header = "ticket_id,tenant_id,ticket_type,status,created_utc";
+    let day2 = write(
+        dir.path(),
+        "tickets_2026-10-02.csv",
+        &format!("{header}
+T1,acme,incident,complete,2026-10-01T08:00:00Z
+"),
+    );
+    let day1 = write(
+        dir.path(),
+        "tickets_2026-10-01.csv",
+        &format!("{header}
+T1,acme,incident,in_progress,2026-10-01T08:00:00Z
+"),
+    );
+    ingest::ingest(&config, &lake, &[day2.clone()]).unwrap();
+    let report = ingest::ingest(&config, &lake, &[day1]).unwrap();
+    assert_eq!((loaded(&report).rows_replaced, loaded(&report).rows_stale), (0, 1));
+    assert_eq!(
+        query_strings(&lake, "select status, _export_date::varchar from tickets"),
+        vec![vec!["complete", "2026-10-02"]]
+    );
+}
+
 // --- lake layout ----------------------------------------------------------------------------
 
 fn folder_names(dir: &Path) -> Vec<String> {
@@ -284,8 +375,8 @@ fn snapshot_and_attempt_rows_land_in_one_hive_folder_per_day() {
     let columns = query_strings(&lake, "select count(*)::varchar from (describe patch_attempts)");
     assert_eq!(
         columns,
-        vec![vec!["10"]],
-        "8 canonical columns and 2 lineage columns"
+        vec![vec!["11"]],
+        "8 canonical columns and 3 lineage columns (file, line, export date)"
     );
 }
 

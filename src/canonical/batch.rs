@@ -5,7 +5,9 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::*;
 
-use super::{Cell, ColumnType, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, Partitioning, Table, Value};
+use super::{
+    Cell, ColumnType, LINEAGE_EXPORT_DATE, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, Partitioning, Table, Value,
+};
 
 /// A text column as one buffer and the end of each cell in it: a cell costs its bytes and a few
 /// more, never an allocation of its own.
@@ -163,6 +165,8 @@ pub struct Batch {
     /// The file each row came from (its name as given) and its line there; `None` for tables
     /// the lake writes itself (quarantine, ledger), which carry no lineage columns.
     lineage: Option<(String, Vec<i64>)>,
+    /// The day the rows' export describes, when known (lineage too).
+    export_date: Option<NaiveDate>,
 }
 
 impl Batch {
@@ -178,7 +182,13 @@ impl Batch {
             table,
             columns: table.columns.iter().map(|c| ColumnData::for_type(c.ty)).collect(),
             lineage: None,
+            export_date: None,
         }
+    }
+
+    /// Records the day the export describes, for every row of the batch.
+    pub fn set_export_date(&mut self, day: Option<NaiveDate>) {
+        self.export_date = day;
     }
 
     /// Appends one row of values, in the table's column order.
@@ -305,6 +315,7 @@ impl Batch {
             let files: Vec<&str> = vec![file.as_str(); lines.len()];
             columns.push(Column::new(LINEAGE_SOURCE_FILE.into(), files));
             columns.push(Column::new(LINEAGE_SOURCE_LINE.into(), lines));
+            columns.push(ColumnData::Date(vec![self.export_date; lines.len()]).to_column(LINEAGE_EXPORT_DATE));
         }
         DataFrame::new(self.len(), columns)
             .map_err(anyhow::Error::from)
@@ -322,6 +333,7 @@ pub fn lake_schema(table: &Table, with_lineage: bool) -> Schema {
     if with_lineage {
         schema.with_column(LINEAGE_SOURCE_FILE.into(), DataType::String);
         schema.with_column(LINEAGE_SOURCE_LINE.into(), DataType::Int64);
+        schema.with_column(LINEAGE_EXPORT_DATE.into(), DataType::Date);
     }
     schema
 }

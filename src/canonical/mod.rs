@@ -79,6 +79,12 @@ pub struct Table {
 }
 
 impl Table {
+    /// The column that orders two rows of one key by when the source changed them (tickets and
+    /// changes), if the table has one.
+    pub fn freshness(&self) -> Option<&'static str> {
+        self.column(FRESHNESS).map(|c| c.name)
+    }
+
     pub fn column(&self, name: &str) -> Option<&'static Column> {
         self.columns.iter().find(|c| c.name == name)
     }
@@ -102,6 +108,13 @@ pub const LINEAGE_SOURCE_FILE: &str = "_source_file";
 /// The source system of a ticket or change from a canonical file that names none.
 pub const CANONICAL_SOURCE_SYSTEM: &str = "canonical";
 pub const LINEAGE_SOURCE_LINE: &str = "_source_line";
+/// The day the export describes (its snapshot date: `--snapshot-date` or the date in its file
+/// name), when known: of two rows of a key the PSA changed at the same time, the later export's
+/// wins.
+pub const LINEAGE_EXPORT_DATE: &str = "_export_date";
+/// The column saying when the source system last changed a row, in tables that have one: of two
+/// rows with one key the newer wins, not the one ingested last.
+pub const FRESHNESS: &str = "updated_utc";
 
 pub const CRITICALITY: &[&str] = &["critical", "high", "standard", "low"];
 pub const DEVICE_CLASS: &[&str] = &["server", "workstation", "other"];

@@ -90,8 +90,13 @@ pub fn print_summary(report: &IngestReport, lake: &Lake) {
                     let list: Vec<String> = l.reasons.iter().map(|(r, n)| format!("{r} {n}")).collect();
                     format!(" ({})", list.join(", "))
                 };
+                let stale = if l.rows_stale > 0 {
+                    format!(", {} older than the lake's rows (not applied)", l.rows_stale)
+                } else {
+                    String::new()
+                };
                 println!(
-                    "  loaded   {name}: {} -> {} rows read, {} loaded, {} quarantined{reasons}, {} replaced",
+                    "  loaded   {name}: {} -> {} rows read, {} loaded, {} quarantined{reasons}, {} replaced{stale}",
                     l.tables.join(","),
                     l.rows_read,
                     l.rows_loaded,
@@ -110,12 +115,18 @@ pub fn print_summary(report: &IngestReport, lake: &Lake) {
         }
     }
     let quarantined = report.total(|l| l.rows_quarantined);
+    let stale = report.total(|l| l.rows_stale);
     println!(
-        "Rows: {} read, {} loaded, {} quarantined, {} replaced by newer exports",
+        "Rows: {} read, {} loaded, {} quarantined, {} replaced by newer exports{}",
         report.total(|l| l.rows_read),
         report.total(|l| l.rows_loaded),
         quarantined,
-        report.total(|l| l.rows_replaced)
+        report.total(|l| l.rows_replaced),
+        if stale > 0 {
+            format!(", {stale} stale (older than the lake's rows of their key, not applied)")
+        } else {
+            String::new()
+        }
     );
     if quarantined > 0 {
         println!(

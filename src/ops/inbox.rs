@@ -102,7 +102,8 @@ pub fn process(config: &Config, lake: &Lake, inbox: &Path, day: NaiveDate) -> Re
                 format!(
                     "{name} could not be ingested; nothing of it is in the lake.\n\n{reason}\n\n\
                      Once the cause is fixed (a corrected export, or the lake's disk), move {name} back \
-                     into the inbox: the next run picks it up.\n"
+                     into the inbox: the next run picks it up. Newer exports ingested meanwhile are \
+                     safe: a row older than the lake's row of its key changes nothing.\n"
                 ),
             )
             .with_context(|| format!("cannot write {}", reason_file.display()))?;
