@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::canonical::{self, Batch, TABLES, Value};
 use crate::config::Config;
 use crate::error::UsageError;
-use crate::lake::{Lake, LedgerEntry, Staging};
+use crate::lake::{FileIdentity, Lake, LedgerEntry, Staging};
 use crate::sources::{self, Context, Format, Recognised, SourceFile};
 use chrono::NaiveDate;
 
@@ -143,35 +143,39 @@ pub fn ingest_with(
     let files = expand_paths(paths)?;
     let mut report = IngestReport::default();
     let mut pending: Vec<((Format, usize), SourceFile, Recognised)> = Vec::new();
-    let mut seen: HashMap<String, PathBuf> = HashMap::new();
-    let ingested = lake.ingested_digests()?;
+    let mut seen: HashMap<FileIdentity, PathBuf> = HashMap::new();
+    let ingested = lake.ingested_files()?;
     for path in files {
         let outcome = match SourceFile::read(&path) {
             Err(e) => Some(Outcome::Failed { error: e.to_string() }),
-            Ok(file) => match ingested.get(&file.sha256) {
-                Some(at) => Some(Outcome::Skipped {
-                    previously: at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                }),
-                None if seen.contains_key(&file.sha256) => Some(Outcome::Skipped {
-                    previously: format!("earlier in this run, as {}", seen[&file.sha256].display()),
-                }),
-                None => match sources::recognise(&file, options.source) {
-                    Err(e) => Some(Outcome::Failed { error: e.to_string() }),
-                    Ok(recognised) => {
-                        seen.insert(file.sha256.clone(), path.clone());
-                        // Canonical files load in table order (tenants first).
-                        let table_order = match recognised.format {
-                            Format::CanonicalCsv => recognised
-                                .canonical_table(&file)
-                                .and_then(|t| TABLES.iter().position(|x| x.name == t.name))
-                                .unwrap_or(usize::MAX),
-                            _ => 0,
-                        };
-                        pending.push(((recognised.format, table_order), file, recognised));
-                        None
-                    }
-                },
-            },
+            Ok(file) => {
+                let identity = (file.sha256.clone(), snapshot_date_of(&file, options));
+                let day = identity.1.map(|d| format!(" for {d}")).unwrap_or_default();
+                match ingested.get(&identity) {
+                    Some(at) => Some(Outcome::Skipped {
+                        previously: format!("{}{day}", at.format("%Y-%m-%d %H:%M:%S UTC")),
+                    }),
+                    None if seen.contains_key(&identity) => Some(Outcome::Skipped {
+                        previously: format!("earlier in this run{day}, as {}", seen[&identity].display()),
+                    }),
+                    None => match sources::recognise(&file, options.source) {
+                        Err(e) => Some(Outcome::Failed { error: e.to_string() }),
+                        Ok(recognised) => {
+                            seen.insert(identity, path.clone());
+                            // Canonical files load in table order (tenants first).
+                            let table_order = match recognised.format {
+                                Format::CanonicalCsv => recognised
+                                    .canonical_table(&file)
+                                    .and_then(|t| TABLES.iter().position(|x| x.name == t.name))
+                                    .unwrap_or(usize::MAX),
+                                _ => 0,
+                            };
+                            pending.push(((recognised.format, table_order), file, recognised));
+                            None
+                        }
+                    },
+                }
+            }
         };
         if let Some(outcome) = outcome {
             report.files.push(FileReport { path, outcome });
@@ -203,6 +207,13 @@ pub fn ingest_with(
     }
     progress.finish_and_clear();
     Ok(report)
+}
+
+/// The day a file is read for: `--snapshot-date`, else the date in its name.
+fn snapshot_date_of(file: &SourceFile, options: IngestOptions) -> Option<NaiveDate> {
+    options
+        .snapshot_date
+        .or_else(|| sources::date_in_file_name(&file.path))
 }
 
 /// Tickets and changes written before they had a `source_system` get the one of the export they
@@ -245,9 +256,7 @@ fn ingest_file(
     options: IngestOptions,
 ) -> Result<LoadedFile> {
     let format = recognised.format;
-    let snapshot_date = options
-        .snapshot_date
-        .or_else(|| sources::date_in_file_name(&file.path));
+    let snapshot_date = snapshot_date_of(file, options);
     // Canonical rows name their tenant: only vendor exports need the lake's tenants, devices and
     // picklists to resolve theirs, and a canonical file of millions of rows reads none of it.
     let ctx = if format == Format::CanonicalCsv {
@@ -358,6 +367,7 @@ fn ingest_file(
         file,
         &LedgerEntry {
             source_format: format.name().into(),
+            snapshot_date,
             encoding: encoding.as_str().into(),
             tables: loaded.tables.clone(),
             rows_read: loaded.rows_read,

@@ -62,6 +62,9 @@ pub static INGEST_LEDGER: Table = Table {
         req("source_path", TEXT),
         req("source_file", TEXT),
         req("source_format", TEXT),
+        // The day the file was read for (`--snapshot-date` or the date in its name): the same
+        // bytes saved for two days are two snapshots.
+        col("snapshot_date", ColumnType::Date),
         col("encoding", TEXT),
         col("tables", TEXT),
         req("rows_read", COUNT),
@@ -76,7 +79,7 @@ pub static INGEST_LEDGER: Table = Table {
         req("ingested_utc", ColumnType::Timestamp),
         req("govpack_version", TEXT),
     ],
-    key: &["source_sha256"],
+    key: &["source_sha256", "snapshot_date"],
     partitioning: Partitioning::Log,
 };
 
@@ -135,10 +138,30 @@ pub struct Staging {
     files: usize,
 }
 
+/// What makes a file the same file: its SHA-256 and the snapshot date it is read for.
+pub type FileIdentity = (String, Option<NaiveDate>);
+
+/// The files the ledger holds, by identity.
+#[derive(Debug, Default)]
+pub struct IngestedFiles {
+    dated: std::collections::HashMap<FileIdentity, DateTime<Utc>>,
+    /// Files recorded by a govpack before the ledger kept snapshot dates: the date each was read
+    /// for is unknown, so their bytes count as ingested for any date (never loaded twice).
+    undated: std::collections::HashMap<String, DateTime<Utc>>,
+}
+
+impl IngestedFiles {
+    /// When the file was ingested, if it was.
+    pub fn get(&self, identity: &FileIdentity) -> Option<&DateTime<Utc>> {
+        self.dated.get(identity).or_else(|| self.undated.get(&identity.0))
+    }
+}
+
 /// A ledger line for a file about to be recorded.
 #[derive(Debug, Clone)]
 pub struct LedgerEntry {
     pub source_format: String,
+    pub snapshot_date: Option<NaiveDate>,
     pub encoding: String,
     pub tables: Vec<String>,
     pub rows_read: u64,
@@ -601,25 +624,41 @@ impl Lake {
         Ok(rewritten)
     }
 
-    /// When each file already ingested was ingested, by SHA-256. Reads two columns of the ledger,
-    /// one row per file ever ingested: small however large the lake.
-    pub fn ingested_digests(&self) -> Result<std::collections::HashMap<String, DateTime<Utc>>> {
-        let mut digests = std::collections::HashMap::new();
-        let Some(ledger) = self.read_columns(INGEST_LEDGER.name, Some(&["source_sha256", "ingested_utc"]))?
-        else {
-            return Ok(digests);
-        };
-        let shas = ledger.column("source_sha256")?.str()?;
-        let times = ledger.column("ingested_utc")?.datetime()?.physical();
-        for (sha, at) in shas.iter().zip(times.iter()) {
-            if let (Some(sha), Some(at)) = (sha, at.and_then(DateTime::<Utc>::from_timestamp_micros)) {
-                digests.insert(sha.to_string(), at);
+    /// When each file already ingested was ingested, by SHA-256 and the snapshot date it was read
+    /// for. Reads three columns of the ledger, one row per file ever ingested: small however large
+    /// the lake.
+    pub fn ingested_files(&self) -> Result<IngestedFiles> {
+        let mut files = IngestedFiles::default();
+        for path in self.table_files(INGEST_LEDGER.name)? {
+            let dated = parquet_columns(&path)?.iter().any(|c| c == "snapshot_date");
+            let columns: &[&str] = if dated {
+                &["source_sha256", "ingested_utc", "snapshot_date"]
+            } else {
+                &["source_sha256", "ingested_utc"]
+            };
+            let ledger = read_parquet_columns(&path, Some(columns))?;
+            let shas = ledger.column("source_sha256")?.str()?;
+            let times = ledger.column("ingested_utc")?.datetime()?.physical();
+            let days: Vec<Option<NaiveDate>> = if dated {
+                let days = ledger.column("snapshot_date")?.date()?.physical();
+                days.iter().map(|d| d.and_then(date_from_epoch_days)).collect()
+            } else {
+                vec![None; ledger.height()]
+            };
+            for ((sha, at), day) in shas.iter().zip(times.iter()).zip(days) {
+                let (Some(sha), Some(at)) = (sha, at.and_then(DateTime::<Utc>::from_timestamp_micros)) else {
+                    continue;
+                };
+                if dated {
+                    files.dated.insert((sha.to_string(), day), at);
+                } else {
+                    files.undated.insert(sha.to_string(), at);
+                }
             }
         }
-        Ok(digests)
+        Ok(files)
     }
 
-    /// Records a file as ingested. Called last, after its rows and quarantine are in the lake.
     pub fn record_ingest(&self, file: &SourceFile, entry: &LedgerEntry, at: DateTime<Utc>) -> Result<()> {
         let mut batch = Batch::without_lineage(&INGEST_LEDGER);
         let text = |s: &str| Value::Text(s.to_string());
@@ -630,6 +669,7 @@ impl Lake {
                 text(&file.path.display().to_string()),
                 text(&file.name()),
                 text(&entry.source_format),
+                entry.snapshot_date.map_or(Value::Null, Value::Date),
                 text(&entry.encoding),
                 text(&entry.tables.join(",")),
                 count(entry.rows_read),
@@ -821,6 +861,10 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame> {
     read_parquet_columns(path, None)
 }
 
+fn date_from_epoch_days(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::Duration::days(i64::from(days)))
+}
+
 /// The column names of a Parquet file, from its footer.
 fn parquet_columns(path: &Path) -> Result<Vec<String>> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -890,7 +934,10 @@ fn keep_newest(table: &Table, combined: DataFrame, old_rows: usize) -> Result<(D
     };
     let kept = newest_last.unique_stable(Some(key.as_slice()), UniqueKeepStrategy::Last, None)?;
     let arrivals = kept.column(ORDER)?.u64()?;
-    let old_kept = arrivals.into_no_null_iter().filter(|a| (*a as usize) < old_rows).count();
+    let old_kept = arrivals
+        .into_no_null_iter()
+        .filter(|a| (*a as usize) < old_rows)
+        .count();
     let new_kept = kept.height() - old_kept;
     let outcome = Merged {
         replaced: (old_rows - old_kept) as u64,

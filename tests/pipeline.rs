@@ -268,16 +268,17 @@ T1,acme,remediation,in_progress,2026-10-01T08:00:00Z,,2026-10-02T12:00:00Z
     let report = ingest::ingest(&config, &lake, &[older]).unwrap();
     let late = loaded(&report);
     assert_eq!(
-        (late.rows_read, late.rows_loaded, late.rows_replaced, late.rows_stale),
+        (
+            late.rows_read,
+            late.rows_loaded,
+            late.rows_replaced,
+            late.rows_stale
+        ),
         (2, 1, 0, 1)
     );
     assert_eq!(
         query_strings(&lake, "select ticket_id, status from tickets order by 1"),
-        vec![
-            vec!["T1", "complete"],
-            vec!["T2", "new"],
-            vec!["T3", "new"]
-        ]
+        vec![vec!["T1", "complete"], vec!["T2", "new"], vec!["T3", "new"]]
     );
     assert_eq!(
         query_strings(
@@ -298,20 +299,27 @@ fn without_update_times_the_later_export_date_wins_whatever_the_ingest_order() {
     let day2 = write(
         dir.path(),
         "tickets_2026-10-02.csv",
-        &format!("{header}
+        &format!(
+            "{header}
 T1,acme,incident,complete,2026-10-01T08:00:00Z
-"),
+"
+        ),
     );
     let day1 = write(
         dir.path(),
         "tickets_2026-10-01.csv",
-        &format!("{header}
+        &format!(
+            "{header}
 T1,acme,incident,in_progress,2026-10-01T08:00:00Z
-"),
+"
+        ),
     );
     ingest::ingest(&config, &lake, &[day2.clone()]).unwrap();
     let report = ingest::ingest(&config, &lake, &[day1]).unwrap();
-    assert_eq!((loaded(&report).rows_replaced, loaded(&report).rows_stale), (0, 1));
+    assert_eq!(
+        (loaded(&report).rows_replaced, loaded(&report).rows_stale),
+        (0, 1)
+    );
     assert_eq!(
         query_strings(&lake, "select status, _export_date::varchar from tickets"),
         vec![vec!["complete", "2026-10-02"]]

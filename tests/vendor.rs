@@ -799,3 +799,32 @@ fn tickets_written_before_source_systems_take_their_exports_system_and_are_repla
         vec![row(&["autotask", "48231", "Patch failure, re-run"])]
     );
 }
+
+#[test]
+fn the_same_devices_page_saved_for_two_days_is_two_snapshots_and_once_per_day() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let ingest_for = |day: u32, names: &[&str]| {
+        let options = IngestOptions {
+            snapshot_date: chrono::NaiveDate::from_ymd_opt(2024, 7, day),
+            source: None,
+        };
+        let paths: Vec<PathBuf> = names.iter().map(|n| fixture(n)).collect();
+        ingest::ingest_with(&Config::default(), &lake, &paths, options).unwrap()
+    };
+    ingest_for(16, &["datto_rmm_sites_page.json", "datto_rmm_devices_page.json"]);
+    let next_day = ingest_for(17, &["datto_rmm_devices_page.json"]);
+    assert_eq!(next_day.loaded().count(), 1, "{next_day:#?}");
+    let again = ingest_for(17, &["datto_rmm_devices_page.json"]);
+    assert!(
+        matches!(&again.files[0].outcome, Outcome::Skipped { previously } if previously.contains("for 2024-07-17")),
+        "{again:#?}"
+    );
+    assert_eq!(
+        rows(
+            &lake,
+            "select cast(snapshot_date as varchar), count(*) from devices group by 1 order by 1"
+        ),
+        vec![row(&["2024-07-16", "2"]), row(&["2024-07-17", "2"])]
+    );
+}

@@ -6,7 +6,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::*;
 
 use super::{
-    Cell, ColumnType, LINEAGE_EXPORT_DATE, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, Partitioning, Table, Value,
+    Cell, ColumnType, LINEAGE_EXPORT_DATE, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, Partitioning, Table,
+    Value,
 };
 
 /// A text column as one buffer and the end of each cell in it: a cell costs its bytes and a few
@@ -315,7 +316,8 @@ impl Batch {
             let files: Vec<&str> = vec![file.as_str(); lines.len()];
             columns.push(Column::new(LINEAGE_SOURCE_FILE.into(), files));
             columns.push(Column::new(LINEAGE_SOURCE_LINE.into(), lines));
-            columns.push(ColumnData::Date(vec![self.export_date; lines.len()]).to_column(LINEAGE_EXPORT_DATE));
+            columns
+                .push(ColumnData::Date(vec![self.export_date; lines.len()]).to_column(LINEAGE_EXPORT_DATE));
         }
         DataFrame::new(self.len(), columns)
             .map_err(anyhow::Error::from)

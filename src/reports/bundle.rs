@@ -76,12 +76,18 @@ pub fn write(conn: &Connection, period_start: &str, scope: &str, out: &Path) -> 
     // files after their clients.
     let (_, inputs) = sql::rows(
         conn,
-        "select source_file, source_sha256, source_format, rows_loaded from ingest_ledger order by source_file, source_sha256",
+        "select source_file, source_sha256, source_format, rows_loaded, cast(snapshot_date as varchar)
+         from ingest_ledger order by source_file, source_sha256, snapshot_date",
     )?;
     let inputs: Vec<serde_json::Value> = inputs
         .iter()
         .map(|r| {
-            let mut v = serde_json::json!({"sha256": r[1].to_json(), "format": r[2].to_json(), "rows_loaded": r[3].to_json()});
+            let mut v = serde_json::json!({
+                "sha256": r[1].to_json(),
+                "format": r[2].to_json(),
+                "rows_loaded": r[3].to_json(),
+                "snapshot_date": r[4].to_json()
+            });
             if !scoped {
                 v["file"] = r[0].to_json();
             }

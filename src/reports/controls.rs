@@ -12,10 +12,10 @@ pub struct Test {
 pub const TESTS: &[Test] = &[
     Test {
         name: "intake-validation",
-        population: "select source_file, source_format, rows_read, rows_quarantined from ingest_ledger
-                     where not scoped() order by source_file, source_sha256",
-        exceptions: "select source_file, source_format, rows_read, rows_quarantined from ingest_ledger
-                     where not scoped() and rows_quarantined > 0 order by source_file, source_sha256",
+        population: "select source_file, snapshot_date, source_format, rows_read, rows_quarantined from ingest_ledger
+                     where not scoped() order by source_file, source_sha256, snapshot_date",
+        exceptions: "select source_file, snapshot_date, source_format, rows_read, rows_quarantined from ingest_ledger
+                     where not scoped() and rows_quarantined > 0 order by source_file, source_sha256, snapshot_date",
     },
     Test {
         name: "patch-compliance",
