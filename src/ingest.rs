@@ -5,7 +5,7 @@
 //! file only; the others still load. Within one call, tenants files load first, so that the
 //! policy-tier rules see the criticality of tenants that arrive in the same batch of files.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -291,6 +291,9 @@ fn ingest_file(
     // sort, Parquet) while this one reads and checks the next chunk; the hand-over waits for it,
     // so at most two chunks are held.
     let staging = lake.staging()?;
+    // Tenants the lake has, and those this file brings (a tenants file, Datto sites, Manage
+    // companies) as they are read.
+    let mut known_tenants: HashSet<String> = lake.tenant_facts()?.into_keys().collect();
     let staging = std::thread::scope(|scope| -> Result<Staging> {
         let (hand_over, handed) = std::sync::mpsc::sync_channel::<sources::AdapterOutput>(0);
         let mut writer_stopped = false;
@@ -306,6 +309,7 @@ fn ingest_file(
         });
         let read = sources::read(file, recognised, &ctx, &mut |mut chunk| {
             quarantine_out_of_range_days(&mut chunk, reference_day);
+            quarantine_unknown_tenants(&mut chunk, &mut known_tenants);
             for batch in &mut chunk.batches {
                 batch.set_export_date(snapshot_date);
                 if batch.table.name == canonical::DEVICES.name {
@@ -418,6 +422,48 @@ fn quarantine_out_of_range_days(output: &mut sources::AdapterOutput, reference: 
                         "{day} is outside the days an export can describe ({earliest} to {latest}, one \
                          year after the file's snapshot or ingest date)"
                     ),
+                },
+            });
+        }
+        batch.retain(&keep);
+    }
+}
+
+/// Refuses rows whose tenant is in no tenants row, of the lake or of the file itself: a row that
+/// belongs to no known client must not count for any (canonical-model v2, "every row's tenant
+/// exists"). Tenants rows of the chunk join `known` first.
+fn quarantine_unknown_tenants(output: &mut sources::AdapterOutput, known: &mut HashSet<String>) {
+    for batch in output
+        .batches
+        .iter()
+        .filter(|b| b.table.name == canonical::TENANTS.name)
+    {
+        known.extend(batch.texts("tenant_id").flatten().map(str::to_string));
+    }
+    for batch in &mut output.batches {
+        if batch.table.name == canonical::TENANTS.name || batch.table.column("tenant_id").is_none() {
+            continue;
+        }
+        let keep: Vec<bool> = batch
+            .texts("tenant_id")
+            .map(|t| t.is_some_and(|t| known.contains(t)))
+            .collect();
+        if keep.iter().all(|k| *k) {
+            continue;
+        }
+        for row in (0..keep.len()).filter(|row| !keep[*row]) {
+            let tenant = batch.value(row, "tenant_id").to_key_text();
+            output.rejections.push(sources::Rejection {
+                table: batch.table.name.to_string(),
+                line: batch.line(row),
+                problem: canonical::Problem {
+                    column: "tenant_id".into(),
+                    detail: format!(
+                        "no tenants row has tenant_id `{tenant}`: ingest the tenants (or the PSA's \
+                         companies) before the files that refer to them"
+                    ),
+                    value: tenant,
+                    reason: canonical::Reason::UnknownTenant,
                 },
             });
         }

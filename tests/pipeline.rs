@@ -46,6 +46,14 @@ fn count(lake: &Lake, table: &str) -> i64 {
 
 const TENANTS: &str = "tenant_id,tenant_name,criticality\nacme,Acme Corp,critical\nbeta,Beta Ltd,\n";
 
+/// A lake holding the tenants `acme` and `beta`: every row must name a known tenant.
+fn lake_with_tenants(dir: &Path) -> Lake {
+    let lake = Lake::open(&dir.join("lake")).unwrap();
+    let tenants = write(dir, "tenants.csv", TENANTS);
+    ingest::ingest(&Config::default(), &lake, &[tenants]).unwrap();
+    lake
+}
+
 const DEVICES_HEADER: &str = "snapshot_date,tenant_id,device_id,hostname,device_class,role,policy_tier,ring,patch_policy,excluded,last_seen_utc";
 
 // --- validation -----------------------------------------------------------------------------
@@ -63,7 +71,9 @@ fn every_rejection_reason_is_quarantined_with_file_line_column_and_the_good_rows
         7,acme,remediation,2,new\n\
         1,acme,incident,2,new,2026-10-03T08:00:00Z,,\n\
         9,acme,remediation,2,complete,2026-10-05T08:00:00Z,2026-10-04T08:00:00Z,\n\
-        10,beta,incident,,new,2026-10-06 09:30:00,,\n";
+        10,beta,incident,,new,2026-10-06 09:30:00,,\n\
+        11,ghost,incident,,new,2026-10-06 09:30:00,,\n";
+    let tenants = write(dir.path(), "tenants.csv", TENANTS);
     let tickets = write(dir.path(), "tickets.csv", csv);
     let bools = write(
         dir.path(),
@@ -78,6 +88,7 @@ fn every_rejection_reason_is_quarantined_with_file_line_column_and_the_good_rows
             "--lake",
             "lake",
             "ingest",
+            tenants.to_str().unwrap(),
             tickets.to_str().unwrap(),
             bools.to_str().unwrap(),
         ],
@@ -85,11 +96,11 @@ fn every_rejection_reason_is_quarantined_with_file_line_column_and_the_good_rows
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let summary = stdout(&out);
     assert!(
-        summary.contains("10 rows read, 2 loaded, 8 quarantined"),
+        summary.contains("11 rows read, 2 loaded, 9 quarantined"),
         "{summary}"
     );
     assert!(
-        summary.contains("Rows: 12 read, 2 loaded, 10 quarantined"),
+        summary.contains("Rows: 15 read, 4 loaded, 11 quarantined"),
         "{summary}"
     );
 
@@ -114,6 +125,7 @@ fn every_rejection_reason_is_quarantined_with_file_line_column_and_the_good_rows
             expect("tickets.csv", "8", "", "wrong_field_count"),
             expect("tickets.csv", "9", "source_system+ticket_id", "duplicate_key"),
             expect("tickets.csv", "10", "resolved_utc", "end_before_start"),
+            expect("tickets.csv", "12", "tenant_id", "unknown_tenant"),
         ]
     );
     let loaded = query_strings(
@@ -181,7 +193,7 @@ fn ingesting_the_same_file_twice_changes_nothing_and_reports_it_skipped() {
 #[test]
 fn a_newer_export_of_the_same_key_replaces_the_older_rows_and_leaves_other_days_alone() {
     let dir = TempDir::new().unwrap();
-    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let lake = lake_with_tenants(dir.path());
     let config = Config::default();
     let v1 = write(
         dir.path(),
@@ -340,7 +352,7 @@ fn folder_names(dir: &Path) -> Vec<String> {
 #[test]
 fn snapshot_and_attempt_rows_land_in_one_hive_folder_per_day() {
     let dir = TempDir::new().unwrap();
-    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let lake = lake_with_tenants(dir.path());
     let devices = write(
         dir.path(),
         "devices.csv",
@@ -391,7 +403,7 @@ fn snapshot_and_attempt_rows_land_in_one_hive_folder_per_day() {
 #[test]
 fn a_partition_day_before_2000_or_over_a_year_ahead_is_quarantined_out_of_range_not_a_folder() {
     let dir = TempDir::new().unwrap();
-    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let lake = lake_with_tenants(dir.path());
     // The file says it describes 2026-10-31: a day up to 2027-10-31 is accepted (and the
     // ingest date, if later, widens the window too); 2062 is a typo, 1601 the Windows zero date.
     let devices = write(
@@ -484,7 +496,7 @@ fn the_ledger_and_quarantine_are_appended_a_file_per_ingest_and_compacted_when_m
 fn a_file_larger_than_a_chunk_loads_whole_and_finds_duplicates_across_chunks() {
     use govpack::sources::canonical_csv::CHUNK_ROWS;
     let dir = TempDir::new().unwrap();
-    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let lake = lake_with_tenants(dir.path());
     let rows = CHUNK_ROWS + 10;
     let mut csv = String::from("snapshot_date,tenant_id,device_id,patch_id,classification,approval,state\n");
     for i in 0..rows {
@@ -549,7 +561,7 @@ fn a_file_larger_than_a_chunk_loads_whole_and_finds_duplicates_across_chunks() {
 fn a_file_of_more_than_a_chunk_of_refused_rows_reaches_the_quarantine_whole() {
     use govpack::sources::canonical_csv::CHUNK_ROWS;
     let dir = TempDir::new().unwrap();
-    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let lake = lake_with_tenants(dir.path());
     let rows = CHUNK_ROWS + 5;
     let mut csv = String::from("snapshot_date,tenant_id,device_id,patch_id,classification,approval,state\n");
     csv.push_str("2026-10-01,acme,good,KB1,security,approved,installed\n");
@@ -731,7 +743,7 @@ fn copy_tree(from: &Path, to: &Path) {
 #[test]
 fn exceptions_with_empty_device_and_patch_are_one_key_per_tenant_and_approval() {
     let dir = TempDir::new().unwrap();
-    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let lake = lake_with_tenants(dir.path());
     let header = "tenant_id,device_id,patch_id,reason,approved_by,approved_utc,expires_utc";
     let a = write(
         dir.path(),
@@ -771,11 +783,8 @@ fn devices_without_a_policy_tier_get_one_from_the_rules_and_their_tenants_critic
     let Outcome::Loaded(loaded) = &report.files[1].outcome else {
         panic!("{report:?}")
     };
-    assert!(
-        loaded.warnings.iter().any(|w| w.contains("ghost")),
-        "{:?}",
-        loaded.warnings
-    );
+    // A device of a tenant no tenants row has counts for no client: quarantined, not tiered.
+    assert_eq!(loaded.reasons.get("unknown_tenant"), Some(&1));
     assert_eq!(
         query_strings(&lake, "select device_id, policy_tier from devices order by 1"),
         vec![
@@ -783,7 +792,6 @@ fn devices_without_a_policy_tier_get_one_from_the_rules_and_their_tenants_critic
             vec!["s1", "critical_servers"],
             vec!["s2", "servers"],
             vec!["w1", "gold"],
-            vec!["w2", "workstations"],
         ]
     );
 }

@@ -740,7 +740,12 @@ fn ticket_48231_of_autotask_and_of_connectwise_manage_are_two_tickets_each_with_
     let Outcome::Loaded(manage) = &report.files.last().unwrap().outcome else {
         panic!("{report:#?}")
     };
-    assert_eq!((manage.rows_loaded, manage.rows_replaced), (1, 0));
+    // The ticket, and its company as a tenant (Manage's company id and name).
+    assert_eq!((manage.rows_loaded, manage.rows_replaced), (2, 0));
+    assert_eq!(
+        rows(&lake, "select tenant_id, psa_company_id from tenants order by 1"),
+        vec![row(&["23", "23"]), row(&["29683616", "29683616"])]
+    );
     assert_eq!(
         rows(
             &lake,
@@ -827,4 +832,42 @@ fn the_same_devices_page_saved_for_two_days_is_two_snapshots_and_once_per_day() 
         ),
         vec![row(&["2024-07-16", "2"]), row(&["2024-07-17", "2"])]
     );
+}
+
+#[test]
+fn after_every_fixture_and_sample_every_rows_tenant_is_in_tenants() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let options = IngestOptions {
+        snapshot_date: chrono::NaiveDate::from_ymd_opt(2024, 7, 16),
+        source: None,
+    };
+    // Every vendor fixture (some are field dictionaries, refused as no export), then the sample
+    // MSP in both its forms.
+    for folder in ["tests/fixtures/vendor", "sample_data/vendor", "sample_data"] {
+        let report = ingest::ingest_with(&Config::default(), &lake, &[root.join(folder)], options).unwrap();
+        assert!(report.loaded().count() > 0, "{folder}: {report:#?}");
+    }
+    let mut checked = 0;
+    for table in govpack::canonical::TABLES
+        .iter()
+        .filter(|t| t.column("tenant_id").is_some())
+    {
+        if table.name == "tenants" {
+            continue;
+        }
+        let orphans = rows(
+            &lake,
+            &format!(
+                "select distinct tenant_id from {} where tenant_id not in (select tenant_id from tenants)",
+                table.name
+            ),
+        );
+        assert!(orphans.is_empty(), "{}: {orphans:?}", table.name);
+        checked += rows(&lake, &format!("select count(*) from {}", table.name))[0][0]
+            .parse::<u64>()
+            .unwrap();
+    }
+    assert!(checked > 10_000, "rows checked: {checked}");
 }

@@ -231,6 +231,18 @@ impl Batch {
         self.columns[index].get(row)
     }
 
+    /// The cells of a text column, in row order (`None` for an empty cell).
+    pub fn texts(&self, column: &str) -> impl Iterator<Item = Option<&str>> {
+        let index = self
+            .table
+            .column_index(column)
+            .unwrap_or_else(|| panic!("{} has no column {column}", self.table.name));
+        match &self.columns[index] {
+            ColumnData::Text(v) => v.iter(),
+            other => panic!("{column} is not text: {other:?}"),
+        }
+    }
+
     /// Replaces the empty cells of a text column with what `fill` says for that row.
     pub fn fill_text(&mut self, column: &str, mut fill: impl FnMut(&Batch, usize) -> Option<String>) {
         let index = self.table.column_index(column).expect("known column");

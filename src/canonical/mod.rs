@@ -519,6 +519,8 @@ pub enum Reason {
     WrongFieldCount,
     DuplicateKey,
     EndBeforeStart,
+    /// The row's tenant is in no tenants row (of the lake, or of the file itself).
+    UnknownTenant,
 }
 
 impl Reason {
@@ -534,6 +536,7 @@ impl Reason {
             Reason::WrongFieldCount => "wrong_field_count",
             Reason::DuplicateKey => "duplicate_key",
             Reason::EndBeforeStart => "end_before_start",
+            Reason::UnknownTenant => "unknown_tenant",
         }
     }
 }

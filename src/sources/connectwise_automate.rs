@@ -199,6 +199,10 @@ pub fn read_compliance(
         let tenant = ctx
             .site_tenant(&client)
             .unwrap_or_else(|| format!("automate-client-{client}"));
+        let name = Some(r.get("ClientName"))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("Automate client {client}"));
+        sink.tenant(ctx, r.line, &tenant, &name, None, Some(&client));
         let Some(last_seen) = sink.time_cell(
             &style,
             &DEVICES,

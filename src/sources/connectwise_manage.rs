@@ -131,6 +131,10 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
         let tenant = json::path(t, &["company", "id"])
             .map(json::scalar_text)
             .unwrap_or_default();
+        let company = json::path(t, &["company", "name"])
+            .map(json::scalar_text)
+            .unwrap_or_default();
+        sink.tenant(ctx, line, &tenant, &company, Some(&tenant), None);
         let board = name_of(t, "board");
         let title = json::text(t, "summary");
         let status = status(t);

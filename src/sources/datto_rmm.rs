@@ -221,6 +221,7 @@ fn push_devices(
             unknown_sites.insert(format!("{} ({})", d.site_id, d.site_name));
             site_tenant(&d.site_id, "")
         });
+        sink.tenant(ctx, d.line, &tenant, &d.site_name, None, Some(&d.site_id));
         let Some(last_seen) = sink.time_cell(&style, &DEVICES, d.line, "last_seen_utc", &d.last_seen) else {
             continue;
         };

@@ -195,6 +195,8 @@ pub struct RowSink {
     // A u128 key would be 16-byte aligned and pad every entry to 32 bytes; two u64 halves take 24.
     first_line_of_key: HashMap<&'static str, HashMap<[u64; 2], u64>>,
     rejections: Vec<Rejection>,
+    /// Tenants this file created (`tenant`), each once.
+    tenants_created: std::collections::HashSet<String>,
 }
 
 impl RowSink {
@@ -204,6 +206,7 @@ impl RowSink {
             batches: BTreeMap::new(),
             first_line_of_key: HashMap::new(),
             rejections: Vec::new(),
+            tenants_created: Default::default(),
         }
     }
 
@@ -280,6 +283,37 @@ impl RowSink {
                 self.reject(table, line, problem);
             }
         }
+    }
+
+    /// Creates the tenant a row of this export belongs to, from what the export says of it (a
+    /// Datto site, a NinjaOne organization, a Manage company), when the lake has no tenant of that
+    /// id: every row's tenant exists, and a tenant already known keeps what other tools said.
+    pub fn tenant(
+        &mut self,
+        ctx: &Context,
+        line: u64,
+        tenant_id: &str,
+        tenant_name: &str,
+        psa_company_id: Option<&str>,
+        rmm_site_id: Option<&str>,
+    ) {
+        if tenant_id.is_empty()
+            || ctx.tenants.contains_key(tenant_id)
+            || self.tenants_created.contains(tenant_id)
+        {
+            return;
+        }
+        self.tenants_created.insert(tenant_id.to_string());
+        let name = if tenant_name.trim().is_empty() {
+            tenant_id
+        } else {
+            tenant_name
+        };
+        self.push(
+            &canonical::TENANTS,
+            line,
+            &ctx.tenant_cells(tenant_id, name, psa_company_id, rmm_site_id),
+        );
     }
 
     /// Makes room for the keys of about `rows` rows of a table at once: a large file's key map

@@ -81,12 +81,18 @@ pub fn read_devices(
         let hostname = Some(json::text(d, "systemName"))
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| json::text(d, "displayName"));
+        let org = json::text(d, "organizationId");
+        let tenant = org_tenant(ctx, &org);
+        let org_name = json::path(d, &["references", "organization", "name"])
+            .map(json::scalar_text)
+            .unwrap_or_else(|| format!("NinjaOne organization {org}"));
+        sink.tenant(ctx, line, &tenant, &org_name, None, Some(&org));
         sink.push(
             &DEVICES,
             line,
             &[
                 ("snapshot_date", snapshot.clone()),
-                ("tenant_id", org_tenant(ctx, &json::text(d, "organizationId"))),
+                ("tenant_id", tenant),
                 ("device_id", json::text(d, "id")),
                 ("hostname", hostname),
                 (

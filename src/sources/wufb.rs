@@ -74,6 +74,14 @@ pub fn read_client_update_status(
         let tenant = ctx
             .site_tenant(&aad_tenant)
             .unwrap_or_else(|| format!("aad-{aad_tenant}"));
+        sink.tenant(
+            ctx,
+            r.line,
+            &tenant,
+            &format!("Entra ID tenant {aad_tenant}"),
+            None,
+            Some(&aad_tenant),
+        );
         let device = Some(r.get("AzureADDeviceId"))
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| r.get("GlobalDeviceId"));
