@@ -871,3 +871,38 @@ fn after_every_fixture_and_sample_every_rows_tenant_is_in_tenants() {
     }
     assert!(checked > 10_000, "rows checked: {checked}");
 }
+
+#[test]
+fn a_datto_page_with_malformed_items_loads_its_good_device_and_quarantines_each_bad_item() {
+    let (_dir, lake, report) = ingest(&[
+        "datto_rmm_sites_page.json",
+        "datto_rmm_devices_page_malformed_items.json",
+    ]);
+    let Outcome::Loaded(page) = &report.files.last().unwrap().outcome else {
+        panic!("{report:#?}")
+    };
+    assert_eq!(page.rows_read, 3);
+    assert_eq!(
+        rows(
+            &lake,
+            "select hostname, cast(last_seen_utc as varchar) from devices"
+        ),
+        vec![row(&["CONTOSO-DC01", "2024-07-16 12:00:00"])]
+    );
+    assert_eq!(
+        rows(
+            &lake,
+            "select line, reason from quarantine where source_file like 'datto_rmm_devices_page_malformed%'
+             group by all order by 1, 2"
+        ),
+        vec![row(&["1", "malformed_record"]), row(&["3", "missing_required"])]
+    );
+    // No tenant was made up from an item that names no site.
+    assert_eq!(
+        rows(
+            &lake,
+            "select count(*) from tenants where tenant_id like 'datto-site-%'"
+        ),
+        vec![row(&["0"])]
+    );
+}

@@ -521,6 +521,8 @@ pub enum Reason {
     EndBeforeStart,
     /// The row's tenant is in no tenants row (of the lake, or of the file itself).
     UnknownTenant,
+    /// An item of a JSON page that is no record (not an object).
+    MalformedRecord,
 }
 
 impl Reason {
@@ -537,6 +539,7 @@ impl Reason {
             Reason::DuplicateKey => "duplicate_key",
             Reason::EndBeforeStart => "end_before_start",
             Reason::UnknownTenant => "unknown_tenant",
+            Reason::MalformedRecord => "malformed_record",
         }
     }
 }

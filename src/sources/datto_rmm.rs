@@ -142,13 +142,13 @@ pub fn read_devices_json(
     sink: &mut RowSink,
     warnings: &mut Vec<String>,
 ) -> Result<u64, FileError> {
-    let devices: Vec<&Value> = match json::field(document, "devices") {
-        Some(_) => json::records(document, &["devices"]).iter().collect(),
+    let devices: Vec<(u64, &Value)> = match json::field(document, "devices") {
+        Some(_) => sink.object_items(&DEVICES, json::records(document, &["devices"])),
         // A single device object (GET /v2/device/{uid}).
-        None => vec![document],
+        None => vec![(1, document)],
     };
-    let parsed = devices.iter().enumerate().map(|(i, d)| Device {
-        line: i as u64 + 1,
+    let parsed = devices.iter().map(|&(line, d)| Device {
+        line,
         uid: json::text(d, "uid"),
         site_id: json::text(d, "siteId"),
         site_name: json::text(d, "siteName"),
@@ -170,7 +170,8 @@ pub fn read_devices_json(
         }),
     });
     push_devices(file, parsed.collect(), ctx, sink, warnings)?;
-    Ok(devices.len() as u64)
+    // Every item of the page was read, malformed ones included.
+    Ok(json::records(document, &["devices"]).len().max(devices.len()) as u64)
 }
 
 pub fn read_devices_csv(
@@ -218,10 +219,14 @@ fn push_devices(
             continue;
         }
         let tenant = ctx.site_tenant(&d.site_id).unwrap_or_else(|| {
-            unknown_sites.insert(format!("{} ({})", d.site_id, d.site_name));
+            if !d.site_id.is_empty() {
+                unknown_sites.insert(format!("{} ({})", d.site_id, d.site_name));
+            }
             site_tenant(&d.site_id, "")
         });
-        sink.tenant(ctx, d.line, &tenant, &d.site_name, None, Some(&d.site_id));
+        if !d.site_id.is_empty() {
+            sink.tenant(ctx, d.line, &tenant, &d.site_name, None, Some(&d.site_id));
+        }
         let Some(last_seen) = sink.time_cell(&style, &DEVICES, d.line, "last_seen_utc", &d.last_seen) else {
             continue;
         };
@@ -296,13 +301,12 @@ pub fn read_patch_alerts(
     warnings: &mut Vec<String>,
 ) -> u64 {
     let style = ctx.time_style("datto_rmm");
-    let alerts: Vec<&Value> = match json::field(document, "alerts") {
-        Some(_) => json::records(document, &["alerts"]).iter().collect(),
-        None => vec![document],
+    let alerts: Vec<(u64, &Value)> = match json::field(document, "alerts") {
+        Some(_) => sink.object_items(&PATCH_ATTEMPTS, json::records(document, &["alerts"])),
+        None => vec![(1, document)],
     };
     let mut other_kinds = 0;
-    for (i, alert) in alerts.iter().enumerate() {
-        let line = i as u64 + 1;
+    for &(line, alert) in &alerts {
         let context = json::field(alert, "alertContext");
         let is_patch = context.is_some_and(|c| json::text(c, "@class") == "patch_ctx");
         let Some(context) = context.filter(|_| is_patch) else {
@@ -354,7 +358,7 @@ pub fn read_patch_alerts(
             "{other_kinds} alert(s) that are not patch alerts skipped"
         ));
     }
-    alerts.len() as u64
+    json::records(document, &["alerts"]).len().max(alerts.len()) as u64
 }
 
 /// Writing canonical devices and summaries in Datto RMM's API shape, for vendor-shaped sample

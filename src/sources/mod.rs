@@ -316,6 +316,36 @@ impl RowSink {
         );
     }
 
+    /// The items of a JSON page that are objects, with their item number (the line a rejection
+    /// names); an item that is no object is quarantined as `malformed_record` and the rest of the
+    /// page still loads.
+    pub fn object_items<'v>(
+        &mut self,
+        table: &Table,
+        items: &'v [serde_json::Value],
+    ) -> Vec<(u64, &'v serde_json::Value)> {
+        let mut objects = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let line = i as u64 + 1;
+            if item.is_object() {
+                objects.push((line, item));
+            } else {
+                let text = item.to_string();
+                self.reject(
+                    table,
+                    line,
+                    Problem {
+                        column: String::new(),
+                        value: text.chars().take(200).collect(),
+                        reason: Reason::MalformedRecord,
+                        detail: format!("item {line} of the page is no JSON object"),
+                    },
+                );
+            }
+        }
+        objects
+    }
+
     /// Makes room for the keys of about `rows` rows of a table at once: a large file's key map
     /// then never grows by doubling, which holds the old and the new map at the same time.
     pub fn expect_rows(&mut self, table: &'static Table, rows: usize) {
@@ -894,9 +924,31 @@ pub fn recognise(file: &SourceFile, forced: Option<Format>) -> Result<Recognised
     })
 }
 
+/// The format of a JSON export, from its envelope and its records. A page whose first records
+/// are malformed (an item that is no object, or lacks the keys that say what it is) is still
+/// recognised by the first record that does say: the malformed ones are quarantined one by one.
 fn json_format(document: &serde_json::Value) -> Option<Format> {
-    let envelopes = ["devices", "sites", "results", "organizations", "items"];
-    let first = json::records(document, &envelopes).first().unwrap_or(document);
+    let records = json::records(
+        document,
+        &["devices", "sites", "results", "organizations", "items"],
+    );
+    let alerts = json::records(document, &["alerts"]);
+    let tries = records.len().max(alerts.len()).clamp(1, 20);
+    (0..tries).find_map(|i| {
+        json_format_by(
+            document,
+            records.get(i).unwrap_or(document),
+            alerts.get(i).unwrap_or(document),
+        )
+    })
+}
+
+/// The format a document has if `first` (and `first_alert`) is one of its records.
+fn json_format_by(
+    document: &serde_json::Value,
+    first: &serde_json::Value,
+    first_alert: &serde_json::Value,
+) -> Option<Format> {
     let has = |object: &serde_json::Value, key: &str| json::field(object, key).is_some();
     if has(document, "sites") || (has(first, "autotaskCompanyId") && has(first, "devicesStatus")) {
         return Some(Format::DattoSitesJson);
@@ -904,7 +956,6 @@ fn json_format(document: &serde_json::Value) -> Option<Format> {
     if has(first, "siteUid") && has(first, "deviceType") {
         return Some(Format::DattoDevicesJson);
     }
-    let first_alert = json::records(document, &["alerts"]).first().unwrap_or(document);
     if has(first_alert, "alertUid") && has(first_alert, "alertContext") {
         return Some(Format::DattoPatchAlertsJson);
     }
