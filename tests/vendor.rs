@@ -906,3 +906,37 @@ fn a_datto_page_with_malformed_items_loads_its_good_device_and_quarantines_each_
         vec![row(&["0"])]
     );
 }
+
+#[test]
+fn a_datto_patch_alert_without_a_patch_uid_takes_the_kb_of_its_title() {
+    let dir = TempDir::new().unwrap();
+    let mut alert: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("datto_rmm_alert_patch.json")).unwrap())
+            .unwrap();
+    let context = alert["alertContext"].as_object_mut().unwrap();
+    context.remove("patchUid");
+    context.insert(
+        "patchTitle".into(),
+        serde_json::json!(
+            "2024-07 Cumulative Update for Windows 11 Version 23H2 for x64-based Systems (KB5040442)"
+        ),
+    );
+    let file = dir.path().join("alert.json");
+    std::fs::write(&file, alert.to_string()).unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let options = IngestOptions {
+        snapshot_date: chrono::NaiveDate::from_ymd_opt(2024, 7, 16),
+        source: None,
+    };
+    let paths = vec![
+        fixture("datto_rmm_sites_page.json"),
+        fixture("datto_rmm_device.json"),
+        file,
+    ];
+    let report = ingest::ingest_with(&Config::default(), &lake, &paths, options).unwrap();
+    assert_eq!(report.total(|l| l.rows_quarantined), 0, "{report:#?}");
+    assert_eq!(
+        rows(&lake, "select patch_id, result from patch_attempts"),
+        vec![row(&["KB5040442", "failure"])]
+    );
+}

@@ -198,15 +198,6 @@ fn status(id: &str, label: Option<&str>) -> Option<&'static str> {
     })
 }
 
-/// The first `KB` number in a text, as patch tickets usually name the failed update.
-fn kb_in(text: &str) -> Option<String> {
-    let upper = text.to_ascii_uppercase();
-    upper.match_indices("KB").find_map(|(i, _)| {
-        let digits: String = upper[i + 2..].chars().take_while(char::is_ascii_digit).collect();
-        (6..=8).contains(&digits.len()).then(|| format!("KB{digits}"))
-    })
-}
-
 /// A ticket field by mapping name: `udf:<name>`, or a field of the ticket.
 fn mapped(ticket: &Value, field: &str) -> String {
     match field.strip_prefix("udf:") {
@@ -330,7 +321,7 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
             })
             .map(|p| p.to_string())
             .unwrap_or_default();
-        let patch = kb_in(&title).or_else(|| kb_in(&json::text(t, "description")));
+        let patch = super::kb_in(&title).or_else(|| super::kb_in(&json::text(t, "description")));
         sink.push(
             &TICKETS,
             line,
@@ -534,9 +525,12 @@ mod tests {
 
     #[test]
     fn kb_numbers_are_found_in_ticket_titles() {
-        assert_eq!(kb_in("Patch failure: KB5040442 on PC1"), Some("KB5040442".into()));
-        assert_eq!(kb_in("kb 12"), None);
-        assert_eq!(kb_in("Install Error"), None);
+        assert_eq!(
+            crate::sources::kb_in("Patch failure: KB5040442 on PC1"),
+            Some("KB5040442".into())
+        );
+        assert_eq!(crate::sources::kb_in("kb 12"), None);
+        assert_eq!(crate::sources::kb_in("Install Error"), None);
     }
 
     #[test]

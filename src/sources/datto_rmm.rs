@@ -290,6 +290,17 @@ fn push_devices(
     Ok(())
 }
 
+/// The patch a patch alert is about: its `patchUid`, else the KB its `patchTitle` names (alerts
+/// of some Datto versions carry only the title), else the title itself.
+fn patch_of(context: &Value) -> String {
+    let uid = json::text(context, "patchUid");
+    if !uid.trim().is_empty() {
+        return uid;
+    }
+    let title = json::text(context, "patchTitle");
+    super::kb_in(&title).unwrap_or(title)
+}
+
 /// Patch alerts (`alertContext` of class `patch_ctx`), one alert or an alerts page: each is a
 /// failed install of a patch on a device -> patch_attempts (failure, with Datto's error info).
 /// Alerts of other kinds are skipped and counted. The device's tenant comes from the devices
@@ -345,7 +356,7 @@ pub fn read_patch_alerts(
                 ("attempt_utc", at),
                 ("tenant_id", tenant),
                 ("device_id", device),
-                ("patch_id", json::text(context, "patchUid")),
+                ("patch_id", patch_of(context)),
                 ("result", "failure".to_string()),
                 ("error_code", json::text(context, "info")),
                 ("error_message", json::text(alert, "diagnostics")),

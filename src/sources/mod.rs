@@ -127,6 +127,15 @@ impl Utf8Check {
     }
 }
 
+/// The first `KB` number in a text, as patch tickets usually name the failed update.
+pub(crate) fn kb_in(text: &str) -> Option<String> {
+    let upper = text.to_ascii_uppercase();
+    upper.match_indices("KB").find_map(|(i, _)| {
+        let digits: String = upper[i + 2..].chars().take_while(char::is_ascii_digit).collect();
+        (6..=8).contains(&digits.len()).then(|| format!("KB{digits}"))
+    })
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
