@@ -352,6 +352,13 @@ fn ingest_file(
             (Err(e), _) => Err(e),
         }
     })?;
+    if options.source.is_some() && loaded.rows_read == 0 && file.size > 0 {
+        loaded.warnings.push(format!(
+            "read as `{}` (forced with --source), this non-empty file gave no rows: check that it \
+             is that export",
+            format.name()
+        ));
+    }
     if !tenants_without_criticality.is_empty() {
         loaded.warnings.push(format!(
             "policy tiers were assigned as for criticality `standard` to devices of tenants not in the \

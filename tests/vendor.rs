@@ -940,3 +940,56 @@ fn a_datto_patch_alert_without_a_patch_uid_takes_the_kb_of_its_title() {
         vec![row(&["KB5040442", "failure"])]
     );
 }
+
+#[test]
+fn autotask_field_definitions_as_a_bare_array_give_their_picklists_and_a_forced_format_that_reads_nothing_warns()
+ {
+    let dir = TempDir::new().unwrap();
+    let document: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("autotask_ticket_entityinformation_fields.json")).unwrap(),
+    )
+    .unwrap();
+    let bare = dir.path().join("autotask_fields_cached.json");
+    std::fs::write(&bare, document["fields"].to_string()).unwrap();
+    assert_eq!(
+        govpack::sources::recognise(&govpack::sources::SourceFile::read(&bare).unwrap(), None)
+            .unwrap()
+            .format,
+        Format::AutotaskPicklistsJson
+    );
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let report = ingest::ingest_with(&Config::default(), &lake, &[bare], IngestOptions::default()).unwrap();
+    let Outcome::Loaded(fields) = &report.files[0].outcome else {
+        panic!("{report:#?}")
+    };
+    let entries: usize = document["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["picklistValues"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(entries > 0);
+    assert_eq!(fields.rows_loaded as usize, entries);
+
+    // A tickets page forced as field definitions reads nothing, and says so.
+    let options = IngestOptions {
+        snapshot_date: None,
+        source: Some(Format::AutotaskPicklistsJson),
+    };
+    let forced = ingest::ingest_with(
+        &Config::default(),
+        &lake,
+        &[fixture("autotask_tickets_query_response.json")],
+        options,
+    )
+    .unwrap();
+    let Outcome::Loaded(nothing) = &forced.files[0].outcome else {
+        panic!("{forced:#?}")
+    };
+    assert_eq!(nothing.rows_read, 0);
+    assert!(
+        nothing.warnings.iter().any(|w| w.contains("gave no rows")),
+        "{:?}",
+        nothing.warnings
+    );
+}

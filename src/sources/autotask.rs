@@ -66,7 +66,11 @@ pub fn read_picklists(document: &Value, sink: &mut RowSink) -> u64 {
             ],
         );
     };
-    if let Some(fields) = json::field(document, "fields").and_then(Value::as_array) {
+    // `{"fields": [...]}` as the API answers, or the bare array common tools cache.
+    let fields = json::field(document, "fields")
+        .and_then(Value::as_array)
+        .or_else(|| document.as_array());
+    if let Some(fields) = fields {
         for f in fields {
             let name = json::text(f, "name");
             for entry in json::field(f, "picklistValues")
@@ -78,8 +82,10 @@ pub fn read_picklists(document: &Value, sink: &mut RowSink) -> u64 {
             }
         }
     } else if let Some(map) = document.as_object() {
+        // A dump of picklists by field name: only entries that are picklist values count.
+        let is_value = |e: &&Value| json::field(e, "value").is_some() && json::field(e, "label").is_some();
         for (name, entries) in map.iter().filter(|(k, _)| !k.starts_with('_')) {
-            for entry in entries.as_array().into_iter().flatten() {
+            for entry in entries.as_array().into_iter().flatten().filter(is_value) {
                 push(name, entry, sink);
             }
         }

@@ -996,8 +996,10 @@ fn json_format_by(
                 .is_some_and(|e| has(e, "value") && has(e, "label"))
         })
     });
+    // Field definitions (entityInformation/fields): `{"fields": [...]}`, or a bare array.
     let fields_export = json::field(document, "fields")
         .and_then(serde_json::Value::as_array)
+        .or_else(|| document.as_array())
         .is_some_and(|f| f.iter().any(|x| has(x, "picklistValues")));
     if fields_export || picklist_dump {
         return Some(Format::AutotaskPicklistsJson);
