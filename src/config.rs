@@ -64,7 +64,8 @@ pub struct ManageMapping {
     pub remediation_types: Vec<String>,
     pub remediation_title_contains: Vec<String>,
     /// Canonical changes column -> ticket field: `custom:<caption>`, or a field such as
-    /// `impact`, `severity`, `type`, `subType`.
+    /// `impact`, `severity`, `type`, `subType`. Merged key by key over the defaults.
+    #[serde(deserialize_with = "manage_change_fields")]
     pub change_fields: BTreeMap<String, String>,
 }
 
@@ -97,11 +98,70 @@ pub struct AutotaskMapping {
     pub remediation_sub_issue_types: Vec<String>,
     pub remediation_title_contains: Vec<String>,
     /// Priority label (case-insensitive) -> 1..4, 1 the most urgent. Labels like `P2 ...` need
-    /// no entry.
+    /// no entry. Merged key by key over the defaults.
+    #[serde(deserialize_with = "autotask_priorities")]
     pub priorities: BTreeMap<String, i64>,
     /// Canonical changes column -> the ticket field holding it: `changeInfoField1..5`, a ticket
-    /// field (`completedDate`), or a user-defined field as `udf:<name>`.
+    /// field (`completedDate`), or a user-defined field as `udf:<name>`. Merged key by key over
+    /// the defaults; a column set to `""` is unmapped.
+    #[serde(deserialize_with = "autotask_change_fields")]
     pub change_fields: BTreeMap<String, String>,
+}
+
+/// A mapping table of the config file over its defaults, key by key: setting one column's field
+/// keeps every other default (a file that set only `outcome` once unmapped `actual_end_utc`, and
+/// completed changes never closed). A key set to an empty value is removed.
+fn over_defaults<'de, D, V>(
+    deserializer: D,
+    defaults: BTreeMap<String, V>,
+) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de> + IsUnset,
+{
+    let given = BTreeMap::<String, V>::deserialize(deserializer)?;
+    let mut merged = defaults;
+    for (key, value) in given {
+        if value.is_unset() {
+            merged.remove(&key);
+        } else {
+            merged.insert(key, value);
+        }
+    }
+    Ok(merged)
+}
+
+/// A mapping value that means "no mapping".
+trait IsUnset {
+    fn is_unset(&self) -> bool;
+}
+
+impl IsUnset for String {
+    fn is_unset(&self) -> bool {
+        self.trim().is_empty()
+    }
+}
+
+impl IsUnset for i64 {
+    fn is_unset(&self) -> bool {
+        false
+    }
+}
+
+fn autotask_priorities<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, i64>, D::Error> {
+    over_defaults(d, AutotaskMapping::default().priorities)
+}
+
+fn autotask_change_fields<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    over_defaults(d, AutotaskMapping::default().change_fields)
+}
+
+fn manage_change_fields<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    over_defaults(d, ManageMapping::default().change_fields)
 }
 
 impl Default for AutotaskMapping {
@@ -771,6 +831,34 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mapping_table_in_the_file_changes_only_the_keys_it_sets() {
+        let config = Config::parse(
+            "[mapping.autotask.change_fields]\noutcome = \"changeInfoField5\"\nhas_test_evidence = \"\"\n\
+             [mapping.autotask.priorities]\nurgent = 1\n",
+        )
+        .unwrap();
+        let fields = &config.mapping.autotask.change_fields;
+        assert_eq!(fields["outcome"], "changeInfoField5");
+        // The defaults the file did not touch stay: completed changes still close.
+        assert_eq!(fields["actual_end_utc"], "completedDate");
+        assert_eq!(fields["risk"], "changeInfoField2");
+        // An empty value unmaps a column.
+        assert!(!fields.contains_key("has_test_evidence"));
+        let priorities = &config.mapping.autotask.priorities;
+        assert_eq!((priorities["urgent"], priorities["critical"]), (1, 1));
+        let manage =
+            Config::parse("[mapping.connectwise_manage.change_fields]\nrisk = \"severity\"\n").unwrap();
+        assert_eq!(
+            manage.mapping.connectwise_manage.change_fields["risk"],
+            "severity"
+        );
+        assert_eq!(
+            manage.mapping.connectwise_manage.change_fields["outcome"],
+            "custom:Change Outcome"
+        );
+    }
 
     #[test]
     fn the_file_init_writes_holds_exactly_the_built_in_defaults() {

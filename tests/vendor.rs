@@ -993,3 +993,37 @@ fn autotask_field_definitions_as_a_bare_array_give_their_picklists_and_a_forced_
         nothing.warnings
     );
 }
+
+#[test]
+fn manage_changes_come_from_its_change_flag_not_a_type_name_and_unmapped_priorities_stay_empty() {
+    let (_dir, lake, report) = ingest(&["connectwise_manage_tickets_array.json"]);
+    let Outcome::Loaded(page) = &report.files[0].outcome else {
+        panic!("{report:#?}")
+    };
+    assert_eq!(
+        rows(
+            &lake,
+            "select ticket_id, tenant_id, ticket_type, coalesce(cast(priority as varchar), 'empty') from tickets order by 1"
+        ),
+        vec![
+            row(&["945371", "23", "incident", "empty"]),
+            row(&["945373", "24", "incident", "2"]),
+        ]
+    );
+    assert_eq!(
+        rows(&lake, "select change_id, source_system from changes"),
+        vec![row(&["945372", "connectwise_manage"])]
+    );
+    assert!(
+        page.warnings
+            .iter()
+            .any(|w| w.contains("Priority 5 - Service Request") && w.contains("left empty")),
+        "{:?}",
+        page.warnings
+    );
+    // Both companies became tenants, by Manage's company id and name.
+    assert_eq!(
+        rows(&lake, "select tenant_id, tenant_name from tenants order by 1"),
+        vec![row(&["23", "Example Company"]), row(&["24", "Other Company"])]
+    );
+}

@@ -230,6 +230,7 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
     let picklists = Picklists::from(ctx);
     let tickets = json::records(document, &["items"]);
     let mut unknown_priorities = BTreeMap::<String, u64>::new();
+    let mut unlabelled_priorities = BTreeMap::<String, u64>::new();
     let mut unlabelled_statuses = BTreeMap::<String, u64>::new();
     let mut defaulted_types = 0;
     for (i, t) in tickets.iter().enumerate() {
@@ -316,8 +317,11 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
             }
         };
         let priority_id = json::text(t, "priority");
-        let priority = picklists
-            .label("priority", &priority_id)
+        let priority_label = picklists.label("priority", &priority_id);
+        if priority_label.is_none() && !priority_id.is_empty() {
+            *unlabelled_priorities.entry(priority_id.clone()).or_default() += 1;
+        }
+        let priority = priority_label
             .and_then(|label| {
                 let p = priority(&label, mapping);
                 if p.is_none() {
@@ -356,6 +360,11 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
                 ("updated_utc", updated),
             ],
         );
+    }
+    for (id, n) in unlabelled_priorities {
+        warnings.push(format!(
+            "priority id {id} on {n} ticket(s) has no label (ingest the picklist export first): left empty"
+        ));
     }
     for (label, n) in unknown_priorities {
         warnings.push(format!(

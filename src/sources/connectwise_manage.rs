@@ -49,18 +49,21 @@ fn listed(list: &[String], value: &str) -> bool {
     !value.is_empty() && list.iter().any(|l| l.eq_ignore_ascii_case(value))
 }
 
-/// `priority{name, sort}` -> 1..4: "Priority 2 - ..." names say it; else the sort order, capped.
-fn priority(ticket: &Value) -> String {
+/// `priority{name, sort}` -> 1..4: "Priority 2 - ..." names say it; a name without a number
+/// goes by its sort order. `Err` with the label when neither gives 1 to 4 ("Priority 5 -
+/// Service Request", "P5 - Planned"): the ticket keeps no priority rather than a made-up one.
+fn priority(ticket: &Value) -> Result<String, String> {
     let name = name_of(ticket, "priority");
     let from_name = name
         .split(|c: char| !c.is_ascii_digit())
         .find(|d| !d.is_empty())
         .and_then(|d| d.parse::<i64>().ok());
     let sort = json::path(ticket, &["priority", "sort"]).and_then(Value::as_i64);
-    from_name
-        .or(sort)
-        .map(|p| p.clamp(1, 4).to_string())
-        .unwrap_or_default()
+    match from_name.or(sort) {
+        Some(p) if (1..=4).contains(&p) => Ok(p.to_string()),
+        None if name.is_empty() => Ok(String::new()),
+        _ => Err(name),
+    }
 }
 
 fn status(ticket: &Value) -> &'static str {
@@ -87,6 +90,7 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
         other => vec![other],
     };
     let mut defaulted_types = 0;
+    let mut unmapped_priorities = std::collections::BTreeMap::<String, u64>::new();
     for (i, t) in tickets.iter().enumerate() {
         let line = i as u64 + 1;
         let entered = json::text(t, "dateEntered");
@@ -138,7 +142,10 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
         let board = name_of(t, "board");
         let title = json::text(t, "summary");
         let status = status(t);
-        if listed(&mapping.change_boards, &board) {
+        // A change by Manage's own signal (the request-for-change flag) or a board the MSP keeps
+        // for changes; never by a word in a type's name.
+        let flagged = json::flag(t, "requestForChangeFlag").unwrap_or(false);
+        if flagged || listed(&mapping.change_boards, &board) {
             let field = |column: &str| {
                 mapping
                     .change_fields
@@ -200,8 +207,6 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
             "service_request"
         } else if kind.contains("alert") {
             "alert"
-        } else if kind.contains("change") {
-            "change_request"
         } else {
             "incident"
         };
@@ -213,7 +218,13 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
                 ("tenant_id", tenant),
                 ("ticket_type", ticket_type.to_string()),
                 ("title", title),
-                ("priority", priority(t)),
+                (
+                    "priority",
+                    priority(t).unwrap_or_else(|label| {
+                        *unmapped_priorities.entry(label).or_default() += 1;
+                        String::new()
+                    }),
+                ),
                 ("status", status.to_string()),
                 ("created_utc", created),
                 (
@@ -234,6 +245,11 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
     if defaulted_types > 0 {
         warnings.push(format!(
             "{defaulted_types} change(s) without a change type (mapping.connectwise_manage.change_fields.change_type): counted as normal"
+        ));
+    }
+    for (label, n) in unmapped_priorities {
+        warnings.push(format!(
+            "priority `{label}` on {n} ticket(s) is not 1 to 4: the priority was left empty"
         ));
     }
     tickets.len() as u64
