@@ -62,6 +62,7 @@ pub enum Command {
     Status(cmd::status::Args),
     Verify(cmd::verify::Args),
     Bench(cmd::bench::Args),
+    Config(cmd::config::Args),
 }
 
 /// Logs go to stderr (or `--log-file`), so that stdout carries only a command's output. The

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::canonical::{CLASSIFICATION, CRITICALITY, DEVICE_CLASS};
 use crate::error::UsageError;
@@ -28,7 +28,7 @@ pub const SOURCE_NAMES: &[&str] = &[
     "connectwise_manage",
 ];
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub lake: LakeSettings,
@@ -46,14 +46,14 @@ pub struct Config {
 
 /// How the MSP set up its PSA: which tickets are remediation, what priority labels mean, where
 /// change details live.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct MappingSettings {
     pub autotask: AutotaskMapping,
     pub connectwise_manage: ManageMapping,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ManageMapping {
     /// Boards whose tickets are change requests.
@@ -88,7 +88,7 @@ impl Default for ManageMapping {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AutotaskMapping {
     /// A ticket is a remediation ticket when its queue, issue type or sub-issue type (label or
@@ -208,13 +208,13 @@ impl Default for AutotaskMapping {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LakeSettings {
     pub path: PathBuf,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KpiSettings {
     pub required_classifications: Vec<String>,
@@ -230,7 +230,7 @@ pub struct KpiSettings {
     pub targets: BTreeMap<String, f64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GraceDays {
     pub critical: u32,
@@ -241,7 +241,7 @@ pub struct GraceDays {
 }
 
 /// A policy tier's own grace days; a severity left out keeps the general value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GraceDaysOverride {
     pub critical: Option<u32>,
@@ -251,7 +251,7 @@ pub struct GraceDaysOverride {
     pub unspecified: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PolicyTierSettings {
     pub default_tier: String,
@@ -260,7 +260,7 @@ pub struct PolicyTierSettings {
 
 /// Assigns `tier` to a device whose export has no policy tier, when every list given matches
 /// (an empty or absent list matches anything). The first matching rule wins.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyTierRule {
     pub tier: String,
@@ -272,7 +272,7 @@ pub struct PolicyTierRule {
     pub role: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SourceSettings {
     /// IANA zone of timestamps the export writes without a zone.
@@ -281,7 +281,7 @@ pub struct SourceSettings {
 }
 
 /// How an export writes dates whose order is ambiguous (`03/04/2026`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum DateCulture {
     #[default]
@@ -307,7 +307,7 @@ impl Default for Config {
 }
 
 /// The scheduled job (`govpack run`): where it reads and writes, and when a tenant is stale.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RunSettings {
     pub inbox: PathBuf,
@@ -326,7 +326,7 @@ impl Default for RunSettings {
 }
 
 /// Breach rules and where their alerts go.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AlertSettings {
     /// The environment variable holding the Teams webhook URL (never the URL itself: it is a
@@ -343,7 +343,7 @@ pub struct AlertSettings {
     pub rules: Vec<AlertRule>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertRule {
     pub name: String,
@@ -427,7 +427,7 @@ impl Default for AlertSettings {
 }
 
 /// Remediation tickets prepared for failure episodes nobody has a ticket for.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TicketSettings {
     pub open_after_hours: u32,
@@ -610,16 +610,8 @@ impl Config {
     /// Reads the config: the named file (which must exist), else `./govpack.toml` when there is
     /// one, else the built-in defaults.
     pub fn load(explicit: Option<&Path>) -> Result<Config, UsageError> {
-        let path = match explicit {
-            Some(p) if !p.exists() => {
-                return Err(UsageError(format!(
-                    "config file {} does not exist (run `govpack init` to write one)",
-                    p.display()
-                )));
-            }
-            Some(p) => p.to_path_buf(),
-            None if Path::new(DEFAULT_CONFIG_PATH).exists() => PathBuf::from(DEFAULT_CONFIG_PATH),
-            None => return Ok(Config::default()),
+        let Some(path) = Config::file_in_effect(explicit)? else {
+            return Ok(Config::default());
         };
         let text = std::fs::read_to_string(&path)
             .map_err(|e| UsageError(format!("{}: cannot read: {e}", path.display())))?;
@@ -631,6 +623,20 @@ impl Config {
             config.base_dir = PathBuf::from(".");
         }
         Ok(config)
+    }
+
+    /// The config file `load` reads: the named one (which must exist), else `./govpack.toml`
+    /// when there is one, else none (the built-in defaults).
+    pub fn file_in_effect(explicit: Option<&Path>) -> Result<Option<PathBuf>, UsageError> {
+        match explicit {
+            Some(p) if !p.exists() => Err(UsageError(format!(
+                "config file {} does not exist (run `govpack init` to write one)",
+                p.display()
+            ))),
+            Some(p) => Ok(Some(p.to_path_buf())),
+            None if Path::new(DEFAULT_CONFIG_PATH).exists() => Ok(Some(PathBuf::from(DEFAULT_CONFIG_PATH))),
+            None => Ok(None),
+        }
     }
 
     /// Parses and validates config text; the error names the key and, for syntax and type

@@ -1247,3 +1247,30 @@ fn usage_errors_exit_2_and_every_command_has_help_with_an_example() {
         assert!(stdout(&help).contains("Example"), "{cmd} --help has no example");
     }
 }
+
+#[test]
+fn govpack_config_prints_every_setting_in_effect_and_where_it_came_from() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "govpack.toml",
+        "[mapping.autotask.change_fields]\noutcome = \"changeInfoField5\"\n\n[kpi]\nstale_after_days = 10\n",
+    );
+    let out = govpack(dir.path(), &["config"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for line in [
+        "kpi.stale_after_days = 10    # file",
+        "mapping.autotask.change_fields.outcome = \"changeInfoField5\"    # file",
+        // The table's other keys keep their defaults.
+        "mapping.autotask.change_fields.actual_end_utc = \"completedDate\"    # default",
+        "kpi.pilot_soak_days = 7    # default",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line}\n{text}");
+    }
+    assert_eq!(
+        text.lines().filter(|l| l.ends_with("# file")).count(),
+        2,
+        "{text}"
+    );
+}

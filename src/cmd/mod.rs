@@ -1,6 +1,7 @@
 //! One file per command. Each opens with its usage: what it reads, writes and refuses.
 
 pub mod bench;
+pub mod config;
 pub mod demo;
 pub mod ingest;
 pub mod init;
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Status(args) => status::run(&global, args),
         Command::Verify(args) => verify::run(&global, args),
         Command::Bench(args) => bench::run(&global, args),
+        Command::Config(args) => config::run(&global, args),
     }
 }
 
