@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::canonical::{self, Batch, TABLES, Value};
 use crate::config::Config;
 use crate::error::UsageError;
-use crate::lake::{FileIdentity, Lake, LedgerEntry, Staging};
+use crate::lake::{self, FileIdentity, Lake, LedgerEntry, Staging};
 use crate::sources::{self, Context, Format, Recognised, SourceFile};
 use chrono::NaiveDate;
 
@@ -195,6 +195,11 @@ pub fn ingest_with(
         progress.set_message(file.name());
         let outcome = match ingest_file(config, lake, &file, recognised, options) {
             Ok(loaded) => Outcome::Loaded(loaded),
+            // The lake, not the export, is at fault: stop here (what was committed stays).
+            Err(e) if e.downcast_ref::<lake::DamagedLakeFile>().is_some() => {
+                progress.finish_and_clear();
+                return Err(e.context(format!("ingesting {}", file.path.display())));
+            }
             Err(e) => Outcome::Failed {
                 error: format!("{e:#}"),
             },

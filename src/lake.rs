@@ -868,21 +868,58 @@ fn date_from_epoch_days(days: i32) -> Option<NaiveDate> {
 /// The column names of a Parquet file, from its footer.
 fn parquet_columns(path: &Path) -> Result<Vec<String>> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let schema = ParquetReader::new(file)
-        .schema()
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("cannot read {} as Parquet", path.display()))?;
+    let schema = ParquetReader::new(file).schema().map_err(|e| DamagedLakeFile {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
     Ok(schema.iter_names().map(|n| n.to_string()).collect())
 }
 
-/// Some columns of a Parquet file (all with `None`); the others are not decoded.
+/// A lake file that cannot be read: damaged on disk, or not what govpack wrote. Not a problem
+/// of the export being ingested, so it stops the whole ingest (and a scheduled run fails) rather
+/// than failing one file.
+#[derive(Debug)]
+pub struct DamagedLakeFile {
+    pub path: PathBuf,
+    pub detail: String,
+}
+
+impl std::fmt::Display for DamagedLakeFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the lake file {} cannot be read ({}): restore it (or the lake) from a backup; nothing \
+             was written",
+            self.path.display(),
+            self.detail
+        )
+    }
+}
+
+impl std::error::Error for DamagedLakeFile {}
+
+/// Some columns of a Parquet file (all with `None`); the others are not decoded. A reader that
+/// panics on a damaged file (a thrift decoding error deep inside it) is an error too.
 fn read_parquet_columns(path: &Path, columns: Option<&[&str]>) -> Result<DataFrame> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    ParquetReader::new(file)
-        .with_columns(columns.map(|c| c.iter().map(|s| s.to_string()).collect()))
-        .finish()
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("cannot read {} as Parquet", path.display()))
+    let columns = columns.map(|c| c.iter().map(|s| s.to_string()).collect());
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ParquetReader::new(file).with_columns(columns).finish()
+    }));
+    let detail = match read {
+        Ok(Ok(frame)) => return Ok(frame),
+        Ok(Err(e)) => e.to_string(),
+        Err(panic) => panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "the Parquet reader failed".into()),
+    };
+    Err(DamagedLakeFile {
+        path: path.to_path_buf(),
+        detail,
+    }
+    .into())
 }
 
 /// The entries of a folder (none when it does not exist).

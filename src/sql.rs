@@ -110,11 +110,10 @@ fn create_views(conn: &Connection, lake: &Lake) -> Result<()> {
                 string_literal(&lake.parquet_glob(table.name)),
                 if log { ", filename = 'log_file'" } else { "" }
             );
-            let present: Vec<String> = describe(conn, &format!("select * from {source}"))
-                .with_context(|| format!("cannot read the files of {}", table.name))?
-                .into_iter()
-                .map(|(name, _)| name)
-                .collect();
+            let present: Vec<String> = match describe(conn, &format!("select * from {source}")) {
+                Ok(columns) => columns.into_iter().map(|(name, _)| name).collect(),
+                Err(e) => return Err(damaged_file(conn, &files).unwrap_or(e)),
+            };
             let select = view_columns(table, &present, log);
             if log {
                 latest_record_view(table, &select, &source)
@@ -343,6 +342,24 @@ pub fn row_counts(conn: &Connection) -> Result<Vec<(String, i64)>> {
             Ok((t.name.to_string(), n))
         })
         .collect()
+}
+
+/// The first of a table's files DuckDB cannot read, as a damaged lake file naming it (the glob's
+/// error names only the glob).
+fn damaged_file(conn: &Connection, files: &[std::path::PathBuf]) -> Option<anyhow::Error> {
+    files.iter().find_map(|file| {
+        let one = format!(
+            "select * from read_parquet({})",
+            string_literal(&file.to_string_lossy())
+        );
+        describe(conn, &one).err().map(|e| {
+            crate::lake::DamagedLakeFile {
+                path: file.clone(),
+                detail: format!("{:#}", e).lines().next().unwrap_or_default().to_string(),
+            }
+            .into()
+        })
+    })
 }
 
 /// The columns of a table's view over its files: every column the table has now, in the

@@ -1274,3 +1274,53 @@ fn govpack_config_prints_every_setting_in_effect_and_where_it_came_from() {
         "{text}"
     );
 }
+
+#[test]
+fn a_damaged_lake_file_is_an_error_naming_it_not_a_panic_and_changes_nothing() {
+    let dir = TempDir::new().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
+    let loaded = govpack(dir.path(), &["--lake", "lake", "ingest", data.to_str().unwrap()]);
+    assert_eq!(loaded.status.code(), Some(0), "{}", stderr(&loaded));
+    // The tenants file's footer overwritten, as a failing disk or a half-copied backup leaves it.
+    let tenants = dir.path().join("lake/tenants/tenants.parquet");
+    let mut bytes = fs::read(&tenants).unwrap();
+    let n = bytes.len();
+    for (i, b) in bytes[n - 300..n - 8].iter_mut().enumerate() {
+        *b = (i * 37 % 251) as u8;
+    }
+    fs::write(&tenants, &bytes).unwrap();
+    let ledger_before = lake_file_digests(&Lake::open(&dir.path().join("lake")).unwrap());
+
+    write(
+        dir.path(),
+        "tenants_more.csv",
+        "tenant_id,tenant_name\nzeta,Zeta plc\n",
+    );
+    let ingest = govpack(dir.path(), &["--lake", "lake", "ingest", "tenants_more.csv"]);
+    assert_eq!(
+        ingest.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&ingest),
+        stderr(&ingest)
+    );
+    let message = stderr(&ingest);
+    assert!(
+        message.contains("lake/tenants/tenants.parquet cannot be read") && message.contains("restore it"),
+        "{message}"
+    );
+    assert!(!message.contains("panicked"), "{message}");
+    assert_eq!(
+        lake_file_digests(&Lake::open(&dir.path().join("lake")).unwrap()),
+        ledger_before,
+        "nothing written"
+    );
+
+    let kpi = govpack(dir.path(), &["--lake", "lake", "kpi", "--period", "2026-10"]);
+    assert_eq!(kpi.status.code(), Some(1), "{}", stderr(&kpi));
+    assert!(
+        stderr(&kpi).contains("tenants.parquet cannot be read"),
+        "{}",
+        stderr(&kpi)
+    );
+}
