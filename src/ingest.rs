@@ -214,6 +214,22 @@ pub fn ingest_with(
     Ok(report)
 }
 
+/// The files the ledger records as exports of the same tool as `format` (Datto RMM, NinjaOne...):
+/// the only ones whose device ids that format's ids may be matched against. NinjaOne and Automate
+/// number devices from 1: device 1042 of one is not device 1042 of the other.
+fn files_of_source(lake: &Lake, format: Format) -> Result<HashSet<String>> {
+    Ok(lake
+        .ingested_formats()?
+        .into_iter()
+        .filter(|(_, name)| {
+            Format::ALL
+                .into_iter()
+                .any(|f| f.name() == name && f.source() == format.source())
+        })
+        .map(|(file, _)| file)
+        .collect())
+}
+
 /// The day a file is read for: `--snapshot-date`, else the date in its name.
 fn snapshot_date_of(file: &SourceFile, options: IngestOptions) -> Option<NaiveDate> {
     options
@@ -280,7 +296,12 @@ fn ingest_file(
             snapshot_date,
             site_tenants: lake.tenant_lookup("tenants", "rmm_site_id", false)?,
             tenant_names: lake.tenant_lookup("tenants", "tenant_name", true)?,
-            device_tenants: lake.tenant_lookup("devices", "device_id", false)?,
+            device_tenants: lake.tenant_lookup_from(
+                "devices",
+                "device_id",
+                false,
+                Some(&files_of_source(lake, format)?),
+            )?,
             lookups: lake.lookups(format.source())?,
             tenants: lake.tenant_facts()?,
         }

@@ -794,13 +794,41 @@ impl Lake {
         key: &str,
         lower_case: bool,
     ) -> Result<std::collections::HashMap<String, String>> {
+        self.tenant_lookup_from(table, key, lower_case, None)
+    }
+
+    /// `tenant_lookup` over the rows that came from the named source files only (their lineage):
+    /// a vendor's ids resolved against that vendor's exports, never another tool's.
+    pub fn tenant_lookup_from(
+        &self,
+        table: &str,
+        key: &str,
+        lower_case: bool,
+        from_files: Option<&std::collections::HashSet<String>>,
+    ) -> Result<std::collections::HashMap<String, String>> {
         let mut map = std::collections::HashMap::new();
         // Files come in day order, so a later snapshot's tenant replaces an earlier one's.
         for file in self.table_files(table)? {
-            let frame = read_parquet_columns(&file, Some(&["tenant_id", key]))?;
+            let columns: &[&str] = match from_files {
+                Some(_) => &["tenant_id", key, canonical::LINEAGE_SOURCE_FILE],
+                None => &["tenant_id", key],
+            };
+            let frame = read_parquet_columns(&file, Some(columns))?;
             let tenants = frame.column("tenant_id")?.str()?;
             let keys = frame.column(key)?.str()?;
-            for (tenant, k) in tenants.iter().zip(keys.iter()) {
+            let sources: Vec<Option<&str>> = match from_files {
+                Some(_) => frame
+                    .column(canonical::LINEAGE_SOURCE_FILE)?
+                    .str()?
+                    .iter()
+                    .collect(),
+                None => vec![None; frame.height()],
+            };
+            for ((tenant, k), source) in tenants.iter().zip(keys.iter()).zip(sources) {
+                let allowed = from_files.is_none_or(|files| source.is_some_and(|s| files.contains(s)));
+                if !allowed {
+                    continue;
+                }
                 if let (Some(tenant), Some(k)) = (tenant, k) {
                     let k = if lower_case {
                         k.to_lowercase()

@@ -1027,3 +1027,40 @@ fn manage_changes_come_from_its_change_flag_not_a_type_name_and_unmapped_priorit
         vec![row(&["23", "Example Company"]), row(&["24", "Other Company"])]
     );
 }
+
+#[test]
+fn a_ninjaone_device_id_never_resolves_to_another_tools_device_of_the_same_number() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    // Another tool (here a canonical export) has a device 1042 in another client.
+    let canonical = dir.path().join("canonical");
+    std::fs::create_dir_all(&canonical).unwrap();
+    std::fs::write(canonical.join("tenants.csv"), "tenant_id,tenant_name\nother,Other Client\n").unwrap();
+    std::fs::write(
+        canonical.join("devices.csv"),
+        "snapshot_date,tenant_id,device_id,hostname,device_class,last_seen_utc\n\
+         2024-07-16,other,1042,OTHER-PC,workstation,2024-07-16T08:00:00Z\n",
+    )
+    .unwrap();
+    ingest::ingest(&Config::default(), &lake, &[canonical]).unwrap();
+    let options = IngestOptions {
+        snapshot_date: chrono::NaiveDate::from_ymd_opt(2024, 7, 16),
+        source: None,
+    };
+    ingest::ingest_with(
+        &Config::default(),
+        &lake,
+        &[fixture("ninjaone_queries_os_patch_installs.json")],
+        options,
+    )
+    .unwrap();
+    // NinjaOne's device 1042 is unknown to NinjaOne's own exports: refused, not filed as `other`.
+    assert_eq!(
+        rows(&lake, "select count(*) from patch_attempts where tenant_id = 'other'"),
+        vec![row(&["0"])]
+    );
+    assert_eq!(
+        rows(&lake, "select value, reason from quarantine where line = 1"),
+        vec![row(&["1042", "missing_required"])]
+    );
+}
