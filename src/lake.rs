@@ -563,19 +563,10 @@ impl Lake {
     /// The format each file name was ingested as, from the ledger (a name ingested in several
     /// formats keeps the latest).
     pub fn ingested_formats(&self) -> Result<std::collections::HashMap<String, String>> {
-        let mut formats = std::collections::HashMap::new();
-        let Some(ledger) = self.read_columns(INGEST_LEDGER.name, Some(&["source_file", "source_format"]))?
-        else {
-            return Ok(formats);
-        };
-        let files = ledger.column("source_file")?.str()?;
-        let names = ledger.column("source_format")?.str()?;
-        for (file, format) in files.iter().zip(names.iter()) {
-            if let (Some(file), Some(format)) = (file, format) {
-                formats.insert(file.to_string(), format.to_string());
-            }
+        match self.read_columns(INGEST_LEDGER.name, Some(&["source_file", "source_format"]))? {
+            Some(ledger) => text_pairs(&ledger, "source_file", "source_format"),
+            None => Ok(std::collections::HashMap::new()),
         }
-        Ok(formats)
     }
 
     /// Writes a column into the files of a table that lack it (written before govpack had that
@@ -871,17 +862,10 @@ impl Lake {
 
     /// The criticality of each tenant in the lake, for the policy-tier rules.
     pub fn tenant_criticality(&self) -> Result<std::collections::HashMap<String, String>> {
-        let mut map = std::collections::HashMap::new();
-        if let Some(tenants) = self.read_table(canonical::TENANTS.name)? {
-            let ids = tenants.column("tenant_id")?.str()?;
-            let criticality = tenants.column("criticality")?.str()?;
-            for (id, c) in ids.iter().zip(criticality.iter()) {
-                if let (Some(id), Some(c)) = (id, c) {
-                    map.insert(id.to_string(), c.to_string());
-                }
-            }
+        match self.read_table(canonical::TENANTS.name)? {
+            Some(tenants) => text_pairs(&tenants, "tenant_id", "criticality"),
+            None => Ok(std::collections::HashMap::new()),
         }
-        Ok(map)
     }
 }
 
@@ -901,6 +885,21 @@ fn parquet_columns(path: &Path) -> Result<Vec<String>> {
         detail: e.to_string(),
     })?;
     Ok(schema.iter_names().map(|n| n.to_string()).collect())
+}
+
+/// Two text columns of a frame as a map, rows with either empty left out (a later row wins).
+fn text_pairs(
+    frame: &DataFrame,
+    key: &str,
+    value: &str,
+) -> Result<std::collections::HashMap<String, String>> {
+    let keys = frame.column(key)?.str()?;
+    let values = frame.column(value)?.str()?;
+    Ok(keys
+        .iter()
+        .zip(values.iter())
+        .filter_map(|(k, v)| Some((k?.to_string(), v?.to_string())))
+        .collect())
 }
 
 /// A lake file that cannot be read: damaged on disk, or not what govpack wrote. Not a problem

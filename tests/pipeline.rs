@@ -251,9 +251,8 @@ fn loaded(report: &ingest::IngestReport) -> &ingest::LoadedFile {
 #[test]
 fn an_older_ticket_export_ingested_after_a_newer_one_changes_nothing_and_is_counted_stale() {
     let dir = TempDir::new().unwrap();
-    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let lake = lake_with_tenants(dir.path());
     let config = Config::default();
-    ingest::ingest(&config, &lake, &[write(dir.path(), "tenants.csv", TENANTS)]).unwrap();
     // T1 was completed on the 3rd (the PSA changed it then); the export of the 2nd, still in
     // progress, arrives late. T2 is only in the late export, T3 only in the newer one.
     let newer = write(
@@ -304,9 +303,8 @@ T1,acme,remediation,in_progress,2026-10-01T08:00:00Z,,2026-10-02T12:00:00Z
 #[test]
 fn without_update_times_the_later_export_date_wins_whatever_the_ingest_order() {
     let dir = TempDir::new().unwrap();
-    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let lake = lake_with_tenants(dir.path());
     let config = Config::default();
-    ingest::ingest(&config, &lake, &[write(dir.path(), "tenants.csv", TENANTS)]).unwrap();
     let header = "ticket_id,tenant_id,ticket_type,status,created_utc";
     let day2 = write(
         dir.path(),

@@ -1035,7 +1035,11 @@ fn a_ninjaone_device_id_never_resolves_to_another_tools_device_of_the_same_numbe
     // Another tool (here a canonical export) has a device 1042 in another client.
     let canonical = dir.path().join("canonical");
     std::fs::create_dir_all(&canonical).unwrap();
-    std::fs::write(canonical.join("tenants.csv"), "tenant_id,tenant_name\nother,Other Client\n").unwrap();
+    std::fs::write(
+        canonical.join("tenants.csv"),
+        "tenant_id,tenant_name\nother,Other Client\n",
+    )
+    .unwrap();
     std::fs::write(
         canonical.join("devices.csv"),
         "snapshot_date,tenant_id,device_id,hostname,device_class,last_seen_utc\n\
@@ -1056,7 +1060,10 @@ fn a_ninjaone_device_id_never_resolves_to_another_tools_device_of_the_same_numbe
     .unwrap();
     // NinjaOne's device 1042 is unknown to NinjaOne's own exports: refused, not filed as `other`.
     assert_eq!(
-        rows(&lake, "select count(*) from patch_attempts where tenant_id = 'other'"),
+        rows(
+            &lake,
+            "select count(*) from patch_attempts where tenant_id = 'other'"
+        ),
         vec![row(&["0"])]
     );
     assert_eq!(
