@@ -1071,3 +1071,18 @@ fn a_ninjaone_device_id_never_resolves_to_another_tools_device_of_the_same_numbe
         vec![row(&["1042", "missing_required"])]
     );
 }
+
+#[test]
+fn autotask_user_defined_fields_as_an_object_read_like_the_apis_list() {
+    let mut names: Vec<&str> = AUTOTASK[..4].to_vec();
+    names.push("autotask_tickets_udf_object.json");
+    let (_dir, lake, _) = ingest(&names);
+    // The "Maintenance Window" UDF is the change's planned start, as with the API's list.
+    assert_eq!(
+        rows(
+            &lake,
+            "select change_id, cast(planned_start_utc as varchar) from changes"
+        ),
+        vec![row(&["48305", "2024-07-20 22:00:00"])]
+    );
+}

@@ -205,16 +205,24 @@ fn status(id: &str, label: Option<&str>) -> Option<&'static str> {
 }
 
 /// A ticket field by mapping name: `udf:<name>`, or a field of the ticket.
+/// User-defined fields come as the API sends them, `[{"name": .., "value": ..}]`, or as an object
+/// of name to value (how some PowerShell modules and caches flatten them).
 fn mapped(ticket: &Value, field: &str) -> String {
-    match field.strip_prefix("udf:") {
-        Some(name) => json::field(ticket, "userDefinedFields")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+    let Some(name) = field.strip_prefix("udf:") else {
+        return json::text(ticket, field);
+    };
+    match json::field(ticket, "userDefinedFields") {
+        Some(Value::Array(fields)) => fields
+            .iter()
             .find(|u| json::text(u, "name").eq_ignore_ascii_case(name))
             .map(|u| json::text(u, "value"))
             .unwrap_or_default(),
-        None => json::text(ticket, field),
+        Some(Value::Object(fields)) => fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| json::scalar_text(v))
+            .unwrap_or_default(),
+        _ => String::new(),
     }
 }
 
