@@ -395,12 +395,15 @@ fn ingest_file(
                 .join(", ")
         ));
     }
-    let stats = lake.commit(staging)?;
+    // The file's rows, its refused rows and its ledger line become visible together.
+    let mut commit = lake.prepare_commit(staging)?;
+    let stats = commit.stats.clone();
     loaded.rows_loaded = stats.rows_written;
     loaded.rows_replaced = stats.rows_replaced;
     loaded.rows_stale = stats.rows_stale;
     let encoding = encoding.unwrap_or(sources::text::TextEncoding::Utf8);
-    lake.record_ingest(
+    lake.stage_ingest_record(
+        &mut commit,
         file,
         &LedgerEntry {
             source_format: format.name().into(),
@@ -416,6 +419,7 @@ fn ingest_file(
         },
         now,
     )?;
+    lake.apply_commit(commit)?;
     tracing::info!(
         file = %file.path.display(),
         rows = loaded.rows_loaded,

@@ -138,6 +138,67 @@ pub struct Staging {
     files: usize,
 }
 
+/// The journal of the commit being applied, at the lake's root.
+const JOURNAL: &str = ".commit-journal.json";
+
+/// One file operation of a commit; each is safe to apply twice.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+enum Step {
+    /// Rename a staged file into place.
+    Move { from: PathBuf, to: PathBuf },
+    /// Remove a file the commit replaces.
+    Remove { path: PathBuf },
+}
+
+/// A file's staged rows, planned into the lake (`Lake::prepare_commit`), not yet visible.
+#[derive(Debug)]
+pub struct Commit {
+    staging: Staging,
+    steps: Vec<Step>,
+    /// What the commit will have done once applied.
+    pub stats: MergeStats,
+}
+
+/// Applies commit steps, each at most once in effect: a move whose file is already in place, or a
+/// removal of a file already gone, is done. Every folder touched is synced.
+fn apply_steps(steps: &[Step]) -> Result<()> {
+    let mut dirs = std::collections::BTreeSet::new();
+    for step in steps {
+        match step {
+            Step::Move { from, to } => {
+                if from.exists() {
+                    std::fs::rename(from, to)
+                        .with_context(|| format!("cannot move {} to {}", from.display(), to.display()))?;
+                } else if !to.exists() {
+                    anyhow::bail!(
+                        "the commit journal moves {} to {}, and neither is there",
+                        from.display(),
+                        to.display()
+                    );
+                }
+                dirs.extend(to.parent().map(Path::to_path_buf));
+            }
+            Step::Remove { path } => {
+                if path.exists() {
+                    std::fs::remove_file(path)
+                        .with_context(|| format!("cannot remove {}", path.display()))?;
+                }
+                dirs.extend(path.parent().map(Path::to_path_buf));
+            }
+        }
+    }
+    for dir in dirs {
+        sync_dir(&dir)?;
+    }
+    Ok(())
+}
+
+fn sync_file(path: &Path) -> Result<()> {
+    File::open(path)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("cannot sync {}", path.display()))
+}
+
 /// What makes a file the same file: its SHA-256 and the snapshot date it is read for.
 pub type FileIdentity = (String, Option<NaiveDate>);
 
@@ -328,14 +389,42 @@ impl Lake {
     /// replaced and how many new rows were older than the ones there (stale, not applied).
     fn merge_into(&self, table: &Table, day: Option<NaiveDate>, new: Vec<DataFrame>) -> Result<Merged> {
         let path = self.partition_file(table, day);
+        let dir = self.partition_dir(&path)?;
+        let (mut sorted, outcome, old_files) = self.merged(table, day, new)?;
+        write_parquet_atomic(&path, &mut sorted)?;
+        // The merged file holds every row now; a crash before these go leaves rows twice, never
+        // lost, and the next merge of the partition keeps them once.
+        for file in old_files.iter().filter(|f| **f != path) {
+            std::fs::remove_file(file).with_context(|| format!("cannot remove {}", file.display()))?;
+        }
+        if old_files.iter().any(|f| *f != path) {
+            sync_dir(&dir)?;
+        }
+        Ok(outcome)
+    }
+
+    /// The folder of a partition file, created (and its name made durable) when new.
+    fn partition_dir(&self, path: &Path) -> Result<PathBuf> {
         let dir = path
             .parent()
-            .expect("a partition file is inside its table folder");
+            .expect("a partition file is inside its table folder")
+            .to_path_buf();
         if !dir.exists() {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
             // The new folder's own name must survive a power loss too.
-            sync_dir(dir.parent().unwrap_or(dir))?;
+            sync_dir(dir.parent().unwrap_or(&dir))?;
         }
+        Ok(dir)
+    }
+
+    /// A partition's rows and new rows as one frame, one row per key, sorted by key; with what
+    /// that did and the partition's files it replaces.
+    fn merged(
+        &self,
+        table: &Table,
+        day: Option<NaiveDate>,
+        new: Vec<DataFrame>,
+    ) -> Result<(DataFrame, Merged, Vec<PathBuf>)> {
         let key: Vec<String> = table.key.iter().map(|k| k.to_string()).collect();
         let old_files = self.partition_files(table, day)?;
         let mut parts = Vec::with_capacity(old_files.len() + new.len());
@@ -347,26 +436,17 @@ impl Lake {
         let combined = stack_aligned(parts).with_context(|| {
             format!(
                 "{} has other column types than govpack writes now",
-                path.display()
+                self.partition_file(table, day).display()
             )
         })?;
         let (merged, outcome) = keep_newest(table, combined, old_rows)?;
-        let mut sorted = in_key_order(merged, &key)?;
-        write_parquet_atomic(&path, &mut sorted)?;
-        // The merged file holds every row now; a crash before these go leaves rows twice, never
-        // lost, and the next merge of the partition keeps them once.
-        for file in old_files.iter().filter(|f| **f != path) {
-            std::fs::remove_file(file).with_context(|| format!("cannot remove {}", file.display()))?;
-        }
-        if old_files.iter().any(|f| *f != path) {
-            sync_dir(dir)?;
-        }
-        Ok(outcome)
+        Ok((in_key_order(merged, &key)?, outcome, old_files))
     }
 
     /// A place to write one ingest's rows before they become part of the lake: the rows of a
     /// large file arrive a chunk at a time, and none of them may be seen until all are written.
     pub fn staging(&self) -> Result<Staging> {
+        self.finish_interrupted_commit()?;
         let root = self.root.join(".staging");
         // Anything left here is from an ingest that died before committing: the lake never
         // counted it (ingests hold the lake's lock, so no other one is running).
@@ -411,76 +491,154 @@ impl Lake {
         Ok(())
     }
 
-    /// Makes staged rows part of the lake. A partition that holds nothing yet takes the staged
-    /// files as they are (renamed in: a new day costs only its own rows); one that holds rows is
-    /// merged by key. Every partition is complete before the next one is touched.
-    pub fn commit(&self, staging: Staging) -> Result<MergeStats> {
+    /// Plans making a file's staged rows part of the lake; nothing visible changes yet. A
+    /// partition that holds nothing takes the staged files as they are (a new day costs only its
+    /// own rows); one that holds rows is merged by key into a new file, written aside too. The
+    /// refused rows are planned into the quarantine log. `apply_commit` then does it all.
+    pub fn prepare_commit(&self, staging: Staging) -> Result<Commit> {
         let mut stats = MergeStats::default();
+        let mut steps = Vec::new();
+        let mut merges = 0;
         for ((_, day), (table, parts)) in &staging.parts {
+            stats.rows_written += parts.iter().map(|(_, rows)| rows).sum::<u64>();
             let fresh_day = matches!(table.partitioning, Partitioning::Day { .. })
                 && self.partition_files(table, *day)?.is_empty();
-            let paths: Vec<PathBuf> = parts.iter().map(|(path, _)| path.clone()).collect();
-            stats.rows_written += parts.iter().map(|(_, rows)| rows).sum::<u64>();
+            let target = self.partition_file(table, *day);
+            let dir = self.partition_dir(&target)?;
             if fresh_day {
-                stats.files.extend(self.move_in(table, *day, &paths)?);
+                for (i, (part, _)) in parts.iter().enumerate() {
+                    let to = if parts.len() == 1 {
+                        target.clone()
+                    } else {
+                        let stem = target.file_stem().expect("a file name").to_string_lossy();
+                        dir.join(format!("{stem}-{:04}.parquet", i + 1))
+                    };
+                    sync_file(part)?;
+                    stats.files.push(to.clone());
+                    steps.push(Step::Move {
+                        from: part.clone(),
+                        to,
+                    });
+                }
             } else {
-                let frames = paths
+                let frames = parts
                     .iter()
-                    .map(|p| read_parquet(p))
+                    .map(|(p, _)| read_parquet(p))
                     .collect::<Result<Vec<_>>>()?;
-                let merged = self.merge_into(table, *day, frames)?;
+                let (mut frame, merged, old_files) = self.merged(table, *day, frames)?;
+                let staged = staging.dir.path().join(format!("merged-{merges}.parquet"));
+                merges += 1;
+                let mut file =
+                    File::create(&staged).with_context(|| format!("cannot create {}", staged.display()))?;
+                write_parquet(&mut file, &mut frame)
+                    .with_context(|| format!("writing {}", staged.display()))?;
+                file.sync_all()?;
                 stats.rows_replaced += merged.replaced;
                 stats.rows_stale += merged.stale;
                 stats.rows_written -= merged.stale.min(stats.rows_written);
-                stats.files.push(self.partition_file(table, *day));
+                stats.files.push(target.clone());
+                steps.push(Step::Move {
+                    from: staged,
+                    to: target.clone(),
+                });
+                steps.extend(
+                    old_files
+                        .into_iter()
+                        .filter(|f| *f != target)
+                        .map(|path| Step::Remove { path }),
+                );
             }
         }
         if !staging.quarantine.is_empty() {
             let dir = self.table_dir(QUARANTINE.name);
-            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            self.partition_dir(&dir.join("any"))?;
             for part in &staging.quarantine {
-                let target = dir.join(log_file_name(QUARANTINE.name));
-                File::open(part)
-                    .and_then(|f| f.sync_all())
-                    .with_context(|| format!("cannot sync {}", part.display()))?;
-                std::fs::rename(part, &target)
-                    .with_context(|| format!("cannot move {} to {}", part.display(), target.display()))?;
-            }
-            sync_dir(&dir)?;
-            if self.table_files(QUARANTINE.name)?.len() > LOG_FILES_BEFORE_COMPACTION {
-                self.compact_log(&QUARANTINE)?;
+                sync_file(part)?;
+                steps.push(Step::Move {
+                    from: part.clone(),
+                    to: dir.join(log_file_name(QUARANTINE.name)),
+                });
             }
         }
-        Ok(stats)
+        Ok(Commit {
+            staging,
+            steps,
+            stats,
+        })
     }
 
-    /// Renames staged files into a new day folder: one file as `<table>-<day>.parquet`, several
-    /// (a file of more than one chunk) numbered in order.
-    fn move_in(&self, table: &Table, day: Option<NaiveDate>, parts: &[PathBuf]) -> Result<Vec<PathBuf>> {
-        let single = self.partition_file(table, day);
-        let dir = single
-            .parent()
-            .expect("a partition file is inside its folder")
-            .to_path_buf();
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        sync_dir(dir.parent().unwrap_or(&dir))?;
-        let mut moved = Vec::new();
-        for (i, part) in parts.iter().enumerate() {
-            let target = if parts.len() == 1 {
-                single.clone()
-            } else {
-                let stem = single.file_stem().expect("a file name").to_string_lossy();
-                dir.join(format!("{stem}-{:04}.parquet", i + 1))
-            };
-            File::open(part)
-                .and_then(|f| f.sync_all())
-                .with_context(|| format!("cannot sync {}", part.display()))?;
-            std::fs::rename(part, &target)
-                .with_context(|| format!("cannot move {} to {}", part.display(), target.display()))?;
-            moved.push(target);
+    /// Adds the file's ledger line to a commit, so that its rows, its refused rows and the line
+    /// that says it was ingested become visible together.
+    pub fn stage_ingest_record(
+        &self,
+        commit: &mut Commit,
+        file: &SourceFile,
+        entry: &LedgerEntry,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut frame = ledger_batch(file, entry, at).to_frame()?;
+        let staged = commit.staging.dir.path().join("ingest_ledger.parquet");
+        let mut out = File::create(&staged).with_context(|| format!("cannot create {}", staged.display()))?;
+        write_parquet(&mut out, &mut frame).with_context(|| format!("writing {}", staged.display()))?;
+        out.sync_all()?;
+        let dir = self.table_dir(INGEST_LEDGER.name);
+        self.partition_dir(&dir.join("any"))?;
+        commit.steps.push(Step::Move {
+            from: staged,
+            to: dir.join(log_file_name(INGEST_LEDGER.name)),
+        });
+        Ok(())
+    }
+
+    /// Makes a prepared commit part of the lake: its steps are written to a journal first, then
+    /// applied, then the journal goes. A commit cut short (power loss, a kill) is finished by the
+    /// next ingest from the journal (`finish_interrupted_commit`): a file's rows, quarantine and
+    /// ledger line are in the lake together, or none of them is.
+    pub fn apply_commit(&self, commit: Commit) -> Result<MergeStats> {
+        let journal = self.root.join(JOURNAL);
+        let text = serde_json::to_string_pretty(&commit.steps).context("cannot write the commit journal")?;
+        write_atomic(&journal, |f| f.write_all(text.as_bytes()).map_err(Into::into))?;
+        // From here the staged files belong to the journal: kept if applying fails.
+        let staged = commit.staging.dir.keep();
+        // Fault injection for the crash-recovery test: the process dies after that many steps.
+        let crash_after = std::env::var("GOVPACK_FAULT_AFTER_COMMIT_STEPS")
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok());
+        if let Some(n) = crash_after {
+            apply_steps(&commit.steps[..n.min(commit.steps.len())])?;
+            std::process::abort();
         }
-        sync_dir(&dir)?;
-        Ok(moved)
+        apply_steps(&commit.steps)?;
+        std::fs::remove_file(&journal).with_context(|| format!("cannot remove {}", journal.display()))?;
+        sync_dir(&self.root)?;
+        std::fs::remove_dir_all(&staged).ok();
+        for log in [&QUARANTINE, &INGEST_LEDGER] {
+            if self.table_files(log.name)?.len() > LOG_FILES_BEFORE_COMPACTION {
+                self.compact_log(log)?;
+            }
+        }
+        Ok(commit.stats)
+    }
+
+    /// Finishes a commit a crash interrupted, from its journal (every step is safe to repeat).
+    /// Runs before an ingest stages anything, under the lake's lock.
+    pub fn finish_interrupted_commit(&self) -> Result<()> {
+        let journal = self.root.join(JOURNAL);
+        if !journal.exists() {
+            return Ok(());
+        }
+        let text = std::fs::read_to_string(&journal)
+            .with_context(|| format!("cannot read {}", journal.display()))?;
+        let steps: Vec<Step> = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a commit journal govpack wrote", journal.display()))?;
+        apply_steps(&steps)?;
+        std::fs::remove_file(&journal).with_context(|| format!("cannot remove {}", journal.display()))?;
+        sync_dir(&self.root)?;
+        tracing::warn!(
+            steps = steps.len(),
+            "finished a commit an earlier ingest did not finish"
+        );
+        Ok(())
     }
 
     /// Appends rows to a log table as a file of their own (a row repeated within them is kept
@@ -648,37 +806,6 @@ impl Lake {
             }
         }
         Ok(files)
-    }
-
-    pub fn record_ingest(&self, file: &SourceFile, entry: &LedgerEntry, at: DateTime<Utc>) -> Result<()> {
-        let mut batch = Batch::without_lineage(&INGEST_LEDGER);
-        let text = |s: &str| Value::Text(s.to_string());
-        let count = |n: u64| Value::Int(n as i64);
-        batch.push_row(
-            vec![
-                text(&file.sha256),
-                text(&file.path.display().to_string()),
-                text(&file.name()),
-                text(&entry.source_format),
-                entry.snapshot_date.map_or(Value::Null, Value::Date),
-                text(&entry.encoding),
-                text(&entry.tables.join(",")),
-                count(entry.rows_read),
-                count(entry.rows_loaded),
-                count(entry.rows_quarantined),
-                count(entry.rows_replaced),
-                count(entry.rows_stale),
-                if entry.warnings.is_empty() {
-                    Value::Null
-                } else {
-                    text(&entry.warnings.join(" | "))
-                },
-                Value::Timestamp(at),
-                text(env!("CARGO_PKG_VERSION")),
-            ],
-            0,
-        );
-        self.merge(&batch).map(|_| ())
     }
 
     /// Writes a chunk's refused rows aside with the rest of its file's rows: they join the
@@ -885,6 +1012,38 @@ fn parquet_columns(path: &Path) -> Result<Vec<String>> {
         detail: e.to_string(),
     })?;
     Ok(schema.iter_names().map(|n| n.to_string()).collect())
+}
+
+/// The ledger line of an ingested file.
+fn ledger_batch(file: &SourceFile, entry: &LedgerEntry, at: DateTime<Utc>) -> Batch {
+    let mut batch = Batch::without_lineage(&INGEST_LEDGER);
+    let text = |s: &str| Value::Text(s.to_string());
+    let count = |n: u64| Value::Int(n as i64);
+    batch.push_row(
+        vec![
+            text(&file.sha256),
+            text(&file.path.display().to_string()),
+            text(&file.name()),
+            text(&entry.source_format),
+            entry.snapshot_date.map_or(Value::Null, Value::Date),
+            text(&entry.encoding),
+            text(&entry.tables.join(",")),
+            count(entry.rows_read),
+            count(entry.rows_loaded),
+            count(entry.rows_quarantined),
+            count(entry.rows_replaced),
+            count(entry.rows_stale),
+            if entry.warnings.is_empty() {
+                Value::Null
+            } else {
+                text(&entry.warnings.join(" | "))
+            },
+            Value::Timestamp(at),
+            text(env!("CARGO_PKG_VERSION")),
+        ],
+        0,
+    );
+    batch
 }
 
 /// Two text columns of a frame as a map, rows with either empty left out (a later row wins).

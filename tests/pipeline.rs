@@ -1322,3 +1322,44 @@ fn a_damaged_lake_file_is_an_error_naming_it_not_a_panic_and_changes_nothing() {
         stderr(&kpi)
     );
 }
+
+#[test]
+fn an_ingest_killed_half_way_through_its_commit_is_finished_by_the_next_one() {
+    let dir = TempDir::new().unwrap();
+    let lake = lake_with_tenants(dir.path());
+    let before = count(&lake, "ingest_ledger");
+    let devices = write(
+        dir.path(),
+        "devices_2026-10-05.csv",
+        &format!(
+            "{DEVICES_HEADER}\n2026-10-05,acme,d1,PC1,workstation,,,,,,\n2026-10-05,acme,d2,PC2,workstation,,,,,maybe,\n"
+        ),
+    );
+    // The process dies after moving the day's rows in, before the quarantine and the ledger line.
+    let killed = Command::new(env!("CARGO_BIN_EXE_govpack"))
+        .args(["--lake", "lake", "ingest", devices.to_str().unwrap()])
+        .current_dir(dir.path())
+        .env("GOVPACK_FAULT_AFTER_COMMIT_STEPS", "1")
+        .output()
+        .unwrap();
+    assert!(!killed.status.success());
+    assert!(dir.path().join("lake/.commit-journal.json").exists());
+
+    // The next ingest finishes that commit first: rows, refused row and ledger line together.
+    let other = write(
+        dir.path(),
+        "tenants_more.csv",
+        "tenant_id,tenant_name\ngamma,Gamma plc\n",
+    );
+    let next = govpack(dir.path(), &["--lake", "lake", "ingest", other.to_str().unwrap()]);
+    assert_eq!(next.status.code(), Some(0), "{}", stderr(&next));
+    assert!(!dir.path().join("lake/.commit-journal.json").exists());
+    assert_eq!(count(&lake, "devices"), 1);
+    assert_eq!(count(&lake, "quarantine"), 1);
+    assert_eq!(count(&lake, "ingest_ledger"), before + 2);
+    let again = govpack(
+        dir.path(),
+        &["--lake", "lake", "ingest", devices.to_str().unwrap()],
+    );
+    assert!(stdout(&again).contains("skipped"), "{}", stdout(&again));
+}
