@@ -1086,3 +1086,52 @@ fn autotask_user_defined_fields_as_an_object_read_like_the_apis_list() {
         vec![row(&["48305", "2024-07-20 22:00:00"])]
     );
 }
+
+#[test]
+fn autotask_manage_and_ninjaone_pages_quarantine_an_item_that_is_no_record_and_load_the_rest() {
+    let dir = TempDir::new().unwrap();
+    let page = |name: &str, envelope: Option<&str>| {
+        let mut document: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture(name)).unwrap()).unwrap();
+        let items = match envelope {
+            Some(key) => document[key].as_array_mut().unwrap(),
+            None => document.as_array_mut().unwrap(),
+        };
+        items.insert(0, serde_json::json!("<html>502 Bad Gateway</html>"));
+        let path = dir.path().join(format!("bad_{name}"));
+        std::fs::write(&path, document.to_string()).unwrap();
+        path
+    };
+    let mut paths: Vec<PathBuf> = AUTOTASK[..4].iter().map(|n| fixture(n)).collect();
+    paths.push(page("autotask_tickets_query_response.json", Some("items")));
+    paths.push(page("connectwise_manage_tickets_array.json", None));
+    paths.push(page("ninjaone_devices.json", Some("devices")));
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let options = IngestOptions {
+        snapshot_date: chrono::NaiveDate::from_ymd_opt(2024, 7, 16),
+        source: None,
+    };
+    let report = ingest::ingest_with(&Config::default(), &lake, &paths, options).unwrap();
+    assert_eq!(report.failed(), 0, "{report:#?}");
+    assert_eq!(
+        rows(
+            &lake,
+            "select source_file, line, reason from quarantine where reason = 'malformed_record' order by 1"
+        ),
+        vec![
+            row(&[
+                "bad_autotask_tickets_query_response.json",
+                "1",
+                "malformed_record"
+            ]),
+            row(&[
+                "bad_connectwise_manage_tickets_array.json",
+                "1",
+                "malformed_record"
+            ]),
+            row(&["bad_ninjaone_devices.json", "1", "malformed_record"]),
+        ]
+    );
+    assert_eq!(rows(&lake, "select count(*) from tickets"), vec![row(&["3"])]);
+    assert_eq!(rows(&lake, "select count(*) from devices"), vec![row(&["2"])]);
+}

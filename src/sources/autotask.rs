@@ -241,8 +241,7 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
     let mut unlabelled_priorities = BTreeMap::<String, u64>::new();
     let mut unlabelled_statuses = BTreeMap::<String, u64>::new();
     let mut defaulted_types = 0;
-    for (i, t) in tickets.iter().enumerate() {
-        let line = i as u64 + 1;
+    for (line, t) in sink.object_items(&TICKETS, tickets) {
         let time = |field: &str| -> Result<String, Problem> {
             style
                 .parse(&json::text(t, field))

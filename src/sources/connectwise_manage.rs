@@ -85,14 +85,17 @@ fn status(ticket: &Value) -> &'static str {
 pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warnings: &mut Vec<String>) -> u64 {
     let style = ctx.time_style(SOURCE);
     let mapping = &ctx.config.mapping.connectwise_manage;
-    let tickets: Vec<&Value> = match document {
-        Value::Array(items) => items.iter().collect(),
-        other => vec![other],
+    let tickets: Vec<(u64, &Value)> = match document {
+        Value::Array(items) => sink.object_items(&TICKETS, items),
+        other => vec![(1, other)],
+    };
+    let read = match document {
+        Value::Array(items) => items.len(),
+        _ => 1,
     };
     let mut defaulted_types = 0;
     let mut unmapped_priorities = std::collections::BTreeMap::<String, u64>::new();
-    for (i, t) in tickets.iter().enumerate() {
-        let line = i as u64 + 1;
+    for &(line, t) in &tickets {
         let entered = json::text(t, "dateEntered");
         let entered = if entered.is_empty() {
             json::path(t, &["_info", "dateEntered"])
@@ -252,7 +255,7 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
             "priority `{label}` on {n} ticket(s) is not 1 to 4: the priority was left empty"
         ));
     }
-    tickets.len() as u64
+    read as u64
 }
 
 /// Writing canonical tickets and changes as ConnectWise Manage service tickets, for

@@ -67,8 +67,7 @@ pub fn read_devices(
     let snapshot = ctx.require_snapshot_date(file)?.format("%Y-%m-%d").to_string();
     let style = ctx.time_style("ninjaone");
     let devices = json::records(document, &["devices"]);
-    for (i, d) in devices.iter().enumerate() {
-        let line = i as u64 + 1;
+    for (line, d) in sink.object_items(&DEVICES, devices) {
         let Some(last_seen) = sink.time_cell(
             &style,
             &DEVICES,
@@ -197,8 +196,8 @@ pub fn read_os_patches(
     let records = json::records(document, &["results"]);
     let mut unknown_types = 0;
     let mut unknown_severities = std::collections::BTreeMap::new();
-    for (i, r) in records.iter().enumerate() {
-        let Some((p, tenant)) = PatchRecord::located(i, r, ctx, sink, &PATCH_STATUS) else {
+    for (line, r) in sink.object_items(&PATCH_STATUS, records) {
+        let Some((p, tenant)) = PatchRecord::located(line as usize - 1, r, ctx, sink, &PATCH_STATUS) else {
             continue;
         };
         if classification(&json::text(r, "type")).is_none() {
@@ -244,8 +243,8 @@ pub fn read_os_patch_installs(
     let records = json::records(document, &["results"]);
     let mut latest: std::collections::BTreeMap<(String, String), (String, u64, Cells)> =
         std::collections::BTreeMap::new();
-    for (i, r) in records.iter().enumerate() {
-        let Some((p, tenant)) = PatchRecord::located(i, r, ctx, sink, &PATCH_ATTEMPTS) else {
+    for (line, r) in sink.object_items(&PATCH_ATTEMPTS, records) {
+        let Some((p, tenant)) = PatchRecord::located(line as usize - 1, r, ctx, sink, &PATCH_ATTEMPTS) else {
             continue;
         };
         let Some(at) = sink.time_cell(
