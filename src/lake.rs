@@ -862,6 +862,27 @@ impl Lake {
     }
 
     /// Every `source_lookups` row of one source.
+    /// The record ids of `kind` lookups that tools other than `source` wrote.
+    pub fn lookup_ids_of_other_sources(
+        &self,
+        source: &str,
+        kind: &str,
+    ) -> Result<std::collections::HashSet<String>> {
+        let Some(frame) = self.read_table(SOURCE_LOOKUPS.name)? else {
+            return Ok(Default::default());
+        };
+        let sources = frame.column("source")?.str()?;
+        let kinds = frame.column("kind")?.str()?;
+        let ids = frame.column("record_id")?.str()?;
+        Ok(sources
+            .iter()
+            .zip(kinds.iter())
+            .zip(ids.iter())
+            .filter(|((s, k), _)| *s != Some(source) && *k == Some(kind))
+            .filter_map(|(_, id)| id.map(str::to_string))
+            .collect())
+    }
+
     pub fn lookups(&self, source: &str) -> Result<Vec<Lookup>> {
         let Some(frame) = self.read_table(SOURCE_LOOKUPS.name)? else {
             return Ok(Vec::new());

@@ -1135,3 +1135,46 @@ fn autotask_manage_and_ninjaone_pages_quarantine_an_item_that_is_no_record_and_l
     assert_eq!(rows(&lake, "select count(*) from tickets"), vec![row(&["3"])]);
     assert_eq!(rows(&lake, "select count(*) from devices"), vec![row(&["2"])]);
 }
+
+#[test]
+fn ninjaone_organization_12_and_automate_client_12_are_two_tenants() {
+    let dir = TempDir::new().unwrap();
+    let organizations = dir.path().join("ninjaone_organizations.json");
+    std::fs::write(
+        &organizations,
+        r#"[{"id": 12, "name": "Ninja Client Twelve", "nodeApprovalMode": "AUTOMATIC"}]"#,
+    )
+    .unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let options = IngestOptions {
+        snapshot_date: chrono::NaiveDate::from_ymd_opt(2024, 7, 16),
+        source: None,
+    };
+    let paths = vec![
+        organizations,
+        fixture("connectwise_automate_plugin_proval_computerpatchcompliance.csv"),
+    ];
+    let report = ingest::ingest_with(&Config::default(), &lake, &paths, options).unwrap();
+    assert_eq!(report.failed(), 0, "{report:#?}");
+    // Automate's client 12 is not NinjaOne's organization 12, though both are site id 12.
+    assert_eq!(
+        rows(&lake, "select tenant_id, hostname from devices"),
+        vec![row(&["automate-client-12", "CONTOSO-DC01"])]
+    );
+    let links = |source: &str| -> Vec<(String, Option<String>)> {
+        lake.lookups(source)
+            .unwrap()
+            .into_iter()
+            .filter(|l| l.kind == "site")
+            .map(|l| (l.record_id, l.key))
+            .collect()
+    };
+    assert_eq!(
+        links("ninjaone"),
+        [("12".to_string(), Some("ninjaone-org-12".to_string()))]
+    );
+    assert_eq!(
+        links("connectwise_automate"),
+        [("12".to_string(), Some("automate-client-12".to_string()))]
+    );
+}

@@ -203,6 +203,7 @@ pub fn read_compliance(
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| format!("Automate client {client}"));
         sink.tenant(ctx, r.line, &tenant, &name, None, Some(&client));
+        sink.link_site(ctx, r.line, &client, &tenant);
         let Some(last_seen) = sink.time_cell(
             &style,
             &DEVICES,

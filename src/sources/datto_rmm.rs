@@ -116,6 +116,7 @@ fn push_site(ctx: &Context, sink: &mut RowSink, warnings: &mut Vec<String>, site
         line,
         &ctx.tenant_cells(&tenant, name, Some(autotask_company_id), Some(id)),
     );
+    sink.link_site(ctx, line, id, &tenant);
 }
 
 /// One device as both shapes describe it.
@@ -226,6 +227,7 @@ fn push_devices(
         });
         if !d.site_id.is_empty() {
             sink.tenant(ctx, d.line, &tenant, &d.site_name, None, Some(&d.site_id));
+            sink.link_site(ctx, d.line, &d.site_id, &tenant);
         }
         let Some(last_seen) = sink.time_cell(&style, &DEVICES, d.line, "last_seen_utc", &d.last_seen) else {
             continue;

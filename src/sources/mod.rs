@@ -206,6 +206,8 @@ pub struct RowSink {
     rejections: Vec<Rejection>,
     /// Tenants this file created (`tenant`), each once.
     tenants_created: std::collections::HashSet<String>,
+    /// Site ids this file linked (`link_site`), each once.
+    sites_linked: std::collections::HashSet<String>,
 }
 
 impl RowSink {
@@ -216,6 +218,7 @@ impl RowSink {
             first_line_of_key: HashMap::new(),
             rejections: Vec::new(),
             tenants_created: Default::default(),
+            sites_linked: Default::default(),
         }
     }
 
@@ -353,6 +356,27 @@ impl RowSink {
             }
         }
         objects
+    }
+
+    /// Records that a site (organization, client) id of this export's tool belongs to a tenant,
+    /// so the tool's later exports resolve it among their own ids only.
+    pub fn link_site(&mut self, ctx: &Context, line: u64, site_id: &str, tenant_id: &str) {
+        if site_id.is_empty() || tenant_id.is_empty() || !self.sites_linked.insert(site_id.to_string()) {
+            return;
+        }
+        if ctx.own_site(site_id) == Some(tenant_id) {
+            return;
+        }
+        self.push(
+            &crate::lake::SOURCE_LOOKUPS,
+            line,
+            &[
+                ("source", ctx.source.to_string()),
+                ("kind", SITE_LINK.to_string()),
+                ("record_id", site_id.to_string()),
+                ("key", tenant_id.to_string()),
+            ],
+        );
     }
 
     /// Makes room for the keys of about `rows` rows of a table at once: a large file's key map
@@ -502,14 +526,22 @@ impl fmt::Display for FileError {
 
 impl std::error::Error for FileError {}
 
+/// The `source_lookups` kind linking a tool's site (organization, client) id to a tenant.
+pub const SITE_LINK: &str = "site";
+
 /// What an adapter may know beyond its own file.
 #[derive(Debug, Clone)]
 pub struct Context<'a> {
     pub config: &'a Config,
     /// `--snapshot-date`, else a `YYYY-MM-DD` in the file name.
     pub snapshot_date: Option<NaiveDate>,
+    /// The tool whose export is read (`Format::source`): its own site links win.
+    pub source: &'static str,
     /// RMM site or organization id -> tenant_id, from the tenants already in the lake.
     pub site_tenants: HashMap<String, String>,
+    /// Site ids another tool linked to a tenant (`source_lookups`, kind `site`): never matched
+    /// against `site_tenants` for this tool (NinjaOne org 7 is not Automate client 7).
+    pub claimed_sites: std::collections::HashSet<String>,
     /// Lower-cased tenant name -> tenant_id, for exports that name their client only.
     pub tenant_names: HashMap<String, String>,
     /// device_id -> tenant_id from the latest devices snapshot in the lake, for exports that name
@@ -562,8 +594,27 @@ impl Context<'_> {
         ]
     }
 
+    /// The tenant of a site (organization, client) id of this tool: this tool's own links first,
+    /// then the tenants' `rmm_site_id` (as a tenants file may set it), unless another tool
+    /// linked that id.
     pub fn site_tenant(&self, site_id: &str) -> Option<String> {
+        if site_id.is_empty() {
+            return None;
+        }
+        if let Some(tenant) = self.own_site(site_id) {
+            return Some(tenant.to_string());
+        }
+        if self.claimed_sites.contains(site_id) {
+            return None;
+        }
         self.site_tenants.get(site_id).cloned()
+    }
+
+    fn own_site(&self, site_id: &str) -> Option<&str> {
+        self.lookups
+            .iter()
+            .find(|l| l.kind == SITE_LINK && l.record_id == site_id)
+            .and_then(|l| l.key.as_deref())
     }
 
     pub fn device_tenant(&self, device_id: &str) -> Option<String> {

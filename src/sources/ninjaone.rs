@@ -52,8 +52,10 @@ pub fn read_organizations(document: &Value, ctx: &Context, sink: &mut RowSink) -
     let orgs = json::records(document, &["organizations"]);
     for (i, org) in orgs.iter().enumerate() {
         let id = json::text(org, "id");
-        let cells = ctx.tenant_cells(&org_tenant(ctx, &id), &json::text(org, "name"), None, Some(&id));
+        let tenant = org_tenant(ctx, &id);
+        let cells = ctx.tenant_cells(&tenant, &json::text(org, "name"), None, Some(&id));
         sink.push(&TENANTS, i as u64 + 1, &cells);
+        sink.link_site(ctx, i as u64 + 1, &id, &tenant);
     }
     orgs.len() as u64
 }
@@ -86,6 +88,7 @@ pub fn read_devices(
             .map(json::scalar_text)
             .unwrap_or_else(|| format!("NinjaOne organization {org}"));
         sink.tenant(ctx, line, &tenant, &org_name, None, Some(&org));
+        sink.link_site(ctx, line, &org, &tenant);
         sink.push(
             &DEVICES,
             line,

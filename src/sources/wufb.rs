@@ -82,6 +82,7 @@ pub fn read_client_update_status(
             None,
             Some(&aad_tenant),
         );
+        sink.link_site(ctx, r.line, &aad_tenant, &tenant);
         let device = Some(r.get("AzureADDeviceId"))
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| r.get("GlobalDeviceId"));
