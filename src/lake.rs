@@ -620,6 +620,11 @@ impl Lake {
         Ok(commit.stats)
     }
 
+    /// Whether a commit journal is there: a commit being applied, or one a crash cut short.
+    pub fn has_interrupted_commit(&self) -> bool {
+        self.root.join(JOURNAL).exists()
+    }
+
     /// Finishes a commit a crash interrupted, from its journal (every step is safe to repeat).
     /// Runs before an ingest stages anything, under the lake's lock.
     pub fn finish_interrupted_commit(&self) -> Result<()> {

@@ -1324,7 +1324,7 @@ fn a_damaged_lake_file_is_an_error_naming_it_not_a_panic_and_changes_nothing() {
 }
 
 #[test]
-fn an_ingest_killed_half_way_through_its_commit_is_finished_by_the_next_one() {
+fn an_ingest_killed_half_way_through_its_commit_is_finished_by_the_next_command() {
     let dir = TempDir::new().unwrap();
     let lake = lake_with_tenants(dir.path());
     let before = count(&lake, "ingest_ledger");
@@ -1345,7 +1345,29 @@ fn an_ingest_killed_half_way_through_its_commit_is_finished_by_the_next_one() {
     assert!(!killed.status.success());
     assert!(dir.path().join("lake/.commit-journal.json").exists());
 
-    // The next ingest finishes that commit first: rows, refused row and ledger line together.
+    // The next command that can take the lock (here a query) finishes that commit first: the
+    // rows, the refused row and the ledger line are there together.
+    let query = govpack(
+        dir.path(),
+        &[
+            "--lake",
+            "lake",
+            "query",
+            "select count(*) from ingest_ledger",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(query.status.code(), Some(0), "{}", stderr(&query));
+    assert!(
+        stdout(&query).contains(&(before + 1).to_string()),
+        "{}",
+        stdout(&query)
+    );
+    assert!(!dir.path().join("lake/.commit-journal.json").exists());
+    assert_eq!(count(&lake, "ingest_ledger"), before + 1);
+    assert_eq!(count(&lake, "devices"), 1);
+    assert_eq!(count(&lake, "quarantine"), 1);
     let other = write(
         dir.path(),
         "tenants_more.csv",
@@ -1353,9 +1375,6 @@ fn an_ingest_killed_half_way_through_its_commit_is_finished_by_the_next_one() {
     );
     let next = govpack(dir.path(), &["--lake", "lake", "ingest", other.to_str().unwrap()]);
     assert_eq!(next.status.code(), Some(0), "{}", stderr(&next));
-    assert!(!dir.path().join("lake/.commit-journal.json").exists());
-    assert_eq!(count(&lake, "devices"), 1);
-    assert_eq!(count(&lake, "quarantine"), 1);
     assert_eq!(count(&lake, "ingest_ledger"), before + 2);
     let again = govpack(
         dir.path(),

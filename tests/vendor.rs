@@ -949,8 +949,8 @@ fn autotask_field_definitions_as_a_bare_array_give_their_picklists_and_a_forced_
         &std::fs::read_to_string(fixture("autotask_ticket_entityinformation_fields.json")).unwrap(),
     )
     .unwrap();
-    let bare = dir.path().join("autotask_fields_cached.json");
-    std::fs::write(&bare, document["fields"].to_string()).unwrap();
+    // The same definitions without their envelope.
+    let bare = fixture("autotask_ticket_fields_bare_array.json");
     assert_eq!(
         govpack::sources::recognise(&govpack::sources::SourceFile::read(&bare).unwrap(), None)
             .unwrap()

@@ -53,6 +53,15 @@ impl GlobalArgs {
     }
 
     pub fn open_lake(&self, config: &Config) -> Result<Lake> {
-        Lake::open(&config.lake_dir(self.lake.as_deref()))
+        let lake = Lake::open(&config.lake_dir(self.lake.as_deref()))?;
+        // A commit an ingest did not finish (killed, power loss) is finished by whichever command
+        // comes next and can take the lock, so readers do not see a file's rows without its
+        // ledger line. A commit still being applied holds the lock and is left alone.
+        if lake.has_interrupted_commit()
+            && let Ok(_lock) = crate::ops::lock::lock_for_command(&lake, "recovery")
+        {
+            lake.finish_interrupted_commit()?;
+        }
+        Ok(lake)
     }
 }
