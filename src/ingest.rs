@@ -286,6 +286,7 @@ fn ingest_file(
             snapshot_date,
             source: format.source(),
             claimed_sites: HashSet::new(),
+            claimed_companies: HashSet::new(),
             site_tenants: HashMap::new(),
             tenant_names: HashMap::new(),
             device_tenants: HashMap::new(),
@@ -298,6 +299,7 @@ fn ingest_file(
             snapshot_date,
             source: format.source(),
             claimed_sites: lake.lookup_ids_of_other_sources(format.source(), sources::SITE_LINK)?,
+            claimed_companies: lake.lookup_ids_of_other_sources(format.source(), sources::COMPANY_LINK)?,
             site_tenants: lake.tenant_lookup("tenants", "rmm_site_id", false)?,
             tenant_names: lake.tenant_lookup("tenants", "tenant_name", true)?,
             device_tenants: lake.tenant_lookup_from(

@@ -740,8 +740,9 @@ fn ticket_48231_of_autotask_and_of_connectwise_manage_are_two_tickets_each_with_
     let Outcome::Loaded(manage) = &report.files.last().unwrap().outcome else {
         panic!("{report:#?}")
     };
-    // The ticket, and its company as a tenant (Manage's company id and name).
-    assert_eq!((manage.rows_loaded, manage.rows_replaced), (2, 0));
+    // The ticket, its company as a tenant (Manage's company id and name), and the link of that
+    // company id to its tenant within Manage.
+    assert_eq!((manage.rows_loaded, manage.rows_replaced), (3, 0));
     assert_eq!(
         rows(&lake, "select tenant_id, psa_company_id from tenants order by 1"),
         vec![row(&["23", "23"]), row(&["29683616", "29683616"])]
@@ -1176,5 +1177,36 @@ fn ninjaone_organization_12_and_automate_client_12_are_two_tenants() {
     assert_eq!(
         links("connectwise_automate"),
         [("12".to_string(), Some("automate-client-12".to_string()))]
+    );
+}
+
+#[test]
+fn a_manage_company_numbered_like_an_autotask_client_is_refused_not_filed_under_that_client() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let mut manage: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("connectwise_manage_service_ticket.json")).unwrap(),
+    )
+    .unwrap();
+    // Autotask's client 29683616 is Sirius Cybernetics; Manage numbers another client the same.
+    manage["company"]["id"] = serde_json::json!(29683616);
+    manage["company"]["name"] = serde_json::json!("Another Client Entirely");
+    let manage_file = dir.path().join("manage_tickets.json");
+    std::fs::write(&manage_file, manage.to_string()).unwrap();
+    let mut paths: Vec<PathBuf> = AUTOTASK.iter().map(|n| fixture(n)).collect();
+    paths.push(manage_file);
+    let report = ingest::ingest_with(&Config::default(), &lake, &paths, IngestOptions::default()).unwrap();
+    assert_eq!(report.failed(), 0, "{report:#?}");
+    assert_eq!(
+        rows(&lake, "select source_system, ticket_id from tickets"),
+        vec![row(&["autotask", "48231"])]
+    );
+    assert_eq!(
+        rows(&lake, "select table_name, value, reason from quarantine"),
+        vec![row(&["tickets", "29683616", "unknown_tenant"])]
+    );
+    assert_eq!(
+        rows(&lake, "select tenant_name from tenants"),
+        vec![row(&["Sirius Cybernetics Corporation"])]
     );
 }

@@ -38,8 +38,17 @@ pub fn read_companies(
             continue;
         }
         let id = json::text(c, "id");
-        let cells = ctx.tenant_cells(&id, &json::text(c, "companyName"), Some(&id), None);
-        sink.push(&TENANTS, i as u64 + 1, &cells);
+        let line = i as u64 + 1;
+        let tenant = match ctx.company_tenant(&id) {
+            Ok(tenant) => tenant,
+            Err(problem) => {
+                sink.reject(&TENANTS, line, problem);
+                continue;
+            }
+        };
+        let cells = ctx.tenant_cells(&tenant, &json::text(c, "companyName"), Some(&id), None);
+        sink.push(&TENANTS, line, &cells);
+        sink.link_company(ctx, line, &id, &tenant);
     }
     if skipped > 0 {
         warnings.push(format!(
@@ -250,6 +259,13 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
         };
         let id = json::text(t, "id");
         let kind = json::text(t, "ticketType");
+        let tenant = match ctx.company_tenant(&json::text(t, "companyID")) {
+            Ok(tenant) => tenant,
+            Err(problem) => {
+                sink.reject(if kind == "4" { &CHANGES } else { &TICKETS }, line, problem);
+                continue;
+            }
+        };
         let status_id = json::text(t, "status");
         let status_label = picklists.label("status", &status_id);
         let status = status(&status_id, status_label.as_deref()).unwrap_or_else(|| {
@@ -287,7 +303,7 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
                 line,
                 &id,
                 status,
-                [&created, &updated],
+                [&created, &updated, &tenant],
                 sink,
                 &mut defaulted_types,
             );
@@ -344,7 +360,7 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
             line,
             &[
                 ("ticket_id", id),
-                ("tenant_id", json::text(t, "companyID")),
+                ("tenant_id", tenant),
                 ("ticket_number", json::text(t, "ticketNumber")),
                 ("ticket_type", ticket_type.to_string()),
                 ("title", title),
@@ -399,7 +415,7 @@ fn read_change(
     line: u64,
     id: &str,
     status: &str,
-    [created, updated]: [&str; 2],
+    [created, updated, tenant]: [&str; 3],
     sink: &mut RowSink,
     defaulted_types: &mut u64,
 ) {
@@ -493,7 +509,7 @@ fn read_change(
         line,
         &[
             ("change_id", id.to_string()),
-            ("tenant_id", json::text(t, "companyID")),
+            ("tenant_id", tenant.to_string()),
             ("title", json::text(t, "title")),
             ("change_type", change_type),
             ("risk", word("risk")),

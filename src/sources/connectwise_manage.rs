@@ -135,19 +135,32 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
             }
         };
         let id = json::text(t, "id");
-        let tenant = json::path(t, &["company", "id"])
+        let company_id = json::path(t, &["company", "id"])
             .map(json::scalar_text)
             .unwrap_or_default();
         let company = json::path(t, &["company", "name"])
             .map(json::scalar_text)
             .unwrap_or_default();
-        sink.tenant(ctx, line, &tenant, &company, Some(&tenant), None);
+        let flagged = json::flag(t, "requestForChangeFlag").unwrap_or(false);
+        let tenant = match ctx.company_tenant(&company_id) {
+            Ok(tenant) => tenant,
+            Err(problem) => {
+                let table = if flagged || listed(&mapping.change_boards, &name_of(t, "board")) {
+                    &CHANGES
+                } else {
+                    &TICKETS
+                };
+                sink.reject(table, line, problem);
+                continue;
+            }
+        };
+        sink.tenant(ctx, line, &tenant, &company, Some(&company_id), None);
+        sink.link_company(ctx, line, &company_id, &tenant);
         let board = name_of(t, "board");
         let title = json::text(t, "summary");
         let status = status(t);
         // A change by Manage's own signal (the request-for-change flag) or a board the MSP keeps
         // for changes; never by a word in a type's name.
-        let flagged = json::flag(t, "requestForChangeFlag").unwrap_or(false);
         if flagged || listed(&mapping.change_boards, &board) {
             let field = |column: &str| {
                 mapping

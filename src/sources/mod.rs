@@ -206,8 +206,8 @@ pub struct RowSink {
     rejections: Vec<Rejection>,
     /// Tenants this file created (`tenant`), each once.
     tenants_created: std::collections::HashSet<String>,
-    /// Site ids this file linked (`link_site`), each once.
-    sites_linked: std::collections::HashSet<String>,
+    /// (kind, id) links this file made (`link_site`, `link_company`), each once.
+    links_made: std::collections::HashSet<(String, String)>,
 }
 
 impl RowSink {
@@ -218,7 +218,7 @@ impl RowSink {
             first_line_of_key: HashMap::new(),
             rejections: Vec::new(),
             tenants_created: Default::default(),
-            sites_linked: Default::default(),
+            links_made: Default::default(),
         }
     }
 
@@ -361,10 +361,22 @@ impl RowSink {
     /// Records that a site (organization, client) id of this export's tool belongs to a tenant,
     /// so the tool's later exports resolve it among their own ids only.
     pub fn link_site(&mut self, ctx: &Context, line: u64, site_id: &str, tenant_id: &str) {
-        if site_id.is_empty() || tenant_id.is_empty() || !self.sites_linked.insert(site_id.to_string()) {
+        self.link(ctx, line, SITE_LINK, site_id, tenant_id);
+    }
+
+    /// Records that a company id of this export's PSA belongs to a tenant (`company_tenant`).
+    pub fn link_company(&mut self, ctx: &Context, line: u64, company_id: &str, tenant_id: &str) {
+        self.link(ctx, line, COMPANY_LINK, company_id, tenant_id);
+    }
+
+    fn link(&mut self, ctx: &Context, line: u64, kind: &str, id: &str, tenant_id: &str) {
+        if id.is_empty()
+            || tenant_id.is_empty()
+            || !self.links_made.insert((kind.to_string(), id.to_string()))
+        {
             return;
         }
-        if ctx.own_site(site_id) == Some(tenant_id) {
+        if ctx.own_link(kind, id) == Some(tenant_id) {
             return;
         }
         self.push(
@@ -372,8 +384,8 @@ impl RowSink {
             line,
             &[
                 ("source", ctx.source.to_string()),
-                ("kind", SITE_LINK.to_string()),
-                ("record_id", site_id.to_string()),
+                ("kind", kind.to_string()),
+                ("record_id", id.to_string()),
                 ("key", tenant_id.to_string()),
             ],
         );
@@ -528,6 +540,8 @@ impl std::error::Error for FileError {}
 
 /// The `source_lookups` kind linking a tool's site (organization, client) id to a tenant.
 pub const SITE_LINK: &str = "site";
+/// The `source_lookups` kind linking a PSA's company id to a tenant.
+pub const COMPANY_LINK: &str = "company";
 
 /// What an adapter may know beyond its own file.
 #[derive(Debug, Clone)]
@@ -542,6 +556,9 @@ pub struct Context<'a> {
     /// Site ids another tool linked to a tenant (`source_lookups`, kind `site`): never matched
     /// against `site_tenants` for this tool (NinjaOne org 7 is not Automate client 7).
     pub claimed_sites: std::collections::HashSet<String>,
+    /// Company ids another PSA linked to a tenant: Autotask company 23 and ConnectWise Manage
+    /// company 23 are different clients.
+    pub claimed_companies: std::collections::HashSet<String>,
     /// Lower-cased tenant name -> tenant_id, for exports that name their client only.
     pub tenant_names: HashMap<String, String>,
     /// device_id -> tenant_id from the latest devices snapshot in the lake, for exports that name
@@ -611,10 +628,36 @@ impl Context<'_> {
     }
 
     fn own_site(&self, site_id: &str) -> Option<&str> {
+        self.own_link(SITE_LINK, site_id)
+    }
+
+    fn own_link(&self, kind: &str, id: &str) -> Option<&str> {
         self.lookups
             .iter()
-            .find(|l| l.kind == SITE_LINK && l.record_id == site_id)
+            .find(|l| l.kind == kind && l.record_id == id)
             .and_then(|l| l.key.as_deref())
+    }
+
+    /// The tenant of a PSA company id: the tenant of that id, unless another PSA already linked
+    /// the same number to its client. Then the row is refused rather than filed under the other
+    /// PSA's client (an MSP moving from Autotask to ConnectWise Manage has both numberings).
+    pub fn company_tenant(&self, company_id: &str) -> Result<String, Problem> {
+        if let Some(tenant) = self.own_link(COMPANY_LINK, company_id) {
+            return Ok(tenant.to_string());
+        }
+        if self.claimed_companies.contains(company_id) {
+            return Err(Problem {
+                column: "tenant_id".into(),
+                value: company_id.to_string(),
+                reason: Reason::UnknownTenant,
+                detail: format!(
+                    "company {company_id} of {} has the number of another PSA's client: it is not \
+                     filed under that client; give this PSA's companies their own tenants",
+                    self.source
+                ),
+            });
+        }
+        Ok(company_id.to_string())
     }
 
     pub fn device_tenant(&self, device_id: &str) -> Option<String> {
