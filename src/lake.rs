@@ -794,8 +794,7 @@ impl Lake {
             let shas = ledger.column("source_sha256")?.str()?;
             let times = ledger.column("ingested_utc")?.datetime()?.physical();
             let days: Vec<Option<NaiveDate>> = if dated {
-                let days = ledger.column("snapshot_date")?.date()?.physical();
-                days.iter().map(|d| d.and_then(date_from_epoch_days)).collect()
+                ledger.column("snapshot_date")?.date()?.as_date_iter().collect()
             } else {
                 vec![None; ledger.height()]
             };
@@ -1024,10 +1023,6 @@ impl Lake {
 
 pub fn read_parquet(path: &Path) -> Result<DataFrame> {
     read_parquet_columns(path, None)
-}
-
-fn date_from_epoch_days(days: i32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::Duration::days(i64::from(days)))
 }
 
 /// The column names of a Parquet file, from its footer.

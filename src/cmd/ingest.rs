@@ -3,11 +3,14 @@
 //! Reads each file (a folder means every `*.csv` and `*.json` below it), recognises its format by
 //! its content (a canonical table by its header, a vendor export by its header or JSON envelope;
 //! `--source` forces one), turns it into canonical rows, validates every row, and merges the good
-//! rows into the lake by natural key. Refused
-//! rows go to `lake/quarantine/` with file, line, column, value and reason; the rest of the file
-//! still loads and the exit code is 0. A file already ingested (same SHA-256) is skipped. A file
-//! that cannot be read (encoding, unknown header) is refused with its line and column, the other
-//! files still load, and the exit code is 1.
+//! rows into the lake by natural key, the newer row winning (tickets and changes by the PSA's
+//! update time, then the export date; an older export's rows are counted stale, not applied).
+//! Refused rows (including rows of a tenant no tenants row has) go to `lake/quarantine/` with
+//! file, line, column, value and reason; the rest of the file still loads and the exit code is 0.
+//! A file already ingested (same SHA-256 for the same snapshot date) is skipped. A file that
+//! cannot be read (encoding, unknown header) is refused with its line and column, the other files
+//! still load, and the exit code is 1. A lake file that cannot be read stops the ingest (exit 1)
+//! naming it. A file's rows, refused rows and ledger line are committed together.
 
 use std::path::PathBuf;
 
