@@ -126,7 +126,7 @@ impl ScaledMsp {
                 ("workstation", "WS", "", "Windows 11 Pro")
             };
             let ring = ["pilot", "test", "regular", "regular", "production"][(device % 5) as usize];
-            let excluded = self.hash(&[device, 3]) % 200 == 0;
+            let excluded = self.hash(&[device, 3]).is_multiple_of(200);
             writeln!(
                 devices.out,
                 "{day},t{tenant:05},d{device:07},{prefix}-{device:07},{class},{role},{os},{ring},overnight,\
@@ -245,7 +245,7 @@ impl ScaledMsp {
         let installed_on = (approval == "approved").then(|| release + Days::new(delay));
         let state = match installed_on {
             Some(d) if day >= d => "installed",
-            Some(d) if day + Days::new(1) == d && (h >> 24) % 5 == 0 => "pending_reboot",
+            Some(d) if day + Days::new(1) == d && (h >> 24).is_multiple_of(5) => "pending_reboot",
             Some(_) if chronic && day >= release + Days::new(7) => "failed",
             _ => "missing",
         };

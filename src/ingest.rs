@@ -487,9 +487,22 @@ fn quarantine_unknown_tenants(output: &mut sources::AdapterOutput, known: &mut H
         if batch.table.name == canonical::TENANTS.name || batch.table.column("tenant_id").is_none() {
             continue;
         }
+        // Exports list a client's rows together: a run of one tenant is looked up once.
+        let mut previous: Option<(&str, bool)> = None;
         let keep: Vec<bool> = batch
             .texts("tenant_id")
-            .map(|t| t.is_some_and(|t| known.contains(t)))
+            .map(|t| {
+                let t = t?;
+                match previous {
+                    Some((same, was_known)) if same == t => Some(was_known),
+                    _ => {
+                        let is_known = known.contains(t);
+                        previous = Some((t, is_known));
+                        Some(is_known)
+                    }
+                }
+            })
+            .map(|is_known| is_known == Some(true))
             .collect();
         if keep.iter().all(|k| *k) {
             continue;

@@ -133,10 +133,12 @@ pub struct Staging {
     /// Staged quarantine files, in the order they were written.
     quarantine: Vec<PathBuf>,
     /// The staged files of each partition and their rows, in the order they were written.
-    parts:
-        std::collections::BTreeMap<(&'static str, Option<NaiveDate>), (&'static Table, Vec<(PathBuf, u64)>)>,
+    parts: std::collections::BTreeMap<(&'static str, Option<NaiveDate>), StagedPartition>,
     files: usize,
 }
+
+/// A partition's table and the files staged for it, each with its rows.
+type StagedPartition = (&'static Table, Vec<(PathBuf, u64)>);
 
 /// The journal of the commit being applied, at the lake's root.
 const JOURNAL: &str = ".commit-journal.json";

@@ -63,14 +63,26 @@ enum ColumnData {
 }
 
 impl ColumnData {
-    fn for_type(ty: ColumnType) -> Self {
+    /// An empty column with room for `rows` cells (and `text_bytes` bytes of text).
+    fn for_type(ty: ColumnType, rows: usize, text_bytes: usize) -> Self {
         match ty {
-            ColumnType::Text | ColumnType::Enum(_) => ColumnData::Text(TextColumn::default()),
-            ColumnType::Date => ColumnData::Date(Vec::new()),
-            ColumnType::Timestamp => ColumnData::Timestamp(Vec::new()),
-            ColumnType::Bool => ColumnData::Bool(Vec::new()),
-            ColumnType::Int { .. } => ColumnData::Int(Vec::new()),
-            ColumnType::Float => ColumnData::Float(Vec::new()),
+            ColumnType::Text | ColumnType::Enum(_) => ColumnData::Text(TextColumn {
+                bytes: String::with_capacity(text_bytes),
+                ends: Vec::with_capacity(rows),
+                valid: Vec::with_capacity(rows),
+            }),
+            ColumnType::Date => ColumnData::Date(Vec::with_capacity(rows)),
+            ColumnType::Timestamp => ColumnData::Timestamp(Vec::with_capacity(rows)),
+            ColumnType::Bool => ColumnData::Bool(Vec::with_capacity(rows)),
+            ColumnType::Int { .. } => ColumnData::Int(Vec::with_capacity(rows)),
+            ColumnType::Float => ColumnData::Float(Vec::with_capacity(rows)),
+        }
+    }
+
+    fn text_bytes(&self) -> usize {
+        match self {
+            ColumnData::Text(v) => v.bytes.len(),
+            _ => 0,
         }
     }
 
@@ -158,6 +170,15 @@ pub fn lake_dtype(ty: ColumnType) -> DataType {
     }
 }
 
+/// How large a batch grew: its rows and the text bytes of each column. The next chunk of the same
+/// table is allocated at that size at once instead of growing by doubling, which copies every
+/// column several times and touches fresh pages each time.
+#[derive(Debug, Clone, Default)]
+pub struct BatchSize {
+    rows: usize,
+    text_bytes: Vec<usize>,
+}
+
 /// Rows of one table that passed validation, in arrival order, with where each came from.
 #[derive(Debug, Clone)]
 pub struct Batch {
@@ -178,12 +199,36 @@ impl Batch {
         batch
     }
 
+    /// An empty batch like `new`, with room for rows of the size a previous batch reached.
+    pub fn with_size(table: &'static Table, source_file: &str, size: &BatchSize) -> Self {
+        let mut batch = Self::sized(table, size);
+        batch.lineage = Some((source_file.to_string(), Vec::with_capacity(size.rows)));
+        batch
+    }
+
     pub fn without_lineage(table: &'static Table) -> Self {
+        Self::sized(table, &BatchSize::default())
+    }
+
+    fn sized(table: &'static Table, size: &BatchSize) -> Self {
         Batch {
             table,
-            columns: table.columns.iter().map(|c| ColumnData::for_type(c.ty)).collect(),
+            columns: table
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ColumnData::for_type(c.ty, size.rows, size.text_bytes.get(i).copied().unwrap_or(0)))
+                .collect(),
             lineage: None,
             export_date: None,
+        }
+    }
+
+    /// The size these rows reached (see `with_size`).
+    pub fn size(&self) -> BatchSize {
+        BatchSize {
+            rows: self.len(),
+            text_bytes: self.columns.iter().map(ColumnData::text_bytes).collect(),
         }
     }
 

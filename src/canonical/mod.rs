@@ -4,7 +4,7 @@
 
 mod batch;
 
-pub use batch::{Batch, lake_dtype, lake_schema};
+pub use batch::{Batch, BatchSize, lake_dtype, lake_schema};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
@@ -645,10 +645,12 @@ pub fn parse_date(raw: &str) -> Option<NaiveDate> {
             d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
         })
     };
-    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
-        if let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) {
-            return NaiveDate::from_ymd_opt(year as i32, month, day);
-        }
+    if b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10))
+    {
+        return NaiveDate::from_ymd_opt(year as i32, month, day);
     }
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()
 }
@@ -684,34 +686,60 @@ pub fn parse_bool(raw: &str) -> Option<bool> {
     }
 }
 
-/// Checks that span columns of one row: an end before its start would make a negative duration
-/// (an MTTR, a change window) that no KPI can count honestly.
-pub fn check_row(table: &Table, values: &[Cell]) -> Vec<Problem> {
-    let pairs: &[(&str, &str)] = match table.name {
-        "tickets" => &[("created_utc", "resolved_utc")],
-        "changes" => &[
-            ("planned_start_utc", "planned_end_utc"),
-            ("actual_start_utc", "actual_end_utc"),
-        ],
-        _ => &[],
-    };
-    let mut problems = Vec::new();
-    for (start, end) in pairs {
-        let (Some(si), Some(ei)) = (table.column_index(start), table.column_index(end)) else {
-            continue;
+/// The checks of a row that look past one cell, with their columns found once per table rather
+/// than by name on every row of a file of millions.
+#[derive(Debug, Clone)]
+pub struct RowChecks {
+    /// Positions of the natural key's columns, in key order.
+    pub key: Vec<usize>,
+    /// (start, end) column pairs where an end before its start would make a negative duration
+    /// (an MTTR, a change window) that no KPI can count honestly.
+    spans: Vec<(usize, usize)>,
+    table: &'static Table,
+}
+
+impl RowChecks {
+    pub fn of(table: &'static Table) -> Self {
+        let pairs: &[(&str, &str)] = match table.name {
+            "tickets" => &[("created_utc", "resolved_utc")],
+            "changes" => &[
+                ("planned_start_utc", "planned_end_utc"),
+                ("actual_start_utc", "actual_end_utc"),
+            ],
+            _ => &[],
         };
-        if let (Some(s), Some(e)) = (values[si].as_timestamp(), values[ei].as_timestamp())
-            && e < s
-        {
-            problems.push(Problem {
-                column: (*end).to_string(),
-                value: values[ei].to_key_text(),
-                reason: Reason::EndBeforeStart,
-                detail: format!("`{end}` is before `{start}` ({})", values[si].to_key_text()),
-            });
+        RowChecks {
+            key: table
+                .key
+                .iter()
+                .map(|k| table.column_index(k).expect("key column"))
+                .collect(),
+            spans: pairs
+                .iter()
+                .filter_map(|(start, end)| Some((table.column_index(start)?, table.column_index(end)?)))
+                .collect(),
+            table,
         }
     }
-    problems
+
+    /// The row's spans that end before they start.
+    pub fn problems(&self, values: &[Cell]) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for &(si, ei) in &self.spans {
+            if let (Some(s), Some(e)) = (values[si].as_timestamp(), values[ei].as_timestamp())
+                && e < s
+            {
+                let (start, end) = (self.table.columns[si].name, self.table.columns[ei].name);
+                problems.push(Problem {
+                    column: end.to_string(),
+                    value: values[ei].to_key_text(),
+                    reason: Reason::EndBeforeStart,
+                    detail: format!("`{end}` is before `{start}` ({})", values[si].to_key_text()),
+                });
+            }
+        }
+        problems
+    }
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ pub fn read_text(
     read_records(file, text.as_bytes(), encoding, on_chunk)
 }
 
-fn read_records<R: Read>(
+fn read_records<R: Read + Send>(
     file: &SourceFile,
     input: R,
     encoding: text::TextEncoding,
@@ -86,38 +86,96 @@ fn read_records<R: Read>(
         .collect();
 
     let mut sink = RowSink::new(&file.name());
-    let mut record = csv::StringRecord::new();
     let mut rows_read: u64 = 0;
     let mut first_chunk = true;
-    while reader.read_record(&mut record).map_err(|e| csv_error(file, &e))? {
-        let line = record.position().map_or(0, |p| p.line());
-        rows_read += 1;
-        if record.len() == headers.len() {
-            let raw: Vec<&str> = positions.iter().map(|p| p.map_or("", |p| &record[p])).collect();
-            sink.push_values(table, line, &raw);
-        } else {
-            let problem = Problem {
-                column: String::new(),
-                value: record.iter().collect::<Vec<_>>().join(","),
-                reason: Reason::WrongFieldCount,
-                detail: format!("{} fields where the header has {}", record.len(), headers.len()),
-            };
-            sink.reject(table, line, problem);
-        }
-        if rows_read as usize == CHUNK_ROWS {
-            if let Some(read_so_far) = record.position().map(|p| p.byte()).filter(|b| *b > 0)
-                && first_chunk
-            {
-                // The rest of the file is likely shaped like its first chunk.
-                let expected = file.size as f64 / read_so_far as f64 * CHUNK_ROWS as f64 * 1.05;
-                sink.expect_rows(table, expected as usize);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        // Splitting records (a second thread) and checking them (this one) overlap: each is
+        // about half of the work of reading a file.
+        let (blocks, records) = std::sync::mpsc::sync_channel::<Result<Vec<csv::StringRecord>, csv::Error>>(2);
+        let (give_back, spare) = std::sync::mpsc::channel::<Vec<csv::StringRecord>>();
+        scope.spawn(move || split_records(reader, &blocks, &spare));
+        for block in records {
+            let block = block.map_err(|e| csv_error(file, &e))?;
+            let mut raw: Vec<&str> = Vec::with_capacity(positions.len());
+            for record in &block {
+                let line = record.position().map_or(0, |p| p.line());
+                rows_read += 1;
+                if record.len() == headers.len() {
+                    raw.clear();
+                    raw.extend(positions.iter().map(|p| p.map_or("", |p| &record[p])));
+                    sink.push_values(table, line, &raw);
+                } else {
+                    let problem = Problem {
+                        column: String::new(),
+                        value: record.iter().collect::<Vec<_>>().join(","),
+                        reason: Reason::WrongFieldCount,
+                        detail: format!("{} fields where the header has {}", record.len(), headers.len()),
+                    };
+                    sink.reject(table, line, problem);
+                }
+                if rows_read as usize == CHUNK_ROWS {
+                    if let Some(read_so_far) = record.position().map(|p| p.byte()).filter(|b| *b > 0)
+                        && first_chunk
+                    {
+                        // The rest of the file is likely shaped like its first chunk.
+                        let expected = file.size as f64 / read_so_far as f64 * CHUNK_ROWS as f64 * 1.05;
+                        sink.expect_rows(table, expected as usize);
+                    }
+                    first_chunk = false;
+                    on_chunk(sink.take_chunk(rows_read, std::mem::take(&mut warnings), encoding))?;
+                    rows_read = 0;
+                }
             }
-            first_chunk = false;
-            on_chunk(sink.take_chunk(rows_read, std::mem::take(&mut warnings), encoding))?;
-            rows_read = 0;
+            // The splitter may have stopped already (end of file): its records are then dropped.
+            give_back.send(block).ok();
+        }
+        on_chunk(sink.take_chunk(rows_read, std::mem::take(&mut warnings), encoding))
+    })
+}
+
+/// Records split from the file at a time: large enough that the hand-over costs nothing per row,
+/// small enough that the blocks in flight hold a few megabytes.
+const BLOCK_RECORDS: usize = 4096;
+
+/// Splits the file into records, handing them over a block at a time and refilling the blocks
+/// the checker gives back (their buffers are reused, not allocated per record). Stops at the end
+/// of the file, at the first unreadable record (handed over as the error), or when the checker
+/// stops listening.
+fn split_records<R: Read>(
+    mut reader: csv::Reader<R>,
+    blocks: &std::sync::mpsc::SyncSender<Result<Vec<csv::StringRecord>, csv::Error>>,
+    spare: &std::sync::mpsc::Receiver<Vec<csv::StringRecord>>,
+) {
+    loop {
+        let mut block = spare.try_recv().unwrap_or_default();
+        let mut filled = 0;
+        let mut error = None;
+        while filled < BLOCK_RECORDS {
+            if filled == block.len() {
+                block.push(csv::StringRecord::new());
+            }
+            match reader.read_record(&mut block[filled]) {
+                Ok(true) => filled += 1,
+                Ok(false) => break,
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+        block.truncate(filled);
+        let last = filled < BLOCK_RECORDS;
+        if filled > 0 && blocks.send(Ok(block)).is_err() {
+            return;
+        }
+        if let Some(e) = error {
+            blocks.send(Err(e)).ok();
+            return;
+        }
+        if last {
+            return;
         }
     }
-    on_chunk(sink.take_chunk(rows_read, warnings, encoding))
 }
 
 /// Which canonical table a plain UTF-8 file on disk holds, from its first line alone.

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
@@ -200,25 +200,58 @@ pub type Cells = Vec<(&'static str, String)>;
 #[derive(Debug)]
 pub struct RowSink {
     source_name: String,
-    batches: BTreeMap<&'static str, Batch>,
-    // A u128 key would be 16-byte aligned and pad every entry to 32 bytes; two u64 halves take 24.
-    first_line_of_key: HashMap<&'static str, HashMap<[u64; 2], u64>>,
+    /// One entry per table this file has given rows of (rarely more than two).
+    tables: Vec<TableRows>,
     rejections: Vec<Rejection>,
     /// Tenants this file created (`tenant`), each once.
     tenants_created: std::collections::HashSet<String>,
     /// (kind, id) links this file made (`link_site`, `link_company`), each once.
     links_made: std::collections::HashSet<(String, String)>,
+    /// A row's key as bytes, rebuilt for each row in the same buffer.
+    key_bytes: Vec<u8>,
+}
+
+/// The entry of `table` among a sink's tables, made on its first row.
+fn rows_of<'s>(tables: &'s mut Vec<TableRows>, table: &'static Table) -> &'s mut TableRows {
+    let index = match tables.iter().position(|t| std::ptr::eq(t.table, table)) {
+        Some(i) => i,
+        None => {
+            tables.push(TableRows {
+                table,
+                rows: None,
+                last_size: Default::default(),
+                checks: canonical::RowChecks::of(table),
+                first_line_of_key: HashMap::default(),
+            });
+            tables.len() - 1
+        }
+    };
+    &mut tables[index]
+}
+
+/// What a sink holds for one table: the rows since the last chunk, the keys of the whole file,
+/// and the row checks with their columns already found.
+#[derive(Debug)]
+struct TableRows {
+    table: &'static Table,
+    rows: Option<Batch>,
+    /// The size the previous chunk's rows reached: the next chunk starts at it.
+    last_size: canonical::BatchSize,
+    checks: canonical::RowChecks,
+    // A u128 key would be 16-byte aligned and pad every entry to 32 bytes; two u64 halves take 24.
+    // The keys are hashes already: foldhash mixes them cheaply, SipHash's DoS guard buys nothing.
+    first_line_of_key: HashMap<[u64; 2], u64, foldhash::fast::FixedState>,
 }
 
 impl RowSink {
     pub fn new(source_name: &str) -> Self {
         RowSink {
             source_name: source_name.to_string(),
-            batches: BTreeMap::new(),
-            first_line_of_key: HashMap::new(),
+            tables: Vec::new(),
             rejections: Vec::new(),
             tenants_created: Default::default(),
             links_made: Default::default(),
+            key_bytes: Vec::new(),
         }
     }
 
@@ -251,7 +284,7 @@ impl RowSink {
             "one cell per column of {}",
             table.name
         );
-        let mut values = Vec::with_capacity(table.columns.len());
+        let mut values: smallvec::SmallVec<[Cell; 24]> = smallvec::SmallVec::with_capacity(raw.len());
         let mut problems = Vec::new();
         for (column, raw) in table.columns.iter().zip(raw) {
             match canonical::parse_cell(column, raw) {
@@ -262,38 +295,40 @@ impl RowSink {
                 }
             }
         }
+        let mut key_bytes = std::mem::take(&mut self.key_bytes);
+        let source_name = &self.source_name;
+        let rows = rows_of(&mut self.tables, table);
         if problems.is_empty() {
-            problems = canonical::check_row(table, &values);
+            problems = rows.checks.problems(&values);
         }
         if problems.is_empty() {
-            let key = key_hash(table, &values);
-            let first_lines = self.first_line_of_key.entry(table.name).or_default();
-            match first_lines.get(&key) {
+            let key = key_hash(&rows.checks.key, &values, &mut key_bytes);
+            match rows.first_line_of_key.get(&key) {
                 Some(first) => problems.push(Problem {
                     column: table.key.join("+"),
-                    value: table
+                    value: rows
+                        .checks
                         .key
                         .iter()
-                        .map(|k| values[table.column_index(k).expect("key column")].to_key_text())
+                        .map(|&k| values[k].to_key_text())
                         .collect::<Vec<_>>()
                         .join("|"),
                     reason: Reason::DuplicateKey,
                     detail: format!("same natural key as line {first}, which is kept"),
                 }),
                 None => {
-                    first_lines.insert(key, line);
+                    rows.first_line_of_key.insert(key, line);
                 }
             }
         }
         if problems.is_empty() {
-            self.batches
-                .entry(table.name)
-                .or_insert_with(|| Batch::new(table, &self.source_name))
+            rows.rows
+                .get_or_insert_with(|| Batch::with_size(table, source_name, &rows.last_size))
                 .push_cells(&values, line);
-        } else {
-            for problem in problems {
-                self.reject(table, line, problem);
-            }
+        }
+        self.key_bytes = key_bytes;
+        for problem in problems {
+            self.reject(table, line, problem);
         }
     }
 
@@ -394,13 +429,13 @@ impl RowSink {
     /// Makes room for the keys of about `rows` rows of a table at once: a large file's key map
     /// then never grows by doubling, which holds the old and the new map at the same time.
     pub fn expect_rows(&mut self, table: &'static Table, rows: usize) {
-        let keys = self.first_line_of_key.entry(table.name).or_default();
+        let keys = &mut rows_of(&mut self.tables, table).first_line_of_key;
         keys.reserve(rows.saturating_sub(keys.len()));
     }
 
     /// Rows kept so far, across tables (since the last chunk was taken).
     pub fn rows_held(&self) -> usize {
-        self.batches.values().map(Batch::len).sum()
+        self.tables.iter().filter_map(|t| t.rows.as_ref()).map(Batch::len).sum()
     }
 
     /// Hands over the rows and rejections collected since the last chunk; the keys seen stay,
@@ -411,8 +446,17 @@ impl RowSink {
         warnings: Vec<String>,
         encoding: text::TextEncoding,
     ) -> AdapterOutput {
+        let mut batches: Vec<Batch> = Vec::new();
+        for rows in &mut self.tables {
+            if let Some(batch) = rows.rows.take() {
+                rows.last_size = batch.size();
+                batches.push(batch);
+            }
+        }
+        // In table name order, whatever order the file gave its tables in.
+        batches.sort_by_key(|b| b.table.name);
         AdapterOutput {
-            batches: std::mem::take(&mut self.batches).into_values().collect(),
+            batches,
             rejections: std::mem::take(&mut self.rejections),
             rows_read,
             warnings,
@@ -460,37 +504,38 @@ impl RowSink {
 }
 
 /// A natural key as a 128-bit hash of its typed values (each tagged with its type, text ended
-/// by a separator), so that two keys collide only with probability 2^-128.
-fn key_hash(table: &Table, values: &[Cell]) -> [u64; 2] {
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    for key in table.key {
-        match &values[table.column_index(key).expect("key column")] {
-            Cell::Null => hasher.update(&[0]),
+/// by a separator), so that two keys collide only with probability 2^-128. `bytes` is scratch
+/// space, reused from row to row.
+fn key_hash(key_columns: &[usize], values: &[Cell], bytes: &mut Vec<u8>) -> [u64; 2] {
+    bytes.clear();
+    for &column in key_columns {
+        match &values[column] {
+            Cell::Null => bytes.push(0),
             Cell::Text(s) => {
-                hasher.update(&[1]);
-                hasher.update(s.as_bytes());
-                hasher.update(&[0xff]);
+                bytes.push(1);
+                bytes.extend_from_slice(s.as_bytes());
+                bytes.push(0xff);
             }
             Cell::Date(d) => {
-                hasher.update(&[2]);
-                hasher.update(&chrono::Datelike::num_days_from_ce(d).to_le_bytes());
+                bytes.push(2);
+                bytes.extend_from_slice(&chrono::Datelike::num_days_from_ce(d).to_le_bytes());
             }
             Cell::Timestamp(t) => {
-                hasher.update(&[3]);
-                hasher.update(&t.timestamp_micros().to_le_bytes());
+                bytes.push(3);
+                bytes.extend_from_slice(&t.timestamp_micros().to_le_bytes());
             }
-            Cell::Bool(b) => hasher.update(&[4, u8::from(*b)]),
+            Cell::Bool(b) => bytes.extend_from_slice(&[4, u8::from(*b)]),
             Cell::Int(i) => {
-                hasher.update(&[5]);
-                hasher.update(&i.to_le_bytes());
+                bytes.push(5);
+                bytes.extend_from_slice(&i.to_le_bytes());
             }
             Cell::Float(x) => {
-                hasher.update(&[6]);
-                hasher.update(&x.to_bits().to_le_bytes());
+                bytes.push(6);
+                bytes.extend_from_slice(&x.to_bits().to_le_bytes());
             }
         }
     }
-    let hash = hasher.digest128();
+    let hash = xxhash_rust::xxh3::xxh3_128(bytes);
     [(hash >> 64) as u64, hash as u64]
 }
 
