@@ -33,6 +33,7 @@ use polars::prelude::*;
 
 use crate::canonical::{self, Batch, COUNT, ColumnType, Partitioning, Table, Value, col, req};
 use crate::sources::{Rejection, SourceFile};
+use crate::sql_quote::{identifier, string_literal};
 
 const TEXT: ColumnType = ColumnType::Text;
 
@@ -139,6 +140,9 @@ pub struct Staging {
 
 /// A partition's table and the files staged for it, each with its rows.
 type StagedPartition = (&'static Table, Vec<(PathBuf, u64)>);
+
+/// The memory DuckDB may take to merge one partition; past it, it spills to `.duckdb-spill`.
+const MERGE_MEMORY: &str = "256MB";
 
 /// The journal of the commit being applied, at the lake's root.
 const JOURNAL: &str = ".commit-journal.json";
@@ -387,13 +391,25 @@ impl Lake {
 
     /// Merges rows into one partition by the table's key: the partition's files and the new rows
     /// become one file, sorted by key (the same content always gives the same file). Of two rows
-    /// with one key the newer is kept (`keep_newest`). Returns how many rows already there were
+    /// with one key the newer is kept (`merge_files`). Returns how many rows already there were
     /// replaced and how many new rows were older than the ones there (stale, not applied).
     fn merge_into(&self, table: &Table, day: Option<NaiveDate>, new: Vec<DataFrame>) -> Result<Merged> {
         let path = self.partition_file(table, day);
         let dir = self.partition_dir(&path)?;
-        let (mut sorted, outcome, old_files) = self.merged(table, day, new)?;
-        write_parquet_atomic(&path, &mut sorted)?;
+        let old_files = self.partition_files(table, day)?;
+        let aside = self.staging()?;
+        let mut new_files = Vec::with_capacity(new.len());
+        for (i, mut frame) in new.into_iter().enumerate() {
+            let file = aside.dir.path().join(format!("new-{i}.parquet"));
+            let mut out = File::create(&file).with_context(|| format!("cannot create {}", file.display()))?;
+            write_parquet(&mut out, &mut frame).with_context(|| format!("writing {}", file.display()))?;
+            new_files.push(file);
+        }
+        let mut outcome = None;
+        write_atomic_path(&path, |temp| {
+            outcome = Some(self.merge_files(table, &old_files, &new_files, temp)?);
+            Ok(())
+        })?;
         // The merged file holds every row now; a crash before these go leaves rows twice, never
         // lost, and the next merge of the partition keeps them once.
         for file in old_files.iter().filter(|f| **f != path) {
@@ -402,7 +418,7 @@ impl Lake {
         if old_files.iter().any(|f| *f != path) {
             sync_dir(&dir)?;
         }
-        Ok(outcome)
+        Ok(outcome.expect("merged"))
     }
 
     /// The folder of a partition file, created (and its name made durable) when new.
@@ -419,30 +435,122 @@ impl Lake {
         Ok(dir)
     }
 
-    /// A partition's rows and new rows as one frame, one row per key, sorted by key; with what
-    /// that did and the partition's files it replaces.
-    fn merged(
-        &self,
-        table: &Table,
-        day: Option<NaiveDate>,
-        new: Vec<DataFrame>,
-    ) -> Result<(DataFrame, Merged, Vec<PathBuf>)> {
-        let key: Vec<String> = table.key.iter().map(|k| k.to_string()).collect();
-        let old_files = self.partition_files(table, day)?;
-        let mut parts = Vec::with_capacity(old_files.len() + new.len());
-        for file in &old_files {
-            parts.push(read_parquet(file)?);
-        }
-        let old_rows: usize = parts.iter().map(DataFrame::height).sum();
-        parts.extend(new);
-        let combined = stack_aligned(parts).with_context(|| {
-            format!(
-                "{} has other column types than govpack writes now",
-                self.partition_file(table, day).display()
-            )
-        })?;
-        let (merged, outcome) = keep_newest(table, combined, old_rows)?;
-        Ok((in_key_order(merged, &key)?, outcome, old_files))
+    /// Merges a partition's files (`old`) and new rows (`new`, files of the newest layout) into
+    /// one file at `out`, one row per key, sorted by key. DuckDB does it over the files within a
+    /// memory limit, spilling to `.duckdb-spill` past it, so a corrected re-export of a whole day
+    /// of the largest MSPs merges in the memory of a small one.
+    ///
+    /// Of two rows with one key the newer wins. Without a freshness column the later arrival wins
+    /// (a later export replaces an earlier one; old files first, then new, each in row order).
+    /// With one (tickets and changes: `updated_utc`) the later `updated_utc` wins (a row without
+    /// one is older than a row with one), then the later export date, then the later arrival; so
+    /// an old export ingested after a newer one changes nothing, and its rows are counted stale.
+    fn merge_files(&self, table: &Table, old: &[PathBuf], new: &[PathBuf], out: &Path) -> Result<Merged> {
+        let newest = new.last().expect("new rows to merge");
+        let conn = duckdb::Connection::open_in_memory().context("cannot start DuckDB")?;
+        conn.execute_batch(&format!(
+            "set autoinstall_known_extensions = false; set autoload_known_extensions = false;
+             set memory_limit = {}; set temp_directory = {};",
+            string_literal(MERGE_MEMORY),
+            string_literal(&self.root.join(".duckdb-spill").to_string_lossy())
+        ))
+        .context("cannot configure DuckDB")?;
+        let merged = (|| -> duckdb::Result<Merged> {
+            // The newest layout's columns: a column older files lack is empty there, one only
+            // they have is dropped.
+            let mut describe = conn.prepare(&format!(
+                "describe select * from read_parquet({})",
+                string_literal(&newest.to_string_lossy())
+            ))?;
+            let columns: Vec<String> = describe
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<duckdb::Result<_>>()?;
+            let has = |c: &str| columns.iter().any(|x| x == c);
+            let list = columns
+                .iter()
+                .map(|c| identifier(c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sources = old
+                .iter()
+                .chain(new)
+                .enumerate()
+                .map(|(i, file)| {
+                    format!(
+                        "select *, {i} as _govpack_file, file_row_number as _govpack_row \
+                         from read_parquet({}, file_row_number = true)",
+                        string_literal(&file.to_string_lossy())
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\nunion all by name\n");
+            let key = table.key.iter().map(|k| identifier(k)).collect::<Vec<_>>();
+            let mut newest_first = Vec::new();
+            if let Some(fresh) = table.freshness() {
+                newest_first.push(format!("{} desc nulls last", identifier(fresh)));
+                if has(canonical::LINEAGE_EXPORT_DATE) {
+                    newest_first.push(format!(
+                        "{} desc nulls last",
+                        identifier(canonical::LINEAGE_EXPORT_DATE)
+                    ));
+                }
+            }
+            newest_first.push("_govpack_file desc, _govpack_row desc".to_string());
+            conn.execute_batch(&format!(
+                "create temp table kept as
+                 select {list}, _govpack_file < {old} as _govpack_was_there
+                 from ({sources})
+                 qualify row_number() over (partition by {key} order by {order}) = 1;",
+                old = old.len(),
+                key = key.join(", "),
+                order = newest_first.join(", "),
+            ))?;
+            let (kept, kept_there): (i64, i64) = conn.query_row(
+                "select count(*), count_if(_govpack_was_there) from kept",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            // Rows of each side, from the files' footers.
+            let rows_in = |files: &[PathBuf]| -> duckdb::Result<i64> {
+                if files.is_empty() {
+                    return Ok(0);
+                }
+                let list = files
+                    .iter()
+                    .map(|f| string_literal(&f.to_string_lossy()))
+                    .collect::<Vec<_>>();
+                conn.query_row(
+                    &format!(
+                        "select sum(num_rows)::bigint from parquet_file_metadata([{}])",
+                        list.join(", ")
+                    ),
+                    [],
+                    |r| r.get(0),
+                )
+            };
+            let (there, arrived) = (rows_in(old)?, rows_in(new)?);
+            // Sorted by key, nulls first, bytes of text in order: as Polars sorts a staged chunk.
+            conn.execute_batch(&format!(
+                "copy (select {list} from kept order by {}) to {} (format parquet, compression snappy);
+                 drop table kept;",
+                key.iter()
+                    .map(|k| format!("{k} nulls first"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                string_literal(&out.to_string_lossy())
+            ))?;
+            Ok(Merged {
+                replaced: (there - kept_there) as u64,
+                stale: (arrived - (kept - kept_there)) as u64,
+            })
+        })();
+        merged.or_else(|e| {
+            // A file of the lake that cannot be read is named as such, not as a DuckDB error.
+            for file in old {
+                parquet_columns(file)?;
+            }
+            Err(anyhow::Error::from(e).context(format!("merging into {}", out.display())))
+        })
     }
 
     /// A place to write one ingest's rows before they become part of the lake: the rows of a
@@ -523,18 +631,12 @@ impl Lake {
                     });
                 }
             } else {
-                let frames = parts
-                    .iter()
-                    .map(|(p, _)| read_parquet(p))
-                    .collect::<Result<Vec<_>>>()?;
-                let (mut frame, merged, old_files) = self.merged(table, *day, frames)?;
+                let old_files = self.partition_files(table, *day)?;
+                let new_files: Vec<PathBuf> = parts.iter().map(|(p, _)| p.clone()).collect();
                 let staged = staging.dir.path().join(format!("merged-{merges}.parquet"));
                 merges += 1;
-                let mut file =
-                    File::create(&staged).with_context(|| format!("cannot create {}", staged.display()))?;
-                write_parquet(&mut file, &mut frame)
-                    .with_context(|| format!("writing {}", staged.display()))?;
-                file.sync_all()?;
+                let merged = self.merge_files(table, &old_files, &new_files, &staged)?;
+                sync_file(&staged)?;
                 stats.rows_replaced += merged.replaced;
                 stats.rows_stale += merged.stale;
                 stats.rows_written -= merged.stale.min(stats.rows_written);
@@ -1152,44 +1254,6 @@ struct Merged {
     replaced: u64,
     /// New rows older than the row already there: not applied.
     stale: u64,
-}
-
-/// One row per key out of rows stacked old first, new last. Without a freshness column the
-/// last row of a key wins (a later export replaces an earlier one). With one (tickets and
-/// changes: `updated_utc`), the newer row wins: the later `updated_utc` (a row without one is
-/// older than a row with one), then the later export date, then the later ingest; so an old
-/// export ingested after a newer one changes nothing, and its rows are counted stale.
-fn keep_newest(table: &Table, combined: DataFrame, old_rows: usize) -> Result<(DataFrame, Merged)> {
-    let key: Vec<String> = table.key.iter().map(|k| k.to_string()).collect();
-    let height = combined.height();
-    const ORDER: &str = "_arrival";
-    let arrival = Column::new(ORDER.into(), (0..height as u64).collect::<Vec<u64>>());
-    let mut with_arrival = combined;
-    with_arrival.with_column(arrival)?;
-    let newest_last = match table.freshness() {
-        None => with_arrival,
-        Some(fresh) => {
-            let mut by = key.clone();
-            by.push(fresh.to_string());
-            if with_arrival.column(canonical::LINEAGE_EXPORT_DATE).is_ok() {
-                by.push(canonical::LINEAGE_EXPORT_DATE.to_string());
-            }
-            by.push(ORDER.to_string());
-            with_arrival.sort(by, SortMultipleOptions::default().with_maintain_order(true))?
-        }
-    };
-    let kept = newest_last.unique_stable(Some(key.as_slice()), UniqueKeepStrategy::Last, None)?;
-    let arrivals = kept.column(ORDER)?.u64()?;
-    let old_kept = arrivals
-        .into_no_null_iter()
-        .filter(|a| (*a as usize) < old_rows)
-        .count();
-    let new_kept = kept.height() - old_kept;
-    let outcome = Merged {
-        replaced: (old_rows - old_kept) as u64,
-        stale: (height - old_rows - new_kept) as u64,
-    };
-    Ok((kept.drop(ORDER)?, outcome))
 }
 
 /// Frames stacked in order, in the columns of the last (the newest layout): a column an older

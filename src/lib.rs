@@ -19,3 +19,4 @@ pub mod reports;
 pub mod sample;
 pub mod sources;
 pub mod sql;
+pub mod sql_quote;

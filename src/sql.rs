@@ -19,6 +19,7 @@ use crate::canonical::{
 };
 use crate::lake::{INGEST_LEDGER, Lake, QUARANTINE};
 use crate::ops::ledger::{ALERTS, REMEDIATION_TICKETS, RUNS};
+pub use crate::sql_quote::{identifier, string_literal};
 
 /// Every table the lake holds, canonical first.
 pub fn lake_tables() -> Vec<&'static Table> {
@@ -328,11 +329,6 @@ pub fn utc_instants(conn: &Connection, query: &str) -> Result<String> {
     ))
 }
 
-/// A SQL identifier, quoted.
-pub fn identifier(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 /// Row count of every lake table, as DuckDB reads them.
 pub fn row_counts(conn: &Connection) -> Result<Vec<(String, i64)>> {
     lake_tables()
@@ -431,9 +427,4 @@ pub fn duckdb_type(ty: ColumnType) -> &'static str {
         ColumnType::Int { .. } => "bigint",
         ColumnType::Float => "double",
     }
-}
-
-/// A SQL string literal (paths may hold quotes).
-pub fn string_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }

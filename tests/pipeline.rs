@@ -548,6 +548,8 @@ fn a_file_larger_than_a_chunk_loads_whole_and_finds_duplicates_across_chunks() {
     };
     assert_eq!((loaded.rows_loaded, loaded.rows_replaced), (2, 1));
     assert_eq!(folder_names(&day), vec!["patch_status-2026-10-01.parquet"]);
+    // Merged on disk by DuckDB, still in the profile Power BI reads.
+    common::assert_power_bi_profile(&day.join("patch_status-2026-10-01.parquet"));
     assert_eq!(count(&lake, "patch_status"), rows as i64 + 1);
     assert_eq!(
         query_strings(&lake, "select state from patch_status where device_id = 'd0'"),

@@ -217,7 +217,9 @@ impl Batch {
                 .columns
                 .iter()
                 .enumerate()
-                .map(|(i, c)| ColumnData::for_type(c.ty, size.rows, size.text_bytes.get(i).copied().unwrap_or(0)))
+                .map(|(i, c)| {
+                    ColumnData::for_type(c.ty, size.rows, size.text_bytes.get(i).copied().unwrap_or(0))
+                })
                 .collect(),
             lineage: None,
             export_date: None,

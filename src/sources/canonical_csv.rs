@@ -91,7 +91,8 @@ fn read_records<R: Read + Send>(
     std::thread::scope(|scope| -> anyhow::Result<()> {
         // Splitting records (a second thread) and checking them (this one) overlap: each is
         // about half of the work of reading a file.
-        let (blocks, records) = std::sync::mpsc::sync_channel::<Result<Vec<csv::StringRecord>, csv::Error>>(2);
+        let (blocks, records) =
+            std::sync::mpsc::sync_channel::<Result<Vec<csv::StringRecord>, csv::Error>>(2);
         let (give_back, spare) = std::sync::mpsc::channel::<Vec<csv::StringRecord>>();
         scope.spawn(move || split_records(reader, &blocks, &spare));
         for block in records {

@@ -435,7 +435,11 @@ impl RowSink {
 
     /// Rows kept so far, across tables (since the last chunk was taken).
     pub fn rows_held(&self) -> usize {
-        self.tables.iter().filter_map(|t| t.rows.as_ref()).map(Batch::len).sum()
+        self.tables
+            .iter()
+            .filter_map(|t| t.rows.as_ref())
+            .map(Batch::len)
+            .sum()
     }
 
     /// Hands over the rows and rejections collected since the last chunk; the keys seen stay,
