@@ -175,6 +175,15 @@ impl Cell {
         }
     }
 
+    /// The cell as a CSV file govpack writes holds it: text made inert (`inert_csv_text`),
+    /// numbers and booleans as they are.
+    pub fn to_csv(&self) -> String {
+        match self {
+            Cell::Text(s) => inert_csv_text(s).into_owned(),
+            other => other.to_text(),
+        }
+    }
+
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             Cell::Null => serde_json::Value::Null,
@@ -183,6 +192,18 @@ impl Cell {
             Cell::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
             Cell::Text(s) => s.clone().into(),
         }
+    }
+}
+
+/// Text as a CSV file govpack writes holds it: a cell a spreadsheet would read as a formula
+/// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, OWASP's rule
+/// against CSV injection, so a hostname or a ticket title from an export opens in Excel as the
+/// text it is and runs nothing. Numbers are not text and are never prefixed.
+pub fn inert_csv_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
     }
 }
 
@@ -426,5 +447,29 @@ pub fn duckdb_type(ty: ColumnType) -> &'static str {
         ColumnType::Bool => "boolean",
         ColumnType::Int { .. } => "bigint",
         ColumnType::Float => "double",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_text_that_a_spreadsheet_would_run_gets_a_leading_quote_and_numbers_do_not() {
+        for (text, written) in [
+            ("=1+1", "'=1+1"),
+            ("+1", "'+1"),
+            ("-2145124329", "'-2145124329"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tcmd", "'\tcmd"),
+            ("\rcmd", "'\rcmd"),
+            ("PC-01", "PC-01"),
+            ("", ""),
+        ] {
+            assert_eq!(inert_csv_text(text), written, "{text:?}");
+        }
+        assert_eq!(Cell::Int(-1).to_csv(), "-1");
+        assert_eq!(Cell::Float(-0.5).to_csv(), "-0.5");
+        assert_eq!(Cell::Text("-0.5".into()).to_csv(), "'-0.5");
     }
 }

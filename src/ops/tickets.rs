@@ -268,28 +268,30 @@ pub fn write_review(
             "title",
         ])?;
         for (t, o) in tickets.iter().zip(outcomes) {
+            // Text from the exports and the PSA is made inert; numbers and times are ours.
+            let text = |s: &str| crate::sql::inert_csv_text(s).into_owned();
             w.write_record([
-                t.external_id.clone(),
-                o.status.clone(),
-                o.autotask_ticket_id.clone().unwrap_or_default(),
-                o.error.clone().unwrap_or_default(),
-                t.tenant_id.clone(),
-                t.tenant_name.clone().unwrap_or_default(),
-                t.company_id.clone().unwrap_or_default(),
-                t.device_id.clone(),
-                t.hostname.clone().unwrap_or_default(),
-                t.device_class.clone().unwrap_or_default(),
-                t.role.clone().unwrap_or_default(),
-                t.patch_id.clone(),
+                text(&t.external_id),
+                text(&o.status),
+                text(o.autotask_ticket_id.as_deref().unwrap_or_default()),
+                text(o.error.as_deref().unwrap_or_default()),
+                text(&t.tenant_id),
+                text(t.tenant_name.as_deref().unwrap_or_default()),
+                text(t.company_id.as_deref().unwrap_or_default()),
+                text(&t.device_id),
+                text(t.hostname.as_deref().unwrap_or_default()),
+                text(t.device_class.as_deref().unwrap_or_default()),
+                text(t.role.as_deref().unwrap_or_default()),
+                text(&t.patch_id),
                 t.failed_attempts.to_string(),
                 t.episode_start_utc.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
                 t.last_failure_utc.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                t.error_codes.clone(),
+                text(&t.error_codes),
                 format!("{:.1}", t.open_hours),
                 t.priority.to_string(),
                 settings.autotask_priority_ids[usize::from(t.priority) - 1].to_string(),
                 t.due_utc.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                t.title.clone(),
+                text(&t.title),
             ])?;
         }
         w.flush()?;

@@ -53,7 +53,7 @@ pub fn write(conn: &Connection, period_start: &str, scope: &str, out: &Path) -> 
                 let mut w = csv::Writer::from_writer(f);
                 w.write_record(&names)?;
                 for row in &rows {
-                    w.write_record(row.iter().map(sql::Cell::to_text))?;
+                    w.write_record(row.iter().map(sql::Cell::to_csv))?;
                 }
                 w.flush()?;
                 Ok(())
