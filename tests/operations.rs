@@ -1197,28 +1197,53 @@ fn a_tenant_id_that_looks_like_a_path_stays_inside_the_months_folder() {
     let (dir, inbox) = bare_msp();
     fs::write(
         inbox.join("tenants.csv"),
-        "tenant_id,tenant_name\n../../evil,Evil Corp\n",
+        "tenant_id,tenant_name\n../../evil,Evil Corp\na/b,Slash Ltd\na_b,Underscore Ltd\n",
     )
     .unwrap();
     fs::write(
         inbox.join("devices.csv"),
         "snapshot_date,tenant_id,device_id,hostname,device_class,last_seen_utc\n\
-         2026-10-10,../../evil,d1,EVIL01,workstation,2026-10-10T08:00:00Z\n",
+         2026-10-10,../../evil,d1,EVIL01,workstation,2026-10-10T08:00:00Z\n\
+         2026-10-10,a/b,d2,SLASH01,workstation,2026-10-10T08:00:00Z\n\
+         2026-10-10,a_b,d3,UNDER01,workstation,2026-10-10T08:00:00Z\n",
     )
     .unwrap();
     let run = govpack(dir.path(), &["run", "monthly", "--as-of", "2026-11-01"], &[]);
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
     let month = dir.path().join("output/reports/2026-10");
+    let folder = govpack::reports::tenant_folder("../../evil");
+    assert!(folder.starts_with("______evil~"), "{folder}");
     assert!(
-        month.join(".._.._evil").join("proof-brief.pdf").exists(),
+        month.join(&folder).join("proof-brief.pdf").exists(),
         "{:?}",
         files_in(&month)
     );
-    assert!(
-        month
-            .join(".._.._evil")
-            .join("evidence-.._.._evil-2026-10")
-            .is_dir()
+    let bundle = month.join(&folder).join(format!("evidence-{folder}-2026-10"));
+    assert!(bundle.is_dir());
+    let run_json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(bundle.join("run.json")).unwrap()).unwrap();
+    assert_eq!(
+        (&run_json["scope"], &run_json["scope_folder"]),
+        (&serde_json::json!("../../evil"), &serde_json::json!(folder))
+    );
+    // Tenants `a/b` and `a_b` each keep a pack of their own.
+    for (tenant, hostname) in [("a/b", "SLASH01"), ("a_b", "UNDER01")] {
+        let folder = govpack::reports::tenant_folder(tenant);
+        let run_json: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(
+                month
+                    .join(&folder)
+                    .join(format!("evidence-{folder}-2026-10"))
+                    .join("run.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(run_json["scope"], serde_json::json!(tenant), "{hostname}");
+    }
+    assert_ne!(
+        govpack::reports::tenant_folder("a/b"),
+        govpack::reports::tenant_folder("a_b")
     );
     assert_eq!(
         files_in(dir.path()),

@@ -107,6 +107,9 @@ pub fn write(conn: &Connection, period_start: &str, scope: &str, out: &Path) -> 
         "govpack_version": env!("CARGO_PKG_VERSION"),
         "parameters": parameters,
         "scope": scope,
+        // The folder the scope's pack is in (`tenant_folder`): an id from an export may not be
+        // a folder name as it is.
+        "scope_folder": super::tenant_folder(scope),
         "period_start": period_start,
         "as_of": as_of,
         "controls": controls,

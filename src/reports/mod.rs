@@ -109,24 +109,42 @@ pub fn workbook_properties(
         .set_creation_datetime(&when))
 }
 
-/// The folder a tenant's pack goes in, below the period's: the tenant id, with anything that
-/// could leave that folder (a path separator, `..`, a drive colon) replaced, since ids come from
-/// exports.
+/// The folder a tenant's pack goes in, below the period's. Tenant ids come from exports, and the
+/// folder must hold one tenant on every file system the pack may be copied to: an id that is
+/// already a plain name (lower-case letters, digits, `-`, `_` and inner spaces; not a Windows
+/// device name; not a name of the portfolio's own files, which all hold a `.` or start with
+/// `evidence-`; at most 64 characters) is its own folder. Any other id gets a plain form of itself
+/// cut to 48 characters, then `~` and 12 hex digits of its SHA-256: `~` is in no plain name, so no
+/// two ids share a folder, whatever the case sensitivity of the file system (`Acme` and `acme`
+/// differ), and no folder can leave the period's or be a report of another scope. Each bundle's
+/// `run.json` names its tenant and its folder.
 pub fn tenant_folder(tenant_id: &str) -> String {
-    let safe: String = tenant_id
-        .chars()
-        .map(|c| {
-            if matches!(c, '/' | '\\' | ':') || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    match safe.trim() {
-        "" | "." | ".." => format!("tenant_{}", safe.replace('.', "_")),
-        _ => safe,
+    const RESERVED: [&str; 4] = ["con", "prn", "aux", "nul"];
+    let plain_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | ' ');
+    let device = |name: &str| {
+        RESERVED.contains(&name)
+            || ((name.starts_with("com") || name.starts_with("lpt"))
+                && name.len() == 4
+                && name.as_bytes()[3].is_ascii_digit())
+    };
+    let is_plain = !tenant_id.is_empty()
+        && tenant_id.len() <= 64
+        && tenant_id.chars().all(plain_char)
+        && !tenant_id.starts_with(' ')
+        && !tenant_id.ends_with(' ')
+        && !tenant_id.starts_with("evidence-")
+        && !device(tenant_id);
+    if is_plain {
+        return tenant_id.to_string();
     }
+    let plain: String = tenant_id
+        .to_lowercase()
+        .chars()
+        .map(|c| if plain_char(c) && c != ' ' { c } else { '_' })
+        .take(48)
+        .collect();
+    let digest = crate::sources::sha256_hex(tenant_id.as_bytes());
+    format!("{plain}~{}", &digest[..12])
 }
 
 /// Where the report templates are: `$GOVPACK_TEMPLATES`, else `report_templates/` beside the
@@ -159,12 +177,76 @@ mod tests {
     use super::tenant_folder;
 
     #[test]
-    fn a_tenant_folder_never_leaves_the_periods_folder() {
+    fn a_tenant_folder_never_leaves_the_periods_folder_and_holds_one_tenant_on_any_file_system() {
+        // Plain ids are their own folders.
         assert_eq!(tenant_folder("29683500"), "29683500");
-        assert_eq!(tenant_folder("Acme Dental"), "Acme Dental");
-        assert_eq!(tenant_folder("../../etc"), ".._.._etc");
-        assert_eq!(tenant_folder(".."), "tenant___");
-        assert_eq!(tenant_folder("C:\\x"), "C__x");
-        assert_eq!(tenant_folder(""), "tenant_");
+        assert_eq!(tenant_folder("northwind-dental"), "northwind-dental");
+        assert_eq!(tenant_folder("acme dental"), "acme dental");
+        // Anything else: a plain form and a digest of the id, after a `~` no plain id holds.
+        let folders: Vec<String> = [
+            "a/b",
+            "a_b",
+            "A_B",
+            "Acme",
+            "acme~",
+            "../../etc",
+            "..",
+            "",
+            "C:\\x",
+            "con",
+            "COM1",
+            "lpt9",
+            "trailing.",
+            "trailing ",
+            "evidence-portfolio-2026-10",
+            "proof-brief.pdf",
+            "x<y>z|?*\"",
+            &"long".repeat(40),
+        ]
+        .iter()
+        .map(|id| tenant_folder(id))
+        .collect();
+        for (id, folder) in [
+            "a/b",
+            "..",
+            "",
+            "con",
+            "evidence-portfolio-2026-10",
+            "proof-brief.pdf",
+        ]
+        .iter()
+        .zip([
+            &folders[0],
+            &folders[6],
+            &folders[7],
+            &folders[9],
+            &folders[14],
+            &folders[15],
+        ]) {
+            assert!(folder.contains('~'), "{id:?} -> {folder}");
+        }
+        assert!(folders[0].starts_with("a_b~") && folders[1] == "a_b");
+        assert!(folders[6].starts_with("__~"));
+        let mut folded: Vec<String> = folders.iter().map(|f| f.to_lowercase()).collect();
+        folded.sort();
+        folded.dedup();
+        assert_eq!(folded.len(), folders.len(), "two ids share a folder: {folders:?}");
+        for folder in &folders {
+            assert!(folder.len() <= 64, "{folder}");
+            assert!(
+                !folder.contains(['/', '\\', ':', '<', '>', '|', '?', '*', '"', '.']),
+                "{folder}"
+            );
+            assert!(!folder.ends_with(' '), "{folder}");
+            assert!(
+                !folder.starts_with("evidence-") || folder.contains('~'),
+                "{folder}"
+            );
+        }
+        assert_eq!(
+            tenant_folder("Acme"),
+            tenant_folder("Acme"),
+            "the same id, the same folder"
+        );
     }
 }
