@@ -809,6 +809,59 @@ impl Config {
         if self.alerts.timeout_seconds == 0 {
             return Err("alerts.timeout_seconds: must be at least 1".into());
         }
+        // Bounds that keep every setting inside what dates, SQL integers and sleeps can hold: a
+        // value past them is a typo, not a policy.
+        const DAYS: u64 = 3650;
+        const HOURS: u64 = 8760;
+        let at_most = |key: &str, value: u64, max: u64| {
+            if value > max {
+                Err(format!("{key}: {value} is more than {max}"))
+            } else {
+                Ok(())
+            }
+        };
+        let kpi = &self.kpi;
+        at_most("kpi.stale_after_days", kpi.stale_after_days.into(), DAYS)?;
+        at_most("kpi.pilot_soak_days", kpi.pilot_soak_days.into(), DAYS)?;
+        at_most("kpi.chronic_snapshots", kpi.chronic_snapshots.into(), 366)?;
+        let grace = |key: &str, g: [Option<u32>; 5]| -> Result<(), String> {
+            for (severity, days) in ["critical", "important", "moderate", "low", "unspecified"]
+                .iter()
+                .zip(g)
+            {
+                if let Some(days) = days {
+                    at_most(&format!("{key}.{severity}"), days.into(), DAYS)?;
+                }
+            }
+            Ok(())
+        };
+        let g = kpi.grace_days;
+        grace(
+            "kpi.grace_days",
+            [g.critical, g.important, g.moderate, g.low, g.unspecified].map(Some),
+        )?;
+        for (tier, o) in &kpi.tier_grace_days {
+            grace(
+                &format!("kpi.tier_grace_days.{tier}"),
+                [o.critical, o.important, o.moderate, o.low, o.unspecified],
+            )?;
+        }
+        at_most("run.stale_tenant_days", self.run.stale_tenant_days.into(), DAYS)?;
+        at_most("alerts.timeout_seconds", self.alerts.timeout_seconds, 3600)?;
+        at_most("alerts.retries", self.alerts.retries.into(), 10)?;
+        at_most("alerts.retry_backoff_ms", self.alerts.retry_backoff_ms, 600_000)?;
+        at_most(
+            "tickets.open_after_hours",
+            self.tickets.open_after_hours.into(),
+            HOURS,
+        )?;
+        for (p, hours) in self.tickets.due_hours.iter().enumerate() {
+            let key = format!("tickets.due_hours[{p}]");
+            if *hours == 0 {
+                return Err(format!("{key}: must be at least 1"));
+            }
+            at_most(&key, (*hours).into(), HOURS)?;
+        }
         for (p, id) in self.tickets.autotask_priority_ids.iter().enumerate() {
             if *id < 1 {
                 return Err(format!(
@@ -869,6 +922,39 @@ mod tests {
     #[test]
     fn the_file_init_writes_holds_exactly_the_built_in_defaults() {
         assert_eq!(Config::parse(DEFAULT_CONFIG).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn settings_past_what_dates_and_sleeps_can_hold_are_config_errors_naming_the_key() {
+        for (text, key) in [
+            (
+                "[tickets]\ndue_hours = [4294967295, 72, 120]\n",
+                "tickets.due_hours[0]: 4294967295 is more than 8760",
+            ),
+            (
+                "[tickets]\ndue_hours = [24, 0, 120]\n",
+                "tickets.due_hours[1]: must be at least 1",
+            ),
+            (
+                "[tickets]\nopen_after_hours = 100000\n",
+                "tickets.open_after_hours",
+            ),
+            ("[kpi]\nstale_after_days = 4294967295\n", "kpi.stale_after_days"),
+            ("[kpi.grace_days]\ncritical = 100000\n", "kpi.grace_days.critical"),
+            (
+                "[kpi.tier_grace_days.servers]\nlow = 100000\n",
+                "kpi.tier_grace_days.servers.low",
+            ),
+            (
+                "[alerts]\nretry_backoff_ms = 18446744073709551615\n",
+                "alerts.retry_backoff_ms",
+            ),
+            ("[run]\nstale_tenant_days = 4294967295\n", "run.stale_tenant_days"),
+        ] {
+            let err = Config::parse(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        assert!(Config::parse("[tickets]\ndue_hours = [8760, 1, 120]\n").is_ok());
     }
 
     #[test]

@@ -111,6 +111,10 @@ impl Period {
     pub fn parse_month(text: &str) -> Result<Period, UsageError> {
         let bad = || UsageError(format!("--period: `{text}` is not a month (expected YYYY-MM)"));
         let (y, m) = text.split_once('-').ok_or_else(bad)?;
+        let digits = |t: &str, n: usize| t.len() == n && t.bytes().all(|b| b.is_ascii_digit());
+        if !digits(y, 4) || !digits(m, 2) {
+            return Err(bad());
+        }
         let (y, m) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
         Period::month(y, m).ok_or_else(bad)
     }

@@ -1384,3 +1384,31 @@ fn an_ingest_killed_half_way_through_its_commit_is_finished_by_the_next_command(
     );
     assert!(stdout(&again).contains("skipped"), "{}", stdout(&again));
 }
+
+#[test]
+fn a_date_option_outside_the_years_govpack_works_in_is_a_usage_error_not_a_panic() {
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "tenants.csv", TENANTS);
+    for (args, flag) in [
+        (vec!["status", "--as-of", "+262142-12-31"], "--as-of"),
+        (vec!["run", "daily", "--as-of", "3000-01-01"], "--as-of"),
+        (vec!["run", "monthly", "--as-of", "+262142-12-31"], "--as-of"),
+        (
+            vec!["ingest", "--snapshot-date", "99999-01-01", "tenants.csv"],
+            "--snapshot-date",
+        ),
+        (
+            vec!["kpi", "--from", "1999-12-31", "--to", "2026-10-31"],
+            "--from",
+        ),
+        (vec!["kpi", "--period", "+2026-10"], "--period"),
+    ] {
+        let out = govpack(dir.path(), &[&["--lake", "lake"], args.as_slice()].concat());
+        let message = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {message}");
+        assert!(
+            message.contains(flag) && !message.contains("panicked"),
+            "{args:?}: {message}"
+        );
+    }
+}

@@ -59,8 +59,7 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
         duckdb_reference(work)?;
         return Ok(0);
     }
-    let start = NaiveDate::parse_from_str(&args.start, "%Y-%m-%d")
-        .map_err(|_| UsageError(format!("--start: `{}` is not a date (YYYY-MM-DD)", args.start)))?;
+    let start = super::day_arg("start", &args.start)?;
     if args.devices == 0 || args.days == 0 {
         return Err(UsageError("--devices and --days must be at least 1".into()).into());
     }

@@ -16,8 +16,6 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use chrono::NaiveDate;
-
 use crate::cli::GlobalArgs;
 use crate::error::UsageError;
 use crate::ingest::{self, IngestOptions, IngestReport, Outcome};
@@ -48,10 +46,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         snapshot_date: args
             .snapshot_date
             .as_deref()
-            .map(|d| {
-                NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                    .map_err(|_| UsageError(format!("--snapshot-date: `{d}` is not a date (YYYY-MM-DD)")))
-            })
+            .map(|d| super::day_arg("snapshot-date", d))
             .transpose()?,
         source: args
             .source

@@ -8,7 +8,6 @@
 //! nothing else. A missing or broken query file is an error naming the file and DuckDB's message.
 
 use anyhow::Result;
-use chrono::NaiveDate;
 
 use crate::cli::GlobalArgs;
 use crate::error::UsageError;
@@ -40,10 +39,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let period = match (&args.period, &args.from, &args.to) {
         (Some(p), _, _) => Period::parse_month(p)?,
         (None, Some(from), Some(to)) => {
-            let date = |flag: &str, s: &str| {
-                NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .map_err(|_| UsageError(format!("--{flag}: `{s}` is not a date (YYYY-MM-DD)")))
-            };
+            let date = super::day_arg;
             let period = Period {
                 start: date("from", from)?,
                 end: date("to", to)?,

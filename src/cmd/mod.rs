@@ -41,10 +41,38 @@ pub fn run(cli: Cli) -> Result<i32> {
 /// A command's `--as-of YYYY-MM-DD`, default today (UTC).
 pub fn as_of_date(arg: Option<&str>) -> Result<chrono::NaiveDate, crate::error::UsageError> {
     match arg {
-        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| crate::error::UsageError(format!("--as-of: `{d}` is not a date (YYYY-MM-DD)"))),
+        Some(d) => day_arg("as-of", d),
         None => Ok(chrono::Utc::now().date_naive()),
     }
+}
+
+/// The years a date on the command line may name: what patch governance can be about. chrono
+/// reads `+262142-12-31` as a date, which no period, file name or SQL date can hold.
+pub const DAY_ARG_YEARS: std::ops::RangeInclusive<i32> = 2000..=2999;
+
+/// A date option (`--flag YYYY-MM-DD`): four-digit year, month and day, in `DAY_ARG_YEARS`.
+pub fn day_arg(flag: &str, text: &str) -> Result<chrono::NaiveDate, crate::error::UsageError> {
+    let bad = |why: &str| crate::error::UsageError(format!("--{flag}: `{text}` {why}"));
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    let day = shaped
+        .then(|| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| bad("is not a date (YYYY-MM-DD)"))?;
+    if !DAY_ARG_YEARS.contains(&chrono::Datelike::year(&day)) {
+        return Err(bad(&format!(
+            "is outside the years govpack works in ({} to {})",
+            DAY_ARG_YEARS.start(),
+            DAY_ARG_YEARS.end()
+        )));
+    }
+    Ok(day)
 }
 
 impl GlobalArgs {

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, Utc};
 
 use crate::cli::GlobalArgs;
 use crate::error::UsageError;
@@ -49,8 +49,7 @@ pub struct Args {
 
 pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
     let until = match &args.until {
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| UsageError(format!("--until: `{s}` is not a date (YYYY-MM-DD)")))?,
+        Some(s) => super::day_arg("until", s)?,
         None => {
             let today = Utc::now().date_naive();
             today.with_day(1).expect("day 1") - chrono::Duration::days(1)

@@ -218,7 +218,16 @@ fn detail_query(kpi: &str, period: Period, tenant: Option<&str>, tier: Option<&s
         query.push_str(&format!(" and kpi_id = {}", string_literal(kpi)));
     }
     query.push_str(extra);
-    format!("govpack query \"{query}\"")
+    format!("govpack query {}", shell_word(&query))
+}
+
+/// One word for a POSIX shell, single-quoted where needed (shlex's rules), so that the command a
+/// card prints can be pasted as it is: a tenant id is text from an export, and `$(...)` or a
+/// backtick in it must reach govpack as text, never run.
+fn shell_word(text: &str) -> String {
+    // Quoting only refuses a NUL, which no shell word can hold.
+    let text = text.replace('\0', "");
+    shlex::try_quote(&text).map_or_else(|_| String::new(), |q| q.into_owned())
 }
 
 /// What an earlier evaluation recorded: the keys breached at the latest day before `day`, and the
@@ -273,6 +282,28 @@ pub fn history(conn: &Connection, day: NaiveDate) -> Result<History> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_command_on_a_card_is_one_shell_word_that_runs_nothing_of_a_tenant_id() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let marker = dir.path().join("pwned");
+        let tenant = format!("x'\"$(touch {m})`touch {m}`;touch {m}", m = marker.display());
+        let period = Period::month(2026, 10).unwrap();
+        let command = detail_query("patch_compliance_rate", period, Some(&tenant), None);
+        let quoted = command.strip_prefix("govpack query ").unwrap();
+        // What a shell hands govpack for the pasted command: exactly the query, one argument.
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf '%s\\n' {quoted}"))
+            .output()
+            .unwrap();
+        let expected = format!(
+            "select * from compliance_devices where period_start = date '2026-10-01' and tenant_id = {} and not compliant\n",
+            string_literal(&tenant)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+        assert!(!marker.exists(), "the shell ran part of the tenant id");
+    }
 
     fn day(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
