@@ -1361,7 +1361,7 @@ fn split_by_partition(table: &Table, frame: DataFrame) -> Result<Vec<(Option<Nai
 
 /// Makes a folder's entries (a rename into it, a new subfolder) durable. A no-op where folders
 /// cannot be opened as files (Windows, whose renames are journaled by NTFS).
-fn sync_dir(dir: &Path) -> Result<()> {
+pub fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     File::open(dir)
         .and_then(|d| d.sync_all())

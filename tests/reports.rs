@@ -245,6 +245,117 @@ fn text_that_looks_like_a_formula_is_inert_in_every_csv_of_a_bundle_and_of_query
     );
 }
 
+#[test]
+fn a_value_no_format_holds_is_written_safely_and_a_failed_pack_keeps_the_bundle_already_issued() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("tenants.csv"), "tenant_id,tenant_name\na,Alpha\n").unwrap();
+    std::fs::write(
+        data.join("devices.csv"),
+        "snapshot_date,tenant_id,device_id,hostname,device_class,last_seen_utc\n\
+         2026-10-31,a,d1,PC1,workstation,2026-10-31T01:00:00Z\n",
+    )
+    .unwrap();
+    // Windows' zero date as a release date, and a change title longer than an Excel cell holds.
+    std::fs::write(
+        data.join("patch_status.csv"),
+        "snapshot_date,tenant_id,device_id,patch_id,release_date,classification,approval,state\n\
+         2026-10-31,a,d1,KB1,1601-01-01,security,approved,missing\n",
+    )
+    .unwrap();
+    let title = "x".repeat(40_000);
+    std::fs::write(
+        data.join("changes.csv"),
+        format!(
+            "change_id,tenant_id,title,change_type,risk,created_utc,actual_end_utc,outcome\n\
+             c1,a,{title},normal,low,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,successful\n"
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str], templates: Option<&Path>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_govpack"));
+        command
+            .args(["--lake", "lake"])
+            .args(args)
+            .current_dir(dir.path());
+        if let Some(t) = templates {
+            command.env("GOVPACK_TEMPLATES", t);
+        }
+        command.output().unwrap()
+    };
+    assert!(run(&["ingest", "data"], None).status.success());
+    assert!(run(&["kpi", "--period", "2026-10"], None).status.success());
+    let out = run(&["report", "--period", "2026-10", "--out", "packs"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bundle = dir.path().join("packs/evidence-portfolio-2026-10");
+    assert!(reports::bundle::verify(&bundle).unwrap().is_empty());
+    let mut book: Xlsx<_> = open_workbook(bundle.join("kpi-and-risk-register.xlsx")).unwrap();
+    let changes = cells(&mut book, "Changes");
+    let at = changes[0]
+        .iter()
+        .position(|c| *c == Data::String("title".into()))
+        .unwrap();
+    let Data::String(cut) = &changes[1][at] else {
+        panic!("{:?}", changes[1][at])
+    };
+    assert_eq!(cut.chars().count(), 32_767);
+    assert!(
+        cut.ends_with("the whole text is in the bundle's CSVs and the lake]"),
+        "{}",
+        &cut[32_600..]
+    );
+    let cab = std::fs::read_to_string(bundle.join("controls/change-intake-population.csv")).unwrap();
+    assert!(cab.contains(&title), "the CSV keeps the whole title");
+    let overdue = cells(&mut book, "Overdue patches");
+    assert!(
+        overdue
+            .iter()
+            .flatten()
+            .any(|c| *c == Data::String("1601-01-01".into())),
+        "{overdue:?}"
+    );
+    let issued = std::fs::read(bundle.join("manifest.sha256")).unwrap();
+
+    // The next pack fails half-way (its templates are gone): the issued bundle stays whole.
+    let empty = dir.path().join("no-templates");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = run(&["report", "--period", "2026-10", "--out", "packs"], Some(&empty));
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read(bundle.join("manifest.sha256")).unwrap(), issued);
+    assert!(reports::bundle::verify(&bundle).unwrap().is_empty());
+    let leftovers: Vec<String> = std::fs::read_dir(dir.path().join("packs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn verify_refuses_a_manifest_entry_outside_the_bundle() {
+    let dir = TempDir::new().unwrap();
+    let bundle = dir.path().join("evidence-x-2026-10");
+    std::fs::create_dir_all(&bundle).unwrap();
+    std::fs::write(dir.path().join("secret"), "s").unwrap();
+    let digest = govpack::sources::sha256_hex(b"s");
+    let manifest = format!("{digest}  ../secret\n");
+    std::fs::write(bundle.join("manifest.sha256"), &manifest).unwrap();
+    std::fs::write(
+        bundle.join("manifest.sha256.sha256"),
+        format!(
+            "{}  manifest.sha256\n",
+            govpack::sources::sha256_hex(manifest.as_bytes())
+        ),
+    )
+    .unwrap();
+    let problems = reports::bundle::verify(&bundle).unwrap();
+    assert_eq!(
+        problems,
+        vec!["manifest.sha256 line 1: `../secret` is not a file of the bundle"]
+    );
+}
+
 fn all_text_of_bundle(dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];

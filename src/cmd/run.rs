@@ -103,16 +103,25 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     record.ended_utc = Some(Utc::now());
     record.status = match &outcome {
         Err(_) => "failed",
-        Ok(()) if record.files_failed + record.alerts_undelivered + record.tickets_failed > 0 => "partial",
+        Ok(())
+            if record.files_failed
+                + record.alerts_undelivered
+                + record.tickets_failed
+                + record.packs_failed
+                > 0 =>
+        {
+            "partial"
+        }
         Ok(()) => "succeeded",
     }
     .to_string();
     if let Err(e) = &outcome {
         record.error = Some(format!("{e:#}"));
     }
+    let failed = record.status == "failed";
     // The ledger row is written even when the job failed: that is when it matters most.
     let recorded = ledger::record_run(&lake, &record);
-    if let Some(error) = &record.error {
+    if let Some(error) = record.error.as_ref().filter(|_| failed) {
         tracing::error!(run_id = %record.run_id, job = %record.job, status = %record.status, error = %error, "run failed");
     } else {
         tracing::info!(
@@ -139,9 +148,18 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     if record.status == "partial" {
         // On stderr too, so that cron mails it and a scheduler's history shows it.
         eprintln!(
-            "govpack run {}: partial: {} inbox entr(ies) failed, {} alert(s) and {} ticket(s) not delivered \
-             (see govpack status)",
-            record.job, record.files_failed, record.alerts_undelivered, record.tickets_failed
+            "govpack run {}: partial: {} inbox entr(ies) failed, {} alert(s) and {} ticket(s) not delivered, \
+             {} pack(s) not written (see govpack status){}",
+            record.job,
+            record.files_failed,
+            record.alerts_undelivered,
+            record.tickets_failed,
+            record.packs_failed,
+            record
+                .error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
         );
     }
     Ok(if record.status == "succeeded" { 0 } else { 1 })
@@ -403,17 +421,35 @@ fn close_month(
     let dir = out.join("reports").join(period.label());
     let tenants = reports::tenant_ids(lake)?;
     let scopes = std::iter::once(None).chain(tenants.iter().map(|t| Some(t.as_str())));
+    // One scope's bad value must not cost the others their pack: each is written (aside, then
+    // swapped in) on its own, and those that failed are named.
+    let mut failed = Vec::new();
     for scope in scopes {
-        let written = reports::write_pack(lake, &period.start.to_string(), scope, &dir)?;
-        record
-            .outputs
-            .extend(written.iter().map(|p| p.display().to_string()));
+        match reports::write_pack(lake, &period.start.to_string(), scope, &dir) {
+            Ok(written) => record
+                .outputs
+                .extend(written.iter().map(|p| p.display().to_string())),
+            Err(e) => {
+                let scope = scope.unwrap_or("portfolio");
+                tracing::error!(run_id = %record.run_id, scope, error = %format!("{e:#}"), "pack not written");
+                failed.push(format!("{scope}: {e:#}"));
+            }
+        }
+    }
+    record.packs_failed = failed.len() as u64;
+    if !failed.is_empty() {
+        record.error = Some(format!("packs not written: {}", failed.join("; ")));
     }
     println!(
-        "Month {} closed: packs for the portfolio and {} tenants in {}",
+        "Month {} closed: packs for the portfolio and {} tenants in {}{}",
         period.label(),
         tenants.len(),
-        dir.display()
+        dir.display(),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} not written: see the run's error)", failed.len())
+        }
     );
     Ok(())
 }

@@ -23,8 +23,9 @@ pub static RUNS: Table = Table {
         req("as_of", ColumnType::Date),
         req("started_utc", ColumnType::Timestamp),
         col("ended_utc", ColumnType::Timestamp),
-        // running, succeeded, partial (finished, but an inbox entry failed, or an alert or a
-        // ticket could not be delivered), failed, abandoned (its process died mid-run).
+        // running, succeeded, partial (finished, but an inbox entry failed, an alert or a ticket
+        // could not be delivered, or a scope's pack could not be written), failed, abandoned
+        // (its process died mid-run).
         req("status", TEXT),
         req("files_ingested", COUNT),
         req("files_skipped", COUNT),
@@ -38,6 +39,9 @@ pub static RUNS: Table = Table {
         req("tickets_prepared", COUNT),
         req("tickets_created", COUNT),
         req("tickets_failed", COUNT),
+        // Governance packs (a scope's reports and bundle) the monthly close could not write; empty
+        // in runs recorded before the column existed.
+        col("packs_failed", COUNT),
         col("error", TEXT),
         req("host", TEXT),
         req("pid", COUNT),
@@ -120,6 +124,7 @@ pub struct RunRecord {
     pub tickets_prepared: u64,
     pub tickets_created: u64,
     pub tickets_failed: u64,
+    pub packs_failed: u64,
     pub error: Option<String>,
     pub host: String,
     pub pid: u32,
@@ -156,6 +161,7 @@ pub fn record_run(lake: &Lake, run: &RunRecord) -> Result<()> {
             count(run.tickets_prepared),
             count(run.tickets_created),
             count(run.tickets_failed),
+            count(run.packs_failed),
             run.error.as_deref().map_or(Value::Null, text),
             text(&run.host),
             count(u64::from(run.pid)),

@@ -26,10 +26,60 @@ pub fn write(conn: &Connection, period_start: &str, scope: &str, out: &Path) -> 
     let label = period_start.get(..7).unwrap_or(period_start);
     // The scope is a tenant id from the exports: it names one folder here, never a path.
     let dir = out.join(format!("evidence-{}-{label}", super::tenant_folder(scope)));
-    if dir.exists() {
-        // A bundle is rebuilt whole: a file left from an earlier run would not be in the manifest.
-        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot replace {}", dir.display()))?;
+    // Built aside, verified, then swapped in whole: a bundle that fails half-way (a value no
+    // format can hold, a full disk) leaves the bundle already issued as it was, and a file left
+    // from an earlier run never sits in a bundle its manifest does not list.
+    let mut aside = tempfile::Builder::new();
+    aside.prefix(".evidence-building-");
+    #[cfg(unix)]
+    aside.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755));
+    let aside = aside
+        .tempdir_in(out)
+        .with_context(|| format!("cannot create a folder in {}", out.display()))?;
+    build(conn, period_start, scope, aside.path())?;
+    let problems = verify(aside.path())?;
+    if !problems.is_empty() {
+        bail!(
+            "the bundle built for {scope} does not verify: {}",
+            problems.join("; ")
+        );
     }
+    swap_in(aside, &dir)?;
+    Ok(dir)
+}
+
+/// Puts a built bundle in place of `dir` (if there is one). The old bundle is moved aside first
+/// and removed only once the new one is in place.
+fn swap_in(built: tempfile::TempDir, dir: &Path) -> Result<()> {
+    let out = dir.parent().expect("a bundle is inside its folder");
+    let old = dir.exists().then(|| {
+        out.join(format!(
+            ".{}-replaced-{}",
+            dir.file_name().expect("a bundle folder name").to_string_lossy(),
+            std::process::id()
+        ))
+    });
+    if let Some(old) = &old {
+        std::fs::rename(dir, old).with_context(|| format!("cannot move {} aside", dir.display()))?;
+    }
+    let built = built.keep();
+    if let Err(e) = std::fs::rename(&built, dir) {
+        if let Some(old) = &old {
+            std::fs::rename(old, dir).ok();
+        }
+        std::fs::remove_dir_all(&built).ok();
+        return Err(e).with_context(|| format!("cannot put the new bundle in place at {}", dir.display()));
+    }
+    if let Some(old) = &old {
+        std::fs::remove_dir_all(old).with_context(|| format!("cannot remove {}", old.display()))?;
+    }
+    crate::lake::sync_dir(out)
+}
+
+/// Writes every file of a bundle into `dir` (an empty folder).
+fn build(conn: &Connection, period_start: &str, scope: &str, dir: &Path) -> Result<()> {
+    let dir = dir.to_path_buf();
+    let label = period_start.get(..7).unwrap_or(period_start);
     std::fs::create_dir_all(dir.join("controls"))?;
     let period = format!("period_start = date {}", sql::string_literal(period_start));
     super::workbook::write(conn, period_start, &dir.join("kpi-and-risk-register.xlsx"))?;
@@ -132,7 +182,7 @@ pub fn write(conn: &Connection, period_start: &str, scope: &str, out: &Path) -> 
         &dir.join("proof-brief.pdf"),
     )?;
     write_manifest(&dir)?;
-    Ok(dir)
+    Ok(())
 }
 
 /// Every file of a bundle but the manifest and its hash, as paths relative to the bundle.
@@ -205,6 +255,19 @@ pub fn verify(dir: &Path) -> Result<Vec<String>> {
             continue;
         };
         listed.push(file.to_string());
+        // An entry can name only a file of the bundle: never a path that leaves it.
+        let inside = std::path::Path::new(file)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+            && !file.contains('\\')
+            && !file.contains(':');
+        if !inside {
+            problems.push(format!(
+                "{MANIFEST} line {}: `{file}` is not a file of the bundle",
+                i + 1
+            ));
+            continue;
+        }
         match std::fs::read(dir.join(file)) {
             Ok(bytes) if sha256_hex(&bytes) == digest => {}
             Ok(_) => problems.push(format!("{file}: content differs from the manifest")),

@@ -249,14 +249,16 @@ pub(crate) fn fill_sheet(
                     let format = if percent { &styles.ratio } else { &styles.number };
                     worksheet.write_number_with_format(r, c16, *f, format)?;
                 }
-                Cell::Text(t) if ty == "DATE" => {
-                    worksheet.write_datetime_with_format(
-                        r,
-                        c16,
-                        ExcelDateTime::parse_from_str(t)?,
-                        &styles.date,
-                    )?;
-                }
+                // A date Excel cannot hold (before 1900, e.g. Windows' zero date 1601-01-01 in a
+                // release date) is written as the text it is, not a failed workbook.
+                Cell::Text(t) if ty == "DATE" => match ExcelDateTime::parse_from_str(t) {
+                    Ok(day) => {
+                        worksheet.write_datetime_with_format(r, c16, day, &styles.date)?;
+                    }
+                    Err(_) => {
+                        worksheet.write_string(r, c16, t)?;
+                    }
+                },
                 Cell::Text(t) if ty.starts_with("TIMESTAMP") => {
                     // DuckDB writes `2026-10-14 02:13:00[.ffffff][+00]`: minutes are enough here.
                     let minutes = t.get(..16).unwrap_or(t);
@@ -266,7 +268,7 @@ pub(crate) fn fill_sheet(
                     };
                 }
                 Cell::Text(t) => {
-                    worksheet.write_string(r, c16, t)?;
+                    worksheet.write_string(r, c16, cell_text(t))?;
                 }
             }
         }
@@ -381,7 +383,7 @@ fn write_charts(
                     Cell::Int(i) => sheet.write_number(r, c, *i as f64)?,
                     Cell::Float(f) => sheet.write_number(r, c, *f)?,
                     Cell::Null => sheet,
-                    other => sheet.write_string(r, c, other.to_text())?,
+                    other => sheet.write_string(r, c, cell_text(&other.to_text()))?,
                 };
             }
         }
@@ -413,4 +415,25 @@ fn write_charts(
     }
     sheet.set_column_width(0, 34)?;
     Ok(())
+}
+
+/// The most characters an Excel cell holds.
+const EXCEL_CELL_CHARS: usize = 32_767;
+
+/// Text as a cell can hold it: a text longer than Excel allows (an error message pasted into a
+/// ticket, a long change description) is cut, with a marker that says so, instead of failing the
+/// workbook; the CSVs of the bundle and the lake keep it whole.
+fn cell_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= EXCEL_CELL_CHARS {
+        return text.into();
+    }
+    let marker = format!(
+        " [... cut: {} characters in all; the whole text is in the bundle's CSVs and the lake]",
+        text.chars().count()
+    );
+    let kept: String = text
+        .chars()
+        .take(EXCEL_CELL_CHARS - marker.chars().count())
+        .collect();
+    format!("{kept}{marker}").into()
 }
