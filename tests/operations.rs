@@ -761,7 +761,7 @@ fn remediation_tickets_are_prepared_for_review_by_default_and_created_once_with_
     handle.join().unwrap();
 
     let seen = seen.lock().unwrap();
-    let creates: Vec<&(String, String, Vec<(String, String)>, String)> = seen
+    let creates: Vec<_> = seen
         .iter()
         .filter(|r| r.1 == "/ATServicesRest/V1.0/Tickets")
         .collect();

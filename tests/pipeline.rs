@@ -324,7 +324,7 @@ T1,acme,incident,in_progress,2026-10-01T08:00:00Z
 "
         ),
     );
-    ingest::ingest(&config, &lake, &[day2.clone()]).unwrap();
+    ingest::ingest(&config, &lake, std::slice::from_ref(&day2)).unwrap();
     let report = ingest::ingest(&config, &lake, &[day1]).unwrap();
     assert_eq!(
         (loaded(&report).rows_replaced, loaded(&report).rows_stale),
