@@ -2,7 +2,8 @@
 # Rehearses the scheduled job on the sample MSP, as cron would run it: every snapshot day's
 # exports land in the inbox and `govpack run daily` runs as of that day (weekly on Mondays),
 # then `govpack run monthly` closes each month. One tenant's RMM export stops on STOP_AFTER, so
-# the stale-data alert and `govpack status` have something to show. Dry run: no webhook is set.
+# the stale-data alert and `govpack status` have something to show. Alerts are dry runs
+# (`--dry-run`): the cards are written, nothing is posted.
 # Needs bash and GNU date (Linux).
 #
 #   deploy/rehearse.sh [WORKDIR]   (default ./govpack-rehearsal; env GOVPACK=path/to/govpack,
@@ -43,11 +44,11 @@ for dir in drops/*/; do
   mv "$dir" "inbox/$day"
   job=daily
   [[ "$(date -u -d "$day" +%u)" == 1 ]] && job=weekly
-  "$govpack" run "$job" --as-of "$day" > "run-$day.log" 2>&1 || { echo "run $job $day failed:"; cat "run-$day.log"; exit 1; }
+  "$govpack" run "$job" --as-of "$day" --dry-run > "run-$day.log" 2>&1 || { echo "run $job $day failed:"; cat "run-$day.log"; exit 1; }
 done
 # The first of each month after a drop month closes that month.
 for first in $(ls inbox/processed | cut -c1-7 | sort -u); do
   next="$(date -u -d "$first-01 +1 month" +%Y-%m-%d)"
-  "$govpack" run monthly --as-of "$next" > "run-monthly-$next.log" 2>&1 || { cat "run-monthly-$next.log"; exit 1; }
+  "$govpack" run monthly --as-of "$next" --dry-run > "run-monthly-$next.log" 2>&1 || { cat "run-monthly-$next.log"; exit 1; }
 done
 "$govpack" status --as-of 2026-10-31

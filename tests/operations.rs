@@ -119,7 +119,11 @@ fn all_text_under(dir: &Path) -> String {
 fn the_inbox_loads_good_files_parks_duplicates_and_sets_broken_files_aside_with_a_reason() {
     let dir = msp("");
     drop_all_exports(dir.path());
-    let first = govpack(dir.path(), &["run", "daily", "--as-of", "2026-10-31"], &[]);
+    let first = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
+        &[],
+    );
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
     let processed = dir.path().join("inbox/processed/2026-10-31");
     assert_eq!(files_in(&processed).len(), 8, "every export moved to processed/");
@@ -141,7 +145,11 @@ fn the_inbox_loads_good_files_parks_duplicates_and_sets_broken_files_aside_with_
         "snapshot_date\n",
     )
     .unwrap();
-    let second = govpack(dir.path(), &["run", "daily", "--as-of", "2026-11-01"], &[]);
+    let second = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-11-01", "--dry-run"],
+        &[],
+    );
     // A failed file makes the run partial: exit 1 and a line on stderr, so the scheduler (and
     // cron's mail) shows it.
     assert_eq!(second.status.code(), Some(1), "{}", text(&second));
@@ -203,7 +211,11 @@ fn a_second_run_is_refused_while_one_holds_the_lake_and_a_dead_runs_lock_is_take
     let lake = lake(dir.path());
     let holder = Holder::this_process("daily", "daily-2026-10-31-held-by-test", Utc::now());
     let held = RunLock::acquire(&lake, &holder).unwrap();
-    let refused = govpack(dir.path(), &["run", "daily", "--as-of", "2026-10-31"], &[]);
+    let refused = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
+        &[],
+    );
     assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
     assert!(
         text(&refused).contains("in use by `daily` (run daily-2026-10-31-held-by-test"),
@@ -223,7 +235,15 @@ fn a_second_run_is_refused_while_one_holds_the_lake_and_a_dead_runs_lock_is_take
     );
     // With --wait-for-lock a run waits for the holder to finish, then does its work.
     let waiting = Command::new(env!("CARGO_BIN_EXE_govpack"))
-        .args(["run", "daily", "--as-of", "2026-10-31", "--wait-for-lock", "60"])
+        .args([
+            "run",
+            "daily",
+            "--as-of",
+            "2026-10-31",
+            "--dry-run",
+            "--wait-for-lock",
+            "60",
+        ])
         .current_dir(dir.path())
         .env_remove("GOVPACK_TEAMS_WEBHOOK_URL")
         .stdout(std::process::Stdio::piped())
@@ -262,7 +282,11 @@ fn a_second_run_is_refused_while_one_holds_the_lake_and_a_dead_runs_lock_is_take
         serde_json::to_string(&stale).unwrap(),
     )
     .unwrap();
-    let taken_over = govpack(dir.path(), &["run", "daily", "--as-of", "2026-10-31"], &[]);
+    let taken_over = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
+        &[],
+    );
     assert_eq!(taken_over.status.code(), Some(0), "{}", text(&taken_over));
     assert!(
         text(&taken_over).contains("daily-2026-10-30-dead")
@@ -627,15 +651,21 @@ fn a_teams_500_is_retried_with_backoff_then_reported_without_the_url() {
 }
 
 #[test]
-fn with_no_webhook_url_the_cards_are_written_and_the_run_says_it_was_a_dry_run() {
+fn with_no_webhook_url_the_alerts_stay_pending_and_the_next_run_with_a_url_posts_them() {
     let dir = msp(ONE_RULE);
     drop_all_exports(dir.path());
     let run = govpack(dir.path(), &["run", "daily", "--as-of", "2026-10-31"], &[]);
-    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    assert_eq!(run.status.code(), Some(1), "partial: {}", text(&run));
     assert!(
         text(&run).contains("no webhook URL in GOVPACK_TEAMS_WEBHOOK_URL"),
         "{}",
         text(&run)
+    );
+    assert_eq!(query(dir.path(), "select status from runs")[0][0], "partial");
+    let pending = query(dir.path(), "select delivery from alerts where is_new");
+    assert!(
+        !pending.is_empty() && pending.iter().all(|r| r[0] == "undelivered"),
+        "{pending:?}"
     );
     let cards = files_in(&dir.path().join("output/alerts/2026-10-31"));
     assert!(!cards.is_empty());
@@ -644,6 +674,34 @@ fn with_no_webhook_url_the_cards_are_written_and_the_run_says_it_was_a_dry_run()
     )
     .unwrap();
     assert_eq!(card["attachments"][0]["content"]["type"], "AdaptiveCard");
+    let check = govpack(dir.path(), &["status", "--check"], &[]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(
+        text(&check).contains(&format!("{} alert(s) not delivered", pending.len())),
+        "{}",
+        text(&check)
+    );
+
+    // The URL is set and the job runs again: the pending breaches are still new, and go out.
+    let (base, seen, handle, server) = fake_server(|_, _, _| (202, String::new()));
+    let url = format!("{base}{SECRET_WEBHOOK_PATH}");
+    let next = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-31"],
+        &[("GOVPACK_TEAMS_WEBHOOK_URL", &url)],
+    );
+    server.unblock();
+    handle.join().unwrap();
+    assert_eq!(next.status.code(), Some(0), "{}", text(&next));
+    assert_eq!(seen.lock().unwrap().len(), pending.len());
+    let posted = query(
+        dir.path(),
+        "select delivery from alerts where is_new and delivery = 'posted'",
+    );
+    assert!(
+        posted.len() == pending.len() && posted.iter().all(|r| r[0] == "posted"),
+        "{posted:?}"
+    );
 }
 
 /// The Autotask fake: tickets by externalID; `/Tickets/query` finds them, `/Tickets` creates.
@@ -707,7 +765,11 @@ fn remediation_tickets_are_prepared_for_review_by_default_and_created_once_with_
     // with no ticket: open 73.4 h at the end of the 26th, past the 72 h default.
     let dir = msp(TICKETS);
     drop_all_exports(dir.path());
-    let review = govpack(dir.path(), &["run", "daily", "--as-of", "2026-08-27"], &[]);
+    let review = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-08-27", "--dry-run"],
+        &[],
+    );
     assert_eq!(review.status.code(), Some(0), "{}", text(&review));
     let csv_path = dir
         .path()
@@ -738,14 +800,14 @@ fn remediation_tickets_are_prepared_for_review_by_default_and_created_once_with_
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let applied = govpack(
         dir.path(),
-        &["run", "daily", "--as-of", "2026-08-27", "--apply"],
+        &["run", "daily", "--as-of", "2026-08-27", "--dry-run", "--apply"],
         &env,
     );
     assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
     // Re-running the approved day with --apply creates nothing more.
     let again = govpack(
         dir.path(),
-        &["run", "daily", "--as-of", "2026-08-27", "--apply"],
+        &["run", "daily", "--as-of", "2026-08-27", "--dry-run", "--apply"],
         &env,
     );
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
@@ -753,7 +815,7 @@ fn remediation_tickets_are_prepared_for_review_by_default_and_created_once_with_
     fs::remove_dir_all(dir.path().join("lake/remediation_tickets")).unwrap();
     let lost = govpack(
         dir.path(),
-        &["run", "daily", "--as-of", "2026-08-27", "--apply"],
+        &["run", "daily", "--as-of", "2026-08-27", "--dry-run", "--apply"],
         &env,
     );
     assert_eq!(lost.status.code(), Some(0), "{}", text(&lost));
@@ -866,6 +928,7 @@ fn json_logs_for_a_collector_carry_the_run_and_its_outcome() {
             "daily",
             "--as-of",
             "2026-10-31",
+            "--dry-run",
         ],
         &[],
     );
@@ -993,21 +1056,33 @@ fn the_cron_sequence_leaves_a_ledger_alerts_tickets_monthly_packs_and_a_stale_te
     let manifest = month.join("evidence-portfolio-2026-10/manifest.sha256");
     let (before, alerts_before) = (fs::read(&manifest).unwrap(), query(&work, day_alerts));
     let cards_before = all_text_under(&work.join("output/alerts/2026-10-31"));
-    let last_day = govpack(&work, &["run", "daily", "--as-of", "2026-10-31"], &[]);
+    let last_day = govpack(
+        &work,
+        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
+        &[],
+    );
     assert_eq!(last_day.status.code(), Some(0), "{}", text(&last_day));
     assert!(
         query(&work, day_alerts) == alerts_before,
         "re-running 2026-10-31 changed its alerts"
     );
     assert!(all_text_under(&work.join("output/alerts/2026-10-31")) == cards_before);
-    let history = govpack(&work, &["run", "daily", "--as-of", "2026-10-21"], &[]);
+    let history = govpack(
+        &work,
+        &["run", "daily", "--as-of", "2026-10-21", "--dry-run"],
+        &[],
+    );
     assert_eq!(history.status.code(), Some(0), "{}", text(&history));
     assert!(
         text(&history).contains("2026-10 was closed by run monthly-2026-11-01"),
         "{}",
         text(&history)
     );
-    let close = govpack(&work, &["run", "monthly", "--as-of", "2026-11-01"], &[]);
+    let close = govpack(
+        &work,
+        &["run", "monthly", "--as-of", "2026-11-01", "--dry-run"],
+        &[],
+    );
     assert_eq!(close.status.code(), Some(0), "{}", text(&close));
     assert_eq!(
         fs::read_to_string(&manifest).unwrap(),
@@ -1054,7 +1129,11 @@ fn only_open_unticketed_episodes_past_the_limit_on_current_included_devices_get_
          501,T1,remediation,KB5 failing on ACME-DC01,in_progress,2026-10-06T09:00:00Z,srv-1,KB5\n",
     )
     .unwrap();
-    let run = govpack(dir.path(), &["run", "daily", "--as-of", "2026-10-10"], &[]);
+    let run = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-10", "--dry-run"],
+        &[],
+    );
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
     let mut reader = csv::Reader::from_path(
         dir.path()
@@ -1134,7 +1213,7 @@ fn without_autotask_base_url_the_zone_comes_from_the_zone_lookup() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let run = govpack(
         dir.path(),
-        &["run", "daily", "--as-of", "2026-08-27", "--apply"],
+        &["run", "daily", "--as-of", "2026-08-27", "--dry-run", "--apply"],
         &env,
     );
     server.unblock();

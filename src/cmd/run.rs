@@ -320,12 +320,12 @@ fn alert(
         &record.run_id,
     )?;
     record.alerts_new = delivery.new;
-    record.alerts_undelivered = delivery.failed.len() as u64;
+    record.alerts_undelivered = delivery.failed.len() as u64 + delivery.undelivered;
     record
         .outputs
         .extend(delivery.card_files.iter().map(|p| p.display().to_string()));
     println!(
-        "Breaches: {} ({} new since {}): {} posted, {} written as dry-run cards, {} failed",
+        "Breaches: {} ({} new since {}): {} posted, {} written as dry-run cards, {} failed, {} without a URL",
         breaches.len(),
         delivery.new,
         history
@@ -333,15 +333,22 @@ fn alert(
             .map_or_else(|| "the first evaluation".to_string(), |d| d.to_string()),
         delivery.posted,
         delivery.dry_run,
-        delivery.failed.len()
+        delivery.failed.len(),
+        delivery.undelivered
     );
     if delivery.dry_run > 0 {
-        let why = if dry_run {
-            "--dry-run".to_string()
-        } else {
-            format!("no webhook URL in {}", delivery.channels_without_url.join(", "))
-        };
-        println!("  dry run ({why}): cards in {}", dir.display());
+        println!("  dry run (--dry-run): cards in {}", dir.display());
+    }
+    if delivery.undelivered > 0 {
+        let message = format!(
+            "{} alert(s) not delivered: no webhook URL in {}; the cards are in {} and stay pending \
+             until a run with the URL set posts them",
+            delivery.undelivered,
+            delivery.channels_without_url.join(", "),
+            dir.display()
+        );
+        println!("  {message}");
+        tracing::warn!(run_id = %record.run_id, "{message}");
     }
     tracing::info!(
         run_id = %record.run_id,

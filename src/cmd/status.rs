@@ -196,6 +196,25 @@ fn check(
         let why = error.map_or_else(String::new, |e| format!(": {}", e.lines().next().unwrap_or("")));
         problems.push(format!("the latest run {run_id} is {status}{why}"));
     }
+    // Breaches whose alert has not gone out on the latest day evaluated (the post failed, or the
+    // channel has no URL): they go out with the next run that can deliver them.
+    let mut pending = conn.prepare(
+        "select breach_key, delivery from alerts
+         where evaluated_on = (select max(evaluated_on) from alerts) and delivery in ('failed', 'undelivered')
+         order by breach_key",
+    )?;
+    let pending: Vec<String> = pending
+        .query_map([], |r| {
+            Ok(format!("{} ({})", r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<duckdb::Result<_>>()?;
+    if !pending.is_empty() {
+        problems.push(format!(
+            "{} alert(s) not delivered: {}",
+            pending.len(),
+            pending.join(", ")
+        ));
+    }
     let stale: Vec<&str> = tenants
         .iter()
         .filter(|t| t.stale)

@@ -253,10 +253,11 @@ pub fn history(conn: &Connection, day: NaiveDate) -> Result<History> {
         ..History::default()
     };
     if let Some(previous) = &previous_day {
-        // A breach whose alert failed to go out is not "already alerted": it stays new until one
-        // is delivered.
+        // A breach whose alert did not go out (the post failed, or its channel had no URL) is not
+        // "already alerted": it stays new until one is delivered.
         let mut statement = conn.prepare(
-            "select breach_key from alerts where evaluated_on = cast(? as date) and delivery <> 'failed'",
+            "select breach_key from alerts where evaluated_on = cast(? as date)
+             and delivery not in ('failed', 'undelivered')",
         )?;
         for key in statement.query_map(params![previous], |r| r.get::<_, String>(0))? {
             history.previous_keys.insert(key?);

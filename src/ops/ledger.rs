@@ -69,7 +69,8 @@ pub static ALERTS: Table = Table {
         col("detail", TEXT),
         // New: not breached at the previous evaluation (so it is alerted).
         req("is_new", ColumnType::Bool),
-        // posted, dry_run, failed, not_new (a breach that persists is not re-sent).
+        // posted, dry_run (--dry-run), failed, undelivered (no URL for its channel), not_new (a
+        // breach that persists is not re-sent).
         req("delivery", TEXT),
         // The environment variable of the channel, never the URL.
         col("channel", TEXT),

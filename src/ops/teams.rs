@@ -5,8 +5,9 @@
 //!
 //! Every card is also written to `output/alerts/YYYY-MM-DD/` (the record of what was said). A
 //! tenant's breaches go to its own channel when `[alerts.tenant_webhook_env]` names one, else to
-//! the MSP's channel. A channel whose variable is unset, and every channel under `--dry-run`,
-//! gets the file only. The URL is a secret: it is read from the environment, and only the
+//! the MSP's channel. Under `--dry-run` every card is a file only, on purpose. A channel whose
+//! variable is unset gets the file for now: the breach stays pending (`undelivered`) and is posted
+//! by the next run that has a URL, and the run is `partial` meanwhile. The URL is a secret: it is read from the environment, and only the
 //! variable's name is ever printed or stored.
 
 use std::path::{Path, PathBuf};
@@ -28,9 +29,13 @@ use crate::ops::ledger::ALERTS;
 pub struct Delivery {
     pub new: u64,
     pub posted: u64,
+    /// Cards not posted on purpose (`--dry-run`).
     pub dry_run: u64,
     pub failed: Vec<String>,
-    /// Channels (variable names) that had no URL, so their cards are files only.
+    /// Cards not posted because their channel has no URL: pending, like a failed post, until a
+    /// run with a URL delivers them.
+    pub undelivered: u64,
+    /// Channels (variable names) that had no URL, so their cards are files only for now.
     pub channels_without_url: Vec<String>,
     pub card_files: Vec<PathBuf>,
 }
@@ -177,8 +182,8 @@ pub fn deliver(
                     if !delivery.channels_without_url.contains(&channel) {
                         delivery.channels_without_url.push(channel.clone());
                     }
-                    delivery.dry_run += 1;
-                    "dry_run".to_string()
+                    delivery.undelivered += 1;
+                    "undelivered".to_string()
                 }
                 Some(url) => {
                     let shown = format!("${channel}");
