@@ -1412,3 +1412,29 @@ fn a_date_option_outside_the_years_govpack_works_in_is_a_usage_error_not_a_panic
         );
     }
 }
+
+#[test]
+fn query_only_reads_a_copy_to_or_a_second_statement_is_refused_and_writes_nothing() {
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "tenants.csv", TENANTS);
+    let loaded = govpack(dir.path(), &["--lake", "lake", "ingest", "tenants.csv"]);
+    assert_eq!(loaded.status.code(), Some(0), "{}", stderr(&loaded));
+    let target = dir.path().join("lake/tenants/tenants.parquet");
+    let before = fs::read(&target).unwrap();
+    let over = format!("copy (select 1 as x) to '{}' (format parquet)", target.display());
+    for sql in [
+        over.clone(),
+        format!("select 1; {over}"),
+        "attach 'x.db' as x".to_string(),
+    ] {
+        let out = govpack(dir.path(), &["--lake", "lake", "query", &sql]);
+        assert_eq!(out.status.code(), Some(2), "{sql}: {}", stderr(&out));
+    }
+    assert_eq!(fs::read(&target).unwrap(), before, "a lake file was overwritten");
+    assert!(!dir.path().join("x.db").exists());
+    let out = govpack(
+        dir.path(),
+        &["--lake", "lake", "query", "select count(*) as n from tenants;"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

@@ -60,7 +60,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         );
         return Ok(0);
     }
-    let query = args.sql.as_deref().expect("clap requires sql");
+    let query = read_only_query(args.sql.as_deref().expect("clap requires sql"))?;
     let conn = sql::open(&lake)?;
     if args.format == Format::Parquet {
         let out = args
@@ -104,4 +104,107 @@ fn to_json((names, rows): &(Vec<String>, Vec<Vec<Cell>>)) -> Result<String> {
         })
         .collect();
     Ok(serde_json::to_string_pretty(&objects)? + "\n")
+}
+
+/// The statements a query may start with: each reads, none writes a file or changes a setting.
+const READING_STATEMENTS: [&str; 10] = [
+    "select",
+    "with",
+    "from",
+    "values",
+    "table",
+    "describe",
+    "show",
+    "summarize",
+    "pivot",
+    "unpivot",
+];
+
+/// The user's SQL when it is one statement that only reads. `query` is for looking at the lake:
+/// a `COPY ... TO` could overwrite a lake file or an issued bundle, and DuckDB runs every
+/// statement of a text it is given, so a second statement after a `;` is refused too. Semicolons
+/// inside string literals, quoted names, dollar-quoted strings and comments do not count.
+fn read_only_query(sql: &str) -> Result<&str, UsageError> {
+    let text = sql
+        .trim()
+        .trim_end_matches(|c: char| c == ';' || c.is_whitespace());
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &text[i..];
+        let skip_to = |end: &str, from: usize| {
+            rest[from..]
+                .find(end)
+                .map_or(rest.len(), |e| from + e + end.len())
+        };
+        i += match bytes[i] {
+            b'\'' => skip_to("'", 1),
+            b'"' => skip_to("\"", 1),
+            b'-' if rest.starts_with("--") => skip_to("\n", 2),
+            b'/' if rest.starts_with("/*") => skip_to("*/", 2),
+            b'$' if rest.starts_with("$$") => skip_to("$$", 2),
+            b';' => {
+                return Err(UsageError(
+                    "query runs one statement at a time: remove the `;` between statements".into(),
+                ));
+            }
+            _ => 1,
+        };
+    }
+    // The first word after any leading comments.
+    let mut start = text;
+    loop {
+        start = start.trim_start();
+        if let Some(rest) = start.strip_prefix("--") {
+            start = rest.split_once('\n').map_or("", |(_, r)| r);
+        } else if let Some(rest) = start.strip_prefix("/*") {
+            start = rest.split_once("*/").map_or("", |(_, r)| r);
+        } else {
+            break;
+        }
+    }
+    let first = start
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !READING_STATEMENTS.contains(&first.as_str()) && !start.starts_with('(') {
+        return Err(UsageError(format!(
+            "query only reads: `{first}` is not one of {} (write results with --out FILE)",
+            READING_STATEMENTS.join(", ")
+        )));
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_only_query;
+
+    #[test]
+    fn a_query_is_one_statement_that_reads() {
+        for ok in [
+            "select 1",
+            "select 1;",
+            "  -- a note\nwith t as (select 'a;b' as x) select * from t",
+            "from devices where hostname = 'x;y' /* ; */",
+            "select \"odd;name\" from t",
+            "(select 1) union (select 2)",
+            "describe devices",
+        ] {
+            assert!(read_only_query(ok).is_ok(), "{ok}");
+        }
+        for refused in [
+            "copy (select 1) to '/tmp/x.csv'",
+            "select 1; copy (select 1) to '/tmp/x.csv'",
+            "select 1 as q; attach 'x.db'",
+            "attach '/tmp/x.db' as x",
+            "install httpfs",
+            "set enable_external_access = true",
+            "/* hi */ export database '/tmp/x'",
+            "pragma version; select 1",
+        ] {
+            assert!(read_only_query(refused).is_err(), "{refused}");
+        }
+    }
 }
