@@ -530,10 +530,11 @@ fn breaches_are_posted_to_teams_as_adaptive_cards_and_the_webhook_url_never_show
     let dir = msp(ONE_RULE);
     drop_all_exports(dir.path());
     let url = format!("{base}{SECRET_WEBHOOK_PATH}");
+    // Every log line at every level, the HTTP client's own included.
     let run = govpack(
         dir.path(),
         &["-vv", "run", "daily", "--as-of", "2026-10-31"],
-        &[("GOVPACK_TEAMS_WEBHOOK_URL", &url)],
+        &[("GOVPACK_TEAMS_WEBHOOK_URL", &url), ("GOVPACK_LOG", "trace")],
     );
     server.unblock();
     handle.join().unwrap();
