@@ -1388,3 +1388,32 @@ fn a_runs_records_are_appended_and_the_ledger_shows_the_latest_even_after_an_old
         ]
     );
 }
+
+#[test]
+fn an_inbox_entry_that_cannot_be_listed_is_set_aside_and_the_others_still_load() {
+    let (dir, inbox) = bare_msp();
+    fs::write(inbox.join("tenants.csv"), "tenant_id,tenant_name\nT1,Acme\n").unwrap();
+    // A link to nothing (an export folder removed by its sync tool): listing it fails.
+    std::os::unix::fs::symlink(dir.path().join("gone"), inbox.join("exports-2026-10-10")).unwrap();
+    let run = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-10", "--dry-run"],
+        &[],
+    );
+    assert_eq!(run.status.code(), Some(1), "partial: {}", text(&run));
+    assert_eq!(query(dir.path(), "select tenant_id from tenants"), [["T1"]]);
+    let failed = dir.path().join("inbox/failed/2026-10-10");
+    assert_eq!(
+        files_in(&failed),
+        ["exports-2026-10-10", "exports-2026-10-10.reason.txt"]
+    );
+    assert!(
+        fs::read_to_string(failed.join("exports-2026-10-10.reason.txt"))
+            .unwrap()
+            .contains("no such file or folder"),
+    );
+    assert_eq!(
+        files_in(&dir.path().join("inbox/processed/2026-10-10")),
+        ["tenants.csv"]
+    );
+}

@@ -50,13 +50,29 @@ impl InboxReport {
 /// Ingests every new entry of `inbox` and moves it to `processed/<day>/` or `failed/<day>/`.
 pub fn process(config: &Config, lake: &Lake, inbox: &Path, day: NaiveDate) -> Result<InboxReport> {
     std::fs::create_dir_all(inbox).with_context(|| format!("cannot create the inbox {}", inbox.display()))?;
-    let entries = new_entries(inbox)?;
+    let mut entries = new_entries(inbox)?;
     if entries.is_empty() {
         return Ok(InboxReport::default());
     }
+    // An entry that cannot even be listed (a folder the job may not read, a link to nothing)
+    // goes to `failed/` with its reason; it must not stop the other entries, every day.
+    let mut out = InboxReport::default();
+    let mut unreadable = Vec::new();
+    entries.retain(|entry| match ingest::expand_paths(std::slice::from_ref(entry)) {
+        Ok(_) => true,
+        Err(e) => {
+            unreadable.push((entry.clone(), e.to_string()));
+            false
+        }
+    });
+    for (entry, reason) in unreadable {
+        match settle(inbox, day, &entry, EntryOutcome::Failed(reason)) {
+            Ok(settled) => out.entries.push(settled),
+            Err(e) => tracing::warn!("inbox entry {} left where it is: {e:#}", entry.display()),
+        }
+    }
     // One ingest call for all entries, so tenants load before the devices that need them.
     let report = ingest::ingest_with(config, lake, &entries, IngestOptions::default())?;
-    let mut out = InboxReport::default();
     for entry in &entries {
         let files: Vec<_> = report
             .files
@@ -79,45 +95,50 @@ pub fn process(config: &Config, lake: &Lake, inbox: &Path, day: NaiveDate) -> Re
         } else {
             EntryOutcome::Loaded
         };
-        let name = entry
-            .file_name()
-            .expect("an inbox entry has a name")
-            .to_string_lossy()
-            .to_string();
-        let folder = match outcome {
-            EntryOutcome::Failed(_) => FAILED,
-            _ => PROCESSED,
-        };
-        let target_dir = inbox.join(folder).join(day.format("%Y-%m-%d").to_string());
-        std::fs::create_dir_all(&target_dir)
-            .with_context(|| format!("cannot create {}", target_dir.display()))?;
-        let target = free_name(&target_dir, &name);
-        if let EntryOutcome::Failed(reason) = &outcome {
-            let reason_file = target.with_file_name(format!(
-                "{}.reason.txt",
-                target.file_name().expect("a name").to_string_lossy()
-            ));
-            std::fs::write(
-                &reason_file,
-                format!(
-                    "{name} could not be ingested; nothing of it is in the lake.\n\n{reason}\n\n\
-                     Once the cause is fixed (a corrected export, or the lake's disk), move {name} back \
-                     into the inbox: the next run picks it up. Newer exports ingested meanwhile are \
-                     safe: a row older than the lake's row of its key changes nothing.\n"
-                ),
-            )
-            .with_context(|| format!("cannot write {}", reason_file.display()))?;
-        }
-        std::fs::rename(entry, &target)
-            .with_context(|| format!("cannot move {} to {}", entry.display(), target.display()))?;
-        out.entries.push(InboxEntry {
-            name,
-            outcome,
-            moved_to: target,
-        });
+        out.entries.push(settle(inbox, day, entry, outcome)?);
     }
     out.ingest = report;
     Ok(out)
+}
+
+/// Moves an entry to `processed/<day>/` or, with a `.reason.txt` beside it, to `failed/<day>/`.
+fn settle(inbox: &Path, day: NaiveDate, entry: &Path, outcome: EntryOutcome) -> Result<InboxEntry> {
+    let name = entry
+        .file_name()
+        .expect("an inbox entry has a name")
+        .to_string_lossy()
+        .to_string();
+    let folder = match outcome {
+        EntryOutcome::Failed(_) => FAILED,
+        _ => PROCESSED,
+    };
+    let target_dir = inbox.join(folder).join(day.format("%Y-%m-%d").to_string());
+    std::fs::create_dir_all(&target_dir)
+        .with_context(|| format!("cannot create {}", target_dir.display()))?;
+    let target = free_name(&target_dir, &name);
+    if let EntryOutcome::Failed(reason) = &outcome {
+        let reason_file = target.with_file_name(format!(
+            "{}.reason.txt",
+            target.file_name().expect("a name").to_string_lossy()
+        ));
+        std::fs::write(
+            &reason_file,
+            format!(
+                "{name} could not be ingested; nothing of it is in the lake.\n\n{reason}\n\n\
+                 Once the cause is fixed (a corrected export, or the lake's disk), move {name} back \
+                 into the inbox: the next run picks it up. Newer exports ingested meanwhile are \
+                 safe: a row older than the lake's row of its key changes nothing.\n"
+            ),
+        )
+        .with_context(|| format!("cannot write {}", reason_file.display()))?;
+    }
+    std::fs::rename(entry, &target)
+        .with_context(|| format!("cannot move {} to {}", entry.display(), target.display()))?;
+    Ok(InboxEntry {
+        name,
+        outcome,
+        moved_to: target,
+    })
 }
 
 fn new_entries(inbox: &Path) -> Result<Vec<PathBuf>> {

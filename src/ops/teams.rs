@@ -278,7 +278,8 @@ fn file_stem(breach: &Breach) -> String {
         raw.push('-');
         raw.push_str(subject);
     }
-    raw.chars()
+    let safe: String = raw
+        .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
                 c
@@ -286,5 +287,52 @@ fn file_stem(breach: &Breach) -> String {
                 '_'
             }
         })
-        .collect()
+        .collect();
+    // File systems refuse names past 255 bytes: a long tenant id or subject is cut, and a digest
+    // of the whole keeps two cut names apart.
+    const MAX_STEM: usize = 120;
+    if safe.len() <= MAX_STEM {
+        return safe;
+    }
+    let digest = crate::sources::sha256_hex(raw.as_bytes());
+    format!("{}~{}", &safe[..MAX_STEM - 13], &digest[..12])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn breach(tenant: &str, subject: Option<&str>) -> Breach {
+        Breach {
+            key: format!("r|{tenant}|-"),
+            rule: "tenant_patch_compliance".into(),
+            kind: "kpi".into(),
+            tenant_id: Some(tenant.into()),
+            tenant_name: None,
+            kpi_id: Some("patch_compliance_rate".into()),
+            subject: subject.map(String::from),
+            value: Some(0.5),
+            threshold: Some(0.9),
+            comparison: "below".into(),
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_card_file_name_stays_short_whatever_the_tenant_id_and_two_long_ids_stay_apart() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let long = "t".repeat(400);
+        let stems = [
+            file_stem(&breach(&long, None)),
+            file_stem(&breach(&format!("{long}x"), None)),
+            file_stem(&breach("acme", Some(&"PC".repeat(300)))),
+        ];
+        assert_ne!(stems[0], stems[1]);
+        for stem in &stems {
+            assert!(stem.len() <= 120, "{stem}");
+            // A name every file system takes.
+            std::fs::write(dir.path().join(format!("001-{stem}.json")), "{}").unwrap();
+        }
+        assert_eq!(file_stem(&breach("acme", None)), "tenant_patch_compliance-acme");
+    }
 }
