@@ -1417,3 +1417,133 @@ fn an_inbox_entry_that_cannot_be_listed_is_set_aside_and_the_others_still_load()
         ["tenants.csv"]
     );
 }
+
+#[test]
+fn a_create_that_fails_after_autotask_made_the_ticket_is_looked_up_not_sent_again() {
+    // A server that makes the ticket, then answers 500 (a proxy timing out on a slow Autotask).
+    let tickets: Arc<Mutex<Vec<String>>> = Arc::default();
+    let made = tickets.clone();
+    let (base, seen, handle, server) = fake_server(move |method, url, body| {
+        let mut tickets = made.lock().unwrap();
+        let request: Json = serde_json::from_str(body).unwrap_or(Json::Null);
+        match (method, url) {
+            ("POST", "/ATServicesRest/V1.0/Tickets/query") => {
+                let wanted = request["filter"][0]["value"].as_str().unwrap_or("").to_string();
+                let items: Vec<Json> = tickets
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, id)| **id == wanted)
+                    .map(|(n, id)| serde_json::json!({"id": 9000 + n, "externalID": id}))
+                    .collect();
+                (200, serde_json::json!({"items": items}).to_string())
+            }
+            ("POST", "/ATServicesRest/V1.0/Tickets") => {
+                tickets.push(request["externalID"].as_str().unwrap().to_string());
+                (500, "upstream timed out".into())
+            }
+            _ => (404, "{}".into()),
+        }
+    });
+    let dir = msp(&format!(
+        "{TICKETS}[alerts]\nretries = 2\nretry_backoff_ms = 10\n"
+    ));
+    drop_all_exports(dir.path());
+    let env = autotask_env(&base);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-08-27", "--dry-run", "--apply"],
+        &env,
+    );
+    server.unblock();
+    handle.join().unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let creates = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.1 == "/ATServicesRest/V1.0/Tickets")
+        .count();
+    let made = tickets.lock().unwrap().len();
+    assert!(made > 0);
+    assert_eq!(
+        creates, made,
+        "one create per episode: a failed create is looked up, not re-sent"
+    );
+    assert!(
+        query(dir.path(), "select status from remediation_tickets")
+            .iter()
+            .all(|r| r[0] == "created"),
+    );
+}
+
+/// A server that answers every request with a redirect to `to`.
+fn redirecting_server(to: String) -> (String, JoinHandle<()>, Arc<tiny_http::Server>) {
+    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+    let port = server.server_addr().to_ip().unwrap().port();
+    let s = server.clone();
+    let handle = std::thread::spawn(move || {
+        for request in s.incoming_requests() {
+            let location =
+                tiny_http::Header::from_bytes("Location", format!("{to}{}", request.url())).unwrap();
+            let _ = request.respond(
+                tiny_http::Response::from_string("")
+                    .with_status_code(302)
+                    .with_header(location),
+            );
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), handle, server)
+}
+
+#[test]
+fn autotask_credentials_follow_no_redirect_and_go_only_to_an_autotask_zone_over_https() {
+    let (elsewhere, seen, other_handle, other) = fake_server(|_, _, _| (200, "{}".into()));
+    let (base, handle, server) = redirecting_server(elsewhere);
+    let dir = msp(&format!("{TICKETS}[alerts]\nretries = 0\n"));
+    drop_all_exports(dir.path());
+    let env = autotask_env(&base);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-08-27", "--dry-run", "--apply"],
+        &env,
+    );
+    server.unblock();
+    other.unblock();
+    handle.join().unwrap();
+    other_handle.join().unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    assert!(text(&run).contains("a redirect, not followed"), "{}", text(&run));
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "the credentials went to the redirect's host"
+    );
+
+    // A zone lookup that names a host outside Autotask, or plain HTTP across the network.
+    for (zone, refused) in [
+        ("https://evil.example/ATServicesRest/", "no Autotask zone"),
+        ("http://webservices5.autotask.net/ATServicesRest/", "only HTTPS"),
+    ] {
+        let answer = serde_json::json!({"url": zone}).to_string();
+        let (lookup, _, lookup_handle, lookup_server) = fake_server(move |_, _, _| (200, answer.clone()));
+        let dir = msp(&format!(
+            "{TICKETS}zone_lookup_url = \"{lookup}/atservicesrest/V1.0/zoneInformation\"\n[alerts]\nretries = 0\n"
+        ));
+        drop_all_exports(dir.path());
+        let env: Vec<(&str, String)> = autotask_env(&lookup)
+            .into_iter()
+            .filter(|(k, _)| *k != "AUTOTASK_BASE_URL")
+            .collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let run = govpack(
+            dir.path(),
+            &["run", "daily", "--as-of", "2026-08-27", "--dry-run", "--apply"],
+            &env,
+        );
+        lookup_server.unblock();
+        lookup_handle.join().unwrap();
+        assert_ne!(run.status.code(), Some(0), "{zone}: {}", text(&run));
+        assert!(text(&run).contains(refused), "{zone}: {}", text(&run));
+    }
+}

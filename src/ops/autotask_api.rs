@@ -105,6 +105,7 @@ impl Autotask {
                 let found = zone["url"]
                     .as_str()
                     .context("the Autotask zone lookup gave no url for this user")?;
+                zone_host(found)?;
                 normalise_base(found)
             }
         };
@@ -126,18 +127,53 @@ impl Autotask {
             .and_then(|item| id_text(&item["id"])))
     }
 
-    /// Creates a ticket; returns its id.
-    pub fn create(&self, body: &Json) -> Result<String> {
-        let answer: Json = serde_json::from_str(&self.send(
-            &format!("{}V1.0/Tickets", self.base),
-            &[],
-            Some(&body.to_string()),
-        )?)
-        .context("Autotask's ticket creation did not answer JSON")?;
-        id_text(&answer["itemId"]).context("Autotask created the ticket but gave no itemId")
+    /// Creates the ticket of `external_id`; returns its id. A create is never simply sent again:
+    /// a request that timed out or failed may still have made the ticket, so before each new try
+    /// the externalID is looked up again and a ticket found there is the answer.
+    pub fn create(&self, external_id: &str, body: &Json) -> Result<String> {
+        let once = Retry {
+            retries: 0,
+            ..self.retry
+        };
+        let mut wait = self.retry.backoff;
+        let mut failures = Vec::new();
+        for attempt in 0..=self.retry.retries {
+            if attempt > 0 {
+                std::thread::sleep(wait);
+                wait = wait.saturating_mul(2);
+                if let Some(id) = self.find(external_id)? {
+                    return Ok(id);
+                }
+            }
+            match self.send_with(
+                &format!("{}V1.0/Tickets", self.base),
+                &[],
+                Some(&body.to_string()),
+                once,
+            ) {
+                Ok(text) => {
+                    let answer: Json = serde_json::from_str(&text)
+                        .context("Autotask's ticket creation did not answer JSON")?;
+                    return id_text(&answer["itemId"])
+                        .context("Autotask created the ticket but gave no itemId");
+                }
+                Err(e) => failures.push(format!("{e:#}")),
+            }
+        }
+        bail!("{}", failures.join("; "))
     }
 
     fn send(&self, url: &str, query: &[(&str, &str)], body: Option<&str>) -> Result<String> {
+        self.send_with(url, query, body, self.retry)
+    }
+
+    fn send_with(
+        &self,
+        url: &str,
+        query: &[(&str, &str)],
+        body: Option<&str>,
+        retry: Retry,
+    ) -> Result<String> {
         let method = if body.is_some() { "POST" } else { "GET" };
         let headers = [
             ("ApiIntegrationCode", self.integration_code.as_str()),
@@ -154,10 +190,23 @@ impl Autotask {
                 (&self.integration_code, "$AUTOTASK_API_INTEGRATION_CODE"),
             ],
         };
-        http::send(&request, self.retry)
+        http::send(&request, retry)
             .map(|r| r.body)
             .map_err(|e| anyhow::anyhow!("Autotask {method} {url}: {e}"))
     }
+}
+
+/// The zone URL the lookup gave must be an Autotask zone (`https://webservicesN.autotask.net/...`):
+/// the credentials go to it. Plain HTTP to this machine passes too (tests' stand-ins).
+fn zone_host(url: &str) -> Result<()> {
+    http::allowed_url(url).map_err(|e| anyhow::anyhow!("the Autotask zone lookup's url: {e}"))?;
+    let uri: ureq::http::Uri = url.parse().context("the Autotask zone lookup's url is no URL")?;
+    let host = uri.host().unwrap_or("");
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1");
+    if !loopback && !host.to_ascii_lowercase().ends_with(".autotask.net") {
+        bail!("the Autotask zone lookup named {host}, which is no Autotask zone (*.autotask.net)");
+    }
+    Ok(())
 }
 
 /// `https://webservices5.autotask.net/ATServicesRest/` whatever form the zone URL came in.
@@ -202,7 +251,7 @@ pub fn apply(client: &Autotask, settings: &TicketSettings, tickets: &[PreparedTi
                         error: None,
                     });
                 }
-                let id = client.create(&payload(settings, t))?;
+                let id = client.create(&t.external_id, &payload(settings, t))?;
                 Ok(Outcome {
                     status: "created".into(),
                     autotask_ticket_id: Some(id),

@@ -35,11 +35,33 @@ pub struct Response {
     pub attempts: u32,
 }
 
+/// Whether a URL may be sent to: HTTPS, or plain HTTP to this machine (a test's stand-in).
+/// Credentials and webhook signatures never cross a network in clear text.
+pub fn allowed_url(url: &str) -> Result<(), String> {
+    let Ok(uri) = url.parse::<ureq::http::Uri>() else {
+        return Err("not a URL".into());
+    };
+    let loopback = matches!(uri.host(), Some("127.0.0.1" | "localhost" | "[::1]" | "::1"));
+    match uri.scheme_str() {
+        Some("https") => Ok(()),
+        Some("http") if loopback => Ok(()),
+        _ => Err(format!(
+            "only HTTPS URLs are used (got {}://{})",
+            uri.scheme_str().unwrap_or("?"),
+            uri.host().unwrap_or("?")
+        )),
+    }
+}
+
 /// Sends the request, retrying as `retry` says. The error says what happened at each attempt.
+/// Redirects are never followed: the headers (Autotask's credentials) and the body would go to
+/// wherever the answer points.
 pub fn send(request: &Request, retry: Retry) -> Result<Response, String> {
+    allowed_url(request.url).map_err(|e| redact(&e, request.secrets))?;
     let agent: Agent = Agent::config_builder()
         .timeout_global(Some(retry.timeout))
         .http_status_as_error(false)
+        .max_redirects(0)
         .build()
         .into();
     let mut failures = Vec::new();
@@ -53,6 +75,12 @@ pub fn send(request: &Request, retry: Retry) -> Result<Response, String> {
                     attempts: attempt,
                 });
             }
+            Ok((status, _)) if (300..400).contains(&status) => (
+                format!(
+                    "HTTP {status}: a redirect, not followed (credentials and content stay with this host)"
+                ),
+                false,
+            ),
             Ok((status, body)) => {
                 let body: String = body.chars().take(300).collect();
                 (
