@@ -705,6 +705,39 @@ fn with_no_webhook_url_the_alerts_stay_pending_and_the_next_run_with_a_url_posts
     );
 }
 
+/// Autotask's answer to a ticket query by externalID over the fake's tickets (ids from 9000).
+fn ticket_query_answer(tickets: &[String], request: &Json) -> (u16, String) {
+    let wanted = request["filter"][0]["value"].as_str().unwrap_or("").to_string();
+    let items: Vec<Json> = tickets
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| **id == wanted)
+        .map(|(n, id)| serde_json::json!({"id": 9000 + n, "externalID": id}))
+        .collect();
+    (
+        200,
+        serde_json::json!({"items": items, "pageDetails": {"count": items.len()}}).to_string(),
+    )
+}
+
+/// `run daily --apply` on 2026-08-27 (the sample's ticket day) with these variables.
+fn apply_tickets(dir: &Path, env: &[(&str, String)]) -> Output {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    govpack(
+        dir,
+        &["run", "daily", "--as-of", "2026-08-27", "--dry-run", "--apply"],
+        &env,
+    )
+}
+
+/// The Autotask variables without AUTOTASK_BASE_URL: the zone comes from the zone lookup.
+fn zone_lookup_env(base: &str) -> Vec<(&'static str, String)> {
+    autotask_env(base)
+        .into_iter()
+        .filter(|(k, _)| *k != "AUTOTASK_BASE_URL")
+        .collect()
+}
+
 /// The Autotask fake: tickets by externalID; `/Tickets/query` finds them, `/Tickets` creates.
 fn fake_autotask(existing: Vec<String>) -> (String, Seen, JoinHandle<()>, Arc<tiny_http::Server>) {
     let tickets = Arc::new(Mutex::new(existing));
@@ -714,19 +747,7 @@ fn fake_autotask(existing: Vec<String>) -> (String, Seen, JoinHandle<()>, Arc<ti
         let mut tickets = tickets.lock().unwrap();
         let request: Json = serde_json::from_str(body).unwrap_or(Json::Null);
         match (method, url) {
-            ("POST", "/ATServicesRest/V1.0/Tickets/query") => {
-                let wanted = request["filter"][0]["value"].as_str().unwrap_or("").to_string();
-                let items: Vec<Json> = tickets
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, id)| **id == wanted)
-                    .map(|(n, id)| serde_json::json!({"id": 9000 + n, "externalID": id}))
-                    .collect();
-                (
-                    200,
-                    serde_json::json!({"items": items, "pageDetails": {"count": items.len()}}).to_string(),
-                )
-            }
+            ("POST", "/ATServicesRest/V1.0/Tickets/query") => ticket_query_answer(&tickets, &request),
             ("POST", "/ATServicesRest/V1.0/Tickets") => {
                 tickets.push(request["externalID"].as_str().unwrap().to_string());
                 (
@@ -1207,16 +1228,7 @@ fn without_autotask_base_url_the_zone_comes_from_the_zone_lookup() {
         "{TICKETS}zone_lookup_url = \"{base}/atservicesrest/V1.0/zoneInformation\"\n"
     ));
     drop_all_exports(dir.path());
-    let env: Vec<(&str, String)> = autotask_env(&base)
-        .into_iter()
-        .filter(|(k, _)| *k != "AUTOTASK_BASE_URL")
-        .collect();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let run = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-08-27", "--dry-run", "--apply"],
-        &env,
-    );
+    let run = apply_tickets(dir.path(), &zone_lookup_env(&base));
     server.unblock();
     handle.join().unwrap();
     let seen = seen.lock().unwrap();
@@ -1427,16 +1439,7 @@ fn a_create_that_fails_after_autotask_made_the_ticket_is_looked_up_not_sent_agai
         let mut tickets = made.lock().unwrap();
         let request: Json = serde_json::from_str(body).unwrap_or(Json::Null);
         match (method, url) {
-            ("POST", "/ATServicesRest/V1.0/Tickets/query") => {
-                let wanted = request["filter"][0]["value"].as_str().unwrap_or("").to_string();
-                let items: Vec<Json> = tickets
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, id)| **id == wanted)
-                    .map(|(n, id)| serde_json::json!({"id": 9000 + n, "externalID": id}))
-                    .collect();
-                (200, serde_json::json!({"items": items}).to_string())
-            }
+            ("POST", "/ATServicesRest/V1.0/Tickets/query") => ticket_query_answer(&tickets, &request),
             ("POST", "/ATServicesRest/V1.0/Tickets") => {
                 tickets.push(request["externalID"].as_str().unwrap().to_string());
                 (500, "upstream timed out".into())
@@ -1448,13 +1451,7 @@ fn a_create_that_fails_after_autotask_made_the_ticket_is_looked_up_not_sent_agai
         "{TICKETS}[alerts]\nretries = 2\nretry_backoff_ms = 10\n"
     ));
     drop_all_exports(dir.path());
-    let env = autotask_env(&base);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let run = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-08-27", "--dry-run", "--apply"],
-        &env,
-    );
+    let run = apply_tickets(dir.path(), &autotask_env(&base));
     server.unblock();
     handle.join().unwrap();
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
@@ -1502,13 +1499,7 @@ fn autotask_credentials_follow_no_redirect_and_go_only_to_an_autotask_zone_over_
     let (base, handle, server) = redirecting_server(elsewhere);
     let dir = msp(&format!("{TICKETS}[alerts]\nretries = 0\n"));
     drop_all_exports(dir.path());
-    let env = autotask_env(&base);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let run = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-08-27", "--dry-run", "--apply"],
-        &env,
-    );
+    let run = apply_tickets(dir.path(), &autotask_env(&base));
     server.unblock();
     other.unblock();
     handle.join().unwrap();
@@ -1531,16 +1522,7 @@ fn autotask_credentials_follow_no_redirect_and_go_only_to_an_autotask_zone_over_
             "{TICKETS}zone_lookup_url = \"{lookup}/atservicesrest/V1.0/zoneInformation\"\n[alerts]\nretries = 0\n"
         ));
         drop_all_exports(dir.path());
-        let env: Vec<(&str, String)> = autotask_env(&lookup)
-            .into_iter()
-            .filter(|(k, _)| *k != "AUTOTASK_BASE_URL")
-            .collect();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let run = govpack(
-            dir.path(),
-            &["run", "daily", "--as-of", "2026-08-27", "--dry-run", "--apply"],
-            &env,
-        );
+        let run = apply_tickets(dir.path(), &zone_lookup_env(&lookup));
         lookup_server.unblock();
         lookup_handle.join().unwrap();
         assert_ne!(run.status.code(), Some(0), "{zone}: {}", text(&run));
