@@ -313,6 +313,9 @@ pub struct RunSettings {
     pub inbox: PathBuf,
     pub output: PathBuf,
     pub stale_tenant_days: u32,
+    /// The longest a run spends on HTTP (alerts, tickets) in all, from its first request, while
+    /// it holds the lake's lock.
+    pub http_deadline_seconds: u64,
 }
 
 impl Default for RunSettings {
@@ -321,6 +324,7 @@ impl Default for RunSettings {
             inbox: PathBuf::from("inbox"),
             output: PathBuf::from("output"),
             stale_tenant_days: 8,
+            http_deadline_seconds: 600,
         }
     }
 }
@@ -847,6 +851,11 @@ impl Config {
             )?;
         }
         at_most("run.stale_tenant_days", self.run.stale_tenant_days.into(), DAYS)?;
+        at_most(
+            "run.http_deadline_seconds",
+            self.run.http_deadline_seconds,
+            86_400,
+        )?;
         at_most("alerts.timeout_seconds", self.alerts.timeout_seconds, 3600)?;
         at_most("alerts.retries", self.alerts.retries.into(), 10)?;
         at_most("alerts.retry_backoff_ms", self.alerts.retry_backoff_ms, 600_000)?;

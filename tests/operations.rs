@@ -1529,3 +1529,35 @@ fn autotask_credentials_follow_no_redirect_and_go_only_to_an_autotask_zone_over_
         assert!(text(&run).contains(refused), "{zone}: {}", text(&run));
     }
 }
+
+#[test]
+fn a_silent_teams_server_cannot_hold_the_lake_past_the_runs_http_deadline() {
+    // Each post takes 3 s to answer; the run may spend 1 s on HTTP in all.
+    let (base, seen, handle, server) = fake_server(|_, _, _| {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        (202, String::new())
+    });
+    let dir = msp(&format!("http_deadline_seconds = 1\n{ONE_RULE}"));
+    drop_all_exports(dir.path());
+    let url = format!("{base}{SECRET_WEBHOOK_PATH}");
+    let started = std::time::Instant::now();
+    let run = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-31"],
+        &[("GOVPACK_TEAMS_WEBHOOK_URL", &url)],
+    );
+    let took = started.elapsed();
+    server.unblock();
+    handle.join().unwrap();
+    assert_eq!(run.status.code(), Some(1), "partial: {}", text(&run));
+    let alerts = query(dir.path(), "select delivery from alerts where is_new");
+    assert!(alerts.len() > 1, "{alerts:?}");
+    assert!(alerts.iter().all(|r| r[0] == "failed"), "{alerts:?}");
+    assert!(text(&run).contains("run.http_deadline_seconds"), "{}", text(&run));
+    // One post was started (and cut at the deadline); the others were never sent.
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert!(
+        took < std::time::Duration::from_secs(3 * alerts.len() as u64),
+        "{took:?}"
+    );
+}

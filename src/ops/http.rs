@@ -53,13 +53,36 @@ pub fn allowed_url(url: &str) -> Result<(), String> {
     }
 }
 
+/// How long this process may spend on HTTP in all, counted from its first request: a run sets
+/// it (`run.http_deadline_seconds`), so that a slow or silent server cannot hold the lake's lock
+/// for hours. Unset: no limit but each request's own timeout.
+static BUDGET: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+static DEADLINE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Sets the process's budget for HTTP work (the first call wins).
+pub fn set_budget(budget: Duration) {
+    BUDGET.set(budget).ok();
+}
+
+/// Time left in the budget, if one is set; the clock starts at the first request.
+fn time_left() -> Option<Duration> {
+    let budget = *BUDGET.get()?;
+    let deadline = DEADLINE.get_or_init(|| std::time::Instant::now() + budget);
+    Some(deadline.saturating_duration_since(std::time::Instant::now()))
+}
+
 /// Sends the request, retrying as `retry` says. The error says what happened at each attempt.
 /// Redirects are never followed: the headers (Autotask's credentials) and the body would go to
 /// wherever the answer points.
 pub fn send(request: &Request, retry: Retry) -> Result<Response, String> {
     allowed_url(request.url).map_err(|e| redact(&e, request.secrets))?;
+    if time_left() == Some(Duration::ZERO) {
+        return Err("not sent: the run's time for HTTP work (run.http_deadline_seconds) is used up".into());
+    }
+    // No request outlives the deadline.
+    let timeout = time_left().map_or(retry.timeout, |left| left.min(retry.timeout));
     let agent: Agent = Agent::config_builder()
-        .timeout_global(Some(retry.timeout))
+        .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .max_redirects(0)
         .build()
@@ -96,7 +119,7 @@ pub fn send(request: &Request, retry: Retry) -> Result<Response, String> {
             redact(request.url, request.secrets)
         );
         failures.push(format!("attempt {attempt}: {outcome}"));
-        if !retryable || attempt > retry.retries {
+        if !retryable || attempt > retry.retries || time_left().is_some_and(|left| left <= wait) {
             break;
         }
         std::thread::sleep(wait);
