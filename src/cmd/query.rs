@@ -4,7 +4,8 @@
 //! ...), `quarantine`, `ingest_ledger`, and every KPI output (`kpi_summary`, `compliance_devices`,
 //! ...; a KPI view holds every computed period: filter on `period_start`). Without `--out` the
 //! result goes to standard output (table, csv or json, with column names as header or keys), so it
-//! composes with other tools; `--format parquet` needs `--out`. `--write-duckdb FILE` instead
+//! composes with other tools; `--format parquet` needs `--out`. The SQL is one statement that
+//! reads (`read_only_query`): a query cannot write over the lake or a bundle. `--write-duckdb FILE` instead
 //! writes a DuckDB database of those views (over the lake's files) for the DuckDB CLI, DBeaver or
 //! Python.
 
@@ -26,7 +27,8 @@ use crate::sql::{self, Cell};
     govpack query \"select * from compliance_devices where not compliant\" --format parquet --out nc.parquet\n  \
     govpack query --write-duckdb govpack.duckdb")]
 pub struct Args {
-    /// The SQL to run (DuckDB dialect)
+    /// The SQL to run (DuckDB dialect): one statement that reads (select, with, from, describe,
+    /// ...); COPY, ATTACH or a second statement are refused
     #[arg(required_unless_present = "write_duckdb")]
     pub sql: Option<String>,
     /// Output format

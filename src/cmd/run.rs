@@ -12,9 +12,10 @@
 //!   failure-pattern analysis, evidence bundle) for the portfolio and every tenant.
 //!
 //! `--as-of DATE` runs as if on that day: the same lake and day give the same outputs, so history
-//! can be re-run. The run ends `succeeded` (exit 0), `partial` (exit 1: an inbox file failed or an
-//! alert or ticket could not be delivered; the rest was done) or `failed` (exit 1, the error in the
-//! ledger and on stderr).
+//! can be re-run. The run ends `succeeded` (exit 0), `partial` (exit 1: an inbox entry failed, an
+//! alert or ticket could not be delivered (no webhook URL, a failed post, the HTTP budget used up)
+//! or a scope's monthly pack could not be written; the rest was done) or `failed` (exit 1, the
+//! error in the ledger and on stderr).
 
 use std::path::{Path, PathBuf};
 
@@ -49,7 +50,8 @@ pub struct Args {
     /// Run as if on this date, YYYY-MM-DD [default: today, UTC]
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
-    /// Write alert cards as JSON files only; post nothing
+    /// Write alert cards as JSON files only and post nothing, on purpose (without it, a card whose
+    /// channel has no webhook URL stays pending and the run is partial)
     #[arg(long)]
     pub dry_run: bool,
     /// Create the prepared remediation tickets in Autotask (default: a review file only)

@@ -22,7 +22,8 @@ use crate::sql;
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  govpack status\n  govpack status --as-of 2026-10-31 --runs 20\n  \
-    govpack status --check            exit 1 when the job stopped, failed, or a tenant is stale"
+    govpack status --check            exit 1 when the job stopped, failed or was partial, alerts
+                                      were not delivered, or a tenant is stale"
 )]
 pub struct Args {
     /// Judge freshness as of this date, YYYY-MM-DD [default: today, UTC]
