@@ -39,6 +39,7 @@ pub struct Config {
     pub run: RunSettings,
     pub alerts: AlertSettings,
     pub tickets: TicketSettings,
+    pub evidence: EvidenceSettings,
     /// The folder relative paths in this file are resolved against (the file's own folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -301,9 +302,19 @@ impl Default for Config {
             run: RunSettings::default(),
             alerts: AlertSettings::default(),
             tickets: TicketSettings::default(),
+            evidence: EvidenceSettings::default(),
             base_dir: PathBuf::from("."),
         }
     }
+}
+
+/// How evidence bundles are sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvidenceSettings {
+    /// An OpenSSH ed25519 private key without a passphrase (relative to this file): every bundle
+    /// then carries `manifest.sha256.sig`, an SSH signature over its manifest.
+    pub signing_key: Option<PathBuf>,
 }
 
 /// The scheduled job (`govpack run`): where it reads and writes, and when a tenant is stale.

@@ -213,7 +213,7 @@ fn text_that_looks_like_a_formula_is_inert_in_every_csv_of_a_bundle_and_of_query
     ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
     kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
     let session = reports::session(&lake, None).unwrap();
-    let bundle = reports::bundle::write(&session, "2026-10-01", "portfolio", dir.path()).unwrap();
+    let bundle = reports::bundle::write(&session, "2026-10-01", "portfolio", dir.path(), None).unwrap();
 
     let mut cells = Vec::new();
     for entry in std::fs::read_dir(bundle.join("controls")).unwrap() {
@@ -393,7 +393,7 @@ fn an_evidence_bundle_verifies_with_sha256sum_and_govpack_and_detects_tampering(
     let dir = TempDir::new().unwrap();
     let lake = sample_lake(dir.path());
     let session = reports::session(&lake, None).unwrap();
-    let bundle = reports::bundle::write(&session, "2026-10-01", "portfolio", dir.path()).unwrap();
+    let bundle = reports::bundle::write(&session, "2026-10-01", "portfolio", dir.path(), None).unwrap();
     assert!(bundle.ends_with("evidence-portfolio-2026-10"));
     for list in ["manifest.sha256", "manifest.sha256.sha256"] {
         let check = std::process::Command::new("sha256sum")
@@ -462,7 +462,7 @@ fn a_tenants_evidence_bundle_holds_no_other_tenants_ids_names_or_devices() {
     let dir = TempDir::new().unwrap();
     let lake = sample_lake(dir.path());
     let session = reports::session(&lake, Some("29683500")).unwrap();
-    let bundle = reports::bundle::write(&session, "2026-10-01", "29683500", dir.path()).unwrap();
+    let bundle = reports::bundle::write(&session, "2026-10-01", "29683500", dir.path(), None).unwrap();
     let others = [
         "29683517",
         "29683534",
@@ -591,7 +591,7 @@ fn a_report_is_the_same_whatever_order_the_lake_stores_its_rows_in() {
             let out = dir.path().join(name).join(scope);
             std::fs::create_dir_all(&out).unwrap();
             let session = reports::session(lake, tenant).unwrap();
-            let bundle = reports::bundle::write(&session, "2026-10-01", scope, &out).unwrap();
+            let bundle = reports::bundle::write(&session, "2026-10-01", scope, &out, None).unwrap();
             // Each file's text in order; the files by name.
             let mut files = std::collections::BTreeMap::<String, Vec<String>>::new();
             for (file, t) in all_text_of_bundle(&bundle) {
@@ -606,5 +606,248 @@ fn a_report_is_the_same_whatever_order_the_lake_stores_its_rows_in() {
             assert_eq!(stored, reversed, "{scope}");
         }
         assert_eq!(text[0].len(), text[1].len());
+    }
+}
+
+/// An ed25519 key made by stock OpenSSH, as the README tells an MSP to make it.
+fn ssh_keygen(dir: &Path, name: &str, args: &[&str]) -> std::path::PathBuf {
+    let key = dir.join(name);
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-C", "govpack evidence test"])
+        .args(args)
+        .arg("-f")
+        .arg(&key)
+        .output()
+        .expect("ssh-keygen (openssh-client) is needed: .ci/run installs it");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    key
+}
+
+fn allowed_signers(dir: &Path, name: &str, key: &Path, line_start: &str) -> std::path::PathBuf {
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let file = dir.join(name);
+    std::fs::write(&file, format!("{line_start} {public}")).unwrap();
+    file
+}
+
+/// What an editor of evidence would do: drop a row, rebuild both hash files with sha256sum.
+fn rebuild_manifests(bundle: &Path) {
+    let mut lines = Vec::new();
+    let mut files: Vec<String> = std::fs::read_to_string(bundle.join("manifest.sha256"))
+        .unwrap()
+        .lines()
+        .map(|l| l.split_once("  ").unwrap().1.to_string())
+        .collect();
+    files.sort();
+    for f in files {
+        let bytes = std::fs::read(bundle.join(&f)).unwrap();
+        lines.push(format!("{}  {f}\n", govpack::sources::sha256_hex(&bytes)));
+    }
+    let manifest = lines.concat();
+    std::fs::write(bundle.join("manifest.sha256"), &manifest).unwrap();
+    std::fs::write(
+        bundle.join("manifest.sha256.sha256"),
+        format!(
+            "{}  manifest.sha256\n",
+            govpack::sources::sha256_hex(manifest.as_bytes())
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_signed_bundle_checks_with_stock_openssh_and_an_edited_one_fails_though_its_hashes_were_rebuilt() {
+    let dir = TempDir::new().unwrap();
+    sample_lake(dir.path());
+    let key = ssh_keygen(dir.path(), "evidence_ed25519", &["-t", "ed25519", "-N", ""]);
+    std::fs::write(
+        dir.path().join("govpack.toml"),
+        "[evidence]\nsigning_key = \"evidence_ed25519\"\n",
+    )
+    .unwrap();
+    let govpack = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_govpack"))
+            .args(["--lake", "lake"])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = govpack(&["report", "--period", "2026-10", "--out", "packs"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bundle = dir.path().join("packs/evidence-portfolio-2026-10");
+    let signature = std::fs::read_to_string(bundle.join("manifest.sha256.sig")).unwrap();
+    assert!(
+        signature.starts_with("-----BEGIN SSH SIGNATURE-----"),
+        "{signature}"
+    );
+    let allowed = allowed_signers(
+        dir.path(),
+        "allowed_signers",
+        &key,
+        "evidence@msp.example namespaces=\"govpack-evidence\"",
+    );
+
+    // The auditor's check, with OpenSSH alone.
+    let openssh = |bundle: &Path| {
+        std::process::Command::new("ssh-keygen")
+            .args(["-Y", "verify", "-f"])
+            .arg(&allowed)
+            .args(["-I", "evidence@msp.example", "-n", "govpack-evidence", "-s"])
+            .arg(bundle.join("manifest.sha256.sig"))
+            .stdin(std::fs::File::open(bundle.join("manifest.sha256")).unwrap())
+            .output()
+            .unwrap()
+    };
+    let checked = openssh(&bundle);
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let verify = govpack(&[
+        "verify",
+        "--allowed-signers",
+        allowed.to_str().unwrap(),
+        bundle.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&verify.stdout).contains("signed by evidence@msp.example"),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+
+    // A key the auditor was not given proves nothing.
+    let stranger = ssh_keygen(dir.path(), "stranger", &["-t", "ed25519", "-N", ""]);
+    let strangers = allowed_signers(dir.path(), "strangers", &stranger, "evidence@msp.example");
+    let verify = govpack(&[
+        "verify",
+        "--allowed-signers",
+        strangers.to_str().unwrap(),
+        bundle.to_str().unwrap(),
+    ]);
+    assert_eq!(verify.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&verify.stderr).contains("is not in"),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    // Nor does the MSP's key where it is trusted for other signatures only, or no longer.
+    for (name, options, why) in [
+        (
+            "files_only",
+            "namespaces=\"file\"",
+            "does not allow the namespace govpack-evidence",
+        ),
+        ("retired", "valid-before=20260101Z", "is not valid now"),
+    ] {
+        let limited = allowed_signers(dir.path(), name, &key, &format!("evidence@msp.example {options}"));
+        let verify = govpack(&[
+            "verify",
+            "--allowed-signers",
+            limited.to_str().unwrap(),
+            bundle.to_str().unwrap(),
+        ]);
+        assert_eq!(verify.status.code(), Some(1), "{name}");
+        assert!(
+            String::from_utf8_lossy(&verify.stderr).contains(why),
+            "{}",
+            String::from_utf8_lossy(&verify.stderr)
+        );
+    }
+
+    // An exception removed and both hash files rebuilt: the hashes agree, the seal does not.
+    let edited = dir.path().join("edited");
+    std::fs::create_dir_all(edited.join("controls")).unwrap();
+    for entry in std::fs::read_dir(&bundle)
+        .unwrap()
+        .chain(std::fs::read_dir(bundle.join("controls")).unwrap())
+    {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let relative = path.strip_prefix(&bundle).unwrap();
+            std::fs::copy(&path, edited.join(relative)).unwrap();
+        }
+    }
+    let exceptions = edited.join("controls/patch-compliance-exceptions.csv");
+    let csv = std::fs::read_to_string(&exceptions).unwrap();
+    assert!(csv.lines().count() > 2, "{csv}");
+    let without_first: Vec<&str> = csv
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i != 1)
+        .map(|(_, l)| l)
+        .collect();
+    std::fs::write(&exceptions, without_first.join("\n") + "\n").unwrap();
+    rebuild_manifests(&edited);
+    let problems = reports::bundle::verify(&edited).unwrap();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].contains("proof-brief.pdf does not quote the digest"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].contains("the manifest was changed after it was signed"),
+        "{problems:?}"
+    );
+    assert!(!openssh(&edited).status.success());
+
+    // Without its signature, an auditor holding the MSP's key still refuses it.
+    std::fs::remove_file(edited.join("manifest.sha256.sig")).unwrap();
+    let verify = govpack(&[
+        "verify",
+        "--allowed-signers",
+        allowed.to_str().unwrap(),
+        edited.to_str().unwrap(),
+    ]);
+    assert_eq!(verify.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&verify.stderr).contains("the bundle is not signed"));
+}
+
+#[test]
+fn a_signing_key_that_is_not_a_private_unencrypted_ed25519_key_is_a_config_error() {
+    let dir = TempDir::new().unwrap();
+    sample_lake(dir.path());
+    let keys = [
+        ssh_keygen(dir.path(), "with_passphrase", &["-t", "ed25519", "-N", "secret"]),
+        ssh_keygen(dir.path(), "ecdsa", &["-t", "ecdsa", "-N", ""]),
+        ssh_keygen(dir.path(), "readable", &["-t", "ed25519", "-N", ""]),
+        dir.path().join("readable.pub"),
+    ];
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&keys[2], std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(&keys[3], std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    for (key, why) in keys
+        .iter()
+        .zip(["passphrase", "ecdsa", "chmod 600", "not an OpenSSH private key"])
+    {
+        std::fs::write(
+            dir.path().join("govpack.toml"),
+            format!("[evidence]\nsigning_key = {:?}\n", key.to_str().unwrap()),
+        )
+        .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_govpack"))
+            .args([
+                "--lake", "lake", "report", "--period", "2026-10", "--out", "packs",
+            ])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("signing_key") && stderr.contains(why),
+            "{why}: {stderr}"
+        );
+        assert!(!dir.path().join("packs/evidence-portfolio-2026-10").exists());
     }
 }

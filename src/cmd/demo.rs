@@ -109,12 +109,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         // The governance pack of the latest month, for the portfolio and its first tenant.
         let reports_dir = args.out.join("reports").join(period.label());
         let first_tenant = crate::reports::tenant_ids(&lake)?.into_iter().next();
+        let key = crate::reports::signature::EvidenceKey::configured(&config)?;
         for tenant in [None, first_tenant] {
             let written = crate::reports::write_pack(
                 &lake,
                 &period.start.to_string(),
                 tenant.as_deref(),
                 &reports_dir,
+                key.as_ref(),
             )?;
             let (bundle, files) = written.split_last().expect("a pack always has its bundle");
             for file in files {

@@ -89,8 +89,15 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         }
         (None, false) => scopes.push(None),
     }
+    let key = reports::signature::EvidenceKey::configured(&config)?;
     for scope in scopes {
-        let written = reports::write_pack(&lake, &period.start.to_string(), scope.as_deref(), &out)?;
+        let written = reports::write_pack(
+            &lake,
+            &period.start.to_string(),
+            scope.as_deref(),
+            &out,
+            key.as_ref(),
+        )?;
         let (bundle, files) = written.split_last().expect("a pack always has its bundle");
         for file in files {
             println!("wrote {}", file.display());

@@ -435,8 +435,9 @@ fn close_month(
     // One scope's bad value must not cost the others their pack: each is written (aside, then
     // swapped in) on its own, and those that failed are named.
     let mut failed = Vec::new();
+    let key = reports::signature::EvidenceKey::configured(config)?;
     for scope in scopes {
-        match reports::write_pack(lake, &period.start.to_string(), scope, &dir) {
+        match reports::write_pack(lake, &period.start.to_string(), scope, &dir, key.as_ref()) {
             Ok(written) => record
                 .outputs
                 .extend(written.iter().map(|p| p.display().to_string())),

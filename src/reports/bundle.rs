@@ -4,6 +4,8 @@
 //! parameters, inputs by SHA-256), `manifest.sha256` listing the SHA-256 of every other file in
 //! `sha256sum` format (so `sha256sum -c manifest.sha256` checks it), and
 //! `manifest.sha256.sha256` holding the hash of that list, as CMMC artifact hashing asks.
+//! With `[evidence] signing_key`, `manifest.sha256.sig` seals the list with the MSP's SSH key
+//! (`signature`): the hashes alone can be rebuilt by anyone who edits a file.
 //!
 //! A tenant's bundle is built from a session scoped to that tenant: every extract filters on
 //! `in_scope(tenant_id)`, and nothing portfolio-wide (quarantine, input file names, failure
@@ -15,14 +17,24 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use duckdb::Connection;
 
+use super::signature::{self, AllowedSigners, EvidenceKey};
 use crate::sources::sha256_hex;
 use crate::sql;
 
 pub const MANIFEST: &str = "manifest.sha256";
+/// The proof brief, which quotes the digest of the bundle's other files.
+const BRIEF: &str = "proof-brief.pdf";
 
 /// Writes the bundle of one scope and period under `out`, returning its folder. `scope` is
 /// `portfolio` or the tenant id the session is scoped to.
-pub fn write(conn: &Connection, period_start: &str, scope: &str, out: &Path) -> Result<PathBuf> {
+/// `key` signs the manifest when the MSP configured one.
+pub fn write(
+    conn: &Connection,
+    period_start: &str,
+    scope: &str,
+    out: &Path,
+    key: Option<&EvidenceKey>,
+) -> Result<PathBuf> {
     let label = period_start.get(..7).unwrap_or(period_start);
     // The scope is a tenant id from the exports: it names one folder here, never a path.
     let dir = out.join(format!("evidence-{}-{label}", super::tenant_folder(scope)));
@@ -36,7 +48,7 @@ pub fn write(conn: &Connection, period_start: &str, scope: &str, out: &Path) -> 
     let aside = aside
         .tempdir_in(out)
         .with_context(|| format!("cannot create a folder in {}", out.display()))?;
-    build(conn, period_start, scope, aside.path())?;
+    build(conn, period_start, scope, aside.path(), key)?;
     let problems = verify(aside.path())?;
     if !problems.is_empty() {
         bail!(
@@ -77,7 +89,13 @@ fn swap_in(built: tempfile::TempDir, dir: &Path) -> Result<()> {
 }
 
 /// Writes every file of a bundle into `dir` (an empty folder).
-fn build(conn: &Connection, period_start: &str, scope: &str, dir: &Path) -> Result<()> {
+fn build(
+    conn: &Connection,
+    period_start: &str,
+    scope: &str,
+    dir: &Path,
+    key: Option<&EvidenceKey>,
+) -> Result<()> {
     let dir = dir.to_path_buf();
     let label = period_start.get(..7).unwrap_or(period_start);
     std::fs::create_dir_all(dir.join("controls"))?;
@@ -174,18 +192,19 @@ fn build(conn: &Connection, period_start: &str, scope: &str, dir: &Path) -> Resu
     // manifest of everything else; the final manifest then lists the brief too.
     let preliminary = manifest_text(&dir)?;
     let digest = sha256_hex(preliminary.as_bytes());
-    super::proof_brief::write(
-        conn,
-        period_start,
-        scope,
-        Some(&digest),
-        &dir.join("proof-brief.pdf"),
-    )?;
-    write_manifest(&dir)?;
+    super::proof_brief::write(conn, period_start, scope, Some(&digest), &dir.join(BRIEF))?;
+    let manifest = write_manifest(&dir)?;
+    if let Some(key) = key {
+        let sealed = key.sign(manifest.as_bytes())?;
+        crate::lake::write_atomic(&dir.join(signature::FILE), |f| {
+            f.write_all(sealed.as_bytes()).map_err(Into::into)
+        })?;
+    }
     Ok(())
 }
 
-/// Every file of a bundle but the manifest and its hash, as paths relative to the bundle.
+/// Every file of a bundle but the manifest, its hash and its signature, as paths relative to the
+/// bundle.
 fn bundle_files(dir: &Path) -> Result<Vec<String>> {
     fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) -> Result<()> {
         for entry in std::fs::read_dir(dir)? {
@@ -198,7 +217,10 @@ fn bundle_files(dir: &Path) -> Result<Vec<String>> {
                     .expect("inside the bundle")
                     .to_string_lossy()
                     .replace('\\', "/");
-                if relative != MANIFEST && relative != format!("{MANIFEST}.sha256") {
+                let seal = relative == MANIFEST
+                    || relative == format!("{MANIFEST}.sha256")
+                    || relative == signature::FILE;
+                if !seal {
                     out.push(relative);
                 }
             }
@@ -221,7 +243,8 @@ fn manifest_text(dir: &Path) -> Result<String> {
     Ok(manifest)
 }
 
-fn write_manifest(dir: &Path) -> Result<()> {
+/// Writes the manifest and its hash, returning the manifest.
+fn write_manifest(dir: &Path) -> Result<String> {
     let manifest = manifest_text(dir)?;
     crate::lake::write_atomic(&dir.join(MANIFEST), |f| {
         f.write_all(manifest.as_bytes()).map_err(Into::into)
@@ -230,11 +253,26 @@ fn write_manifest(dir: &Path) -> Result<()> {
     let line = format!("{digest}  {MANIFEST}\n");
     crate::lake::write_atomic(&dir.join(format!("{MANIFEST}.sha256")), |f| {
         f.write_all(line.as_bytes()).map_err(Into::into)
-    })
+    })?;
+    Ok(manifest)
 }
 
-/// What `verify` found wrong with a bundle; empty when it is intact.
+/// What `check` found: problems (none when the bundle is intact) and, when it is signed and the
+/// signature holds, who signed it.
+pub struct Verification {
+    pub problems: Vec<String>,
+    pub sealed_by: Option<String>,
+}
+
+/// What `check` finds wrong with a bundle, without a list of allowed signers; empty when intact.
 pub fn verify(dir: &Path) -> Result<Vec<String>> {
+    Ok(check(dir, None)?.problems)
+}
+
+/// Checks a bundle: every file against the manifest, the manifest against its hash, the digest
+/// the proof brief quotes against the manifest, and the signature when there is one. With
+/// `allowed`, the bundle must be signed by one of those keys.
+pub fn check(dir: &Path, allowed: Option<&AllowedSigners>) -> Result<Verification> {
     let manifest_path = dir.join(MANIFEST);
     if !manifest_path.is_file() {
         bail!("{} has no {MANIFEST}", dir.display());
@@ -279,5 +317,51 @@ pub fn verify(dir: &Path) -> Result<Vec<String>> {
             problems.push(format!("{file}: in the bundle but not in the manifest"));
         }
     }
-    Ok(problems)
+    if listed.iter().any(|f| f == BRIEF) {
+        problems.extend(brief_digest_problem(dir, &manifest));
+    }
+    let sealed = match std::fs::read_to_string(dir.join(signature::FILE)) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            problems.push(format!("{}: cannot read: {e}", signature::FILE));
+            None
+        }
+    };
+    let sealed_by = match signature::check(manifest.as_bytes(), sealed.as_deref(), allowed) {
+        Ok(by) => by,
+        Err(problem) => {
+            problems.push(problem);
+            None
+        }
+    };
+    Ok(Verification { problems, sealed_by })
+}
+
+/// The brief was written over a manifest of every other file and quotes that manifest's digest,
+/// so a brief handed round stays tied to its evidence: a file changed and both manifests rebuilt
+/// with `sha256sum` no longer match the digest the brief quotes.
+fn brief_digest_problem(dir: &Path, manifest: &str) -> Option<String> {
+    let others: String = manifest
+        .lines()
+        .filter(|line| line.split_once("  ").is_none_or(|(_, file)| file != BRIEF))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let expected = sha256_hex(others.as_bytes());
+    let text = lopdf::Document::load(dir.join(BRIEF)).and_then(|pdf| {
+        let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
+        pdf.extract_text(&pages)
+    });
+    match text {
+        Ok(text) => {
+            let squashed: String = text.split_whitespace().collect();
+            (!squashed.contains(&expected)).then(|| {
+                format!(
+                    "{BRIEF} does not quote the digest of the bundle's other files ({expected}): \
+                     the brief and the evidence were not issued together"
+                )
+            })
+        }
+        Err(e) => Some(format!("{BRIEF}: cannot read its text: {e}")),
+    }
 }

@@ -7,6 +7,7 @@ pub mod controls;
 pub mod failure_patterns;
 pub mod proof_brief;
 pub mod registers;
+pub mod signature;
 pub mod workbook;
 
 use std::path::{Path, PathBuf};
@@ -36,17 +37,19 @@ pub fn session(lake: &Lake, tenant: Option<&str>) -> Result<Connection> {
 /// holds (the workbook, the proof brief, for the portfolio the failure-pattern analysis), copied
 /// out of it so that a report handed round has the very digest the bundle's manifest lists.
 /// `tenant` is the scope (`None`: the portfolio). The portfolio's pack goes into `period_dir`, a
-/// tenant's into `period_dir/<tenant_folder>`. Returns the reports, then the bundle folder.
+/// tenant's into `period_dir/<tenant_folder>`; `key` signs the bundle's manifest. Returns the
+/// reports, then the bundle folder.
 pub fn write_pack(
     lake: &Lake,
     period_start: &str,
     tenant: Option<&str>,
     period_dir: &Path,
+    key: Option<&signature::EvidenceKey>,
 ) -> Result<Vec<PathBuf>> {
     let dir = &tenant.map_or_else(|| period_dir.to_path_buf(), |t| period_dir.join(tenant_folder(t)));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let session = session(lake, tenant)?;
-    let bundle = bundle::write(&session, period_start, tenant.unwrap_or("portfolio"), dir)?;
+    let bundle = bundle::write(&session, period_start, tenant.unwrap_or("portfolio"), dir, key)?;
     let mut written = Vec::new();
     for entry in std::fs::read_dir(&bundle)? {
         let source = entry?.path();
