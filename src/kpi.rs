@@ -159,31 +159,6 @@ pub struct KpiRun {
     pub outputs: Vec<(String, i64, PathBuf)>,
 }
 
-/// Where the SQL files are: `$GOVPACK_QUERIES`, else `queries/` beside the executable, in the
-/// working directory, or in the source tree govpack was built from.
-pub fn queries_dir() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("GOVPACK_QUERIES") {
-        return Ok(PathBuf::from(dir));
-    }
-    let mut candidates = Vec::new();
-    if let Ok(exe) = std::env::current_exe()
-        && let Some(dir) = exe.parent()
-    {
-        candidates.push(dir.join("queries"));
-    }
-    candidates.push(PathBuf::from("queries"));
-    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"));
-    candidates
-        .into_iter()
-        .find(|d| d.join(QUERY_FILES[0]).is_file())
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "cannot find the KPI SQL files (queries/{}): set GOVPACK_QUERIES to the queries folder",
-                QUERY_FILES[0]
-            )
-        })
-}
-
 /// The month of the latest devices snapshot in the lake: the default period.
 pub fn default_period(conn: &Connection) -> Result<Period> {
     match latest_snapshot(conn)? {
@@ -206,12 +181,11 @@ fn latest_snapshot(conn: &Connection) -> Result<Option<NaiveDate>> {
 /// Computes every KPI output for a period and writes it to the lake.
 pub fn compute(config: &Config, lake: &Lake, period: Period) -> Result<KpiRun> {
     let conn = sql::open_for_publishing(lake)?;
-    let queries = queries_dir()?;
     // as_of = min(period_end, latest devices snapshot); with no snapshot at all, period_end.
     let as_of = latest_snapshot(&conn)?.map_or(period.end, |latest| latest.min(period.end));
     bind_parameters(&conn, config, period, as_of)?;
     for file in QUERY_FILES {
-        run_query_file(&conn, &queries.join(file))?;
+        run_query_file(&conn, file)?;
     }
     let mut outputs = Vec::new();
     for output in OUTPUTS {
@@ -230,7 +204,7 @@ pub fn compute(config: &Config, lake: &Lake, period: Period) -> Result<KpiRun> {
                 .to_string_lossy()
         )
     ))?;
-    run_query_file(&conn, &queries.join(SCORECARD_FILE))?;
+    run_query_file(&conn, SCORECARD_FILE)?;
     outputs.push(write_output(&conn, lake, period, "kpi_scorecard")?);
     Ok(KpiRun {
         period,
@@ -239,11 +213,13 @@ pub fn compute(config: &Config, lake: &Lake, period: Period) -> Result<KpiRun> {
     })
 }
 
-fn run_query_file(conn: &Connection, path: &Path) -> Result<()> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the KPI query file {}", path.display()))?;
-    conn.execute_batch(&text)
-        .with_context(|| format!("{}: DuckDB refused it", path.display()))
+/// Runs one file of `queries/` (the copy `shipped::QUERIES` finds).
+fn run_query_file(conn: &Connection, file: &str) -> Result<()> {
+    let query = crate::shipped::QUERIES
+        .read(file)
+        .context("cannot read a KPI query file")?;
+    conn.execute_batch(query.text()?)
+        .with_context(|| format!("{}: DuckDB refused it", query.origin))
 }
 
 /// Writes one output table of the period to `kpi/<output>/period=<label>/<output>.parquet`.

@@ -17,6 +17,7 @@ pub mod lake;
 pub mod ops;
 pub mod reports;
 pub mod sample;
+pub mod shipped;
 pub mod sources;
 pub mod sql;
 pub mod sql_quote;

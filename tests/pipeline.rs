@@ -1438,3 +1438,67 @@ fn query_only_reads_a_copy_to_or_a_second_statement_is_refused_and_writes_nothin
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+#[test]
+fn queries_and_templates_come_from_beside_the_binary_or_from_the_binary_never_the_working_or_build_folder() {
+    let dir = TempDir::new().unwrap();
+    // An install elsewhere: the binary alone in its folder, the job started in another.
+    let bin = dir.path().join("opt/govpack");
+    fs::create_dir_all(&bin).unwrap();
+    let installed = bin.join("govpack");
+    if fs::hard_link(env!("CARGO_BIN_EXE_govpack"), &installed).is_err() {
+        fs::copy(env!("CARGO_BIN_EXE_govpack"), &installed).unwrap();
+    }
+    let work = dir.path().join("work");
+    fs::create_dir_all(work.join("data")).unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
+    for entry in fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "csv") {
+            fs::copy(&path, work.join("data").join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    // Folders of those names where the job happens to start are nobody's decision: ignored.
+    fs::create_dir_all(work.join("queries")).unwrap();
+    write(&work, "queries/compliance.sql", "this is not SQL;");
+    fs::create_dir_all(work.join("report_templates")).unwrap();
+    write(&work, "report_templates/proof_brief.toml", "not = [toml");
+    let run = |args: &[&str]| {
+        Command::new(&installed)
+            .args(["--lake", "lake"])
+            .args(args)
+            .current_dir(&work)
+            .env_remove("GOVPACK_QUERIES")
+            .env_remove("GOVPACK_TEMPLATES")
+            .env_remove("GOVPACK_LOG")
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["ingest", "data"]).status.success());
+    let kpi = run(&["kpi", "--period", "2026-10"]);
+    assert!(kpi.status.success(), "{}", stderr(&kpi));
+    let report = run(&["report", "--period", "2026-10", "--out", "packs"]);
+    assert!(report.status.success(), "{}", stderr(&report));
+
+    // A copy installed beside the binary is the MSP's: it is the one used.
+    fs::create_dir_all(bin.join("queries")).unwrap();
+    write(&bin, "queries/compliance.sql", "select 1 from no_such_table;");
+    let kpi = run(&["kpi", "--period", "2026-10"]);
+    assert!(!kpi.status.success());
+    let beside = bin.join("queries").join("compliance.sql");
+    assert!(
+        stderr(&kpi).contains(&beside.display().to_string()),
+        "{}",
+        stderr(&kpi)
+    );
+    fs::create_dir_all(bin.join("report_templates")).unwrap();
+    write(&bin, "report_templates/proof_brief.toml", "title = [");
+    let report = run(&["report", "--period", "2026-10", "--out", "packs"]);
+    assert!(!report.status.success());
+    // The folder in use is used whole: a file missing from it is named, not taken from elsewhere.
+    assert!(
+        stderr(&report).contains(&bin.join("report_templates").display().to_string()),
+        "{}",
+        stderr(&report)
+    );
+}

@@ -1,6 +1,7 @@
 # Registers govpack's scheduled jobs with Windows Task Scheduler (run as Administrator):
 #   powershell -ExecutionPolicy Bypass -File register-govpack-tasks.ps1 -User "MSP\svc-govpack"
-# Layout: C:\Program Files\govpack\govpack.exe with queries\ and report_templates\ beside it;
+# Layout: C:\Program Files\govpack\govpack.exe (it carries its queries\ and report_templates\;
+# copies of those folders beside it replace them);
 # config, lake, inbox and logs under C:\ProgramData\govpack.
 # Secrets: set them as machine environment variables, readable by the service account only
 # through its profile, e.g.

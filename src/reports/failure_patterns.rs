@@ -50,9 +50,9 @@ pub struct Pattern {
 }
 
 pub fn load() -> Result<Rules> {
-    let path = super::templates_dir(FILE)?.join(FILE);
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))
+    let file = crate::shipped::TEMPLATES.read(FILE)?;
+    let (path, text) = (&file.origin, file.text()?);
+    toml::from_str(text).map_err(|e| anyhow::anyhow!("{}: {}", path, e.to_string().trim_end()))
 }
 
 impl Rule {

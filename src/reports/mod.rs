@@ -150,31 +150,6 @@ pub fn tenant_folder(tenant_id: &str) -> String {
     format!("{plain}~{}", &digest[..12])
 }
 
-/// Where the report templates are: `$GOVPACK_TEMPLATES`, else `report_templates/` beside the
-/// executable, in the working directory, or in the source tree govpack was built from (the first
-/// that holds `file`).
-pub fn templates_dir(file: &str) -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("GOVPACK_TEMPLATES") {
-        return Ok(PathBuf::from(dir));
-    }
-    let mut candidates = Vec::new();
-    if let Ok(exe) = std::env::current_exe()
-        && let Some(dir) = exe.parent()
-    {
-        candidates.push(dir.join("report_templates"));
-    }
-    candidates.push(PathBuf::from("report_templates"));
-    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("report_templates"));
-    candidates
-        .into_iter()
-        .find(|d| d.join(file).is_file())
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "cannot find report_templates/{file}: set GOVPACK_TEMPLATES to the templates folder"
-            )
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::tenant_folder;

@@ -22,12 +22,8 @@ pub const FILE: &str = "proof_brief.toml";
 /// The proof brief's wording, from `report_templates/proof_brief.toml` (also the KPI names the
 /// alert cards use).
 pub fn template() -> Result<Template> {
-    let dir = super::templates_dir(FILE)?;
-    let template_path = dir.join(FILE);
-    let text = std::fs::read_to_string(&template_path)
-        .with_context(|| format!("cannot read {}", template_path.display()))?;
-    toml::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {}", template_path.display(), e.to_string().trim_end()))
+    let file = crate::shipped::TEMPLATES.read(FILE)?;
+    toml::from_str(file.text()?).map_err(|e| anyhow::anyhow!("{}: {}", file.origin, e.to_string().trim_end()))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -347,11 +343,12 @@ impl Writer {
     }
 }
 
-fn load_font(doc: &mut PdfDocument, dir: &Path, file: &str) -> Result<Font> {
-    let path = dir.join(file);
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read the font {}", path.display()))?;
-    let parsed = ParsedFont::from_bytes(&bytes, 0, &mut Vec::new())
-        .ok_or_else(|| anyhow::anyhow!("{} is not a font govpack can embed", path.display()))?;
+fn load_font(doc: &mut PdfDocument, file: &str) -> Result<Font> {
+    let font = crate::shipped::TEMPLATES
+        .read(file)
+        .context("cannot read a font of the brief")?;
+    let parsed = ParsedFont::from_bytes(&font.bytes, 0, &mut Vec::new())
+        .ok_or_else(|| anyhow::anyhow!("{} is not a font govpack can embed", font.origin))?;
     // printpdf's `add_font` names a font from a process-wide random sequence, so the second brief
     // a process wrote differed in bytes from the first, and so did the bundle's digest. The
     // font's name here comes from its file instead.
@@ -385,7 +382,6 @@ pub fn write(
     path: &Path,
 ) -> Result<()> {
     let template = template()?;
-    let dir = super::templates_dir(FILE)?;
     let section = |key: &str| {
         template
             .sections
@@ -398,8 +394,8 @@ pub fn write(
 
     let mut doc = PdfDocument::new(&template.title);
     let (regular, bold) = (
-        load_font(&mut doc, &dir, &template.font)?,
-        load_font(&mut doc, &dir, &template.bold_font)?,
+        load_font(&mut doc, &template.font)?,
+        load_font(&mut doc, &template.bold_font)?,
     );
     let mut w = Writer {
         pages: Vec::new(),

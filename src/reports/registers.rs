@@ -46,11 +46,11 @@ pub struct Control {
 }
 
 pub fn load() -> Result<Registers> {
-    let path = super::templates_dir(FILE)?.join(FILE);
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let registers: Registers = toml::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
-    registers.check().with_context(|| format!("{}", path.display()))?;
+    let file = crate::shipped::TEMPLATES.read(FILE)?;
+    let (path, text) = (&file.origin, file.text()?);
+    let registers: Registers =
+        toml::from_str(text).map_err(|e| anyhow::anyhow!("{}: {}", path, e.to_string().trim_end()))?;
+    registers.check().with_context(|| path.clone())?;
     Ok(registers)
 }
 
