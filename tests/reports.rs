@@ -315,6 +315,25 @@ fn a_value_no_format_holds_is_written_safely_and_a_failed_pack_keeps_the_bundle_
             .any(|c| *c == Data::String("1601-01-01".into())),
         "{overdue:?}"
     );
+    // Both are findings a reader of the workbook is told about, with where they are.
+    let findings: Vec<String> = cells(&mut book, "Data quality")
+        .iter()
+        .filter(|r| r[0] == Data::String("value the workbook cannot hold".into()))
+        .map(|r| format!("{} | {}", r[1], r[2]))
+        .collect();
+    let title_row = 2; // the header is row 1
+    assert!(
+        findings.iter().any(|f| f.starts_with(&format!(
+            "Changes row {title_row}, title | a text of 40000 characters"
+        ))),
+        "{findings:?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.contains("Overdue patches row") && f.contains("release_date | the date 1601-01-01")),
+        "{findings:?}"
+    );
     let issued = std::fs::read(bundle.join("manifest.sha256")).unwrap();
 
     // The next pack fails half-way (its templates are gone): the issued bundle stays whole.

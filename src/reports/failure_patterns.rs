@@ -146,7 +146,9 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
     names.push("rule".into());
     names.push("recommendation".into());
     types.extend(["VARCHAR".to_string(), "VARCHAR".to_string()]);
-    fill_sheet(
+    // This workbook has no Data quality sheet: a value it could not hold is logged (its cell
+    // carries the marker); the governance workbook beside it lists the same rows' values.
+    let mut adjusted = fill_sheet(
         workbook.add_worksheet(),
         "Top patterns",
         &names,
@@ -187,7 +189,17 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
     for (name, query) in sheets {
         let (names, rows) = sql::rows(conn, &query).with_context(|| format!("building the {name} sheet"))?;
         let types: Vec<String> = sql::describe(conn, &query)?.into_iter().map(|(_, t)| t).collect();
-        fill_sheet(workbook.add_worksheet(), name, &names, &types, &rows, &styles)?;
+        adjusted.extend(fill_sheet(
+            workbook.add_worksheet(),
+            name,
+            &names,
+            &types,
+            &rows,
+            &styles,
+        )?);
+    }
+    for value in &adjusted {
+        tracing::warn!(workbook = %path.display(), "{}", value.described());
     }
     crate::lake::write_atomic_path(path, |temp| workbook.save(temp).map_err(anyhow::Error::from))
 }

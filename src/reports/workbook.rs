@@ -102,7 +102,7 @@ const SHEETS: &[Sheet] = &[
                 from pilot_soak where {p} and in_scope(tenant_id) order by tenant_id, patch_id",
     },
     Sheet {
-        name: "Data quality",
+        name: DATA_QUALITY,
         query: "select 'quarantined row' as finding, table_name as subject, reason as detail, count(*) as count
                 from quarantine where not scoped() group by all
                 union all
@@ -185,7 +185,11 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
         "KPI and risk register",
     )?);
     let styles = Styles::new();
-    for sheet in SHEETS {
+    // Values a workbook cannot hold, as written (`fill_sheet`), listed on the Data quality
+    // sheet, which is filled last for that.
+    let mut adjusted = Vec::new();
+    let mut data_quality = None;
+    for (index, sheet) in SHEETS.iter().enumerate() {
         let query = sheet
             .query
             .replace(
@@ -196,24 +200,74 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
         let (names, rows) =
             sql::rows(conn, &query).with_context(|| format!("building the {} sheet", sheet.name))?;
         let types: Vec<String> = sql::describe(conn, &query)?.into_iter().map(|(_, t)| t).collect();
-        fill_sheet(
+        let worksheet = workbook.add_worksheet();
+        if sheet.name == DATA_QUALITY {
+            data_quality = Some((index, names, types, rows));
+            continue;
+        }
+        adjusted.extend(fill_sheet(worksheet, sheet.name, &names, &types, &rows, &styles)?);
+    }
+    write_charts(&mut workbook, conn, period_start, &styles)?;
+    for (name, names, rows) in registers.sheets(conn, period_start)? {
+        let types = vec!["VARCHAR".to_string(); names.len()];
+        adjusted.extend(fill_sheet(
             workbook.add_worksheet(),
-            sheet.name,
+            name,
+            &names,
+            &types,
+            &rows,
+            &styles,
+        )?);
+    }
+    if let Some((index, names, types, mut rows)) = data_quality {
+        rows.extend(adjusted.iter().map(Adjusted::finding));
+        fill_sheet(
+            workbook.worksheet_from_index(index)?,
+            DATA_QUALITY,
             &names,
             &types,
             &rows,
             &styles,
         )?;
     }
-    write_charts(&mut workbook, conn, period_start, &styles)?;
-    for (name, names, rows) in registers.sheets(conn, period_start)? {
-        let types = vec!["VARCHAR".to_string(); names.len()];
-        fill_sheet(workbook.add_worksheet(), name, &names, &types, &rows, &styles)?;
-    }
     crate::lake::write_atomic_path(path, |temp| workbook.save(temp).map_err(anyhow::Error::from))
 }
 
+/// The sheet of findings about the data: quarantined rows, incomplete records, and values this
+/// workbook could not hold as they are.
+const DATA_QUALITY: &str = "Data quality";
+
+/// A value written otherwise than it is, because an Excel cell cannot hold it.
+pub(crate) struct Adjusted {
+    sheet: String,
+    /// The row as Excel numbers it (the header is row 1).
+    row: u32,
+    column: String,
+    what: String,
+}
+
+impl Adjusted {
+    /// The Data quality sheet's row for it: finding, subject, detail, count.
+    fn finding(&self) -> Vec<Cell> {
+        vec![
+            Cell::Text("value the workbook cannot hold".into()),
+            Cell::Text(self.cell()),
+            Cell::Text(self.what.clone()),
+            Cell::Int(1),
+        ]
+    }
+
+    fn cell(&self) -> String {
+        format!("{} row {}, {}", self.sheet, self.row, self.column)
+    }
+
+    pub(crate) fn described(&self) -> String {
+        format!("{}: {}", self.cell(), self.what)
+    }
+}
+
 /// One sheet: a header row, typed cells, an Excel table over them, a frozen header, fitted widths.
+/// Returns the values written otherwise than they are (a date before 1900 as text, a text cut).
 pub(crate) fn fill_sheet(
     worksheet: &mut Worksheet,
     sheet_name: &str,
@@ -221,7 +275,8 @@ pub(crate) fn fill_sheet(
     types: &[String],
     rows: &[Vec<Cell>],
     styles: &Styles,
-) -> Result<()> {
+) -> Result<Vec<Adjusted>> {
+    let mut adjusted = Vec::new();
     worksheet.set_name(sheet_name)?;
     // Values are rates unless a unit column says otherwise (hours, counts).
     let unit_column = names.iter().position(|n| n == "unit");
@@ -232,6 +287,14 @@ pub(crate) fn fill_sheet(
         let r = r as u32 + 1;
         for (c, cell) in row.iter().enumerate() {
             let (c16, name, ty) = (c as u16, names[c].as_str(), types[c].as_str());
+            let mut adjust = |what: String| {
+                adjusted.push(Adjusted {
+                    sheet: sheet_name.to_string(),
+                    row: r + 1,
+                    column: name.to_string(),
+                    what,
+                })
+            };
             match cell {
                 Cell::Null => {}
                 Cell::Bool(b) => {
@@ -257,6 +320,9 @@ pub(crate) fn fill_sheet(
                     }
                     Err(_) => {
                         worksheet.write_string(r, c16, t)?;
+                        adjust(format!(
+                            "the date {t} is outside Excel's dates (1900 to 9999): written as text"
+                        ));
                     }
                 },
                 Cell::Text(t) if ty.starts_with("TIMESTAMP") => {
@@ -264,11 +330,23 @@ pub(crate) fn fill_sheet(
                     let minutes = t.get(..16).unwrap_or(t);
                     match ExcelDateTime::parse_from_str(minutes) {
                         Ok(dt) => worksheet.write_datetime_with_format(r, c16, dt, &styles.datetime)?,
-                        Err(_) => worksheet.write_string(r, c16, t)?,
+                        Err(_) => {
+                            adjust(format!(
+                                "the time {t} is outside Excel's dates (1900 to 9999): written as text"
+                            ));
+                            worksheet.write_string(r, c16, t)?
+                        }
                     };
                 }
                 Cell::Text(t) => {
-                    worksheet.write_string(r, c16, cell_text(t))?;
+                    let text = cell_text(t);
+                    if let std::borrow::Cow::Owned(_) = text {
+                        adjust(format!(
+                            "a text of {} characters, cut to Excel's {EXCEL_CELL_CHARS} with a marker: whole in the bundle's CSVs and the lake",
+                            t.chars().count()
+                        ));
+                    }
+                    worksheet.write_string(r, c16, text)?;
                 }
             }
         }
@@ -302,7 +380,7 @@ pub(crate) fn fill_sheet(
     }
     worksheet.set_freeze_panes(1, 0)?;
     worksheet.autofit();
-    Ok(())
+    Ok(adjusted)
 }
 
 /// The Charts sheet: each chart beside the small table it draws, so the numbers stay visible.
