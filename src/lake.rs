@@ -84,6 +84,19 @@ pub static INGEST_LEDGER: Table = Table {
     partitioning: Partitioning::Log,
 };
 
+/// Whose rows each ingested file brought, a row per file and tenant: a tenant's evidence bundle
+/// lists its own inputs only, found here rather than by scanning every table of the lake.
+pub static INGEST_TENANTS: Table = Table {
+    name: "ingest_tenants",
+    columns: &[
+        req("source_sha256", TEXT),
+        col("snapshot_date", ColumnType::Date),
+        req("tenant_id", TEXT),
+    ],
+    key: &["source_sha256", "snapshot_date", "tenant_id"],
+    partitioning: Partitioning::Log,
+};
+
 /// Facts an adapter keeps between exports of one tool that are not canonical rows: a PSA's
 /// picklist labels, change approvals, links between tickets. Only the adapters read it.
 pub static SOURCE_LOOKUPS: Table = Table {
@@ -136,6 +149,8 @@ pub struct Staging {
     /// The staged files of each partition and their rows, in the order they were written.
     parts: std::collections::BTreeMap<(&'static str, Option<NaiveDate>), StagedPartition>,
     files: usize,
+    /// The tenants whose rows were staged (`INGEST_TENANTS`).
+    tenants: std::collections::BTreeSet<String>,
 }
 
 /// A partition's table and the files staged for it, each with its rows.
@@ -254,7 +269,9 @@ const LOG_FILES_BEFORE_COMPACTION: usize = 64;
 fn partitioning_of(table: &str) -> Partitioning {
     match canonical::table(table) {
         Some(t) => t.partitioning,
-        None if table == QUARANTINE.name || table == INGEST_LEDGER.name => Partitioning::Log,
+        None if [QUARANTINE.name, INGEST_LEDGER.name, INGEST_TENANTS.name].contains(&table) => {
+            Partitioning::Log
+        }
         None => Partitioning::Whole,
     }
 }
@@ -575,12 +592,25 @@ impl Lake {
             quarantine: Vec::new(),
             parts: Default::default(),
             files: 0,
+            tenants: Default::default(),
         })
     }
 
     /// Writes a batch's rows aside, one file per partition they fall in, sorted by key.
     pub fn stage(&self, staging: &mut Staging, batch: &Batch) -> Result<()> {
         let table = batch.table;
+        if table.column("tenant_id").is_some() {
+            // Exports list a client's rows together: a run of one tenant is one comparison a row.
+            let mut previous = None;
+            for tenant in batch.texts("tenant_id").flatten() {
+                if previous != Some(tenant) {
+                    if !staging.tenants.contains(tenant) {
+                        staging.tenants.insert(tenant.to_string());
+                    }
+                    previous = Some(tenant);
+                }
+            }
+        }
         let key: Vec<String> = table.key.iter().map(|k| k.to_string()).collect();
         for (day, part) in split_by_partition(table, batch.to_frame()?)? {
             let mut sorted = in_key_order(part, &key)?;
@@ -671,8 +701,8 @@ impl Lake {
         })
     }
 
-    /// Adds the file's ledger line to a commit, so that its rows, its refused rows and the line
-    /// that says it was ingested become visible together.
+    /// Adds the file's ledger line and the tenants whose rows it staged to a commit, so that its
+    /// rows, its refused rows and the lines that say it was ingested become visible together.
     pub fn stage_ingest_record(
         &self,
         commit: &mut Commit,
@@ -680,16 +710,37 @@ impl Lake {
         entry: &LedgerEntry,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let mut frame = ledger_batch(file, entry, at).to_frame()?;
-        let staged = commit.staging.dir.path().join("ingest_ledger.parquet");
+        self.stage_log_file(commit, &ledger_batch(file, entry, at))?;
+        if !commit.staging.tenants.is_empty() {
+            let mut batch = Batch::without_lineage(&INGEST_TENANTS);
+            for tenant in &commit.staging.tenants {
+                batch.push_row(
+                    vec![
+                        Value::Text(file.sha256.clone()),
+                        entry.snapshot_date.map_or(Value::Null, Value::Date),
+                        Value::Text(tenant.clone()),
+                    ],
+                    0,
+                );
+            }
+            self.stage_log_file(commit, &batch)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a log table's rows aside and plans their file into the log.
+    fn stage_log_file(&self, commit: &mut Commit, batch: &Batch) -> Result<()> {
+        let name = batch.table.name;
+        let mut frame = batch.to_frame()?;
+        let staged = commit.staging.dir.path().join(format!("{name}.parquet"));
         let mut out = File::create(&staged).with_context(|| format!("cannot create {}", staged.display()))?;
         write_parquet(&mut out, &mut frame).with_context(|| format!("writing {}", staged.display()))?;
         out.sync_all()?;
-        let dir = self.table_dir(INGEST_LEDGER.name);
+        let dir = self.table_dir(name);
         self.partition_dir(&dir.join("any"))?;
         commit.steps.push(Step::Move {
             from: staged,
-            to: dir.join(log_file_name(INGEST_LEDGER.name)),
+            to: dir.join(log_file_name(name)),
         });
         Ok(())
     }
@@ -716,7 +767,7 @@ impl Lake {
         std::fs::remove_file(&journal).with_context(|| format!("cannot remove {}", journal.display()))?;
         sync_dir(&self.root)?;
         std::fs::remove_dir_all(&staged).ok();
-        for log in [&QUARANTINE, &INGEST_LEDGER] {
+        for log in [&QUARANTINE, &INGEST_LEDGER, &INGEST_TENANTS] {
             if self.table_files(log.name)?.len() > LOG_FILES_BEFORE_COMPACTION {
                 self.compact_log(log)?;
             }

@@ -17,7 +17,7 @@ use duckdb::types::ValueRef;
 use crate::canonical::{
     ColumnType, LINEAGE_EXPORT_DATE, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, Partitioning, TABLES, Table,
 };
-use crate::lake::{INGEST_LEDGER, Lake, QUARANTINE};
+use crate::lake::{INGEST_LEDGER, INGEST_TENANTS, Lake, QUARANTINE};
 use crate::ops::ledger::{ALERTS, REMEDIATION_TICKETS, RUNS};
 pub use crate::sql_quote::{identifier, string_literal};
 
@@ -26,7 +26,14 @@ pub fn lake_tables() -> Vec<&'static Table> {
     TABLES
         .iter()
         .copied()
-        .chain([&QUARANTINE, &INGEST_LEDGER, &RUNS, &ALERTS, &REMEDIATION_TICKETS])
+        .chain([
+            &QUARANTINE,
+            &INGEST_LEDGER,
+            &INGEST_TENANTS,
+            &RUNS,
+            &ALERTS,
+            &REMEDIATION_TICKETS,
+        ])
         .collect()
 }
 

@@ -870,3 +870,56 @@ fn a_signing_key_that_is_not_a_private_unencrypted_ed25519_key_is_a_config_error
         assert!(!dir.path().join("packs/evidence-portfolio-2026-10").exists());
     }
 }
+
+#[test]
+fn a_tenants_run_json_lists_the_files_that_brought_its_rows_and_no_other_clients_files() {
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let header = "snapshot_date,tenant_id,device_id,hostname,device_class,role,os_name,policy_tier,ring,track,\
+                  patch_policy,excluded,exclusion_reason,last_seen_utc\n";
+    // One export of another client only, and one whose rows were all refused (no such tenant).
+    let other = dir.path().join("devices-other-client.csv");
+    std::fs::write(
+        &other,
+        format!("{header}2026-10-30,29683517,x-1,X-PC1,workstation,,Windows 11,,,,manual,false,,2026-10-30T01:00:00Z\n"),
+    )
+    .unwrap();
+    let refused = dir.path().join("devices-nobody.csv");
+    std::fs::write(
+        &refused,
+        format!("{header}2026-10-30,99999999,y-1,Y-PC1,workstation,,Windows 11,,,,manual,false,,2026-10-30T01:00:00Z\n"),
+    )
+    .unwrap();
+    ingest::ingest(&Config::default(), &lake, &[other.clone(), refused.clone()]).unwrap();
+    let digest = |p: &Path| govpack::sources::sha256_hex(&std::fs::read(p).unwrap());
+    let shared = digest(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/devices.csv"));
+    let listed = |scope: &str| -> (Vec<String>, serde_json::Value) {
+        let tenant = (scope != "portfolio").then_some(scope);
+        let session = reports::session(&lake, tenant).unwrap();
+        let out = dir.path().join(format!("packs-{scope}"));
+        std::fs::create_dir_all(&out).unwrap();
+        let bundle = reports::bundle::write(&session, "2026-10-01", scope, &out, None).unwrap();
+        let run: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(bundle.join("run.json")).unwrap()).unwrap();
+        let digests = run["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["sha256"].as_str().unwrap().to_string())
+            .collect();
+        (digests, run)
+    };
+    let (own, run) = listed("29683500");
+    assert!(own.contains(&shared), "the shared export holds its rows");
+    assert!(
+        !own.contains(&digest(&other)),
+        "another client's export is not its input"
+    );
+    assert!(!own.contains(&digest(&refused)));
+    assert_eq!(run["inputs_of_no_tenant"]["files"], 1, "{run}");
+    let (others, _) = listed("29683517");
+    assert!(others.contains(&digest(&other)) && others.contains(&shared));
+    let (all, run) = listed("portfolio");
+    assert!(all.contains(&digest(&other)) && all.contains(&digest(&refused)));
+    assert!(run.get("inputs_of_no_tenant").is_none());
+}

@@ -140,12 +140,27 @@ fn build(
         [],
         |r| r.get(0),
     )?;
-    // Input files: a tenant's bundle keeps digests and counts only, since MSPs often name export
-    // files after their clients.
+    // Input files: a tenant's bundle lists the files that brought its rows (`ingest_tenants`),
+    // by digest and counts only, since MSPs often name export files after their clients.
     let (_, inputs) = sql::rows(
         conn,
         "select source_file, source_sha256, source_format, rows_loaded, cast(snapshot_date as varchar)
-         from ingest_ledger order by source_file, source_sha256, snapshot_date",
+         from ingest_ledger l
+         where not scoped() or exists (
+             select 1 from ingest_tenants t
+             where t.source_sha256 = l.source_sha256 and t.snapshot_date is not distinct from l.snapshot_date
+               and in_scope(t.tenant_id))
+         order by source_file, source_sha256, snapshot_date",
+    )?;
+    // Files that brought no tenant's rows (refused whole, or ingested by a govpack that did not
+    // record tenants per file) cannot be placed in a tenant's list: counted, so none goes unsaid.
+    let unattributed: i64 = conn.query_row(
+        "select count(*) from ingest_ledger l
+         where scoped() and not exists (
+             select 1 from ingest_tenants t
+             where t.source_sha256 = l.source_sha256 and t.snapshot_date is not distinct from l.snapshot_date)",
+        [],
+        |r| r.get(0),
     )?;
     let inputs: Vec<serde_json::Value> = inputs
         .iter()
@@ -171,7 +186,7 @@ fn build(
             .collect(),
         None => serde_json::Map::new(),
     };
-    let run = serde_json::json!({
+    let mut run = serde_json::json!({
         "govpack_version": env!("CARGO_PKG_VERSION"),
         "parameters": parameters,
         "scope": scope,
@@ -183,6 +198,13 @@ fn build(
         "controls": controls,
         "inputs": inputs,
     });
+    if scoped {
+        run["inputs_of_no_tenant"] = serde_json::json!({
+            "files": unattributed,
+            "note": "files that loaded no tenant's rows (refused whole, or ingested before govpack \
+                     recorded the tenants of each file): listed in the portfolio's run.json",
+        });
+    }
     crate::lake::write_atomic(&dir.join("run.json"), |f| {
         serde_json::to_writer_pretty(&mut *f, &run)?;
         f.write_all(b"\n")?;
