@@ -8,12 +8,17 @@
 --   change success +10%, emergency-change ratio -10%, rollback effectiveness +10%); ratio targets
 --   are capped to 0..1. No configured change: no target.
 -- Status, the first that applies:
+--   info           a count with no better direction (excluded devices: exceptions approved on
+--                  purpose), which is reported, not judged;
+--   met            the value is the best there is: a rate of 100% where higher is better, 0 where
+--                  lower is better (nothing can improve on it, whatever the baseline);
 --   no_baseline    no baseline value, or this period is the baseline period (or before it);
 --   not_improving  no value this period;
 --   met            the value reaches the target (>= when higher is better, <= when lower);
 --   improving      the value is better than the baseline;
 --   not_improving  otherwise.
--- Which way is better comes from kpi_catalogue (the KPI list in src/kpi.rs).
+-- Which way is better comes from kpi_catalogue (the KPI list in src/kpi.rs; higher_is_better is
+-- null for a KPI with no better direction).
 
 create or replace temp table kpi_scorecard as
 with settings as (
@@ -79,6 +84,9 @@ select
     cast(baseline_value as double) as baseline_value,
     cast(target as double) as target,
     case
+        when higher_is_better is null then 'info'
+        when (higher_is_better and unit = 'ratio' and value >= 1) or (not higher_is_better and value <= 0)
+            then 'met'
         when baseline_value is null or baseline_period_start >= period_start then 'no_baseline'
         when value is null then 'not_improving'
         when target is not null and ((higher_is_better and value >= target) or (not higher_is_better and value <= target))

@@ -707,11 +707,19 @@ impl Config {
                 .map_err(|_| format!("kpi.baseline_period: `{p}` is not a month (expected YYYY-MM)"))?;
         }
         for (id, change) in &self.kpi.targets {
-            if crate::kpi::direction(id).is_none() {
-                return Err(format!(
-                    "kpi.targets.{id}: not a KPI of the spec (known: {})",
-                    crate::kpi::kpi_ids().join(", ")
-                ));
+            match crate::kpi::direction(id) {
+                None => {
+                    return Err(format!(
+                        "kpi.targets.{id}: not a KPI of the spec (known: {})",
+                        crate::kpi::kpi_ids().join(", ")
+                    ));
+                }
+                Some(crate::kpi::Better::Neither) => {
+                    return Err(format!(
+                        "kpi.targets.{id}: a count with no better direction takes no target"
+                    ));
+                }
+                Some(_) => {}
             }
             if !change.is_finite() || *change <= -1.0 {
                 return Err(format!(

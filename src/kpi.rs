@@ -50,13 +50,16 @@ pub const OUTPUTS: [&str; 11] = [
 pub enum Better {
     Higher,
     Lower,
+    /// A count with no better direction: excluded devices are exceptions approved on purpose,
+    /// so fewer is not better. Its status is `info`, and it takes no target.
+    Neither,
 }
 
 /// Every KPI of kpi-definitions.md, with the direction that counts as improvement.
 pub const KPIS: [(&str, Better); 22] = [
     ("patch_compliance_rate", Better::Higher),
     ("patch_instance_compliance_rate", Better::Higher),
-    ("excluded_devices", Better::Lower),
+    ("excluded_devices", Better::Neither),
     ("stale_devices", Better::Lower),
     ("chronic_noncompliant_devices", Better::Lower),
     ("failed_patch_recurrence_rate", Better::Lower),
@@ -308,7 +311,15 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
     for (id, better) in KPIS {
         conn.execute(
             "insert into kpi_catalogue values (?, ?, ?)",
-            params![id, better == Better::Higher, kpi.targets.get(id).copied()],
+            params![
+                id,
+                match better {
+                    Better::Higher => Some(true),
+                    Better::Lower => Some(false),
+                    Better::Neither => None,
+                },
+                kpi.targets.get(id).copied()
+            ],
         )?;
     }
     for c in &kpi.required_classifications {

@@ -677,6 +677,19 @@ fn the_scorecard_compares_each_kpi_with_its_first_period_and_its_target() {
     fs::write(data.join("tenants.csv"), csv(TENANTS, &["a,Alpha,standard"])).unwrap();
     fs::write(data.join("devices.csv"), csv(DEVICES, &devices)).unwrap();
     fs::write(data.join("patch_status.csv"), csv(PATCHES, &patches)).unwrap();
+    // One high-risk change a month, approved by the CAB before it started: 100% both months.
+    let change = |id: &str, month: &str| {
+        format!(
+            "{id},a,normal,high,2026-{month}-01T00:00:00Z,2026-{month}-05T00:00:00Z,2026-{month}-05T02:00:00Z,\
+             2026-{month}-05T00:00:00Z,2026-{month}-05T01:00:00Z,approved,2026-{month}-02T00:00:00Z,\
+             true,true,true,true,successful,false,,true,false,false"
+        )
+    };
+    fs::write(
+        data.join("changes.csv"),
+        csv(CHANGES, &[&change("c9", "09"), &change("c10", "10")]),
+    )
+    .unwrap();
     let lake = Lake::open(&dir.path().join("lake")).unwrap();
     ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
     for month in [9, 10] {
@@ -699,6 +712,12 @@ fn the_scorecard_compares_each_kpi_with_its_first_period_and_its_target() {
     // October: d4 is stale, d1-d3 compliant: 3/4 = 0.75 >= 0.275.
     assert_eq!(row("patch_compliance_rate", "10"), vec!["0.25", "0.275", "met"]);
     assert_eq!(row("stale_devices", "10"), vec!["0.0", "", "not_improving"]);
+    // The best there is cannot improve: 0 stale devices, and CAB approval at 100% against a 100%
+    // baseline (no target configured for it), are met, the first as the baseline period too.
+    assert_eq!(row("stale_devices", "09"), vec!["0.0", "", "met"]);
+    assert_eq!(row("cab_compliance_rate", "10"), vec!["1.0", "", "met"]);
+    // Excluded devices are approved on purpose: reported, not judged, whatever they do.
+    assert_eq!(row("excluded_devices", "10"), vec!["0.0", "", "info"]);
     // With the baseline pinned to October, September is before it.
     let mut config = Config::default();
     config.kpi.baseline_period = Some("2026-10".into());

@@ -364,6 +364,7 @@ pub(crate) fn fill_sheet(
                 ("not_improving", &styles.not_improving),
                 ("exceptions found", &styles.not_improving),
                 ("no_baseline", &styles.plain),
+                ("info", &styles.plain),
             ];
             for (word, format) in rules {
                 let rule = ConditionalFormatText::new()
