@@ -923,3 +923,92 @@ fn a_tenants_run_json_lists_the_files_that_brought_its_rows_and_no_other_clients
     assert!(all.contains(&digest(&other)) && all.contains(&digest(&refused)));
     assert!(run.get("inputs_of_no_tenant").is_none());
 }
+
+fn bundle_csv(bundle: &Path, name: &str) -> Vec<Vec<String>> {
+    let mut reader = csv::Reader::from_path(bundle.join("controls").join(name)).unwrap();
+    reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn the_bundle_holds_the_exception_register_in_force_and_the_remediation_actions_of_the_period() {
+    let dir = TempDir::new().unwrap();
+    // d1 and d2 in use, d3 excluded; October 2026, as of the 31st.
+    let data = alpha_exports(
+        dir.path(),
+        "2026-10-15,a,d1,PC1,workstation,2026-10-15T01:00:00Z\n\
+         2026-10-31,a,d1,PC1,workstation,2026-10-31T01:00:00Z\n\
+         2026-10-31,a,d2,PC2,workstation,2026-10-31T01:00:00Z\n",
+    );
+    let devices = std::fs::read_to_string(data.join("devices.csv")).unwrap();
+    std::fs::write(
+        data.join("devices.csv"),
+        devices
+            .replacen("last_seen_utc\n", "last_seen_utc,excluded\n", 1)
+            .replace("Z\n", "Z,false\n")
+            + "2026-10-31,a,d3,PC3,workstation,2026-10-31T01:00:00Z,true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        data.join("patch_status.csv"),
+        "snapshot_date,tenant_id,device_id,patch_id,classification,severity,release_date,approval,state,installed_utc\n\
+         2026-10-15,a,d1,KB1,security,critical,2026-10-08,approved,installed,2026-10-12T03:00:00Z\n\
+         2026-10-31,a,d1,KB1,security,critical,2026-10-08,approved,installed,2026-10-12T03:00:00Z\n\
+         2026-10-31,a,d1,KB0,security,critical,2026-09-08,approved,installed,2026-09-20T03:00:00Z\n\
+         2026-10-31,a,d1,KB2,feature_pack,low,2026-10-08,approved,installed,2026-10-20T03:00:00Z\n\
+         2026-10-31,a,d1,KB3,security,important,2026-10-08,pending_review,installed,2026-10-20T03:00:00Z\n\
+         2026-10-31,a,d2,KB4,security,important,2026-10-30,approved,installed,2026-10-29T23:00:00Z\n\
+         2026-10-31,a,d3,KB1,security,critical,2026-10-08,approved,installed,2026-10-13T03:00:00Z\n",
+    )
+    .unwrap();
+    std::fs::write(
+        data.join("exceptions.csv"),
+        "tenant_id,device_id,patch_id,reason,approved_by,approved_utc,expires_utc\n\
+         a,d2,KB9,vendor hold,M. Chen,2026-10-01T00:00:00Z,2026-12-01T00:00:00Z\n\
+         a,d1,KB8,pilot broke,M. Chen,2026-09-01T00:00:00Z,2026-10-20T00:00:00Z\n\
+         a,d1,KB7,old,M. Chen,2026-08-01T00:00:00Z,2026-09-30T00:00:00Z\n\
+         a,d1,KB6,next month,M. Chen,2026-11-02T00:00:00Z,\n\
+         a,,KB5,client signed off,Client IT,2026-07-01T00:00:00Z,\n",
+    )
+    .unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
+    let session = reports::session(&lake, None).unwrap();
+    let bundle = reports::bundle::write(&session, "2026-10-01", "portfolio", dir.path(), None).unwrap();
+
+    // In force at some time in October: KB9 (active), KB8 (expired on the 20th), KB5 (every device,
+    // no expiry); KB7 expired before October, KB6 was approved after it.
+    let register: Vec<String> = bundle_csv(&bundle, "exceptions-register.csv")
+        .iter()
+        .map(|r| format!("{} {} {} {} {}", r[0], r[2], r[4], r[5], r[9]))
+        .collect();
+    assert_eq!(
+        register,
+        [
+            "Alpha PC1 KB8 pilot broke expired",
+            "Alpha PC2 KB9 vendor hold active",
+            "Alpha every device KB5 client signed off active",
+        ]
+    );
+    // Installed in October, required (security/critical classes, approved), on a device in use:
+    // KB1 on PC1 once (seen in two snapshots), 4 days after release; KB4 on PC2 installed before
+    // its release date counts 0 days. Not KB0 (September), KB2 (not required), KB3 (not approved),
+    // nor PC3 (excluded).
+    let actions: Vec<String> = bundle_csv(&bundle, "remediation-actions.csv")
+        .iter()
+        .map(|r| format!("{} {} {} {}", r[2], r[4], r[8], r[9]))
+        .collect();
+    assert_eq!(
+        actions,
+        ["PC1 KB1 2026-10-12 03:00:00 4", "PC2 KB4 2026-10-29 23:00:00 0"]
+    );
+    let manifest = std::fs::read_to_string(bundle.join("manifest.sha256")).unwrap();
+    assert!(manifest.contains("  controls/exceptions-register.csv\n"));
+    assert!(manifest.contains("  controls/remediation-actions.csv\n"));
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["registers"]["controls/remediation-actions.csv"], 2);
+}

@@ -110,23 +110,26 @@ fn build(
             &dir.join(format!("failure-patterns-{label}.xlsx")),
         )?;
     }
+    // One CSV of `controls/` from a query; returns its rows.
+    let extract = |name: &str, query: &str| -> Result<usize> {
+        let (names, rows) =
+            sql::rows(conn, &query.replace("{p}", &period)).with_context(|| format!("extracting {name}"))?;
+        crate::lake::write_atomic(&dir.join("controls").join(format!("{name}.csv")), |f| {
+            let mut w = csv::Writer::from_writer(f);
+            w.write_record(&names)?;
+            for row in &rows {
+                w.write_record(row.iter().map(sql::Cell::to_csv))?;
+            }
+            w.flush()?;
+            Ok(())
+        })?;
+        Ok(rows.len())
+    };
     let mut controls = Vec::new();
     for test in super::controls::TESTS {
         let mut counts = Vec::new();
         for (part, query) in [("population", test.population), ("exceptions", test.exceptions)] {
-            let (names, rows) = sql::rows(conn, &query.replace("{p}", &period))
-                .with_context(|| format!("extracting {} {part}", test.name))?;
-            let path = dir.join("controls").join(format!("{}-{part}.csv", test.name));
-            crate::lake::write_atomic(&path, |f| {
-                let mut w = csv::Writer::from_writer(f);
-                w.write_record(&names)?;
-                for row in &rows {
-                    w.write_record(row.iter().map(sql::Cell::to_csv))?;
-                }
-                w.flush()?;
-                Ok(())
-            })?;
-            counts.push(rows.len());
+            counts.push(extract(&format!("{}-{part}", test.name), query)?);
         }
         controls.push(serde_json::json!({
             "control": test.name,
@@ -134,6 +137,10 @@ fn build(
             "exceptions": counts[1],
             "result": super::controls::result(counts[0], counts[1]),
         }));
+    }
+    let mut registers = serde_json::Map::new();
+    for (name, query) in super::controls::REGISTERS {
+        registers.insert(format!("controls/{name}.csv"), extract(name, query)?.into());
     }
     let as_of: Option<String> = conn.query_row(
         &format!("select cast(max(as_of) as varchar) from kpi_summary where {period}"),
@@ -196,6 +203,7 @@ fn build(
         "period_start": period_start,
         "as_of": as_of,
         "controls": controls,
+        "registers": registers,
         "inputs": inputs,
     });
     if scoped {
