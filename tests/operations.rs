@@ -461,7 +461,10 @@ fn the_default_rules_on_the_sample_find_exactly_its_tenants_below_ninety_percent
     let late = govpack(dir.path(), &["status", "--as-of", "2026-11-21", "--check"], &[]);
     assert_eq!(late.status.code(), Some(1), "{}", text(&late));
     assert!(
-        text(&late).contains("CHECK FAILED: stale tenant(s): 29683500, 29683517, 29683534, 29683551"),
+        text(&late).contains(
+            "CHECK FAILED: stale tenant(s): Northwind Dental Group (29683500), Harbor Freight Logistics \
+             (29683517), Cedar Valley Family Clinic (29683534), Summit & Vale Legal LLP (29683551)"
+        ),
         "{}",
         text(&late)
     );

@@ -64,20 +64,67 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
         ]
     );
     let scorecard = cells(&mut book, "Scorecard");
-    assert_eq!(scorecard[0][0], Data::String("kpi_id".into()));
+    let header: Vec<String> = scorecard[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        header,
+        [
+            "kpi",
+            "kpi_id",
+            "scope",
+            "tenant_id",
+            "unit",
+            "value",
+            "baseline_value",
+            "target",
+            "status",
+            "numerator",
+            "denominator",
+            "baseline_period_start",
+            "trend",
+            "value 2026-08",
+            "value 2026-09",
+            "value 2026-10"
+        ]
+    );
     let row = scorecard
         .iter()
         .find(|r| {
-            r[0] == Data::String("patch_compliance_rate".into()) && r[1] == Data::String("portfolio".into())
+            r[1] == Data::String("patch_compliance_rate".into()) && r[2] == Data::String("portfolio".into())
         })
         .expect("the portfolio compliance row");
-    // kpi_summary for October 2026 over the sample: 45 compliant of 52 devices.
-    assert_eq!(row[3], Data::Float(45.0 / 52.0));
-    assert_eq!(row[6], Data::String("not_improving".into()));
-    // The trend over every computed period: 48/52, 47/52 and 45/52 devices.
+    // Its name from the brief's catalogue; kpi_summary for October 2026 over the sample: 45
+    // compliant of 52 devices.
+    assert_eq!(row[0], Data::String("Patch compliance (devices)".into()));
+    assert_eq!(row[5], Data::Float(45.0 / 52.0));
+    assert_eq!(row[8], Data::String("not_improving".into()));
+    // The trend's numbers, month by month: 48/52, 47/52 and 45/52 devices...
     assert_eq!(
-        row[10],
-        Data::String("2026-08 92.3% > 2026-09 90.4% > 2026-10 86.5%".into())
+        row[13..],
+        [
+            Data::Float(48.0 / 52.0),
+            Data::Float(47.0 / 52.0),
+            Data::Float(45.0 / 52.0)
+        ]
+    );
+    // ...and a client by its name, its id beside.
+    assert!(
+        scorecard
+            .iter()
+            .any(|r| r[2] == Data::String("Northwind Dental Group".into())
+                && r[3] == Data::String("29683500".into()))
+    );
+    // ...drawn as one sparkline per row from those columns (Excel's x14 sparkline group).
+    let mut xlsx = zip::ZipArchive::new(std::fs::File::open(dir.path().join("book.xlsx")).unwrap()).unwrap();
+    let mut sheet1 = String::new();
+    std::io::Read::read_to_string(
+        &mut xlsx.by_name("xl/worksheets/sheet1.xml").unwrap(),
+        &mut sheet1,
+    )
+    .unwrap();
+    assert!(sheet1.contains("<x14:sparklineGroup"), "no sparklines");
+    assert!(
+        sheet1.contains("<xm:f>Scorecard!N2:P2</xm:f><xm:sqref>M2</xm:sqref>"),
+        "{sheet1}"
     );
     // The control register runs each control's test: C5 (timely flaw remediation) is the
     // patch-compliance test, 52 devices and 7 exceptions; C3 (least privilege) has no test.
@@ -112,12 +159,24 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
             .any(|r| r[0] == Data::String("setting grace_days".into())),
         "{about:?}"
     );
+    // Devices by hostname first, clients by name with their id beside.
     let remediation = cells(&mut book, "Remediation");
+    assert_eq!(
+        remediation[0][..4],
+        [
+            Data::String("hostname".into()),
+            Data::String("client".into()),
+            Data::String("tenant_id".into()),
+            Data::String("device_id".into())
+        ]
+    );
     assert!(
-        matches!(remediation[1][4], Data::DateTime(_)),
+        matches!(remediation[1][6], Data::DateTime(_)),
         "{:?}",
         remediation[1]
     );
+    assert_eq!(remediation[1][0], Data::String("HFL-WS011".into()));
+    assert_eq!(remediation[1][1], Data::String("Harbor Freight Logistics".into()));
 }
 
 /// A `data/` folder with tenant `a` (Alpha) and its devices export of `devices` (rows after the
@@ -427,8 +486,9 @@ fn an_evidence_bundle_verifies_with_sha256sum_and_govpack_and_detects_tampering(
         );
     }
     let manifest = std::fs::read_to_string(bundle.join("manifest.sha256")).unwrap();
-    // The brief, the workbook, the failure-pattern analysis, run.json, 7 control tests x 2.
-    assert_eq!(manifest.lines().count(), 18, "{manifest}");
+    // The brief, the workbook, the failure-pattern analysis, run.json, 7 control tests x 2, the
+    // exception register and the remediation actions.
+    assert_eq!(manifest.lines().count(), 20, "{manifest}");
     let mut analysis: Xlsx<_> = open_workbook(bundle.join("failure-patterns-2026-10.xlsx")).unwrap();
     assert_eq!(
         analysis.sheet_names(),
@@ -503,6 +563,24 @@ fn a_tenants_evidence_bundle_holds_no_other_tenants_ids_names_or_devices() {
         texts.iter().any(|(_, t)| t.contains("nwd-")),
         "the tenant's own devices are there"
     );
+    // The client is named as it is called, in its brief and on its sheets, its id beside.
+    let brief: String = texts
+        .iter()
+        .filter(|(place, _)| place.ends_with("proof-brief.pdf"))
+        .flat_map(|(_, t)| t.split_whitespace())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        brief.contains("Northwind Dental Group (client 29683500)"),
+        "{brief}"
+    );
+    assert!(!brief.contains("Scope 29683500"), "{brief}");
+    assert!(
+        texts
+            .iter()
+            .any(|(place, t)| place.ends_with(":Non-compliant devices") && t == "Northwind Dental Group"),
+        "the client's name on its sheets"
+    );
     for (place, text) in texts {
         for other in others {
             assert!(!text.contains(other), "{place} names `{other}`");
@@ -562,7 +640,10 @@ fn the_proof_brief_has_pages_the_period_the_kpi_values_and_embedded_fonts() {
         ),
         None => String::from_utf8_lossy(title).into_owned(),
     };
-    assert!(title.contains("proof brief (portfolio, 2026-10)"), "{title}");
+    assert!(
+        title.contains("proof brief (All clients (portfolio), 2026-10)"),
+        "{title}"
+    );
 }
 
 /// Copies a lake with every Parquet file's rows in reverse order: the same data, stored in

@@ -120,10 +120,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         "{}",
         sql::pretty_table(
             &conn,
-            "select evaluated_on, rule, tenant_id, subject, round(value, 3) as value, comparison,
-                    round(threshold, 3) as threshold, is_new, delivery
-             from alerts where evaluated_on = (select max(evaluated_on) from alerts)
-             order by rule, tenant_id, subject"
+            "select a.evaluated_on, a.rule, t.tenant_name, a.tenant_id, a.subject, round(a.value, 3) as value,
+                    a.comparison, round(a.threshold, 3) as threshold, a.is_new, a.delivery
+             from alerts as a left join tenants as t using (tenant_id)
+             where a.evaluated_on = (select max(evaluated_on) from alerts)
+             order by a.rule, a.tenant_id, a.subject"
         )?
     );
 
@@ -216,10 +217,13 @@ fn check(
             pending.join(", ")
         ));
     }
-    let stale: Vec<&str> = tenants
+    let stale: Vec<String> = tenants
         .iter()
         .filter(|t| t.stale)
-        .map(|t| t.tenant_id.as_str())
+        .map(|t| match t.tenant_name.trim() {
+            "" => t.tenant_id.clone(),
+            name => format!("{name} ({})", t.tenant_id),
+        })
         .collect();
     if !stale.is_empty() {
         problems.push(format!("stale tenant(s): {}", stale.join(", ")));

@@ -168,14 +168,19 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
         ),
         (
             "Recurring pairs",
-            "select a.tenant_id, a.device_id, a.patch_id, count(*) as failures,
-                    count(distinct cast(a.attempt_utc as date)) as failure_days,
-                    min(a.attempt_utc) as first_failure_utc, max(a.attempt_utc) as last_failure_utc,
-                    string_agg(distinct a.error_code, ', ' order by a.error_code) as error_codes
-             from patch_attempts a, (select distinct period_start, period_end from failure_patterns where {p}) p
-             where a.result = 'failure' and a.attempt_utc >= p.period_start and a.attempt_utc < p.period_end + 1
-             group by all having count(distinct cast(a.attempt_utc as date)) > 1
-             order by failure_days desc, failures desc, a.tenant_id, a.device_id, a.patch_id"
+            "with pairs as (
+                 select a.tenant_id, a.device_id, a.patch_id, count(*) as failures,
+                        count(distinct cast(a.attempt_utc as date)) as failure_days,
+                        min(a.attempt_utc) as first_failure_utc, max(a.attempt_utc) as last_failure_utc,
+                        string_agg(distinct a.error_code, ', ' order by a.error_code) as error_codes
+                 from patch_attempts a, (select distinct period_start, period_end from failure_patterns where {p}) p
+                 where a.result = 'failure' and a.attempt_utc >= p.period_start and a.attempt_utc < p.period_end + 1
+                 group by all having count(distinct cast(a.attempt_utc as date)) > 1),
+             hosts as (select tenant_id, device_id, any_value(hostname) as hostname
+                       from compliance_devices where {p} group by all)
+             select h.hostname, client_name(r.tenant_id) as client, r.*
+             from pairs as r left join hosts as h using (tenant_id, device_id)
+             order by r.failure_days desc, r.failures desc, client, r.tenant_id, r.device_id, r.patch_id"
                 .replace("{p}", &period),
         ),
         (

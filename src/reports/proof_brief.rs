@@ -45,6 +45,10 @@ pub struct Template {
 pub struct Labels {
     pub scope_table: Vec<String>,
     pub scope: String,
+    /// The portfolio's scope, as people say it.
+    pub portfolio: String,
+    /// A client's scope: `{name}` and `{id}`.
+    pub client_scope: String,
     pub period: String,
     pub as_of: String,
     pub version: String,
@@ -391,6 +395,19 @@ pub fn write(
     };
     let period = format!("period_start = date {}", sql::string_literal(period_start));
     let label = period_start.get(..7).unwrap_or(period_start);
+    let labels = &template.labels;
+    // Clients are named as people name them; the id stays beside the name for the PSA.
+    let scoped: bool = conn.query_row("select scoped()", [], |r| r.get(0))?;
+    let (scope_name, scope_shown) = if !scoped {
+        (labels.portfolio.clone(), labels.portfolio.clone())
+    } else {
+        let name: String = conn.query_row("select client_name(?)", [scope], |r| r.get(0))?;
+        let shown = labels
+            .client_scope
+            .replace("{name}", &name)
+            .replace("{id}", scope);
+        (name, shown)
+    };
 
     let mut doc = PdfDocument::new(&template.title);
     let (regular, bold) = (
@@ -402,7 +419,7 @@ pub fn write(
         y: 0.0,
         regular,
         bold,
-        running_header: format!("{} | {} | {}", template.title, scope, label),
+        running_header: format!("{} | {} | {}", template.title, scope_name, label),
     };
     w.new_page();
     w.y -= 20.0;
@@ -420,12 +437,11 @@ pub fn write(
     let fact = |i: usize| facts.first().map(|r| r[i].to_text()).unwrap_or_default();
     w.heading(&section("scope"));
     w.paragraph(&template.intro);
-    let labels = &template.labels;
     w.table(
         &headers(&labels.scope_table),
         &[0.35, 0.65],
         &[
-            vec![labels.scope.clone(), scope.to_string()],
+            vec![labels.scope.clone(), scope_shown.clone()],
             vec![labels.period.clone(), format!("{} to {}", fact(0), fact(1))],
             vec![labels.as_of.clone(), fact(2)],
             vec![labels.version.clone(), env!("CARGO_PKG_VERSION").into()],
@@ -511,7 +527,6 @@ pub fn write(
         .collect();
     w.bars(&labels.age_chart, &age_bars, max_required);
 
-    let scoped: bool = conn.query_row("select scoped()", [], |r| r.get(0))?;
     if !scoped {
         w.heading(&section("failures"));
         let (_, patterns) = sql::rows(
@@ -612,7 +627,7 @@ pub fn write(
             Op::EndTextSection,
         ]);
     }
-    doc.metadata.info.document_title = format!("{} ({scope}, {label})", template.title);
+    doc.metadata.info.document_title = format!("{} ({scope_shown}, {label})", template.title);
     doc.metadata.info.author = "govpack".into();
     let now = OffsetDateTime::from_unix_timestamp(super::document_instant(conn, period_start)?.timestamp())
         .map_err(|e| anyhow::anyhow!("cannot date the proof brief: {e}"))?;
@@ -620,7 +635,7 @@ pub fn write(
     doc.metadata.info.modification_date = now;
     doc.metadata.info.metadata_date = now;
     doc.metadata.info.creator = format!("govpack {}", env!("CARGO_PKG_VERSION"));
-    doc.metadata.info.subject = format!("Patch and change governance evidence, {scope}, {label}");
+    doc.metadata.info.subject = format!("Patch and change governance evidence, {scope_shown}, {label}");
     let pages: Vec<PdfPage> = w
         .pages
         .into_iter()

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use duckdb::Connection;
 use rust_xlsxwriter::{
     Chart, ChartType, Color, ConditionalFormatText, ConditionalFormatTextRule, ExcelDateTime, Format,
-    FormatAlign, Table, TableColumn, TableStyle, Workbook, Worksheet,
+    FormatAlign, Sparkline, Table, TableColumn, TableStyle, Workbook, Worksheet,
 };
 
 use crate::sql::{self, Cell};
@@ -26,36 +26,20 @@ struct Sheet {
 /// Rows of a KPI output for the period in scope. `{p}` is the period filter.
 const SHEETS: &[Sheet] = &[
     Sheet {
-        name: "Scorecard",
-        query: "select s.kpi_id, coalesce(s.tenant_id, 'portfolio') as scope, s.unit, s.value, s.baseline_value,
-                       s.target, s.status, s.numerator, s.denominator, s.baseline_period_start,
-                       (select string_agg(strftime(h.period_start, '%Y-%m') || ' ' || case
-                                   when h.value is null then 'n/a'
-                                   when h.unit = 'ratio' then cast(round(h.value * 100, 1) as varchar) || '%'
-                                   else cast(round(h.value, 1) as varchar) end,
-                               ' > ' order by h.period_start)
-                        from kpi_summary as h
-                        where h.kpi_id = s.kpi_id and h.period_start <= s.period_start
-                          and h.tenant_id is not distinct from s.tenant_id and h.policy_tier is null
-                          and h.device_class is null and h.age_bucket is null) as trend
-                from kpi_scorecard as s
-                where s.{p} and s.policy_tier is null and s.device_class is null and s.age_bucket is null
-                  and (s.tenant_id is null and not scoped() or in_scope(s.tenant_id))
-                order by scope = 'portfolio' desc, scope, s.kpi_id",
-    },
-    Sheet {
         name: "Compliance",
-        query: "select kpi_id, coalesce(tenant_id, 'all') as tenant_id, coalesce(policy_tier, 'all') as policy_tier,
+        query: "select kpi_id, case when tenant_id is null then 'all clients' else client_name(tenant_id) end as client,
+                       coalesce(tenant_id, 'all') as tenant_id, coalesce(policy_tier, 'all') as policy_tier,
                        coalesce(device_class, 'all') as device_class, coalesce(age_bucket, 'all') as age_bucket,
                        numerator, denominator, value
                 from kpi_summary
                 where {p} and kpi_id in ('patch_compliance_rate', 'patch_instance_compliance_rate')
                   and (tenant_id is null and not scoped() or in_scope(tenant_id))
-                order by kpi_id, tenant_id, policy_tier, device_class, age_bucket",
+                order by kpi_id, tenant_id is not null, client, tenant_id, policy_tier, device_class, age_bucket",
     },
     Sheet {
         name: "Non-compliant devices",
-        query: "select d.tenant_id, d.hostname, d.device_id, d.device_class, d.policy_tier, d.reason,
+        query: "select d.hostname, client_name(d.tenant_id) as client, d.tenant_id, d.device_id, d.device_class,
+                       d.policy_tier, d.reason,
                        d.overdue_count, d.oldest_overdue_age_days,
                        (select o.patch_id from overdue_patches o
                          where o.period_start = d.period_start and o.tenant_id = d.tenant_id and o.device_id = d.device_id
@@ -63,18 +47,20 @@ const SHEETS: &[Sheet] = &[
                        d.last_seen_utc, d.stale, d.chronic
                 from compliance_devices d
                 where {p} and d.compliant = false and in_scope(d.tenant_id)
-                order by d.tenant_id, d.reason, d.hostname, d.device_id",
+                order by client, d.tenant_id, d.reason, d.hostname, d.device_id",
     },
     Sheet {
         name: "Chronic devices",
-        query: "select tenant_id, hostname, device_id, device_class, policy_tier, current_reason, overdue_count, noncompliant_at
-                from chronic_devices where {p} and in_scope(tenant_id) order by tenant_id, hostname, device_id",
+        query: "select hostname, client_name(tenant_id) as client, tenant_id, device_id, device_class, policy_tier,
+                       current_reason, overdue_count, noncompliant_at
+                from chronic_devices where {p} and in_scope(tenant_id) order by client, tenant_id, hostname, device_id",
     },
     Sheet {
         name: "Overdue patches",
-        query: "select tenant_id, hostname, patch_id, patch_title, classification, severity, release_date, age_days,
-                       age_bucket, grace_days, state
-                from overdue_patches where {p} and in_scope(tenant_id) order by age_days desc nulls first, tenant_id, hostname, device_id, patch_id",
+        query: "select hostname, client_name(tenant_id) as client, tenant_id, patch_id, patch_title, classification,
+                       severity, release_date, age_days, age_bucket, grace_days, state
+                from overdue_patches where {p} and in_scope(tenant_id)
+                order by age_days desc nulls first, client, tenant_id, hostname, device_id, patch_id",
     },
     Sheet {
         name: "Failure patterns",
@@ -84,22 +70,28 @@ const SHEETS: &[Sheet] = &[
     },
     Sheet {
         name: "Remediation",
-        query: "select tenant_id, device_id, patch_id, first_error_code, start_utc, end_utc, remediation_hours,
-                       failed_attempts, ends_in_period, open_at_period_end, open_age_hours
-                from failure_episodes where {p} and in_scope(tenant_id)
-                order by start_utc, tenant_id, device_id, patch_id",
+        query: "select (select c.hostname from compliance_devices as c
+                        where c.period_start = e.period_start and c.tenant_id = e.tenant_id and c.device_id = e.device_id)
+                           as hostname,
+                       client_name(e.tenant_id) as client, e.tenant_id, e.device_id, e.patch_id, e.first_error_code,
+                       e.start_utc, e.end_utc, e.remediation_hours, e.failed_attempts, e.ends_in_period,
+                       e.open_at_period_end, e.open_age_hours
+                from failure_episodes as e where e.{p} and in_scope(e.tenant_id)
+                order by e.start_utc, client, e.tenant_id, e.device_id, e.patch_id",
     },
     Sheet {
         name: "Changes",
-        query: "select tenant_id, change_id, source_system, title, change_type, risk, outcome, actual_start_utc, actual_end_utc,
+        query: "select client_name(tenant_id) as client, tenant_id, change_id, source_system, title, change_type, risk,
+                       outcome, actual_start_utc, actual_end_utc,
                        success, emergency, rollback_effective, cab_approved_before_start, intake_complete,
                        within_window, verified
                 from change_controls where {p} and in_scope(tenant_id) order by actual_end_utc, change_id, source_system",
     },
     Sheet {
         name: "Pilot soak",
-        query: "select tenant_id, patch_id, first_pilot_success_utc, first_production_success_utc, soak_hours, verdict
-                from pilot_soak where {p} and in_scope(tenant_id) order by tenant_id, patch_id",
+        query: "select client_name(tenant_id) as client, tenant_id, patch_id, first_pilot_success_utc,
+                       first_production_success_utc, soak_hours, verdict
+                from pilot_soak where {p} and in_scope(tenant_id) order by client, tenant_id, patch_id",
     },
     Sheet {
         name: DATA_QUALITY,
@@ -109,7 +101,7 @@ const SHEETS: &[Sheet] = &[
                 select 'closed change without an end time', change_id, title, 1
                 from change_data_quality where {p} and in_scope(tenant_id)
                 union all
-                select 'device with no patch data', hostname, tenant_id, 1
+                select 'device with no patch data', hostname, client_name(tenant_id) || ' (' || tenant_id || ')', 1
                 from compliance_devices where {p} and reason = 'no_data' and in_scope(tenant_id)
                 union all
                 select 'ingest warning', source_file, warnings, 1
@@ -187,9 +179,9 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
     let styles = Styles::new();
     // Values a workbook cannot hold, as written (`fill_sheet`), listed on the Data quality
     // sheet, which is filled last for that.
-    let mut adjusted = Vec::new();
+    let mut adjusted = write_scorecard(workbook.add_worksheet(), conn, period_start, &styles)?;
     let mut data_quality = None;
-    for (index, sheet) in SHEETS.iter().enumerate() {
+    for sheet in SHEETS {
         let query = sheet
             .query
             .replace(
@@ -200,6 +192,8 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
         let (names, rows) =
             sql::rows(conn, &query).with_context(|| format!("building the {} sheet", sheet.name))?;
         let types: Vec<String> = sql::describe(conn, &query)?.into_iter().map(|(_, t)| t).collect();
+        // Its place among the sheets, for filling it last.
+        let index = workbook.worksheets().len();
         let worksheet = workbook.add_worksheet();
         if sheet.name == DATA_QUALITY {
             data_quality = Some((index, names, types, rows));
@@ -231,6 +225,95 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
         )?;
     }
     crate::lake::write_atomic_path(path, |temp| workbook.save(temp).map_err(anyhow::Error::from))
+}
+
+/// Periods of history a Scorecard trend shows.
+const TREND_PERIODS: usize = 12;
+
+/// The Scorecard: every KPI of the scope by its name (the brief's catalogue) with its id in a
+/// column of its own, the scope by client name, value against baseline and target, the status,
+/// and the trend as a sparkline drawn from the month values in the columns beside it (the last
+/// 12 months), so the line and its numbers are both there.
+fn write_scorecard(
+    worksheet: &mut Worksheet,
+    conn: &Connection,
+    period_start: &str,
+    styles: &Styles,
+) -> Result<Vec<Adjusted>> {
+    let kpi_names = super::proof_brief::template()?.kpi_names;
+    let day = sql::string_literal(period_start);
+    let query = format!(
+        "select s.kpi_id, case when s.tenant_id is null then 'portfolio' else client_name(s.tenant_id) end as scope,
+                s.tenant_id, s.unit, s.value, s.baseline_value, s.target, s.status, s.numerator, s.denominator,
+                s.baseline_period_start
+         from kpi_scorecard as s
+         where s.period_start = date {day} and s.policy_tier is null and s.device_class is null and s.age_bucket is null
+           and (s.tenant_id is null and not scoped() or in_scope(s.tenant_id))
+         order by s.tenant_id is not null, scope, s.tenant_id, s.kpi_id"
+    );
+    let (names, rows) = sql::rows(conn, &query).context("building the Scorecard")?;
+    let types: Vec<String> = sql::describe(conn, &query)?.into_iter().map(|(_, t)| t).collect();
+    // Month values of the same KPI and scope, this period's month the last.
+    let (_, history) = sql::rows(
+        conn,
+        &format!(
+            "select h.kpi_id, h.tenant_id, strftime(h.period_start, '%Y-%m') as month, h.value
+             from kpi_summary as h
+             where h.period_start <= date {day} and h.period_end = last_day(h.period_start)
+               and extract(day from h.period_start) = 1
+               and h.policy_tier is null and h.device_class is null and h.age_bucket is null
+               and (h.tenant_id is null and not scoped() or in_scope(h.tenant_id))
+             order by month"
+        ),
+    )
+    .context("building the Scorecard trends")?;
+    let mut months: Vec<String> = history.iter().map(|r| r[2].to_text()).collect();
+    months.dedup();
+    let months = months.split_off(months.len().saturating_sub(TREND_PERIODS));
+    let values: std::collections::HashMap<(String, String, String), Cell> = history
+        .into_iter()
+        .map(|r| ((r[0].to_text(), r[1].to_text(), r[2].to_text()), r[3].clone()))
+        .collect();
+
+    let mut out_names = vec!["kpi".to_string()];
+    out_names.extend(names.iter().cloned());
+    out_names.push("trend".into());
+    let first_month_col = out_names.len();
+    out_names.extend(months.iter().map(|m| format!("value {m}")));
+    let mut out_types = vec!["VARCHAR".to_string()];
+    out_types.extend(types);
+    out_types.push("VARCHAR".into());
+    out_types.extend(months.iter().map(|_| "DOUBLE".to_string()));
+    let out_rows: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|r| {
+            let id = r[0].to_text();
+            let mut row = vec![Cell::Text(
+                kpi_names.get(&id).cloned().unwrap_or_else(|| id.clone()),
+            )];
+            row.extend(r.iter().cloned());
+            row.push(Cell::Null);
+            let tenant = r[2].to_text();
+            row.extend(months.iter().map(|m| {
+                values
+                    .get(&(id.clone(), tenant.clone(), m.clone()))
+                    .cloned()
+                    .unwrap_or(Cell::Null)
+            }));
+            row
+        })
+        .collect();
+    let adjusted = fill_sheet(worksheet, "Scorecard", &out_names, &out_types, &out_rows, styles)?;
+    if !out_rows.is_empty() && !months.is_empty() {
+        let (last_row, trend_col) = (out_rows.len() as u32, first_month_col as u16 - 1);
+        let last_month_col = (first_month_col + months.len() - 1) as u16;
+        let sparkline = Sparkline::new()
+            .set_range(("Scorecard", 1, first_month_col as u16, last_row, last_month_col))
+            .show_markers(true);
+        worksheet.add_sparkline_group(1, trend_col, last_row, trend_col, &sparkline)?;
+        worksheet.set_column_width(trend_col, 16)?;
+    }
+    Ok(adjusted)
 }
 
 /// The sheet of findings about the data: quarantined rows, incomplete records, and values this
@@ -307,7 +390,8 @@ pub(crate) fn fill_sheet(
                     let unit = unit_column.and_then(|u| row.get(u));
                     let percent = name.contains("share")
                         || name.ends_with("_rate")
-                        || (matches!(name, "value" | "baseline_value" | "target")
+                        || ((matches!(name, "value" | "baseline_value" | "target")
+                            || name.starts_with("value "))
                             && unit.is_none_or(|u| *u == Cell::Text("ratio".into())));
                     let format = if percent { &styles.ratio } else { &styles.number };
                     worksheet.write_number_with_format(r, c16, *f, format)?;
