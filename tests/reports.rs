@@ -48,6 +48,7 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
         book.sheet_names(),
         [
             "Scorecard",
+            "Clients",
             "Compliance",
             "Non-compliant devices",
             "Chronic devices",
@@ -1092,4 +1093,80 @@ fn the_bundle_holds_the_exception_register_in_force_and_the_remediation_actions_
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(bundle.join("run.json")).unwrap()).unwrap();
     assert_eq!(run["registers"]["controls/remediation-actions.csv"], 2);
+}
+
+#[test]
+fn the_portfolio_lists_clients_worst_first_the_brief_the_worst_25_and_the_workbook_all() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    // 30 clients, client i with 10 devices of which i are missing a critical patch: Client 10
+    // and up have every device non-compliant; Client 00 is the best.
+    let mut tenants = String::from("tenant_id,tenant_name\n");
+    let mut devices = String::from("snapshot_date,tenant_id,device_id,hostname,device_class,last_seen_utc\n");
+    let mut patches = String::from(
+        "snapshot_date,tenant_id,device_id,patch_id,classification,severity,release_date,approval,state\n",
+    );
+    for t in 0..30 {
+        tenants.push_str(&format!("t{t:02},Client {t:02}\n"));
+        for d in 0..10 {
+            devices.push_str(&format!(
+                "2026-10-31,t{t:02},d{d},PC{t:02}-{d},workstation,2026-10-31T01:00:00Z\n"
+            ));
+            let state = if d < t { "missing" } else { "installed" };
+            patches.push_str(&format!(
+                "2026-10-31,t{t:02},d{d},KB1,security,critical,2026-08-01,approved,{state}\n"
+            ));
+        }
+    }
+    std::fs::write(data.join("tenants.csv"), tenants).unwrap();
+    std::fs::write(data.join("devices.csv"), devices).unwrap();
+    std::fs::write(data.join("patch_status.csv"), patches).unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
+
+    let mut book = workbook(&lake, None, &dir.path().join("book.xlsx"));
+    let clients = cells(&mut book, "Clients");
+    assert_eq!(clients.len(), 31, "a header and every client");
+    assert_eq!(
+        clients[0][..5].iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        [
+            "client",
+            "tenant_id",
+            "devices",
+            "patch_compliance_rate",
+            "overdue_devices"
+        ]
+    );
+    // Worst first: compliance 0% for clients 10-29 (most overdue devices first, then by name),
+    // then 10%, 20%... up to Client 00's 100%.
+    assert_eq!(clients[1][0], Data::String("Client 10".into()));
+    assert_eq!(clients[1][3], Data::Float(0.0));
+    assert_eq!(clients[21][0], Data::String("Client 09".into()));
+    assert_eq!(clients[21][3], Data::Float(0.1));
+    assert_eq!(clients[21][4], Data::Float(9.0));
+    assert_eq!(clients[30][0], Data::String("Client 00".into()));
+    assert_eq!(clients[30][9], Data::String("met".into()), "100% is met");
+
+    let session = reports::session(&lake, None).unwrap();
+    let path = dir.path().join("brief.pdf");
+    reports::proof_brief::write(&session, "2026-10-01", "portfolio", None, &path).unwrap();
+    let pdf = lopdf::Document::load(&path).unwrap();
+    let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
+    let text: String = pdf
+        .extract_text(&pages)
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains("5 more (all 30) are on the Clients sheet"),
+        "{text}"
+    );
+    assert!(text.contains("Client 10") && text.contains("Client 05"), "{text}");
+    assert!(
+        !text.contains("Client 04"),
+        "the 26th client is in the workbook only: {text}"
+    );
 }

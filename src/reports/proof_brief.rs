@@ -60,6 +60,9 @@ pub struct Labels {
     pub pareto_chart: String,
     pub pareto_value: String,
     pub control_table: Vec<String>,
+    pub clients_table: Vec<String>,
+    /// Under the league table when it is cut: `{shown}`, `{more}`, `{all}`.
+    pub clients_more: String,
     pub evidence_in_bundle: String,
     pub evidence_standalone: String,
 }
@@ -67,6 +70,9 @@ pub struct Labels {
 fn headers(labels: &[String]) -> Vec<&str> {
     labels.iter().map(String::as_str).collect()
 }
+
+/// Clients the brief's league table shows; the workbook's Clients sheet has them all.
+const LEAGUE_ROWS: usize = 25;
 
 const PAGE_W: f32 = 595.0;
 const PAGE_H: f32 = 842.0;
@@ -234,7 +240,8 @@ impl Writer {
     }
 
     fn heading(&mut self, text: &str) {
-        self.ensure(40.0);
+        // A heading keeps the start of its section with it: never alone at a page's foot.
+        self.ensure(100.0);
         self.y -= 18.0;
         self.text_at(text, MARGIN, self.y, 13.0, true, Rgb::new(0.12, 0.22, 0.39, None));
         self.y -= 8.0;
@@ -477,6 +484,41 @@ pub fn write(
         &[0.44, 0.14, 0.14, 0.12, 0.16],
         &kpi_rows,
     );
+
+    if !scoped {
+        // Worst first; the brief stays a few pages with 1,500 clients, the workbook has them all.
+        w.heading(&section("clients"));
+        let (_, clients) = sql::rows(conn, &super::CLIENTS.replace("{p}", &period))?;
+        let rows: Vec<Vec<String>> = clients
+            .iter()
+            .take(LEAGUE_ROWS)
+            .map(|r| {
+                vec![
+                    r[0].to_text(),
+                    shown(&r[2], "count"),
+                    shown(&r[3], "ratio"),
+                    shown(&r[4], "count"),
+                    shown(&r[5], "count"),
+                    shown(&r[6], "count"),
+                    r[9].to_text().replace('_', " "),
+                ]
+            })
+            .collect();
+        w.table(
+            &headers(&labels.clients_table),
+            &[0.34, 0.09, 0.12, 0.10, 0.10, 0.11, 0.14],
+            &rows,
+        );
+        if clients.len() > LEAGUE_ROWS {
+            w.paragraph(
+                &labels
+                    .clients_more
+                    .replace("{shown}", &LEAGUE_ROWS.to_string())
+                    .replace("{more}", &(clients.len() - LEAGUE_ROWS).to_string())
+                    .replace("{all}", &clients.len().to_string()),
+            );
+        }
+    }
 
     w.heading(&section("compliance"));
     let scope_filter =

@@ -26,6 +26,10 @@ struct Sheet {
 /// Rows of a KPI output for the period in scope. `{p}` is the period filter.
 const SHEETS: &[Sheet] = &[
     Sheet {
+        name: "Clients",
+        query: super::CLIENTS,
+    },
+    Sheet {
         name: "Compliance",
         query: "select kpi_id, case when tenant_id is null then 'all clients' else client_name(tenant_id) end as client,
                        coalesce(tenant_id, 'all') as tenant_id, coalesce(policy_tier, 'all') as policy_tier,
@@ -304,7 +308,8 @@ fn write_scorecard(
         })
         .collect();
     let adjusted = fill_sheet(worksheet, "Scorecard", &out_names, &out_types, &out_rows, styles)?;
-    if !out_rows.is_empty() && !months.is_empty() {
+    // A line needs two months (and Excel's group of sparklines a 2D range).
+    if !out_rows.is_empty() && months.len() > 1 {
         let (last_row, trend_col) = (out_rows.len() as u32, first_month_col as u16 - 1);
         let last_month_col = (first_month_col + months.len() - 1) as u16;
         let sparkline = Sparkline::new()
@@ -465,6 +470,10 @@ pub(crate) fn fill_sheet(
     }
     worksheet.set_freeze_panes(1, 0)?;
     worksheet.autofit();
+    // Printed (or saved as PDF) for a review meeting: whole rows across, the header on each page.
+    worksheet.set_landscape();
+    worksheet.set_print_fit_to_pages(1, 0);
+    worksheet.set_repeat_rows(0, 0)?;
     Ok(adjusted)
 }
 
