@@ -47,6 +47,7 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
     assert_eq!(
         book.sheet_names(),
         [
+            "Summary",
             "Scorecard",
             "Clients",
             "Compliance",
@@ -116,16 +117,16 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
     );
     // ...drawn as one sparkline per row from those columns (Excel's x14 sparkline group).
     let mut xlsx = zip::ZipArchive::new(std::fs::File::open(dir.path().join("book.xlsx")).unwrap()).unwrap();
-    let mut sheet1 = String::new();
+    let mut scorecard_xml = String::new();
     std::io::Read::read_to_string(
-        &mut xlsx.by_name("xl/worksheets/sheet1.xml").unwrap(),
-        &mut sheet1,
+        &mut xlsx.by_name("xl/worksheets/sheet2.xml").unwrap(),
+        &mut scorecard_xml,
     )
     .unwrap();
-    assert!(sheet1.contains("<x14:sparklineGroup"), "no sparklines");
+    assert!(scorecard_xml.contains("<x14:sparklineGroup"), "no sparklines");
     assert!(
-        sheet1.contains("<xm:f>Scorecard!N2:P2</xm:f><xm:sqref>M2</xm:sqref>"),
-        "{sheet1}"
+        scorecard_xml.contains("<xm:f>Scorecard!N2:P2</xm:f><xm:sqref>M2</xm:sqref>"),
+        "{scorecard_xml}"
     );
     // The control register runs each control's test: C5 (timely flaw remediation) is the
     // patch-compliance test, 52 devices and 7 exceptions; C3 (least privilege) has no test.
@@ -1168,5 +1169,89 @@ fn the_portfolio_lists_clients_worst_first_the_brief_the_worst_25_and_the_workbo
     assert!(
         !text.contains("Client 04"),
         "the 26th client is in the workbook only: {text}"
+    );
+    assert!(text.contains("This is the first period computed"), "{text}");
+}
+
+#[test]
+fn page_one_and_the_first_sheet_summarise_the_period_against_the_previous_one() {
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let session = reports::session(&lake, None).unwrap();
+    let path = dir.path().join("brief.pdf");
+    reports::proof_brief::write(&session, "2026-10-01", "portfolio", None, &path).unwrap();
+    let pdf = lopdf::Document::load(&path).unwrap();
+    let page_one: String = pdf
+        .extract_text(&[1])
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    // Devices compliant: 45 of 52 in October, 47 of 52 in September, 48 of 52 in August (the
+    // baseline); the default target is the baseline +10%, capped at 100%.
+    for expected in [
+        "Summary",
+        "Patch compliance (devices) 86.5% 90.4% 92.3% 100.0% not improving",
+        "What moved since 2026-09",
+        "Open failure episodes: 1 to 3, worse",
+        "What needs action",
+        "Controls with exceptions",
+        "C5 Timely flaw remediation: 7 exception(s) in a population of 52",
+    ] {
+        assert!(
+            page_one.contains(expected),
+            "`{expected}` not on page 1: {page_one}"
+        );
+    }
+
+    let mut book = workbook(&lake, None, &dir.path().join("book.xlsx"));
+    assert_eq!(book.sheet_names()[0], "Summary");
+    let summary = cells(&mut book, "Summary");
+    let row = |item: &str| {
+        summary
+            .iter()
+            .find(|r| r[1] == Data::String(item.into()))
+            .unwrap_or_else(|| panic!("no {item} row: {summary:?}"))
+            .clone()
+    };
+    let compliance = row("Patch compliance (devices)");
+    assert_eq!(compliance[0], Data::String("Headline".into()));
+    assert_eq!(
+        compliance[4..8],
+        [
+            Data::Float(45.0 / 52.0),
+            Data::Float(47.0 / 52.0),
+            Data::Float(48.0 / 52.0),
+            Data::Float(1.0)
+        ]
+    );
+    // Devices with an overdue patch: the period's compliance_devices, counted independently.
+    let overdue = |month: &str| -> f64 {
+        session
+            .query_row(
+                &format!(
+                    "select count(*) from compliance_devices
+                     where period_start = date '2026-{month}-01' and overdue_count > 0 and not excluded"
+                ),
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap() as f64
+    };
+    let devices = row("Devices with an overdue patch");
+    assert_eq!(
+        devices[4..6],
+        [Data::Float(overdue("10")), Data::Float(overdue("09"))]
+    );
+    assert_eq!(devices[8], Data::String("not_improving".into()));
+    let episodes = row("Open failure episodes");
+    assert_eq!(
+        (&episodes[0], &episodes[4], &episodes[5], &episodes[8]),
+        (
+            &Data::String("Moved".into()),
+            &Data::Float(3.0),
+            &Data::Float(1.0),
+            &Data::String("worse".into())
+        )
     );
 }

@@ -8,6 +8,7 @@ pub mod failure_patterns;
 pub mod proof_brief;
 pub mod registers;
 pub mod signature;
+pub mod summary;
 pub mod workbook;
 
 use std::path::{Path, PathBuf};

@@ -37,6 +37,17 @@ pub struct Template {
     pub kpi_names: BTreeMap<String, String>,
     pub definitions: BTreeMap<String, String>,
     pub labels: Labels,
+    pub summary: super::summary::Words,
+}
+
+impl Template {
+    /// What a KPI (or the summary's `overdue_devices`) is called.
+    pub fn measure_name(&self, id: &str) -> String {
+        match id {
+            "overdue_devices" => self.summary.overdue_devices.clone(),
+            _ => self.kpi_names.get(id).cloned().unwrap_or_else(|| id.to_string()),
+        }
+    }
 }
 
 /// Every other word the brief prints: table headers, chart titles, value layouts.
@@ -247,6 +258,14 @@ impl Writer {
         self.y -= 8.0;
     }
 
+    /// A bold line that opens a part of a section, kept with what follows.
+    fn subheading(&mut self, text: &str) {
+        self.ensure(60.0);
+        self.y -= 16.0;
+        self.text_at(text, MARGIN, self.y, 10.5, true, Rgb::new(0.2, 0.2, 0.2, None));
+        self.y -= 2.0;
+    }
+
     fn paragraph(&mut self, text: &str) {
         for line in self.wrap(text, PAGE_W - 2.0 * MARGIN, BODY, false) {
             self.ensure(14.0);
@@ -442,6 +461,18 @@ pub fn write(
         ),
     )?;
     let fact = |i: usize| facts.first().map(|r| r[i].to_text()).unwrap_or_default();
+    // Who and when, under the title; then page 1 is the executive summary.
+    w.y -= 14.0;
+    let subtitle = format!(
+        "{scope_shown} | {} to {} | {} {}",
+        fact(0),
+        fact(1),
+        labels.as_of,
+        fact(2)
+    );
+    w.text_at(&subtitle, MARGIN, w.y, 11.0, false, Rgb::new(0.2, 0.2, 0.2, None));
+    write_summary(&mut w, &template, &super::summary::build(conn, period_start)?);
+
     w.heading(&section("scope"));
     w.paragraph(&template.intro);
     w.table(
@@ -691,6 +722,118 @@ pub fn write(
         use std::io::Write;
         f.write_all(&bytes).map_err(Into::into)
     })
+}
+
+/// The executive summary (`summary::build`), worded by the template's `[summary]`.
+fn write_summary(w: &mut Writer, template: &Template, summary: &super::summary::Summary) {
+    let words = &template.summary;
+    let name = |id: &str| template.measure_name(id);
+    w.heading(&words.heading);
+    let rows: Vec<Vec<String>> = summary
+        .headline
+        .iter()
+        .map(|h| {
+            vec![
+                name(&h.measure),
+                shown(&h.value, &h.unit),
+                shown(&h.previous, &h.unit),
+                shown(&h.baseline, &h.unit),
+                shown(&h.target, &h.unit),
+                h.status.replace('_', " "),
+            ]
+        })
+        .collect();
+    w.table(
+        &headers(&words.headline_table),
+        &[0.36, 0.13, 0.12, 0.12, 0.12, 0.15],
+        &rows,
+    );
+
+    match &summary.previous {
+        None => w.paragraph(&words.first_period),
+        Some(previous) => {
+            w.subheading(&words.moved.replace("{previous}", previous));
+            if summary.moves.is_empty() {
+                w.paragraph(&words.nothing_moved);
+            }
+            for m in &summary.moves {
+                let line = if m.better { &words.better } else { &words.worse };
+                w.paragraph(
+                    &line
+                        .replace("{kpi}", &name(&m.kpi_id))
+                        .replace("{from}", &shown(&Cell::Float(m.from), &m.unit))
+                        .replace("{to}", &shown(&Cell::Float(m.to), &m.unit)),
+                );
+            }
+        }
+    }
+
+    w.subheading(&words.action);
+    if summary.chronic_total + summary.overdue_total + summary.open_total == 0 {
+        w.paragraph(&words.nothing_to_act_on);
+    }
+    if summary.chronic_total > 0 {
+        let devices: Vec<String> = summary
+            .chronic
+            .iter()
+            .map(|r| format!("{} ({})", r[0].to_text(), r[1].to_text()))
+            .collect();
+        let more = summary.chronic_total - summary.chronic.len();
+        let devices = if more > 0 {
+            format!("{} +{more}", devices.join(", "))
+        } else {
+            devices.join(", ")
+        };
+        w.paragraph(
+            &words
+                .chronic
+                .replace("{count}", &summary.chronic_total.to_string())
+                .replace("{devices}", &devices),
+        );
+    }
+    let listed = |rows: &[Vec<Cell>]| -> Vec<Vec<String>> {
+        rows.iter()
+            .map(|r| r.iter().map(|c| shown(c, "")).collect())
+            .collect()
+    };
+    if summary.overdue_total > 0 {
+        w.paragraph(
+            &words
+                .overdue
+                .replace("{count}", &summary.overdue_total.to_string()),
+        );
+        w.table(
+            &headers(&words.overdue_table),
+            &[0.22, 0.30, 0.20, 0.12, 0.16],
+            &listed(&summary.overdue),
+        );
+    }
+    if summary.open_total > 0 {
+        w.paragraph(
+            &words
+                .open_episodes
+                .replace("{count}", &summary.open_total.to_string()),
+        );
+        w.table(
+            &headers(&words.episodes_table),
+            &[0.22, 0.30, 0.20, 0.16, 0.12],
+            &listed(&summary.open_episodes),
+        );
+    }
+
+    w.subheading(&words.controls);
+    if summary.controls.is_empty() {
+        w.paragraph(&words.controls_clean);
+    }
+    for (control, population, exceptions) in &summary.controls {
+        w.paragraph(
+            &words
+                .control_exceptions
+                .replace("{control}", control)
+                .replace("{exceptions}", &exceptions.to_string())
+                .replace("{population}", &population.to_string()),
+        );
+    }
 }
 
 /// printpdf fills the trailer's document ID (`/ID[(..)(..)]`, two 32-character strings) from a

@@ -183,7 +183,24 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
     let styles = Styles::new();
     // Values a workbook cannot hold, as written (`fill_sheet`), listed on the Data quality
     // sheet, which is filled last for that.
-    let mut adjusted = write_scorecard(workbook.add_worksheet(), conn, period_start, &styles)?;
+    let template = super::proof_brief::template()?;
+    let summary = super::summary::build(conn, period_start)?;
+    let (names, types, rows) = summary.sheet_rows(&template.summary, &|id| template.measure_name(id));
+    let mut adjusted = fill_sheet(
+        workbook.add_worksheet(),
+        "Summary",
+        &names,
+        &types,
+        &rows,
+        &styles,
+    )?;
+    adjusted.extend(write_scorecard(
+        workbook.add_worksheet(),
+        conn,
+        period_start,
+        &styles,
+        &template,
+    )?);
     let mut data_quality = None;
     for sheet in SHEETS {
         let query = sheet
@@ -243,8 +260,8 @@ fn write_scorecard(
     conn: &Connection,
     period_start: &str,
     styles: &Styles,
+    template: &super::proof_brief::Template,
 ) -> Result<Vec<Adjusted>> {
-    let kpi_names = super::proof_brief::template()?.kpi_names;
     let day = sql::string_literal(period_start);
     let query = format!(
         "select s.kpi_id, case when s.tenant_id is null then 'portfolio' else client_name(s.tenant_id) end as scope,
@@ -292,9 +309,7 @@ fn write_scorecard(
         .iter()
         .map(|r| {
             let id = r[0].to_text();
-            let mut row = vec![Cell::Text(
-                kpi_names.get(&id).cloned().unwrap_or_else(|| id.clone()),
-            )];
+            let mut row = vec![Cell::Text(template.measure_name(&id))];
             row.extend(r.iter().cloned());
             row.push(Cell::Null);
             let tenant = r[2].to_text();
@@ -395,7 +410,7 @@ pub(crate) fn fill_sheet(
                     let unit = unit_column.and_then(|u| row.get(u));
                     let percent = name.contains("share")
                         || name.ends_with("_rate")
-                        || ((matches!(name, "value" | "baseline_value" | "target")
+                        || ((matches!(name, "value" | "previous_value" | "baseline_value" | "target")
                             || name.starts_with("value "))
                             && unit.is_none_or(|u| *u == Cell::Text("ratio".into())));
                     let format = if percent { &styles.ratio } else { &styles.number };
