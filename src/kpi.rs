@@ -276,6 +276,38 @@ fn remove_other_files(dir: &Path, keep: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The breach rules in force, as a reader says them: `name (kpi per tenant below 0.9)`.
+fn alert_rules(config: &Config) -> String {
+    let rules: Vec<String> = config
+        .alerts
+        .rules
+        .iter()
+        .map(|r| {
+            let condition = match (r.kind.as_str(), &r.kpi, r.below, r.above) {
+                ("kpi", Some(kpi), Some(below), _) => {
+                    format!(
+                        "{kpi} per {} below {below}",
+                        r.scope.as_deref().unwrap_or("portfolio")
+                    )
+                }
+                ("kpi", Some(kpi), None, Some(above)) => {
+                    format!(
+                        "{kpi} per {} above {above}",
+                        r.scope.as_deref().unwrap_or("portfolio")
+                    )
+                }
+                (kind, _, _, _) => kind.replace('_', " "),
+            };
+            format!("{} ({condition})", r.name)
+        })
+        .collect();
+    if rules.is_empty() {
+        "none".into()
+    } else {
+        rules.join("; ")
+    }
+}
+
 fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: NaiveDate) -> Result<()> {
     let kpi = &config.kpi;
     let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
@@ -284,14 +316,16 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
             period_start date, period_end date, as_of date,
             period_start_instant timestamp, period_end_instant timestamp,
             stale_after_days integer, pending_reboot_compliant boolean,
-            pilot_soak_days integer, chronic_snapshots integer, baseline_period_start date);
+            pilot_soak_days integer, chronic_snapshots integer, baseline_period_start date,
+            stale_tenant_days integer, ticket_open_after_hours integer, ticket_due_hours varchar,
+            alert_rules varchar);
          create temp table required_classifications (classification varchar);
          create temp table kpi_catalogue (kpi_id varchar, higher_is_better boolean, target_change double);
          create temp table grace_days (policy_tier varchar, severity varchar, days integer);",
     )?;
     conn.execute(
         "insert into params values (cast(? as date), cast(? as date), cast(? as date),
-            cast(? as timestamp), cast(? as timestamp), ?, ?, ?, ?, cast(? as date))",
+            cast(? as timestamp), cast(? as timestamp), ?, ?, ?, ?, cast(? as date), ?, ?, ?, ?)",
         params![
             day(period.start),
             day(period.end),
@@ -306,6 +340,15 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
                 .as_deref()
                 .and_then(|p| Period::parse_month(p).ok())
                 .map(|p| day(p.start)),
+            // The operations' time frames in force, recorded with the period's figures: an
+            // assessor asks when flaws must be reported, not only when they must be corrected.
+            config.run.stale_tenant_days,
+            config.tickets.open_after_hours,
+            format!(
+                "priority 1: {} h, 2: {} h, 3: {} h",
+                config.tickets.due_hours[0], config.tickets.due_hours[1], config.tickets.due_hours[2]
+            ),
+            alert_rules(config),
         ],
     )?;
     for (id, better) in KPIS {

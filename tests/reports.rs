@@ -137,7 +137,9 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
         .unwrap();
     assert_eq!(
         c5[5],
-        Data::String("NIST SP 800-171 3.14.1; CMMC SI.L2-3.14.1".into())
+        Data::String(
+            "NIST SP 800-171 3.14.1; CMMC SI.L2-3.14.1; SOC 2 CC7.1; ISO/IEC 27001:2022 A.8.8".into()
+        )
     );
     assert_eq!(
         (&c5[7], &c5[8], &c5[9]),
@@ -1254,4 +1256,104 @@ fn page_one_and_the_first_sheet_summarise_the_period_against_the_previous_one() 
             &Data::String("worse".into())
         )
     );
+}
+
+#[test]
+fn the_assessment_objectives_of_3_14_1_show_the_time_frames_in_force_and_what_missed_them() {
+    let dir = TempDir::new().unwrap();
+    let data = alpha_exports(
+        dir.path(),
+        "2026-10-31,a,d1,PC1,workstation,2026-10-31T01:00:00Z\n\
+         2026-10-31,a,d2,PC2,workstation,2026-10-31T01:00:00Z\n\
+         2026-10-31,a,d3,PC3,workstation,2026-10-31T01:00:00Z\n",
+    );
+    std::fs::write(
+        data.join("patch_status.csv"),
+        "snapshot_date,tenant_id,device_id,patch_id,classification,severity,release_date,approval,state\n\
+         2026-10-31,a,d1,KB1,security,critical,2026-10-08,approved,failed\n\
+         2026-10-31,a,d2,KB1,security,critical,2026-10-08,approved,failed\n\
+         2026-10-31,a,d3,KB1,security,critical,2026-10-08,approved,failed\n",
+    )
+    .unwrap();
+    // Three episodes still open on 31 October: PC1's and PC2's started more than 72 hours
+    // before the period's end, PC3's 36 hours before it (not yet due a ticket).
+    std::fs::write(
+        data.join("patch_attempts.csv"),
+        "attempt_utc,tenant_id,device_id,patch_id,result,error_code\n\
+         2026-10-20T02:00:00Z,a,d1,KB1,failure,0x80070643\n\
+         2026-10-25T02:00:00Z,a,d2,KB1,failure,0x80070643\n\
+         2026-10-31T12:00:00Z,a,d3,KB1,failure,0x80070643\n",
+    )
+    .unwrap();
+    // PC2's failure was reported: a remediation ticket for the device after it started.
+    std::fs::write(
+        data.join("tickets.csv"),
+        "ticket_id,tenant_id,ticket_type,status,created_utc,device_id\n\
+         t1,a,remediation,in_progress,2026-10-25T10:00:00Z,d2\n",
+    )
+    .unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
+    let mut book = workbook(&lake, None, &dir.path().join("book.xlsx"));
+    let objectives: Vec<Vec<String>> = cells(&mut book, "Assessment objectives")
+        .iter()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    let ids: Vec<&str> = objectives[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "3.14.1[a]",
+            "3.14.1[b]",
+            "3.14.1[c]",
+            "3.14.1[d]",
+            "3.14.1[e]",
+            "3.14.1[f]"
+        ]
+    );
+    let (a, b, c, d, e, f) = (
+        &objectives[1],
+        &objectives[2],
+        &objectives[3],
+        &objectives[4],
+        &objectives[5],
+        &objectives[6],
+    );
+    // The time frames are the settings in force (the defaults here).
+    assert!(
+        a[2].contains("more than 7 days") && a[2].contains("stop for 8 days"),
+        "{a:?}"
+    );
+    assert_eq!(a[4], "specified");
+    assert!(
+        c[2].contains("open more than 72 hours, due priority 1: 24 h, 2: 72 h, 3: 120 h"),
+        "{c:?}"
+    );
+    assert!(
+        c[2].contains("tenant_patch_compliance (patch_compliance_rate per tenant below 0.9)"),
+        "{c:?}"
+    );
+    assert!(e[2].contains("every tier: critical 14 days"), "{e:?}");
+    // Nothing stale; one flaw not reported (PC1); three overdue instances on three devices.
+    assert_eq!(b[4], "met: 0 of 3 device(s) not seen within 7 days");
+    assert_eq!(
+        d[4],
+        "not met: 1 of 2 failure episode(s) open more than 72 hours without a ticket"
+    );
+    assert_eq!(
+        f[4],
+        "not met: 3 overdue required patch instance(s) on 3 device(s); 0 of 3 device(s) compliant"
+    );
+    let session = reports::session(&lake, None).unwrap();
+    let bundle = reports::bundle::write(&session, "2026-10-01", "portfolio", dir.path(), None).unwrap();
+    let unreported = bundle_csv(&bundle, "unreported-flaws.csv");
+    assert_eq!(unreported.len(), 1);
+    assert_eq!(unreported[0][..5], ["PC1", "Alpha", "a", "d1", "KB1"]);
+    let brief = lopdf::Document::load(bundle.join("proof-brief.pdf")).unwrap();
+    let pages: Vec<u32> = brief.get_pages().keys().copied().collect();
+    let text = brief.extract_text(&pages).unwrap();
+    for id in ids {
+        assert!(text.contains(id), "{id} not in the brief");
+    }
 }

@@ -129,6 +129,8 @@ pub const REGISTERS: &[(&str, &str)] = &[
          where i.installed_utc >= cast(period.period_start as timestamp)
          order by tenant_name, i.tenant_id, d.hostname, i.device_id, i.patch_id",
     ),
+    // Flaws not reported in time (NIST SP 800-171A 3.14.1[d]): see `objectives::UNREPORTED`.
+    ("unreported-flaws", super::objectives::UNREPORTED),
 ];
 
 /// A test's verdict. An empty population tested nothing: that is not a pass.

@@ -5,6 +5,7 @@
 pub mod bundle;
 pub mod controls;
 pub mod failure_patterns;
+pub mod objectives;
 pub mod proof_brief;
 pub mod registers;
 pub mod signature;

@@ -38,6 +38,7 @@ pub struct Template {
     pub definitions: BTreeMap<String, String>,
     pub labels: Labels,
     pub summary: super::summary::Words,
+    pub objectives: super::objectives::Words,
 }
 
 impl Template {
@@ -71,6 +72,7 @@ pub struct Labels {
     pub pareto_chart: String,
     pub pareto_value: String,
     pub control_table: Vec<String>,
+    pub trend_chart: String,
     pub clients_table: Vec<String>,
     /// Under the league table when it is cut: `{shown}`, `{more}`, `{all}`.
     pub clients_more: String,
@@ -200,6 +202,102 @@ impl Writer {
         ]);
     }
 
+    fn polyline(&mut self, points: &[(f32, f32)], color: Rgb, thickness: f32) {
+        if points.len() < 2 {
+            return;
+        }
+        self.ops().extend([
+            Op::SetOutlineColor {
+                col: Color::Rgb(color),
+            },
+            Op::SetOutlineThickness { pt: Pt(thickness) },
+            Op::DrawLine {
+                line: Line {
+                    points: points
+                        .iter()
+                        .map(|&(x, y)| LinePoint {
+                            p: Point { x: Pt(x), y: Pt(y) },
+                            bezier: false,
+                        })
+                        .collect(),
+                    is_closed: false,
+                },
+            },
+        ]);
+    }
+
+    /// A line chart of rates (0 to 100%) over months: one line per series, a marker per month
+    /// with a value, a gap where a month has none, gridlines at 0, 50 and 100%, a legend below.
+    fn line_chart(&mut self, title: &str, months: &[String], series: &[(String, Rgb, Vec<Option<f64>>)]) {
+        if months.len() < 2 {
+            return;
+        }
+        let (height, axis_w) = (110.0, 34.0);
+        self.ensure(height + 70.0);
+        self.y -= 14.0;
+        self.text_at(title, MARGIN, self.y, 9.5, true, Rgb::new(0.2, 0.2, 0.2, None));
+        let (left, bottom) = (MARGIN + axis_w, self.y - 12.0 - height);
+        let width = PAGE_W - 2.0 * MARGIN - axis_w - 10.0;
+        let grey = Rgb::new(0.45, 0.45, 0.45, None);
+        for share in [0.0f32, 0.5, 1.0] {
+            let y = bottom + share * height;
+            self.polyline(
+                &[(left, y), (left + width, y)],
+                Rgb::new(0.85, 0.85, 0.85, None),
+                0.5,
+            );
+            self.text_at(
+                &format!("{:.0}%", share * 100.0),
+                MARGIN,
+                y - 3.0,
+                7.5,
+                false,
+                grey.clone(),
+            );
+        }
+        let step = width / (months.len() - 1) as f32;
+        let x_of = |i: usize| left + i as f32 * step;
+        // Month labels, thinned so they never overlap.
+        let every = months.len().div_ceil(12);
+        for (i, month) in months
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % every == 0 || *i == months.len() - 1)
+        {
+            let w = self.regular.width(month, 7.5);
+            self.text_at(month, x_of(i) - w / 2.0, bottom - 11.0, 7.5, false, grey.clone());
+        }
+        for (_, color, values) in series {
+            let points: Vec<Option<(f32, f32)>> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v.map(|v| (x_of(i), bottom + v.clamp(0.0, 1.0) as f32 * height)))
+                .collect();
+            for run in points.split(Option::is_none) {
+                let run: Vec<(f32, f32)> = run.iter().flatten().copied().collect();
+                self.polyline(&run, color.clone(), 1.5);
+            }
+            for &(x, y) in points.iter().flatten() {
+                self.rect(x - 1.8, y - 1.8, 3.6, 3.6, color.clone());
+            }
+        }
+        self.y = bottom - 26.0;
+        let mut x = MARGIN + axis_w;
+        for (name, color, _) in series {
+            self.rect(x, self.y + 1.0, 10.0, 3.0, color.clone());
+            self.text_at(
+                name,
+                x + 14.0,
+                self.y - 1.0,
+                8.0,
+                false,
+                Rgb::new(0.0, 0.0, 0.0, None),
+            );
+            x += 24.0 + self.regular.width(name, 8.0);
+        }
+        self.y -= 8.0;
+    }
+
     fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Rgb) {
         self.ops().extend([
             Op::SetFillColor {
@@ -231,9 +329,38 @@ impl Writer {
         let font = if bold { &self.bold } else { &self.regular };
         let mut lines = Vec::new();
         let mut line = String::new();
+        // A word wider than the column (a file path, a long id) is broken after a `/`, `-`, `_`
+        // or `.` where it can be, else anywhere, so it never runs into the next column.
+        // (piece, whether it continues the previous piece without a space)
+        let mut words: Vec<(&str, bool)> = Vec::new();
         for word in text.split_whitespace() {
+            let mut rest = word;
+            let mut continues = false;
+            while font.width(rest, size) > width {
+                let fits = rest
+                    .char_indices()
+                    .map(|(i, c)| i + c.len_utf8())
+                    .take_while(|&end| font.width(&rest[..end], size) <= width)
+                    .last()
+                    .unwrap_or_else(|| rest.chars().next().map_or(rest.len(), char::len_utf8));
+                let cut = rest[..fits]
+                    .rfind(['/', '-', '_', '.'])
+                    .map(|at| at + 1)
+                    .filter(|&at| at > fits / 2)
+                    .unwrap_or(fits);
+                words.push((&rest[..cut], continues));
+                rest = &rest[cut..];
+                continues = true;
+            }
+            if !rest.is_empty() {
+                words.push((rest, continues));
+            }
+        }
+        for (word, continues) in words {
             let candidate = if line.is_empty() {
                 word.to_string()
+            } else if continues {
+                format!("{line}{word}")
             } else {
                 format!("{line} {word}")
             };
@@ -554,6 +681,41 @@ pub fn write(
     w.heading(&section("compliance"));
     let scope_filter =
         "(tenant_id is null and not scoped() or tenant_id is not null and scoped() and in_scope(tenant_id))";
+    // The trend: this period's month and the 11 before it, as the workbook's sparklines.
+    let trend_kpis = [
+        ("patch_compliance_rate", Rgb::new(0.12, 0.22, 0.39, None)),
+        ("change_success_rate", Rgb::new(0.85, 0.45, 0.1, None)),
+    ];
+    let (_, history) = sql::rows(
+        conn,
+        &format!(
+            "select strftime(period_start, '%Y-%m') as month, kpi_id, value from kpi_summary
+             where period_start <= date {day} and extract(day from period_start) = 1
+               and period_end = last_day(period_start) and kpi_id in ('patch_compliance_rate', 'change_success_rate')
+               and policy_tier is null and device_class is null and age_bucket is null and {scope_filter}
+             order by month",
+            day = sql::string_literal(period_start)
+        ),
+    )?;
+    let mut months: Vec<String> = history.iter().map(|r| r[0].to_text()).collect();
+    months.dedup();
+    let months = months.split_off(months.len().saturating_sub(12));
+    let series: Vec<(String, Rgb, Vec<Option<f64>>)> = trend_kpis
+        .iter()
+        .map(|(kpi, color)| {
+            let values = months
+                .iter()
+                .map(|m| {
+                    history.iter().find_map(|r| match &r[2] {
+                        Cell::Float(v) if r[0].to_text() == *m && r[1].to_text() == *kpi => Some(*v),
+                        _ => None,
+                    })
+                })
+                .collect();
+            (template.measure_name(kpi), color.clone(), values)
+        })
+        .collect();
+    w.line_chart(&labels.trend_chart, &months, &series);
     let (_, tiers) = sql::rows(
         conn,
         &format!(
@@ -660,6 +822,22 @@ pub fn write(
         &[0.30, 0.30, 0.12, 0.12, 0.16],
         &control_rows,
     );
+
+    let words = &template.objectives;
+    w.heading(&words.heading);
+    w.paragraph(&words.intro);
+    let objectives: Vec<Vec<String>> = super::objectives::build(conn, period_start, words)?
+        .into_iter()
+        .map(|o| {
+            vec![
+                format!("{} {}", o.id, o.objective),
+                o.time_frame,
+                o.evidence,
+                o.result,
+            ]
+        })
+        .collect();
+    w.table(&headers(&words.table), &[0.24, 0.30, 0.24, 0.22], &objectives);
 
     w.heading(&section("definitions"));
     for (id, definition) in &template.definitions {

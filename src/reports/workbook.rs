@@ -234,6 +234,27 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
             &styles,
         )?);
     }
+    let objectives: Vec<Vec<Cell>> = super::objectives::build(conn, period_start, &template.objectives)?
+        .into_iter()
+        .map(|o| {
+            [o.id, o.objective, o.time_frame, o.evidence, o.result]
+                .into_iter()
+                .map(Cell::Text)
+                .collect()
+        })
+        .collect();
+    let names: Vec<String> = ["objective", "requirement", "time_frame", "evidence", "result"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    adjusted.extend(fill_sheet(
+        workbook.add_worksheet(),
+        "Assessment objectives",
+        &names,
+        &vec!["VARCHAR".to_string(); names.len()],
+        &objectives,
+        &styles,
+    )?);
     if let Some((index, names, types, mut rows)) = data_quality {
         rows.extend(adjusted.iter().map(Adjusted::finding));
         fill_sheet(

@@ -1,0 +1,191 @@
+//! NIST SP 800-171A's six assessment objectives for 3.14.1 ("identify, report, and correct system
+//! flaws in a timely manner"), each with the time frame govpack enforces (the settings in force for
+//! the period, recorded in `kpi_parameters`), the evidence that shows it in the bundle, and the
+//! period's result. Objectives [a], [c] and [e] ask that a time frame be specified: their result
+//! is the setting itself. [b], [d] and [f] ask that flaws be identified, reported and corrected
+//! within it: their result counts what was not.
+
+use anyhow::{Context, Result};
+use duckdb::Connection;
+use serde::Deserialize;
+
+use crate::sql::{self, Cell};
+
+/// The objectives' wording (`[objectives]` of proof_brief.toml). Placeholders in braces are the
+/// period's settings and counts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Words {
+    pub heading: String,
+    pub intro: String,
+    pub table: Vec<String>,
+    /// The six objectives, `[a]` to `[f]`: what each asks.
+    pub objectives: [String; 6],
+    /// The time frame of each (`[a]`-`[f]`): `{stale_after_days}`, `{stale_tenant_days}`,
+    /// `{alert_rules}`, `{open_after_hours}`, `{due_hours}`, `{grace_days}`.
+    pub time_frames: [String; 6],
+    /// Where each is evidenced in the bundle.
+    pub evidence: [String; 6],
+    pub specified: String,
+    pub not_recorded: String,
+    pub met: String,
+    pub not_met: String,
+    /// `{stale}`, `{devices}`, `{stale_after_days}`.
+    pub identified: String,
+    /// `{unticketed}`, `{open}`, `{open_after_hours}`.
+    pub reported: String,
+    /// `{overdue}`, `{overdue_devices}`, `{compliant}`, `{devices}`.
+    pub corrected: String,
+}
+
+/// One objective as the brief and the workbook show it.
+pub struct Objective {
+    /// `3.14.1[a]` ... `3.14.1[f]`, written exactly so.
+    pub id: String,
+    pub objective: String,
+    pub time_frame: String,
+    pub evidence: String,
+    pub result: String,
+}
+
+/// Failure episodes still open at the period's end longer than the ticket time, with no
+/// remediation or incident ticket for the device (and patch, when the ticket names one) created
+/// since the episode started: flaws not reported in time. Also `controls/unreported-flaws.csv`.
+pub const UNREPORTED: &str = "
+    with period as (select distinct period_start, ticket_open_after_hours from kpi_parameters where {p})
+    select (select c.hostname from compliance_devices as c
+            where c.period_start = e.period_start and c.tenant_id = e.tenant_id and c.device_id = e.device_id)
+               as hostname,
+           client_name(e.tenant_id) as client, e.tenant_id, e.device_id, e.patch_id, e.first_error_code,
+           e.start_utc, e.open_age_hours
+    from failure_episodes as e
+    join period using (period_start)
+    where e.open_at_period_end and in_scope(e.tenant_id)
+      and e.open_age_hours > period.ticket_open_after_hours
+      and not exists (
+          select 1 from tickets as t
+          where t.tenant_id = e.tenant_id and t.device_id = e.device_id
+            and (t.patch_id is null or t.patch_id = e.patch_id)
+            and t.ticket_type in ('remediation', 'incident') and t.created_utc >= e.start_utc)
+    order by e.open_age_hours desc, client, e.tenant_id, e.device_id, e.patch_id";
+
+pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec<Objective>> {
+    let p = format!("period_start = date {}", sql::string_literal(period_start));
+    let (names, settings) = sql::rows(conn, &format!("select * from kpi_parameters where {p}"))
+        .context("reading the period's settings")?;
+    let setting = |name: &str| -> Option<String> {
+        let at = names.iter().position(|n| n == name)?;
+        match settings.first()?.get(at)? {
+            Cell::Null => None,
+            value => Some(value.to_text()),
+        }
+    };
+    let fill = |text: &str| -> Option<String> {
+        let mut text = text.to_string();
+        for (key, column) in [
+            ("{stale_after_days}", "stale_after_days"),
+            ("{stale_tenant_days}", "stale_tenant_days"),
+            ("{alert_rules}", "alert_rules"),
+            ("{open_after_hours}", "ticket_open_after_hours"),
+            ("{due_hours}", "ticket_due_hours"),
+            ("{grace_days}", "grace_days"),
+        ] {
+            if text.contains(key) {
+                // A period computed before govpack recorded this setting: say so, never guess.
+                text = text.replace(key, &setting(column)?);
+            }
+        }
+        Some(text)
+    };
+    let count = |query: String| -> Result<i64> {
+        Ok(conn
+            .query_row(&query.replace("{p}", &p), [], |r| r.get::<_, Option<i64>>(0))?
+            .unwrap_or(0))
+    };
+    let scope_kpi = |kpi: &str, column: &str| {
+        format!(
+            "select cast({column} as bigint) from kpi_summary
+             where {{p}} and kpi_id = '{kpi}' and policy_tier is null and device_class is null and age_bucket is null
+               and (tenant_id is null and not scoped() or tenant_id is not null and scoped() and in_scope(tenant_id))"
+        )
+    };
+    let devices = count(scope_kpi("patch_compliance_rate", "denominator"))?;
+    let compliant = count(scope_kpi("patch_compliance_rate", "numerator"))?;
+    let stale = count(scope_kpi("stale_devices", "value"))?;
+    let overdue = count("select count(*) from overdue_patches where {p} and in_scope(tenant_id)".into())?;
+    let overdue_devices = count(
+        "select count(distinct (tenant_id, device_id)) from overdue_patches where {p} and in_scope(tenant_id)".into(),
+    )?;
+    let open = count(
+        "select count(*) from failure_episodes as e, (select distinct period_start, ticket_open_after_hours
+                                                       from kpi_parameters where {p}) as k
+         where e.period_start = k.period_start and e.open_at_period_end and in_scope(e.tenant_id)
+           and e.open_age_hours > k.ticket_open_after_hours"
+            .into(),
+    )?;
+    let unticketed = count(format!("select count(*) from ({UNREPORTED})"))?;
+
+    let verdict = |exceptions: i64, detail: Option<String>| match detail {
+        None => words.not_recorded.clone(),
+        Some(detail) => format!(
+            "{}: {detail}",
+            if exceptions == 0 {
+                &words.met
+            } else {
+                &words.not_met
+            }
+        ),
+    };
+    let results = [
+        None,
+        Some(verdict(
+            stale,
+            fill(
+                &words
+                    .identified
+                    .replace("{stale}", &stale.to_string())
+                    .replace("{devices}", &devices.to_string()),
+            ),
+        )),
+        None,
+        Some(verdict(
+            unticketed,
+            fill(
+                &words
+                    .reported
+                    .replace("{unticketed}", &unticketed.to_string())
+                    .replace("{open}", &open.to_string()),
+            ),
+        )),
+        None,
+        Some(verdict(
+            overdue,
+            fill(
+                &words
+                    .corrected
+                    .replace("{overdue}", &overdue.to_string())
+                    .replace("{overdue_devices}", &overdue_devices.to_string())
+                    .replace("{compliant}", &compliant.to_string())
+                    .replace("{devices}", &devices.to_string()),
+            ),
+        )),
+    ];
+    Ok(results
+        .into_iter()
+        .enumerate()
+        .map(|(i, result)| {
+            let time_frame = fill(&words.time_frames[i]);
+            let result = result.unwrap_or_else(|| match &time_frame {
+                Some(_) => words.specified.clone(),
+                None => words.not_recorded.clone(),
+            });
+            Objective {
+                id: format!("3.14.1[{}]", (b'a' + i as u8) as char),
+                objective: words.objectives[i].clone(),
+                time_frame: time_frame.unwrap_or_else(|| words.not_recorded.clone()),
+                evidence: words.evidence[i].clone(),
+                result,
+            }
+        })
+        .collect())
+}
