@@ -12,8 +12,9 @@
 --                  purpose), which is reported, not judged;
 --   met            the value is the best there is: a rate of 100% where higher is better, 0 where
 --                  lower is better (nothing can improve on it, whatever the baseline);
+--   no_data        no value this period (nothing in the KPI's population: no change needing the
+--                  CAB, no episode ended), which is not a judgement either way;
 --   no_baseline    no baseline value, or this period is the baseline period (or before it);
---   not_improving  no value this period;
 --   met            the value reaches the target (>= when higher is better, <= when lower);
 --   improving      the value is better than the baseline;
 --   not_improving  otherwise.
@@ -87,8 +88,8 @@ select
         when higher_is_better is null then 'info'
         when (higher_is_better and unit = 'ratio' and value >= 1) or (not higher_is_better and value <= 0)
             then 'met'
+        when value is null then 'no_data'
         when baseline_value is null or baseline_period_start >= period_start then 'no_baseline'
-        when value is null then 'not_improving'
         when target is not null and ((higher_is_better and value >= target) or (not higher_is_better and value <= target))
             then 'met'
         when (higher_is_better and value > baseline_value) or (not higher_is_better and value < baseline_value)

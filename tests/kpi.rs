@@ -716,6 +716,8 @@ fn the_scorecard_compares_each_kpi_with_its_first_period_and_its_target() {
     // baseline (no target configured for it), are met, the first as the baseline period too.
     assert_eq!(row("stale_devices", "09"), vec!["0.0", "", "met"]);
     assert_eq!(row("cab_compliance_rate", "10"), vec!["1.0", "", "met"]);
+    // No failure episode ended: no MTTR this period, which is no data, not "not improving".
+    assert_eq!(row("mttr_hours_mean", "10"), vec!["", "", "no_data"]);
     // Excluded devices are approved on purpose: reported, not judged, whatever they do.
     assert_eq!(row("excluded_devices", "10"), vec!["0.0", "", "info"]);
     // With the baseline pinned to October, September is before it.

@@ -62,7 +62,8 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
             "About",
             "Charts",
             "Risk register",
-            "Control register"
+            "Control register",
+            "Assessment objectives"
         ]
     );
     let scorecard = cells(&mut book, "Scorecard");
@@ -491,8 +492,8 @@ fn an_evidence_bundle_verifies_with_sha256sum_and_govpack_and_detects_tampering(
     }
     let manifest = std::fs::read_to_string(bundle.join("manifest.sha256")).unwrap();
     // The brief, the workbook, the failure-pattern analysis, run.json, 7 control tests x 2, the
-    // exception register and the remediation actions.
-    assert_eq!(manifest.lines().count(), 20, "{manifest}");
+    // exception register, the remediation actions and the flaws not reported in time.
+    assert_eq!(manifest.lines().count(), 21, "{manifest}");
     let mut analysis: Xlsx<_> = open_workbook(bundle.join("failure-patterns-2026-10.xlsx")).unwrap();
     assert_eq!(
         analysis.sheet_names(),

@@ -589,7 +589,6 @@ pub fn write(
     )?;
     let fact = |i: usize| facts.first().map(|r| r[i].to_text()).unwrap_or_default();
     // Who and when, under the title; then page 1 is the executive summary.
-    w.y -= 14.0;
     let subtitle = format!(
         "{scope_shown} | {} to {} | {} {}",
         fact(0),
@@ -597,7 +596,10 @@ pub fn write(
         labels.as_of,
         fact(2)
     );
-    w.text_at(&subtitle, MARGIN, w.y, 11.0, false, Rgb::new(0.2, 0.2, 0.2, None));
+    for line in w.wrap(&subtitle, PAGE_W - 2.0 * MARGIN, 11.0, false) {
+        w.y -= 14.0;
+        w.text_at(&line, MARGIN, w.y, 11.0, false, Rgb::new(0.2, 0.2, 0.2, None));
+    }
     write_summary(&mut w, &template, &super::summary::build(conn, period_start)?);
 
     w.heading(&section("scope"));

@@ -490,6 +490,7 @@ pub(crate) fn fill_sheet(
                 ("exceptions found", &styles.not_improving),
                 ("no_baseline", &styles.plain),
                 ("info", &styles.plain),
+                ("no_data", &styles.plain),
             ];
             for (word, format) in rules {
                 let rule = ConditionalFormatText::new()
