@@ -146,6 +146,8 @@ pub(crate) struct Styles {
     ratio: Format,
     number: Format,
     plain: Format,
+    /// Long prose in a cell: wrapped, top-aligned.
+    prose: Format,
     met: Format,
     improving: Format,
     not_improving: Format,
@@ -164,6 +166,7 @@ impl Styles {
             ratio: Format::new().set_num_format("0.0%"),
             number: Format::new().set_num_format("#,##0.##"),
             plain: Format::new().set_align(FormatAlign::Top),
+            prose: Format::new().set_text_wrap().set_align(FormatAlign::Top),
             met: fill(0xC6EFCE),
             improving: fill(0xFFEB9C),
             not_improving: fill(0xFFC7CE),
@@ -247,14 +250,31 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
         .into_iter()
         .map(String::from)
         .collect();
+    let sheet = workbook.add_worksheet();
     adjusted.extend(fill_sheet(
-        workbook.add_worksheet(),
+        sheet,
         "Assessment objectives",
         &names,
         &vec!["VARCHAR".to_string(); names.len()],
         &objectives,
         &styles,
     )?);
+    // Sentences, not values: fixed widths and wrapped text, read like the brief's table. Excel
+    // does not grow a row for wrapped text it did not type itself, so each row gets the height
+    // of its longest cell (about a character per unit of column width).
+    let widths = [12.0, 40.0, 60.0, 40.0, 40.0];
+    for (c, width) in widths.into_iter().enumerate() {
+        sheet.set_column_width(c as u16, width)?;
+    }
+    for (r, row) in objectives.iter().enumerate() {
+        let mut lines = 1;
+        for (c, cell) in row.iter().enumerate() {
+            let text = cell.to_text();
+            lines = lines.max(text.chars().count().div_ceil(widths[c] as usize - 2));
+            sheet.write_string_with_format(r as u32 + 1, c as u16, text, &styles.prose)?;
+        }
+        sheet.set_row_height(r as u32 + 1, 15.0 * lines as f64)?;
+    }
     if let Some((index, names, types, mut rows)) = data_quality {
         rows.extend(adjusted.iter().map(Adjusted::finding));
         fill_sheet(
@@ -488,6 +508,7 @@ pub(crate) fn fill_sheet(
                 ("evidenced by hand", &styles.improving),
                 ("not_improving", &styles.not_improving),
                 ("exceptions found", &styles.not_improving),
+                ("not met", &styles.not_improving),
                 ("no_baseline", &styles.plain),
                 ("info", &styles.plain),
                 ("no_data", &styles.plain),
@@ -590,6 +611,10 @@ fn write_charts(
                 let (r, c) = (row + 2 + r as u32, c as u16);
                 match cell {
                     Cell::Int(i) => sheet.write_number(r, c, *i as f64)?,
+                    // The chart's own numbers read as the chart does: rates as percentages.
+                    Cell::Float(f) if number_format == "0%" => {
+                        sheet.write_number_with_format(r, c, *f, &styles.ratio)?
+                    }
                     Cell::Float(f) => sheet.write_number(r, c, *f)?,
                     Cell::Null => sheet,
                     other => sheet.write_string(r, c, cell_text(&other.to_text()))?,
