@@ -26,6 +26,8 @@ pub const SOURCE_NAMES: &[&str] = &[
     "wufb",
     "autotask",
     "connectwise_manage",
+    "cisa_kev",
+    "msrc_cvrf",
 ];
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -343,7 +343,7 @@ fn ingest_file(
             quarantine_out_of_range_days(&mut chunk, reference_day);
             quarantine_unknown_tenants(&mut chunk, &mut known_tenants);
             for batch in &mut chunk.batches {
-                batch.set_export_date(snapshot_date);
+                batch.set_export_date(snapshot_date.or(chunk.document_date));
                 if batch.table.name == canonical::DEVICES.name {
                     let criticality = match &mut criticality {
                         Some(c) => c,

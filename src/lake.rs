@@ -458,7 +458,8 @@ impl Lake {
     /// of the largest MSPs merges in the memory of a small one.
     ///
     /// Of two rows with one key the newer wins. Without a freshness column the later arrival wins
-    /// (a later export replaces an earlier one; old files first, then new, each in row order).
+    /// (a later export replaces an earlier one; old files first, then new, each in row order),
+    /// except in the reference tables, where the later export date does first.
     /// With one (tickets and changes: `updated_utc`) the later `updated_utc` wins (a row without
     /// one is older than a row with one), then the later export date, then the later arrival; so
     /// an old export ingested after a newer one changes nothing, and its rows are counted stale.
@@ -505,12 +506,12 @@ impl Lake {
             let mut newest_first = Vec::new();
             if let Some(fresh) = table.freshness() {
                 newest_first.push(format!("{} desc nulls last", identifier(fresh)));
-                if has(canonical::LINEAGE_EXPORT_DATE) {
-                    newest_first.push(format!(
-                        "{} desc nulls last",
-                        identifier(canonical::LINEAGE_EXPORT_DATE)
-                    ));
-                }
+            }
+            if table.newest_by_export_date() && has(canonical::LINEAGE_EXPORT_DATE) {
+                newest_first.push(format!(
+                    "{} desc nulls last",
+                    identifier(canonical::LINEAGE_EXPORT_DATE)
+                ));
             }
             newest_first.push("_govpack_file desc, _govpack_row desc".to_string());
             conn.execute_batch(&format!(

@@ -953,7 +953,13 @@ impl<'a> Generator<'a> {
             devices: Vec::new(),
             patches: Vec::new(),
             histories: Vec::new(),
-            out: TABLES.iter().map(|t| TableRows::new(t)).collect(),
+            // The MSP's own tables; the vulnerability reference data (kev, patch_cves) belongs to
+            // no client and is not generated yet.
+            out: TABLES
+                .iter()
+                .filter(|t| t.column("tenant_id").is_some())
+                .map(|t| TableRows::new(t))
+                .collect(),
             next_ticket: 31_000,
         }
     }

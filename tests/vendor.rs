@@ -1210,3 +1210,171 @@ fn a_manage_company_numbered_like_an_autotask_client_is_refused_not_filed_under_
         vec![row(&["Sirius Cybernetics Corporation"])]
     );
 }
+
+// --- vulnerability reference data (canonical-model.md v2: kev, patch_cves) --------------------
+
+fn vulnerability_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/vulnerability")
+        .join(name)
+}
+
+#[test]
+fn the_cisa_kev_catalog_loads_one_row_per_cve_and_a_newer_catalog_wins_whatever_the_order() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let newer = vulnerability_fixture("known_exploited_vulnerabilities.json");
+    let older = vulnerability_fixture("known_exploited_vulnerabilities_2026-10-01.json");
+    for file in [&newer, &older] {
+        let format = govpack::sources::recognise(&govpack::sources::SourceFile::read(file).unwrap(), None)
+            .unwrap()
+            .format;
+        assert_eq!(format, Format::CisaKevJson, "recognised by content");
+    }
+    // The newer catalog first, the older one after it: the newer rows stay.
+    let report = ingest::ingest(&Config::default(), &lake, &[newer]).unwrap();
+    assert_eq!(report.failed(), 0, "{report:#?}");
+    let report = ingest::ingest(&Config::default(), &lake, &[older]).unwrap();
+    let Outcome::Loaded(loaded) = &report.files[0].outcome else {
+        panic!("{report:#?}")
+    };
+    assert_eq!(loaded.rows_stale, 1, "the older catalog's row is not applied");
+    assert_eq!(
+        rows(
+            &lake,
+            "select cve_id, vendor_project, cast(date_added as varchar), cast(due_date as varchar),
+                    cast(known_ransomware_use as varchar), catalog_version
+             from kev order by cve_id"
+        ),
+        [
+            row(&[
+                "CVE-2025-21333",
+                "Microsoft",
+                "2025-01-14",
+                "2025-02-04",
+                "false",
+                "2026.10.15"
+            ]),
+            row(&[
+                "CVE-2026-41572",
+                "Microsoft",
+                "2026-10-14",
+                "2026-11-04",
+                "false",
+                "2026.10.15"
+            ]),
+            row(&[
+                "CVE-2026-41573",
+                "Microsoft",
+                "2026-10-14",
+                "2026-11-04",
+                "true",
+                "2026.10.15"
+            ]),
+        ]
+    );
+}
+
+#[test]
+fn an_msrc_cvrf_document_gives_a_row_per_kb_and_cve_with_the_worst_severity_and_exploitation() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let document = vulnerability_fixture("msrc-cvrf-2026-Oct.json");
+    let report = ingest::ingest(&Config::default(), &lake, &[document]).unwrap();
+    let Outcome::Loaded(loaded) = &report.files[0].outcome else {
+        panic!("{report:#?}")
+    };
+    // KB5044348 fixes two CVEs, CVE-2026-41572 is fixed by two KBs; "Release Notes" and
+    // workaround entries are not KBs; a CVE with no KB (a cloud service) has no row.
+    assert_eq!(loaded.rows_loaded, 4);
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("2 of 5 vulnerabilities name no KB")),
+        "{:?}",
+        loaded.warnings
+    );
+    assert_eq!(
+        rows(
+            &lake,
+            "select patch_id, cve_id, coalesce(cast(cvss_base_score as varchar), ''), severity,
+                    cast(exploited as varchar), cast(publicly_disclosed as varchar), source_document
+             from patch_cves order by patch_id, cve_id"
+        ),
+        [
+            row(&[
+                "KB5044348",
+                "CVE-2026-41572",
+                "8.8",
+                "critical",
+                "true",
+                "false",
+                "2026-Oct"
+            ]),
+            row(&[
+                "KB5044348",
+                "CVE-2026-41573",
+                "6.5",
+                "moderate",
+                "true",
+                "true",
+                "2026-Oct"
+            ]),
+            row(&[
+                "KB5044570",
+                "CVE-2026-40002",
+                "",
+                "low",
+                "false",
+                "false",
+                "2026-Oct"
+            ]),
+            row(&[
+                "KB5044707",
+                "CVE-2026-41572",
+                "8.8",
+                "critical",
+                "true",
+                "false",
+                "2026-Oct"
+            ]),
+        ]
+    );
+}
+
+#[test]
+fn patch_cves_of_other_vendors_load_as_canonical_csv() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let file = dir.path().join("third-party-cves.csv");
+    std::fs::write(
+        &file,
+        "patch_id,cve_id,cvss_base_score,severity,exploited\n\
+         chrome-131.0.6780.79,CVE-2026-9001,8.1,critical,true\n\
+         chrome-131.0.6780.79,CVE-2026-9002,,extreme,false\n",
+    )
+    .unwrap();
+    let report = ingest::ingest(&Config::default(), &lake, &[file]).unwrap();
+    let Outcome::Loaded(loaded) = &report.files[0].outcome else {
+        panic!("{report:#?}")
+    };
+    assert_eq!(
+        (loaded.rows_loaded, loaded.rows_quarantined),
+        (1, 1),
+        "`extreme` is no severity"
+    );
+    assert_eq!(
+        rows(
+            &lake,
+            "select patch_id, cve_id, cvss_base_score, severity, cast(exploited as varchar) from patch_cves"
+        ),
+        [row(&[
+            "chrome-131.0.6780.79",
+            "CVE-2026-9001",
+            "8.1",
+            "critical",
+            "true"
+        ])]
+    );
+}

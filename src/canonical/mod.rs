@@ -85,6 +85,14 @@ impl Table {
         self.column(FRESHNESS).map(|c| c.name)
     }
 
+    /// Whether the export date says which of two rows of one key is newer (after the freshness
+    /// column, where there is one): tables with a freshness column, and the vulnerability
+    /// reference tables, whose documents carry their own release date (a newer KEV catalog or a
+    /// revised CVRF document wins, in whatever order they are ingested).
+    pub fn newest_by_export_date(&self) -> bool {
+        self.freshness().is_some() || std::ptr::eq(self, &KEV) || std::ptr::eq(self, &PATCH_CVES)
+    }
+
     pub fn column(&self, name: &str) -> Option<&'static Column> {
         self.columns.iter().find(|c| c.name == name)
     }
@@ -382,9 +390,45 @@ pub static EXCEPTIONS: Table = Table {
     partitioning: Partitioning::Whole,
 };
 
+/// The CISA Known Exploited Vulnerabilities catalog, one row per CVE (canonical-model.md v2).
+/// Reference data of no tenant: the same for every client. A newer catalog's row replaces an
+/// older one (the catalog's release date is its export date).
+pub static KEV: Table = Table {
+    name: "kev",
+    columns: &[
+        req("cve_id", Text),
+        col("vendor_project", Text),
+        col("product", Text),
+        col("vulnerability_name", Text),
+        req("date_added", Date),
+        col("due_date", Date),
+        col("known_ransomware_use", Bool),
+        col("catalog_version", Text),
+    ],
+    key: &["cve_id"],
+    partitioning: Partitioning::Whole,
+};
+
+/// Which update fixes which CVE (canonical-model.md v2): from MSRC CVRF documents, or canonical
+/// CSV for other vendors. Reference data of no tenant.
+pub static PATCH_CVES: Table = Table {
+    name: "patch_cves",
+    columns: &[
+        req("patch_id", Text),
+        req("cve_id", Text),
+        col("cvss_base_score", ColumnType::Float),
+        col("severity", Enum(SEVERITY)),
+        col("exploited", Bool),
+        col("publicly_disclosed", Bool),
+        col("source_document", Text),
+    ],
+    key: &["patch_id", "cve_id"],
+    partitioning: Partitioning::Whole,
+};
+
 /// Every canonical table, in the order a batch of files is ingested: tenants first, because the
-/// policy-tier rules read a device's tenant criticality.
-pub static TABLES: [&Table; 8] = [
+/// policy-tier rules read a device's tenant criticality; the vulnerability reference tables last.
+pub static TABLES: [&Table; 10] = [
     &TENANTS,
     &DEVICES,
     &DEVICE_PATCH_SUMMARY,
@@ -393,6 +437,8 @@ pub static TABLES: [&Table; 8] = [
     &TICKETS,
     &CHANGES,
     &EXCEPTIONS,
+    &KEV,
+    &PATCH_CVES,
 ];
 
 pub fn table(name: &str) -> Option<&'static Table> {

@@ -3,10 +3,12 @@
 
 pub mod autotask;
 pub mod canonical_csv;
+pub mod cisa_kev;
 pub mod connectwise_automate;
 pub mod connectwise_manage;
 pub mod datto_rmm;
 pub mod json;
+pub mod msrc_cvrf;
 pub mod ninjaone;
 pub mod text;
 pub mod timestamps;
@@ -158,6 +160,9 @@ pub struct AdapterOutput {
     /// Things worth a reader's attention that did not stop a row (e.g. ignored columns).
     pub warnings: Vec<String>,
     pub encoding: text::TextEncoding,
+    /// The day the document says it describes, for exports that carry one (a KEV catalog's
+    /// release, a CVRF document's revision): its rows' export date when the file name gives none.
+    pub document_date: Option<NaiveDate>,
 }
 
 impl AdapterOutput {
@@ -465,6 +470,7 @@ impl RowSink {
             rows_read,
             warnings,
             encoding,
+            document_date: None,
         }
     }
 
@@ -909,10 +915,13 @@ pub enum Format {
     WufbClientUpdateStatusCsv,
     AutotaskTicketsJson,
     ManageTicketsJson,
+    // Vulnerability reference data, of no tenant.
+    CisaKevJson,
+    MsrcCvrfJson,
 }
 
 impl Format {
-    pub const ALL: [Format; 20] = [
+    pub const ALL: [Format; 22] = [
         Format::CanonicalCsv,
         Format::DattoSitesJson,
         Format::DattoSitesCsv,
@@ -933,6 +942,8 @@ impl Format {
         Format::AutotaskTicketsJson,
         Format::ManageTicketsJson,
         Format::DattoPatchAlertsJson,
+        Format::CisaKevJson,
+        Format::MsrcCvrfJson,
     ];
 
     /// The name `--source` takes and the ingest ledger records.
@@ -958,6 +969,8 @@ impl Format {
             Format::AutotaskTicketsJson => "autotask-tickets-json",
             Format::ManageTicketsJson => "connectwise-manage-tickets-json",
             Format::DattoPatchAlertsJson => "datto-rmm-patch-alerts-json",
+            Format::CisaKevJson => "cisa-kev-json",
+            Format::MsrcCvrfJson => "msrc-cvrf-json",
         }
     }
 
@@ -983,6 +996,8 @@ impl Format {
             | Format::AutotaskLinksJson
             | Format::AutotaskTicketsJson => "autotask",
             Format::ManageTicketsJson => "connectwise_manage",
+            Format::CisaKevJson => "cisa_kev",
+            Format::MsrcCvrfJson => "msrc_cvrf",
         }
     }
 
@@ -1102,6 +1117,12 @@ fn json_format_by(
     first_alert: &serde_json::Value,
 ) -> Option<Format> {
     let has = |object: &serde_json::Value, key: &str| json::field(object, key).is_some();
+    if cisa_kev::recognises(document) {
+        return Some(Format::CisaKevJson);
+    }
+    if msrc_cvrf::recognises(document) {
+        return Some(Format::MsrcCvrfJson);
+    }
     if has(document, "sites") || (has(first, "autotaskCompanyId") && has(first, "devicesStatus")) {
         return Some(Format::DattoSitesJson);
     }
@@ -1286,10 +1307,18 @@ fn read_whole(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Resul
         (Format::ManageTicketsJson, Content::Json(doc)) => {
             connectwise_manage::read_tickets(doc, ctx, &mut sink, &mut warnings)
         }
+        (Format::CisaKevJson, Content::Json(doc)) => cisa_kev::read_catalog(doc, &mut sink),
+        (Format::MsrcCvrfJson, Content::Json(doc)) => msrc_cvrf::read_document(doc, &mut sink, &mut warnings),
         (_, Content::Json(_)) => return Err(wrong_kind("CSV")),
         (_, Content::Csv(_) | Content::CanonicalCsvOnDisk) => return Err(wrong_kind("JSON")),
     };
-    Ok(sink.finish(rows, warnings, encoding))
+    let mut output = sink.finish(rows, warnings, encoding);
+    output.document_date = match (recognised.format, &recognised.content) {
+        (Format::CisaKevJson, Content::Json(doc)) => cisa_kev::released(doc),
+        (Format::MsrcCvrfJson, Content::Json(doc)) => msrc_cvrf::released(doc),
+        _ => None,
+    };
+    Ok(output)
 }
 
 #[cfg(test)]
