@@ -18,6 +18,8 @@ with rows as (
     select * from kpi_rows_change
     union all
     select * from kpi_rows_release_safety
+    union all
+    select * from kpi_rows_vulnerability
 )
 
 select
@@ -55,5 +57,10 @@ select
         select string_agg(coalesce(policy_tier, 'every tier') || ': ' || severity || ' ' || days || ' days', '; '
             order by policy_tier nulls first, severity)
         from grace_days
-    ) as grace_days
-from params as p;
+    ) as grace_days,
+    -- The vulnerability reference data the exposure KPIs were computed from, and what is missing.
+    v.kev_catalog_version,
+    v.latest_cvrf_document,
+    v.gap as vulnerability_reference_gap
+from params as p
+cross join vulnerability_reference as v;

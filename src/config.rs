@@ -231,6 +231,8 @@ pub struct KpiSettings {
     pub baseline_period: Option<String>,
     /// Target as a relative change from the baseline, per kpi_id (+0.10 = 10% uplift).
     pub targets: BTreeMap<String, f64>,
+    /// Days from a CVE's addition to the KEV catalog to its deadline when CISA gives no due date.
+    pub kev_due_days: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -501,6 +503,7 @@ impl Default for KpiSettings {
             pilot_soak_days: 7,
             chronic_snapshots: 3,
             baseline_period: None,
+            kev_due_days: 14,
             // The governance programme's targets.
             targets: [
                 ("patch_compliance_rate", 0.10),
@@ -849,6 +852,7 @@ impl Config {
         at_most("kpi.stale_after_days", kpi.stale_after_days.into(), DAYS)?;
         at_most("kpi.pilot_soak_days", kpi.pilot_soak_days.into(), DAYS)?;
         at_most("kpi.chronic_snapshots", kpi.chronic_snapshots.into(), 366)?;
+        at_most("kpi.kev_due_days", kpi.kev_due_days.into(), DAYS)?;
         let grace = |key: &str, g: [Option<u32>; 5]| -> Result<(), String> {
             for (severity, days) in ["critical", "important", "moderate", "low", "unspecified"]
                 .iter()

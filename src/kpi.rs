@@ -18,8 +18,9 @@ use crate::lake::Lake;
 use crate::sql::{self, string_literal};
 
 /// The SQL files, in the order they run (later files read the tables earlier ones create).
-pub const QUERY_FILES: [&str; 6] = [
+pub const QUERY_FILES: [&str; 7] = [
     "compliance.sql",
+    "vulnerability.sql",
     "remediation.sql",
     "change.sql",
     "release_safety.sql",
@@ -31,11 +32,12 @@ pub const QUERY_FILES: [&str; 6] = [
 pub const SCORECARD_FILE: &str = "scorecard.sql";
 
 /// The tables the queries leave behind that are written to the lake, one folder each.
-pub const OUTPUTS: [&str; 11] = [
+pub const OUTPUTS: [&str; 12] = [
     "kpi_summary",
     "kpi_parameters",
     "compliance_devices",
     "overdue_patches",
+    "kev_exposure",
     "chronic_devices",
     "failure_episodes",
     "change_controls",
@@ -56,7 +58,7 @@ pub enum Better {
 }
 
 /// Every KPI of kpi-definitions.md, with the direction that counts as improvement.
-pub const KPIS: [(&str, Better); 22] = [
+pub const KPIS: [(&str, Better); 26] = [
     ("patch_compliance_rate", Better::Higher),
     ("patch_instance_compliance_rate", Better::Higher),
     ("excluded_devices", Better::Neither),
@@ -79,6 +81,10 @@ pub const KPIS: [(&str, Better); 22] = [
     ("change_window_compliance_rate", Better::Higher),
     ("post_change_verification_rate", Better::Higher),
     ("pilot_soak_compliance_rate", Better::Higher),
+    ("kev_exposed_devices", Better::Lower),
+    ("kev_overdue_devices", Better::Lower),
+    ("exploited_exposed_devices", Better::Lower),
+    ("kev_open_instances", Better::Lower),
 ];
 
 pub fn direction(kpi_id: &str) -> Option<Better> {
@@ -318,14 +324,14 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
             stale_after_days integer, pending_reboot_compliant boolean,
             pilot_soak_days integer, chronic_snapshots integer, baseline_period_start date,
             stale_tenant_days integer, ticket_open_after_hours integer, ticket_due_hours varchar,
-            alert_rules varchar);
+            alert_rules varchar, kev_due_days integer);
          create temp table required_classifications (classification varchar);
          create temp table kpi_catalogue (kpi_id varchar, higher_is_better boolean, target_change double);
          create temp table grace_days (policy_tier varchar, severity varchar, days integer);",
     )?;
     conn.execute(
         "insert into params values (cast(? as date), cast(? as date), cast(? as date),
-            cast(? as timestamp), cast(? as timestamp), ?, ?, ?, ?, cast(? as date), ?, ?, ?, ?)",
+            cast(? as timestamp), cast(? as timestamp), ?, ?, ?, ?, cast(? as date), ?, ?, ?, ?, ?)",
         params![
             day(period.start),
             day(period.end),
@@ -349,6 +355,7 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
                 config.tickets.due_hours[0], config.tickets.due_hours[1], config.tickets.due_hours[2]
             ),
             alert_rules(config),
+            kpi.kev_due_days,
         ],
     )?;
     for (id, better) in KPIS {

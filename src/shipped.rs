@@ -28,6 +28,10 @@ pub static QUERIES: Shipped = Shipped {
     marker: "compliance.sql",
     built_in: &[
         ("compliance.sql", include_bytes!("../queries/compliance.sql")),
+        (
+            "vulnerability.sql",
+            include_bytes!("../queries/vulnerability.sql"),
+        ),
         ("remediation.sql", include_bytes!("../queries/remediation.sql")),
         ("change.sql", include_bytes!("../queries/change.sql")),
         (

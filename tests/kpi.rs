@@ -594,6 +594,10 @@ fn every_kpi_of_the_spec_has_a_portfolio_row_and_every_tenant_a_row() {
         "change_window_compliance_rate",
         "post_change_verification_rate",
         "pilot_soak_compliance_rate",
+        "kev_exposed_devices",
+        "kev_overdue_devices",
+        "exploited_exposed_devices",
+        "kev_open_instances",
     ];
     expected.sort();
     assert_eq!(ids, expected);
@@ -601,7 +605,7 @@ fn every_kpi_of_the_spec_has_a_portfolio_row_and_every_tenant_a_row() {
         &lake,
         "select count(distinct kpi_id) from kpi_summary where tenant_id = 'b' and policy_tier is null and age_bucket is null",
     );
-    assert_eq!(per_tenant[0][0], "22");
+    assert_eq!(per_tenant[0][0], "26");
 }
 
 #[test]
@@ -1125,5 +1129,171 @@ fn the_sql_agrees_with_an_independent_recomputation_from_the_sample_csvs() {
         close(value("mttr_hours_mean"), expected),
         "{} vs {expected}",
         value("mttr_hours_mean")
+    );
+}
+
+// --- vulnerability exposure (kpi-definitions.md v2) -------------------------------------------
+
+const KEV_HEADER: &str = "cve_id,vendor_project,date_added,due_date,known_ransomware_use";
+const PATCH_CVES_HEADER: &str = "patch_id,cve_id,severity,exploited,source_document";
+
+/// Tenant `a` on 31 October 2026 with five devices (d3 excluded), every update a critical
+/// security one released 8 October, and the KEV catalog and update-to-CVE rows given.
+fn exposure_lake(kev: &[&str], patch_cves: &[&str]) -> (TempDir, Lake) {
+    let seen = "2026-10-30T09:00:00Z";
+    let devices: Vec<String> = ["d1", "d2", "d3", "d4", "d5"]
+        .iter()
+        .map(|d| device(d, "gold", "", if *d == "d3" { "true" } else { "false" }, seen))
+        .collect();
+    let patch = |d: &str, kb: &str, state: &str| {
+        format!("2026-10-31,a,{d},{kb},security,critical,2026-10-08,approved,{state}")
+    };
+    let patches = [
+        patch("d1", "KB1", "missing"),
+        patch("d1", "KB2", "missing"),
+        patch("d2", "KB1", "installed"),
+        patch("d2", "KB3", "failed"),
+        patch("d2", "KB5", "missing"),
+        patch("d2", "KB6", "missing"),
+        patch("d3", "KB1", "missing"),
+        patch("d4", "KB1", "missing"),
+        patch("d4", "KB4", "missing"),
+        patch("d5", "KB7", "missing"),
+    ];
+    let devices: Vec<&str> = devices.iter().map(String::as_str).collect();
+    let patches: Vec<&str> = patches.iter().map(String::as_str).collect();
+    lake_with(&[
+        ("tenants.csv", csv(TENANTS, &["a,Alpha,standard"])),
+        ("devices.csv", csv(DEVICES, &devices)),
+        ("patch_status.csv", csv(PATCHES, &patches)),
+        (
+            "exceptions.csv",
+            csv(
+                EXCEPTIONS,
+                &[
+                    // d4's exception for KB1 expired before as_of: KB1 is required there again.
+                    "a,d4,KB1,vendor hold,M. Chen,2026-10-01T00:00:00Z,2026-10-15T00:00:00Z",
+                    // d2's for KB5 is active: KB5 is not a required instance.
+                    "a,d2,KB5,vendor hold,M. Chen,2026-10-01T00:00:00Z,",
+                ],
+            ),
+        ),
+        ("kev.csv", csv(KEV_HEADER, kev)),
+        ("patch_cves.csv", csv(PATCH_CVES_HEADER, patch_cves)),
+    ])
+}
+
+const KEV_ROWS: [&str; 6] = [
+    "CVE-A,Microsoft,2026-10-01,2026-10-20,false",
+    "CVE-B,Microsoft,2026-10-25,,false",
+    "CVE-C,Microsoft,2026-10-02,2026-11-30,true",
+    "CVE-E,Microsoft,2026-11-05,2026-11-26,false",
+    "CVE-F,Microsoft,2026-10-10,2026-10-31,false",
+    "CVE-G,Microsoft,2026-10-03,2026-10-24,false",
+];
+
+const PATCH_CVE_ROWS: [&str; 9] = [
+    "KB1,CVE-A,critical,true,2026-Oct",
+    // KB2 fixes two KEV CVEs; CVE-A is fixed by KB1 and KB3.
+    "KB2,CVE-B,important,false,2026-Oct",
+    "KB2,CVE-C,important,false,2026-Oct",
+    "KB3,CVE-A,critical,true,2026-Oct",
+    "KB4,CVE-D,important,true,2026-Oct",
+    "KB5,CVE-G,critical,false,2026-Oct",
+    // CVE-E joined the catalog after as_of.
+    "KB6,CVE-E,critical,false,2026-Oct",
+    // CVE-F's deadline is as_of itself: not yet past.
+    "KB7,CVE-F,critical,false,2026-Oct",
+    "KB8,CVE-A,critical,true,2026-Oct",
+];
+
+#[test]
+fn kev_exposure_counts_devices_instances_and_deadlines_as_defined() {
+    let (_dir, lake) = exposure_lake(&KEV_ROWS, &PATCH_CVE_ROWS);
+    // KEV instances: d1 KB1 (CVE-A, deadline 20 Oct, past), d1 KB2 (CVE-B and CVE-C: the earliest
+    // due date, 30 Nov), d2 KB3 (CVE-A, past), d4 KB1 (its exception expired; past), d5 KB7
+    // (deadline 31 Oct = as_of: not past). Not d2 KB5 (active exception), d2 KB6 (CVE-E added
+    // after as_of), d3 (excluded), d2 KB1 (installed).
+    assert_eq!(kpi(&lake, "kev_open_instances", PORTFOLIO), t("5.0", "", "5.0"));
+    assert_eq!(kpi(&lake, "kev_exposed_devices", PORTFOLIO), t("4.0", "", "4.0"));
+    assert_eq!(kpi(&lake, "kev_overdue_devices", PORTFOLIO), t("3.0", "", "3.0"));
+    // Exploited CVEs, KEV or not: d1 (KB1), d2 (KB3), d4 (KB1, KB4); not d3.
+    assert_eq!(
+        kpi(&lake, "exploited_exposed_devices", PORTFOLIO),
+        t("3.0", "", "3.0")
+    );
+    assert_eq!(
+        kpi(
+            &lake,
+            "kev_exposed_devices",
+            "tenant_id = 'a' and policy_tier is null"
+        ),
+        t("4.0", "", "4.0")
+    );
+    assert_eq!(
+        strings(
+            &lake,
+            "select device_id, patch_id, cves, cast(date_added as varchar), cast(kev_deadline as varchar),
+                    coalesce(cast(days_past_deadline as varchar), ''), cast(known_ransomware_use as varchar)
+             from kev_exposure order by device_id, patch_id"
+        ),
+        [
+            ["d1", "KB1", "CVE-A", "2026-10-01", "2026-10-20", "11", "false"],
+            [
+                "d1",
+                "KB2",
+                "CVE-B, CVE-C",
+                "2026-10-02",
+                "2026-11-30",
+                "",
+                "true"
+            ],
+            ["d2", "KB3", "CVE-A", "2026-10-01", "2026-10-20", "11", "false"],
+            ["d4", "KB1", "CVE-A", "2026-10-01", "2026-10-20", "11", "false"],
+            ["d5", "KB7", "CVE-F", "2026-10-10", "2026-10-31", "", "false"],
+        ]
+        .map(|r| r.map(String::from).to_vec())
+    );
+}
+
+#[test]
+fn without_the_reference_data_the_exposure_kpis_are_null_and_say_which_file_to_ingest() {
+    let gap = |lake: &Lake| {
+        strings(
+            lake,
+            "select coalesce(vulnerability_reference_gap, '') from kpi_parameters",
+        )[0][0]
+            .clone()
+    };
+    // No KEV catalog: null, not a reassuring 0; exploited exposure needs only patch_cves.
+    let (_dir, lake) = exposure_lake(&[], &PATCH_CVE_ROWS);
+    assert_eq!(kpi(&lake, "kev_exposed_devices", PORTFOLIO), t("", "", ""));
+    assert_eq!(kpi(&lake, "kev_overdue_devices", PORTFOLIO), t("", "", ""));
+    assert_eq!(
+        kpi(&lake, "exploited_exposed_devices", PORTFOLIO),
+        t("3.0", "", "3.0")
+    );
+    assert!(
+        gap(&lake).contains("ingest known_exploited_vulnerabilities.json (cisa-kev-json)"),
+        "{}",
+        gap(&lake)
+    );
+    // No update-to-CVE data: every exposure KPI is null.
+    let (_dir, lake) = exposure_lake(&KEV_ROWS, &[]);
+    assert_eq!(kpi(&lake, "kev_open_instances", PORTFOLIO), t("", "", ""));
+    assert_eq!(kpi(&lake, "exploited_exposed_devices", PORTFOLIO), t("", "", ""));
+    assert!(gap(&lake).contains("msrc-cvrf-json"), "{}", gap(&lake));
+    // A CVRF document older than the updates released in October: null, and which month to get.
+    let september: Vec<String> = PATCH_CVE_ROWS
+        .iter()
+        .map(|r| r.replace("2026-Oct", "2026-Sep"))
+        .collect();
+    let september: Vec<&str> = september.iter().map(String::as_str).collect();
+    let (_dir, lake) = exposure_lake(&KEV_ROWS, &september);
+    assert_eq!(kpi(&lake, "kev_exposed_devices", PORTFOLIO), t("", "", ""));
+    assert!(
+        gap(&lake).contains("(2026-Sep) is older than updates released in 2026-Oct"),
+        "{}",
+        gap(&lake)
     );
 }

@@ -110,6 +110,9 @@ const SHEETS: &[Sheet] = &[
                 union all
                 select 'ingest warning', source_file, warnings, 1
                 from ingest_ledger where warnings is not null and not scoped()
+                union all
+                select 'vulnerability reference data missing', 'KEV exposure KPIs are empty', vulnerability_reference_gap, 1
+                from kpi_parameters where {p} and vulnerability_reference_gap is not null
                 order by all",
     },
     Sheet {
