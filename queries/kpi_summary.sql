@@ -20,6 +20,8 @@ with rows as (
     select * from kpi_rows_release_safety
     union all
     select * from kpi_rows_vulnerability
+    union all
+    select * from kpi_rows_time_to_patch
 )
 
 select

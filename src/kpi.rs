@@ -18,9 +18,10 @@ use crate::lake::Lake;
 use crate::sql::{self, string_literal};
 
 /// The SQL files, in the order they run (later files read the tables earlier ones create).
-pub const QUERY_FILES: [&str; 7] = [
+pub const QUERY_FILES: [&str; 8] = [
     "compliance.sql",
     "vulnerability.sql",
+    "time_to_patch.sql",
     "remediation.sql",
     "change.sql",
     "release_safety.sql",
@@ -58,7 +59,7 @@ pub enum Better {
 }
 
 /// Every KPI of kpi-definitions.md, with the direction that counts as improvement.
-pub const KPIS: [(&str, Better); 26] = [
+pub const KPIS: [(&str, Better); 29] = [
     ("patch_compliance_rate", Better::Higher),
     ("patch_instance_compliance_rate", Better::Higher),
     ("excluded_devices", Better::Neither),
@@ -85,6 +86,9 @@ pub const KPIS: [(&str, Better); 26] = [
     ("kev_overdue_devices", Better::Lower),
     ("exploited_exposed_devices", Better::Lower),
     ("kev_open_instances", Better::Lower),
+    ("patch_latency_days_median", Better::Lower),
+    ("patch_latency_days_p90", Better::Lower),
+    ("installed_within_grace_rate", Better::Higher),
 ];
 
 pub fn direction(kpi_id: &str) -> Option<Better> {

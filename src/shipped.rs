@@ -32,6 +32,10 @@ pub static QUERIES: Shipped = Shipped {
             "vulnerability.sql",
             include_bytes!("../queries/vulnerability.sql"),
         ),
+        (
+            "time_to_patch.sql",
+            include_bytes!("../queries/time_to_patch.sql"),
+        ),
         ("remediation.sql", include_bytes!("../queries/remediation.sql")),
         ("change.sql", include_bytes!("../queries/change.sql")),
         (

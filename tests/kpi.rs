@@ -598,6 +598,9 @@ fn every_kpi_of_the_spec_has_a_portfolio_row_and_every_tenant_a_row() {
         "kev_overdue_devices",
         "exploited_exposed_devices",
         "kev_open_instances",
+        "patch_latency_days_median",
+        "patch_latency_days_p90",
+        "installed_within_grace_rate",
     ];
     expected.sort();
     assert_eq!(ids, expected);
@@ -605,7 +608,7 @@ fn every_kpi_of_the_spec_has_a_portfolio_row_and_every_tenant_a_row() {
         &lake,
         "select count(distinct kpi_id) from kpi_summary where tenant_id = 'b' and policy_tier is null and age_bucket is null",
     );
-    assert_eq!(per_tenant[0][0], "26");
+    assert_eq!(per_tenant[0][0], "29");
 }
 
 #[test]
@@ -1295,5 +1298,92 @@ fn without_the_reference_data_the_exposure_kpis_are_null_and_say_which_file_to_i
         gap(&lake).contains("(2026-Sep) is older than updates released in 2026-Oct"),
         "{}",
         gap(&lake)
+    );
+}
+
+// --- time to patch (kpi-definitions.md v2) ----------------------------------------------------
+
+#[test]
+fn time_to_patch_counts_each_required_install_of_the_period_once_from_its_release() {
+    let seen = "2026-10-30T09:00:00Z";
+    let devices = [
+        device("d1", "gold", "", "false", seen),
+        device("d2", "silver", "", "false", seen),
+        device("d3", "gold", "", "true", seen),
+    ];
+    let header = "snapshot_date,tenant_id,device_id,patch_id,classification,severity,release_date,approval,state,installed_utc";
+    let rows = [
+        // d1 KB1: seen installed in two snapshots, once: 5 - 1 = 4 days (critical, grace 14).
+        "2026-10-15,a,d1,KB1,security,critical,2026-10-01,approved,installed,2026-10-05T10:00:00Z",
+        "2026-10-31,a,d1,KB1,security,critical,2026-10-01,approved,installed,2026-10-05T10:00:00Z",
+        // d1 KB2: 28 days (important, grace 30).
+        "2026-10-31,a,d1,KB2,security,important,2026-10-01,approved,installed,2026-10-29T23:00:00Z",
+        // d2 KB1: 19 days, past a critical's 14.
+        "2026-10-31,a,d2,KB1,security,critical,2026-10-01,approved,installed,2026-10-20T08:00:00Z",
+        // d2 KB3: released after it was installed: 0 days.
+        "2026-10-31,a,d2,KB3,security,critical,2026-10-10,approved,installed,2026-10-08T08:00:00Z",
+        // d2 KB4: installed in September (its earliest install): not this period's.
+        "2026-09-30,a,d2,KB4,security,critical,2026-09-10,approved,installed,2026-09-25T08:00:00Z",
+        "2026-10-31,a,d2,KB4,security,critical,2026-09-10,approved,installed,2026-10-03T08:00:00Z",
+        // Not required, not approved, no release date, an excluded device: none counts.
+        "2026-10-31,a,d1,KB5,feature,low,2026-10-01,approved,installed,2026-10-05T10:00:00Z",
+        "2026-10-31,a,d1,KB6,security,critical,2026-10-01,pending_review,installed,2026-10-05T10:00:00Z",
+        "2026-10-31,a,d1,KB7,security,critical,,approved,installed,2026-10-05T10:00:00Z",
+        "2026-10-31,a,d3,KB1,security,critical,2026-10-01,approved,installed,2026-10-02T10:00:00Z",
+    ];
+    let devices: Vec<&str> = devices.iter().map(String::as_str).collect();
+    let (_dir, lake) = lake_with(&[
+        ("tenants.csv", csv(TENANTS, &["a,Alpha,standard"])),
+        ("devices.csv", csv(DEVICES, &devices)),
+        ("patch_status.csv", csv(header, &rows)),
+    ]);
+    let tier = |t: &str| format!("tenant_id is null and policy_tier = '{t}'");
+    // Latencies 0, 4, 19, 28: median (4 + 19) / 2; p90 at 0.9 x 3 = 2.7 -> 19 + 0.7 x 9.
+    assert_eq!(
+        kpi(&lake, "patch_latency_days_median", PORTFOLIO),
+        t("", "4.0", "11.5")
+    );
+    assert_eq!(
+        kpi(&lake, "patch_latency_days_p90", PORTFOLIO),
+        t("", "4.0", "25.3")
+    );
+    assert_eq!(
+        kpi(&lake, "installed_within_grace_rate", PORTFOLIO),
+        t("3.0", "4.0", "0.75")
+    );
+    // gold (d1): 4 and 28, both within; silver (d2): 0 and 19, one within.
+    assert_eq!(
+        kpi(&lake, "patch_latency_days_median", &tier("gold")),
+        t("", "2.0", "16.0")
+    );
+    assert_eq!(
+        kpi(&lake, "patch_latency_days_p90", &tier("silver")),
+        t("", "2.0", "17.1")
+    );
+    assert_eq!(
+        kpi(&lake, "installed_within_grace_rate", &tier("silver")),
+        t("1.0", "2.0", "0.5")
+    );
+    assert_eq!(
+        kpi(
+            &lake,
+            "installed_within_grace_rate",
+            "tenant_id = 'a' and policy_tier is null"
+        ),
+        t("3.0", "4.0", "0.75")
+    );
+    // A tier's own grace days: 21 for a critical update on silver puts d2 KB1 within.
+    let mut config = Config::default();
+    config.kpi.tier_grace_days.insert(
+        "silver".into(),
+        govpack::config::GraceDaysOverride {
+            critical: Some(21),
+            ..Default::default()
+        },
+    );
+    kpi::compute(&config, &lake, OCTOBER).unwrap();
+    assert_eq!(
+        kpi(&lake, "installed_within_grace_rate", &tier("silver")),
+        t("2.0", "2.0", "1.0")
     );
 }

@@ -522,6 +522,7 @@ fn shown(value: &Cell, unit: &str) -> String {
     match (value, unit) {
         (Cell::Float(v), "ratio") => format!("{:.1}%", v * 100.0),
         (Cell::Float(v), "hours") => format!("{v:.1} h"),
+        (Cell::Float(v), "days") => format!("{v:.1} d"),
         (Cell::Float(v), _) => format!("{v:.0}"),
         (Cell::Int(v), _) => v.to_string(),
         (Cell::Null, _) => "n/a".into(),
