@@ -24,7 +24,20 @@ devices_at_as_of as (
     where back = 0 and not excluded
 ),
 
-first_installs as (
+installed_rows as (
+    select s.*
+    from patch_status as s
+    where s.state = 'installed'
+        and s.installed_utc is not null
+        and s.release_date is not null
+        and s.approval = 'approved'
+        and s.classification in (select classification from required_classifications)
+),
+
+-- Installs in P, each device and patch once at its earliest time in P. Grouping only the rows
+-- whose install is in P keeps a month of daily snapshots (75 M rows at the largest MSPs) from
+-- being grouped whole: every row of a patch installed before P is filtered out as it is read.
+in_period as (
     select
         s.tenant_id,
         s.device_id,
@@ -32,15 +45,27 @@ first_installs as (
         min(s.installed_utc) as installed_utc,
         arg_min(coalesce(s.severity, 'unspecified'), s.installed_utc) as severity,
         arg_min(s.release_date, s.installed_utc) as release_date
-    from patch_status as s
+    from installed_rows as s
     cross join settings
-    where s.state = 'installed'
-        and s.installed_utc is not null
-        and s.installed_utc < settings.period_end_instant
-        and s.release_date is not null
-        and s.approval = 'approved'
-        and s.classification in (select classification from required_classifications)
+    where s.installed_utc >= settings.period_start_instant and s.installed_utc < settings.period_end_instant
     group by s.tenant_id, s.device_id, s.patch_id
+),
+
+-- Of those, the ones an earlier snapshot shows installed before P: not installed in P.
+installed_before as (
+    select distinct s.tenant_id, s.device_id, s.patch_id
+    from installed_rows as s
+    cross join settings
+    semi join in_period as p
+        on p.tenant_id = s.tenant_id and p.device_id = s.device_id and p.patch_id = s.patch_id
+    where s.installed_utc < settings.period_start_instant
+),
+
+first_installs as (
+    select p.*
+    from in_period as p
+    anti join installed_before as b
+        on b.tenant_id = p.tenant_id and b.device_id = p.device_id and b.patch_id = p.patch_id
 )
 
 select
@@ -57,9 +82,7 @@ select
         (select g.days from grace_days as g where g.policy_tier is null and g.severity = f.severity)
     ) as grace_days
 from first_installs as f
-join devices_at_as_of as d on d.tenant_id = f.tenant_id and d.device_id = f.device_id
-cross join settings
-where f.installed_utc >= settings.period_start_instant;
+join devices_at_as_of as d on d.tenant_id = f.tenant_id and d.device_id = f.device_id;
 
 create or replace temp table kpi_rows_time_to_patch as
 with per_scope as (
