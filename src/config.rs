@@ -440,6 +440,15 @@ impl Default for AlertSettings {
                     Some(0.15),
                 ),
                 special("stale_tenant_data", "stale_data"),
+                // Any device of a client past a KEV deadline (kpi-definitions.md v2): the flaws an
+                // attacker is known to use, past the date by which CISA says they must be fixed.
+                kpi(
+                    "tenant_kev_overdue",
+                    "kev_overdue_devices",
+                    "tenant",
+                    None,
+                    Some(0.0),
+                ),
             ],
         }
     }

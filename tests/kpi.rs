@@ -1387,3 +1387,38 @@ fn time_to_patch_counts_each_required_install_of_the_period_once_from_its_releas
         t("2.0", "2.0", "1.0")
     );
 }
+
+#[test]
+fn a_client_with_a_device_past_a_kev_deadline_breaches_the_default_teams_rule() {
+    let (_dir, lake) = exposure_lake(&KEV_ROWS, &PATCH_CVE_ROWS);
+    let conn = sql::open(&lake).unwrap();
+    let breaches = govpack::ops::alerts::evaluate(&Config::default(), &conn, OCTOBER, &[]).unwrap();
+    let kev: Vec<_> = breaches
+        .iter()
+        .filter(|b| b.rule == "tenant_kev_overdue")
+        .collect();
+    assert_eq!(kev.len(), 1, "{breaches:#?}");
+    assert_eq!(
+        (
+            kev[0].tenant_id.as_deref(),
+            kev[0].value,
+            kev[0].comparison.as_str()
+        ),
+        (Some("a"), Some(3.0), "above")
+    );
+    // The card's command lists the KEV instances past their deadline.
+    assert!(kev[0].detail.contains("kev_exposure"), "{}", kev[0].detail);
+    assert!(
+        kev[0].detail.contains("days_past_deadline is not null"),
+        "{}",
+        kev[0].detail
+    );
+    // Without a catalog the figure is unknown: no breach, rather than a false all-clear or alarm.
+    let (_dir, lake) = exposure_lake(&[], &PATCH_CVE_ROWS);
+    let conn = sql::open(&lake).unwrap();
+    let breaches = govpack::ops::alerts::evaluate(&Config::default(), &conn, OCTOBER, &[]).unwrap();
+    assert!(
+        breaches.iter().all(|b| b.rule != "tenant_kev_overdue"),
+        "{breaches:#?}"
+    );
+}

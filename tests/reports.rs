@@ -54,6 +54,7 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
             "Non-compliant devices",
             "Chronic devices",
             "Overdue patches",
+            "KEV exposure",
             "Failure patterns",
             "Remediation",
             "Changes",
@@ -1352,4 +1353,55 @@ fn the_assessment_objectives_of_3_14_1_show_the_time_frames_in_force_and_what_mi
     for id in ids {
         assert!(text.contains(id), "{id} not in the brief");
     }
+}
+
+#[test]
+fn the_brief_and_workbook_show_kev_exposure_by_client_or_say_which_file_to_ingest() {
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let brief_text = |lake: &Lake, name: &str| {
+        let session = reports::session(lake, None).unwrap();
+        let path = dir.path().join(name);
+        reports::proof_brief::write(&session, "2026-10-01", "portfolio", None, &path).unwrap();
+        let pdf = lopdf::Document::load(&path).unwrap();
+        let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
+        pdf.extract_text(&pages)
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // The sample carries no KEV catalog: unknown, not zero.
+    let text = brief_text(&lake, "without.pdf");
+    assert!(
+        text.contains("Not measured this period: no CISA KEV catalog in the lake: ingest known_exploited_vulnerabilities.json"),
+        "{text}"
+    );
+    // With the catalog and October's CVRF document (tests/fixtures/vulnerability): KB5044707 and
+    // KB5044348 fix CVE-2026-41572 (deadline 4 November); 4 devices of two clients miss them.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vulnerability");
+    ingest::ingest(
+        &Config::default(),
+        &lake,
+        &[
+            fixtures.join("known_exploited_vulnerabilities.json"),
+            fixtures.join("msrc-cvrf-2026-Oct.json"),
+        ],
+    )
+    .unwrap();
+    kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
+    let text = brief_text(&lake, "with.pdf");
+    for expected in [
+        "Vulnerability exposure (CISA Known Exploited Vulnerabilities)",
+        "Harbor Freight Logistics 2 0 2",
+        "Northwind Dental Group 2 0 2",
+        "CVE-2026-41572 2026-11-04 4",
+        "CVE-2026-41573 2026-11-04 1 known",
+    ] {
+        assert!(text.contains(expected), "`{expected}` not in the brief: {text}");
+    }
+    let mut book = workbook(&lake, None, &dir.path().join("book.xlsx"));
+    let kev = cells(&mut book, "KEV exposure");
+    assert_eq!(kev.len(), 5, "a header and the 4 KEV instances: {kev:?}");
+    assert_eq!(kev[0][0], Data::String("hostname".into()));
 }

@@ -201,7 +201,16 @@ fn detail_query(kpi: &str, period: Period, tenant: Option<&str>, tier: Option<&s
             ("failure_episodes", "")
         }
         "pilot_soak_compliance_rate" => ("pilot_soak", ""),
-        k if k.starts_with("remediation_") => ("kpi_summary", ""),
+        "kev_exposed_devices" | "kev_open_instances" => ("kev_exposure", ""),
+        "kev_overdue_devices" => ("kev_exposure", " and days_past_deadline is not null"),
+        // No drill-down table of their own: the figure, by scope.
+        k if k.starts_with("remediation_")
+            || k.starts_with("patch_latency")
+            || k == "installed_within_grace_rate"
+            || k == "exploited_exposed_devices" =>
+        {
+            ("kpi_summary", "")
+        }
         _ => ("change_controls", ""),
     };
     let mut query = format!(

@@ -72,6 +72,11 @@ pub struct Labels {
     pub pareto_chart: String,
     pub pareto_value: String,
     pub control_table: Vec<String>,
+    pub kev_clients_table: Vec<String>,
+    pub kev_cves_table: Vec<String>,
+    pub kev_none: String,
+    /// Without the reference data: `{gap}` says which file to ingest.
+    pub kev_missing: String,
     pub trend_chart: String,
     pub clients_table: Vec<String>,
     /// Under the league table when it is cut: `{shown}`, `{more}`, `{all}`.
@@ -681,6 +686,8 @@ pub fn write(
         }
     }
 
+    write_kev_exposure(&mut w, conn, &period, &section("vulnerability"), labels)?;
+
     w.heading(&section("compliance"));
     let scope_filter =
         "(tenant_id is null and not scoped() or tenant_id is not null and scoped() and in_scope(tenant_id))";
@@ -903,6 +910,72 @@ pub fn write(
         use std::io::Write;
         f.write_all(&bytes).map_err(Into::into)
     })
+}
+
+/// The brief's vulnerability exposure: exposed and overdue devices by client (the worst 25), and
+/// the KEV CVEs still open with their deadlines; or, without the reference data, which file to
+/// ingest (the KPIs are null then, never 0).
+fn write_kev_exposure(
+    w: &mut Writer,
+    conn: &Connection,
+    period: &str,
+    heading: &str,
+    labels: &Labels,
+) -> Result<()> {
+    w.heading(heading);
+    let gap: Option<String> = conn
+        .query_row(
+            &format!("select max(vulnerability_reference_gap) from kpi_parameters where {period}"),
+            [],
+            |r| r.get(0),
+        )
+        .context("reading the period's vulnerability reference data")?;
+    if let Some(gap) = gap {
+        w.paragraph(&labels.kev_missing.replace("{gap}", &gap));
+        return Ok(());
+    }
+    let (_, clients) = sql::rows(
+        conn,
+        &format!(
+            "select client_name(tenant_id), count(distinct device_id),
+                    count(distinct device_id) filter (where days_past_deadline is not null), count(*)
+             from kev_exposure where {period} and in_scope(tenant_id)
+             group by tenant_id
+             order by 3 desc, 2 desc, 1, tenant_id
+             limit {LEAGUE_ROWS}"
+        ),
+    )?;
+    if clients.is_empty() {
+        w.paragraph(&labels.kev_none);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = clients
+        .iter()
+        .map(|r| r.iter().map(|c| shown(c, "")).collect())
+        .collect();
+    w.table(
+        &headers(&labels.kev_clients_table),
+        &[0.46, 0.18, 0.18, 0.18],
+        &rows,
+    );
+    let (_, cves) = sql::rows(
+        conn,
+        &format!(
+            "with instances as (
+                 select tenant_id, device_id, unnest(string_split(cves, ', ')) as cve, kev_deadline,
+                        known_ransomware_use
+                 from kev_exposure where {period} and in_scope(tenant_id))
+             select cve, cast(min(kev_deadline) as varchar), count(distinct (tenant_id, device_id)),
+                    case when bool_or(known_ransomware_use) then 'known' else '' end
+             from instances group by cve order by min(kev_deadline), cve limit 15"
+        ),
+    )?;
+    let rows: Vec<Vec<String>> = cves
+        .iter()
+        .map(|r| r.iter().map(|c| shown(c, "")).collect())
+        .collect();
+    w.table(&headers(&labels.kev_cves_table), &[0.34, 0.24, 0.18, 0.24], &rows);
+    Ok(())
 }
 
 /// The executive summary (`summary::build`), worded by the template's `[summary]`.

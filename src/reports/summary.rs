@@ -13,8 +13,14 @@ use crate::kpi::{self, Better};
 use crate::sql::{self, Cell};
 
 /// The KPIs the summary leads with, in order; `overdue_devices` (devices with an overdue patch,
-/// from `compliance_devices`) sits after compliance.
-pub const HEADLINE_KPIS: [&str; 3] = ["patch_compliance_rate", "mttr_hours_mean", "change_success_rate"];
+/// from `compliance_devices`) sits after compliance. KEV exposure reads n/a (`no_data`) until the
+/// KEV catalog and CVRF documents are ingested.
+pub const HEADLINE_KPIS: [&str; 4] = [
+    "patch_compliance_rate",
+    "kev_overdue_devices",
+    "mttr_hours_mean",
+    "change_success_rate",
+];
 
 /// What the summary lists of each kind (the workbook's sheets hold the rest).
 pub const LISTED: usize = 5;

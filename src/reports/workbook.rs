@@ -67,6 +67,13 @@ const SHEETS: &[Sheet] = &[
                 order by age_days desc nulls first, client, tenant_id, hostname, device_id, patch_id",
     },
     Sheet {
+        name: "KEV exposure",
+        query: "select hostname, client_name(tenant_id) as client, tenant_id, device_id, patch_id, patch_title, cves,
+                       date_added, kev_deadline, days_past_deadline, known_ransomware_use
+                from kev_exposure where {p} and in_scope(tenant_id)
+                order by days_past_deadline desc nulls last, kev_deadline, client, tenant_id, hostname, device_id, patch_id",
+    },
+    Sheet {
         name: "Failure patterns",
         query: "select pareto_rank, patch_id, error_code, os_name, classification, failures, devices, tenants,
                        recurring_pairs, share, cumulative_share, first_seen_utc, last_seen_utc
