@@ -1395,8 +1395,8 @@ fn the_brief_and_workbook_show_kev_exposure_by_client_or_say_which_file_to_inges
         "Vulnerability exposure (CISA Known Exploited Vulnerabilities)",
         "Harbor Freight Logistics 2 0 2",
         "Northwind Dental Group 2 0 2",
-        "CVE-2026-41572 2026-11-04 4",
-        "CVE-2026-41573 2026-11-04 1 known",
+        // Each CVE's own ransomware flag: only CVE-2026-41573's is Known.
+        "CVE-2026-41572 2026-11-04 4 CVE-2026-41573 2026-11-04 1 known",
     ] {
         assert!(text.contains(expected), "`{expected}` not in the brief: {text}");
     }

@@ -384,7 +384,7 @@ impl Writer {
 
     fn heading(&mut self, text: &str) {
         // A heading keeps the start of its section with it: never alone at a page's foot.
-        self.ensure(100.0);
+        self.ensure(150.0);
         self.y -= 18.0;
         self.text_at(text, MARGIN, self.y, 13.0, true, Rgb::new(0.12, 0.22, 0.39, None));
         self.y -= 8.0;
@@ -962,12 +962,20 @@ fn write_kev_exposure(
         conn,
         &format!(
             "with instances as (
-                 select tenant_id, device_id, unnest(string_split(cves, ', ')) as cve, kev_deadline,
-                        known_ransomware_use
-                 from kev_exposure where {period} and in_scope(tenant_id))
-             select cve, cast(min(kev_deadline) as varchar), count(distinct (tenant_id, device_id)),
-                    case when bool_or(known_ransomware_use) then 'known' else '' end
-             from instances group by cve order by min(kev_deadline), cve limit 15"
+                 select tenant_id, device_id, unnest(string_split(cves, ', ')) as cve
+                 from kev_exposure where {period} and in_scope(tenant_id)),
+             settings as (select kev_due_days from kpi_parameters where {period})
+             -- Each CVE's own deadline and ransomware flag, from the catalog: an instance's are
+             -- those of the most urgent of its CVEs.
+             select i.cve, cast(coalesce(k.due_date, k.date_added + s.kev_due_days) as varchar) as deadline,
+                    count(distinct (i.tenant_id, i.device_id)),
+                    case when k.known_ransomware_use then 'known' else '' end
+             from instances as i
+             join kev as k on k.cve_id = i.cve
+             cross join settings as s
+             group by all
+             order by deadline, i.cve
+             limit 15"
         ),
     )?;
     let rows: Vec<Vec<String>> = cves
