@@ -233,6 +233,8 @@ pub struct KpiSettings {
     pub targets: BTreeMap<String, f64>,
     /// Days from a CVE's addition to the KEV catalog to its deadline when CISA gives no due date.
     pub kev_due_days: u32,
+    /// C8: hours from a failed deployment's first failure within which its ticket must exist.
+    pub ticket_within_hours: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -513,6 +515,7 @@ impl Default for KpiSettings {
             chronic_snapshots: 3,
             baseline_period: None,
             kev_due_days: 14,
+            ticket_within_hours: 24,
             // The governance programme's targets.
             targets: [
                 ("patch_compliance_rate", 0.10),
@@ -862,6 +865,11 @@ impl Config {
         at_most("kpi.pilot_soak_days", kpi.pilot_soak_days.into(), DAYS)?;
         at_most("kpi.chronic_snapshots", kpi.chronic_snapshots.into(), 366)?;
         at_most("kpi.kev_due_days", kpi.kev_due_days.into(), DAYS)?;
+        at_most(
+            "kpi.ticket_within_hours",
+            kpi.ticket_within_hours.into(),
+            DAYS * 24,
+        )?;
         let grace = |key: &str, g: [Option<u32>; 5]| -> Result<(), String> {
             for (severity, days) in ["critical", "important", "moderate", "low", "unspecified"]
                 .iter()

@@ -328,14 +328,14 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
             stale_after_days integer, pending_reboot_compliant boolean,
             pilot_soak_days integer, chronic_snapshots integer, baseline_period_start date,
             stale_tenant_days integer, ticket_open_after_hours integer, ticket_due_hours varchar,
-            alert_rules varchar, kev_due_days integer);
+            alert_rules varchar, kev_due_days integer, ticket_within_hours integer);
          create temp table required_classifications (classification varchar);
          create temp table kpi_catalogue (kpi_id varchar, higher_is_better boolean, target_change double);
          create temp table grace_days (policy_tier varchar, severity varchar, days integer);",
     )?;
     conn.execute(
         "insert into params values (cast(? as date), cast(? as date), cast(? as date),
-            cast(? as timestamp), cast(? as timestamp), ?, ?, ?, ?, cast(? as date), ?, ?, ?, ?, ?)",
+            cast(? as timestamp), cast(? as timestamp), ?, ?, ?, ?, cast(? as date), ?, ?, ?, ?, ?, ?)",
         params![
             day(period.start),
             day(period.end),
@@ -360,6 +360,7 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
             ),
             alert_rules(config),
             kpi.kev_due_days,
+            kpi.ticket_within_hours,
         ],
     )?;
     for (id, better) in KPIS {

@@ -509,9 +509,9 @@ fn an_evidence_bundle_verifies_with_sha256sum_and_govpack_and_detects_tampering(
         );
     }
     let manifest = std::fs::read_to_string(bundle.join("manifest.sha256")).unwrap();
-    // The brief, the workbook, the failure-pattern analysis, run.json, 7 control tests x 2, the
+    // The brief, the workbook, the failure-pattern analysis, run.json, 8 control tests x 2, the
     // exception register, the remediation actions and the flaws not reported in time.
-    assert_eq!(manifest.lines().count(), 21, "{manifest}");
+    assert_eq!(manifest.lines().count(), 23, "{manifest}");
     let mut analysis: Xlsx<_> = open_workbook(bundle.join("failure-patterns-2026-10.xlsx")).unwrap();
     assert_eq!(
         analysis.sheet_names(),
@@ -1404,4 +1404,67 @@ fn the_brief_and_workbook_show_kev_exposure_by_client_or_say_which_file_to_inges
     let kev = cells(&mut book, "KEV exposure");
     assert_eq!(kev.len(), 5, "a header and the 4 KEV instances: {kev:?}");
     assert_eq!(kev[0][0], Data::String("hostname".into()));
+}
+
+#[test]
+fn control_c8_finds_the_failed_deployments_without_a_ticket_in_time() {
+    let dir = TempDir::new().unwrap();
+    let devices: String = (1..=7)
+        .map(|i| format!("2026-10-31,a,d{i},PC{i},workstation,2026-10-31T01:00:00Z\n"))
+        .collect();
+    let data = alpha_exports(dir.path(), &devices);
+    std::fs::write(
+        data.join("patch_attempts.csv"),
+        "attempt_utc,tenant_id,device_id,patch_id,result,error_code\n\
+         2026-10-10T02:00:00Z,a,d1,KB1,failure,0x80070643\n\
+         2026-10-12T02:00:00Z,a,d2,KB1,failure,0x80070643\n\
+         2026-10-14T02:00:00Z,a,d3,KB2,failure,0x80070643\n\
+         2026-10-15T02:00:00Z,a,d4,KB1,failure,0x80070643\n\
+         2026-09-28T02:00:00Z,a,d5,KB1,failure,0x80070643\n\
+         2026-10-20T02:00:00Z,a,d6,KB1,failure,0x80070643\n\
+         2026-10-20T02:00:00Z,a,d7,KB1,failure,0x80070643\n",
+    )
+    .unwrap();
+    // d1: a remediation ticket naming the patch 18 h later. d2: an incident 30 h later (late).
+    // d3: a ticket for another patch. d4: a service request (not remediation or incident).
+    // d6: a ticket at the very start; d7: at exactly 24 h. d5's episode started in September.
+    std::fs::write(
+        data.join("tickets.csv"),
+        "ticket_id,tenant_id,ticket_type,status,created_utc,device_id,patch_id\n\
+         t1,a,remediation,complete,2026-10-10T20:00:00Z,d1,KB1\n\
+         t2,a,incident,complete,2026-10-13T08:00:00Z,d2,\n\
+         t3,a,remediation,complete,2026-10-14T03:00:00Z,d3,KB9\n\
+         t4,a,service_request,complete,2026-10-15T03:00:00Z,d4,\n\
+         t6,a,remediation,new,2026-10-20T02:00:00Z,d6,\n\
+         t7,a,incident,new,2026-10-21T02:00:00Z,d7,KB1\n",
+    )
+    .unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
+    let session = reports::session(&lake, None).unwrap();
+    let bundle = reports::bundle::write(&session, "2026-10-01", "portfolio", dir.path(), None).unwrap();
+    let population: Vec<String> = bundle_csv(&bundle, "failed-deployment-ticket-population.csv")
+        .iter()
+        .map(|r| r[2].clone())
+        .collect();
+    assert_eq!(population, ["d1", "d2", "d3", "d4", "d6", "d7"]);
+    let exceptions: Vec<String> = bundle_csv(&bundle, "failed-deployment-ticket-exceptions.csv")
+        .iter()
+        .map(|r| r[2].clone())
+        .collect();
+    assert_eq!(exceptions, ["d2", "d3", "d4"]);
+    let mut book = workbook(&lake, None, &dir.path().join("book.xlsx"));
+    let c8 = cells(&mut book, "Control register")
+        .into_iter()
+        .find(|r| r[0] == Data::String("C8".into()))
+        .unwrap();
+    assert_eq!(
+        (&c8[7], &c8[8], &c8[9]),
+        (
+            &Data::Float(6.0),
+            &Data::Float(3.0),
+            &Data::String("exceptions found".into())
+        )
+    );
 }

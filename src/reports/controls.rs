@@ -69,6 +69,33 @@ pub const TESTS: &[Test] = &[
                        and t.resolved_utc >= p.period_start and t.resolved_utc < p.period_end + 1 and in_scope(t.tenant_id)
                      order by t.ticket_id, t.source_system",
     },
+    // C8 (kpi-definitions.md v2): population = failure episodes that started in P; exception =
+    // no tickets row of the same tenant and device (and patch when the ticket names one) with
+    // ticket_type remediation or incident created between the episode start and start +
+    // ticket_within_hours.
+    Test {
+        name: "failed-deployment-ticket",
+        population: "select client_name(e.tenant_id) as client, e.tenant_id, e.device_id, e.patch_id, e.first_error_code, e.start_utc
+                     from failure_episodes as e
+                     where e.{p} and e.start_utc >= cast(e.period_start as timestamp)
+                       and e.start_utc < cast(e.period_end + 1 as timestamp) and in_scope(e.tenant_id)
+                     order by e.start_utc, e.tenant_id, e.device_id, e.patch_id",
+        exceptions: "select client_name(e.tenant_id) as client, e.tenant_id, e.device_id, e.patch_id, e.first_error_code, e.start_utc,
+                            k.ticket_within_hours
+                     from failure_episodes as e
+                     join (select distinct period_start, ticket_within_hours from kpi_parameters where {p}) as k
+                         on k.period_start = e.period_start
+                     where e.{p} and e.start_utc >= cast(e.period_start as timestamp)
+                       and e.start_utc < cast(e.period_end + 1 as timestamp) and in_scope(e.tenant_id)
+                       and not exists (
+                           select 1 from tickets as t
+                           where t.tenant_id = e.tenant_id and t.device_id = e.device_id
+                             and (t.patch_id is null or t.patch_id = e.patch_id)
+                             and t.ticket_type in ('remediation', 'incident')
+                             and t.created_utc >= e.start_utc
+                             and t.created_utc <= e.start_utc + to_hours(k.ticket_within_hours))
+                     order by e.start_utc, e.tenant_id, e.device_id, e.patch_id",
+    },
 ];
 
 /// Lists an assessor asks for beside the control tests, written to the bundle's `controls/` as
