@@ -210,6 +210,16 @@ fn write_manifests(bundle: &Path, manifest: &str) {
     .unwrap();
 }
 
+/// Ingests `data` into `dir/lake`, computes October 2026 and writes the portfolio's bundle in `dir`.
+fn october_bundle(dir: &Path, data: std::path::PathBuf) -> (Lake, std::path::PathBuf) {
+    let lake = Lake::open(&dir.join("lake")).unwrap();
+    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
+    let session = reports::session(&lake, None).unwrap();
+    let bundle = reports::bundle::write(&session, "2026-10-01", "portfolio", dir, None).unwrap();
+    (lake, bundle)
+}
+
 fn alpha_exports(dir: &Path, devices: &str) -> std::path::PathBuf {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
@@ -297,11 +307,7 @@ fn text_that_looks_like_a_formula_is_inert_in_every_csv_of_a_bundle_and_of_query
          c1,a,+cmd|' /C calc'!A0,normal,low,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,successful\n",
     )
     .unwrap();
-    let lake = Lake::open(&dir.path().join("lake")).unwrap();
-    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
-    kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
-    let session = reports::session(&lake, None).unwrap();
-    let bundle = reports::bundle::write(&session, "2026-10-01", "portfolio", dir.path(), None).unwrap();
+    let (_lake, bundle) = october_bundle(dir.path(), data);
 
     let mut cells = Vec::new();
     for entry in std::fs::read_dir(bundle.join("controls")).unwrap() {
@@ -1055,11 +1061,7 @@ fn the_bundle_holds_the_exception_register_in_force_and_the_remediation_actions_
          a,,KB5,client signed off,Client IT,2026-07-01T00:00:00Z,\n",
     )
     .unwrap();
-    let lake = Lake::open(&dir.path().join("lake")).unwrap();
-    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
-    kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
-    let session = reports::session(&lake, None).unwrap();
-    let bundle = reports::bundle::write(&session, "2026-10-01", "portfolio", dir.path(), None).unwrap();
+    let (_lake, bundle) = october_bundle(dir.path(), data);
 
     // In force at some time in October: KB9 (active), KB8 (expired on the 20th), KB5 (every device,
     // no expiry); KB7 expired before October, KB6 was approved after it.
@@ -1439,11 +1441,7 @@ fn control_c8_finds_the_failed_deployments_without_a_ticket_in_time() {
          t7,a,incident,new,2026-10-21T02:00:00Z,d7,KB1\n",
     )
     .unwrap();
-    let lake = Lake::open(&dir.path().join("lake")).unwrap();
-    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
-    kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
-    let session = reports::session(&lake, None).unwrap();
-    let bundle = reports::bundle::write(&session, "2026-10-01", "portfolio", dir.path(), None).unwrap();
+    let (lake, bundle) = october_bundle(dir.path(), data);
     let population: Vec<String> = bundle_csv(&bundle, "failed-deployment-ticket-population.csv")
         .iter()
         .map(|r| r[2].clone())
