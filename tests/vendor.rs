@@ -1380,3 +1380,25 @@ fn patch_cves_of_other_vendors_load_as_canonical_csv() {
         ])]
     );
 }
+
+#[test]
+fn a_kev_catalog_or_cvrf_document_without_its_list_is_refused_naming_the_file_not_loaded_as_empty() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let catalog = dir.path().join("kev.json");
+    std::fs::write(
+        &catalog,
+        r#"{"catalogVersion": "2026.10.15", "vulnerabilities": {"cveID": "CVE-1"}}"#,
+    )
+    .unwrap();
+    let document = dir.path().join("cvrf.json");
+    std::fs::write(&document, r#"{"DocumentTracking": {}, "Vulnerability": "none"}"#).unwrap();
+    let report = ingest::ingest(&Config::default(), &lake, &[catalog, document]).unwrap();
+    assert_eq!(report.failed(), 2, "{report:#?}");
+    let text = format!("{report:?}");
+    assert!(
+        text.contains("`vulnerabilities` is not a list") && text.contains("`Vulnerability` is not a list"),
+        "{text}"
+    );
+    assert!(rows(&lake, "select count(*) from ingest_ledger")[0][0] == "0");
+}

@@ -6,12 +6,12 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use duckdb::Connection;
 use rust_xlsxwriter::Workbook;
 use serde::Deserialize;
 
-use super::workbook::{Styles, fill_sheet};
+use super::workbook::{Styles, fill_sheet, query_sheet};
 use crate::sql::{self, Cell};
 
 pub const FILE: &str = "failure_rules.toml";
@@ -192,8 +192,7 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
         ),
     ];
     for (name, query) in sheets {
-        let (names, rows) = sql::rows(conn, &query).with_context(|| format!("building the {name} sheet"))?;
-        let types: Vec<String> = sql::describe(conn, &query)?.into_iter().map(|(_, t)| t).collect();
+        let (names, types, rows) = query_sheet(conn, name, &query)?;
         adjusted.extend(fill_sheet(
             workbook.add_worksheet(),
             name,

@@ -223,9 +223,7 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
                 &format!("period_start = date {}", sql::string_literal(period_start)),
             )
             .replace("$version", &sql::string_literal(env!("CARGO_PKG_VERSION")));
-        let (names, rows) =
-            sql::rows(conn, &query).with_context(|| format!("building the {} sheet", sheet.name))?;
-        let types: Vec<String> = sql::describe(conn, &query)?.into_iter().map(|(_, t)| t).collect();
+        let (names, types, rows) = query_sheet(conn, sheet.name, &query)?;
         // Its place among the sheets, for filling it last.
         let index = workbook.worksheets().len();
         let worksheet = workbook.add_worksheet();
@@ -385,6 +383,15 @@ fn write_scorecard(
         worksheet.set_column_width(trend_col, 16)?;
     }
     Ok(adjusted)
+}
+
+/// A sheet's column names, their DuckDB types (dates and times are written as such) and rows.
+pub(crate) type SheetData = (Vec<String>, Vec<String>, Vec<Vec<Cell>>);
+
+pub(crate) fn query_sheet(conn: &Connection, name: &str, query: &str) -> Result<SheetData> {
+    let (names, rows) = sql::rows(conn, query).with_context(|| format!("building the {name} sheet"))?;
+    let types = sql::describe(conn, query)?.into_iter().map(|(_, t)| t).collect();
+    Ok((names, types, rows))
 }
 
 /// The sheet of findings about the data: quarantined rows, incomplete records, and values this

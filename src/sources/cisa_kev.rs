@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use super::{RowSink, json};
+use super::{FileError, RowSink, SourceFile, json};
 use crate::canonical::KEV;
 
 /// Whether a JSON document is the catalog.
@@ -22,9 +22,16 @@ pub fn released(document: &Value) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
 }
 
-pub fn read_catalog(document: &Value, sink: &mut RowSink) -> u64 {
+pub fn read_catalog(file: &SourceFile, document: &Value, sink: &mut RowSink) -> Result<u64, FileError> {
     let version = json::text(document, "catalogVersion");
-    let entries = json::records(document, &["vulnerabilities"]);
+    // A catalog whose list is not a list would load nothing and look like an empty catalog:
+    // refused, so that no exposure reads 0 for want of a readable file.
+    let Some(entries) = json::field(document, "vulnerabilities").and_then(Value::as_array) else {
+        return Err(FileError::whole(
+            &file.path,
+            "the KEV catalog's `vulnerabilities` is not a list",
+        ));
+    };
     for (i, entry) in entries.iter().enumerate() {
         // `Known` when CISA knows of ransomware campaigns using it, `Unknown` otherwise.
         let ransomware = match json::text(entry, "knownRansomwareCampaignUse")
@@ -50,5 +57,5 @@ pub fn read_catalog(document: &Value, sink: &mut RowSink) -> u64 {
             ],
         );
     }
-    entries.len() as u64
+    Ok(entries.len() as u64)
 }

@@ -1307,8 +1307,10 @@ fn read_whole(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Resul
         (Format::ManageTicketsJson, Content::Json(doc)) => {
             connectwise_manage::read_tickets(doc, ctx, &mut sink, &mut warnings)
         }
-        (Format::CisaKevJson, Content::Json(doc)) => cisa_kev::read_catalog(doc, &mut sink),
-        (Format::MsrcCvrfJson, Content::Json(doc)) => msrc_cvrf::read_document(doc, &mut sink, &mut warnings),
+        (Format::CisaKevJson, Content::Json(doc)) => cisa_kev::read_catalog(file, doc, &mut sink)?,
+        (Format::MsrcCvrfJson, Content::Json(doc)) => {
+            msrc_cvrf::read_document(file, doc, &mut sink, &mut warnings)?
+        }
         (_, Content::Json(_)) => return Err(wrong_kind("CSV")),
         (_, Content::Csv(_) | Content::CanonicalCsvOnDisk) => return Err(wrong_kind("JSON")),
     };

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use super::{RowSink, json};
+use super::{FileError, RowSink, SourceFile, json};
 use crate::canonical::PATCH_CVES;
 
 /// CVRF's remediation type of a vendor fix, and its threat types.
@@ -66,9 +66,20 @@ fn worst_severity(threats: &[Value]) -> String {
         .map_or_else(String::new, |i| ORDER[i].to_string())
 }
 
-pub fn read_document(document: &Value, sink: &mut RowSink, warnings: &mut Vec<String>) -> u64 {
+pub fn read_document(
+    file: &SourceFile,
+    document: &Value,
+    sink: &mut RowSink,
+    warnings: &mut Vec<String>,
+) -> Result<u64, FileError> {
     let source = document_id(document);
-    let vulnerabilities = json::records(document, &["Vulnerability"]);
+    // Not a list: nothing would load and the month would look free of fixes. Refused.
+    let Some(vulnerabilities) = json::field(document, "Vulnerability").and_then(Value::as_array) else {
+        return Err(FileError::whole(
+            &file.path,
+            "the CVRF document's `Vulnerability` is not a list",
+        ));
+    };
     let mut line = 0;
     let mut without_kb = 0;
     for vulnerability in vulnerabilities {
@@ -133,5 +144,5 @@ pub fn read_document(document: &Value, sink: &mut RowSink, warnings: &mut Vec<St
             vulnerabilities.len()
         ));
     }
-    line
+    Ok(line)
 }
