@@ -18,20 +18,20 @@
 --   both true / closed
 -- All: portfolio and tenant.
 
+-- The closed changes in P, as the PSA recorded them (the workflow controls read them too).
+create or replace temp table closed_changes as
+with settings as (
+    select * from params
+)
+
+select c.*
+from changes as c, settings
+where c.outcome in ('successful', 'successful_with_issues', 'failed', 'rolled_back')
+    and c.actual_end_utc >= settings.period_start_instant and c.actual_end_utc < settings.period_end_instant;
+
 -- Drill-down: every closed change in P with each control passed (true), failed (false) or not
 -- applicable (null).
 create or replace temp table change_controls as
-with settings as (
-    select * from params
-),
-
-closed as (
-    select c.*
-    from changes as c, settings
-    where c.outcome in ('successful', 'successful_with_issues', 'failed', 'rolled_back')
-        and c.actual_end_utc >= settings.period_start_instant and c.actual_end_utc < settings.period_end_instant
-)
-
 select
     change_id,
     source_system,
@@ -63,7 +63,7 @@ select
             then planned_start_utc <= actual_start_utc and actual_end_utc <= planned_end_utc
     end as within_window,
     coalesce(post_change_verified and customer_impact_declared, false) as verified
-from closed
+from closed_changes
 -- In a total order, so the output file is the same bytes however many threads computed it.
 order by all;
 

@@ -65,6 +65,19 @@ select p.tenant_id, p.point_as_of, p.back
 from previous_snapshots as p, settings
 where p.back <= settings.chronic_snapshots - 1;
 
+-- An active exception at a day (as_of): same tenant, device_id empty or equal, patch_id empty or
+-- equal, approved_utc <= the day's end, expires_utc empty or after it. The workflow controls
+-- read it too.
+create or replace temp macro under_exception(tenant, device, patch, at_day) as exists (
+    select 1
+    from exceptions as e
+    where e.tenant_id = tenant
+        and (e.device_id is null or e.device_id = device)
+        and (e.patch_id is null or e.patch_id = patch)
+        and e.approved_utc <= cast(at_day + 1 as timestamp)
+        and (e.expires_utc is null or e.expires_utc > cast(at_day + 1 as timestamp))
+);
+
 -- Who is in the population at each point, with the snapshots that describe them.
 create or replace temp table compliance_population as
 with settings as (
@@ -87,6 +100,7 @@ population as (
         d.device_id,
         d.hostname,
         d.device_class,
+        d.track,
         coalesce(d.policy_tier, 'unassigned') as policy_tier,
         d.ring,
         d.os_name,
@@ -169,15 +183,7 @@ required as (
     where r.approval = 'approved'
         and r.classification in (select classification from required_classifications)
         and r.state <> 'not_applicable'
-        and not exists (
-            select 1
-            from exceptions as e
-            where e.tenant_id = r.tenant_id
-                and (e.device_id is null or e.device_id = r.device_id)
-                and (e.patch_id is null or e.patch_id = r.patch_id)
-                and e.approved_utc <= cast(r.point_as_of + 1 as timestamp)
-                and (e.expires_utc is null or e.expires_utc > cast(r.point_as_of + 1 as timestamp))
-        )
+        and not under_exception(r.tenant_id, r.device_id, r.patch_id, r.point_as_of)
 )
 
 select

@@ -235,6 +235,10 @@ pub struct KpiSettings {
     pub kev_due_days: u32,
     /// C8: hours from a failed deployment's first failure within which its ticket must exist.
     pub ticket_within_hours: u32,
+    /// C11: days from release within which an update pending review must have been reviewed.
+    pub review_days: u32,
+    /// C12: days a daytime workstation may wait for the reboot that completes a required update.
+    pub daytime_reboot_days: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -516,6 +520,8 @@ impl Default for KpiSettings {
             baseline_period: None,
             kev_due_days: 14,
             ticket_within_hours: 24,
+            review_days: 7,
+            daytime_reboot_days: 3,
             // The governance programme's targets.
             targets: [
                 ("patch_compliance_rate", 0.10),
@@ -870,6 +876,8 @@ impl Config {
             kpi.ticket_within_hours.into(),
             DAYS * 24,
         )?;
+        at_most("kpi.review_days", kpi.review_days.into(), DAYS)?;
+        at_most("kpi.daytime_reboot_days", kpi.daytime_reboot_days.into(), DAYS)?;
         let grace = |key: &str, g: [Option<u32>; 5]| -> Result<(), String> {
             for (severity, days) in ["critical", "important", "moderate", "low", "unspecified"]
                 .iter()

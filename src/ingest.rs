@@ -484,7 +484,7 @@ fn quarantine_unknown_tenants(output: &mut sources::AdapterOutput, known: &mut H
         known.extend(batch.texts("tenant_id").flatten().map(str::to_string));
     }
     for batch in &mut output.batches {
-        if batch.table.name == canonical::TENANTS.name || batch.table.column("tenant_id").is_none() {
+        if batch.table.name == canonical::TENANTS.name || batch.table.is_reference() {
             continue;
         }
         // Exports list a client's rows together: a run of one tenant is looked up once.

@@ -18,13 +18,14 @@ use crate::lake::Lake;
 use crate::sql::{self, string_literal};
 
 /// The SQL files, in the order they run (later files read the tables earlier ones create).
-pub const QUERY_FILES: [&str; 8] = [
+pub const QUERY_FILES: [&str; 9] = [
     "compliance.sql",
     "vulnerability.sql",
     "time_to_patch.sql",
     "remediation.sql",
     "change.sql",
     "release_safety.sql",
+    "workflow_controls.sql",
     "failure_patterns.sql",
     "kpi_summary.sql",
 ];
@@ -33,7 +34,7 @@ pub const QUERY_FILES: [&str; 8] = [
 pub const SCORECARD_FILE: &str = "scorecard.sql";
 
 /// The tables the queries leave behind that are written to the lake, one folder each.
-pub const OUTPUTS: [&str; 12] = [
+pub const OUTPUTS: [&str; 18] = [
     "kpi_summary",
     "kpi_parameters",
     "compliance_devices",
@@ -44,6 +45,12 @@ pub const OUTPUTS: [&str; 12] = [
     "change_controls",
     "change_data_quality",
     "pilot_soak",
+    "deployment_tickets",
+    "retry_root_causes",
+    "driver_approvals",
+    "pending_reviews",
+    "daytime_reboots",
+    "emergency_reviews",
     "failure_patterns",
     "failure_classes",
 ];
@@ -235,20 +242,33 @@ fn run_query_file(conn: &Connection, file: &str) -> Result<()> {
         .with_context(|| format!("{}: DuckDB refused it", query.origin))
 }
 
-/// Writes one output table of the period to `kpi/<output>/period=<label>/<output>.parquet`.
+/// Where a period's output table lives: `kpi/<output>/period=<label>/<output>.parquet`.
+pub fn output_file(lake: &Lake, period: Period, output: &str) -> PathBuf {
+    lake.root()
+        .join("kpi")
+        .join(output)
+        .join(format!("period={}", period.label()))
+        .join(format!("{output}.parquet"))
+}
+
+/// The outputs this version writes that a period computed by an earlier version lacks.
+pub fn missing_outputs(lake: &Lake, period: Period) -> Vec<&'static str> {
+    OUTPUTS
+        .into_iter()
+        .filter(|output| !output_file(lake, period, output).is_file())
+        .collect()
+}
+
+/// Writes one output table of the period to `output_file`.
 fn write_output(
     conn: &Connection,
     lake: &Lake,
     period: Period,
     output: &str,
 ) -> Result<(String, i64, PathBuf)> {
-    let dir = lake
-        .root()
-        .join("kpi")
-        .join(output)
-        .join(format!("period={}", period.label()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let file = dir.join(format!("{output}.parquet"));
+    let file = output_file(lake, period, output);
+    let dir = file.parent().expect("an output file is in its period's folder");
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     // Every output carries its period, so one view can hold them all.
     let select = if matches!(output, "kpi_summary" | "kpi_scorecard" | "kpi_parameters") {
         format!("select * from {output}")
@@ -269,7 +289,7 @@ fn write_output(
         ))
         .with_context(|| format!("cannot write KPI output {output}"))
     })?;
-    remove_other_files(&dir, &file)?;
+    remove_other_files(dir, &file)?;
     let rows: i64 = conn.query_row(&format!("select count(*) from {output}"), [], |r| r.get(0))?;
     Ok((output.to_string(), rows, file))
 }
@@ -328,14 +348,15 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
             stale_after_days integer, pending_reboot_compliant boolean,
             pilot_soak_days integer, chronic_snapshots integer, baseline_period_start date,
             stale_tenant_days integer, ticket_open_after_hours integer, ticket_due_hours varchar,
-            alert_rules varchar, kev_due_days integer, ticket_within_hours integer);
+            alert_rules varchar, kev_due_days integer, ticket_within_hours integer, review_days integer,
+            daytime_reboot_days integer);
          create temp table required_classifications (classification varchar);
          create temp table kpi_catalogue (kpi_id varchar, higher_is_better boolean, target_change double);
          create temp table grace_days (policy_tier varchar, severity varchar, days integer);",
     )?;
     conn.execute(
         "insert into params values (cast(? as date), cast(? as date), cast(? as date),
-            cast(? as timestamp), cast(? as timestamp), ?, ?, ?, ?, cast(? as date), ?, ?, ?, ?, ?, ?)",
+            cast(? as timestamp), cast(? as timestamp), ?, ?, ?, ?, cast(? as date), ?, ?, ?, ?, ?, ?, ?, ?)",
         params![
             day(period.start),
             day(period.end),
@@ -361,6 +382,8 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
             alert_rules(config),
             kpi.kev_due_days,
             kpi.ticket_within_hours,
+            kpi.review_days,
+            kpi.daytime_reboot_days,
         ],
     )?;
     for (id, better) in KPIS {

@@ -600,7 +600,7 @@ impl Lake {
     /// Writes a batch's rows aside, one file per partition they fall in, sorted by key.
     pub fn stage(&self, staging: &mut Staging, batch: &Batch) -> Result<()> {
         let table = batch.table;
-        if table.column("tenant_id").is_some() {
+        if !table.is_reference() {
             // Exports list a client's rows together: a run of one tenant is one comparison a row.
             let mut previous = None;
             for tenant in batch.texts("tenant_id").flatten() {

@@ -11,9 +11,15 @@
 //!   updates, an out-of-band server update, and third-party patches (one with no release date);
 //! - install attempts by ring, with failures that cluster on one bad update a month and a few error
 //!   codes, some recurring on the same device for days;
-//! - remediation tickets for repeated failures with SLAs (some breached), background PSA tickets;
+//! - remediation tickets for failures, most at the first failure, with SLAs (some breached) and
+//!   root causes (some missing), background PSA tickets;
 //! - changes of every type and outcome, rollbacks, CAB gaps, emergency changes, a closed change
-//!   without an end time; exceptions active, expired and tenant-wide.
+//!   without an end time; exceptions active, expired and tenant-wide;
+//! - what the operating model's controls test: a declined-by-default driver one client approved,
+//!   third-party updates pending review, daytime users putting reboots off;
+//! - the public vulnerability data of its Microsoft updates: a KEV catalog and monthly MSRC CVRF
+//!   documents, written in their publishers' JSON (`kev` and `patch_cves` in canonical CSV in
+//!   `--drops`).
 
 use std::path::{Path, PathBuf};
 
@@ -398,6 +404,52 @@ impl FailureTimes {
     }
 }
 
+/// Moves the reference tables out into the files their publishers serve: the CISA KEV catalog
+/// (as released on `until`) and one MSRC CVRF document per month.
+fn write_vulnerability_reference(
+    tables: &mut Vec<TableRows>,
+    out: &Path,
+    until: NaiveDate,
+) -> Result<Vec<(PathBuf, usize)>> {
+    use std::collections::BTreeMap;
+    let mut take = |name: &str| {
+        let i = table_position(tables, name);
+        tables.remove(i)
+    };
+    let (kev, fixes) = (take("kev"), take("patch_cves"));
+    let mut written = Vec::new();
+    let catalog = crate::sources::cisa_kev::export::catalog(
+        &until.format("%Y.%m.%d").to_string(),
+        &format!("{until}T15:00:00.000Z"),
+        &rows(&kev).iter().collect::<Vec<_>>(),
+    );
+    written.push((
+        write_json(out, "known_exploited_vulnerabilities.json", &catalog)?,
+        kev.rows.len(),
+    ));
+    let fix_rows = rows(&fixes);
+    let mut documents: BTreeMap<&str, Vec<&RowRef<'_>>> = BTreeMap::new();
+    for row in &fix_rows {
+        use crate::sources::ExportRow;
+        documents.entry(row.get("source_document")).or_default().push(row);
+    }
+    for (id, rows) in documents {
+        let month = NaiveDate::parse_from_str(&format!("{id}-01"), "%Y-%b-%d")
+            .with_context(|| format!("sample CVRF document id {id}"))?;
+        let document = crate::sources::msrc_cvrf::export::document(
+            id,
+            patch_tuesday(month.year(), month.month()),
+            &rows,
+            |cve| cve_title(cve).to_string(),
+        );
+        written.push((
+            write_json(out, &format!("msrc-cvrf-{id}.json"), &document)?,
+            rows.len(),
+        ));
+    }
+    Ok(written)
+}
+
 fn remove_rows(rows: &mut Vec<Vec<String>>, moved: &std::collections::BTreeSet<usize>) {
     let mut i = 0;
     rows.retain(|_| {
@@ -437,7 +489,7 @@ pub fn write_as(spec: &SampleSpec, out: &Path, format: SampleFormat) -> Result<V
     use crate::sources::autotask::export;
     let mut tables = generate(spec)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut written = Vec::new();
+    let mut written = write_vulnerability_reference(&mut tables, out, spec.until)?;
     if matches!(format, SampleFormat::DattoRmm | SampleFormat::Vendor) {
         written.extend(write_datto(&mut tables, out)?);
     }
@@ -722,6 +774,10 @@ struct Patch {
     /// Whether the RMM reports the release date (third-party catalogues sometimes do not).
     release_known: bool,
     approval: &'static str,
+    /// The one tenant whose technicians approved it, against the MSP's default (`approval`).
+    approved_for: Option<usize>,
+    /// For an update pending review: days after its release a technician decided, and how.
+    reviewed: Option<(i64, &'static str)>,
     applies: Applies,
     failure_rate: f64,
     errors: &'static [&'static str],
@@ -747,6 +803,8 @@ impl Patch {
             release,
             release_known: true,
             approval,
+            approved_for: None,
+            reviewed: None,
             applies,
             failure_rate: 0.0,
             errors: &[],
@@ -758,6 +816,29 @@ impl Patch {
             failure_rate,
             errors,
             ..self
+        }
+    }
+
+    fn approved_for(self, tenant: usize) -> Patch {
+        Patch {
+            approved_for: Some(tenant),
+            ..self
+        }
+    }
+
+    fn reviewed(self, days: i64, decision: &'static str) -> Patch {
+        Patch {
+            reviewed: Some((days, decision)),
+            ..self
+        }
+    }
+
+    /// The approval an RMM shows for the patch on a tenant's devices on a day.
+    fn approval_on(&self, tenant: usize, day: NaiveDate) -> &'static str {
+        match self.reviewed {
+            Some((days, decision)) if day >= self.release + Duration::days(days) => decision,
+            _ if self.approved_for == Some(tenant) => "approved",
+            _ => self.approval,
         }
     }
 
@@ -807,6 +888,91 @@ impl PairHistory {
             Some(_) => "pending_reboot",
         }
     }
+}
+
+/// The title its publisher gives a sample CVE, by its number within its month (see
+/// `vulnerabilities`).
+fn cve_title(cve: &str) -> &'static str {
+    const OWN: [&str; 5] = [
+        "Windows Remote Desktop Services Remote Code Execution Vulnerability",
+        "Windows SMBv3 Client Remote Code Execution Vulnerability",
+        "Windows Hyper-V Remote Code Execution Vulnerability",
+        "Windows Print Spooler Remote Code Execution Vulnerability",
+        "Windows Netlogon Remote Code Execution Vulnerability",
+    ];
+    if cve.ends_with("-5419") {
+        return "Chromium V8 Type Confusion Vulnerability";
+    }
+    match cve
+        .rsplit('-')
+        .next()
+        .and_then(|n| n.parse::<usize>().ok())
+        .map(|n| n % 100)
+    {
+        Some(1) => "Windows Kernel Elevation of Privilege Vulnerability",
+        Some(k @ 2..=6) => OWN[k - 2],
+        Some(10) => ".NET Framework Denial of Service Vulnerability",
+        _ => "Windows Server Remote Code Execution Vulnerability",
+    }
+}
+
+/// Which random stream a ticket's draws come from: the workflow tickets draw from their own, so
+/// that adding them left every other generated row as it was.
+#[derive(Debug, Clone, Copy)]
+enum TicketDraws {
+    Main,
+    Workflow,
+}
+
+/// What a technician writes as the root cause of a failed install, by its error code.
+fn root_cause(code: &str) -> &'static str {
+    match code {
+        "0x800f0922" => "System Reserved partition too small; extended with diskpart and retried",
+        "0x80073712" => "Component store corruption; repaired with DISM /RestoreHealth",
+        "0x80070070" => "System volume full; cleared WinSxS and temp files",
+        "0x80070643" => ".NET installer state broken; ran the .NET repair tool",
+        "0x8024402c" => "Proxy settings blocked Windows Update; fixed WinHTTP proxy",
+        "1603" => "Application running during install; closed it and reinstalled",
+        _ => "Install retried after reboot",
+    }
+}
+
+/// A remediation ticket for a failed install, with the SLA of its device's priority.
+#[allow(clippy::too_many_arguments)]
+fn remediation_ticket(
+    tenant: &Tenant,
+    d: &Device,
+    patch: &Patch,
+    code: &str,
+    created: DateTime<Utc>,
+    status: &str,
+    resolved: Option<DateTime<Utc>>,
+    root_cause: Option<&str>,
+) -> Cells {
+    let priority: i64 = match (d.class, tenant.criticality) {
+        ("server", "critical" | "high") => 1,
+        ("server", _) => 2,
+        (_, "critical") => 2,
+        _ => 3,
+    };
+    let sla_hours = [24, 72, 120, 240][priority as usize - 1];
+    vec![
+        ("tenant_id", tenant.id.clone()),
+        ("ticket_type", "remediation".into()),
+        (
+            "title",
+            format!("Patch failure: {} on {} ({code})", patch.id, d.hostname),
+        ),
+        ("priority", priority.to_string()),
+        ("status", status.into()),
+        ("created_utc", ts(created)),
+        ("resolved_utc", resolved.map(ts).unwrap_or_default()),
+        ("due_utc", ts(created + Duration::hours(sla_hours))),
+        ("queue", "Patch Management".into()),
+        ("device_id", d.id.clone()),
+        ("patch_id", patch.id.clone()),
+        ("root_cause", opt(root_cause)),
+    ]
 }
 
 const TENANT_NAMES: [(&str, &str); 10] = [
@@ -925,6 +1091,7 @@ pub fn generate(spec: &SampleSpec) -> Result<Vec<TableRows>> {
     g.tickets();
     g.changes();
     g.exceptions();
+    g.vulnerabilities();
     Ok(g.finish())
 }
 
@@ -939,6 +1106,9 @@ struct Generator<'a> {
     histories: Vec<Vec<PairHistory>>,
     out: Vec<TableRows>,
     next_ticket: u64,
+    /// The draws of what the workflow controls (C8-C13) look at, apart from `rng`, so that adding
+    /// them left the rest of the sample as it was.
+    workflow_rng: ChaCha8Rng,
 }
 
 impl<'a> Generator<'a> {
@@ -953,14 +1123,9 @@ impl<'a> Generator<'a> {
             devices: Vec::new(),
             patches: Vec::new(),
             histories: Vec::new(),
-            // The MSP's own tables; the vulnerability reference data (kev, patch_cves) belongs to
-            // no client and is not generated yet.
-            out: TABLES
-                .iter()
-                .filter(|t| t.column("tenant_id").is_some())
-                .map(|t| TableRows::new(t))
-                .collect(),
+            out: TABLES.iter().map(|t| TableRows::new(t)).collect(),
             next_ticket: 31_000,
+            workflow_rng: ChaCha8Rng::seed_from_u64(spec.seed.wrapping_add(1)),
         }
     }
 
@@ -1308,6 +1473,46 @@ impl<'a> Generator<'a> {
                 );
                 self.patches.push(oob.failing(0.08, &["0x800f081f"]));
             }
+            // The hardware vendor's graphics driver, declined by default but approved for one
+            // client (control C10), and third-party updates that wait for a person's review
+            // (control C11): Notepad++ is reviewed (and declined) in five days, Zoom never is.
+            // None is installed here: approved drivers wait for the next window.
+            let driver = format!("31.0.101.{}", 5500 + 30 * n);
+            self.patches.push(
+                Patch::new(
+                    format!("dell-igfx-{driver}"),
+                    format!("Dell - Display - Intel(R) Graphics driver {driver}"),
+                    "Dell",
+                    ("driver", "unspecified"),
+                    tuesday + Duration::days(5),
+                    "declined",
+                    Applies::Workstations,
+                )
+                .approved_for(1),
+            );
+            let notepad = format!("8.7.{}", n + 1);
+            self.patches.push(
+                Patch::new(
+                    format!("notepadpp-{notepad}"),
+                    format!("Notepad++ {notepad} (64-bit)"),
+                    "Notepad++",
+                    ("security", "moderate"),
+                    tuesday + Duration::days(8),
+                    "pending_review",
+                    Applies::Workstations,
+                )
+                .reviewed(5, "declined"),
+            );
+            let zoom = format!("6.{}.{}", 2 + n, 11_000 + 100 * n);
+            self.patches.push(Patch::new(
+                format!("zoom-workplace-{zoom}"),
+                format!("Zoom Workplace {zoom} (64-bit)"),
+                "Zoom",
+                ("security", "important"),
+                tuesday + Duration::days(16),
+                "pending_review",
+                Applies::Workstations,
+            ));
             n += 1;
             month = month + Months::new(1);
         }
@@ -1389,11 +1594,20 @@ impl<'a> Generator<'a> {
                         error: None,
                     });
                     h.installed = Some(t);
-                    let reboot = match d.policy {
+                    let mut reboot = match d.policy {
                         "auto_install_auto_reboot" => Some(t + Duration::minutes(12)),
                         _ if self.rng.random_bool(0.1) => None,
                         _ => Some(t + Duration::hours(self.rng.random_range(6..96))),
                     };
+                    // Daytime users asked to reboot put it off, half of them for days (control
+                    // C12 finds those still waiting after three).
+                    if d.track == Some("daytime")
+                        && d.policy != "auto_install_auto_reboot"
+                        && self.workflow_rng.random_bool(0.5)
+                    {
+                        let put_off = Duration::days(self.workflow_rng.random_range(3..10));
+                        reboot = reboot.map(|r| r + put_off);
+                    }
                     h.rebooted = reboot.filter(|r| *r <= end);
                     break;
                 }
@@ -1496,7 +1710,7 @@ impl<'a> Generator<'a> {
                         String::new()
                     },
                 ),
-                ("approval", patch.approval.into()),
+                ("approval", patch.approval_on(d.tenant, snap).into()),
                 ("state", state.into()),
                 ("installed_utc", installed.map(ts).unwrap_or_default()),
             ]);
@@ -1585,27 +1799,57 @@ impl<'a> Generator<'a> {
     fn tickets(&mut self) {
         let end = at(self.spec.until, 23, 59);
         // Collected first, then numbered in creation order, as a PSA numbers them.
-        let mut tickets: Vec<(DateTime<Utc>, Cells)> = Vec::new();
-        // Remediation: a ticket for every failure the retry did not fix.
+        let mut tickets: Vec<(DateTime<Utc>, Cells, TicketDraws)> = Vec::new();
+        // Remediation: a ticket for every failure the retry did not fix, and for most of those the
+        // retry fixed on devices patched automatically (the rest, and the tickets opened only
+        // after a failed retry, are what controls C8 and C9 find).
         for i in 0..self.devices.len() {
             let d = self.devices[i].clone();
             let tenant = self.tenants[d.tenant].clone();
             for p in 0..self.patches.len() {
                 let h = self.histories[i][p].clone();
                 let failures: Vec<&Attempt> = h.attempts.iter().filter(|a| !a.success).collect();
-                if failures.len() < 2 || failures[1].at.date_naive() < self.start {
+                let Some(first) = failures.first() else {
+                    continue;
+                };
+                let code = first.error.unwrap_or("0x80240022");
+                let patch = self.patches[p].clone();
+                if failures.len() == 1 {
+                    if first.at.date_naive() < self.start
+                        || d.policy == "manual"
+                        || !self.workflow_rng.random_bool(0.7)
+                    {
+                        continue;
+                    }
+                    let created = first.at + Duration::minutes(self.workflow_rng.random_range(20..90));
+                    let fixed = h.attempts.iter().find(|a| a.success).map(|a| a.at);
+                    let resolved = fixed
+                        .map(|f| f.max(created) + Duration::minutes(self.workflow_rng.random_range(30..300)))
+                        .filter(|r| *r <= end);
+                    let status = if resolved.is_some() {
+                        "complete"
+                    } else {
+                        "in_progress"
+                    };
+                    // A quarter are closed without the root cause written down.
+                    let root_cause = (resolved.is_some() && !self.workflow_rng.random_bool(0.25))
+                        .then(|| root_cause(code));
+                    let cells =
+                        remediation_ticket(&tenant, &d, &patch, code, created, status, resolved, root_cause);
+                    tickets.push((created, cells, TicketDraws::Workflow));
                     continue;
                 }
-                let patch = self.patches[p].clone();
-                let created = failures[1].at + Duration::minutes(self.rng.random_range(20..90));
-                let priority: i64 = match (d.class, tenant.criticality) {
-                    ("server", "critical" | "high") => 1,
-                    ("server", _) => 2,
-                    (_, "critical") => 2,
-                    _ => 3,
+                if failures[1].at.date_naive() < self.start {
+                    continue;
+                }
+                // Opened at the first failure; for devices patched by hand in a weekly window only
+                // once the retry failed too (govpack's remediation tickets step in before that).
+                let opened_after = if d.policy == "manual" {
+                    failures[1].at
+                } else {
+                    first.at
                 };
-                let sla_hours = [24, 72, 120, 240][priority as usize - 1];
-                let due = created + Duration::hours(sla_hours);
+                let created = opened_after + Duration::minutes(self.rng.random_range(20..90));
                 let fixed = h
                     .attempts
                     .iter()
@@ -1630,36 +1874,10 @@ impl<'a> Generator<'a> {
                 } else {
                     status
                 };
-                let code = failures[0].error.unwrap_or("0x80240022");
-                let root_cause = (status == "complete").then_some(match code {
-                    "0x800f0922" => "System Reserved partition too small; extended with diskpart and retried",
-                    "0x80073712" => "Component store corruption; repaired with DISM /RestoreHealth",
-                    "0x80070070" => "System volume full; cleared WinSxS and temp files",
-                    "0x80070643" => ".NET installer state broken; ran the .NET repair tool",
-                    "0x8024402c" => "Proxy settings blocked Windows Update; fixed WinHTTP proxy",
-                    "1603" => "Application running during install; closed it and reinstalled",
-                    _ => "Install retried after reboot",
-                });
-                tickets.push((
-                    created,
-                    vec![
-                        ("tenant_id", tenant.id.clone()),
-                        ("ticket_type", "remediation".into()),
-                        (
-                            "title",
-                            format!("Patch failure: {} on {} ({code})", patch.id, d.hostname),
-                        ),
-                        ("priority", priority.to_string()),
-                        ("status", status.into()),
-                        ("created_utc", ts(created)),
-                        ("resolved_utc", resolved.map(ts).unwrap_or_default()),
-                        ("due_utc", ts(due)),
-                        ("queue", "Patch Management".into()),
-                        ("device_id", d.id.clone()),
-                        ("patch_id", patch.id.clone()),
-                        ("root_cause", opt(root_cause)),
-                    ],
-                ));
+                let root_cause = (status == "complete").then(|| root_cause(code));
+                let cells =
+                    remediation_ticket(&tenant, &d, &patch, code, created, status, resolved, root_cause);
+                tickets.push((created, cells, TicketDraws::Main));
             }
         }
         // Background PSA work, so that remediation is not the only ticket type.
@@ -1708,12 +1926,16 @@ impl<'a> Generator<'a> {
                         ),
                         ("queue", queue.into()),
                     ],
+                    TicketDraws::Main,
                 ));
             }
         }
-        tickets.sort_by_key(|(created, _)| *created);
-        for (created, mut cells) in tickets {
-            self.next_ticket += self.rng.random_range(1..9);
+        tickets.sort_by_key(|(created, _, _)| *created);
+        for (created, mut cells, draws) in tickets {
+            self.next_ticket += match draws {
+                TicketDraws::Main => self.rng.random_range(1..9),
+                TicketDraws::Workflow => self.workflow_rng.random_range(1..9),
+            };
             let id = self.next_ticket;
             cells.push(("ticket_id", id.to_string()));
             cells.push((
@@ -1721,6 +1943,109 @@ impl<'a> Generator<'a> {
                 format!("T{}.{:04}", created.format("%Y%m%d"), id % 10_000),
             ));
             self.table(&canonical::TICKETS).push(&cells);
+        }
+    }
+
+    /// The public vulnerability data of the Microsoft updates, as MSRC and CISA publish it: the
+    /// CVEs each security update fixes (one CVRF document a month: a CVE in every cumulative update,
+    /// one of each update's own, one of .NET's and the out-of-band fix's) and the KEV catalog's
+    /// entries for those exploited in the wild (the last month's shared CVE, the second month's
+    /// .NET one, and the out-of-band one, used by ransomware), plus a browser CVE no update here
+    /// fixes. Numbered
+    /// from the month (`CVE-2026-41001` is October's first), so no draw is taken.
+    fn vulnerabilities(&mut self) {
+        use std::collections::BTreeMap;
+        let mut months: BTreeMap<NaiveDate, Vec<Patch>> = BTreeMap::new();
+        for p in &self.patches {
+            if p.vendor == "Microsoft" && matches!(p.classification, "security" | "critical") {
+                let month = p.release.with_day(1).expect("day 1");
+                months.entry(month).or_default().push(p.clone());
+            }
+        }
+        let version = self.spec.until.format("%Y.%m.%d").to_string();
+        let last = months.keys().last().copied();
+        let mut kev = Vec::new();
+        for (m, (first, patches)) in months.iter().enumerate() {
+            let document = first.format("%Y-%b").to_string();
+            let tuesday = patch_tuesday(first.year(), first.month());
+            let cve = |k: usize| {
+                format!(
+                    "CVE-{}-{}",
+                    first.year(),
+                    40_000 + first.month() as usize * 100 + k
+                )
+            };
+            let exploited = Some(*first) == last;
+            let fix = |g: &mut Generator,
+                       patch: &Patch,
+                       cve: String,
+                       score: &str,
+                       severity: &str,
+                       flags: (bool, bool)| {
+                g.table(&canonical::PATCH_CVES).push(&[
+                    ("patch_id", patch.id.clone()),
+                    ("cve_id", cve),
+                    ("cvss_base_score", score.into()),
+                    ("severity", severity.into()),
+                    ("exploited", flags.0.to_string()),
+                    ("publicly_disclosed", flags.1.to_string()),
+                    ("source_document", document.clone()),
+                ]);
+            };
+            let cumulative: Vec<&Patch> = patches
+                .iter()
+                .filter(|p| matches!(p.applies, Applies::Os(_)))
+                .collect();
+            for (i, p) in cumulative.iter().enumerate() {
+                fix(self, p, cve(1), "7.8", "important", (exploited, false));
+                let score = if p.severity == "critical" { "8.8" } else { "7.5" };
+                fix(self, p, cve(2 + i), score, p.severity, (false, m == 1 && i == 0));
+            }
+            if exploited && !cumulative.is_empty() {
+                kev.push((cve(1), "Windows", tuesday, tuesday + Duration::days(21), false));
+            }
+            for p in patches.iter().filter(|p| p.applies == Applies::AllWindows) {
+                fix(self, p, cve(10), "7.5", "important", (m == 1, false));
+                if m == 1 {
+                    kev.push((
+                        cve(10),
+                        ".NET Framework",
+                        tuesday + Duration::days(1),
+                        tuesday + Duration::days(22),
+                        false,
+                    ));
+                }
+            }
+            for p in patches.iter().filter(|p| p.applies == Applies::Servers) {
+                fix(self, p, cve(20), "9.8", "critical", (true, true));
+                let added = p.release + Duration::days(1);
+                kev.push((cve(20), "Windows Server", added, added + Duration::days(14), true));
+            }
+        }
+        let browser_added = self.start + Duration::days(5);
+        kev.push((
+            format!("CVE-{}-5419", browser_added.year()),
+            "Chromium V8",
+            browser_added,
+            browser_added + Duration::days(21),
+            false,
+        ));
+        for (cve, product, added, due, ransomware) in kev {
+            let vendor = if product == "Chromium V8" {
+                "Google"
+            } else {
+                "Microsoft"
+            };
+            self.table(&canonical::KEV).push(&[
+                ("vulnerability_name", format!("{vendor} {}", cve_title(&cve))),
+                ("cve_id", cve),
+                ("vendor_project", vendor.into()),
+                ("product", product.into()),
+                ("date_added", day(added)),
+                ("due_date", day(due)),
+                ("known_ransomware_use", ransomware.to_string()),
+                ("catalog_version", version.clone()),
+            ]);
         }
     }
 
@@ -2022,6 +2347,25 @@ impl<'a> Generator<'a> {
                     ("approved_by", "M. Chen (Service Delivery Manager)".into()),
                     ("approved_utc", ts(approved)),
                     ("expires_utc", ts(approved + Duration::days(14))),
+                ]);
+            }
+            // The CAD workstation that needs the approved graphics driver (control C10).
+            if let Some(d) = device_of(self, &|d: &Device| d.class == "workstation" && d.patched())
+                && let Some(p) = self
+                    .patches
+                    .iter()
+                    .rev()
+                    .find(|p| p.approved_for == Some(t))
+                    .cloned()
+            {
+                self.table(&canonical::EXCEPTIONS).push(&[
+                    ("tenant_id", tenant.id.clone()),
+                    ("device_id", d.id.clone()),
+                    ("patch_id", p.id.clone()),
+                    ("reason", "CAD software needs the vendor's graphics driver".into()),
+                    ("approved_by", "M. Chen (Service Delivery Manager)".into()),
+                    ("approved_utc", ts(at(p.release, 16, 0))),
+                    ("expires_utc", String::new()),
                 ]);
             }
             // Tenant-wide: every device of the tenant exempt from one patch, no expiry.

@@ -43,6 +43,10 @@ pub static QUERIES: Shipped = Shipped {
             include_bytes!("../queries/release_safety.sql"),
         ),
         (
+            "workflow_controls.sql",
+            include_bytes!("../queries/workflow_controls.sql"),
+        ),
+        (
             "failure_patterns.sql",
             include_bytes!("../queries/failure_patterns.sql"),
         ),

@@ -76,6 +76,9 @@ fn bare_msp() -> (TempDir, PathBuf) {
     (dir, inbox)
 }
 
+/// The sample MSP's files: its eight tables, the KEV catalog and four monthly CVRF documents.
+const SAMPLE_FILES: usize = 13;
+
 fn drop_all_exports(dir: &Path) {
     for entry in fs::read_dir(dir.join("data")).unwrap() {
         let path = entry.unwrap().path();
@@ -126,7 +129,11 @@ fn the_inbox_loads_good_files_parks_duplicates_and_sets_broken_files_aside_with_
     );
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
     let processed = dir.path().join("inbox/processed/2026-10-31");
-    assert_eq!(files_in(&processed).len(), 8, "every export moved to processed/");
+    assert_eq!(
+        files_in(&processed).len(),
+        SAMPLE_FILES,
+        "every export moved to processed/"
+    );
     assert_eq!(
         files_in(&dir.path().join("inbox")),
         ["processed"],
@@ -189,7 +196,7 @@ fn the_inbox_loads_good_files_parks_duplicates_and_sets_broken_files_aside_with_
         "select status, files_ingested::varchar, files_skipped::varchar, files_failed::varchar
          from runs order by started_utc",
     );
-    assert_eq!(runs[0], ["succeeded", "8", "0", "0"]);
+    assert_eq!(runs[0], ["succeeded", &SAMPLE_FILES.to_string(), "0", "0"]);
     assert_eq!(runs[1], ["partial", "0", "1", "1"]);
     // Nothing was deleted: the original bytes are all still somewhere under the inbox.
     assert_eq!(
@@ -224,7 +231,7 @@ fn a_second_run_is_refused_while_one_holds_the_lake_and_a_dead_runs_lock_is_take
     );
     assert_eq!(
         files_in(&dir.path().join("inbox")).len(),
-        8,
+        SAMPLE_FILES,
         "the refused run touched nothing"
     );
     let ingest = govpack(dir.path(), &["ingest", "data"], &[]);
@@ -251,7 +258,11 @@ fn a_second_run_is_refused_while_one_holds_the_lake_and_a_dead_runs_lock_is_take
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    assert_eq!(files_in(&dir.path().join("inbox")).len(), 8, "still waiting");
+    assert_eq!(
+        files_in(&dir.path().join("inbox")).len(),
+        SAMPLE_FILES,
+        "still waiting"
+    );
     drop(held);
     let waited = waiting.wait_with_output().unwrap();
     assert_eq!(waited.status.code(), Some(0), "{}", text(&waited));
@@ -326,7 +337,11 @@ fn a_failed_run_is_in_the_ledger_with_its_error_and_what_it_did_before_failing()
         "select status, files_ingested::varchar, periods_computed, error, (ended_utc is not null)::varchar from runs",
     )[0];
     assert_eq!(row[0], "failed");
-    assert_eq!(row[1], "8", "the ingest before the failure is recorded");
+    assert_eq!(
+        row[1],
+        SAMPLE_FILES.to_string(),
+        "the ingest before the failure is recorded"
+    );
     assert_eq!(row[2], "2026-10-01..2026-10-31");
     assert!(
         row[3].contains("output"),
@@ -932,7 +947,7 @@ fn apply_without_credentials_is_a_usage_error_before_anything_runs() {
     assert!(text(&run).contains("AUTOTASK_SECRET"), "{}", text(&run));
     assert_eq!(
         files_in(&dir.path().join("inbox")).len(),
-        8,
+        SAMPLE_FILES,
         "nothing was ingested"
     );
 }

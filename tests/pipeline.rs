@@ -945,7 +945,11 @@ fn the_generator_gives_the_same_bytes_for_the_same_seed_and_other_bytes_for_anot
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     }
     let a = folder_bytes(&dir.path().join("a"));
-    assert_eq!(a.len(), 8);
+    assert_eq!(
+        a.len(),
+        12,
+        "eight tables, the KEV catalog and three months of CVRF documents"
+    );
     assert_eq!(a, folder_bytes(&dir.path().join("b")));
     assert_ne!(a, folder_bytes(&dir.path().join("c")));
 }
@@ -1061,7 +1065,7 @@ fn the_committed_sample_data_is_what_the_generator_makes() {
     let made = folder_bytes(dir.path());
     let on_disk: Vec<_> = folder_bytes(&committed)
         .into_iter()
-        .filter(|(n, _)| n.ends_with(".csv"))
+        .filter(|(n, _)| n.ends_with(".csv") || n.ends_with(".json"))
         .collect();
     assert_eq!(
         made.iter().map(|(n, _)| n).collect::<Vec<_>>(),
@@ -1097,7 +1101,8 @@ fn demo_runs_end_to_end_into_a_folder_duckdb_reads() {
     let out = govpack(dir.path(), &["demo", "--out", "demo"]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("8 loaded, 0 skipped, 0 failed"), "{text}");
+    // The eight tables, the KEV catalog and four months of CVRF documents.
+    assert!(text.contains("13 loaded, 0 skipped, 0 failed"), "{text}");
     assert!(text.contains("The lake, as DuckDB reads it"), "{text}");
 
     let conn = duckdb::Connection::open_in_memory().unwrap();
@@ -1170,7 +1175,7 @@ fn demo_runs_end_to_end_into_a_folder_duckdb_reads() {
     let again = govpack(dir.path(), &["demo", "--out", "demo"]);
     assert_eq!(again.status.code(), Some(0));
     assert!(
-        stdout(&again).contains("0 loaded, 8 skipped, 0 failed"),
+        stdout(&again).contains("0 loaded, 13 skipped, 0 failed"),
         "{}",
         stdout(&again)
     );

@@ -658,15 +658,16 @@ fn the_generated_msp_in_vendor_shapes_gives_the_same_kpis_as_its_canonical_form(
     assert!(summaries[0].len() > 300, "{}", summaries[0].len());
     for (format, summary) in formats.iter().zip(&summaries).skip(1) {
         // NinjaOne's patch queries, Automate's patch report and WUfB's status rows carry no
-        // exclusion or ring (and NinjaOne no release date or pending reboot), so compliance, time
-        // to patch and pilot soak may differ there: for them, the KPIs of attempts, tickets and
-        // changes are compared.
+        // exclusion or ring (and NinjaOne no release date or pending reboot), so compliance, KEV
+        // exposure, time to patch and pilot soak may differ there: for them, the KPIs of attempts,
+        // tickets and changes are compared.
         // Manage tickets carry no CAB decision, plan, rollback or verification fields by default:
         // for it, every KPI but those of changes is compared, and the emergency ratio.
         let comparable = |row: &&Vec<String>| match format {
             SampleFormat::Ninjaone | SampleFormat::ConnectwiseAutomate | SampleFormat::Wufb => {
                 !(row[0].contains("compliance_rate") && row[0] != "cab_compliance_rate"
                     || row[0].ends_with("_devices")
+                    || row[0] == "kev_open_instances"
                     || row[0].starts_with("patch_latency_days")
                     || row[0] == "installed_within_grace_rate"
                     || row[0] == "pilot_soak_compliance_rate")

@@ -93,6 +93,12 @@ impl Table {
         self.freshness().is_some() || self.name == KEV.name || self.name == PATCH_CVES.name
     }
 
+    /// Reference data of no client (the KEV catalog, which update fixes which CVE): its rows
+    /// carry no tenant, and every client's figures may be computed from them.
+    pub fn is_reference(&self) -> bool {
+        self.column("tenant_id").is_none()
+    }
+
     pub fn column(&self, name: &str) -> Option<&'static Column> {
         self.columns.iter().find(|c| c.name == name)
     }

@@ -45,14 +45,20 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let config = global.load_config()?;
     let inputs: Vec<PathBuf> = match (args.data, args.vendor) {
         (Some(d), _) => vec![d],
-        // The canonical files only: vendor/ below holds the same MSP in another shape.
-        (None, false) => canonical_files(&bundled_sample_data()?)?,
+        // The files at the top only: vendor/ below holds the same MSP in another shape.
+        (None, false) => top_level_files(&bundled_sample_data()?)?,
         (None, true) => {
             let data = bundled_sample_data()?;
             // The vendor exports carry tenants, tickets, changes and the Datto tenant's devices;
             // the tables with no vendor shape here come from the canonical set (its rows for the
             // Datto tenant are replaced by the Datto pages, key for key).
             let mut inputs = vec![data.join("vendor")];
+            // The vulnerability reference files are the publishers' own shapes already.
+            inputs.extend(
+                top_level_files(&data)?
+                    .into_iter()
+                    .filter(|p| p.extension().is_some_and(|e| e == "json")),
+            );
             for table in [
                 "devices",
                 "device_patch_summary",
@@ -160,10 +166,11 @@ fn months_covered(conn: &duckdb::Connection) -> Result<Vec<Period>> {
     Ok(months)
 }
 
-fn canonical_files(dir: &Path) -> Result<Vec<PathBuf>> {
+/// The sample's canonical CSV files and the vulnerability reference (KEV catalog, CVRF JSON).
+fn top_level_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "csv"))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "csv" || e == "json"))
         .collect();
     files.sort();
     Ok(files)

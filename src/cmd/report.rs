@@ -65,6 +65,18 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         ))
         .into());
     }
+    // A period computed by an earlier govpack lacks the outputs added since: its pack would
+    // miss controls or fail half-way, so it is computed again first.
+    let missing = crate::kpi::missing_outputs(&lake, period);
+    if !missing.is_empty() {
+        return Err(UsageError(format!(
+            "the KPIs for {} were computed by an earlier govpack and lack {}: run `govpack kpi --period {}` again",
+            period.label(),
+            missing.join(", "),
+            period.label()
+        ))
+        .into());
+    }
     let out = args
         .out
         .clone()

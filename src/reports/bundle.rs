@@ -148,24 +148,39 @@ fn build(
         |r| r.get(0),
     )?;
     // Input files: a tenant's bundle lists the files that brought its rows (`ingest_tenants`),
-    // by digest and counts only, since MSPs often name export files after their clients.
+    // by digest and counts only, since MSPs often name export files after their clients, and the
+    // reference files (KEV catalog, CVRF documents) its exposure figures were computed from.
+    let reference: Vec<String> = crate::canonical::TABLES
+        .iter()
+        .filter(|t| t.is_reference())
+        .map(|t| sql::string_literal(t.name))
+        .collect();
+    let reference_file = format!(
+        "(l.rows_loaded > 0 and coalesce(l.tables, '') <> ''
+          and list_has_all([{}], string_split(l.tables, ',')))",
+        reference.join(", ")
+    );
     let (_, inputs) = sql::rows(
         conn,
-        "select source_file, source_sha256, source_format, rows_loaded, cast(snapshot_date as varchar)
-         from ingest_ledger l
-         where not scoped() or exists (
-             select 1 from ingest_tenants t
-             where t.source_sha256 = l.source_sha256 and t.snapshot_date is not distinct from l.snapshot_date
-               and in_scope(t.tenant_id))
-         order by source_file, source_sha256, snapshot_date",
+        &format!(
+            "select source_file, source_sha256, source_format, rows_loaded, cast(snapshot_date as varchar)
+             from ingest_ledger l
+             where not scoped() or {reference_file} or exists (
+                 select 1 from ingest_tenants t
+                 where t.source_sha256 = l.source_sha256 and t.snapshot_date is not distinct from l.snapshot_date
+                   and in_scope(t.tenant_id))
+             order by source_file, source_sha256, snapshot_date"
+        ),
     )?;
     // Files that brought no tenant's rows (refused whole, or ingested by a govpack that did not
     // record tenants per file) cannot be placed in a tenant's list: counted, so none goes unsaid.
     let unattributed: i64 = conn.query_row(
-        "select count(*) from ingest_ledger l
-         where scoped() and not exists (
-             select 1 from ingest_tenants t
-             where t.source_sha256 = l.source_sha256 and t.snapshot_date is not distinct from l.snapshot_date)",
+        &format!(
+            "select count(*) from ingest_ledger l
+             where scoped() and not {reference_file} and not exists (
+                 select 1 from ingest_tenants t
+                 where t.source_sha256 = l.source_sha256 and t.snapshot_date is not distinct from l.snapshot_date)"
+        ),
         [],
         |r| r.get(0),
     )?;
@@ -209,8 +224,8 @@ fn build(
     if scoped {
         run["inputs_of_no_tenant"] = serde_json::json!({
             "files": unattributed,
-            "note": "files that loaded no tenant's rows (refused whole, or ingested before govpack \
-                     recorded the tenants of each file): listed in the portfolio's run.json",
+            "note": "files that loaded no tenant's rows nor reference data (refused whole, or ingested \
+                     before govpack recorded the tenants of each file): listed in the portfolio's run.json",
         });
     }
     crate::lake::write_atomic(&dir.join("run.json"), |f| {

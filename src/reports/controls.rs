@@ -69,32 +69,77 @@ pub const TESTS: &[Test] = &[
                        and t.resolved_utc >= p.period_start and t.resolved_utc < p.period_end + 1 and in_scope(t.tenant_id)
                      order by t.ticket_id, t.source_system",
     },
-    // C8 (kpi-definitions.md v2): population = failure episodes that started in P; exception =
-    // no tickets row of the same tenant and device (and patch when the ticket names one) with
-    // ticket_type remediation or incident created between the episode start and start +
-    // ticket_within_hours.
+    // The operating model's workflow controls C8-C13 (kpi-definitions.md v2): the KPI engine
+    // judges each item (queries/workflow_controls.sql); here they are listed.
     Test {
         name: "failed-deployment-ticket",
-        population: "select client_name(e.tenant_id) as client, e.tenant_id, e.device_id, e.patch_id, e.first_error_code, e.start_utc
-                     from failure_episodes as e
-                     where e.{p} and e.start_utc >= cast(e.period_start as timestamp)
-                       and e.start_utc < cast(e.period_end + 1 as timestamp) and in_scope(e.tenant_id)
-                     order by e.start_utc, e.tenant_id, e.device_id, e.patch_id",
-        exceptions: "select client_name(e.tenant_id) as client, e.tenant_id, e.device_id, e.patch_id, e.first_error_code, e.start_utc,
-                            k.ticket_within_hours
-                     from failure_episodes as e
-                     join (select distinct period_start, ticket_within_hours from kpi_parameters where {p}) as k
-                         on k.period_start = e.period_start
-                     where e.{p} and e.start_utc >= cast(e.period_start as timestamp)
-                       and e.start_utc < cast(e.period_end + 1 as timestamp) and in_scope(e.tenant_id)
-                       and not exists (
-                           select 1 from tickets as t
-                           where t.tenant_id = e.tenant_id and t.device_id = e.device_id
-                             and (t.patch_id is null or t.patch_id = e.patch_id)
-                             and t.ticket_type in ('remediation', 'incident')
-                             and t.created_utc >= e.start_utc
-                             and t.created_utc <= e.start_utc + to_hours(k.ticket_within_hours))
-                     order by e.start_utc, e.tenant_id, e.device_id, e.patch_id",
+        population: "select client_name(tenant_id) as client, tenant_id, hostname, device_id, patch_id, first_error_code, start_utc,
+                            ticket_due_utc, ticket_number, ticket_created_utc
+                     from deployment_tickets where {p} and in_scope(tenant_id)
+                     order by start_utc, tenant_id, device_id, patch_id",
+        exceptions: "select client_name(tenant_id) as client, tenant_id, hostname, device_id, patch_id, first_error_code, start_utc, ticket_due_utc
+                     from deployment_tickets where {p} and exception and in_scope(tenant_id)
+                     order by start_utc, tenant_id, device_id, patch_id",
+    },
+    Test {
+        name: "root-cause-before-retry",
+        population: "select client_name(tenant_id) as client, tenant_id, hostname, device_id, patch_id, first_error_code, start_utc,
+                            retry_utc, retry_result, ticket_number, root_cause
+                     from retry_root_causes where {p} and in_scope(tenant_id)
+                     order by retry_utc, tenant_id, device_id, patch_id",
+        exceptions: "select client_name(tenant_id) as client, tenant_id, hostname, device_id, patch_id, first_error_code, start_utc,
+                            retry_utc, retry_result
+                     from retry_root_causes where {p} and exception and in_scope(tenant_id)
+                     order by retry_utc, tenant_id, device_id, patch_id",
+    },
+    Test {
+        name: "drivers-declined",
+        population: "select client_name(tenant_id) as client, tenant_id, hostname, device_id, patch_id, patch_title, release_date,
+                            approval, state, approved_by_exception
+                     from driver_approvals where {p} and in_scope(tenant_id)
+                     order by tenant_id, hostname, device_id, patch_id",
+        exceptions: "select client_name(tenant_id) as client, tenant_id, hostname, device_id, patch_id, patch_title, release_date, approval, state
+                     from driver_approvals where {p} and exception and in_scope(tenant_id)
+                     order by tenant_id, hostname, device_id, patch_id",
+    },
+    Test {
+        name: "manual-review",
+        population: "select client_name(tenant_id) as client, tenant_id, hostname, device_id, patch_id, patch_title, classification,
+                            severity, release_date, days_since_release, review_days
+                     from pending_reviews where {p} and in_scope(tenant_id)
+                     order by tenant_id, hostname, device_id, patch_id",
+        exceptions: "select client_name(tenant_id) as client, tenant_id, hostname, device_id, patch_id, patch_title, classification,
+                            severity, release_date, days_since_release, review_days
+                     from pending_reviews where {p} and exception and in_scope(tenant_id)
+                     order by tenant_id, hostname, device_id, patch_id",
+    },
+    // The population is workstations: one row per device, its waiting updates joined.
+    Test {
+        name: "daytime-reboot",
+        population: "select client_name(tenant_id) as client, tenant_id, hostname, device_id,
+                            string_agg(patch_id, ', ' order by patch_id) as pending_reboot_patches,
+                            max(patch_snapshot_date) as patch_snapshot_date, max(earlier_snapshot_date) as earlier_snapshot_date
+                     from daytime_reboots where {p} and in_scope(tenant_id)
+                     group by tenant_id, hostname, device_id
+                     order by tenant_id, hostname, device_id",
+        exceptions: "select client_name(tenant_id) as client, tenant_id, hostname, device_id,
+                            string_agg(patch_id, ', ' order by patch_id) filter (where exception) as waiting_since_earlier_snapshot,
+                            max(earlier_snapshot_date) as earlier_snapshot_date, max(daytime_reboot_days) as daytime_reboot_days
+                     from daytime_reboots where {p} and in_scope(tenant_id)
+                     group by tenant_id, hostname, device_id
+                     having bool_or(exception)
+                     order by tenant_id, hostname, device_id",
+    },
+    Test {
+        name: "emergency-change-review",
+        population: "select client_name(tenant_id) as client, tenant_id, change_id, source_system, title, risk, outcome, actual_end_utc,
+                            approver, post_change_verified
+                     from emergency_reviews where {p} and in_scope(tenant_id)
+                     order by change_id, source_system",
+        exceptions: "select client_name(tenant_id) as client, tenant_id, change_id, source_system, title, risk, outcome, actual_end_utc,
+                            approver, post_change_verified
+                     from emergency_reviews where {p} and exception and in_scope(tenant_id)
+                     order by change_id, source_system",
     },
 ];
 

@@ -22,7 +22,8 @@ pub struct Words {
     /// The six objectives, `[a]` to `[f]`: what each asks.
     pub objectives: [String; 6],
     /// The time frame of each (`[a]`-`[f]`): `{stale_after_days}`, `{stale_tenant_days}`,
-    /// `{alert_rules}`, `{open_after_hours}`, `{due_hours}`, `{grace_days}`.
+    /// `{alert_rules}`, `{open_after_hours}`, `{due_hours}`, `{ticket_within_hours}`,
+    /// `{grace_days}`.
     pub time_frames: [String; 6],
     /// Where each is evidenced in the bundle.
     pub evidence: [String; 6],
@@ -32,7 +33,8 @@ pub struct Words {
     pub not_met: String,
     /// `{stale}`, `{devices}`, `{stale_after_days}`.
     pub identified: String,
-    /// `{unticketed}`, `{open}`, `{open_after_hours}`.
+    /// `{late}`, `{episodes}`, `{ticket_within_hours}` (control C8), `{unticketed}`, `{open}`,
+    /// `{open_after_hours}`.
     pub reported: String,
     /// `{overdue}`, `{overdue_devices}`, `{compliant}`, `{devices}`.
     pub corrected: String,
@@ -88,6 +90,7 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
             ("{alert_rules}", "alert_rules"),
             ("{open_after_hours}", "ticket_open_after_hours"),
             ("{due_hours}", "ticket_due_hours"),
+            ("{ticket_within_hours}", "ticket_within_hours"),
             ("{grace_days}", "grace_days"),
         ] {
             if text.contains(key) {
@@ -124,6 +127,11 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
             .into(),
     )?;
     let unticketed = count(format!("select count(*) from ({UNREPORTED})"))?;
+    // Control C8: every failed deployment ticketed within ticket_within_hours.
+    let episodes = count("select count(*) from deployment_tickets where {p} and in_scope(tenant_id)".into())?;
+    let late = count(
+        "select count(*) from deployment_tickets where {p} and exception and in_scope(tenant_id)".into(),
+    )?;
 
     let verdict = |exceptions: i64, detail: Option<String>| match detail {
         None => words.not_recorded.clone(),
@@ -149,10 +157,12 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
         )),
         None,
         Some(verdict(
-            unticketed,
+            late + unticketed,
             fill(
                 &words
                     .reported
+                    .replace("{late}", &late.to_string())
+                    .replace("{episodes}", &episodes.to_string())
                     .replace("{unticketed}", &unticketed.to_string())
                     .replace("{open}", &open.to_string()),
             ),

@@ -59,3 +59,40 @@ pub fn read_catalog(file: &SourceFile, document: &Value, sink: &mut RowSink) -> 
     }
     Ok(entries.len() as u64)
 }
+
+/// The catalog as CISA publishes it, from `kev` rows (the sample MSP's reference data).
+pub mod export {
+    use serde_json::{Value, json};
+
+    use crate::sources::ExportRow;
+
+    /// `version` is the catalog's `catalogVersion`, `released` its `dateReleased` instant.
+    pub fn catalog<R: ExportRow>(version: &str, released: &str, rows: &[&R]) -> Value {
+        let vulnerabilities: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                let cve = r.get("cve_id");
+                json!({
+                    "cveID": cve,
+                    "vendorProject": r.get("vendor_project"),
+                    "product": r.get("product"),
+                    "vulnerabilityName": r.get("vulnerability_name"),
+                    "dateAdded": r.get("date_added"),
+                    "shortDescription": format!("{} contains an unspecified vulnerability.", r.get("product")),
+                    "requiredAction": "Apply mitigations per vendor instructions or discontinue use of the product if mitigations are unavailable.",
+                    "dueDate": r.get("due_date"),
+                    "knownRansomwareCampaignUse": if r.get("known_ransomware_use") == "true" { "Known" } else { "Unknown" },
+                    "notes": format!("https://nvd.nist.gov/vuln/detail/{cve}"),
+                    "cwes": [],
+                })
+            })
+            .collect();
+        json!({
+            "title": "CISA Catalog of Known Exploited Vulnerabilities",
+            "catalogVersion": version,
+            "dateReleased": released,
+            "count": vulnerabilities.len(),
+            "vulnerabilities": vulnerabilities,
+        })
+    }
+}

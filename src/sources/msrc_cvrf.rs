@@ -146,3 +146,110 @@ pub fn read_document(
     }
     Ok(line)
 }
+
+/// A month's CVRF document as the Security Update Guide serves it, from `patch_cves` rows of one
+/// document (the sample MSP's reference data).
+pub mod export {
+    use std::collections::BTreeMap;
+
+    use chrono::NaiveDate;
+    use serde_json::{Value, json};
+
+    use crate::sources::ExportRow;
+
+    /// A CVSS 3.1 vector that gives the base score (the scores the sample uses).
+    fn vector(score: &str) -> &'static str {
+        match score {
+            "9.8" => "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+            "8.8" => "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H",
+            "7.8" => "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H",
+            "7.5" => "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H",
+            _ => "",
+        }
+    }
+
+    fn yes_no(flag: &str) -> &'static str {
+        if flag == "true" { "Yes" } else { "No" }
+    }
+
+    /// `id` is the document id (`2026-Oct`), `released` its release day, `title` names a CVE.
+    pub fn document<R: ExportRow>(
+        id: &str,
+        released: NaiveDate,
+        rows: &[&R],
+        title: impl Fn(&str) -> String,
+    ) -> Value {
+        let mut by_cve: BTreeMap<&str, Vec<&R>> = BTreeMap::new();
+        for row in rows {
+            by_cve.entry(row.get("cve_id")).or_default().push(row);
+        }
+        let vulnerabilities: Vec<Value> = by_cve
+            .iter()
+            .enumerate()
+            .map(|(ordinal, (cve, fixes))| {
+                let first = fixes[0];
+                let mut severity = first.get("severity").to_string();
+                if let Some(initial) = severity.get(..1) {
+                    severity = initial.to_ascii_uppercase() + &severity[1..];
+                }
+                let remediations: Vec<Value> = fixes
+                    .iter()
+                    .map(|f| {
+                        let kb = f.get("patch_id");
+                        json!({
+                            "Description": {"Value": kb.trim_start_matches("KB")},
+                            "URL": format!("https://catalog.update.microsoft.com/v7/site/Search.aspx?q={kb}"),
+                            "Type": 2,
+                            "DateSpecified": false,
+                            "AffectedFiles": [],
+                            "RestartRequired": {"Value": "Yes"},
+                            "SubType": "Security Update",
+                        })
+                    })
+                    .collect();
+                let scores: Vec<Value> = first
+                    .get("cvss_base_score")
+                    .parse::<f64>()
+                    .ok()
+                    .map(|score| json!({"BaseScore": score, "Vector": vector(first.get("cvss_base_score"))}))
+                    .into_iter()
+                    .collect();
+                json!({
+                    "Title": {"Value": title(cve)},
+                    "CVE": cve,
+                    "Threats": [
+                        {"Description": {"Value": severity}, "Type": 3, "DateSpecified": false},
+                        {
+                            "Description": {"Value": format!(
+                                "Publicly Disclosed:{};Exploited:{};Latest Software Release:{}",
+                                yes_no(first.get("publicly_disclosed")),
+                                yes_no(first.get("exploited")),
+                                if first.get("exploited") == "true" { "Exploitation Detected" } else { "Exploitation Less Likely" }
+                            )},
+                            "Type": 1,
+                            "DateSpecified": false
+                        }
+                    ],
+                    "CVSSScoreSets": scores,
+                    "Remediations": remediations,
+                    "Ordinal": (ordinal + 1).to_string(),
+                })
+            })
+            .collect();
+        let at = format!("{}T07:00:00", released.format("%Y-%m-%d"));
+        let month = released.format("%B %Y").to_string();
+        json!({
+            "DocumentTitle": {"Value": format!("{month} Security Updates")},
+            "DocumentType": {"Value": "Security Update"},
+            "DocumentTracking": {
+                "Identification": {"ID": {"Value": id}, "Alias": {"Value": id}},
+                "Status": 2,
+                "Version": "1.0",
+                "RevisionHistory": [{"Number": "1", "Date": at, "Description": {"Value": format!("{month} Security Updates")}}],
+                "InitialReleaseDate": at,
+                "CurrentReleaseDate": at,
+            },
+            "Vulnerability": vulnerabilities,
+        })
+    }
+}

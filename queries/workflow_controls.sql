@@ -1,0 +1,225 @@
+-- Workflow controls from the operating model (kpi-definitions.md v2: "Workflow controls from the
+-- operating model"). Each table holds a control test's population, one row per item tested, with
+-- `exception` true for the items that fail it; the control register, the proof brief and the
+-- evidence bundle's controls/ read them (src/reports/controls.rs).
+--
+-- C8 Ticket for every failed deployment [ticket_within_hours]: population = failure episodes
+--   that started in P; exception = no tickets row of the same tenant and device (and patch when
+--   the ticket names one) with ticket_type remediation or incident created between the episode
+--   start and start + ticket_within_hours.                                  -> deployment_tickets
+-- C9 Root cause before retry: population = failure episodes whose first retry (the next attempt of
+--   the pair after the episode's first failure) is in P; exception = no ticket of the same tenant
+--   and device (and patch when the ticket names one), created between the episode start and that
+--   retry, has a non-empty root_cause.                                       -> retry_root_causes
+-- C10 Drivers declined by default: population = patch_status rows at as_of (current patch
+--   snapshot, non-excluded devices) with classification driver; exception = approval = approved
+--   with no active exception row for that tenant/device/patch.                -> driver_approvals
+-- C11 Manual review within review_days: population = patch_status rows at as_of with approval =
+--   pending_review; exception = as_of - release_date > review_days (unknown release date =
+--   exception).                                                                -> pending_reviews
+-- C12 Daytime reboot within daytime_reboot_days: population = workstations on the daytime track
+--   at as_of with a pending_reboot required instance; exception = the instance was already
+--   pending_reboot in the device's patch snapshot at or before as_of - daytime_reboot_days.
+--                                                                               -> daytime_reboots
+-- C13 Emergency change review: population = closed emergency changes in P; exception =
+--   post_change_verified not true (the PSA records no review time; the verified flag is the
+--   evidence).                                                               -> emergency_reviews
+--
+-- "At as_of" reads as for every other point-in-time measure: the devices of their tenant's
+-- current snapshot, not excluded, and each device's patch snapshot (compliance.sql's population
+-- at back = 0). C11 and C12 name no exclusion; an excluded device is outside govpack's patching
+-- by the MSP's own decision, so it is outside these populations too, as C10 says outright.
+
+-- The devices at as_of, with their patch snapshot (compliance.sql).
+create or replace temp table workflow_devices as
+select tenant_id, device_id, hostname, device_class, track, excluded, patch_snapshot_date
+from compliance_population
+where back = 0;
+
+-- The first failure of each episode (remediation.sql's pair order) and the pair's next attempt.
+create or replace temp table workflow_episodes as
+with starts as (
+    select tenant_id, device_id, patch_id, seq, attempt_utc as start_utc, error_code as first_error_code
+    from remediation_attempts
+    where result = 'failure' and (previous_result is null or previous_result = 'success')
+)
+
+select s.tenant_id, s.device_id, s.patch_id, s.start_utc, s.first_error_code,
+    retry.attempt_utc as retry_utc, retry.result as retry_result
+from starts as s
+left join remediation_attempts as retry
+    on retry.tenant_id = s.tenant_id and retry.device_id = s.device_id and retry.patch_id = s.patch_id
+    and retry.seq = s.seq + 1;
+
+-- C8: each episode started in P, with the first qualifying ticket if there is one.
+create or replace temp table deployment_tickets as
+with settings as (
+    select * from params
+),
+
+started as (
+    select e.*, e.start_utc + to_hours(settings.ticket_within_hours) as ticket_due_utc
+    from workflow_episodes as e, settings
+    where e.start_utc >= settings.period_start_instant and e.start_utc < settings.period_end_instant
+),
+
+qualifying as (
+    select
+        s.tenant_id, s.device_id, s.patch_id, s.start_utc,
+        t.ticket_id, t.source_system, t.ticket_number, t.created_utc,
+        row_number() over (
+            partition by s.tenant_id, s.device_id, s.patch_id, s.start_utc
+            order by t.created_utc, t.source_system, t.ticket_id
+        ) as rank
+    from started as s
+    join tickets as t
+        on t.tenant_id = s.tenant_id and t.device_id = s.device_id
+        and (t.patch_id is null or t.patch_id = s.patch_id)
+        and t.ticket_type in ('remediation', 'incident')
+        and t.created_utc >= s.start_utc and t.created_utc <= s.ticket_due_utc
+)
+
+select
+    s.tenant_id, d.hostname, s.device_id, s.patch_id, s.first_error_code, s.start_utc, s.ticket_due_utc,
+    q.ticket_id, q.source_system as ticket_source_system, q.ticket_number, q.created_utc as ticket_created_utc,
+    q.ticket_id is null as exception
+from started as s
+left join workflow_devices as d using (tenant_id, device_id)
+left join qualifying as q using (tenant_id, device_id, patch_id, start_utc)
+where q.rank = 1 or q.rank is null
+-- In a total order, so the output file is the same bytes however many threads computed it.
+order by all;
+
+-- C9: each episode whose first retry is in P, with the first ticket carrying a root cause.
+create or replace temp table retry_root_causes as
+with settings as (
+    select * from params
+),
+
+retried as (
+    select e.*
+    from workflow_episodes as e, settings
+    where e.retry_utc >= settings.period_start_instant and e.retry_utc < settings.period_end_instant
+),
+
+qualifying as (
+    select
+        r.tenant_id, r.device_id, r.patch_id, r.start_utc,
+        t.ticket_id, t.source_system, t.ticket_number, t.root_cause,
+        row_number() over (
+            partition by r.tenant_id, r.device_id, r.patch_id, r.start_utc
+            order by t.created_utc, t.source_system, t.ticket_id
+        ) as rank
+    from retried as r
+    join tickets as t
+        on t.tenant_id = r.tenant_id and t.device_id = r.device_id
+        and (t.patch_id is null or t.patch_id = r.patch_id)
+        and t.created_utc >= r.start_utc and t.created_utc <= r.retry_utc
+        and trim(t.root_cause) <> ''
+)
+
+select
+    r.tenant_id, d.hostname, r.device_id, r.patch_id, r.first_error_code, r.start_utc, r.retry_utc,
+    r.retry_result, q.ticket_id, q.source_system as ticket_source_system, q.ticket_number, q.root_cause,
+    q.ticket_id is null as exception
+from retried as r
+left join workflow_devices as d using (tenant_id, device_id)
+left join qualifying as q using (tenant_id, device_id, patch_id, start_utc)
+where q.rank = 1 or q.rank is null
+-- In a total order, so the output file is the same bytes however many threads computed it.
+order by all;
+
+-- The patch rows at as_of the controls C10-C12 test (each device's current patch snapshot).
+create or replace temp table workflow_patch_rows as
+select d.tenant_id, d.hostname, d.device_id, d.device_class, d.track, s.patch_id, s.patch_title,
+    s.classification, coalesce(s.severity, 'unspecified') as severity, s.release_date, s.approval, s.state,
+    d.patch_snapshot_date
+from workflow_devices as d
+join patch_status as s
+    on s.tenant_id = d.tenant_id and s.device_id = d.device_id and s.snapshot_date = d.patch_snapshot_date
+where not d.excluded
+    and (s.classification = 'driver' or s.approval = 'pending_review' or s.state = 'pending_reboot');
+
+-- C10: driver updates at as_of; an approved one is an exception unless an exception row covers it.
+create or replace temp table driver_approvals as
+select
+    r.tenant_id, r.hostname, r.device_id, r.patch_id, r.patch_title, r.release_date, r.approval, r.state,
+    r.approval = 'approved' and under_exception(r.tenant_id, r.device_id, r.patch_id, settings.as_of)
+        as approved_by_exception,
+    r.approval = 'approved' and not under_exception(r.tenant_id, r.device_id, r.patch_id, settings.as_of)
+        as exception
+from workflow_patch_rows as r, params as settings
+where r.classification = 'driver'
+-- In a total order, so the output file is the same bytes however many threads computed it.
+order by all;
+
+-- C11: updates waiting for a person's review at as_of, and for how long since their release.
+create or replace temp table pending_reviews as
+select
+    r.tenant_id, r.hostname, r.device_id, r.patch_id, r.patch_title, r.classification, r.severity,
+    r.release_date, r.state,
+    cast(settings.as_of - r.release_date as bigint) as days_since_release,
+    settings.review_days,
+    r.release_date is null or settings.as_of - r.release_date > settings.review_days as exception
+from workflow_patch_rows as r, params as settings
+where r.approval = 'pending_review'
+-- In a total order, so the output file is the same bytes however many threads computed it.
+order by all;
+
+-- C12: required instances waiting for a reboot on daytime workstations, and whether the device's
+-- patch snapshot daytime_reboot_days earlier already showed them waiting.
+create or replace temp table daytime_reboots as
+with settings as (
+    select * from params
+),
+
+waiting as (
+    select r.*
+    from workflow_patch_rows as r
+    join compliance_instances as i
+        on i.back = 0 and i.tenant_id = r.tenant_id and i.device_id = r.device_id and i.patch_id = r.patch_id
+    where r.device_class = 'workstation' and r.track = 'daytime' and r.state = 'pending_reboot'
+),
+
+earlier_snapshot as (
+    select w.tenant_id, w.device_id, max(s.snapshot_date) as snapshot_date
+    from (select distinct tenant_id, device_id from waiting) as w
+    join patch_status as s on s.tenant_id = w.tenant_id and s.device_id = w.device_id
+    cross join settings
+    where s.snapshot_date <= settings.as_of - settings.daytime_reboot_days
+    group by all
+),
+
+earlier_state as (
+    select w.tenant_id, w.device_id, w.patch_id,
+        min(s.state) as state, bool_or(s.state = 'pending_reboot') as was_pending_reboot
+    from waiting as w
+    join earlier_snapshot as e using (tenant_id, device_id)
+    join patch_status as s
+        on s.tenant_id = w.tenant_id and s.device_id = w.device_id and s.patch_id = w.patch_id
+        and s.snapshot_date = e.snapshot_date
+    group by all
+)
+
+select
+    w.tenant_id, w.hostname, w.device_id, w.patch_id, w.patch_title, w.classification, w.severity,
+    w.release_date, w.patch_snapshot_date, settings.daytime_reboot_days,
+    e.snapshot_date as earlier_snapshot_date, s.state as earlier_state,
+    coalesce(s.was_pending_reboot, false) as exception
+from waiting as w
+cross join settings
+left join earlier_snapshot as e using (tenant_id, device_id)
+left join earlier_state as s using (tenant_id, device_id, patch_id)
+-- In a total order, so the output file is the same bytes however many threads computed it.
+order by all;
+
+-- C13: closed emergency changes in P and whether the PSA records them verified after the change.
+create or replace temp table emergency_reviews as
+select
+    change_id, source_system, tenant_id, title, risk, outcome, actual_start_utc, actual_end_utc, approver,
+    post_change_verified,
+    post_change_verified is not true as exception
+from closed_changes
+where change_type = 'emergency'
+-- In a total order, so the output file is the same bytes however many threads computed it.
+order by all;
