@@ -36,96 +36,94 @@ select tenant_id, device_id, hostname, device_class, track, excluded, patch_snap
 from compliance_population
 where back = 0;
 
--- The first failure of each episode (remediation.sql's pair order) and the pair's next attempt.
+-- The episodes C8 and C9 test (started in P, or first retried in P): the first failure
+-- (remediation.sql's pair order), when its ticket is due, and the pair's next attempt.
 create or replace temp table workflow_episodes as
-with starts as (
+with settings as (
+    select * from params
+),
+
+starts as (
     select tenant_id, device_id, patch_id, seq, attempt_utc as start_utc, error_code as first_error_code
     from remediation_attempts
     where result = 'failure' and (previous_result is null or previous_result = 'success')
+),
+
+timed as (
+    select
+        s.tenant_id, s.device_id, s.patch_id, s.start_utc, s.first_error_code,
+        s.start_utc + to_hours(settings.ticket_within_hours) as ticket_due_utc,
+        retry.attempt_utc as retry_utc, retry.result as retry_result,
+        s.start_utc >= settings.period_start_instant and s.start_utc < settings.period_end_instant
+            as started_in_period,
+        coalesce(
+            retry.attempt_utc >= settings.period_start_instant and retry.attempt_utc < settings.period_end_instant,
+            false
+        ) as retried_in_period
+    from starts as s
+    cross join settings
+    left join remediation_attempts as retry
+        on retry.tenant_id = s.tenant_id and retry.device_id = s.device_id and retry.patch_id = s.patch_id
+        and retry.seq = s.seq + 1
 )
 
-select s.tenant_id, s.device_id, s.patch_id, s.start_utc, s.first_error_code,
-    retry.attempt_utc as retry_utc, retry.result as retry_result
-from starts as s
-left join remediation_attempts as retry
-    on retry.tenant_id = s.tenant_id and retry.device_id = s.device_id and retry.patch_id = s.patch_id
-    and retry.seq = s.seq + 1;
+select * from timed where started_in_period or retried_in_period;
 
--- C8: each episode started in P, with the first qualifying ticket if there is one.
+-- The tickets of an episode's tenant and device (and patch, when the ticket names one) created
+-- from its start until its ticket was due or its retry, whichever is later: what C8 and C9 read.
+create or replace temp table episode_tickets as
+select
+    e.tenant_id, e.device_id, e.patch_id, e.start_utc, e.ticket_due_utc, e.retry_utc,
+    t.ticket_id, t.source_system, t.ticket_number, t.ticket_type, t.created_utc, t.root_cause
+from workflow_episodes as e
+join tickets as t
+    on t.tenant_id = e.tenant_id and t.device_id = e.device_id
+    and (t.patch_id is null or t.patch_id = e.patch_id)
+    and t.created_utc >= e.start_utc
+    and t.created_utc <= greatest(e.ticket_due_utc, coalesce(e.retry_utc, e.ticket_due_utc));
+
+-- C8: each episode started in P, with its first remediation or incident ticket in time, if any.
 create or replace temp table deployment_tickets as
-with settings as (
-    select * from params
-),
-
-started as (
-    select e.*, e.start_utc + to_hours(settings.ticket_within_hours) as ticket_due_utc
-    from workflow_episodes as e, settings
-    where e.start_utc >= settings.period_start_instant and e.start_utc < settings.period_end_instant
-),
-
-qualifying as (
-    select
-        s.tenant_id, s.device_id, s.patch_id, s.start_utc,
-        t.ticket_id, t.source_system, t.ticket_number, t.created_utc,
-        row_number() over (
-            partition by s.tenant_id, s.device_id, s.patch_id, s.start_utc
-            order by t.created_utc, t.source_system, t.ticket_id
-        ) as rank
-    from started as s
-    join tickets as t
-        on t.tenant_id = s.tenant_id and t.device_id = s.device_id
-        and (t.patch_id is null or t.patch_id = s.patch_id)
-        and t.ticket_type in ('remediation', 'incident')
-        and t.created_utc >= s.start_utc and t.created_utc <= s.ticket_due_utc
+with first_ticket as (
+    select tenant_id, device_id, patch_id, start_utc, ticket_id, source_system, ticket_number, created_utc
+    from episode_tickets
+    where ticket_type in ('remediation', 'incident') and created_utc <= ticket_due_utc
+    qualify row_number() over (
+        partition by tenant_id, device_id, patch_id, start_utc order by created_utc, source_system, ticket_id
+    ) = 1
 )
 
 select
-    s.tenant_id, d.hostname, s.device_id, s.patch_id, s.first_error_code, s.start_utc, s.ticket_due_utc,
-    q.ticket_id, q.source_system as ticket_source_system, q.ticket_number, q.created_utc as ticket_created_utc,
-    q.ticket_id is null as exception
-from started as s
+    e.tenant_id, d.hostname, e.device_id, e.patch_id, e.first_error_code, e.start_utc, e.ticket_due_utc,
+    t.ticket_id, t.source_system as ticket_source_system, t.ticket_number, t.created_utc as ticket_created_utc,
+    t.ticket_id is null as exception
+from workflow_episodes as e
 left join workflow_devices as d using (tenant_id, device_id)
-left join qualifying as q using (tenant_id, device_id, patch_id, start_utc)
-where q.rank = 1 or q.rank is null
+left join first_ticket as t using (tenant_id, device_id, patch_id, start_utc)
+where e.started_in_period
 -- In a total order, so the output file is the same bytes however many threads computed it.
 order by all;
 
--- C9: each episode whose first retry is in P, with the first ticket carrying a root cause.
+-- C9: each episode first retried in P, with the first ticket before the retry that records a
+-- root cause, if any.
 create or replace temp table retry_root_causes as
-with settings as (
-    select * from params
-),
-
-retried as (
-    select e.*
-    from workflow_episodes as e, settings
-    where e.retry_utc >= settings.period_start_instant and e.retry_utc < settings.period_end_instant
-),
-
-qualifying as (
-    select
-        r.tenant_id, r.device_id, r.patch_id, r.start_utc,
-        t.ticket_id, t.source_system, t.ticket_number, t.root_cause,
-        row_number() over (
-            partition by r.tenant_id, r.device_id, r.patch_id, r.start_utc
-            order by t.created_utc, t.source_system, t.ticket_id
-        ) as rank
-    from retried as r
-    join tickets as t
-        on t.tenant_id = r.tenant_id and t.device_id = r.device_id
-        and (t.patch_id is null or t.patch_id = r.patch_id)
-        and t.created_utc >= r.start_utc and t.created_utc <= r.retry_utc
-        and trim(t.root_cause) <> ''
+with first_root_cause as (
+    select tenant_id, device_id, patch_id, start_utc, ticket_id, source_system, ticket_number, root_cause
+    from episode_tickets
+    where created_utc <= retry_utc and trim(root_cause) <> ''
+    qualify row_number() over (
+        partition by tenant_id, device_id, patch_id, start_utc order by created_utc, source_system, ticket_id
+    ) = 1
 )
 
 select
-    r.tenant_id, d.hostname, r.device_id, r.patch_id, r.first_error_code, r.start_utc, r.retry_utc,
-    r.retry_result, q.ticket_id, q.source_system as ticket_source_system, q.ticket_number, q.root_cause,
-    q.ticket_id is null as exception
-from retried as r
+    e.tenant_id, d.hostname, e.device_id, e.patch_id, e.first_error_code, e.start_utc, e.retry_utc,
+    e.retry_result, t.ticket_id, t.source_system as ticket_source_system, t.ticket_number, t.root_cause,
+    t.ticket_id is null as exception
+from workflow_episodes as e
 left join workflow_devices as d using (tenant_id, device_id)
-left join qualifying as q using (tenant_id, device_id, patch_id, start_utc)
-where q.rank = 1 or q.rank is null
+left join first_root_cause as t using (tenant_id, device_id, patch_id, start_utc)
+where e.retried_in_period
 -- In a total order, so the output file is the same bytes however many threads computed it.
 order by all;
 
@@ -223,3 +221,9 @@ from closed_changes
 where change_type = 'emergency'
 -- In a total order, so the output file is the same bytes however many threads computed it.
 order by all;
+
+-- Only the control tables above are read later: the working tables go, and their memory with them.
+drop table workflow_patch_rows;
+drop table episode_tickets;
+drop table workflow_episodes;
+drop table workflow_devices;

@@ -1055,6 +1055,41 @@ fn the_generated_msp_is_valid_canonical_data_with_every_feature_the_kpis_need() 
     for (what, sql_text, expected) in checks {
         assert_eq!(one(sql_text), expected, "{what}: {sql_text}");
     }
+    // October's KPIs find KEV exposure, one device past its deadline, and something to test and
+    // something to flag in each workflow control with a population then (C13's emergency changes
+    // closed in September).
+    govpack::kpi::compute(
+        &Config::default(),
+        &lake,
+        govpack::kpi::Period::month(2026, 10).unwrap(),
+    )
+    .unwrap();
+    let october = |kpi: &str| {
+        one(&format!(
+            "select value::varchar from kpi_summary where kpi_id = '{kpi}' and tenant_id is null
+               and period_start = '2026-10-01'"
+        ))
+    };
+    assert_eq!(
+        (october("kev_exposed_devices"), october("kev_overdue_devices")),
+        ("4.0".to_string(), "1.0".to_string())
+    );
+    for control in [
+        "deployment_tickets",
+        "retry_root_causes",
+        "driver_approvals",
+        "pending_reviews",
+        "daytime_reboots",
+    ] {
+        assert_eq!(
+            one(&format!(
+                "select (count(*) > 0 and bool_or(exception))::varchar from {control}
+                 where period_start = '2026-10-01'"
+            )),
+            "true",
+            "{control}"
+        );
+    }
 }
 
 #[test]

@@ -225,6 +225,14 @@ fn october_bundle(dir: &Path, data: std::path::PathBuf) -> (Lake, std::path::Pat
     (lake, bundle)
 }
 
+/// `alpha_exports` with workstations d1..dn (PC1..PCn), seen on 31 October.
+fn alpha_workstations(dir: &Path, n: usize) -> std::path::PathBuf {
+    let devices: String = (1..=n)
+        .map(|i| format!("2026-10-31,a,d{i},PC{i},workstation,2026-10-31T01:00:00Z\n"))
+        .collect();
+    alpha_exports(dir, &devices)
+}
+
 /// A `data/` folder with tenant `a` (Alpha) and its devices export of `devices` (rows after the
 /// header `snapshot_date,tenant_id,device_id,hostname,device_class,last_seen_utc`).
 fn alpha_exports(dir: &Path, devices: &str) -> std::path::PathBuf {
@@ -1429,10 +1437,7 @@ fn the_brief_and_workbook_show_kev_exposure_by_client_or_say_which_file_to_inges
 #[test]
 fn control_c8_finds_the_failed_deployments_without_a_ticket_in_time() {
     let dir = TempDir::new().unwrap();
-    let devices: String = (1..=7)
-        .map(|i| format!("2026-10-31,a,d{i},PC{i},workstation,2026-10-31T01:00:00Z\n"))
-        .collect();
-    let data = alpha_exports(dir.path(), &devices);
+    let data = alpha_workstations(dir.path(), 7);
     std::fs::write(
         data.join("patch_attempts.csv"),
         "attempt_utc,tenant_id,device_id,patch_id,result,error_code\n\
@@ -1507,10 +1512,7 @@ fn register_result(lake: &Lake, control: &str) -> (f64, f64, String) {
 #[test]
 fn control_c9_finds_the_retries_made_before_a_ticket_recorded_the_root_cause() {
     let dir = TempDir::new().unwrap();
-    let devices: String = (1..=6)
-        .map(|i| format!("2026-10-31,a,d{i},PC{i},workstation,2026-10-31T01:00:00Z\n"))
-        .collect();
-    let data = alpha_exports(dir.path(), &devices);
+    let data = alpha_workstations(dir.path(), 6);
     // d1 KB1: two episodes (10th, retried on the 11th; 20th, retried on the 21st). d2 and d3: one
     // each. d4: started in September, retried on 2 October. d5 KB2: retried on the 21st. d6: its
     // retry falls in November, and KB3 was never retried.
