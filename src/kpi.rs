@@ -282,7 +282,7 @@ fn write_output(
     // Rows in the order the query made them (every output's query ends in a total order, and
     // DuckDB keeps a table's insertion order on every core): the same content, the same file.
     let select = sql::utc_instants(conn, &select)?;
-    crate::lake::write_atomic_path(&file, |temp| {
+    crate::files::write_atomic_path(&file, |temp| {
         conn.execute_batch(&format!(
             "copy ({select}) to {} (format parquet, compression snappy)",
             string_literal(&temp.to_string_lossy())

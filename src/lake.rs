@@ -32,6 +32,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::*;
 
 use crate::canonical::{self, Batch, COUNT, ColumnType, Partitioning, Table, Value, col, req};
+use crate::files::{sync_dir, write_atomic, write_atomic_path};
 use crate::sources::{Rejection, SourceFile};
 use crate::sql_quote::{identifier, string_literal};
 
@@ -1411,18 +1412,6 @@ fn split_by_partition(table: &Table, frame: DataFrame) -> Result<Vec<(Option<Nai
         .collect()
 }
 
-/// Makes a folder's entries (a rename into it, a new subfolder) durable. A no-op where folders
-/// cannot be opened as files (Windows, whose renames are journaled by NTFS).
-pub fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("cannot sync the folder {}", dir.display()))?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
-}
-
 /// Writes a frame with the lake's Parquet profile, atomically.
 pub fn write_parquet_atomic(path: &Path, frame: &mut DataFrame) -> Result<()> {
     write_atomic(path, |file| write_parquet(file, frame))
@@ -1436,51 +1425,4 @@ fn write_parquet(file: &mut File, frame: &mut DataFrame) -> Result<()> {
         .finish(frame)
         .map(|_| ())
         .map_err(anyhow::Error::from)
-}
-
-/// Writes through `write` into a hidden temporary file beside `path`, then renames it over
-/// `path`. If `write` fails, the temporary file is removed and `path` is untouched.
-pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
-    let mut temp = temp_beside(path)?;
-    write(temp.as_file_mut()).with_context(|| format!("writing {}", path.display()))?;
-    temp.as_file_mut().flush()?;
-    put_in_place(temp, path)
-}
-
-/// Like `write_atomic`, for writers that take a path (DuckDB's COPY): `write` gets the path of
-/// the temporary file to fill.
-pub fn write_atomic_path(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let temp = temp_beside(path)?;
-    write(temp.path()).with_context(|| format!("writing {}", path.display()))?;
-    put_in_place(temp, path)
-}
-
-fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".govpack-").suffix(".partial");
-    // Temporary files are private by default; the lake is read by other accounts (a Power BI
-    // gateway, an auditor), so the file takes the usual permissions of a data file.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    builder
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))
-}
-
-fn put_in_place(temp: tempfile::NamedTempFile, path: &Path) -> Result<()> {
-    // Sync by path: a writer that took the path may have replaced the file behind the handle.
-    File::open(temp.path())
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("cannot sync {}", path.display()))?;
-    temp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot move the new {} into place", path.display()))?;
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
-        _ => sync_dir(Path::new(".")),
-    }
 }

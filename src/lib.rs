@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod ingest;
 pub mod kpi;
 pub mod lake;

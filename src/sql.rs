@@ -75,7 +75,7 @@ pub fn write_duckdb(lake: &Lake, path: &Path) -> Result<usize> {
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", lake.root().display()))?;
     let lake = Lake::open(&root)?;
-    crate::lake::write_atomic_path(path, |temp| {
+    crate::files::write_atomic_path(path, |temp| {
         std::fs::remove_file(temp).ok();
         let conn = Connection::open(temp).with_context(|| format!("cannot create {}", temp.display()))?;
         create_views(&conn, &lake)?;
@@ -317,7 +317,7 @@ pub fn pretty_table(conn: &Connection, query: &str) -> Result<String> {
 /// Writes a query's result to a Parquet file (SNAPPY), atomically.
 pub fn copy_to_parquet(conn: &Connection, query: &str, out: &Path) -> Result<()> {
     let query = query.trim().trim_end_matches(';');
-    crate::lake::write_atomic_path(out, |temp| {
+    crate::files::write_atomic_path(out, |temp| {
         conn.execute_batch(&format!(
             "copy ({query}) to {} (format parquet, compression snappy)",
             string_literal(&temp.to_string_lossy())

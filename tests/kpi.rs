@@ -861,7 +861,7 @@ fn recomputing_a_period_on_every_core_gives_byte_identical_outputs() {
         let mut files: Vec<(String, String)> = Vec::new();
         for output in kpi::OUTPUTS.iter().chain(["kpi_scorecard"].iter()) {
             let bytes = std::fs::read(output_file(&lake, output, "2026-10")).unwrap();
-            files.push((output.to_string(), govpack::sources::sha256_hex(&bytes)));
+            files.push((output.to_string(), govpack::files::sha256_hex(&bytes)));
         }
         files
     };

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use govpack::config::Config;
 use govpack::ingest::{self, Outcome};
-use govpack::lake::{self, Lake};
+use govpack::lake::Lake;
 use govpack::sample::{self, SampleSpec};
 use govpack::sql;
 use tempfile::TempDir;
@@ -169,7 +169,7 @@ fn lake_file_digests(lake: &Lake) -> Vec<(PathBuf, String)> {
     let mut all = Vec::new();
     for table in sql::lake_tables() {
         for f in lake.table_files(table.name).unwrap() {
-            all.push((f.clone(), govpack::sources::sha256_hex(&fs::read(&f).unwrap())));
+            all.push((f.clone(), govpack::files::sha256_hex(&fs::read(&f).unwrap())));
         }
     }
     all
@@ -207,7 +207,7 @@ fn a_newer_export_of_the_same_key_replaces_the_older_rows_and_leaves_other_days_
     let september = lake
         .table_dir("devices")
         .join("snapshot_date=2026-09-28/devices-2026-09-28.parquet");
-    let september_digest = govpack::sources::sha256_hex(&fs::read(&september).unwrap());
+    let september_digest = govpack::files::sha256_hex(&fs::read(&september).unwrap());
 
     let v2 = write(
         dir.path(),
@@ -234,7 +234,7 @@ fn a_newer_export_of_the_same_key_replaces_the_older_rows_and_leaves_other_days_
         ]
     );
     assert_eq!(
-        govpack::sources::sha256_hex(&fs::read(&september).unwrap()),
+        govpack::files::sha256_hex(&fs::read(&september).unwrap()),
         september_digest
     );
 }
@@ -472,7 +472,7 @@ fn the_ledger_and_quarantine_are_appended_a_file_per_ingest_and_compacted_when_m
             assert_eq!(lake.table_files("ingest_ledger").unwrap().len(), 2);
             assert_eq!(lake.table_files("quarantine").unwrap().len(), 2);
             for (path, digest) in &first_files {
-                assert_eq!(&govpack::sources::sha256_hex(&fs::read(path).unwrap()), digest);
+                assert_eq!(&govpack::files::sha256_hex(&fs::read(path).unwrap()), digest);
             }
         }
     }
@@ -807,7 +807,7 @@ fn a_failed_write_leaves_the_previous_lake_file_readable_and_no_partial_file_vis
     let path = lake.table_dir("tenants").join("tenants.parquet");
     let before = fs::read(&path).unwrap();
 
-    let result = lake::write_atomic(&path, |f| {
+    let result = govpack::files::write_atomic(&path, |f| {
         use std::io::Write;
         f.write_all(&before[..before.len() / 2])?;
         anyhow::bail!("disk full (simulated)")

@@ -209,7 +209,7 @@ fn write_manifests(bundle: &Path, manifest: &str) {
         bundle.join("manifest.sha256.sha256"),
         format!(
             "{}  manifest.sha256\n",
-            govpack::sources::sha256_hex(manifest.as_bytes())
+            govpack::files::sha256_hex(manifest.as_bytes())
         ),
     )
     .unwrap();
@@ -469,7 +469,7 @@ fn verify_refuses_a_manifest_entry_outside_the_bundle() {
     let bundle = dir.path().join("evidence-x-2026-10");
     std::fs::create_dir_all(&bundle).unwrap();
     std::fs::write(dir.path().join("secret"), "s").unwrap();
-    let digest = govpack::sources::sha256_hex(b"s");
+    let digest = govpack::files::sha256_hex(b"s");
     write_manifests(&bundle, &format!("{digest}  ../secret\n"));
     let problems = reports::bundle::verify(&bundle).unwrap();
     assert_eq!(
@@ -785,7 +785,7 @@ fn rebuild_manifests(bundle: &Path) {
     files.sort();
     for f in files {
         let bytes = std::fs::read(bundle.join(&f)).unwrap();
-        lines.push(format!("{}  {f}\n", govpack::sources::sha256_hex(&bytes)));
+        lines.push(format!("{}  {f}\n", govpack::files::sha256_hex(&bytes)));
     }
     write_manifests(bundle, &lines.concat());
 }
@@ -994,7 +994,7 @@ fn a_tenants_run_json_lists_the_files_that_brought_its_rows_and_no_other_clients
     )
     .unwrap();
     ingest::ingest(&Config::default(), &lake, &[other.clone(), refused.clone()]).unwrap();
-    let digest = |p: &Path| govpack::sources::sha256_hex(&std::fs::read(p).unwrap());
+    let digest = |p: &Path| govpack::files::sha256_hex(&std::fs::read(p).unwrap());
     let shared = digest(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/devices.csv"));
     let listed = |scope: &str| -> (Vec<String>, serde_json::Value) {
         let tenant = (scope != "portfolio").then_some(scope);

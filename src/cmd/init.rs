@@ -37,7 +37,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    crate::lake::write_atomic(&path, |f| {
+    crate::files::write_atomic(&path, |f| {
         use std::io::Write;
         f.write_all(DEFAULT_CONFIG.as_bytes()).map_err(Into::into)
     })?;

@@ -80,7 +80,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         Format::Parquet => unreachable!("handled above"),
     };
     match &args.out {
-        Some(path) => crate::lake::write_atomic(path, |f| f.write_all(text.as_bytes()).map_err(Into::into))?,
+        Some(path) => crate::files::write_atomic(path, |f| f.write_all(text.as_bytes()).map_err(Into::into))?,
         None => std::io::stdout()
             .write_all(text.as_bytes())
             .context("writing to standard output")?,

@@ -13,6 +13,7 @@
 
 use anyhow::Result;
 use chrono::Utc;
+use duckdb::OptionalExt;
 
 use crate::cli::GlobalArgs;
 use crate::ops::freshness::{self, FRESHNESS_TABLES};
@@ -191,7 +192,7 @@ fn check(
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
-        .ok();
+        .optional()?;
     if let Some((run_id, status, error)) = latest
         && status != "succeeded"
     {

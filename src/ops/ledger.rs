@@ -7,6 +7,7 @@
 
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
+use duckdb::OptionalExt;
 
 use crate::canonical::{Batch, COUNT, ColumnType, Partitioning, Table, Value, col, req};
 use crate::lake::Lake;
@@ -183,7 +184,7 @@ pub fn mark_abandoned(lake: &Lake, run_id: &str, noticed_by: &str) -> Result<()>
             [run_id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
-        .ok();
+        .optional()?;
     let Some((job, as_of, started, host)) = found else {
         return Ok(());
     };

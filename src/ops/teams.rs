@@ -166,7 +166,7 @@ pub fn deliver(
             let file = out_dir.join(format!("{:03}-{}.json", n + 1, file_stem(breach)));
             std::fs::create_dir_all(out_dir)
                 .with_context(|| format!("cannot create {}", out_dir.display()))?;
-            crate::lake::write_atomic(&file, |f| {
+            crate::files::write_atomic(&file, |f| {
                 serde_json::to_writer_pretty(&mut *f, &body)?;
                 Ok(())
             })?;
@@ -294,7 +294,7 @@ fn file_stem(breach: &Breach) -> String {
     if safe.len() <= MAX_STEM {
         return safe;
     }
-    let digest = crate::sources::sha256_hex(raw.as_bytes());
+    let digest = crate::files::sha256_hex(raw.as_bytes());
     format!("{}~{}", &safe[..MAX_STEM - 13], &digest[..12])
 }
 

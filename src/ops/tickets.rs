@@ -242,7 +242,7 @@ pub fn write_review(
 ) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let csv_path = dir.join("remediation-tickets.csv");
-    crate::lake::write_atomic(&csv_path, |f| {
+    crate::files::write_atomic(&csv_path, |f| {
         let mut w = csv::Writer::from_writer(f);
         w.write_record([
             "external_id",
@@ -302,7 +302,7 @@ pub fn write_review(
         .iter()
         .map(|t| crate::ops::autotask_api::payload(settings, t))
         .collect();
-    crate::lake::write_atomic(&json_path, |f| {
+    crate::files::write_atomic(&json_path, |f| {
         serde_json::to_writer_pretty(&mut *f, &payloads)?;
         Ok(())
     })?;

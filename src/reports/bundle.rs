@@ -18,7 +18,7 @@ use anyhow::{Context, Result, bail};
 use duckdb::Connection;
 
 use super::signature::{self, AllowedSigners, EvidenceKey};
-use crate::sources::sha256_hex;
+use crate::files::sha256_hex;
 use crate::sql;
 
 pub const MANIFEST: &str = "manifest.sha256";
@@ -85,7 +85,7 @@ fn swap_in(built: tempfile::TempDir, dir: &Path) -> Result<()> {
     if let Some(old) = &old {
         std::fs::remove_dir_all(old).with_context(|| format!("cannot remove {}", old.display()))?;
     }
-    crate::lake::sync_dir(out)
+    crate::files::sync_dir(out)
 }
 
 /// Writes every file of a bundle into `dir` (an empty folder).
@@ -114,7 +114,7 @@ fn build(
     let extract = |name: &str, query: &str| -> Result<usize> {
         let (names, rows) =
             sql::rows(conn, &query.replace("{p}", &period)).with_context(|| format!("extracting {name}"))?;
-        crate::lake::write_atomic(&dir.join("controls").join(format!("{name}.csv")), |f| {
+        crate::files::write_atomic(&dir.join("controls").join(format!("{name}.csv")), |f| {
             let mut w = csv::Writer::from_writer(f);
             w.write_record(&names)?;
             for row in &rows {
@@ -228,7 +228,7 @@ fn build(
                      before govpack recorded the tenants of each file): listed in the portfolio's run.json",
         });
     }
-    crate::lake::write_atomic(&dir.join("run.json"), |f| {
+    crate::files::write_atomic(&dir.join("run.json"), |f| {
         serde_json::to_writer_pretty(&mut *f, &run)?;
         f.write_all(b"\n")?;
         Ok(())
@@ -241,7 +241,7 @@ fn build(
     let manifest = write_manifest(&dir)?;
     if let Some(key) = key {
         let sealed = key.sign(manifest.as_bytes())?;
-        crate::lake::write_atomic(&dir.join(signature::FILE), |f| {
+        crate::files::write_atomic(&dir.join(signature::FILE), |f| {
             f.write_all(sealed.as_bytes()).map_err(Into::into)
         })?;
     }
@@ -291,12 +291,12 @@ fn manifest_text(dir: &Path) -> Result<String> {
 /// Writes the manifest and its hash, returning the manifest.
 fn write_manifest(dir: &Path) -> Result<String> {
     let manifest = manifest_text(dir)?;
-    crate::lake::write_atomic(&dir.join(MANIFEST), |f| {
+    crate::files::write_atomic(&dir.join(MANIFEST), |f| {
         f.write_all(manifest.as_bytes()).map_err(Into::into)
     })?;
     let digest = sha256_hex(manifest.as_bytes());
     let line = format!("{digest}  {MANIFEST}\n");
-    crate::lake::write_atomic(&dir.join(format!("{MANIFEST}.sha256")), |f| {
+    crate::files::write_atomic(&dir.join(format!("{MANIFEST}.sha256")), |f| {
         f.write_all(line.as_bytes()).map_err(Into::into)
     })?;
     Ok(manifest)

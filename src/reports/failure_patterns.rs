@@ -205,7 +205,7 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
     for value in &adjusted {
         tracing::warn!(workbook = %path.display(), "{}", value.described());
     }
-    crate::lake::write_atomic_path(path, |temp| workbook.save(temp).map_err(anyhow::Error::from))
+    crate::files::write_atomic_path(path, |temp| workbook.save(temp).map_err(anyhow::Error::from))
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ pub fn write_pack(
             continue;
         }
         let target = dir.join(source.file_name().expect("a file in the bundle"));
-        crate::lake::write_atomic(&target, |f| {
+        crate::files::write_atomic(&target, |f| {
             std::io::copy(&mut std::fs::File::open(&source)?, f)?;
             Ok(())
         })?;
@@ -184,7 +184,7 @@ pub fn tenant_folder(tenant_id: &str) -> String {
         .map(|c| if plain_char(c) && c != ' ' { c } else { '_' })
         .take(48)
         .collect();
-    let digest = crate::sources::sha256_hex(tenant_id.as_bytes());
+    let digest = crate::files::sha256_hex(tenant_id.as_bytes());
     format!("{plain}~{}", &digest[..12])
 }
 

@@ -906,7 +906,7 @@ pub fn write(
         .with_pages(pages)
         .save(&PdfSaveOptions::default(), &mut Vec::new());
     pin_document_id(&mut bytes)?;
-    crate::lake::write_atomic(path, |f| {
+    crate::files::write_atomic(path, |f| {
         use std::io::Write;
         f.write_all(&bytes).map_err(Into::into)
     })
@@ -1124,7 +1124,7 @@ fn pin_document_id(pdf: &mut [u8]) -> Result<()> {
     for at in [start, second] {
         pdf[at..at + ID_LEN].fill(b'0');
     }
-    let hex = crate::sources::sha256_hex(pdf);
+    let hex = crate::files::sha256_hex(pdf);
     for at in [start, second] {
         pdf[at..at + ID_LEN].copy_from_slice(&hex.as_bytes()[..ID_LEN]);
     }

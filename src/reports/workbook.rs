@@ -294,7 +294,7 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
             &styles,
         )?;
     }
-    crate::lake::write_atomic_path(path, |temp| workbook.save(temp).map_err(anyhow::Error::from))
+    crate::files::write_atomic_path(path, |temp| workbook.save(temp).map_err(anyhow::Error::from))
 }
 
 /// Periods of history a Scorecard trend shows.

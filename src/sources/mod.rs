@@ -138,10 +138,6 @@ pub(crate) fn kb_in(text: &str) -> Option<String> {
     })
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A row an adapter refused, with where it stood in its file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rejection {
