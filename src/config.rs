@@ -726,18 +726,18 @@ impl Config {
             one_of(format!("kpi.required_classifications[{i}]"), c, CLASSIFICATION)?;
         }
         if let Some(p) = &self.kpi.baseline_period {
-            crate::kpi::Period::parse_month(p)
+            crate::catalog::Period::parse_month(p)
                 .map_err(|_| format!("kpi.baseline_period: `{p}` is not a month (expected YYYY-MM)"))?;
         }
         for (id, change) in &self.kpi.targets {
-            match crate::kpi::direction(id) {
+            match crate::catalog::find(id).map(|k| k.better) {
                 None => {
                     return Err(format!(
                         "kpi.targets.{id}: not a KPI of the spec (known: {})",
-                        crate::kpi::kpi_ids().join(", ")
+                        crate::catalog::ids().join(", ")
                     ));
                 }
-                Some(crate::kpi::Better::Neither) => {
+                Some(crate::catalog::Better::Neither) => {
                     return Err(format!(
                         "kpi.targets.{id}: a count with no better direction takes no target"
                     ));
@@ -809,10 +809,10 @@ impl Config {
                     .kpi
                     .as_deref()
                     .ok_or_else(|| format!("{key}.kpi: a kpi rule names its KPI"))?;
-                if crate::kpi::direction(kpi).is_none() {
+                if crate::catalog::find(kpi).is_none() {
                     return Err(format!(
                         "{key}.kpi: `{kpi}` is not a KPI of the spec (known: {})",
-                        crate::kpi::kpi_ids().join(", ")
+                        crate::catalog::ids().join(", ")
                     ));
                 }
                 one_of(

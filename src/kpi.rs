@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use chrono::{Datelike, Duration, NaiveDate};
 use duckdb::{Connection, params};
 
+use crate::catalog::{Better, KPIS, Period};
 use crate::config::{Config, GraceDays};
 use crate::error::UsageError;
 use crate::lake::Lake;
@@ -54,121 +55,6 @@ pub const OUTPUTS: [&str; 18] = [
     "failure_patterns",
     "failure_classes",
 ];
-
-/// Which way a KPI should move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Better {
-    Higher,
-    Lower,
-    /// A count with no better direction: excluded devices are exceptions approved on purpose,
-    /// so fewer is not better. Its status is `info`, and it takes no target.
-    Neither,
-}
-
-/// Every KPI of kpi-definitions.md, with the direction that counts as improvement.
-pub const KPIS: [(&str, Better); 29] = [
-    ("patch_compliance_rate", Better::Higher),
-    ("patch_instance_compliance_rate", Better::Higher),
-    ("excluded_devices", Better::Neither),
-    ("stale_devices", Better::Lower),
-    ("chronic_noncompliant_devices", Better::Lower),
-    ("failed_patch_recurrence_rate", Better::Lower),
-    ("mttr_hours_mean", Better::Lower),
-    ("mttr_hours_median", Better::Lower),
-    ("mttr_hours_p90", Better::Lower),
-    ("open_failure_episodes", Better::Lower),
-    ("open_episode_age_hours_mean", Better::Lower),
-    ("first_pass_success_rate", Better::Higher),
-    ("remediation_ticket_mttr_hours_mean", Better::Lower),
-    ("remediation_sla_breach_rate", Better::Lower),
-    ("change_success_rate", Better::Higher),
-    ("emergency_change_ratio", Better::Lower),
-    ("rollback_effectiveness_rate", Better::Higher),
-    ("cab_compliance_rate", Better::Higher),
-    ("change_intake_completeness_rate", Better::Higher),
-    ("change_window_compliance_rate", Better::Higher),
-    ("post_change_verification_rate", Better::Higher),
-    ("pilot_soak_compliance_rate", Better::Higher),
-    ("kev_exposed_devices", Better::Lower),
-    ("kev_overdue_devices", Better::Lower),
-    ("exploited_exposed_devices", Better::Lower),
-    ("kev_open_instances", Better::Lower),
-    ("patch_latency_days_median", Better::Lower),
-    ("patch_latency_days_p90", Better::Lower),
-    ("installed_within_grace_rate", Better::Higher),
-];
-
-pub fn direction(kpi_id: &str) -> Option<Better> {
-    KPIS.iter().find(|(id, _)| *id == kpi_id).map(|(_, b)| *b)
-}
-
-pub fn kpi_ids() -> Vec<&'static str> {
-    KPIS.iter().map(|(id, _)| *id).collect()
-}
-
-/// Whole UTC days, both ends included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Period {
-    pub start: NaiveDate,
-    pub end: NaiveDate,
-}
-
-impl Period {
-    pub fn month(year: i32, month: u32) -> Option<Period> {
-        let start = NaiveDate::from_ymd_opt(year, month, 1)?;
-        let next = if month == 12 {
-            NaiveDate::from_ymd_opt(year + 1, 1, 1)?
-        } else {
-            NaiveDate::from_ymd_opt(year, month + 1, 1)?
-        };
-        Some(Period {
-            start,
-            end: next - Duration::days(1),
-        })
-    }
-
-    /// `YYYY-MM`.
-    pub fn parse_month(text: &str) -> Result<Period, UsageError> {
-        let bad = || UsageError(format!("--period: `{text}` is not a month (expected YYYY-MM)"));
-        let (y, m) = text.split_once('-').ok_or_else(bad)?;
-        let digits = |t: &str, n: usize| t.len() == n && t.bytes().all(|b| b.is_ascii_digit());
-        if !digits(y, 4) || !digits(m, 2) {
-            return Err(bad());
-        }
-        let (y, m) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-        Period::month(y, m).ok_or_else(bad)
-    }
-
-    /// The calendar month before the month of `day` (the month the monthly job closes).
-    pub fn previous_month(day: NaiveDate) -> Period {
-        let last_day = day.with_day(1).expect("day 1 exists") - Duration::days(1);
-        Period::month(last_day.year(), last_day.month()).expect("a valid month")
-    }
-
-    /// The month from its first day to `day` (the daily job's month to date).
-    pub fn month_to_date(day: NaiveDate) -> Period {
-        Period {
-            start: day.with_day(1).expect("day 1 exists"),
-            end: day,
-        }
-    }
-
-    /// The folder label: `YYYY-MM` for a calendar month or a month to date (which the month's
-    /// close replaces: every report keys a period by its first day, so a month has one slot),
-    /// else `YYYY-MM-DD_YYYY-MM-DD`.
-    pub fn label(&self) -> String {
-        let month = Period::month(self.start.year(), self.start.month());
-        if month.is_some_and(|m| m.start == self.start && self.end <= m.end) {
-            self.start.format("%Y-%m").to_string()
-        } else {
-            format!(
-                "{}_{}",
-                self.start.format("%Y-%m-%d"),
-                self.end.format("%Y-%m-%d")
-            )
-        }
-    }
-}
 
 /// What one KPI run computed.
 #[derive(Debug, Clone)]
@@ -386,17 +272,17 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
             kpi.daytime_reboot_days,
         ],
     )?;
-    for (id, better) in KPIS {
+    for entry in KPIS {
         conn.execute(
             "insert into kpi_catalogue values (?, ?, ?)",
             params![
-                id,
-                match better {
+                entry.id,
+                match entry.better {
                     Better::Higher => Some(true),
                     Better::Lower => Some(false),
                     Better::Neither => None,
                 },
-                kpi.targets.get(id).copied()
+                kpi.targets.get(entry.id).copied()
             ],
         )?;
     }
@@ -417,48 +303,4 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
         insert_grace(Some(tier), kpi.grace_days_for_tier(Some(tier)))?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn day(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
-
-    #[test]
-    fn a_month_to_date_shares_its_months_slot_and_other_custom_periods_do_not() {
-        let mtd = Period::month_to_date(day("2026-11-21"));
-        assert_eq!((mtd.start, mtd.end), (day("2026-11-01"), day("2026-11-21")));
-        assert_eq!(mtd.label(), "2026-11");
-        assert_eq!(Period::parse_month("2026-11").unwrap().label(), "2026-11");
-        let mid = Period {
-            start: day("2026-11-05"),
-            end: day("2026-11-21"),
-        };
-        assert_eq!(mid.label(), "2026-11-05_2026-11-21");
-        let across = Period {
-            start: day("2026-10-01"),
-            end: day("2026-11-15"),
-        };
-        assert_eq!(across.label(), "2026-10-01_2026-11-15");
-    }
-
-    #[test]
-    fn the_monthly_close_takes_the_month_before_the_run_day() {
-        assert_eq!(
-            Period::previous_month(day("2026-11-01")),
-            Period::parse_month("2026-10").unwrap()
-        );
-        assert_eq!(
-            Period::previous_month(day("2026-11-30")),
-            Period::parse_month("2026-10").unwrap()
-        );
-        assert_eq!(
-            Period::previous_month(day("2027-01-01")),
-            Period::parse_month("2026-12").unwrap()
-        );
-        assert_eq!(Period::previous_month(day("2028-03-01")).end, day("2028-02-29"));
-    }
 }

@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod canonical;
+pub mod catalog;
 pub mod cli;
 pub mod cmd;
 pub mod config;

@@ -64,6 +64,7 @@ pub static TEMPLATES: Shipped = Shipped {
             "proof_brief.toml",
             include_bytes!("../report_templates/proof_brief.toml"),
         ),
+        ("kpis.toml", include_bytes!("../report_templates/kpis.toml")),
         (
             "registers.toml",
             include_bytes!("../report_templates/registers.toml"),

@@ -4,9 +4,10 @@
 use std::fs;
 use std::path::Path;
 
+use govpack::catalog::Period;
 use govpack::config::Config;
 use govpack::ingest;
-use govpack::kpi::{self, Period};
+use govpack::kpi;
 use govpack::lake::Lake;
 use govpack::sql;
 use tempfile::TempDir;
@@ -609,6 +610,18 @@ fn every_kpi_of_the_spec_has_a_portfolio_row_and_every_tenant_a_row() {
         "select count(distinct kpi_id) from kpi_summary where tenant_id = 'b' and policy_tier is null and age_bucket is null",
     );
     assert_eq!(per_tenant[0][0], "29");
+    // The catalogue every other part reads a KPI's facts from holds the same KPIs, in the units
+    // the SQL gives them.
+    let units = strings(
+        &lake,
+        &format!("select kpi_id, unit from kpi_summary where {PORTFOLIO} order by 1"),
+    );
+    for row in &units {
+        let entry =
+            govpack::catalog::find(&row[0]).unwrap_or_else(|| panic!("{} not in the catalogue", row[0]));
+        assert_eq!(entry.unit.as_str(), row[1], "{}", row[0]);
+    }
+    assert_eq!(units.len(), govpack::catalog::KPIS.len());
 }
 
 #[test]

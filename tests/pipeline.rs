@@ -1061,7 +1061,7 @@ fn the_generated_msp_is_valid_canonical_data_with_every_feature_the_kpis_need() 
     govpack::kpi::compute(
         &Config::default(),
         &lake,
-        govpack::kpi::Period::month(2026, 10).unwrap(),
+        govpack::catalog::Period::month(2026, 10).unwrap(),
     )
     .unwrap();
     let october = |kpi: &str| {

@@ -3,9 +3,10 @@
 use std::path::Path;
 
 use calamine::{Data, Reader, Xlsx, open_workbook};
+use govpack::catalog::Period;
 use govpack::config::Config;
 use govpack::ingest;
-use govpack::kpi::{self, Period};
+use govpack::kpi;
 use govpack::lake::Lake;
 use govpack::reports;
 use tempfile::TempDir;

@@ -13,11 +13,12 @@ use anyhow::Result;
 
 use chrono::Datelike;
 
+use crate::catalog::Period;
 use crate::cli::GlobalArgs;
 use crate::cmd::ingest::print_summary;
 use crate::cmd::kpi::print_scorecard;
 use crate::error::UsageError;
-use crate::kpi::{self, Period};
+use crate::kpi;
 use crate::lake::Lake;
 use crate::{ingest, sql};
 

@@ -9,9 +9,10 @@
 
 use anyhow::Result;
 
+use crate::catalog::Period;
 use crate::cli::GlobalArgs;
 use crate::error::UsageError;
-use crate::kpi::{self, Period};
+use crate::kpi;
 use crate::sql;
 
 /// Compute the KPIs for a period and write them to the lake

@@ -14,9 +14,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
+use crate::catalog::Period;
 use crate::cli::GlobalArgs;
 use crate::error::UsageError;
-use crate::kpi::Period;
 use crate::reports;
 
 /// Write the governance pack for a period (workbook, proof-brief PDF, failure-pattern analysis,

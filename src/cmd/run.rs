@@ -22,9 +22,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate, Utc};
 
+use crate::catalog::Period;
 use crate::cli::GlobalArgs;
 use crate::config::Config;
-use crate::kpi::{self, Period};
+use crate::kpi;
 use crate::lake::Lake;
 use crate::ops::inbox::{self, EntryOutcome};
 use crate::ops::ledger::{self, RunRecord};

@@ -10,8 +10,8 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use duckdb::{Connection, params};
 
+use crate::catalog::Period;
 use crate::config::{AlertRule, Config};
-use crate::kpi::Period;
 use crate::ops::freshness::TenantFreshness;
 use crate::sql::string_literal;
 
@@ -191,28 +191,9 @@ fn key(rule: &str, tenant: Option<&str>, subject: Option<&str>) -> String {
 
 /// A query listing the rows behind a KPI, for the card and the ledger.
 fn detail_query(kpi: &str, period: Period, tenant: Option<&str>, tier: Option<&str>) -> String {
-    let (table, extra) = match kpi {
-        "patch_compliance_rate" | "stale_devices" | "excluded_devices" => {
-            ("compliance_devices", " and not compliant")
-        }
-        "patch_instance_compliance_rate" => ("overdue_patches", ""),
-        "chronic_noncompliant_devices" => ("chronic_devices", ""),
-        k if k.starts_with("mttr") || k.starts_with("open_") || k == "failed_patch_recurrence_rate" => {
-            ("failure_episodes", "")
-        }
-        "pilot_soak_compliance_rate" => ("pilot_soak", ""),
-        "kev_exposed_devices" | "kev_open_instances" => ("kev_exposure", ""),
-        "kev_overdue_devices" => ("kev_exposure", " and days_past_deadline is not null"),
-        // No drill-down table of their own: the figure, by scope.
-        k if k.starts_with("remediation_")
-            || k.starts_with("patch_latency")
-            || k == "installed_within_grace_rate"
-            || k == "exploited_exposed_devices" =>
-        {
-            ("kpi_summary", "")
-        }
-        _ => ("change_controls", ""),
-    };
+    // A rule names a KPI the config check found in the catalogue; were it not, the figure.
+    let drill_down = crate::catalog::find(kpi).map_or(crate::catalog::FIGURE, |k| k.drill_down);
+    let (table, extra) = (drill_down.output, drill_down.filter);
     let mut query = format!(
         "select * from {table} where period_start = date '{}'",
         period.start

@@ -131,9 +131,9 @@ pub fn deliver(
         .detail_url
         .as_deref()
         .map(|base| format!("{}/{}/", base.trim_end_matches('/'), day.format("%Y-%m")));
-    // The cards name KPIs in the proof brief's words; without the template they name the ids.
-    let names = match crate::reports::proof_brief::template() {
-        Ok(t) => t.kpi_names,
+    // The cards name KPIs as the reports do; without the words file they name the ids.
+    let names = match crate::catalog::words() {
+        Ok(words) => words.names,
         Err(e) => {
             tracing::warn!("alert cards will show KPI ids: {e:#}");
             Default::default()

@@ -19,8 +19,8 @@ use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
 use crate::canonical::{Batch, Value};
+use crate::catalog::Period;
 use crate::config::{Config, TicketSettings};
-use crate::kpi::Period;
 use crate::lake::Lake;
 use crate::ops::ledger::REMEDIATION_TICKETS;
 

@@ -19,11 +19,14 @@ use crate::sql::{self, Cell};
 
 pub const FILE: &str = "proof_brief.toml";
 
-/// The proof brief's wording, from `report_templates/proof_brief.toml` (also the KPI names the
-/// alert cards use).
+/// The proof brief's wording, from `report_templates/proof_brief.toml`, with the KPIs' names and
+/// definitions (`catalog::words`).
 pub fn template() -> Result<Template> {
     let file = crate::shipped::TEMPLATES.read(FILE)?;
-    toml::from_str(file.text()?).map_err(|e| anyhow::anyhow!("{}: {}", file.origin, e.to_string().trim_end()))
+    let mut template: Template = toml::from_str(file.text()?)
+        .map_err(|e| anyhow::anyhow!("{}: {}", file.origin, e.to_string().trim_end()))?;
+    template.kpis = crate::catalog::words()?;
+    Ok(template)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -34,8 +37,8 @@ pub struct Template {
     pub font: String,
     pub bold_font: String,
     pub sections: BTreeMap<String, String>,
-    pub kpi_names: BTreeMap<String, String>,
-    pub definitions: BTreeMap<String, String>,
+    #[serde(skip)]
+    pub kpis: crate::catalog::Words,
     pub labels: Labels,
     pub summary: super::summary::Words,
     pub objectives: super::objectives::Words,
@@ -46,7 +49,7 @@ impl Template {
     pub fn measure_name(&self, id: &str) -> String {
         match id {
             "overdue_devices" => self.summary.overdue_devices.clone(),
-            _ => self.kpi_names.get(id).cloned().unwrap_or_else(|| id.to_string()),
+            _ => self.kpis.name(id),
         }
     }
 }
@@ -637,7 +640,7 @@ pub fn write(
             let id = r[0].to_text();
             let unit = r[1].to_text();
             vec![
-                template.kpi_names.get(&id).cloned().unwrap_or(id),
+                template.kpis.name(&id),
                 shown(&r[2], &unit),
                 shown(&r[3], &unit),
                 shown(&r[4], &unit),
@@ -850,8 +853,8 @@ pub fn write(
     w.table(&headers(&words.table), &[0.24, 0.30, 0.24, 0.22], &objectives);
 
     w.heading(&section("definitions"));
-    for (id, definition) in &template.definitions {
-        let name = template.kpi_names.get(id).cloned().unwrap_or_else(|| id.clone());
+    for (id, definition) in &template.kpis.definitions {
+        let name = template.kpis.name(id);
         w.paragraph(&format!("{name}: {definition}"));
     }
 

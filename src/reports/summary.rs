@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use duckdb::Connection;
 use serde::Deserialize;
 
-use crate::kpi::{self, Better};
+use crate::catalog::{self, Better};
 use crate::sql::{self, Cell};
 
 /// The KPIs the summary leads with, in order; `overdue_devices` (devices with an overdue patch,
@@ -192,7 +192,7 @@ pub fn build(conn: &Connection, period_start: &str) -> Result<Summary> {
             let (Cell::Float(to), Cell::Float(from)) = (&r[2], &r[3]) else {
                 return None;
             };
-            let better = match kpi::direction(&r[0].to_text())? {
+            let better = match catalog::find(&r[0].to_text())?.better {
                 Better::Higher => to > from,
                 Better::Lower => to < from,
                 Better::Neither => return None,

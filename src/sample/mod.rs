@@ -29,6 +29,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::canonical::{self, TABLES, Table};
+use crate::catalog::patch_tuesday;
 
 mod writers;
 
@@ -478,11 +479,6 @@ fn yes(b: bool) -> String {
 
 fn opt(s: Option<&str>) -> String {
     s.unwrap_or_default().to_string()
-}
-
-/// The second Tuesday of a month: Microsoft's Patch Tuesday.
-pub fn patch_tuesday(year: i32, month: u32) -> NaiveDate {
-    NaiveDate::from_weekday_of_month_opt(year, month, Weekday::Tue, 2).expect("every month has two Tuesdays")
 }
 
 /// The summary status an RMM reports for a device under a patch policy, from its counts of
@@ -1839,18 +1835,6 @@ impl<'a> Generator<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn patch_tuesday_is_the_second_tuesday() {
-        assert_eq!(
-            patch_tuesday(2026, 10),
-            NaiveDate::from_ymd_opt(2026, 10, 13).unwrap()
-        );
-        assert_eq!(
-            patch_tuesday(2026, 9),
-            NaiveDate::from_ymd_opt(2026, 9, 8).unwrap()
-        );
-    }
 
     #[test]
     fn bad_options_are_refused() {

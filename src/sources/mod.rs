@@ -761,7 +761,7 @@ pub fn microsoft_release_date(title: &str) -> Option<NaiveDate> {
     let (year, month): (i32, u32) = (year.parse().ok()?, month.parse().ok()?);
     (1..=12)
         .contains(&month)
-        .then(|| crate::sample::patch_tuesday(year, month))
+        .then(|| crate::catalog::patch_tuesday(year, month))
 }
 
 /// A vendor severity word -> the canonical one: case folded, `optional` is low, anything else
