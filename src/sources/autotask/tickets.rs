@@ -1,157 +1,15 @@
-//! Autotask PSA (REST JSON): Companies and Tickets query pages (a folder of pages is one export),
-//! TicketChangeRequestApprovals, ChangeRequestLinks, and the picklist export
-//! (`Tickets/entityInformation/fields`) -> tenants, tickets, changes.
-//!
-//! Wire names are camelCase with `ID` kept upper (`companyID`); fields are matched without regard
-//! to case. Picklist ids other than ticketType (1 Service Request, 2 Incident, 3 Problem, 4 Change
-//! Request, 5 Alert) and status 5 (Complete) differ per Autotask instance: their labels come from
-//! the picklist export, ingested before the tickets (it is kept in `source_lookups`). What the
-//! MSP set up itself — which tickets are remediation, what priority labels mean, where change
-//! requests keep type, risk and outcome — comes from `[mapping.autotask]`.
+//! Tickets query pages: service tickets into `tickets`, change requests (ticketType 4) into
+//! `changes`, read with the picklists and the MSP's `[mapping.autotask]`.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Context, RowSink, json};
-use crate::canonical::{CHANGES, Problem, TENANTS, TICKETS};
+use super::SOURCE;
+use crate::canonical::{CHANGES, Problem, TICKETS};
 use crate::config::AutotaskMapping;
-use crate::lake::SOURCE_LOOKUPS;
 use crate::sources::timestamps::TimeStyle;
-
-pub const SOURCE: &str = "autotask";
-
-/// Companies: `companyType` 1 is a customer; inactive companies stay tenants (their history
-/// counts) but prospects and vendors are not clients.
-pub fn read_companies(
-    document: &Value,
-    ctx: &Context,
-    sink: &mut RowSink,
-    warnings: &mut Vec<String>,
-) -> u64 {
-    let companies = json::records(document, &["items"]);
-    let mut skipped = 0;
-    for (i, c) in companies.iter().enumerate() {
-        let kind = json::text(c, "companyType");
-        if !kind.is_empty() && kind != "1" {
-            skipped += 1;
-            continue;
-        }
-        let id = json::text(c, "id");
-        let line = i as u64 + 1;
-        let tenant = match ctx.company_tenant(&id) {
-            Ok(tenant) => tenant,
-            Err(problem) => {
-                sink.reject(&TENANTS, line, problem);
-                continue;
-            }
-        };
-        let cells = ctx.tenant_cells(&tenant, &json::text(c, "companyName"), Some(&id), None);
-        sink.push(&TENANTS, line, &cells);
-        sink.link_company(ctx, line, &id, &tenant);
-    }
-    if skipped > 0 {
-        warnings.push(format!(
-            "{skipped} compan(ies) that are not customers (companyType <> 1) skipped"
-        ));
-    }
-    companies.len() as u64
-}
-
-/// The picklist export: both the REST `fields` shape and a `{field: [{value, label}]}` dump.
-pub fn read_picklists(document: &Value, sink: &mut RowSink) -> u64 {
-    let mut n = 0;
-    let mut push = |field: &str, entry: &Value, sink: &mut RowSink| {
-        n += 1;
-        sink.push(
-            &SOURCE_LOOKUPS,
-            n,
-            &[
-                ("source", SOURCE.to_string()),
-                ("kind", format!("picklist:{}", field.to_ascii_lowercase())),
-                ("record_id", json::text(entry, "value")),
-                ("label", json::text(entry, "label")),
-                ("parent", json::text(entry, "parentValue")),
-            ],
-        );
-    };
-    // `{"fields": [...]}` as the API answers, or the bare array common tools cache.
-    let fields = json::field(document, "fields")
-        .and_then(Value::as_array)
-        .or_else(|| document.as_array());
-    if let Some(fields) = fields {
-        for f in fields {
-            let name = json::text(f, "name");
-            for entry in json::field(f, "picklistValues")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                push(&name, entry, sink);
-            }
-        }
-    } else if let Some(map) = document.as_object() {
-        // A dump of picklists by field name: only entries that are picklist values count.
-        let is_value = |e: &&Value| json::field(e, "value").is_some() && json::field(e, "label").is_some();
-        for (name, entries) in map.iter().filter(|(k, _)| !k.starts_with('_')) {
-            for entry in entries.as_array().into_iter().flatten().filter(is_value) {
-                push(name, entry, sink);
-            }
-        }
-    }
-    n
-}
-
-/// TicketChangeRequestApprovals: one vote per approver.
-pub fn read_approvals(document: &Value, ctx: &Context, sink: &mut RowSink) -> u64 {
-    let style = ctx.time_style(SOURCE);
-    let approvals = json::records(document, &["items"]);
-    for (i, a) in approvals.iter().enumerate() {
-        let at = style
-            .parse(&json::text(a, "approveRejectDateTime"))
-            .ok()
-            .flatten();
-        sink.push(
-            &SOURCE_LOOKUPS,
-            i as u64 + 1,
-            &[
-                ("source", SOURCE.to_string()),
-                ("kind", "change_approval".to_string()),
-                ("record_id", json::text(a, "id")),
-                ("key", json::text(a, "ticketID")),
-                (
-                    "flag",
-                    json::flag(a, "isApproved")
-                        .map(|b| b.to_string())
-                        .unwrap_or_default(),
-                ),
-                ("at_utc", at.map(|t| t.to_rfc3339()).unwrap_or_default()),
-            ],
-        );
-    }
-    approvals.len() as u64
-}
-
-/// ChangeRequestLinks: a change linked to the incident or problem it caused (or fixed).
-pub fn read_links(document: &Value, sink: &mut RowSink) -> u64 {
-    let links = json::records(document, &["items"]);
-    for (i, l) in links.iter().enumerate() {
-        let change = json::text(l, "changeRequestTicketID");
-        let other = json::text(l, "problemOrIncidentTicketID");
-        sink.push(
-            &SOURCE_LOOKUPS,
-            i as u64 + 1,
-            &[
-                ("source", SOURCE.to_string()),
-                ("kind", "change_link".to_string()),
-                ("record_id", format!("{change}-{other}")),
-                ("key", change),
-                ("label", other),
-            ],
-        );
-    }
-    links.len() as u64
-}
+use crate::sources::{Context, RowSink, json};
 
 /// Picklist labels known from earlier exports: field -> id -> label.
 struct Picklists(BTreeMap<String, BTreeMap<String, String>>);
@@ -255,7 +113,7 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
             style
                 .parse(&json::text(t, field))
                 .map(|v| v.map(|v| v.to_rfc3339()).unwrap_or_default())
-                .map_err(|reason| super::bad_value(field, &json::text(t, field), reason))
+                .map_err(|reason| crate::sources::bad_value(field, &json::text(t, field), reason))
         };
         let id = json::text(t, "id");
         let kind = json::text(t, "ticketType");
@@ -354,7 +212,8 @@ pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warning
             })
             .map(|p| p.to_string())
             .unwrap_or_default();
-        let patch = super::kb_in(&title).or_else(|| super::kb_in(&json::text(t, "description")));
+        let patch =
+            crate::sources::kb_in(&title).or_else(|| crate::sources::kb_in(&json::text(t, "description")));
         sink.push(
             &TICKETS,
             line,
@@ -444,7 +303,7 @@ fn read_change(
     };
     let mut time = |column: &str| match style.parse(&field(column)) {
         Ok(v) => Ok(v.map(|v| v.to_rfc3339()).unwrap_or_default()),
-        Err(reason) => Err(super::bad_value(column, &field(column), reason)),
+        Err(reason) => Err(crate::sources::bad_value(column, &field(column), reason)),
     };
     let times: Vec<Result<String, Problem>> = [
         "planned_start_utc",
@@ -469,14 +328,17 @@ fn read_change(
         *defaulted_types += 1;
         change_type = "normal".into();
     }
-    let outcome =
-        match super::change_outcome(word("outcome"), status, "mapping.autotask.change_fields.outcome") {
-            Ok(o) => o,
-            Err(problem) => {
-                sink.reject(&CHANGES, line, problem);
-                return;
-            }
-        };
+    let outcome = match crate::sources::change_outcome(
+        word("outcome"),
+        status,
+        "mapping.autotask.change_fields.outcome",
+    ) {
+        Ok(o) => o,
+        Err(problem) => {
+            sink.reject(&CHANGES, line, problem);
+            return;
+        }
+    };
     // CAB: approved once an approver said yes, rejected once one said no; the decision time is
     // the latest vote.
     let votes: Vec<_> = ctx
@@ -578,201 +440,5 @@ mod tests {
         assert_eq!(priority("High", &mapping), Some(2));
         assert_eq!(priority("Critical", &mapping), Some(1));
         assert_eq!(priority("Whenever", &mapping), None);
-    }
-}
-
-/// Writing canonical rows in Autotask's shapes: what `govpack sample --format autotask` uses to
-/// show (and test) that an Autotask export of an MSP gives the same KPIs as its canonical form.
-/// It writes exactly what the adapter reads with the default `[mapping.autotask]`.
-pub mod export {
-    use serde_json::{Value, json};
-
-    pub use crate::sources::ExportRow as Row;
-
-    const STATUSES: [(&str, i64, &str); 5] = [
-        ("new", 1, "New"),
-        ("complete", 5, "Complete"),
-        ("waiting", 7, "Waiting Customer"),
-        ("in_progress", 8, "In Progress"),
-        ("cancelled", 30, "Cancelled"),
-    ];
-    const PRIORITIES: [(i64, &str); 4] = [(1, "Critical"), (2, "High"), (3, "Medium"), (4, "Low")];
-    const PATCH_SUB_ISSUE: i64 = 271;
-
-    fn page(items: Vec<Value>) -> Value {
-        json!({
-            "items": items,
-            "pageDetails": {"count": items.len(), "requestCount": 500, "prevPageUrl": null, "nextPageUrl": null}
-        })
-    }
-
-    fn number_or_text(s: &str) -> Value {
-        s.parse::<i64>()
-            .map_or_else(|_| Value::String(s.to_string()), Value::from)
-    }
-
-    fn opt(s: &str) -> Value {
-        if s.is_empty() {
-            Value::Null
-        } else {
-            Value::String(s.to_string())
-        }
-    }
-
-    fn status_id(status: &str) -> i64 {
-        STATUSES
-            .iter()
-            .find(|(s, _, _)| *s == status)
-            .map_or(1, |(_, id, _)| *id)
-    }
-
-    pub fn companies<R: Row>(tenants: &[R]) -> Value {
-        page(
-            tenants
-                .iter()
-                .map(|t| {
-                    json!({
-                        "id": number_or_text(t.get("tenant_id")),
-                        "companyName": t.get("tenant_name"),
-                        "companyType": 1,
-                        "isActive": true,
-                        "userDefinedFields": []
-                    })
-                })
-                .collect(),
-        )
-    }
-
-    /// The picklist export: statuses, priorities, the queues the tickets use, and the
-    /// "Patch Management" sub-issue type that marks remediation tickets.
-    pub fn picklists(queues: &[String]) -> Value {
-        let values = |pairs: Vec<(String, String)>| -> Vec<Value> {
-            pairs
-                .into_iter()
-                .map(|(value, label)| json!({"value": value, "label": label, "isActive": true}))
-                .collect()
-        };
-        json!({"fields": [
-            {"name": "status", "isPickList": true, "picklistValues": values(STATUSES.iter().map(|(_, id, l)| (id.to_string(), l.to_string())).collect())},
-            {"name": "priority", "isPickList": true, "picklistValues": values(PRIORITIES.iter().map(|(id, l)| (id.to_string(), l.to_string())).collect())},
-            {"name": "queueID", "isPickList": true, "picklistValues": values(queues.iter().enumerate().map(|(i, q)| ((100 + i).to_string(), q.clone())).collect())},
-            {"name": "subIssueType", "isPickList": true, "picklistValues": values(vec![(PATCH_SUB_ISSUE.to_string(), "Patch Management".to_string())])}
-        ]})
-    }
-
-    /// Tickets and change requests, as one Tickets query page.
-    pub fn tickets<R: Row>(tickets: &[R], changes: &[R], queues: &[String]) -> Value {
-        let mut items = Vec::new();
-        for t in tickets {
-            let kind = match t.get("ticket_type") {
-                "service_request" => 1,
-                "problem" => 3,
-                "change_request" => 4,
-                "alert" => 5,
-                _ => 2,
-            };
-            let queue = queues
-                .iter()
-                .position(|q| q == t.get("queue"))
-                .map(|i| Value::from(100 + i as i64));
-            let status = status_id(t.get("status"));
-            items.push(json!({
-                "id": number_or_text(t.get("ticket_id")),
-                "companyID": number_or_text(t.get("tenant_id")),
-                "ticketNumber": opt(t.get("ticket_number")),
-                "ticketType": kind,
-                "title": t.get("title"),
-                "priority": t.get("priority").parse::<i64>().ok(),
-                "status": status,
-                "createDate": t.get("created_utc"),
-                "resolvedDateTime": if status == 5 { opt(t.get("resolved_utc")) } else { Value::Null },
-                "completedDate": if status == 5 { opt(t.get("resolved_utc")) } else { Value::Null },
-                "dueDateTime": opt(t.get("due_utc")),
-                "queueID": queue,
-                "subIssueType": if t.get("ticket_type") == "remediation" { Some(PATCH_SUB_ISSUE) } else { None },
-                "resolution": opt(t.get("root_cause")),
-                "userDefinedFields": []
-            }));
-        }
-        for c in changes {
-            let status = match c.get("outcome") {
-                "in_progress" => "in_progress",
-                "cancelled" => "cancelled",
-                _ => "complete",
-            };
-            let udf = |name: &str, column: &str| json!({"name": name, "value": opt(c.get(column))});
-            let plan = |column: &str, text: &str| {
-                if c.get(column) == "true" {
-                    text.to_string()
-                } else {
-                    String::new()
-                }
-            };
-            items.push(json!({
-                "id": number_or_text(c.get("change_id")),
-                "companyID": number_or_text(c.get("tenant_id")),
-                "ticketType": 4,
-                "title": c.get("title"),
-                "status": status_id(status),
-                "createDate": c.get("created_utc"),
-                "completedDate": opt(c.get("actual_end_utc")),
-                "changeInfoField1": plan("has_comm_plan", "Communication: client notified"),
-                "changeInfoField2": if c.get("risk").is_empty() { String::new() } else { format!("Risk: {}", c.get("risk")) },
-                "changeInfoField4": plan("has_rollback_plan", "Backout: documented"),
-                "changeInfoField5": plan("has_test_evidence", "Test: evidence attached"),
-                "userDefinedFields": [
-                    udf("Change Type", "change_type"),
-                    udf("Change Outcome", "outcome"),
-                    udf("Maintenance Window", "planned_start_utc"),
-                    udf("Planned End", "planned_end_utc"),
-                    udf("Actual Start", "actual_start_utc"),
-                    udf("Validation Checklist", "has_validation_checklist"),
-                    udf("Rollback Attempted", "rollback_attempted"),
-                    udf("Rollback Succeeded", "rollback_succeeded"),
-                    udf("Post-Change Verified", "post_change_verified"),
-                    udf("Customer Impact Declared", "customer_impact_declared")
-                ]
-            }));
-        }
-        page(items)
-    }
-
-    /// One approval record per CAB decision (none for changes without one).
-    pub fn approvals<R: Row>(changes: &[R]) -> Value {
-        let mut items = Vec::new();
-        for (i, c) in changes.iter().enumerate() {
-            let vote = match c.get("cab_decision") {
-                "approved" => Value::Bool(true),
-                "rejected" => Value::Bool(false),
-                "pending" => Value::Null,
-                _ => continue,
-            };
-            items.push(json!({
-                "id": 900_000 + i as i64,
-                "ticketID": number_or_text(c.get("change_id")),
-                "isApproved": vote,
-                "approveRejectDateTime": if vote.is_null() { Value::Null } else { opt(c.get("cab_decided_utc")) },
-                "resourceID": 29_682_885
-            }));
-        }
-        page(items)
-    }
-
-    /// A link to an incident for every change that caused one.
-    pub fn links<R: Row>(changes: &[R]) -> Value {
-        page(
-            changes
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.get("caused_incident") == "true")
-                .map(|(i, c)| {
-                    json!({
-                        "id": 700_000 + i as i64,
-                        "changeRequestTicketID": number_or_text(c.get("change_id")),
-                        "problemOrIncidentTicketID": 800_000 + i as i64
-                    })
-                })
-                .collect(),
-        )
     }
 }
