@@ -31,90 +31,11 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::*;
 
-use crate::canonical::{self, Batch, COUNT, ColumnType, Partitioning, Table, Value, col, req};
+use crate::canonical::system::{INGEST_LEDGER, INGEST_TENANTS, QUARANTINE, SOURCE_LOOKUPS};
+use crate::canonical::{self, Batch, Partitioning, Table, Value};
 use crate::files::{sync_dir, write_atomic, write_atomic_path};
 use crate::sources::{Rejection, SourceFile};
 use crate::sql_quote::{identifier, string_literal};
-
-const TEXT: ColumnType = ColumnType::Text;
-
-/// Rows refused at ingest: which file, which line and cell, and why.
-pub static QUARANTINE: Table = Table {
-    name: "quarantine",
-    columns: &[
-        req("source_file", TEXT),
-        req("source_sha256", TEXT),
-        req("table_name", TEXT),
-        req("line", COUNT),
-        col("column_name", TEXT),
-        col("value", TEXT),
-        req("reason", TEXT),
-        col("detail", TEXT),
-        req("quarantined_utc", ColumnType::Timestamp),
-    ],
-    key: &["source_sha256", "line", "column_name", "reason"],
-    partitioning: Partitioning::Log,
-};
-
-/// Every file ingested: its digest (which makes a repeat a no-op), counts and time.
-pub static INGEST_LEDGER: Table = Table {
-    name: "ingest_ledger",
-    columns: &[
-        req("source_sha256", TEXT),
-        req("source_path", TEXT),
-        req("source_file", TEXT),
-        req("source_format", TEXT),
-        // The day the file was read for (`--snapshot-date` or the date in its name): the same
-        // bytes saved for two days are two snapshots.
-        col("snapshot_date", ColumnType::Date),
-        col("encoding", TEXT),
-        col("tables", TEXT),
-        req("rows_read", COUNT),
-        req("rows_loaded", COUNT),
-        req("rows_quarantined", COUNT),
-        req("rows_replaced", COUNT),
-        // Rows older than the lake's row of their key (an old export ingested late): not applied.
-        col("rows_stale", COUNT),
-        // What the adapter noticed without refusing a row (ignored columns, unknown vendor
-        // words counted as other/no_data), so the data-quality report can show it.
-        col("warnings", TEXT),
-        req("ingested_utc", ColumnType::Timestamp),
-        req("govpack_version", TEXT),
-    ],
-    key: &["source_sha256", "snapshot_date"],
-    partitioning: Partitioning::Log,
-};
-
-/// Whose rows each ingested file brought, a row per file and tenant: a tenant's evidence bundle
-/// lists its own inputs only, found here rather than by scanning every table of the lake.
-pub static INGEST_TENANTS: Table = Table {
-    name: "ingest_tenants",
-    columns: &[
-        req("source_sha256", TEXT),
-        col("snapshot_date", ColumnType::Date),
-        req("tenant_id", TEXT),
-    ],
-    key: &["source_sha256", "snapshot_date", "tenant_id"],
-    partitioning: Partitioning::Log,
-};
-
-/// Facts an adapter keeps between exports of one tool that are not canonical rows: a PSA's
-/// picklist labels, change approvals, links between tickets. Only the adapters read it.
-pub static SOURCE_LOOKUPS: Table = Table {
-    name: "source_lookups",
-    columns: &[
-        req("source", TEXT),
-        req("kind", TEXT),
-        req("record_id", TEXT),
-        col("key", TEXT),
-        col("label", TEXT),
-        col("parent", TEXT),
-        col("flag", ColumnType::Bool),
-        col("at_utc", ColumnType::Timestamp),
-    ],
-    key: &["source", "kind", "record_id"],
-    partitioning: Partitioning::Whole,
-};
 
 /// One row of `source_lookups`.
 #[derive(Debug, Clone, Default, PartialEq)]

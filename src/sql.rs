@@ -16,25 +16,14 @@ use duckdb::types::ValueRef;
 
 use crate::canonical::{
     ColumnType, LINEAGE_EXPORT_DATE, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, Partitioning, TABLES, Table,
+    system,
 };
-use crate::lake::{INGEST_LEDGER, INGEST_TENANTS, Lake, QUARANTINE};
-use crate::ops::ledger::{ALERTS, REMEDIATION_TICKETS, RUNS};
+use crate::lake::Lake;
 pub use crate::sql_quote::{identifier, string_literal};
 
 /// Every table the lake holds, canonical first.
 pub fn lake_tables() -> Vec<&'static Table> {
-    TABLES
-        .iter()
-        .copied()
-        .chain([
-            &QUARANTINE,
-            &INGEST_LEDGER,
-            &INGEST_TENANTS,
-            &RUNS,
-            &ALERTS,
-            &REMEDIATION_TICKETS,
-        ])
-        .collect()
+    TABLES.iter().copied().chain(system::QUERIED).collect()
 }
 
 /// An in-memory DuckDB session with a view per lake table and KPI output.

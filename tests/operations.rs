@@ -1408,7 +1408,7 @@ fn a_runs_records_are_appended_and_the_ledger_shows_the_latest_even_after_an_old
         ]
     );
     // Compaction keeps the same latest records.
-    lake.compact_log(&ledger::RUNS).unwrap();
+    lake.compact_log(&govpack::canonical::system::RUNS).unwrap();
     assert_eq!(files_in(&runs).len(), 1);
     assert_eq!(
         query(dir.path(), "select run_id, status from runs order by run_id"),

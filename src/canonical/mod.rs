@@ -3,6 +3,7 @@
 //! vocabularies, natural keys and how the lake partitions them; everything else asks it.
 
 mod batch;
+pub mod system;
 
 pub use batch::{Batch, BatchSize, lake_dtype, lake_schema};
 

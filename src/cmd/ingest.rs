@@ -129,7 +129,8 @@ pub fn print_summary(report: &IngestReport, lake: &Lake) {
     if quarantined > 0 {
         println!(
             "Quarantined rows, with file, line, column and reason: {}",
-            lake.table_dir(crate::lake::QUARANTINE.name).display()
+            lake.table_dir(crate::canonical::system::QUARANTINE.name)
+                .display()
         );
     }
 }

@@ -146,7 +146,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         "Run {}: {} in {seconds:.1} s; recorded in {}",
         record.status,
         run_id,
-        lake.table_dir(ledger::RUNS.name).display()
+        lake.table_dir(crate::canonical::system::RUNS.name).display()
     );
     recorded.context("cannot record the run in the ledger")?;
     outcome?;

@@ -17,12 +17,12 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value as Json, json};
 
+use crate::canonical::system::ALERTS;
 use crate::canonical::{Batch, Value};
 use crate::config::Config;
 use crate::lake::Lake;
 use crate::ops::alerts::{Breach, History};
 use crate::ops::http::{self, Request, Retry};
-use crate::ops::ledger::ALERTS;
 
 /// What the delivery of one day's breaches did.
 #[derive(Debug, Default)]

@@ -18,11 +18,11 @@ use duckdb::{Connection, params};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
+use crate::canonical::system::REMEDIATION_TICKETS;
 use crate::canonical::{Batch, Value};
 use crate::catalog::Period;
 use crate::config::{Config, TicketSettings};
 use crate::lake::Lake;
-use crate::ops::ledger::REMEDIATION_TICKETS;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreparedTicket {

@@ -416,7 +416,7 @@ impl RowSink {
             return;
         }
         self.push(
-            &crate::lake::SOURCE_LOOKUPS,
+            &crate::canonical::system::SOURCE_LOOKUPS,
             line,
             &[
                 ("source", ctx.source.to_string()),

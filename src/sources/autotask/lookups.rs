@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::SOURCE;
 use crate::canonical::TENANTS;
-use crate::lake::SOURCE_LOOKUPS;
+use crate::canonical::system::SOURCE_LOOKUPS;
 use crate::sources::{Context, RowSink, json};
 
 /// Companies: `companyType` 1 is a customer; inactive companies stay tenants (their history
