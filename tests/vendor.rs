@@ -1403,3 +1403,46 @@ fn a_kev_catalog_or_cvrf_document_without_its_list_is_refused_naming_the_file_no
     );
     assert!(rows(&lake, "select count(*) from ingest_ledger")[0][0] == "0");
 }
+
+#[test]
+fn kev_entries_and_cvrf_vulnerabilities_that_cannot_be_rows_are_quarantined_with_their_entry_and_reason() {
+    let dir = TempDir::new().unwrap();
+    let catalog = dir.path().join("known_exploited_vulnerabilities.json");
+    std::fs::write(
+        &catalog,
+        r#"{"catalogVersion": "2026.10.15", "dateReleased": "2026-10-15T17:02:11Z", "vulnerabilities": [
+            {"cveID": "CVE-2026-1", "dateAdded": "2026-10-14", "dueDate": "2026-11-04"},
+            {"vendorProject": "Microsoft", "dateAdded": "2026-10-14"},
+            {"cveID": "CVE-2026-3", "dateAdded": "14/13/2026"}]}"#,
+    )
+    .unwrap();
+    let cvrf = dir.path().join("msrc-cvrf-2026-Oct.json");
+    std::fs::write(
+        &cvrf,
+        r#"{"DocumentTracking": {"Identification": {"ID": {"Value": "2026-Oct"}}, "CurrentReleaseDate": "2026-10-13T07:00:00"},
+            "Vulnerability": [
+            {"CVE": "CVE-2026-9", "Remediations": [{"Description": {"Value": "5044348"}, "Type": 2}]},
+            {"CVE": "", "Remediations": [{"Description": {"Value": "5044707"}, "Type": 2}]}]}"#,
+    )
+    .unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let report = ingest::ingest(&Config::default(), &lake, &[catalog, cvrf]).unwrap();
+    assert_eq!(report.failed(), 0, "{report:#?}");
+    assert_eq!(
+        rows(
+            &lake,
+            "select table_name, cast(line as varchar), column_name, coalesce(value, ''), reason
+             from quarantine order by table_name, line"
+        ),
+        [
+            row(&["kev", "2", "cve_id", "", "missing_required"]),
+            row(&["kev", "3", "date_added", "14/13/2026", "invalid_date"]),
+            row(&["patch_cves", "2", "cve_id", "", "missing_required"]),
+        ]
+    );
+    assert_eq!(rows(&lake, "select cve_id from kev"), [row(&["CVE-2026-1"])]);
+    assert_eq!(
+        rows(&lake, "select patch_id, cve_id from patch_cves"),
+        [row(&["KB5044348", "CVE-2026-9"])]
+    );
+}

@@ -14,13 +14,14 @@ use crate::cli::GlobalArgs;
 use crate::error::UsageError;
 use crate::sample::{self, SampleFormat, SampleSpec};
 
-/// Generate a realistic, deterministic sample MSP as canonical CSV
+/// Generate a realistic, deterministic sample MSP as canonical CSV, with the CISA KEV catalog and
+/// MSRC CVRF documents of its updates
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  govpack sample --out sample_data\n  \
     govpack sample --out big --tenants 10 --devices 2000 --months 12 --seed 7 --until 2026-10-31\n  \
     govpack sample --out vendor-msp --format vendor --until 2026-10-31")]
 pub struct Args {
-    /// Folder to write the CSV files into
+    /// Folder to write the files into
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Number of client tenants (1-10)
