@@ -17,19 +17,6 @@ pub const DEFAULT_CONFIG: &str = include_str!("default_config.toml");
 /// The config file read when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "govpack.toml";
 
-/// The exports whose settings `[sources.<name>]` may hold.
-pub const SOURCE_NAMES: &[&str] = &[
-    "canonical_csv",
-    "datto_rmm",
-    "ninjaone",
-    "connectwise_automate",
-    "wufb",
-    "autotask",
-    "connectwise_manage",
-    "cisa_kev",
-    "msrc_cvrf",
-];
-
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -575,16 +562,6 @@ impl Default for PolicyTierSettings {
     }
 }
 
-impl SourceSettings {
-    /// What each source writes when nobody configured it (each adapter says, in its own file).
-    pub fn default_for(source: &str) -> SourceSettings {
-        SourceSettings {
-            date_culture: crate::sources::default_date_culture(source),
-            ..SourceSettings::default()
-        }
-    }
-}
-
 impl Default for SourceSettings {
     fn default() -> Self {
         SourceSettings {
@@ -701,14 +678,6 @@ impl Config {
         } else {
             self.base_dir.join(path)
         }
-    }
-
-    /// A source's settings: its `[sources.<name>]` table, else the source's own defaults.
-    pub fn source(&self, name: &str) -> SourceSettings {
-        self.sources
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| SourceSettings::default_for(name))
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -929,12 +898,11 @@ impl Config {
             }
         }
         for (name, source) in &self.sources {
-            one_of("sources".to_string(), name, SOURCE_NAMES).map_err(|_| {
-                format!(
-                    "sources.{name}: unknown source (known: {})",
-                    SOURCE_NAMES.join(", ")
-                )
-            })?;
+            // The adapters' registry says which sources exist: the one import of `sources`
+            // here, so that adding a vendor does not mean adding its name to a second list.
+            let known: Vec<&str> = crate::sources::registry::settings_keys().collect();
+            one_of("sources".to_string(), name, &known)
+                .map_err(|_| format!("sources.{name}: unknown source (known: {})", known.join(", ")))?;
             source.time_zone.parse::<chrono_tz::Tz>().map_err(|_| {
                 format!(
                     "sources.{name}.time_zone: `{}` is not an IANA time zone (e.g. UTC, Europe/London, America/New_York)",

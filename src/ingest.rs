@@ -142,7 +142,7 @@ pub fn ingest_with(
     name_source_systems(lake)?;
     let files = expand_paths(paths)?;
     let mut report = IngestReport::default();
-    let mut pending: Vec<((Format, usize), SourceFile, Recognised)> = Vec::new();
+    let mut pending: Vec<(((sources::registry::Stage, usize), usize), SourceFile, Recognised)> = Vec::new();
     let mut seen: HashMap<FileIdentity, PathBuf> = HashMap::new();
     let ingested = lake.ingested_files()?;
     for path in files {
@@ -163,14 +163,14 @@ pub fn ingest_with(
                         Ok(recognised) => {
                             seen.insert(identity, path.clone());
                             // Canonical files load in table order (tenants first).
-                            let table_order = match recognised.format {
-                                Format::CanonicalCsv => recognised
+                            let table_order = match recognised.format.is_canonical() {
+                                true => recognised
                                     .canonical_table(&file)
                                     .and_then(|t| TABLES.iter().position(|x| x.name == t.name))
                                     .unwrap_or(usize::MAX),
-                                _ => 0,
+                                false => 0,
                             };
-                            pending.push(((recognised.format, table_order), file, recognised));
+                            pending.push(((recognised.format.load_order(), table_order), file, recognised));
                             None
                         }
                     },
@@ -221,11 +221,7 @@ fn files_of_source(lake: &Lake, format: Format) -> Result<HashSet<String>> {
     Ok(lake
         .ingested_formats()?
         .into_iter()
-        .filter(|(_, name)| {
-            Format::ALL
-                .into_iter()
-                .any(|f| f.name() == name && f.source() == format.source())
-        })
+        .filter(|(_, name)| Format::from_name(name).is_some_and(|f| f.source() == format.source()))
         .map(|(file, _)| file)
         .collect())
 }
@@ -253,8 +249,8 @@ fn name_source_systems(lake: &Lake) -> Result<()> {
                 lake.ingested_formats()?
                     .into_iter()
                     .filter_map(|(file, name)| {
-                        let format = Format::ALL.into_iter().find(|f| f.name() == name)?;
-                        (format != Format::CanonicalCsv).then(|| (file, format.source().to_string()))
+                        let format = Format::from_name(&name)?;
+                        (!format.is_canonical()).then(|| (file, format.source().to_string()))
                     })
                     .collect(),
             ),
@@ -280,7 +276,7 @@ fn ingest_file(
     let snapshot_date = snapshot_date_of(file, options);
     // Canonical rows name their tenant: only vendor exports need the lake's tenants, devices and
     // picklists to resolve theirs, and a canonical file of millions of rows reads none of it.
-    let ctx = if format == Format::CanonicalCsv {
+    let ctx = if format.is_canonical() {
         Context {
             config,
             snapshot_date,

@@ -41,6 +41,11 @@ fn row(cells: &[&str]) -> Vec<String> {
     cells.iter().map(|c| c.to_string()).collect()
 }
 
+/// A format by the name `--source` takes.
+fn format_named(name: &str) -> Format {
+    Format::from_name(name).expect("a registered format")
+}
+
 fn format_of(name: &str) -> Format {
     let file = govpack::sources::SourceFile::read(&fixture(name)).unwrap();
     govpack::sources::recognise(&file, None).unwrap().format
@@ -49,32 +54,41 @@ fn format_of(name: &str) -> Format {
 #[test]
 fn every_device_patch_ticket_or_change_sample_is_recognised_by_content() {
     let expected = [
-        ("datto_rmm_sites_page.json", Format::DattoSitesJson),
-        ("datto_rmm_sites_export.csv", Format::DattoSitesCsv),
-        ("datto_rmm_devices_page.json", Format::DattoDevicesJson),
-        ("datto_rmm_device.json", Format::DattoDevicesJson),
+        ("datto_rmm_sites_page.json", format_named("datto-rmm-sites-json")),
+        ("datto_rmm_sites_export.csv", format_named("datto-rmm-sites-csv")),
+        (
+            "datto_rmm_devices_page.json",
+            format_named("datto-rmm-devices-json"),
+        ),
+        ("datto_rmm_device.json", format_named("datto-rmm-devices-json")),
         (
             "datto_rmm_devices_export_dattormm_core.csv",
-            Format::DattoDevicesCsv,
+            format_named("datto-rmm-devices-csv"),
         ),
-        ("ninjaone_devices.json", Format::NinjaDevicesJson),
-        ("ninjaone_queries_os_patches.json", Format::NinjaOsPatchesJson),
+        ("ninjaone_devices.json", format_named("ninjaone-devices-json")),
+        (
+            "ninjaone_queries_os_patches.json",
+            format_named("ninjaone-os-patches-json"),
+        ),
         (
             "ninjaone_queries_os_patch_installs.json",
-            Format::NinjaOsPatchInstallsJson,
+            format_named("ninjaone-os-patch-installs-json"),
         ),
-        ("ninjaone_windows_patch_report.csv", Format::NinjaPatchReportCsv),
+        (
+            "ninjaone_windows_patch_report.csv",
+            format_named("ninjaone-patch-report-csv"),
+        ),
         (
             "connectwise_automate_patch_rows_export.csv",
-            Format::AutomatePatchRowsCsv,
+            format_named("connectwise-automate-patch-rows-csv"),
         ),
         (
             "connectwise_automate_plugin_proval_computerpatchcompliance.csv",
-            Format::AutomateComplianceCsv,
+            format_named("connectwise-automate-compliance-csv"),
         ),
         (
             "microsoft_wufb_ucclientupdatestatus.csv",
-            Format::WufbClientUpdateStatusCsv,
+            format_named("wufb-ucclientupdatestatus-csv"),
         ),
     ];
     for (name, format) in expected {
@@ -959,7 +973,7 @@ fn autotask_field_definitions_as_a_bare_array_give_their_picklists_and_a_forced_
         govpack::sources::recognise(&govpack::sources::SourceFile::read(&bare).unwrap(), None)
             .unwrap()
             .format,
-        Format::AutotaskPicklistsJson
+        format_named("autotask-picklists-json")
     );
     let lake = Lake::open(&dir.path().join("lake")).unwrap();
     let report = ingest::ingest_with(&Config::default(), &lake, &[bare], IngestOptions::default()).unwrap();
@@ -978,7 +992,7 @@ fn autotask_field_definitions_as_a_bare_array_give_their_picklists_and_a_forced_
     // A tickets page forced as field definitions reads nothing, and says so.
     let options = IngestOptions {
         snapshot_date: None,
-        source: Some(Format::AutotaskPicklistsJson),
+        source: Some(format_named("autotask-picklists-json")),
     };
     let forced = ingest::ingest_with(
         &Config::default(),
@@ -1232,7 +1246,7 @@ fn the_cisa_kev_catalog_loads_one_row_per_cve_and_a_newer_catalog_wins_whatever_
         let format = govpack::sources::recognise(&govpack::sources::SourceFile::read(file).unwrap(), None)
             .unwrap()
             .format;
-        assert_eq!(format, Format::CisaKevJson, "recognised by content");
+        assert_eq!(format, format_named("cisa-kev-json"), "recognised by content");
     }
     // The newer catalog first, the older one after it: the newer rows stay.
     let report = ingest::ingest(&Config::default(), &lake, &[newer]).unwrap();

@@ -9,8 +9,22 @@
 
 use std::io::{BufRead, Read};
 
+use super::registry::{Adapter, FormatSpec, Reads, Stage};
 use super::{AdapterOutput, FileError, RowSink, SourceFile, text};
 use crate::canonical::{Problem, Reason, TABLES, Table};
+use crate::config::DateCulture;
+
+/// The import format for tools without an adapter. Its files load with the vendors' rows, each
+/// file by its table in canonical order (tenants first).
+pub static ADAPTER: Adapter = Adapter {
+    settings_key: "canonical_csv",
+    default_date_culture: DateCulture::Iso,
+    formats: &[FormatSpec {
+        name: "canonical-csv",
+        stage: Stage::Rows,
+        reads: Reads::Canonical,
+    }],
+};
 
 /// Rows handed on at a time: enough that a chunk's Parquet files are of a useful size, few enough
 /// that a chunk holds tens of megabytes, not the file.

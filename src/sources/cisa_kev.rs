@@ -7,8 +7,24 @@
 use chrono::NaiveDate;
 use serde_json::Value;
 
+use super::registry::{Adapter, FormatSpec, Reads, Stage};
 use super::{FileError, RowSink, SourceFile, json};
 use crate::canonical::KEV;
+use crate::config::DateCulture;
+
+pub static ADAPTER: Adapter = Adapter {
+    settings_key: "cisa_kev",
+    default_date_culture: DateCulture::Iso,
+    formats: &[FormatSpec {
+        name: "cisa-kev-json",
+        stage: Stage::Reference,
+        reads: Reads::Json {
+            recognises: |p| recognises(p.document),
+            read: |file, doc, _, sink, _| read_catalog(file, doc, sink),
+            released: Some(released),
+        },
+    }],
+};
 
 /// Whether a JSON document is the catalog.
 pub fn recognises(document: &Value) -> bool {

@@ -10,12 +10,34 @@
 
 use std::collections::BTreeMap;
 
+use super::registry::{Adapter, FormatSpec, Reads, Stage};
 use super::{Cells, Context, FileError, RowSink, SourceFile, VendorCsv, microsoft_release_date};
 use crate::canonical::{DEVICE_PATCH_SUMMARY, DEVICES, PATCH_STATUS, TENANTS};
+use crate::config::DateCulture;
 
-/// How this export writes ambiguous dates when `[sources.<name>] date_culture` is not set:
-/// Automate's database times come in US form (server-local: set its time_zone).
-pub const DEFAULT_DATE_CULTURE: crate::config::DateCulture = crate::config::DateCulture::Us;
+pub static ADAPTER: Adapter = Adapter {
+    settings_key: "connectwise_automate",
+    // Automate's database times come in US form (server-local: set its time_zone).
+    default_date_culture: DateCulture::Us,
+    formats: &[
+        FormatSpec {
+            name: "connectwise-automate-patch-rows-csv",
+            stage: Stage::Rows,
+            reads: Reads::Csv {
+                headers: &["Computer_Name", "ComputerId", "kbid", "installed"],
+                read: read_patch_rows,
+            },
+        },
+        FormatSpec {
+            name: "connectwise-automate-compliance-csv",
+            stage: Stage::Rows,
+            reads: Reads::Csv {
+                headers: &["ComputerID", "ComputerName", "PatchCompliance"],
+                read: |file, csv, ctx, sink, _| read_compliance(file, csv, ctx, sink),
+            },
+        },
+    ],
+};
 
 fn class_of(machine_type: &str) -> &'static str {
     match machine_type.trim().to_ascii_lowercase().as_str() {

@@ -7,8 +7,24 @@
 
 use serde_json::Value;
 
+use super::registry::{Adapter, FormatSpec, Reads, Stage};
 use super::{Context, RowSink, json};
 use crate::canonical::{CHANGES, TICKETS};
+use crate::config::DateCulture;
+
+pub static ADAPTER: Adapter = Adapter {
+    settings_key: SOURCE,
+    default_date_culture: DateCulture::Iso,
+    formats: &[FormatSpec {
+        name: "connectwise-manage-tickets-json",
+        stage: Stage::Rows,
+        reads: Reads::Json {
+            recognises: |p| p.record_has(&["recordType", "board", "summary"]),
+            read: |_, doc, ctx, sink, warnings| Ok(read_tickets(doc, ctx, sink, warnings)),
+            released: None,
+        },
+    }],
+};
 
 pub const SOURCE: &str = "connectwise_manage";
 

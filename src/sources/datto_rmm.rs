@@ -12,12 +12,63 @@
 
 use serde_json::Value;
 
+use super::registry::{Adapter, FormatSpec, Reads, Stage};
 use super::{Context, FileError, RowSink, SourceFile, VendorCsv, json};
 use crate::canonical::{DEVICE_PATCH_SUMMARY, DEVICES, PATCH_ATTEMPTS, TENANTS};
+use crate::config::DateCulture;
 
-/// How this export writes ambiguous dates when `[sources.<name>] date_culture` is not set:
-/// PowerShell and community CSV exports are written in en-US.
-pub const DEFAULT_DATE_CULTURE: crate::config::DateCulture = crate::config::DateCulture::Us;
+pub static ADAPTER: Adapter = Adapter {
+    settings_key: "datto_rmm",
+    // PowerShell and community CSV exports are written in en-US.
+    default_date_culture: DateCulture::Us,
+    formats: &[
+        FormatSpec {
+            name: "datto-rmm-sites-json",
+            stage: Stage::Tenants,
+            reads: Reads::Json {
+                recognises: |p| {
+                    p.document_has("sites") || p.record_has(&["autotaskCompanyId", "devicesStatus"])
+                },
+                read: |_, doc, ctx, sink, warnings| Ok(read_sites_json(doc, ctx, sink, warnings)),
+                released: None,
+            },
+        },
+        FormatSpec {
+            name: "datto-rmm-sites-csv",
+            stage: Stage::Tenants,
+            reads: Reads::Csv {
+                headers: &["id", "name", "autotaskCompanyId"],
+                read: |_, csv, ctx, sink, warnings| Ok(read_sites_csv(csv, ctx, sink, warnings)),
+            },
+        },
+        FormatSpec {
+            name: "datto-rmm-devices-json",
+            stage: Stage::Rows,
+            reads: Reads::Json {
+                recognises: |p| p.record_has(&["siteUid", "deviceType"]),
+                read: read_devices_json,
+                released: None,
+            },
+        },
+        FormatSpec {
+            name: "datto-rmm-devices-csv",
+            stage: Stage::Rows,
+            reads: Reads::Csv {
+                headers: &["Uid", "SiteId", "Hostname", "DeviceCategory"],
+                read: read_devices_csv,
+            },
+        },
+        FormatSpec {
+            name: "datto-rmm-patch-alerts-json",
+            stage: Stage::Rows,
+            reads: Reads::Json {
+                recognises: |p| p.alert_has(&["alertUid", "alertContext"]),
+                read: |_, doc, ctx, sink, warnings| Ok(read_patch_alerts(doc, ctx, sink, warnings)),
+                released: None,
+            },
+        },
+    ],
+};
 
 const SYSTEM_SITES: [&str; 3] = ["Managed", "OnDemand", "Deleted Devices"];
 

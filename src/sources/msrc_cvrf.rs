@@ -10,8 +10,24 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use serde_json::Value;
 
+use super::registry::{Adapter, FormatSpec, Reads, Stage};
 use super::{FileError, RowSink, SourceFile, json};
 use crate::canonical::PATCH_CVES;
+use crate::config::DateCulture;
+
+pub static ADAPTER: Adapter = Adapter {
+    settings_key: "msrc_cvrf",
+    default_date_culture: DateCulture::Iso,
+    formats: &[FormatSpec {
+        name: "msrc-cvrf-json",
+        stage: Stage::Reference,
+        reads: Reads::Json {
+            recognises: |p| recognises(p.document),
+            read: |file, doc, _, sink, warnings| read_document(file, doc, sink, warnings),
+            released: Some(released),
+        },
+    }],
+};
 
 /// CVRF's remediation type of a vendor fix, and its threat types.
 const VENDOR_FIX: &str = "2";

@@ -13,12 +13,74 @@
 
 use serde_json::Value;
 
+use super::registry::{Adapter, FormatSpec, JsonProbe, Reads, Stage};
 use super::{Cells, Context, FileError, RowSink, SourceFile, VendorCsv, json};
 use crate::canonical::{DEVICES, PATCH_ATTEMPTS, PATCH_STATUS, Problem, Reason, TENANTS};
+use crate::config::DateCulture;
 
-/// How this export writes ambiguous dates when `[sources.<name>] date_culture` is not set:
-/// The patch report CSV is written in en-US.
-pub const DEFAULT_DATE_CULTURE: crate::config::DateCulture = crate::config::DateCulture::Us;
+pub static ADAPTER: Adapter = Adapter {
+    settings_key: "ninjaone",
+    // The patch report CSV is written in en-US.
+    default_date_culture: DateCulture::Us,
+    formats: &[
+        FormatSpec {
+            name: "ninjaone-organizations-json",
+            stage: Stage::Tenants,
+            reads: Reads::Json {
+                recognises: |p| p.document_has("organizations") || p.record_has(&["nodeApprovalMode"]),
+                read: |_, doc, ctx, sink, _| Ok(read_organizations(doc, ctx, sink)),
+                released: None,
+            },
+        },
+        FormatSpec {
+            name: "ninjaone-devices-json",
+            stage: Stage::Rows,
+            reads: Reads::Json {
+                recognises: |p| p.record_has(&["nodeClass"]),
+                read: |file, doc, ctx, sink, _| read_devices(file, doc, ctx, sink),
+                released: None,
+            },
+        },
+        FormatSpec {
+            name: "ninjaone-os-patches-json",
+            stage: Stage::Rows,
+            reads: Reads::Json {
+                recognises: |p| is_patch_query(p) && !lists_installs(p),
+                read: read_os_patches,
+                released: None,
+            },
+        },
+        FormatSpec {
+            name: "ninjaone-os-patch-installs-json",
+            stage: Stage::Rows,
+            reads: Reads::Json {
+                recognises: |p| is_patch_query(p) && lists_installs(p),
+                read: |file, doc, ctx, sink, _| read_os_patch_installs(file, doc, ctx, sink),
+                released: None,
+            },
+        },
+        FormatSpec {
+            name: "ninjaone-patch-report-csv",
+            stage: Stage::Rows,
+            reads: Reads::Csv {
+                headers: &["DeviceName", "PatchName", "KBNumber", "InstalledAt", "DeviceId"],
+                read: |_, csv, ctx, sink, _| Ok(read_patch_report_csv(csv, ctx, sink)),
+            },
+        },
+    ],
+};
+
+/// A page of `/v2/queries/os-patches` or `os-patch-installs` (same envelope, a cursor).
+fn is_patch_query(p: &JsonProbe) -> bool {
+    (p.document_has("results") && p.document_has("cursor")) || p.record_has(&["kbNumber"])
+}
+
+/// Install history rather than the patch list: its results carry `installedAt`.
+fn lists_installs(p: &JsonProbe) -> bool {
+    json::records(p.document, &["results"])
+        .iter()
+        .any(|r| json::field(r, "installedAt").is_some())
+}
 
 fn org_tenant(ctx: &Context, org_id: &str) -> String {
     ctx.site_tenant(org_id)

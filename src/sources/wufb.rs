@@ -8,8 +8,23 @@
 
 use std::collections::BTreeMap;
 
+use super::registry::{Adapter, FormatSpec, Reads, Stage};
 use super::{Cells, Context, FileError, RowSink, SourceFile, VendorCsv};
 use crate::canonical::{DEVICES, PATCH_ATTEMPTS, PATCH_STATUS};
+use crate::config::DateCulture;
+
+pub static ADAPTER: Adapter = Adapter {
+    settings_key: "wufb",
+    default_date_culture: DateCulture::Iso,
+    formats: &[FormatSpec {
+        name: "wufb-ucclientupdatestatus-csv",
+        stage: Stage::Rows,
+        reads: Reads::Csv {
+            headers: &["AzureADDeviceId", "DeviceName", "UpdateClassification"],
+            read: |file, csv, ctx, sink, _| read_client_update_status(file, csv, ctx, sink),
+        },
+    }],
+};
 
 /// `UpdateClassification` -> classification.
 fn classification(raw: &str) -> &'static str {

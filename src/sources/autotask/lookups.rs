@@ -6,7 +6,26 @@ use serde_json::Value;
 use super::SOURCE;
 use crate::canonical::TENANTS;
 use crate::canonical::system::SOURCE_LOOKUPS;
+use crate::sources::registry::JsonProbe;
 use crate::sources::{Context, RowSink, json};
+
+/// The picklist export: field definitions (`Tickets/entityInformation/fields`, `{"fields": [...]}`
+/// or a bare array) whose fields carry `picklistValues`, or a dump of `{value, label}` lists.
+pub(super) fn is_picklist_export(p: &JsonProbe) -> bool {
+    let has = |object: &Value, key: &str| json::field(object, key).is_some();
+    let picklist_dump = p.document.as_object().is_some_and(|m| {
+        m.values().any(|v| {
+            v.as_array()
+                .and_then(|a| a.first())
+                .is_some_and(|e| has(e, "value") && has(e, "label"))
+        })
+    });
+    let fields_export = json::field(p.document, "fields")
+        .and_then(Value::as_array)
+        .or_else(|| p.document.as_array())
+        .is_some_and(|f| f.iter().any(|x| has(x, "picklistValues")));
+    fields_export || picklist_dump
+}
 
 /// Companies: `companyType` 1 is a customer; inactive companies stay tenants (their history
 /// counts) but prospects and vendors are not clients.

@@ -17,4 +17,59 @@ pub mod export;
 pub use lookups::{read_approvals, read_companies, read_links, read_picklists};
 pub use tickets::read_tickets;
 
+use super::registry::{Adapter, FormatSpec, Reads, Stage};
+use crate::config::DateCulture;
+
 pub const SOURCE: &str = "autotask";
+
+pub static ADAPTER: Adapter = Adapter {
+    settings_key: SOURCE,
+    default_date_culture: DateCulture::Iso,
+    formats: &[
+        FormatSpec {
+            name: "autotask-companies-json",
+            stage: Stage::Tenants,
+            reads: Reads::Json {
+                recognises: |p| p.record_has(&["companyName", "companyType"]),
+                read: |_, doc, ctx, sink, warnings| Ok(read_companies(doc, ctx, sink, warnings)),
+                released: None,
+            },
+        },
+        FormatSpec {
+            name: "autotask-picklists-json",
+            stage: Stage::Lookups,
+            reads: Reads::Json {
+                recognises: lookups::is_picklist_export,
+                read: |_, doc, _, sink, _| Ok(read_picklists(doc, sink)),
+                released: None,
+            },
+        },
+        FormatSpec {
+            name: "autotask-change-approvals-json",
+            stage: Stage::Lookups,
+            reads: Reads::Json {
+                recognises: |p| p.record_has(&["ticketID", "isApproved"]),
+                read: |_, doc, ctx, sink, _| Ok(read_approvals(doc, ctx, sink)),
+                released: None,
+            },
+        },
+        FormatSpec {
+            name: "autotask-change-links-json",
+            stage: Stage::Lookups,
+            reads: Reads::Json {
+                recognises: |p| p.record_has(&["changeRequestTicketID"]),
+                read: |_, doc, _, sink, _| Ok(read_links(doc, sink)),
+                released: None,
+            },
+        },
+        FormatSpec {
+            name: "autotask-tickets-json",
+            stage: Stage::Rows,
+            reads: Reads::Json {
+                recognises: tickets::is_tickets_page,
+                read: |_, doc, ctx, sink, warnings| Ok(read_tickets(doc, ctx, sink, warnings)),
+                released: None,
+            },
+        },
+    ],
+};

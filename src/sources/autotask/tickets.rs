@@ -8,8 +8,18 @@ use serde_json::Value;
 use super::SOURCE;
 use crate::canonical::{CHANGES, Problem, TICKETS};
 use crate::config::AutotaskMapping;
+use crate::sources::registry::JsonProbe;
 use crate::sources::timestamps::TimeStyle;
 use crate::sources::{Context, RowSink, json};
+
+/// A Tickets query page: its records name a ticket number and a company; an empty page (no
+/// tickets changed since the last export) is one too.
+pub(super) fn is_tickets_page(p: &JsonProbe) -> bool {
+    let empty_page = p.document_has("items")
+        && p.document_has("pageDetails")
+        && json::records(p.document, &["items"]).is_empty();
+    p.record_has(&["ticketNumber", "companyID"]) || empty_page
+}
 
 /// Picklist labels known from earlier exports: field -> id -> label.
 struct Picklists(BTreeMap<String, BTreeMap<String, String>>);
