@@ -322,13 +322,14 @@ fn ingest_file(
     // Tenants the lake has, and those this file brings (a tenants file, Datto sites, Manage
     // companies) as they are read.
     let mut known_tenants: HashSet<String> = lake.tenant_facts()?.into_keys().collect();
+    let source_file = file.name();
     let staging = std::thread::scope(|scope| -> Result<Staging> {
         let (hand_over, handed) = std::sync::mpsc::sync_channel::<sources::AdapterOutput>(0);
         let mut writer_stopped = false;
         let writer = scope.spawn(move || -> Result<Staging> {
             let mut staging = staging;
             for chunk in handed {
-                lake.stage_quarantine(&mut staging, file, &chunk.rejections, now)?;
+                lake.stage_quarantine(&mut staging, &source_file, &file.sha256, &chunk.rejections, now)?;
                 for batch in chunk.batches.iter().filter(|b| !b.is_empty()) {
                     lake.stage(&mut staging, batch)?;
                 }
@@ -406,8 +407,10 @@ fn ingest_file(
     let encoding = encoding.unwrap_or(sources::text::TextEncoding::Utf8);
     lake.stage_ingest_record(
         &mut commit,
-        file,
         &LedgerEntry {
+            source_file: file.name(),
+            source_path: file.path.display().to_string(),
+            source_sha256: file.sha256.clone(),
             source_format: format.name().into(),
             snapshot_date,
             encoding: encoding.as_str().into(),

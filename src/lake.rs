@@ -31,24 +31,10 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::*;
 
-use crate::canonical::system::{INGEST_LEDGER, INGEST_TENANTS, QUARANTINE, SOURCE_LOOKUPS};
-use crate::canonical::{self, Batch, Partitioning, Table, Value};
+use crate::canonical::system::{INGEST_LEDGER, INGEST_TENANTS, Lookup, QUARANTINE, SOURCE_LOOKUPS};
+use crate::canonical::{self, Batch, Partitioning, Rejection, Table, Value};
 use crate::files::{sync_dir, write_atomic, write_atomic_path};
-use crate::sources::{Rejection, SourceFile};
 use crate::sql_quote::{identifier, string_literal};
-
-/// One row of `source_lookups`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Lookup {
-    pub source: String,
-    pub kind: String,
-    pub record_id: String,
-    pub key: Option<String>,
-    pub label: Option<String>,
-    pub parent: Option<String>,
-    pub flag: Option<bool>,
-    pub at_utc: Option<DateTime<Utc>>,
-}
 
 /// What one merge did to the lake.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -164,6 +150,10 @@ impl IngestedFiles {
 /// A ledger line for a file about to be recorded.
 #[derive(Debug, Clone)]
 pub struct LedgerEntry {
+    /// The file's name: the key of its rows' lineage and its quarantine rows.
+    pub source_file: String,
+    pub source_path: String,
+    pub source_sha256: String,
     pub source_format: String,
     pub snapshot_date: Option<NaiveDate>,
     pub encoding: String,
@@ -629,17 +619,16 @@ impl Lake {
     pub fn stage_ingest_record(
         &self,
         commit: &mut Commit,
-        file: &SourceFile,
         entry: &LedgerEntry,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        self.stage_log_file(commit, &ledger_batch(file, entry, at))?;
+        self.stage_log_file(commit, &ledger_batch(entry, at))?;
         if !commit.staging.tenants.is_empty() {
             let mut batch = Batch::without_lineage(&INGEST_TENANTS);
             for tenant in &commit.staging.tenants {
                 batch.push_row(
                     vec![
-                        Value::Text(file.sha256.clone()),
+                        Value::Text(entry.source_sha256.clone()),
                         entry.snapshot_date.map_or(Value::Null, Value::Date),
                         Value::Text(tenant.clone()),
                     ],
@@ -895,7 +884,8 @@ impl Lake {
     pub fn stage_quarantine(
         &self,
         staging: &mut Staging,
-        file: &SourceFile,
+        source_file: &str,
+        source_sha256: &str,
         rejections: &[Rejection],
         at: DateTime<Utc>,
     ) -> Result<()> {
@@ -913,8 +903,8 @@ impl Lake {
             };
             batch.push_row(
                 vec![
-                    Value::Text(file.name()),
-                    Value::Text(file.sha256.clone()),
+                    Value::Text(source_file.to_string()),
+                    Value::Text(source_sha256.to_string()),
                     Value::Text(r.table.clone()),
                     Value::Int(r.line as i64),
                     text(&r.problem.column),
@@ -1114,15 +1104,15 @@ fn parquet_columns(path: &Path) -> Result<Vec<String>> {
 }
 
 /// The ledger line of an ingested file.
-fn ledger_batch(file: &SourceFile, entry: &LedgerEntry, at: DateTime<Utc>) -> Batch {
+fn ledger_batch(entry: &LedgerEntry, at: DateTime<Utc>) -> Batch {
     let mut batch = Batch::without_lineage(&INGEST_LEDGER);
     let text = |s: &str| Value::Text(s.to_string());
     let count = |n: u64| Value::Int(n as i64);
     batch.push_row(
         vec![
-            text(&file.sha256),
-            text(&file.path.display().to_string()),
-            text(&file.name()),
+            text(&entry.source_sha256),
+            text(&entry.source_path),
+            text(&entry.source_file),
             text(&entry.source_format),
             entry.snapshot_date.map_or(Value::Null, Value::Date),
             text(&entry.encoding),

@@ -603,6 +603,14 @@ impl std::fmt::Display for Reason {
     }
 }
 
+/// A row refused on its way into the lake, with where it stood in its file: a quarantine row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub table: String,
+    pub line: u64,
+    pub problem: Problem,
+}
+
 /// A refused cell: the reason word and a sentence for the person reading the quarantine.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Problem {

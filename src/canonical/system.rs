@@ -4,6 +4,8 @@
 //! rows each file brought, the adapters' lookups) and what the scheduled jobs record (runs,
 //! alerts, remediation tickets).
 
+use chrono::{DateTime, Utc};
+
 use super::{COUNT, ColumnType, Partitioning, Table, col, req};
 
 const TEXT: ColumnType = ColumnType::Text;
@@ -70,6 +72,20 @@ pub static INGEST_TENANTS: Table = Table {
 
 /// Facts an adapter keeps between exports of one tool that are not canonical rows: a PSA's
 /// picklist labels, change approvals, links between tickets. Only the adapters read it.
+/// One row of `source_lookups`: what an earlier export of a tool left for the next (picklist
+/// labels, change approvals, links, which sites a tool claimed).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lookup {
+    pub source: String,
+    pub kind: String,
+    pub record_id: String,
+    pub key: Option<String>,
+    pub label: Option<String>,
+    pub parent: Option<String>,
+    pub flag: Option<bool>,
+    pub at_utc: Option<DateTime<Utc>>,
+}
+
 pub static SOURCE_LOOKUPS: Table = Table {
     name: "source_lookups",
     columns: &[

@@ -15,6 +15,7 @@ pub mod text;
 pub mod timestamps;
 pub mod wufb;
 
+pub use crate::canonical::Rejection;
 pub use registry::{Format, Recognised, default_date_culture, read, recognise};
 
 use std::fmt;
@@ -128,14 +129,6 @@ pub(crate) fn kb_in(text: &str) -> Option<String> {
         let digits: String = upper[i + 2..].chars().take_while(char::is_ascii_digit).collect();
         (6..=8).contains(&digits.len()).then(|| format!("KB{digits}"))
     })
-}
-
-/// A row an adapter refused, with where it stood in its file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rejection {
-    pub table: String,
-    pub line: u64,
-    pub problem: Problem,
 }
 
 /// What an adapter made of one file.
@@ -608,7 +601,7 @@ pub struct Context<'a> {
     /// only the device (NinjaOne patch queries, WUfB).
     pub device_tenants: HashMap<String, String>,
     /// What earlier exports of the same tool left in `source_lookups` (picklists, approvals...).
-    pub lookups: Vec<crate::lake::Lookup>,
+    pub lookups: Vec<crate::canonical::system::Lookup>,
     /// The tenants already in the lake, by tenant_id: (criticality, psa_company_id, rmm_site_id).
     pub tenants: HashMap<String, [Option<String>; 3]>,
 }
