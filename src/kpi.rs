@@ -7,10 +7,12 @@
 //! pasted into SQL text. Re-running a period replaces that period's files and nothing else.
 
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use anyhow::{Context, Result, bail};
 use chrono::{Datelike, Duration, NaiveDate};
 use duckdb::{Connection, params};
+use serde::Deserialize;
 
 use crate::catalog::{Better, KPIS, Period};
 use crate::config::{Config, GraceDays};
@@ -18,43 +20,43 @@ use crate::error::UsageError;
 use crate::lake::Lake;
 use crate::sql::{self, string_literal};
 
-/// The SQL files, in the order they run (later files read the tables earlier ones create).
-pub const QUERY_FILES: [&str; 9] = [
-    "compliance.sql",
-    "vulnerability.sql",
-    "time_to_patch.sql",
-    "remediation.sql",
-    "change.sql",
-    "release_safety.sql",
-    "workflow_controls.sql",
-    "failure_patterns.sql",
-    "kpi_summary.sql",
-];
+/// One step of the KPI run: a file of `queries/` and what it reads, leaves and writes
+/// (`queries/manifest.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub file: String,
+    /// Runs once the earlier steps' outputs are written, over every period's (`kpi_history`).
+    #[serde(default)]
+    pub history: bool,
+    pub reads: Vec<String>,
+    pub leaves: Vec<String>,
+    pub outputs: Vec<String>,
+}
 
-/// Run after the period's kpi_summary is in the lake, over the whole KPI history.
-pub const SCORECARD_FILE: &str = "scorecard.sql";
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    step: Vec<Step>,
+}
 
-/// The tables the queries leave behind that are written to the lake, one folder each.
-pub const OUTPUTS: [&str; 18] = [
-    "kpi_summary",
-    "kpi_parameters",
-    "compliance_devices",
-    "overdue_patches",
-    "kev_exposure",
-    "chronic_devices",
-    "failure_episodes",
-    "change_controls",
-    "change_data_quality",
-    "pilot_soak",
-    "deployment_tickets",
-    "retry_root_causes",
-    "driver_approvals",
-    "pending_reviews",
-    "daytime_reboots",
-    "emergency_reviews",
-    "failure_patterns",
-    "failure_classes",
-];
+/// The steps, in the order they run. Read from the copy built into govpack, never from an
+/// installed folder: which tables a run leaves and writes is what the reports and the lake's
+/// earlier periods rely on, while what each query computes may be changed where installed.
+pub fn steps() -> &'static [Step] {
+    static STEPS: LazyLock<Vec<Step>> = LazyLock::new(|| {
+        let text = crate::shipped::QUERIES.built_in_text("manifest.toml");
+        let manifest: Manifest =
+            toml::from_str(text).expect("queries/manifest.toml is valid (a test reads it)");
+        manifest.step
+    });
+    &STEPS
+}
+
+/// The tables a period's run writes to the lake, in the order it writes them.
+pub fn outputs() -> impl Iterator<Item = &'static str> {
+    steps().iter().flat_map(|s| s.outputs.iter().map(String::as_str))
+}
 
 /// What one KPI run computed.
 #[derive(Debug, Clone)]
@@ -90,28 +92,35 @@ pub fn compute(config: &Config, lake: &Lake, period: Period) -> Result<KpiRun> {
     // as_of = min(period_end, latest devices snapshot); with no snapshot at all, period_end.
     let as_of = latest_snapshot(&conn)?.map_or(period.end, |latest| latest.min(period.end));
     bind_parameters(&conn, config, period, as_of)?;
-    for file in QUERY_FILES {
-        run_query_file(&conn, file)?;
-    }
+    let steps = steps();
+    let mut unwritten: Vec<&str> = Vec::new();
     let mut outputs = Vec::new();
-    for output in OUTPUTS {
+    for (i, step) in steps.iter().enumerate() {
+        if step.history {
+            for output in unwritten.drain(..) {
+                outputs.push(write_output(&conn, lake, period, output)?);
+            }
+            // The history now includes this period.
+            conn.execute_batch(&format!(
+                "create or replace temp view kpi_history as select * from read_parquet({})",
+                string_literal(
+                    &lake
+                        .root()
+                        .join("kpi")
+                        .join("kpi_summary")
+                        .join("*")
+                        .join("*.parquet")
+                        .to_string_lossy()
+                )
+            ))?;
+        }
+        run_query_file(&conn, &step.file)?;
+        unwritten.extend(step.outputs.iter().map(String::as_str));
+        drop_finished_tables(&conn, &steps[..=i], &steps[i + 1..])?;
+    }
+    for output in unwritten {
         outputs.push(write_output(&conn, lake, period, output)?);
     }
-    // The scorecard compares this period with the history, which now includes it.
-    conn.execute_batch(&format!(
-        "create or replace temp view kpi_history as select * from read_parquet({})",
-        string_literal(
-            &lake
-                .root()
-                .join("kpi")
-                .join("kpi_summary")
-                .join("*")
-                .join("*.parquet")
-                .to_string_lossy()
-        )
-    ))?;
-    run_query_file(&conn, SCORECARD_FILE)?;
-    outputs.push(write_output(&conn, lake, period, "kpi_scorecard")?);
     Ok(KpiRun {
         period,
         as_of,
@@ -139,10 +148,31 @@ pub fn output_file(lake: &Lake, period: Period, output: &str) -> PathBuf {
 
 /// The outputs this version writes that a period computed by an earlier version lacks.
 pub fn missing_outputs(lake: &Lake, period: Period) -> Vec<&'static str> {
-    OUTPUTS
-        .into_iter()
+    outputs()
         .filter(|output| !output_file(lake, period, output).is_file())
         .collect()
+}
+
+/// Drops the working tables no later step reads: a month's instances need not stay in memory
+/// while the change and failure queries run. Outputs stay until they are written.
+fn drop_finished_tables(conn: &Connection, done: &[Step], later: &[Step]) -> Result<()> {
+    let tables = temp_tables(conn)?;
+    for step in done {
+        for name in &step.leaves {
+            let needed = step.outputs.contains(name) || later.iter().any(|s| s.reads.contains(name));
+            if !needed && tables.contains(name) {
+                conn.execute_batch(&format!("drop table {}", sql::identifier(name)))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The temporary tables of a session.
+fn temp_tables(conn: &Connection) -> Result<std::collections::BTreeSet<String>> {
+    let mut statement = conn.prepare("select table_name from duckdb_tables() where temporary")?;
+    let names = statement.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(names.collect::<Result<_, _>>()?)
 }
 
 /// Writes one output table of the period to `output_file`.
@@ -303,4 +333,74 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
         insert_grace(Some(tier), kpi.grace_days_for_tier(Some(tier)))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The session's temporary tables and macros.
+    fn temp_objects(conn: &Connection) -> BTreeSet<String> {
+        let mut names = temp_tables(conn).unwrap();
+        let mut macros = conn
+            .prepare("select function_name from duckdb_functions() where database_name = 'temp' and function_type like '%macro'")
+            .unwrap();
+        names.extend(
+            macros
+                .query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .map(Result::unwrap),
+        );
+        names
+    }
+
+    #[test]
+    fn each_step_needs_only_what_the_manifest_says_it_reads_and_leaves_what_it_says() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let lake = Lake::open(&dir.path().join("lake")).unwrap();
+        let period = Period::month(2026, 10).unwrap();
+        let steps = steps();
+        for (i, step) in steps.iter().enumerate() {
+            let conn = sql::open_for_publishing(&lake).unwrap();
+            bind_parameters(&conn, &Config::default(), period, period.end).unwrap();
+            let parameters = temp_objects(&conn);
+            for earlier in &steps[..i] {
+                run_query_file(&conn, &earlier.file).unwrap();
+            }
+            // Everything an earlier step left that this one does not declare goes away first.
+            let left = &temp_objects(&conn) - &parameters;
+            for name in left.iter().filter(|n| !step.reads.contains(n)) {
+                let kind = if temp_tables(&conn).unwrap().contains(name) {
+                    "table"
+                } else {
+                    "macro"
+                };
+                conn.execute_batch(&format!("drop {kind} {name}")).unwrap();
+            }
+            if step.history {
+                conn.execute_batch("create temp view kpi_history as select * from kpi_summary")
+                    .unwrap();
+            }
+            let declared: BTreeSet<String> = step.reads.iter().cloned().collect();
+            assert!(
+                declared.is_subset(&left),
+                "{}: reads what no earlier step leaves",
+                step.file
+            );
+            run_query_file(&conn, &step.file).unwrap_or_else(|e| panic!("{}: {e:#}", step.file));
+            let leaves = &(&temp_objects(&conn) - &parameters) - &declared;
+            let expected: BTreeSet<String> = step.leaves.iter().cloned().collect();
+            assert_eq!(leaves, expected, "{}: what it leaves", step.file);
+            let outputs: BTreeSet<String> = step.outputs.iter().cloned().collect();
+            assert!(
+                outputs.is_subset(&expected),
+                "{}: an output it does not leave",
+                step.file
+            );
+        }
+        let files: BTreeSet<&str> = steps.iter().map(|s| s.file.as_str()).collect();
+        assert_eq!(files.len(), steps.len(), "a file runs once");
+    }
 }

@@ -52,6 +52,7 @@ pub static QUERIES: Shipped = Shipped {
         ),
         ("kpi_summary.sql", include_bytes!("../queries/kpi_summary.sql")),
         ("scorecard.sql", include_bytes!("../queries/scorecard.sql")),
+        ("manifest.toml", include_bytes!("../queries/manifest.toml")),
     ],
 };
 
@@ -105,6 +106,15 @@ impl Shipped {
         let exe = std::env::current_exe().ok()?;
         let beside = exe.parent()?.join(self.folder);
         beside.join(self.marker).is_file().then_some(beside)
+    }
+
+    /// The copy of a text file built into govpack, whatever folder is in use.
+    pub fn built_in_text(&self, file: &str) -> &'static str {
+        self.built_in
+            .iter()
+            .find(|(name, _)| *name == file)
+            .and_then(|(_, bytes)| std::str::from_utf8(bytes).ok())
+            .unwrap_or_else(|| panic!("{}/{file} is built in as UTF-8 text", self.folder))
     }
 
     /// One file (`fonts/DejaVuSans.ttf`: a path inside the folder, `/`-separated).

@@ -837,7 +837,7 @@ fn a_broken_query_file_is_an_error_naming_the_file_and_duckdbs_message() {
     let dir = TempDir::new().unwrap();
     let queries = dir.path().join("queries");
     fs::create_dir_all(&queries).unwrap();
-    for file in kpi::QUERY_FILES.iter().chain([&kpi::SCORECARD_FILE]) {
+    for file in kpi::steps().iter().map(|s| &s.file) {
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries").join(file);
         fs::copy(source, queries.join(file)).unwrap();
     }
@@ -872,7 +872,7 @@ fn recomputing_a_period_on_every_core_gives_byte_identical_outputs() {
     let digests = || {
         kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
         let mut files: Vec<(String, String)> = Vec::new();
-        for output in kpi::OUTPUTS.iter().chain(["kpi_scorecard"].iter()) {
+        for output in kpi::outputs() {
             let bytes = std::fs::read(output_file(&lake, output, "2026-10")).unwrap();
             files.push((output.to_string(), govpack::files::sha256_hex(&bytes)));
         }
@@ -888,7 +888,7 @@ fn recomputing_a_period_on_every_core_gives_byte_identical_outputs() {
 fn kpi_outputs_are_written_with_the_lake_profile_and_are_queryable_by_name() {
     let (dir, lake) = compliance_lake();
     let mut timestamps = 0;
-    for output in kpi::OUTPUTS.iter().chain(["kpi_scorecard"].iter()) {
+    for output in kpi::outputs() {
         let file = output_file(&lake, output, "2026-10");
         timestamps += common::assert_power_bi_profile(&file);
         // Every output carries its period.
