@@ -25,7 +25,7 @@ with settings as (
 )
 
 select c.*
-from changes as c, settings
+from changes as c cross join settings
 where c.outcome in ('successful', 'successful_with_issues', 'failed', 'rolled_back')
     and c.actual_end_utc >= settings.period_start_instant and c.actual_end_utc < settings.period_end_instant;
 
@@ -131,4 +131,4 @@ from (
     select 'change_window_compliance_rate', tenant_id, within_window, window_population from counted
     union all
     select 'post_change_verification_rate', tenant_id, verified, closed from counted
-);
+) as kpi_rows;

@@ -39,7 +39,7 @@ with settings as (
 
 tenant_snapshots as (
     select distinct devices.tenant_id, devices.snapshot_date
-    from devices, settings
+    from devices cross join settings
     where devices.snapshot_date <= settings.as_of
 ),
 
@@ -55,19 +55,20 @@ previous_snapshots as (
         s.snapshot_date as point_as_of,
         row_number() over (partition by s.tenant_id order by s.snapshot_date desc) as back
     from tenant_snapshots as s
-    join current_snapshot as c on c.tenant_id = s.tenant_id and s.snapshot_date < c.snapshot_date
+    join current_snapshot as c on s.tenant_id = c.tenant_id and s.snapshot_date < c.snapshot_date
 )
 
 select c.tenant_id, settings.as_of as point_as_of, 0 as back
-from current_snapshot as c, settings
+from current_snapshot as c cross join settings
 union all
 select p.tenant_id, p.point_as_of, p.back
-from previous_snapshots as p, settings
+from previous_snapshots as p cross join settings
 where p.back <= settings.chronic_snapshots - 1;
 
 -- An active exception at a day (as_of): same tenant, device_id empty or equal, patch_id empty or
 -- equal, approved_utc <= the day's end, expires_utc empty or after it. The workflow controls
 -- read it too.
+-- noqa: disable=RF03
 create or replace temp macro under_exception(tenant, device, patch, at_day) as exists (
     select 1
     from exceptions as e
@@ -77,6 +78,7 @@ create or replace temp macro under_exception(tenant, device, patch, at_day) as e
         and e.approved_utc <= cast(at_day + 1 as timestamp)
         and (e.expires_utc is null or e.expires_utc > cast(at_day + 1 as timestamp))
 );
+-- noqa: enable=RF03
 
 -- Who is in the population at each point, with the snapshots that describe them.
 create or replace temp table compliance_population as
@@ -87,7 +89,7 @@ with settings as (
 point_snapshot as (
     select p.tenant_id, p.point_as_of, p.back, max(d.snapshot_date) as snapshot_date
     from compliance_points as p
-    join devices as d on d.tenant_id = p.tenant_id and d.snapshot_date <= p.point_as_of
+    join devices as d on p.tenant_id = d.tenant_id and p.point_as_of >= d.snapshot_date
     group by all
 ),
 
@@ -109,7 +111,7 @@ population as (
         d.last_seen_utc is null
             or cast(d.last_seen_utc as date) < ps.point_as_of - settings.stale_after_days as stale
     from point_snapshot as ps
-    join devices as d on d.tenant_id = ps.tenant_id and d.snapshot_date = ps.snapshot_date
+    join devices as d on ps.tenant_id = d.tenant_id and ps.snapshot_date = d.snapshot_date
     cross join settings
 ),
 
@@ -117,7 +119,7 @@ patch_snapshot as (
     select pop.point_as_of, pop.tenant_id, pop.device_id, max(s.snapshot_date) as patch_snapshot_date
     from population as pop
     join patch_status as s
-        on s.tenant_id = pop.tenant_id and s.device_id = pop.device_id and s.snapshot_date <= pop.point_as_of
+        on pop.tenant_id = s.tenant_id and pop.device_id = s.device_id and pop.point_as_of >= s.snapshot_date
     group by all
 ),
 
@@ -132,15 +134,15 @@ summary_ranked as (
         ) as recency
     from population as pop
     join device_patch_summary as dps
-        on dps.tenant_id = pop.tenant_id and dps.device_id = pop.device_id
-        and dps.snapshot_date <= pop.point_as_of
+        on pop.tenant_id = dps.tenant_id and pop.device_id = dps.device_id
+        and pop.point_as_of >= dps.snapshot_date
 )
 
 select pop.*, ps.patch_snapshot_date, sr.status as summary_status
 from population as pop
 left join patch_snapshot as ps using (point_as_of, tenant_id, device_id)
 left join summary_ranked as sr
-    on sr.point_as_of = pop.point_as_of and sr.tenant_id = pop.tenant_id and sr.device_id = pop.device_id
+    on pop.point_as_of = sr.point_as_of and pop.tenant_id = sr.tenant_id and pop.device_id = sr.device_id
     and sr.recency = 1;
 
 -- Every required instance at each point, judged: age bucket, satisfied, overdue.
@@ -168,7 +170,7 @@ patch_rows as (
         s.state
     from compliance_population as pop
     join patch_status as s
-        on s.tenant_id = pop.tenant_id and s.device_id = pop.device_id and s.snapshot_date = pop.patch_snapshot_date
+        on pop.tenant_id = s.tenant_id and pop.device_id = s.device_id and pop.patch_snapshot_date = s.snapshot_date
 ),
 
 required as (
@@ -181,7 +183,7 @@ required as (
         ) as grace_days
     from patch_rows as r
     where r.approval = 'approved'
-        and r.classification in (select classification from required_classifications)
+        and r.classification in (select rc.classification from required_classifications as rc)
         and r.state <> 'not_applicable'
         and not under_exception(r.tenant_id, r.device_id, r.patch_id, r.point_as_of)
 )
@@ -260,7 +262,7 @@ with chronic as (
     select tenant_id, device_id
     from compliance_eval
     group by tenant_id, device_id
-    having count(*) filter (where compliant = false) = (select chronic_snapshots from params)
+    having count(*) filter (where compliant = false) = (select p.chronic_snapshots from params as p)
 )
 
 select
@@ -321,11 +323,11 @@ select
     d.policy_tier,
     d.reason as current_reason,
     cast(d.overdue_count as bigint) as overdue_count,
-    (
+    cast((
         select list(e.point_as_of order by e.point_as_of)
         from compliance_eval as e
         where e.tenant_id = d.tenant_id and e.device_id = d.device_id
-    )::varchar as noncompliant_at
+    ) as varchar) as noncompliant_at
 from compliance_devices as d
 where d.chronic
 -- In a total order, so the output file is the same bytes however many threads computed it.

@@ -55,9 +55,9 @@ grouped as (
         f.os_name,
         f.classification,
         count(*) as failures,
-        count(distinct (f.tenant_id, f.device_id)) as devices,
+        count(distinct row(f.tenant_id, f.device_id)) as devices,
         count(distinct f.tenant_id) as tenants,
-        count(distinct (f.tenant_id, f.device_id)) filter (where d.failure_days > 1) as recurring_pairs,
+        count(distinct row(f.tenant_id, f.device_id)) filter (where d.failure_days > 1) as recurring_pairs,
         min(f.attempt_utc) as first_seen_utc,
         max(f.attempt_utc) as last_seen_utc
     from failures as f

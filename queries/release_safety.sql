@@ -32,7 +32,7 @@ first_production as (
 
 promoted as (
     select f.*
-    from first_production as f, settings
+    from first_production as f cross join settings
     where f.first_production_success_utc >= settings.period_start_instant
         and f.first_production_success_utc < settings.period_end_instant
 ),
@@ -96,5 +96,5 @@ select
     cast(null as double) as value,
     'ratio' as unit
 from scopes as s
-left join pilot_soak as p on s.tenant_id is null or p.tenant_id = s.tenant_id
+left join pilot_soak as p on s.tenant_id is null or s.tenant_id = p.tenant_id
 group by s.tenant_id;

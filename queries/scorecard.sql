@@ -41,7 +41,7 @@ baselines as (
         -- Two computed periods can share a start (a custom period beside a month): the value breaks
         -- the tie, so the baseline never depends on scan order.
         arg_min(h.value, (h.period_start, h.value)) as baseline_value
-    from kpi_history as h, settings
+    from kpi_history as h cross join settings
     where h.value is not null
         and (settings.baseline_period_start is null or h.period_start = settings.baseline_period_start)
     group by all
@@ -61,7 +61,7 @@ targeted as (
     from current as c
     join kpi_catalogue as k using (kpi_id)
     left join baselines as b
-        on b.kpi_id = c.kpi_id
+        on c.kpi_id = b.kpi_id
         and b.tenant_id is not distinct from c.tenant_id
         and b.policy_tier is not distinct from c.policy_tier
         and b.device_class is not distinct from c.device_class

@@ -31,7 +31,7 @@ installed_rows as (
         and s.installed_utc is not null
         and s.release_date is not null
         and s.approval = 'approved'
-        and s.classification in (select classification from required_classifications)
+        and s.classification in (select rc.classification from required_classifications as rc)
 ),
 
 -- Installs in P, each device and patch once at its earliest time in P. Grouping only the rows
@@ -57,7 +57,7 @@ installed_before as (
     from installed_rows as s
     cross join settings
     semi join in_period as p
-        on p.tenant_id = s.tenant_id and p.device_id = s.device_id and p.patch_id = s.patch_id
+        on s.tenant_id = p.tenant_id and s.device_id = p.device_id and s.patch_id = p.patch_id
     where s.installed_utc < settings.period_start_instant
 ),
 
@@ -65,7 +65,7 @@ first_installs as (
     select p.*
     from in_period as p
     anti join installed_before as b
-        on b.tenant_id = p.tenant_id and b.device_id = p.device_id and b.patch_id = p.patch_id
+        on p.tenant_id = b.tenant_id and p.device_id = b.device_id and p.patch_id = b.patch_id
 )
 
 select
@@ -82,7 +82,7 @@ select
         (select g.days from grace_days as g where g.policy_tier is null and g.severity = f.severity)
     ) as grace_days
 from first_installs as f
-join devices_at_as_of as d on d.tenant_id = f.tenant_id and d.device_id = f.device_id;
+join devices_at_as_of as d on f.tenant_id = d.tenant_id and f.device_id = d.device_id;
 
 create or replace temp table kpi_rows_time_to_patch as
 with per_scope as (
@@ -128,4 +128,4 @@ from (
     select 'patch_latency_days_p90', tenant_id, policy_tier, null, installed, latency_p90, 'days' from scoped
     union all
     select 'installed_within_grace_rate', tenant_id, policy_tier, within_grace, installed, null, 'ratio' from scoped
-);
+) as kpi_rows;

@@ -63,7 +63,7 @@ timed as (
     from starts as s
     cross join settings
     left join remediation_attempts as retry
-        on retry.tenant_id = s.tenant_id and retry.device_id = s.device_id and retry.patch_id = s.patch_id
+        on s.tenant_id = retry.tenant_id and s.device_id = retry.device_id and s.patch_id = retry.patch_id
         and retry.seq = s.seq + 1
 )
 
@@ -77,9 +77,9 @@ select
     t.ticket_id, t.source_system, t.ticket_number, t.ticket_type, t.created_utc, t.root_cause
 from workflow_episodes as e
 join tickets as t
-    on t.tenant_id = e.tenant_id and t.device_id = e.device_id
-    and (t.patch_id is null or t.patch_id = e.patch_id)
-    and t.created_utc >= e.start_utc
+    on e.tenant_id = t.tenant_id and e.device_id = t.device_id
+    and (t.patch_id is null or e.patch_id = t.patch_id)
+    and e.start_utc <= t.created_utc
     and t.created_utc <= greatest(e.ticket_due_utc, coalesce(e.retry_utc, e.ticket_due_utc));
 
 -- C8: each episode started in P, with its first remediation or incident ticket in time, if any.
@@ -134,7 +134,7 @@ select d.tenant_id, d.hostname, d.device_id, d.device_class, d.track, s.patch_id
     d.patch_snapshot_date
 from workflow_devices as d
 join patch_status as s
-    on s.tenant_id = d.tenant_id and s.device_id = d.device_id and s.snapshot_date = d.patch_snapshot_date
+    on d.tenant_id = s.tenant_id and d.device_id = s.device_id and d.patch_snapshot_date = s.snapshot_date
 where not d.excluded
     and (s.classification = 'driver' or s.approval = 'pending_review' or s.state = 'pending_reboot');
 
@@ -146,7 +146,7 @@ select
         as approved_by_exception,
     r.approval = 'approved' and not under_exception(r.tenant_id, r.device_id, r.patch_id, settings.as_of)
         as exception
-from workflow_patch_rows as r, params as settings
+from workflow_patch_rows as r cross join params as settings
 where r.classification = 'driver'
 -- In a total order, so the output file is the same bytes however many threads computed it.
 order by all;
@@ -159,7 +159,7 @@ select
     cast(settings.as_of - r.release_date as bigint) as days_since_release,
     settings.review_days,
     r.release_date is null or settings.as_of - r.release_date > settings.review_days as exception
-from workflow_patch_rows as r, params as settings
+from workflow_patch_rows as r cross join params as settings
 where r.approval = 'pending_review'
 -- In a total order, so the output file is the same bytes however many threads computed it.
 order by all;
@@ -175,14 +175,14 @@ waiting as (
     select r.*
     from workflow_patch_rows as r
     join compliance_instances as i
-        on i.back = 0 and i.tenant_id = r.tenant_id and i.device_id = r.device_id and i.patch_id = r.patch_id
+        on i.back = 0 and r.tenant_id = i.tenant_id and r.device_id = i.device_id and r.patch_id = i.patch_id
     where r.device_class = 'workstation' and r.track = 'daytime' and r.state = 'pending_reboot'
 ),
 
 earlier_snapshot as (
     select w.tenant_id, w.device_id, max(s.snapshot_date) as snapshot_date
     from (select distinct tenant_id, device_id from waiting) as w
-    join patch_status as s on s.tenant_id = w.tenant_id and s.device_id = w.device_id
+    join patch_status as s on w.tenant_id = s.tenant_id and w.device_id = s.device_id
     cross join settings
     where s.snapshot_date <= settings.as_of - settings.daytime_reboot_days
     group by all
@@ -194,8 +194,8 @@ earlier_state as (
     from waiting as w
     join earlier_snapshot as e using (tenant_id, device_id)
     join patch_status as s
-        on s.tenant_id = w.tenant_id and s.device_id = w.device_id and s.patch_id = w.patch_id
-        and s.snapshot_date = e.snapshot_date
+        on w.tenant_id = s.tenant_id and w.device_id = s.device_id and w.patch_id = s.patch_id
+        and e.snapshot_date = s.snapshot_date
     group by all
 )
 
