@@ -53,6 +53,18 @@ pub static QUERIES: Shipped = Shipped {
         ("kpi_summary.sql", include_bytes!("../queries/kpi_summary.sql")),
         ("scorecard.sql", include_bytes!("../queries/scorecard.sql")),
         ("manifest.toml", include_bytes!("../queries/manifest.toml")),
+        (
+            "reports/control_tests.sql",
+            include_bytes!("../queries/reports/control_tests.sql"),
+        ),
+        (
+            "reports/registers.sql",
+            include_bytes!("../queries/reports/registers.sql"),
+        ),
+        (
+            "reports/workbook.sql",
+            include_bytes!("../queries/reports/workbook.sql"),
+        ),
     ],
 };
 
@@ -166,6 +178,7 @@ mod tests {
             for entry in std::fs::read_dir(&root)
                 .unwrap()
                 .chain(std::fs::read_dir(root.join("fonts")).into_iter().flatten())
+                .chain(std::fs::read_dir(root.join("reports")).into_iter().flatten())
             {
                 let path = entry.unwrap().path();
                 let name = path

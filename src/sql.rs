@@ -469,3 +469,96 @@ mod tests {
         assert_eq!(Cell::Text("-0.5".into()).to_csv(), "'-0.5");
     }
 }
+
+/// A file of named queries in `queries/` (the reports' and alerts' SELECTs): `-- name: <name>`
+/// opens each query, which runs to the next name; comment lines just above a name belong to the
+/// query after it. Read like the KPI SQL (`shipped::QUERIES`), so that what a report lists can be
+/// read and reviewed where govpack is installed.
+#[derive(Debug, Clone)]
+pub struct NamedQueries {
+    origin: String,
+    queries: Vec<(String, String)>,
+}
+
+impl NamedQueries {
+    pub fn read(file: &str) -> Result<NamedQueries> {
+        let shipped = crate::shipped::QUERIES
+            .read(file)
+            .context("cannot read a report query file")?;
+        NamedQueries::parse(&shipped.origin, shipped.text()?)
+    }
+
+    fn parse(origin: &str, text: &str) -> Result<NamedQueries> {
+        let mut queries: Vec<(String, String)> = Vec::new();
+        for line in text.lines() {
+            if let Some(name) = line.strip_prefix("-- name:") {
+                let name = name.trim();
+                if name.is_empty() || queries.iter().any(|(n, _)| n == name) {
+                    anyhow::bail!("{origin}: query name `{name}` is empty or given twice");
+                }
+                queries.push((name.to_string(), String::new()));
+            } else if let Some((_, query)) = queries.last_mut() {
+                query.push_str(line);
+                query.push('\n');
+            }
+        }
+        for (name, query) in &mut queries {
+            // A query is one statement: the comments that introduce the next one, and its `;`, go.
+            let mut lines: Vec<&str> = query.lines().collect();
+            while lines
+                .last()
+                .is_some_and(|l| l.trim().is_empty() || l.trim_start().starts_with("--"))
+            {
+                lines.pop();
+            }
+            let statement = lines.join("\n");
+            *query = statement.trim_end().trim_end_matches(';').to_string();
+            if query.trim().is_empty() {
+                anyhow::bail!("{origin}: query `{name}` has no SQL");
+            }
+        }
+        Ok(NamedQueries {
+            origin: origin.to_string(),
+            queries,
+        })
+    }
+
+    /// A query by name; a file that lacks it (an installed copy older than govpack) is an error
+    /// naming the file.
+    pub fn get(&self, name: &str) -> Result<&str> {
+        self.queries
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, q)| q.as_str())
+            .with_context(|| format!("{} has no query named `{name}`", self.origin))
+    }
+
+    /// Every query, in file order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.queries.iter().map(|(n, q)| (n.as_str(), q.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod named_query_tests {
+    use super::NamedQueries;
+
+    #[test]
+    fn a_named_query_runs_from_its_name_to_its_semicolon() {
+        let file = "-- header\n\n-- name: a\nselect 1\nfrom t;\n\n-- about b; and c\n-- name: b\nselect 2;\n";
+        let queries = NamedQueries::parse("f.sql", file).unwrap();
+        assert_eq!(queries.get("a").unwrap(), "select 1\nfrom t");
+        assert_eq!(queries.get("b").unwrap(), "select 2");
+        let names: Vec<&str> = queries.iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert!(
+            queries
+                .get("c")
+                .unwrap_err()
+                .to_string()
+                .contains("f.sql has no query named `c`")
+        );
+        assert!(NamedQueries::parse("f.sql", "-- name: a\nselect 1;\n-- name: a\nselect 2;").is_err());
+        assert!(NamedQueries::parse("f.sql", "-- name: a\n-- name: b\nselect 2;").is_err());
+    }
+}

@@ -126,9 +126,9 @@ fn build(
         Ok(rows.len())
     };
     let mut controls = Vec::new();
-    for test in super::controls::TESTS {
+    for test in super::controls::tests()? {
         let mut counts = Vec::new();
-        for (part, query) in [("population", test.population), ("exceptions", test.exceptions)] {
+        for (part, query) in [("population", &test.population), ("exceptions", &test.exceptions)] {
             counts.push(extract(&format!("{}-{part}", test.name), query)?);
         }
         controls.push(serde_json::json!({
@@ -139,7 +139,7 @@ fn build(
         }));
     }
     let mut registers = serde_json::Map::new();
-    for (name, query) in super::controls::REGISTERS {
+    for (name, query) in super::controls::registers()?.iter() {
         registers.insert(format!("controls/{name}.csv"), extract(name, query)?.into());
     }
     let as_of: Option<String> = conn.query_row(

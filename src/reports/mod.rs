@@ -77,36 +77,6 @@ pub fn write_pack(
     Ok(written)
 }
 
-/// The league table of the portfolio: one row per client, worst first (lowest patch compliance,
-/// then most overdue devices; clients with no compliance figure last), every figure a
-/// `kpi_summary` value of the client except overdue devices (its non-excluded devices with an
-/// overdue patch, from `compliance_devices`). `status` is the client's patch compliance status.
-/// Empty in a client's own pack. `{p}` is the period filter.
-pub(crate) const CLIENTS: &str = "
-    with kpis as (
-        select tenant_id,
-               max(denominator) filter (where kpi_id = 'patch_compliance_rate') as devices,
-               max(value) filter (where kpi_id = 'patch_compliance_rate') as patch_compliance_rate,
-               max(value) filter (where kpi_id = 'chronic_noncompliant_devices') as chronic_devices,
-               max(value) filter (where kpi_id = 'open_failure_episodes') as open_failure_episodes,
-               max(value) filter (where kpi_id = 'mttr_hours_mean') as mttr_hours_mean,
-               max(value) filter (where kpi_id = 'change_success_rate') as change_success_rate,
-               max(status) filter (where kpi_id = 'patch_compliance_rate') as status
-        from kpi_scorecard
-        where {p} and tenant_id is not null and policy_tier is null and device_class is null and age_bucket is null
-        group by tenant_id),
-    overdue as (
-        select tenant_id, count(*) filter (where overdue_count > 0) as overdue_devices
-        from compliance_devices where {p} and not excluded group by tenant_id)
-    select n.client, n.tenant_id, k.devices, k.patch_compliance_rate, coalesce(o.overdue_devices, 0) as overdue_devices,
-           k.chronic_devices, k.open_failure_episodes, k.mttr_hours_mean, k.change_success_rate,
-           coalesce(k.status, 'no data') as status
-    from client_names as n
-    left join kpis as k using (tenant_id)
-    left join overdue as o using (tenant_id)
-    where not scoped()
-    order by k.patch_compliance_rate asc nulls last, overdue_devices desc, n.client, n.tenant_id";
-
 /// Every tenant id in the lake, in order.
 pub fn tenant_ids(lake: &Lake) -> Result<Vec<String>> {
     let conn = crate::sql::open(lake)?;

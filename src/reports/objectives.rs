@@ -50,27 +50,6 @@ pub struct Objective {
     pub result: String,
 }
 
-/// Failure episodes still open at the period's end longer than the ticket time, with no
-/// remediation or incident ticket for the device (and patch, when the ticket names one) created
-/// since the episode started: flaws not reported in time. Also `controls/unreported-flaws.csv`.
-pub const UNREPORTED: &str = "
-    with period as (select distinct period_start, ticket_open_after_hours from kpi_parameters where {p})
-    select (select c.hostname from compliance_devices as c
-            where c.period_start = e.period_start and c.tenant_id = e.tenant_id and c.device_id = e.device_id)
-               as hostname,
-           client_name(e.tenant_id) as client, e.tenant_id, e.device_id, e.patch_id, e.first_error_code,
-           e.start_utc, e.open_age_hours
-    from failure_episodes as e
-    join period using (period_start)
-    where e.open_at_period_end and in_scope(e.tenant_id)
-      and e.open_age_hours > period.ticket_open_after_hours
-      and not exists (
-          select 1 from tickets as t
-          where t.tenant_id = e.tenant_id and t.device_id = e.device_id
-            and (t.patch_id is null or t.patch_id = e.patch_id)
-            and t.ticket_type in ('remediation', 'incident') and t.created_utc >= e.start_utc)
-    order by e.open_age_hours desc, client, e.tenant_id, e.device_id, e.patch_id";
-
 pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec<Objective>> {
     let p = format!("period_start = date {}", sql::string_literal(period_start));
     let (names, settings) = sql::rows(conn, &format!("select * from kpi_parameters where {p}"))
@@ -126,7 +105,12 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
            and e.open_age_hours > k.ticket_open_after_hours"
             .into(),
     )?;
-    let unticketed = count(format!("select count(*) from ({UNREPORTED})"))?;
+    // Also `controls/unreported-flaws.csv`: the rows an assessor checks the count against.
+    let unreported = super::controls::registers()?;
+    let unticketed = count(format!(
+        "select count(*) from ({})",
+        unreported.get("unreported-flaws")?
+    ))?;
     // Control C8: every failed deployment ticketed within ticket_within_hours.
     let episodes = count("select count(*) from deployment_tickets where {p} and in_scope(tenant_id)".into())?;
     let late = count(

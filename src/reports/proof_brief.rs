@@ -657,7 +657,9 @@ pub fn write(
     if !scoped {
         // Worst first; the brief stays a few pages with 1,500 clients, the workbook has them all.
         w.heading(&section("clients"));
-        let (_, clients) = sql::rows(conn, &super::CLIENTS.replace("{p}", &period))?;
+        // The league table: the workbook's Clients sheet.
+        let league = sql::NamedQueries::read(super::workbook::SHEETS_FILE)?;
+        let (_, clients) = sql::rows(conn, &league.get("Clients")?.replace("{p}", &period))?;
         let rows: Vec<Vec<String>> = clients
             .iter()
             .take(LEAGUE_ROWS)

@@ -17,136 +17,9 @@ use rust_xlsxwriter::{
 
 use crate::sql::{self, Cell};
 
-/// One sheet: its name and the query that fills it. Queries may use `in_scope(tenant_id)`.
-struct Sheet {
-    name: &'static str,
-    query: &'static str,
-}
-
-/// Rows of a KPI output for the period in scope. `{p}` is the period filter.
-const SHEETS: &[Sheet] = &[
-    Sheet {
-        name: "Clients",
-        query: super::CLIENTS,
-    },
-    Sheet {
-        name: "Compliance",
-        query: "select kpi_id, case when tenant_id is null then 'all clients' else client_name(tenant_id) end as client,
-                       coalesce(tenant_id, 'all') as tenant_id, coalesce(policy_tier, 'all') as policy_tier,
-                       coalesce(device_class, 'all') as device_class, coalesce(age_bucket, 'all') as age_bucket,
-                       numerator, denominator, value
-                from kpi_summary
-                where {p} and kpi_id in ('patch_compliance_rate', 'patch_instance_compliance_rate')
-                  and (tenant_id is null and not scoped() or in_scope(tenant_id))
-                order by kpi_id, tenant_id is not null, client, tenant_id, policy_tier, device_class, age_bucket",
-    },
-    Sheet {
-        name: "Non-compliant devices",
-        query: "select d.hostname, client_name(d.tenant_id) as client, d.tenant_id, d.device_id, d.device_class,
-                       d.policy_tier, d.reason,
-                       d.overdue_count, d.oldest_overdue_age_days,
-                       (select o.patch_id from overdue_patches o
-                         where o.period_start = d.period_start and o.tenant_id = d.tenant_id and o.device_id = d.device_id
-                         order by o.age_days desc nulls first, o.patch_id limit 1) as oldest_overdue_patch,
-                       d.last_seen_utc, d.stale, d.chronic
-                from compliance_devices d
-                where {p} and d.compliant = false and in_scope(d.tenant_id)
-                order by client, d.tenant_id, d.reason, d.hostname, d.device_id",
-    },
-    Sheet {
-        name: "Chronic devices",
-        query: "select hostname, client_name(tenant_id) as client, tenant_id, device_id, device_class, policy_tier,
-                       current_reason, overdue_count, noncompliant_at
-                from chronic_devices where {p} and in_scope(tenant_id) order by client, tenant_id, hostname, device_id",
-    },
-    Sheet {
-        name: "Overdue patches",
-        query: "select hostname, client_name(tenant_id) as client, tenant_id, patch_id, patch_title, classification,
-                       severity, release_date, age_days, age_bucket, grace_days, state
-                from overdue_patches where {p} and in_scope(tenant_id)
-                order by age_days desc nulls first, client, tenant_id, hostname, device_id, patch_id",
-    },
-    Sheet {
-        name: "KEV exposure",
-        query: "select hostname, client_name(tenant_id) as client, tenant_id, device_id, patch_id, patch_title, cves,
-                       date_added, kev_deadline, days_past_deadline, known_ransomware_use
-                from kev_exposure where {p} and in_scope(tenant_id)
-                order by days_past_deadline desc nulls last, kev_deadline, client, tenant_id, hostname, device_id, patch_id",
-    },
-    Sheet {
-        name: "Failure patterns",
-        query: "select pareto_rank, patch_id, error_code, os_name, classification, failures, devices, tenants,
-                       recurring_pairs, share, cumulative_share, first_seen_utc, last_seen_utc
-                from failure_patterns where {p} and not scoped() order by pareto_rank",
-    },
-    Sheet {
-        name: "Remediation",
-        query: "select (select c.hostname from compliance_devices as c
-                        where c.period_start = e.period_start and c.tenant_id = e.tenant_id and c.device_id = e.device_id)
-                           as hostname,
-                       client_name(e.tenant_id) as client, e.tenant_id, e.device_id, e.patch_id, e.first_error_code,
-                       e.start_utc, e.end_utc, e.remediation_hours, e.failed_attempts, e.ends_in_period,
-                       e.open_at_period_end, e.open_age_hours
-                from failure_episodes as e where e.{p} and in_scope(e.tenant_id)
-                order by e.start_utc, client, e.tenant_id, e.device_id, e.patch_id",
-    },
-    Sheet {
-        name: "Changes",
-        query: "select client_name(tenant_id) as client, tenant_id, change_id, source_system, title, change_type, risk,
-                       outcome, actual_start_utc, actual_end_utc,
-                       success, emergency, rollback_effective, cab_approved_before_start, intake_complete,
-                       within_window, verified
-                from change_controls where {p} and in_scope(tenant_id) order by actual_end_utc, change_id, source_system",
-    },
-    Sheet {
-        name: "Pilot soak",
-        query: "select client_name(tenant_id) as client, tenant_id, patch_id, first_pilot_success_utc,
-                       first_production_success_utc, soak_hours, verdict
-                from pilot_soak where {p} and in_scope(tenant_id) order by client, tenant_id, patch_id",
-    },
-    Sheet {
-        name: DATA_QUALITY,
-        query: "select 'quarantined row' as finding, table_name as subject, reason as detail, count(*) as count
-                from quarantine where not scoped() group by all
-                union all
-                select 'closed change without an end time', change_id, title, 1
-                from change_data_quality where {p} and in_scope(tenant_id)
-                union all
-                select 'device with no patch data', hostname, client_name(tenant_id) || ' (' || tenant_id || ')', 1
-                from compliance_devices where {p} and reason = 'no_data' and in_scope(tenant_id)
-                union all
-                select 'ingest warning', source_file, warnings, 1
-                from ingest_ledger where warnings is not null and not scoped()
-                union all
-                select 'vulnerability reference data missing', 'KEV exposure KPIs are empty', vulnerability_reference_gap, 1
-                from kpi_parameters where {p} and vulnerability_reference_gap is not null
-                order by all",
-    },
-    Sheet {
-        name: "About",
-        // Each part keeps its place (`part`): a union's branches may finish in any order.
-        query: "select item, value from (
-                select 1 as part, 'period' as item,
-                       cast(period_start as varchar) || ' to ' || cast(period_end as varchar) as value
-                from (select distinct period_start, period_end from kpi_summary where {p})
-                union all select 2, 'as of', cast(max(as_of) as varchar) from kpi_summary where {p}
-                union all select 3, 'scope',
-                    coalesce((select string_agg(tenant_id, ', ' order by tenant_id) from report_scope), 'portfolio')
-                union all select 4, 'govpack version', $version
-                union all select 5, 'setting ' || name, value from (
-                    unpivot (select cast(stale_after_days as varchar) as stale_after_days,
-                                    cast(pending_reboot_compliant as varchar) as pending_reboot_compliant,
-                                    cast(pilot_soak_days as varchar) as pilot_soak_days,
-                                    cast(chronic_snapshots as varchar) as chronic_snapshots,
-                                    coalesce(cast(baseline_period_start as varchar), 'first period with a value') as baseline,
-                                    required_classifications, grace_days
-                             from kpi_parameters where {p})
-                    on columns(*) into name name value value)
-                union all select 6, 'input file ' || source_file, source_sha256 || ' (' || rows_loaded || ' rows)'
-                from ingest_ledger where not scoped())
-                order by part, item, value",
-    },
-];
+/// The data sheets after the Summary and Scorecard, in order: one named query per sheet
+/// (`queries/reports/workbook.sql`). `{p}` is the period filter, `{version}` govpack's version.
+pub(crate) const SHEETS_FILE: &str = "reports/workbook.sql";
 
 /// The cell formats every sheet shares.
 pub(crate) struct Styles {
@@ -215,23 +88,22 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
         &template,
     )?);
     let mut data_quality = None;
-    for sheet in SHEETS {
-        let query = sheet
-            .query
+    for (sheet, query) in sql::NamedQueries::read(SHEETS_FILE)?.iter() {
+        let query = query
             .replace(
                 "{p}",
                 &format!("period_start = date {}", sql::string_literal(period_start)),
             )
-            .replace("$version", &sql::string_literal(env!("CARGO_PKG_VERSION")));
-        let (names, types, rows) = query_sheet(conn, sheet.name, &query)?;
+            .replace("{version}", &sql::string_literal(env!("CARGO_PKG_VERSION")));
+        let (names, types, rows) = query_sheet(conn, sheet, &query)?;
         // Its place among the sheets, for filling it last.
         let index = workbook.worksheets().len();
         let worksheet = workbook.add_worksheet();
-        if sheet.name == DATA_QUALITY {
+        if sheet == DATA_QUALITY {
             data_quality = Some((index, names, types, rows));
             continue;
         }
-        adjusted.extend(fill_sheet(worksheet, sheet.name, &names, &types, &rows, &styles)?);
+        adjusted.extend(fill_sheet(worksheet, sheet, &names, &types, &rows, &styles)?);
     }
     write_charts(&mut workbook, conn, period_start, &styles)?;
     for (name, names, rows) in registers.sheets(conn, period_start)? {
