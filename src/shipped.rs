@@ -65,6 +65,36 @@ pub static QUERIES: Shipped = Shipped {
             "reports/workbook.sql",
             include_bytes!("../queries/reports/workbook.sql"),
         ),
+        (
+            "reports/workbook_charts.sql",
+            include_bytes!("../queries/reports/workbook_charts.sql"),
+        ),
+        (
+            "reports/bundle.sql",
+            include_bytes!("../queries/reports/bundle.sql"),
+        ),
+        (
+            "reports/proof_brief.sql",
+            include_bytes!("../queries/reports/proof_brief.sql"),
+        ),
+        (
+            "reports/session.sql",
+            include_bytes!("../queries/reports/session.sql"),
+        ),
+        (
+            "reports/summary.sql",
+            include_bytes!("../queries/reports/summary.sql"),
+        ),
+        (
+            "reports/objectives.sql",
+            include_bytes!("../queries/reports/objectives.sql"),
+        ),
+        (
+            "reports/failure_patterns.sql",
+            include_bytes!("../queries/reports/failure_patterns.sql"),
+        ),
+        ("ops/alerts.sql", include_bytes!("../queries/ops/alerts.sql")),
+        ("ops/tickets.sql", include_bytes!("../queries/ops/tickets.sql")),
     ],
 };
 
@@ -179,6 +209,7 @@ mod tests {
                 .unwrap()
                 .chain(std::fs::read_dir(root.join("fonts")).into_iter().flatten())
                 .chain(std::fs::read_dir(root.join("reports")).into_iter().flatten())
+                .chain(std::fs::read_dir(root.join("ops")).into_iter().flatten())
             {
                 let path = entry.unwrap().path();
                 let name = path

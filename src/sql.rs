@@ -533,6 +533,23 @@ impl NamedQueries {
             .with_context(|| format!("{} has no query named `{name}`", self.origin))
     }
 
+    /// A query with its `{placeholders}` put in: every one the query uses must be given, so that
+    /// a query never runs with a brace left in it.
+    pub fn fill(&self, name: &str, values: &[(&str, &str)]) -> Result<String> {
+        let mut query = self.get(name)?.to_string();
+        for (key, value) in values {
+            query = query.replace(&format!("{{{key}}}"), value);
+        }
+        if let Some(at) = query.find('{') {
+            let placeholder: String = query[at..].chars().take_while(|c| *c != '}').collect();
+            anyhow::bail!(
+                "{}: query `{name}` has a placeholder govpack does not fill: {placeholder}}}",
+                self.origin
+            );
+        }
+        Ok(query)
+    }
+
     /// Every query, in file order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.queries.iter().map(|(n, q)| (n.as_str(), q.as_str()))
@@ -560,5 +577,12 @@ mod named_query_tests {
         );
         assert!(NamedQueries::parse("f.sql", "-- name: a\nselect 1;\n-- name: a\nselect 2;").is_err());
         assert!(NamedQueries::parse("f.sql", "-- name: a\n-- name: b\nselect 2;").is_err());
+        let filled = NamedQueries::parse("f.sql", "-- name: a\nselect {x} where {y};").unwrap();
+        assert_eq!(
+            filled.fill("a", &[("x", "1"), ("y", "true")]).unwrap(),
+            "select 1 where true"
+        );
+        let err = filled.fill("a", &[("x", "1")]).unwrap_err().to_string();
+        assert!(err.contains("does not fill: {y}"), "{err}");
     }
 }

@@ -1531,6 +1531,8 @@ fn queries_and_templates_come_from_beside_the_binary_or_from_the_binary_never_th
         "{}",
         stderr(&kpi)
     );
+    // Reports read queries/ too (queries/reports/): without that broken copy, the templates'.
+    fs::remove_dir_all(bin.join("queries")).unwrap();
     fs::create_dir_all(bin.join("report_templates")).unwrap();
     write(&bin, "report_templates/proof_brief.toml", "title = [");
     let report = run(&["report", "--period", "2026-10", "--out", "packs"]);

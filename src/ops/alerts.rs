@@ -13,7 +13,7 @@ use duckdb::{Connection, params};
 use crate::catalog::Period;
 use crate::config::{AlertRule, Config};
 use crate::ops::freshness::TenantFreshness;
-use crate::sql::string_literal;
+use crate::sql::{NamedQueries, string_literal};
 
 /// One rule breached by one tenant (or tier, or device).
 #[derive(Debug, Clone, PartialEq)]
@@ -57,42 +57,32 @@ pub fn evaluate(
 
 fn kpi_breaches(conn: &Connection, rule: &AlertRule, period: Period) -> Result<Vec<Breach>> {
     let kpi = rule.kpi.as_deref().expect("validated: kpi rules name a KPI");
-    let scope = match rule.scope.as_deref().expect("validated: kpi rules have a scope") {
-        "portfolio" => "s.tenant_id is null and s.policy_tier is null",
-        "tenant" => "s.tenant_id is not null and s.policy_tier is null",
-        "tier" => "s.tenant_id is null and s.policy_tier is not null",
-        _ => "s.tenant_id is not null and s.policy_tier is not null",
+    let (per_tenant, per_tier) = match rule.scope.as_deref().expect("validated: kpi rules have a scope") {
+        "portfolio" => (false, false),
+        "tenant" => (true, false),
+        "tier" => (false, true),
+        _ => (true, true),
     };
     let (comparison, threshold) = match (rule.below, rule.above) {
         (Some(t), _) => ("below", t),
         (None, Some(t)) => ("above", t),
         (None, None) => unreachable!("validated: one of below or above"),
     };
-    let condition = if comparison == "below" {
-        "s.value < ?"
-    } else {
-        "s.value > ?"
+    let (below, above) = match comparison {
+        "below" => (Some(threshold), None),
+        _ => (None, Some(threshold)),
     };
-    let query = format!(
-        "select s.tenant_id, t.tenant_name, s.policy_tier, s.value
-         from kpi_summary as s left join tenants as t using (tenant_id)
-         where s.kpi_id = ? and s.period_start = cast(? as date) and s.period_end = cast(? as date)
-           and s.device_class is null and s.age_bucket is null and s.value is not null
-           and {scope} and {condition}
-         order by s.tenant_id, s.policy_tier"
-    );
-    let mut statement = conn.prepare(&query)?;
-    let rows = statement.query_map(
-        params![kpi, period.start.to_string(), period.end.to_string(), threshold],
-        |r| {
-            Ok((
-                r.get::<_, Option<String>>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, f64>(3)?,
-            ))
-        },
-    )?;
+    bind_rule(conn, kpi, period, (per_tenant, per_tier), (below, above))?;
+    let queries = NamedQueries::read(QUERIES)?;
+    let mut statement = conn.prepare(queries.get("kpi-breaches")?)?;
+    let rows = statement.query_map([], |r| {
+        Ok((
+            r.get::<_, Option<String>>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, f64>(3)?,
+        ))
+    })?;
     let mut out = Vec::new();
     for row in rows {
         let (tenant_id, tenant_name, tier, value) = row?;
@@ -114,13 +104,16 @@ fn kpi_breaches(conn: &Connection, rule: &AlertRule, period: Period) -> Result<V
 }
 
 fn chronic_breaches(conn: &Connection, rule: &AlertRule, period: Period) -> Result<Vec<Breach>> {
-    let mut statement = conn.prepare(
-        "select c.tenant_id, t.tenant_name, c.device_id, c.hostname, c.current_reason, c.noncompliant_at
-         from chronic_devices as c left join tenants as t using (tenant_id)
-         where c.period_start = cast(? as date) and c.period_end = cast(? as date)
-         order by c.tenant_id, c.device_id",
+    bind_rule(
+        conn,
+        "chronic_noncompliant_devices",
+        period,
+        (true, false),
+        (None, None),
     )?;
-    let rows = statement.query_map(params![period.start.to_string(), period.end.to_string()], |r| {
+    let queries = NamedQueries::read(QUERIES)?;
+    let mut statement = conn.prepare(queries.get("chronic-devices")?)?;
+    let rows = statement.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, Option<String>>(1)?,
@@ -183,6 +176,36 @@ fn stale_breaches(rule: &AlertRule, freshness: &[TenantFreshness], days: u32) ->
             ),
         })
         .collect()
+}
+
+/// The rule queries of `queries/ops/alerts.sql`.
+const QUERIES: &str = "ops/alerts.sql";
+
+/// The rule being evaluated, bound, in the one-row table the rule queries read.
+fn bind_rule(
+    conn: &Connection,
+    kpi: &str,
+    period: Period,
+    (per_tenant, per_tier): (bool, bool),
+    (below, above): (Option<f64>, Option<f64>),
+) -> Result<()> {
+    conn.execute_batch(
+        "create or replace temp table alert_rule (kpi_id varchar, period_start date, period_end date,
+             per_tenant boolean, per_tier boolean, below double, above double)",
+    )?;
+    conn.execute(
+        "insert into alert_rule values (?, ?, ?, ?, ?, ?, ?)",
+        params![
+            kpi,
+            period.start.to_string(),
+            period.end.to_string(),
+            per_tenant,
+            per_tier,
+            below,
+            above
+        ],
+    )?;
+    Ok(())
 }
 
 fn key(rule: &str, tenant: Option<&str>, subject: Option<&str>) -> String {

@@ -56,76 +56,43 @@ pub fn prepare(config: &Config, conn: &Connection, period: Period) -> Result<Vec
         .and_hms_opt(0, 0, 0)
         .expect("midnight")
         .and_utc();
-    let mut statement = conn.prepare(
-        "with episodes as (
-            select e.* from failure_episodes as e
-            where e.period_start = cast(? as date) and e.period_end = cast(? as date)
-              and e.open_at_period_end and e.open_age_hours >= ?
-        ),
-        -- Only devices of their tenant's current snapshot, not excluded: a retired device's
-        -- episode never closes, and an excluded one is the client's decision, not a fault.
-        device_now as (
-            select c.tenant_id, c.device_id, c.hostname, c.device_class, d.role
-            from compliance_devices as c
-            left join devices as d
-                on d.tenant_id = c.tenant_id and d.device_id = c.device_id and d.snapshot_date = c.snapshot_date
-            where c.period_start = cast(? as date) and c.period_end = cast(? as date) and not c.excluded
-        )
-        select e.tenant_id, t.tenant_name, t.psa_company_id, e.device_id, dn.hostname, dn.device_class, dn.role,
-               e.patch_id, strftime(e.start_utc, '%Y-%m-%dT%H:%M:%SZ'), e.open_age_hours,
-               (select count(*) from patch_attempts as a
-                 where a.tenant_id = e.tenant_id and a.device_id = e.device_id and a.patch_id = e.patch_id
-                   and a.result = 'failure' and a.attempt_utc >= e.start_utc and a.attempt_utc < cast(? as timestamp)),
-               (select strftime(max(a.attempt_utc), '%Y-%m-%dT%H:%M:%SZ') from patch_attempts as a
-                 where a.tenant_id = e.tenant_id and a.device_id = e.device_id and a.patch_id = e.patch_id
-                   and a.result = 'failure' and a.attempt_utc >= e.start_utc and a.attempt_utc < cast(? as timestamp)),
-               (select string_agg(distinct a.error_code, ', ' order by a.error_code) from patch_attempts as a
-                 where a.tenant_id = e.tenant_id and a.device_id = e.device_id and a.patch_id = e.patch_id
-                   and a.result = 'failure' and a.attempt_utc >= e.start_utc and a.attempt_utc < cast(? as timestamp))
-        from episodes as e
-        left join tenants as t using (tenant_id)
-        join device_now as dn using (tenant_id, device_id)
-        where not exists (
-            select 1 from tickets as k
-            where k.tenant_id = e.tenant_id and k.device_id = e.device_id and k.patch_id = e.patch_id
-              and (k.status not in ('complete', 'cancelled') or k.created_utc >= e.start_utc)
-        )
-        order by e.tenant_id, e.device_id, e.patch_id, e.start_utc",
+    // The run's values, bound, in the one-row table the query reads.
+    conn.execute_batch(
+        "create or replace temp table ticket_run (
+             period_start date, period_end date, period_end_instant timestamp, open_after_hours double)",
     )?;
-    let end_text = end_instant.format("%Y-%m-%d %H:%M:%S").to_string();
-    let rows = statement.query_map(
+    conn.execute(
+        "insert into ticket_run values (?, ?, ?, ?)",
         params![
             period.start.to_string(),
             period.end.to_string(),
-            f64::from(settings.open_after_hours),
-            period.start.to_string(),
-            period.end.to_string(),
-            end_text,
-            end_text,
-            end_text
+            end_instant.format("%Y-%m-%d %H:%M:%S").to_string(),
+            f64::from(settings.open_after_hours)
         ],
-        |r| {
-            Ok((
-                (
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                ),
-                (
-                    r.get::<_, String>(7)?,
-                    r.get::<_, String>(8)?,
-                    r.get::<_, f64>(9)?,
-                    r.get::<_, i64>(10)?,
-                    r.get::<_, Option<String>>(11)?,
-                    r.get::<_, Option<String>>(12)?,
-                ),
-            ))
-        },
     )?;
+    let queries = crate::sql::NamedQueries::read("ops/tickets.sql")?;
+    let mut statement = conn.prepare(queries.get("episodes-to-ticket")?)?;
+    let rows = statement.query_map([], |r| {
+        Ok((
+            (
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+            ),
+            (
+                r.get::<_, String>(7)?,
+                r.get::<_, String>(8)?,
+                r.get::<_, f64>(9)?,
+                r.get::<_, i64>(10)?,
+                r.get::<_, Option<String>>(11)?,
+                r.get::<_, Option<String>>(12)?,
+            ),
+        ))
+    })?;
     let done = already_ticketed(conn)?;
     let mut out = Vec::new();
     for row in rows {

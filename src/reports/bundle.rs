@@ -142,48 +142,27 @@ fn build(
     for (name, query) in super::controls::registers()?.iter() {
         registers.insert(format!("controls/{name}.csv"), extract(name, query)?.into());
     }
-    let as_of: Option<String> = conn.query_row(
-        &format!("select cast(max(as_of) as varchar) from kpi_summary where {period}"),
-        [],
-        |r| r.get(0),
-    )?;
-    // Input files: a tenant's bundle lists the files that brought its rows (`ingest_tenants`),
-    // by digest and counts only, since MSPs often name export files after their clients, and the
-    // reference files (KEV catalog, CVRF documents) its exposure figures were computed from.
+    // The reference tables (KEV catalog, CVRF documents) carry no client data: their files are in
+    // every bundle's list.
     let reference: Vec<String> = crate::canonical::TABLES
         .iter()
         .filter(|t| t.is_reference())
         .map(|t| sql::string_literal(t.name))
         .collect();
-    let reference_file = format!(
-        "(l.rows_loaded > 0 and coalesce(l.tables, '') <> ''
-          and list_has_all([{}], string_split(l.tables, ',')))",
-        reference.join(", ")
-    );
-    let (_, inputs) = sql::rows(
-        conn,
-        &format!(
-            "select source_file, source_sha256, source_format, rows_loaded, cast(snapshot_date as varchar)
-             from ingest_ledger l
-             where not scoped() or {reference_file} or exists (
-                 select 1 from ingest_tenants t
-                 where t.source_sha256 = l.source_sha256 and t.snapshot_date is not distinct from l.snapshot_date
-                   and in_scope(t.tenant_id))
-             order by source_file, source_sha256, snapshot_date"
-        ),
-    )?;
-    // Files that brought no tenant's rows (refused whole, or ingested by a govpack that did not
-    // record tenants per file) cannot be placed in a tenant's list: counted, so none goes unsaid.
-    let unattributed: i64 = conn.query_row(
-        &format!(
-            "select count(*) from ingest_ledger l
-             where scoped() and not {reference_file} and not exists (
-                 select 1 from ingest_tenants t
-                 where t.source_sha256 = l.source_sha256 and t.snapshot_date is not distinct from l.snapshot_date)"
-        ),
-        [],
-        |r| r.get(0),
-    )?;
+    let reference_tables = format!("[{}]", reference.join(", "));
+    let queries = sql::NamedQueries::read("reports/bundle.sql")?;
+    let query = |name: &str| {
+        queries.fill(
+            name,
+            &[("p", period.as_str()), ("reference_tables", &reference_tables)],
+        )
+    };
+    let as_of: Option<String> = conn.query_row(&query("as-of")?, [], |r| r.get(0))?;
+    // Input files: a tenant's bundle lists the files that brought its rows (`ingest_tenants`),
+    // by digest and counts only, since MSPs often name export files after their clients.
+    let (_, files) = sql::rows(conn, &query("input-files")?)?;
+    let inputs: Vec<&Vec<sql::Cell>> = files.iter().filter(|r| r[5] == sql::Cell::Bool(true)).collect();
+    let unattributed = files.iter().filter(|r| r[6] == sql::Cell::Bool(true)).count() as i64;
     let inputs: Vec<serde_json::Value> = inputs
         .iter()
         .map(|r| {
@@ -199,7 +178,7 @@ fn build(
             v
         })
         .collect();
-    let (names, values) = sql::rows(conn, &format!("select * from kpi_parameters where {period}"))?;
+    let (names, values) = sql::rows(conn, &query("parameters")?)?;
     let parameters: serde_json::Map<String, serde_json::Value> = match values.first() {
         Some(row) => names
             .iter()

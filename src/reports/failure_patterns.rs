@@ -101,11 +101,8 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
         "Failure-pattern analysis",
     )?);
 
-    let patterns_query = format!(
-        "select pareto_rank, patch_id, error_code, os_name, classification, failures, devices, tenants,
-                recurring_pairs, share, cumulative_share, first_seen_utc, last_seen_utc
-         from failure_patterns where {period} order by pareto_rank"
-    );
+    let queries = sql::NamedQueries::read("reports/failure_patterns.sql")?;
+    let patterns_query = queries.fill("top-patterns", &[("p", &period)])?;
     let (mut names, mut rows) = sql::rows(conn, &patterns_query)?;
     let mut types: Vec<String> = sql::describe(conn, &patterns_query)?
         .into_iter()
@@ -157,41 +154,8 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
         &styles,
     )?;
 
-    let sheets = [
-        (
-            "Error codes",
-            format!(
-                "select error_code, sum(failures) as failures, sum(devices) as devices, count(*) as patterns,
-                        sum(failures) / (select sum(failures) from failure_patterns where {period}) as share
-                 from failure_patterns where {period} group by error_code order by failures desc, error_code"
-            ),
-        ),
-        (
-            "Recurring pairs",
-            "with pairs as (
-                 select a.tenant_id, a.device_id, a.patch_id, count(*) as failures,
-                        count(distinct cast(a.attempt_utc as date)) as failure_days,
-                        min(a.attempt_utc) as first_failure_utc, max(a.attempt_utc) as last_failure_utc,
-                        string_agg(distinct a.error_code, ', ' order by a.error_code) as error_codes
-                 from patch_attempts a, (select distinct period_start, period_end from failure_patterns where {p}) p
-                 where a.result = 'failure' and a.attempt_utc >= p.period_start and a.attempt_utc < p.period_end + 1
-                 group by all having count(distinct cast(a.attempt_utc as date)) > 1),
-             hosts as (select tenant_id, device_id, any_value(hostname) as hostname
-                       from compliance_devices where {p} group by all)
-             select h.hostname, client_name(r.tenant_id) as client, r.*
-             from pairs as r left join hosts as h using (tenant_id, device_id)
-             order by r.failure_days desc, r.failures desc, client, r.tenant_id, r.device_id, r.patch_id"
-                .replace("{p}", &period),
-        ),
-        (
-            "Noisy classes",
-            format!(
-                "select classification, attempts, failures, failure_rate from failure_classes where {period}
-                 order by failure_rate desc, classification"
-            ),
-        ),
-    ];
-    for (name, query) in sheets {
+    for (name, _) in queries.iter().filter(|(name, _)| *name != "top-patterns") {
+        let query = queries.fill(name, &[("p", &period)])?;
         let (names, types, rows) = query_sheet(conn, name, &query)?;
         adjusted.extend(fill_sheet(
             workbook.add_worksheet(),

@@ -19,22 +19,15 @@ use duckdb::{Connection, params};
 
 use crate::lake::Lake;
 
-/// A DuckDB session over the lake with the report scope bound: `in_scope(tenant_id)` is true for
-/// the tenant asked for (every tenant for the portfolio), `scoped()` when one was asked for, and
+/// A DuckDB session over the lake with the report scope bound (`queries/reports/session.sql`):
+/// `in_scope(tenant_id)` is true for the tenant asked for (every tenant for the portfolio),
+/// `scoped()` when one was asked for, `own_scope(tenant_id)` for the scope's own KPI rows, and
 /// `client_name(tenant_id)` is what people call a client: its `tenant_name`, else its id.
 pub fn session(lake: &Lake, tenant: Option<&str>) -> Result<Connection> {
     let conn = crate::sql::open_for_publishing(lake)?;
-    conn.execute_batch(
-        "create temp table report_scope (tenant_id varchar);
-         create temp macro scoped() as ((select count(*) from report_scope) > 0);
-         create temp macro in_scope(t) as (not scoped() or t in (select tenant_id from report_scope));
-         create temp table client_names as
-             select tenant_id, coalesce(max(nullif(trim(tenant_name), '')), tenant_id) as client
-             from tenants group by tenant_id;
-         create temp macro client_name(t) as
-             coalesce((select client from client_names as n where n.tenant_id = t), t);",
-    )
-    .context("cannot set up the report scope")?;
+    let setup = crate::shipped::QUERIES.read("reports/session.sql")?;
+    conn.execute_batch(setup.text()?)
+        .with_context(|| format!("cannot set up the report scope ({})", setup.origin))?;
     if let Some(tenant) = tenant {
         conn.execute("insert into report_scope values (?)", params![tenant])?;
     }

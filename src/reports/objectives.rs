@@ -79,32 +79,19 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
         }
         Some(text)
     };
+    let queries = sql::NamedQueries::read("reports/objectives.sql")?;
     let count = |query: String| -> Result<i64> {
         Ok(conn
             .query_row(&query.replace("{p}", &p), [], |r| r.get::<_, Option<i64>>(0))?
             .unwrap_or(0))
     };
-    let scope_kpi = |kpi: &str, column: &str| {
-        format!(
-            "select cast({column} as bigint) from kpi_summary
-             where {{p}} and kpi_id = '{kpi}' and policy_tier is null and device_class is null and age_bucket is null
-               and (tenant_id is null and not scoped() or tenant_id is not null and scoped() and in_scope(tenant_id))"
-        )
-    };
-    let devices = count(scope_kpi("patch_compliance_rate", "denominator"))?;
-    let compliant = count(scope_kpi("patch_compliance_rate", "numerator"))?;
-    let stale = count(scope_kpi("stale_devices", "value"))?;
-    let overdue = count("select count(*) from overdue_patches where {p} and in_scope(tenant_id)".into())?;
-    let overdue_devices = count(
-        "select count(distinct (tenant_id, device_id)) from overdue_patches where {p} and in_scope(tenant_id)".into(),
-    )?;
-    let open = count(
-        "select count(*) from failure_episodes as e, (select distinct period_start, ticket_open_after_hours
-                                                       from kpi_parameters where {p}) as k
-         where e.period_start = k.period_start and e.open_at_period_end and in_scope(e.tenant_id)
-           and e.open_age_hours > k.ticket_open_after_hours"
-            .into(),
-    )?;
+    let counted = |name: &str| -> Result<i64> { count(queries.get(name)?.to_string()) };
+    let devices = counted("devices")?;
+    let compliant = counted("compliant-devices")?;
+    let stale = counted("stale-devices")?;
+    let overdue = counted("overdue-patches")?;
+    let overdue_devices = counted("overdue-devices")?;
+    let open = counted("open-episodes")?;
     // Also `controls/unreported-flaws.csv`: the rows an assessor checks the count against.
     let unreported = super::controls::registers()?;
     let unticketed = count(format!(
@@ -112,10 +99,8 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
         unreported.get("unreported-flaws")?
     ))?;
     // Control C8: every failed deployment ticketed within ticket_within_hours.
-    let episodes = count("select count(*) from deployment_tickets where {p} and in_scope(tenant_id)".into())?;
-    let late = count(
-        "select count(*) from deployment_tickets where {p} and exception and in_scope(tenant_id)".into(),
-    )?;
+    let episodes = counted("failed-deployments")?;
+    let late = counted("failed-deployments-late")?;
 
     let verdict = |exceptions: i64, detail: Option<String>| match detail {
         None => words.not_recorded.clone(),

@@ -95,6 +95,9 @@ fn headers(labels: &[String]) -> Vec<&str> {
 /// Clients the brief's league table shows; the workbook's Clients sheet has them all.
 const LEAGUE_ROWS: usize = 25;
 
+/// The brief's figures and tables, as named queries.
+const QUERIES: &str = "reports/proof_brief.sql";
+
 const PAGE_W: f32 = 595.0;
 const PAGE_H: f32 = 842.0;
 const MARGIN: f32 = 50.0;
@@ -589,13 +592,10 @@ pub fn write(
     w.text_at(&title, MARGIN, w.y, 18.0, true, Rgb::new(0.12, 0.22, 0.39, None));
     w.y -= 10.0;
 
-    let (_, facts) = sql::rows(
-        conn,
-        &format!(
-            "select cast(min(period_start) as varchar), cast(min(period_end) as varchar), cast(max(as_of) as varchar)
-             from kpi_summary where {period}"
-        ),
-    )?;
+    let queries = sql::NamedQueries::read(QUERIES)?;
+    let day = format!("date {}", sql::string_literal(period_start));
+    let query = |name: &str| queries.fill(name, &[("p", &period), ("period_start", &day)]);
+    let (_, facts) = sql::rows(conn, &query("period")?)?;
     let fact = |i: usize| facts.first().map(|r| r[i].to_text()).unwrap_or_default();
     // Who and when, under the title; then page 1 is the executive summary.
     let subtitle = format!(
@@ -625,15 +625,7 @@ pub fn write(
     );
 
     w.heading(&section("kpis"));
-    let (_, kpis) = sql::rows(
-        conn,
-        &format!(
-            "select kpi_id, unit, value, baseline_value, target, status from kpi_scorecard
-             where {period} and policy_tier is null and device_class is null and age_bucket is null
-               and (tenant_id is null and not scoped() or in_scope(tenant_id) and scoped())
-             order by kpi_id"
-        ),
-    )?;
+    let (_, kpis) = sql::rows(conn, &query("kpis")?)?;
     let kpi_rows: Vec<Vec<String>> = kpis
         .iter()
         .map(|r| {
@@ -694,24 +686,12 @@ pub fn write(
     write_kev_exposure(&mut w, conn, &period, &section("vulnerability"), labels)?;
 
     w.heading(&section("compliance"));
-    let scope_filter =
-        "(tenant_id is null and not scoped() or tenant_id is not null and scoped() and in_scope(tenant_id))";
     // The trend: this period's month and the 11 before it, as the workbook's sparklines.
     let trend_kpis = [
         ("patch_compliance_rate", Rgb::new(0.12, 0.22, 0.39, None)),
         ("change_success_rate", Rgb::new(0.85, 0.45, 0.1, None)),
     ];
-    let (_, history) = sql::rows(
-        conn,
-        &format!(
-            "select strftime(period_start, '%Y-%m') as month, kpi_id, value from kpi_summary
-             where period_start <= date {day} and extract(day from period_start) = 1
-               and period_end = last_day(period_start) and kpi_id in ('patch_compliance_rate', 'change_success_rate')
-               and policy_tier is null and device_class is null and age_bucket is null and {scope_filter}
-             order by month",
-            day = sql::string_literal(period_start)
-        ),
-    )?;
+    let (_, history) = sql::rows(conn, &query("trend")?)?;
     let mut months: Vec<String> = history.iter().map(|r| r[0].to_text()).collect();
     months.dedup();
     let months = months.split_off(months.len().saturating_sub(12));
@@ -731,14 +711,7 @@ pub fn write(
         })
         .collect();
     w.line_chart(&labels.trend_chart, &months, &series);
-    let (_, tiers) = sql::rows(
-        conn,
-        &format!(
-            "select policy_tier, value from kpi_summary where {period} and kpi_id = 'patch_compliance_rate'
-               and policy_tier is not null and device_class is null and age_bucket is null and {scope_filter}
-             order by policy_tier"
-        ),
-    )?;
+    let (_, tiers) = sql::rows(conn, &query("tiers")?)?;
     let tier_bars: Vec<(String, f64, String)> = tiers
         .iter()
         .map(|r| {
@@ -747,16 +720,7 @@ pub fn write(
         })
         .collect();
     w.bars(&labels.tier_chart, &tier_bars, 1.0);
-    let (_, ages) = sql::rows(
-        conn,
-        &format!(
-            "select age_bucket, denominator, value from kpi_summary where {period}
-               and kpi_id = 'patch_instance_compliance_rate' and age_bucket is not null and policy_tier is null
-               and {scope_filter}
-             order by case age_bucket when '0-7' then 1 when '8-14' then 2 when '15-30' then 3
-               when '31-60' then 4 when '61-90' then 5 when '91+' then 6 else 7 end"
-        ),
-    )?;
+    let (_, ages) = sql::rows(conn, &query("age-buckets")?)?;
     let max_required = ages
         .iter()
         .filter_map(|r| if let Cell::Float(f) = r[1] { Some(f) } else { None })
@@ -779,13 +743,7 @@ pub fn write(
 
     if !scoped {
         w.heading(&section("failures"));
-        let (_, patterns) = sql::rows(
-            conn,
-            &format!(
-                "select patch_id, error_code, failures, devices, share from failure_patterns
-                 where {period} order by pareto_rank limit 10"
-            ),
-        )?;
+        let (_, patterns) = sql::rows(conn, &query("failure-patterns")?)?;
         let max_failures = patterns
             .iter()
             .filter_map(|r| {
@@ -928,28 +886,17 @@ fn write_kev_exposure(
     labels: &Labels,
 ) -> Result<()> {
     w.heading(heading);
+    let queries = sql::NamedQueries::read(QUERIES)?;
+    let query = |name: &str| queries.fill(name, &[("p", period)]);
     let gap: Option<String> = conn
-        .query_row(
-            &format!("select max(vulnerability_reference_gap) from kpi_parameters where {period}"),
-            [],
-            |r| r.get(0),
-        )
+        .query_row(&query("kev-gap")?, [], |r| r.get(0))
         .context("reading the period's vulnerability reference data")?;
     if let Some(gap) = gap {
         w.paragraph(&labels.kev_missing.replace("{gap}", &gap));
         return Ok(());
     }
-    let (_, clients) = sql::rows(
-        conn,
-        &format!(
-            "select client_name(tenant_id), count(distinct device_id),
-                    count(distinct device_id) filter (where days_past_deadline is not null), count(*)
-             from kev_exposure where {period} and in_scope(tenant_id)
-             group by tenant_id
-             order by 3 desc, 2 desc, 1, tenant_id
-             limit {LEAGUE_ROWS}"
-        ),
-    )?;
+    let (_, mut clients) = sql::rows(conn, &query("kev-clients")?)?;
+    clients.truncate(LEAGUE_ROWS);
     if clients.is_empty() {
         w.paragraph(&labels.kev_none);
         return Ok(());
@@ -963,26 +910,7 @@ fn write_kev_exposure(
         &[0.46, 0.18, 0.18, 0.18],
         &rows,
     );
-    let (_, cves) = sql::rows(
-        conn,
-        &format!(
-            "with instances as (
-                 select tenant_id, device_id, unnest(string_split(cves, ', ')) as cve
-                 from kev_exposure where {period} and in_scope(tenant_id)),
-             settings as (select kev_due_days from kpi_parameters where {period})
-             -- Each CVE's own deadline and ransomware flag, from the catalog: an instance's are
-             -- those of the most urgent of its CVEs.
-             select i.cve, cast(coalesce(k.due_date, k.date_added + s.kev_due_days) as varchar) as deadline,
-                    count(distinct (i.tenant_id, i.device_id)),
-                    case when k.known_ransomware_use then 'known' else '' end
-             from instances as i
-             join kev as k on k.cve_id = i.cve
-             cross join settings as s
-             group by all
-             order by deadline, i.cve
-             limit 15"
-        ),
-    )?;
+    let (_, cves) = sql::rows(conn, &query("kev-cves")?)?;
     let rows: Vec<Vec<String>> = cves
         .iter()
         .map(|r| r.iter().map(|c| shown(c, "")).collect())

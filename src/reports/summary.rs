@@ -100,18 +100,14 @@ pub struct Summary {
     pub controls: Vec<(String, i64, i64)>,
 }
 
-/// The scope's own rows of a KPI output: the portfolio's (tenant null) or the client's.
-const SCOPE_ROW: &str = "policy_tier is null and device_class is null and age_bucket is null
-    and (tenant_id is null and not scoped() or tenant_id is not null and scoped() and in_scope(tenant_id))";
+/// The summary's figures and lists, as named queries.
+const QUERIES: &str = "reports/summary.sql";
 
 pub fn build(conn: &Connection, period_start: &str) -> Result<Summary> {
+    let queries = sql::NamedQueries::read(QUERIES)?;
     let day = format!("date {}", sql::string_literal(period_start));
     let previous: Option<String> = conn.query_row(
-        &format!(
-            "select cast(max(period_start) as varchar) from kpi_summary
-             where period_start < {day} and extract(day from period_start) = 1
-               and period_end = last_day(period_start)"
-        ),
+        &queries.fill("previous-period", &[("period_start", &day)])?,
         [],
         |r| r.get(0),
     )?;
@@ -119,27 +115,20 @@ pub fn build(conn: &Connection, period_start: &str) -> Result<Summary> {
         || "null".to_string(),
         |p| format!("date {}", sql::string_literal(p)),
     );
+    let period = format!("period_start = {day}");
+    let query = |name: &str| {
+        queries.fill(
+            name,
+            &[
+                ("p", &period),
+                ("period_start", &day),
+                ("previous_start", &previous_day),
+            ],
+        )
+    };
 
-    let (_, kpis) = sql::rows(
-        conn,
-        &format!(
-            "select s.kpi_id, s.unit, s.value, p.value as previous, s.baseline_value, s.target, s.status
-             from (select * from kpi_scorecard where period_start = {day} and {SCOPE_ROW}) as s
-             left join (select kpi_id, value from kpi_summary where period_start = {previous_day} and {SCOPE_ROW}) as p
-                 using (kpi_id)
-             order by s.kpi_id"
-        ),
-    )
-    .context("reading the period's KPIs for the summary")?;
-    let (_, overdue_counts) = sql::rows(
-        conn,
-        &format!(
-            "select period_start = {day} as this_period, count(*) filter (where overdue_count > 0 and not excluded)
-             from compliance_devices
-             where period_start in ({day}, {previous_day}) and in_scope(tenant_id)
-             group by all"
-        ),
-    )?;
+    let (_, kpis) = sql::rows(conn, &query("kpis")?).context("reading the period's KPIs for the summary")?;
+    let (_, overdue_counts) = sql::rows(conn, &query("overdue-devices")?)?;
     let overdue_in = |this: bool| {
         overdue_counts
             .iter()
@@ -218,31 +207,14 @@ pub fn build(conn: &Connection, period_start: &str) -> Result<Summary> {
     moves.sort_by(|a, b| size(b).total_cmp(&size(a)).then_with(|| a.kpi_id.cmp(&b.kpi_id)));
     moves.truncate(MOVES);
 
-    let listed = |query: String| -> Result<(Vec<Vec<Cell>>, usize)> {
-        let (_, rows) = sql::rows(conn, &query.replace("{p}", &format!("period_start = {day}")))?;
+    let listed = |name: &str| -> Result<(Vec<Vec<Cell>>, usize)> {
+        let (_, rows) = sql::rows(conn, &query(name)?)?;
         let total = rows.len();
         Ok((rows.into_iter().take(LISTED).collect(), total))
     };
-    let (chronic, chronic_total) = listed(
-        "select hostname, client_name(tenant_id), current_reason from chronic_devices
-         where {p} and in_scope(tenant_id) order by overdue_count desc, hostname, tenant_id, device_id"
-            .into(),
-    )?;
-    let (overdue, overdue_total) = listed(
-        "select hostname, client_name(tenant_id), patch_id, severity, age_days from overdue_patches
-         where {p} and in_scope(tenant_id)
-         order by age_days desc nulls first, hostname, tenant_id, device_id, patch_id"
-            .into(),
-    )?;
-    let (open_episodes, open_total) = listed(
-        "select (select c.hostname from compliance_devices as c
-                 where c.period_start = e.period_start and c.tenant_id = e.tenant_id and c.device_id = e.device_id),
-                client_name(e.tenant_id), e.patch_id, e.first_error_code, round(e.open_age_hours / 24, 1)
-         from failure_episodes as e
-         where e.{p} and e.open_at_period_end and in_scope(e.tenant_id)
-         order by e.open_age_hours desc nulls last, e.tenant_id, e.device_id, e.patch_id"
-            .into(),
-    )?;
+    let (chronic, chronic_total) = listed("chronic-devices")?;
+    let (overdue, overdue_total) = listed("overdue-patches")?;
+    let (open_episodes, open_total) = listed("open-episodes")?;
 
     let registers = super::registers::load()?;
     let mut controls = Vec::new();

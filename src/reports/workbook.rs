@@ -21,6 +21,9 @@ use crate::sql::{self, Cell};
 /// (`queries/reports/workbook.sql`). `{p}` is the period filter, `{version}` govpack's version.
 pub(crate) const SHEETS_FILE: &str = "reports/workbook.sql";
 
+/// The Scorecard sheet's queries and each chart's data, by the chart's title.
+const CHARTS_FILE: &str = "reports/workbook_charts.sql";
+
 /// The cell formats every sheet shares.
 pub(crate) struct Styles {
     header: Format,
@@ -88,13 +91,11 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
         &template,
     )?);
     let mut data_quality = None;
-    for (sheet, query) in sql::NamedQueries::read(SHEETS_FILE)?.iter() {
-        let query = query
-            .replace(
-                "{p}",
-                &format!("period_start = date {}", sql::string_literal(period_start)),
-            )
-            .replace("{version}", &sql::string_literal(env!("CARGO_PKG_VERSION")));
+    let sheets = sql::NamedQueries::read(SHEETS_FILE)?;
+    let period = format!("period_start = date {}", sql::string_literal(period_start));
+    let version = sql::string_literal(env!("CARGO_PKG_VERSION"));
+    for (sheet, _) in sheets.iter() {
+        let query = sheets.fill(sheet, &[("p", &period), ("version", &version)])?;
         let (names, types, rows) = query_sheet(conn, sheet, &query)?;
         // Its place among the sheets, for filling it last.
         let index = workbook.worksheets().len();
@@ -183,32 +184,16 @@ fn write_scorecard(
     styles: &Styles,
     template: &super::proof_brief::Template,
 ) -> Result<Vec<Adjusted>> {
-    let day = sql::string_literal(period_start);
-    let query = format!(
-        "select s.kpi_id, case when s.tenant_id is null then 'portfolio' else client_name(s.tenant_id) end as scope,
-                s.tenant_id, s.unit, s.value, s.baseline_value, s.target, s.status, s.numerator, s.denominator,
-                s.baseline_period_start
-         from kpi_scorecard as s
-         where s.period_start = date {day} and s.policy_tier is null and s.device_class is null and s.age_bucket is null
-           and (s.tenant_id is null and not scoped() or in_scope(s.tenant_id))
-         order by s.tenant_id is not null, scope, s.tenant_id, s.kpi_id"
-    );
+    let charts = sql::NamedQueries::read(CHARTS_FILE)?;
+    let period = format!("period_start = date {}", sql::string_literal(period_start));
+    let day = format!("date {}", sql::string_literal(period_start));
+    let values = [("p", period.as_str()), ("period_start", day.as_str())];
+    let query = charts.fill("Scorecard", &values)?;
     let (names, rows) = sql::rows(conn, &query).context("building the Scorecard")?;
     let types: Vec<String> = sql::describe(conn, &query)?.into_iter().map(|(_, t)| t).collect();
     // Month values of the same KPI and scope, this period's month the last.
-    let (_, history) = sql::rows(
-        conn,
-        &format!(
-            "select h.kpi_id, h.tenant_id, strftime(h.period_start, '%Y-%m') as month, h.value
-             from kpi_summary as h
-             where h.period_start <= date {day} and h.period_end = last_day(h.period_start)
-               and extract(day from h.period_start) = 1
-               and h.policy_tier is null and h.device_class is null and h.age_bucket is null
-               and (h.tenant_id is null and not scoped() or in_scope(h.tenant_id))
-             order by month"
-        ),
-    )
-    .context("building the Scorecard trends")?;
+    let (_, history) = sql::rows(conn, &charts.fill("Scorecard trends", &values)?)
+        .context("building the Scorecard trends")?;
     let mut months: Vec<String> = history.iter().map(|r| r[2].to_text()).collect();
     months.dedup();
     let months = months.split_off(months.len().saturating_sub(TREND_PERIODS));
@@ -433,64 +418,31 @@ fn write_charts(
     period_start: &str,
     styles: &Styles,
 ) -> Result<()> {
+    let charts = sql::NamedQueries::read(CHARTS_FILE)?;
     let period = format!("period_start = date {}", sql::string_literal(period_start));
-    // The scope's rows: the portfolio's (tenant null), or the tenant's own.
-    let scope =
-        "(tenant_id is null and not scoped() or tenant_id is not null and scoped() and in_scope(tenant_id))";
-    let blocks: [(&str, String, ChartType, &str); 4] = [
-        (
-            "Patch compliance by policy tier",
-            format!(
-                "select policy_tier, value as compliance from kpi_summary
-                 where {period} and kpi_id = 'patch_compliance_rate' and policy_tier is not null
-                   and device_class is null and age_bucket is null and {scope} order by policy_tier"
-            ),
-            ChartType::Column,
-            "0%",
-        ),
+    let day = format!("date {}", sql::string_literal(period_start));
+    let values = [("p", period.as_str()), ("period_start", day.as_str())];
+    // Each chart's data is the named query of its title.
+    let blocks: [(&str, ChartType, &str); 4] = [
+        ("Patch compliance by policy tier", ChartType::Column, "0%"),
         (
             "Required patch instances by age (days since release)",
-            format!(
-                "select age_bucket, denominator as required, numerator as installed from kpi_summary
-                 where {period} and kpi_id = 'patch_instance_compliance_rate' and age_bucket is not null
-                   and policy_tier is null and {scope}
-                 order by case age_bucket when '0-7' then 1 when '8-14' then 2 when '15-30' then 3
-                   when '31-60' then 4 when '61-90' then 5 when '91+' then 6 else 7 end"
-            ),
             ChartType::Column,
             "0",
         ),
         (
             "Trend: patch compliance and change success",
-            format!(
-                "select strftime(period_start, '%Y-%m') as period,
-                        max(value) filter (where kpi_id = 'patch_compliance_rate') as patch_compliance,
-                        max(value) filter (where kpi_id = 'change_success_rate') as change_success
-                 from kpi_summary
-                 where period_start <= date {} and policy_tier is null and device_class is null
-                   and age_bucket is null and {scope}
-                 group by period_start order by period_start",
-                sql::string_literal(period_start)
-            ),
             ChartType::Line,
             "0%",
         ),
-        (
-            "Failure Pareto (top 10 patterns)",
-            format!(
-                "select patch_id || ' ' || error_code as pattern, failures, cumulative_share
-                 from failure_patterns where {period} and not scoped() order by pareto_rank limit 10"
-            ),
-            ChartType::Column,
-            "0",
-        ),
+        ("Failure Pareto (top 10 patterns)", ChartType::Column, "0"),
     ];
     let sheet = workbook.add_worksheet();
     sheet.set_name("Charts")?;
     let mut row: u32 = 0;
-    for (title, query, kind, number_format) in blocks {
-        let (names, rows) =
-            sql::rows(conn, &query).with_context(|| format!("building the chart data of {title}"))?;
+    for (title, kind, number_format) in blocks {
+        let (names, rows) = sql::rows(conn, &charts.fill(title, &values)?)
+            .with_context(|| format!("building the chart data of {title}"))?;
         sheet.write_string_with_format(row, 0, title, &styles.header)?;
         for (c, name) in names.iter().enumerate() {
             sheet.write_string_with_format(row + 1, c as u16, name, &styles.header)?;
