@@ -94,6 +94,7 @@ pub static QUERIES: Shipped = Shipped {
             include_bytes!("../queries/reports/failure_patterns.sql"),
         ),
         ("ops/alerts.sql", include_bytes!("../queries/ops/alerts.sql")),
+        ("ops/status.sql", include_bytes!("../queries/ops/status.sql")),
         ("ops/tickets.sql", include_bytes!("../queries/ops/tickets.sql")),
     ],
 };

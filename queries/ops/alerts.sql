@@ -24,3 +24,18 @@ cross join alert_rule as r
 left join tenants as t on c.tenant_id = t.tenant_id
 where c.period_start = r.period_start and c.period_end = r.period_end
 order by c.tenant_id, c.device_id;
+
+-- The alert history a day's evaluation compares with (`{day}` is the day evaluated): the latest
+-- earlier day evaluated, the breaches that day alerted (one whose alert did not go out, because
+-- the post failed or its channel had no URL, is not "already alerted": it stays new until one is
+-- delivered), and what this day already delivered (re-evaluating a day keeps it).
+-- name: previous-evaluation
+select cast(max(evaluated_on) as varchar) from alerts where evaluated_on < {day};
+
+-- name: alerted-on
+select breach_key from alerts
+where evaluated_on = {day} and delivery not in ('failed', 'undelivered');
+
+-- name: delivered-on
+select breach_key, delivery, card_file from alerts
+where evaluated_on = {day} and delivery in ('posted', 'dry_run');

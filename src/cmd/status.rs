@@ -41,11 +41,15 @@ pub struct Args {
     pub max_age_hours: u32,
 }
 
+/// The status command's queries.
+const QUERIES: &str = "ops/status.sql";
+
 pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let config = global.load_config()?;
     let as_of = super::as_of_date(args.as_of.as_deref())?;
     let lake = global.open_lake(&config)?;
     let conn = sql::open(&lake)?;
+    let queries = sql::NamedQueries::read(QUERIES)?;
     println!("govpack status of {} as of {as_of}\n", lake.root().display());
 
     println!("Last runs (lake table runs):");
@@ -53,30 +57,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         "{}",
         sql::pretty_table(
             &conn,
-            &format!(
-                "select job, as_of, strftime(started_utc, '%Y-%m-%d %H:%M:%S') as started,
-                        round(epoch(ended_utc) - epoch(started_utc), 1) as seconds, status,
-                        files_ingested as files_in, files_skipped as dup, files_failed as failed,
-                        rows_quarantined as quarantined, alerts_new, tickets_prepared as tickets,
-                        alerts_undelivered + tickets_failed as undelivered,
-                        left(split_part(error, chr(10), 1), 80) as error
-                 from runs order by started_utc desc limit {}",
-                args.runs
-            )
+            &queries.fill("last-runs", &[("runs", &args.runs.to_string())])?
         )?
     );
 
     println!("\nSources (lake table ingest_ledger):");
-    print!(
-        "{}",
-        sql::pretty_table(
-            &conn,
-            "select source_format, count(*) as files, sum(rows_loaded) as rows_loaded,
-                    sum(rows_quarantined) as rows_quarantined,
-                    strftime(max(ingested_utc), '%Y-%m-%d %H:%M') as last_ingested_utc
-             from ingest_ledger group by all order by source_format"
-        )?
-    );
+    print!("{}", sql::pretty_table(&conn, queries.get("sources")?)?);
 
     let days = config.run.stale_tenant_days;
     let tenants = freshness::tenants(&conn, as_of, days)?;
@@ -117,40 +103,18 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     }
 
     println!("\nBreaches at the latest evaluation (lake table alerts):");
-    print!(
-        "{}",
-        sql::pretty_table(
-            &conn,
-            "select a.evaluated_on, a.rule, t.tenant_name, a.tenant_id, a.subject, round(a.value, 3) as value,
-                    a.comparison, round(a.threshold, 3) as threshold, a.is_new, a.delivery
-             from alerts as a left join tenants as t using (tenant_id)
-             where a.evaluated_on = (select max(evaluated_on) from alerts)
-             order by a.rule, a.tenant_id, a.subject"
-        )?
-    );
+    print!("{}", sql::pretty_table(&conn, queries.get("latest-breaches")?)?);
 
     println!("\nData quality: quarantined rows (lake table quarantine) and files with warnings:");
-    print!(
-        "{}",
-        sql::pretty_table(
-            &conn,
-            "select table_name, reason, count(*) as rows, count(distinct source_file) as files,
-                    strftime(max(quarantined_utc), '%Y-%m-%d') as latest
-             from quarantine group by all order by rows desc"
-        )?
-    );
-    let warned: i64 = conn.query_row(
-        "select count(*) from ingest_ledger where warnings is not null",
-        [],
-        |r| r.get(0),
-    )?;
+    print!("{}", sql::pretty_table(&conn, queries.get("quarantine")?)?);
+    let warned: i64 = conn.query_row(queries.get("files-with-warnings")?, [], |r| r.get(0))?;
     println!(
         "{warned} ingested file(s) carry warnings (unknown vendor words, ignored columns): see ingest_ledger.warnings"
     );
     if !args.check {
         return Ok(0);
     }
-    let problems = check(&conn, &tenants, args.max_age_hours)?;
+    let problems = check(&conn, &queries, &tenants, args.max_age_hours)?;
     println!();
     if problems.is_empty() {
         println!("CHECK OK");
@@ -165,17 +129,15 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
 /// What needs a person: the job stopped or failed, or a tenant's exports stopped.
 fn check(
     conn: &duckdb::Connection,
+    queries: &sql::NamedQueries,
     tenants: &[freshness::TenantFreshness],
     max_age_hours: u32,
 ) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     let last_daily: Option<(String, i64)> = conn
-        .query_row(
-            "select strftime(max(ended_utc), '%Y-%m-%d %H:%M UTC'), max(epoch(ended_utc))::bigint from runs
-             where job in ('daily', 'weekly') and status in ('succeeded', 'partial')",
-            [],
-            |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<i64>>(1)?)),
-        )
+        .query_row(queries.get("last-daily-run")?, [], |r| {
+            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<i64>>(1)?))
+        })
         .map(|(text, epoch)| text.zip(epoch))?;
     match last_daily {
         None => problems.push("no daily or weekly run has finished yet".to_string()),
@@ -187,11 +149,9 @@ fn check(
         Some(_) => {}
     }
     let latest: Option<(String, String, Option<String>)> = conn
-        .query_row(
-            "select run_id, status, error from runs where status <> 'running' order by started_utc desc limit 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        .query_row(queries.get("latest-run")?, [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?;
     if let Some((run_id, status, error)) = latest
         && status != "succeeded"
@@ -201,11 +161,7 @@ fn check(
     }
     // Breaches whose alert has not gone out on the latest day evaluated (the post failed, or the
     // channel has no URL): they go out with the next run that can deliver them.
-    let mut pending = conn.prepare(
-        "select breach_key, delivery from alerts
-         where evaluated_on = (select max(evaluated_on) from alerts) and delivery in ('failed', 'undelivered')
-         order by breach_key",
-    )?;
+    let mut pending = conn.prepare(queries.get("undelivered-alerts")?)?;
     let pending: Vec<String> = pending
         .query_map([], |r| {
             Ok(format!("{} ({})", r.get::<_, String>(0)?, r.get::<_, String>(1)?))

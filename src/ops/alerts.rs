@@ -253,10 +253,11 @@ pub struct History {
 }
 
 pub fn history(conn: &Connection, day: NaiveDate) -> Result<History> {
-    let day_text = day.to_string();
+    let queries = NamedQueries::read(QUERIES)?;
+    let on = |day: &str| format!("date {}", string_literal(day));
     let previous_day: Option<String> = conn.query_row(
-        "select cast(max(evaluated_on) as varchar) from alerts where evaluated_on < cast(? as date)",
-        params![day_text],
+        &queries.fill("previous-evaluation", &[("day", &on(&day.to_string()))])?,
+        [],
         |r| r.get(0),
     )?;
     let mut history = History {
@@ -266,21 +267,13 @@ pub fn history(conn: &Connection, day: NaiveDate) -> Result<History> {
         ..History::default()
     };
     if let Some(previous) = &previous_day {
-        // A breach whose alert did not go out (the post failed, or its channel had no URL) is not
-        // "already alerted": it stays new until one is delivered.
-        let mut statement = conn.prepare(
-            "select breach_key from alerts where evaluated_on = cast(? as date)
-             and delivery not in ('failed', 'undelivered')",
-        )?;
-        for key in statement.query_map(params![previous], |r| r.get::<_, String>(0))? {
+        let mut statement = conn.prepare(&queries.fill("alerted-on", &[("day", &on(previous))])?)?;
+        for key in statement.query_map([], |r| r.get::<_, String>(0))? {
             history.previous_keys.insert(key?);
         }
     }
-    let mut statement = conn.prepare(
-        "select breach_key, delivery, card_file from alerts
-         where evaluated_on = cast(? as date) and delivery in ('posted', 'dry_run')",
-    )?;
-    for row in statement.query_map(params![day_text], |r| {
+    let mut statement = conn.prepare(&queries.fill("delivered-on", &[("day", &on(&day.to_string()))])?)?;
+    for row in statement.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,

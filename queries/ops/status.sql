@@ -1,0 +1,51 @@
+-- `govpack status` (src/cmd/status.rs): what the scheduled job did and what needs a person, from
+-- the lake's own tables. `{runs}` is how many runs to list.
+
+-- name: last-runs
+select job, as_of, strftime(started_utc, '%Y-%m-%d %H:%M:%S') as started,
+    round(epoch(ended_utc) - epoch(started_utc), 1) as seconds, status,
+    files_ingested as files_in, files_skipped as dup, files_failed as failed,
+    rows_quarantined as quarantined, alerts_new, tickets_prepared as tickets,
+    alerts_undelivered + tickets_failed as undelivered,
+    left(split_part(error, chr(10), 1), 80) as error
+from runs order by started_utc desc limit {runs};
+
+-- name: sources
+select source_format, count(*) as files, sum(rows_loaded) as rows_loaded,
+    sum(rows_quarantined) as rows_quarantined,
+    strftime(max(ingested_utc), '%Y-%m-%d %H:%M') as last_ingested_utc
+from ingest_ledger group by all order by source_format;
+
+-- The breaches of the latest day evaluated.
+-- name: latest-breaches
+select a.evaluated_on, a.rule, t.tenant_name, a.tenant_id, a.subject, round(a.value, 3) as value,
+    a.comparison, round(a.threshold, 3) as threshold, a.is_new, a.delivery
+from alerts as a
+left join tenants as t using (tenant_id)
+where a.evaluated_on = (select max(l.evaluated_on) from alerts as l)
+order by a.rule, a.tenant_id, a.subject;
+
+-- name: quarantine
+-- noqa: disable=RF06
+select table_name, reason, count(*) as "rows", count(distinct source_file) as files,
+    strftime(max(quarantined_utc), '%Y-%m-%d') as latest
+from quarantine group by all order by "rows" desc;
+-- noqa: enable=RF06
+
+-- name: files-with-warnings
+select count(*) from ingest_ledger where warnings is not null;
+
+-- `--check`: when a daily or weekly run last finished.
+-- name: last-daily-run
+select strftime(max(ended_utc), '%Y-%m-%d %H:%M UTC'), cast(max(epoch(ended_utc)) as bigint) from runs
+where job in ('daily', 'weekly') and status in ('succeeded', 'partial');
+
+-- name: latest-run
+select run_id, status, error from runs where status <> 'running' order by started_utc desc limit 1;
+
+-- Breaches whose alert has not gone out on the latest day evaluated (the post failed, or the
+-- channel has no URL): they go out with the next run that can deliver them.
+-- name: undelivered-alerts
+select breach_key, delivery from alerts
+where evaluated_on = (select max(l.evaluated_on) from alerts as l) and delivery in ('failed', 'undelivered')
+order by breach_key;
