@@ -1460,3 +1460,40 @@ fn kev_entries_and_cvrf_vulnerabilities_that_cannot_be_rows_are_quarantined_with
         [row(&["KB5044348", "CVE-2026-9"])]
     );
 }
+
+#[test]
+fn a_kev_ransomware_word_other_than_known_or_unknown_loads_as_not_recorded_with_a_warning() {
+    let dir = TempDir::new().unwrap();
+    let catalog = dir.path().join("known_exploited_vulnerabilities.json");
+    std::fs::write(
+        &catalog,
+        r#"{"catalogVersion": "2026.10.15", "dateReleased": "2026-10-15T17:02:11Z", "vulnerabilities": [
+            {"cveID": "CVE-2026-1", "dateAdded": "2026-10-14", "knownRansomwareCampaignUse": "Known"},
+            {"cveID": "CVE-2026-2", "dateAdded": "2026-10-14", "knownRansomwareCampaignUse": "Suspected"},
+            {"cveID": "CVE-2026-3", "dateAdded": "2026-10-14", "knownRansomwareCampaignUse": "Unknown"},
+            {"cveID": "CVE-2026-4", "dateAdded": "2026-10-14"}]}"#,
+    )
+    .unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let report = ingest::ingest(&Config::default(), &lake, &[catalog]).unwrap();
+    let Outcome::Loaded(loaded) = &report.files[0].outcome else {
+        panic!("{report:#?}")
+    };
+    assert_eq!(loaded.rows_loaded, 4, "every entry loads");
+    assert_eq!(
+        loaded.warnings,
+        ["knownRansomwareCampaignUse other than Known or Unknown: `Suspected` (1); read as not recorded"]
+    );
+    assert_eq!(
+        rows(
+            &lake,
+            "select cve_id, coalesce(cast(known_ransomware_use as varchar), 'null') from kev order by cve_id"
+        ),
+        [
+            row(&["CVE-2026-1", "true"]),
+            row(&["CVE-2026-2", "null"]),
+            row(&["CVE-2026-3", "false"]),
+            row(&["CVE-2026-4", "null"]),
+        ]
+    );
+}

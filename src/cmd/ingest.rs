@@ -35,9 +35,15 @@ pub struct Args {
     /// no YYYY-MM-DD
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub snapshot_date: Option<String>,
-    /// Read the files as this format instead of recognising it from their content
-    #[arg(long, value_name = "FORMAT")]
+    /// Read the files as this format instead of recognising it from their content (the formats
+    /// the adapters register)
+    #[arg(long, value_name = "FORMAT", value_parser = format_names())]
     pub source: Option<String>,
+}
+
+/// The `--source` values: every format's name, as the adapters declare them.
+fn format_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(Format::all().map(Format::name))
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {

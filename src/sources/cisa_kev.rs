@@ -20,7 +20,7 @@ pub static ADAPTER: Adapter = Adapter {
         stage: Stage::Reference,
         reads: Reads::Json {
             recognises: |p| recognises(p.document),
-            read: |file, doc, _, sink, _| read_catalog(file, doc, sink),
+            read: |file, doc, _, sink, warnings| read_catalog(file, doc, sink, warnings),
             released: Some(released),
         },
     }],
@@ -38,7 +38,12 @@ pub fn released(document: &Value) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
 }
 
-pub fn read_catalog(file: &SourceFile, document: &Value, sink: &mut RowSink) -> Result<u64, FileError> {
+pub fn read_catalog(
+    file: &SourceFile,
+    document: &Value,
+    sink: &mut RowSink,
+    warnings: &mut Vec<String>,
+) -> Result<u64, FileError> {
     let version = json::text(document, "catalogVersion");
     // A catalog whose list is not a list would load nothing and look like an empty catalog:
     // refused, so that no exposure reads 0 for want of a readable file.
@@ -48,15 +53,20 @@ pub fn read_catalog(file: &SourceFile, document: &Value, sink: &mut RowSink) -> 
             "the KEV catalog's `vulnerabilities` is not a list",
         ));
     };
+    // Words other than CISA's two, by how often: the entry loads with the flag not recorded.
+    let mut unknown_words = std::collections::BTreeMap::<String, u64>::new();
     for (i, entry) in entries.iter().enumerate() {
-        // `Known` when CISA knows of ransomware campaigns using it, `Unknown` otherwise.
-        let ransomware = match json::text(entry, "knownRansomwareCampaignUse")
-            .to_ascii_lowercase()
-            .as_str()
-        {
+        // `Known` when CISA knows of ransomware campaigns using it, `Unknown` otherwise; absent
+        // from catalogs older than the field.
+        let word = json::text(entry, "knownRansomwareCampaignUse");
+        let ransomware = match word.trim().to_ascii_lowercase().as_str() {
             "known" => "true",
             "unknown" => "false",
-            _ => "",
+            "" => "",
+            _ => {
+                *unknown_words.entry(word.trim().to_string()).or_default() += 1;
+                ""
+            }
         };
         sink.push(
             &KEV,
@@ -72,6 +82,16 @@ pub fn read_catalog(file: &SourceFile, document: &Value, sink: &mut RowSink) -> 
                 ("catalog_version", version.clone()),
             ],
         );
+    }
+    if !unknown_words.is_empty() {
+        let words: Vec<String> = unknown_words
+            .iter()
+            .map(|(w, n)| format!("`{w}` ({n})"))
+            .collect();
+        warnings.push(format!(
+            "knownRansomwareCampaignUse other than Known or Unknown: {}; read as not recorded",
+            words.join(", ")
+        ));
     }
     Ok(entries.len() as u64)
 }
