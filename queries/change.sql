@@ -20,7 +20,11 @@
 
 -- The closed changes in P, as the PSA recorded them (the workflow controls read them too).
 create or replace temp table closed_changes as
-with settings as (
+with changes as not materialized (
+    select * from main.changes
+),
+
+settings as (
     select * from params
 )
 
@@ -69,6 +73,10 @@ order by all;
 
 -- Closed changes the PSA exported without an end time: they cannot be placed in any period.
 create or replace temp table change_data_quality as
+with changes as not materialized (
+    select * from main.changes
+)
+
 select change_id, source_system, tenant_id, title, change_type, risk, outcome, created_utc, actual_start_utc,
     'closed outcome without actual_end_utc' as finding
 from changes
@@ -77,13 +85,7 @@ where outcome in ('successful', 'successful_with_issues', 'failed', 'rolled_back
 order by all;
 
 create or replace temp table kpi_rows_change as
-with tenant_list as (
-    select tenant_id from tenants
-    union
-    select tenant_id from changes
-),
-
-scoped as (
+with scoped as (
     select cast(null as varchar) as tenant_id, * exclude (tenant_id) from change_controls
     union all
     select tenant_id, * exclude (tenant_id) from change_controls
@@ -92,7 +94,7 @@ scoped as (
 scopes as (
     select cast(null as varchar) as tenant_id
     union all
-    select tenant_id from tenant_list
+    select tenant_id from tenant_scopes
 ),
 
 counted as (

@@ -33,7 +33,11 @@
 -- (back = 0) and the previous snapshot dates the chronic rule needs (back = 1, 2, ...).
 
 create or replace temp table compliance_points as
-with settings as (
+with devices as not materialized (
+    select * from main.devices
+),
+
+settings as (
     select * from params
 ),
 
@@ -82,7 +86,19 @@ create or replace temp macro under_exception(tenant, device, patch, at_day) as e
 
 -- Who is in the population at each point, with the snapshots that describe them.
 create or replace temp table compliance_population as
-with settings as (
+with devices as not materialized (
+    select * from main.devices
+),
+
+patch_status as not materialized (
+    select * from main.patch_status
+),
+
+device_patch_summary as not materialized (
+    select * from main.device_patch_summary
+),
+
+settings as (
     select * from params
 ),
 
@@ -147,7 +163,11 @@ left join summary_ranked as sr
 
 -- Every required instance at each point, judged: age bucket, satisfied, overdue.
 create or replace temp table compliance_instances as
-with settings as (
+with patch_status as not materialized (
+    select * from main.patch_status
+),
+
+settings as (
     select * from params
 ),
 
@@ -346,12 +366,6 @@ instances as (
     select * from compliance_instances where back = 0 and not excluded
 ),
 
-tenant_list as (
-    select tenant_id from tenants
-    union
-    select tenant_id from current_devices
-),
-
 tiers as (
     select distinct policy_tier from current_devices
 ),
@@ -371,7 +385,7 @@ device_rate as (
     union all
     select 'patch_compliance_rate', t.tenant_id, null, null,
         count(d.device_id) filter (where d.compliant), count(d.device_id)
-    from tenant_list as t left join in_scope as d using (tenant_id)
+    from tenant_scopes as t left join in_scope as d using (tenant_id)
     group by t.tenant_id
     union all
     select 'patch_compliance_rate', null, t.policy_tier, null,
@@ -396,7 +410,7 @@ instance_rate as (
     from instances
     union all
     select t.tenant_id, null, null, count(i.patch_id) filter (where i.satisfied), count(i.patch_id)
-    from tenant_list as t left join instances as i using (tenant_id)
+    from tenant_scopes as t left join instances as i using (tenant_id)
     group by t.tenant_id
     union all
     select null, t.policy_tier, null, count(i.patch_id) filter (where i.satisfied), count(i.patch_id)
@@ -418,19 +432,19 @@ counts as (
     from current_devices
     union all
     select 'excluded_devices', t.tenant_id, count(d.device_id) filter (where d.excluded)
-    from tenant_list as t left join current_devices as d using (tenant_id)
+    from tenant_scopes as t left join current_devices as d using (tenant_id)
     group by t.tenant_id
     union all
     select 'stale_devices', null, count(*) filter (where stale) from in_scope
     union all
     select 'stale_devices', t.tenant_id, count(d.device_id) filter (where d.stale)
-    from tenant_list as t left join in_scope as d using (tenant_id)
+    from tenant_scopes as t left join in_scope as d using (tenant_id)
     group by t.tenant_id
     union all
     select 'chronic_noncompliant_devices', null, count(*) filter (where chronic) from in_scope
     union all
     select 'chronic_noncompliant_devices', t.tenant_id, count(d.device_id) filter (where d.chronic)
-    from tenant_list as t left join in_scope as d using (tenant_id)
+    from tenant_scopes as t left join in_scope as d using (tenant_id)
     group by t.tenant_id
 )
 

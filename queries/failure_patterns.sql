@@ -9,7 +9,19 @@
 --   noisy update classes.
 
 create or replace temp table failure_attempts as
-with settings as (
+with devices as not materialized (
+    select * from main.devices
+),
+
+patch_status as not materialized (
+    select * from main.patch_status
+),
+
+patch_attempts as not materialized (
+    select * from main.patch_attempts
+),
+
+settings as (
     select * from params
 ),
 

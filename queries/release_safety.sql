@@ -8,7 +8,11 @@
 -- Drill-down: each tenant and patch promoted in P, its pilot and first production success and the
 -- verdict (pass, too_short, no_pilot).
 create or replace temp table pilot_soak as
-with settings as (
+with patch_attempts as not materialized (
+    select * from main.patch_attempts
+),
+
+settings as (
     select * from params
 ),
 
@@ -73,16 +77,10 @@ from judged
 order by all;
 
 create or replace temp table kpi_rows_release_safety as
-with tenant_list as (
-    select tenant_id from tenants
-    union
-    select tenant_id from compliance_population
-),
-
-scopes as (
+with scopes as (
     select cast(null as varchar) as tenant_id
     union all
-    select tenant_id from tenant_list
+    select tenant_id from tenant_scopes
 )
 
 select

@@ -25,6 +25,10 @@
 -- workbook and the evidence bundle's digest).
 
 create or replace temp table remediation_attempts as
+with patch_attempts as not materialized (
+    select * from main.patch_attempts
+)
+
 select
     tenant_id,
     device_id,
@@ -109,16 +113,12 @@ where t.start_utc < settings.period_end_instant
 order by all;
 
 create or replace temp table kpi_rows_remediation as
-with settings as (
-    select * from params
+with tickets as not materialized (
+    select * from main.tickets
 ),
 
-tenant_list as (
-    select tenant_id from tenants
-    union
-    select tenant_id from patch_attempts
-    union
-    select tenant_id from tickets
+settings as (
+    select * from params
 ),
 
 failures_in_period as (
@@ -226,7 +226,7 @@ ticket_times as (
 scopes as (
     select cast(null as varchar) as tenant_id
     union all
-    select tenant_id from tenant_list
+    select tenant_id from tenant_scopes
 ),
 
 scoped as (

@@ -14,7 +14,11 @@
 -- device's at as_of; grace days per tier, else the general ones (as compliance.sql).
 
 create or replace temp table installed_instances as
-with settings as (
+with patch_status as not materialized (
+    select * from main.patch_status
+),
+
+settings as (
     select * from params
 ),
 
@@ -100,7 +104,7 @@ with per_scope as (
 scopes as (
     select cast(null as varchar) as tenant_id, cast(null as varchar) as policy_tier
     union all
-    select tenant_id, null from tenants
+    select tenant_id, null from tenant_scopes
     union all
     select distinct null, policy_tier from compliance_population where back = 0 and not excluded
 ),

@@ -72,6 +72,10 @@ select * from timed where started_in_period or retried_in_period;
 -- The tickets of an episode's tenant and device (and patch, when the ticket names one) created
 -- from its start until its ticket was due or its retry, whichever is later: what C8 and C9 read.
 create or replace temp table episode_tickets as
+with tickets as not materialized (
+    select * from main.tickets
+)
+
 select
     e.tenant_id, e.device_id, e.patch_id, e.start_utc, e.ticket_due_utc, e.retry_utc,
     t.ticket_id, t.source_system, t.ticket_number, t.ticket_type, t.created_utc, t.root_cause
@@ -129,6 +133,10 @@ order by all;
 
 -- The patch rows at as_of the controls C10-C12 test (each device's current patch snapshot).
 create or replace temp table workflow_patch_rows as
+with patch_status as not materialized (
+    select * from main.patch_status
+)
+
 select d.tenant_id, d.hostname, d.device_id, d.device_class, d.track, s.patch_id, s.patch_title,
     s.classification, coalesce(s.severity, 'unspecified') as severity, s.release_date, s.approval, s.state,
     d.patch_snapshot_date
@@ -167,7 +175,11 @@ order by all;
 -- C12: required instances waiting for a reboot on daytime workstations, and whether the device's
 -- patch snapshot daytime_reboot_days earlier already showed them waiting.
 create or replace temp table daytime_reboots as
-with settings as (
+with patch_status as not materialized (
+    select * from main.patch_status
+),
+
+settings as (
     select * from params
 ),
 

@@ -27,6 +27,7 @@ pub static QUERIES: Shipped = Shipped {
     env: "GOVPACK_QUERIES",
     marker: "compliance.sql",
     built_in: &[
+        ("scopes.sql", include_bytes!("../queries/scopes.sql")),
         ("compliance.sql", include_bytes!("../queries/compliance.sql")),
         (
             "vulnerability.sql",
