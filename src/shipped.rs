@@ -71,6 +71,10 @@ pub static QUERIES: Shipped = Shipped {
             include_bytes!("../queries/reports/workbook_charts.sql"),
         ),
         (
+            "reports/periods.sql",
+            include_bytes!("../queries/reports/periods.sql"),
+        ),
+        (
             "reports/bundle.sql",
             include_bytes!("../queries/reports/bundle.sql"),
         ),
@@ -95,6 +99,11 @@ pub static QUERIES: Shipped = Shipped {
             include_bytes!("../queries/reports/failure_patterns.sql"),
         ),
         ("ops/alerts.sql", include_bytes!("../queries/ops/alerts.sql")),
+        (
+            "ops/freshness.sql",
+            include_bytes!("../queries/ops/freshness.sql"),
+        ),
+        ("ops/runs.sql", include_bytes!("../queries/ops/runs.sql")),
         ("ops/status.sql", include_bytes!("../queries/ops/status.sql")),
         ("ops/tickets.sql", include_bytes!("../queries/ops/tickets.sql")),
     ],

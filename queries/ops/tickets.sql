@@ -70,3 +70,8 @@ where not exists (
         and (k.status not in ('complete', 'cancelled') or k.created_utc >= e.start_utc)
 )
 order by e.tenant_id, e.device_id, e.patch_id, e.start_utc;
+
+-- The episodes already ticketed (their external ids): a ticket created, or one Autotask already
+-- had, is not created again.
+-- name: already-ticketed
+select external_id from remediation_tickets where status in ('created', 'existing');

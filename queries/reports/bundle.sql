@@ -2,9 +2,6 @@
 -- `{reference_tables}` the list of the lake's reference tables (the KEV catalog's and the CVRF
 -- documents': they carry no client data).
 
--- name: as-of
-select cast(max(as_of) as varchar) from kpi_summary where {p};
-
 -- The ingested files, each with whether the bundle lists it: every file in the portfolio's; in a
 -- client's, the files that brought the client's rows (ingest_tenants) and the reference files its
 -- exposure figures were computed from. A file that brought no tenant's rows (refused whole, or

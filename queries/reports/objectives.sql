@@ -2,6 +2,10 @@
 -- query returns one number. `{p}` is the period filter; `own_scope(tenant_id)` keeps the report's
 -- own KPI row (queries/reports/session.sql).
 
+-- The settings the period was computed with (kpi_summary.sql), for the objectives' wording.
+-- name: settings
+select * from kpi_parameters where {p};
+
 -- [b] and [f]: the devices judged for patch compliance, and the compliant ones.
 -- name: devices
 select cast(denominator as bigint) from kpi_summary

@@ -61,16 +61,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
 /// The portfolio rows of a period's scorecard, as a table for the terminal.
 pub fn print_scorecard(lake: &crate::lake::Lake, period: Period) -> Result<()> {
     let conn = sql::open(lake)?;
-    // The period comes from govpack's own Period type (dates only), never from free text.
-    let query = format!(
-        "select kpi_id, round(value, 3) as value, unit, round(baseline_value, 3) as baseline,
-                round(target, 3) as target, status
-         from kpi_scorecard
-         where period_start = date '{}' and period_end = date '{}'
-           and tenant_id is null and policy_tier is null and device_class is null and age_bucket is null
-         order by kpi_id",
-        period.start, period.end
-    );
+    let date = |day: chrono::NaiveDate| format!("date {}", sql::string_literal(&day.to_string()));
+    let query = sql::NamedQueries::read(crate::reports::PERIODS)?.fill(
+        "portfolio-scorecard",
+        &[
+            ("p", &format!("period_start = {}", date(period.start))),
+            ("period_end", &date(period.end)),
+        ],
+    )?;
     println!("\nPortfolio scorecard, {} to {}:", period.start, period.end);
     print!("{}", sql::pretty_table(&conn, &query)?);
     Ok(())

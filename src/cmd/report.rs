@@ -44,9 +44,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let config = global.load_config()?;
     let lake = global.open_lake(&config)?;
     let conn = reports::session(&lake, None)?;
-    let computed: Vec<String> = conn
-        .prepare("select distinct strftime(period_start, '%Y-%m') from kpi_summary order by 1")
-        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+    // With no KPI output at all there is no kpi_summary view to read.
+    let computed = reports::computed_periods(&conn)
         .map_err(|_| UsageError("no KPIs computed yet: run `govpack kpi --period YYYY-MM` first".into()))?;
     let period = match &args.period {
         Some(p) => Period::parse_month(p)?,

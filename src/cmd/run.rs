@@ -220,11 +220,14 @@ fn warn_if_closed(lake: &Lake, period: Period) -> Result<()> {
     if month == period {
         return Ok(());
     }
-    let closed: Option<String> = sql::open(lake)?.query_row(
-        "select max(run_id) from runs where job = 'monthly' and status = 'succeeded' and periods_computed = ?",
-        [format!("{}..{}", month.start, month.end)],
-        |r| r.get(0),
+    let query = sql::NamedQueries::read(ledger::RUN_QUERIES)?.fill(
+        "closed-by",
+        &[(
+            "periods",
+            &sql::string_literal(&format!("{}..{}", month.start, month.end)),
+        )],
     )?;
+    let closed: Option<String> = sql::open(lake)?.query_row(&query, [], |r| r.get(0))?;
     if let Some(run_id) = closed {
         let next = month.end + chrono::Duration::days(1);
         println!(
@@ -310,7 +313,7 @@ fn alert(
 ) -> Result<()> {
     let conn = sql::open(lake)?;
     let fresh = freshness::tenants(&conn, day, config.run.stale_tenant_days)?;
-    let breaches = alerts::evaluate(config, &conn, period, &fresh)?;
+    let breaches = alerts::evaluate(config, &conn, period, &fresh.tenants)?;
     let history = alerts::history(&conn, day)?;
     drop(conn);
     let dir = out.join("alerts").join(day.to_string());

@@ -16,7 +16,7 @@ use chrono::Utc;
 use duckdb::OptionalExt;
 
 use crate::cli::GlobalArgs;
-use crate::ops::freshness::{self, FRESHNESS_TABLES};
+use crate::ops::freshness;
 use crate::sql;
 
 /// Show the last runs, source and tenant freshness, open breaches and data quality
@@ -65,16 +65,17 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     print!("{}", sql::pretty_table(&conn, queries.get("sources")?)?);
 
     let days = config.run.stale_tenant_days;
-    let tenants = freshness::tenants(&conn, as_of, days)?;
+    let freshness = freshness::tenants(&conn, as_of, days)?;
+    let tenants = &freshness.tenants;
     println!(
         "\nTenants: latest export date per table (flagged STALE when the devices export is older than {days} days, or missing)"
     );
     let mut header = vec!["tenant_id".to_string(), "tenant_name".to_string()];
-    header.extend(FRESHNESS_TABLES.iter().map(|(t, _)| t.to_string()));
+    header.extend(freshness.tables.iter().cloned());
     header.push("age_days".into());
     header.push("flag".into());
     let mut lines = vec![header];
-    for t in &tenants {
+    for t in tenants {
         let mut line = vec![t.tenant_id.clone(), t.tenant_name.clone()];
         line.extend(
             t.latest
@@ -114,7 +115,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     if !args.check {
         return Ok(0);
     }
-    let problems = check(&conn, &queries, &tenants, args.max_age_hours)?;
+    let problems = check(&conn, &queries, tenants, args.max_age_hours)?;
     println!();
     if problems.is_empty() {
         println!("CHECK OK");

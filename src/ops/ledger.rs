@@ -13,6 +13,9 @@ use crate::canonical::system::RUNS;
 use crate::canonical::{Batch, Value};
 use crate::lake::Lake;
 
+/// The run ledger's lookups (`queries/ops/runs.sql`).
+pub const RUN_QUERIES: &str = "ops/runs.sql";
+
 /// A run's counts and outcome, for its ledger row.
 #[derive(Debug, Clone, Default)]
 pub struct RunRecord {
@@ -84,13 +87,10 @@ pub fn record_run(lake: &Lake, run: &RunRecord) -> Result<()> {
 /// Marks a run whose process died (its lock was taken over) as abandoned, if the ledger has it.
 pub fn mark_abandoned(lake: &Lake, run_id: &str, noticed_by: &str) -> Result<()> {
     let conn = crate::sql::open(lake)?;
+    let query = crate::sql::NamedQueries::read(RUN_QUERIES)?
+        .fill("running", &[("run_id", &crate::sql::string_literal(run_id))])?;
     let found: Option<(String, String, String, String)> = conn
-        .query_row(
-            "select job, cast(as_of as varchar), strftime(started_utc, '%Y-%m-%dT%H:%M:%S.%fZ'), host
-             from runs where run_id = ? and status = 'running'",
-            [run_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
+        .query_row(&query, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
     let Some((job, as_of, started, host)) = found else {
         return Ok(());

@@ -93,7 +93,7 @@ pub fn prepare(config: &Config, conn: &Connection, period: Period) -> Result<Vec
             ),
         ))
     })?;
-    let done = already_ticketed(conn)?;
+    let done = already_ticketed(conn, &queries)?;
     let mut out = Vec::new();
     for row in rows {
         let ((tenant_id, tenant_name, company_id, device_id, hostname, device_class, role), rest) = row?;
@@ -179,9 +179,11 @@ pub fn external_id(tenant: &str, device: &str, patch: &str, start: DateTime<Utc>
     format!("govpack-{hex}")
 }
 
-fn already_ticketed(conn: &Connection) -> Result<std::collections::BTreeSet<String>> {
-    let mut statement =
-        conn.prepare("select external_id from remediation_tickets where status in ('created', 'existing')")?;
+fn already_ticketed(
+    conn: &Connection,
+    queries: &crate::sql::NamedQueries,
+) -> Result<std::collections::BTreeSet<String>> {
+    let mut statement = conn.prepare(queries.get("already-ticketed")?)?;
     let ids = statement.query_map([], |r| r.get::<_, String>(0))?;
     Ok(ids.collect::<Result<_, _>>()?)
 }

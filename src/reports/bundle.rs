@@ -112,8 +112,7 @@ fn build(
     }
     // One CSV of `controls/` from a query; returns its rows.
     let extract = |name: &str, query: &str| -> Result<usize> {
-        let (names, rows) =
-            sql::rows(conn, &query.replace("{p}", &period)).with_context(|| format!("extracting {name}"))?;
+        let (names, rows) = sql::rows(conn, query).with_context(|| format!("extracting {name}"))?;
         crate::files::write_atomic(&dir.join("controls").join(format!("{name}.csv")), |f| {
             let mut w = csv::Writer::from_writer(f);
             w.write_record(&names)?;
@@ -126,7 +125,7 @@ fn build(
         Ok(rows.len())
     };
     let mut controls = Vec::new();
-    for test in super::controls::tests()? {
+    for test in super::controls::tests(&period)? {
         let mut counts = Vec::new();
         for (part, query) in [("population", &test.population), ("exceptions", &test.exceptions)] {
             counts.push(extract(&format!("{}-{part}", test.name), query)?);
@@ -139,8 +138,8 @@ fn build(
         }));
     }
     let mut registers = serde_json::Map::new();
-    for (name, query) in super::controls::registers()?.iter() {
-        registers.insert(format!("controls/{name}.csv"), extract(name, query)?.into());
+    for (name, query) in super::controls::registers(&period)? {
+        registers.insert(format!("controls/{name}.csv"), extract(&name, &query)?.into());
     }
     // The reference tables (KEV catalog, CVRF documents) carry no client data: their files are in
     // every bundle's list.
@@ -157,7 +156,7 @@ fn build(
             &[("p", period.as_str()), ("reference_tables", &reference_tables)],
         )
     };
-    let as_of: Option<String> = conn.query_row(&query("as-of")?, [], |r| r.get(0))?;
+    let as_of = super::as_of(conn, period_start)?;
     // Input files: a tenant's bundle lists the files that brought its rows (`ingest_tenants`),
     // by digest and counts only, since MSPs often name export files after their clients.
     let (_, files) = sql::rows(conn, &query("input-files")?)?;

@@ -7,8 +7,8 @@ use anyhow::{Result, bail};
 
 use crate::sql::NamedQueries;
 
-/// A control test: who is tested (population) and who failed (exceptions). `{p}` in each query
-/// is the period filter.
+/// A control test of a period: who is tested (population) and who failed (exceptions), each a
+/// query with the period filter put in.
 #[derive(Debug, Clone)]
 pub struct Test {
     pub name: String,
@@ -16,10 +16,31 @@ pub struct Test {
     pub exceptions: String,
 }
 
-/// Every control test, in the order of its file: `<test>.population` then `<test>.exceptions`.
-pub fn tests() -> Result<Vec<Test>> {
-    let queries = NamedQueries::read("reports/control_tests.sql")?;
-    let mut tests = Vec::new();
+/// Every control test of the period `p` (`period_start = date '...'`), in the order of its file:
+/// `<test>.population` then `<test>.exceptions`.
+pub fn tests(p: &str) -> Result<Vec<Test>> {
+    let queries = NamedQueries::read(CONTROL_TESTS)?;
+    test_names(&queries)?
+        .into_iter()
+        .map(|name| {
+            Ok(Test {
+                population: queries.fill(&format!("{name}.population"), &[("p", p)])?,
+                exceptions: queries.fill(&format!("{name}.exceptions"), &[("p", p)])?,
+                name,
+            })
+        })
+        .collect()
+}
+
+const CONTROL_TESTS: &str = "reports/control_tests.sql";
+
+/// The names of the control tests govpack runs, for the control register to name.
+pub fn names() -> Result<Vec<String>> {
+    test_names(&NamedQueries::read(CONTROL_TESTS)?)
+}
+
+fn test_names(queries: &NamedQueries) -> Result<Vec<String>> {
+    let mut names = Vec::new();
     for (name, _) in queries.iter() {
         let Some(test) = name.strip_suffix(".population") else {
             // An exceptions query is read with its population; one without is a test half-written.
@@ -27,25 +48,24 @@ pub fn tests() -> Result<Vec<Test>> {
                 Some(test) => {
                     queries.get(&format!("{test}.population"))?;
                 }
-                None => bail!(
-                    "reports/control_tests.sql: `{name}` is neither a population nor an exceptions query"
-                ),
+                None => bail!("{CONTROL_TESTS}: `{name}` is neither a population nor an exceptions query"),
             }
             continue;
         };
-        tests.push(Test {
-            name: test.to_string(),
-            population: queries.get(name)?.to_string(),
-            exceptions: queries.get(&format!("{test}.exceptions"))?.to_string(),
-        });
+        queries.get(&format!("{test}.exceptions"))?;
+        names.push(test.to_string());
     }
-    Ok(tests)
+    Ok(names)
 }
 
 /// Lists an assessor asks for beside the control tests, written to the bundle's `controls/` as
-/// `<name>.csv`: (name, query). `{p}` is the period filter of the KPI outputs.
-pub fn registers() -> Result<NamedQueries> {
-    NamedQueries::read("reports/registers.sql")
+/// `<name>.csv`: (name, query) for the period `p` (`period_start = date '...'`).
+pub fn registers(p: &str) -> Result<Vec<(String, String)>> {
+    let queries = NamedQueries::read("reports/registers.sql")?;
+    queries
+        .iter()
+        .map(|(name, _)| Ok((name.to_string(), queries.fill(name, &[("p", p)])?)))
+        .collect()
 }
 
 /// A test's verdict. An empty population tested nothing: that is not a pass.
@@ -55,8 +75,4 @@ pub fn result(population: usize, exceptions: usize) -> &'static str {
         (_, 0) => "pass",
         _ => "exceptions found",
     }
-}
-
-pub fn test(name: &str) -> Result<Option<Test>> {
-    Ok(tests()?.into_iter().find(|t| t.name == name))
 }

@@ -70,25 +70,38 @@ pub fn write_pack(
     Ok(written)
 }
 
+/// What there is to report: the periods computed, a period's as-of day, the lake's tenants.
+pub const PERIODS: &str = "reports/periods.sql";
+
 /// Every tenant id in the lake, in order.
 pub fn tenant_ids(lake: &Lake) -> Result<Vec<String>> {
     let conn = crate::sql::open(lake)?;
-    let mut statement = conn.prepare("select tenant_id from tenants order by 1")?;
+    let queries = crate::sql::NamedQueries::read(PERIODS)?;
+    let mut statement = conn.prepare(queries.get("tenants")?)?;
     let ids = statement.query_map([], |r| r.get(0))?;
     Ok(ids.collect::<Result<_, _>>()?)
+}
+
+/// The months whose KPIs are computed (`YYYY-MM`), oldest first.
+pub fn computed_periods(conn: &Connection) -> Result<Vec<String>> {
+    let queries = crate::sql::NamedQueries::read(PERIODS)?;
+    let mut statement = conn.prepare(queries.get("computed-periods")?)?;
+    let labels = statement.query_map([], |r| r.get(0))?;
+    Ok(labels.collect::<Result<_, _>>()?)
+}
+
+/// The day a period's figures stand at (`YYYY-MM-DD`), if its KPIs are computed.
+pub fn as_of(conn: &Connection, period_start: &str) -> Result<Option<String>> {
+    let p = format!("period_start = date {}", crate::sql::string_literal(period_start));
+    let query = crate::sql::NamedQueries::read(PERIODS)?.fill("as-of", &[("p", &p)])?;
+    Ok(conn.query_row(&query, [], |r| r.get(0))?)
 }
 
 /// When a report of the period is dated: the end of its as-of day (UTC), never the wall clock, so
 /// that a pack regenerated from the same lake is byte for byte the same and its manifest digest
 /// can be re-derived by anyone holding the lake.
 pub fn document_instant(conn: &Connection, period_start: &str) -> Result<chrono::DateTime<chrono::Utc>> {
-    let as_of: Option<String> = conn
-        .query_row(
-            "select cast(max(as_of) as varchar) from kpi_summary where period_start = cast(? as date)",
-            params![period_start],
-            |r| r.get(0),
-        )
-        .context("cannot read the period's as-of date")?;
+    let as_of = as_of(conn, period_start).context("cannot read the period's as-of date")?;
     let day = as_of
         .as_deref()
         .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())

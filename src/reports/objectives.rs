@@ -52,8 +52,9 @@ pub struct Objective {
 
 pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec<Objective>> {
     let p = format!("period_start = date {}", sql::string_literal(period_start));
-    let (names, settings) = sql::rows(conn, &format!("select * from kpi_parameters where {p}"))
-        .context("reading the period's settings")?;
+    let queries = sql::NamedQueries::read("reports/objectives.sql")?;
+    let (names, settings) =
+        sql::rows(conn, &queries.fill("settings", &[("p", &p)])?).context("reading the period's settings")?;
     let setting = |name: &str| -> Option<String> {
         let at = names.iter().position(|n| n == name)?;
         match settings.first()?.get(at)? {
@@ -79,13 +80,12 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
         }
         Some(text)
     };
-    let queries = sql::NamedQueries::read("reports/objectives.sql")?;
-    let count = |query: String| -> Result<i64> {
+    let count = |query: &str| -> Result<i64> {
         Ok(conn
-            .query_row(&query.replace("{p}", &p), [], |r| r.get::<_, Option<i64>>(0))?
+            .query_row(query, [], |r| r.get::<_, Option<i64>>(0))?
             .unwrap_or(0))
     };
-    let counted = |name: &str| -> Result<i64> { count(queries.get(name)?.to_string()) };
+    let counted = |name: &str| -> Result<i64> { count(&queries.fill(name, &[("p", &p)])?) };
     let devices = counted("devices")?;
     let compliant = counted("compliant-devices")?;
     let stale = counted("stale-devices")?;
@@ -93,11 +93,12 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
     let overdue_devices = counted("overdue-devices")?;
     let open = counted("open-episodes")?;
     // Also `controls/unreported-flaws.csv`: the rows an assessor checks the count against.
-    let unreported = super::controls::registers()?;
-    let unticketed = count(format!(
-        "select count(*) from ({})",
-        unreported.get("unreported-flaws")?
-    ))?;
+    let unreported = super::controls::registers(&p)?;
+    let (_, flaws) = unreported
+        .iter()
+        .find(|(name, _)| name == "unreported-flaws")
+        .context("reports/registers.sql has no query named `unreported-flaws`")?;
+    let unticketed = count(&format!("select count(*) from ({flaws})"))?;
     // Control C8: every failed deployment ticketed within ticket_within_hours.
     let episodes = counted("failed-deployments")?;
     let late = counted("failed-deployments-late")?;

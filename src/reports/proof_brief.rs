@@ -651,7 +651,7 @@ pub fn write(
         w.heading(&section("clients"));
         // The league table: the workbook's Clients sheet.
         let league = sql::NamedQueries::read(super::workbook::SHEETS_FILE)?;
-        let (_, clients) = sql::rows(conn, &league.get("Clients")?.replace("{p}", &period))?;
+        let (_, clients) = sql::rows(conn, &league.fill("Clients", &[("p", &period)])?)?;
         let rows: Vec<Vec<String>> = clients
             .iter()
             .take(LEAGUE_ROWS)

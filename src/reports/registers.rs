@@ -64,12 +64,12 @@ impl Registers {
                 }
             }
         }
-        let tests = controls::tests()?;
+        let tests = controls::names()?;
         for control in &self.control {
             if let Some(test) = &control.test
-                && !tests.iter().any(|t| &t.name == test)
+                && !tests.contains(test)
             {
-                let known: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
+                let known: Vec<&str> = tests.iter().map(String::as_str).collect();
                 bail!(
                     "control {}: `{test}` is not a test govpack runs ({})",
                     control.id,
@@ -98,7 +98,7 @@ impl Registers {
             })
             .collect();
         let period = format!("period_start = date {}", sql::string_literal(period_start));
-        let tests = controls::tests()?;
+        let tests = controls::tests(&period)?;
         let mut control_rows = Vec::new();
         for c in &self.control {
             let test = c
@@ -107,9 +107,7 @@ impl Registers {
                 .and_then(|name| tests.iter().find(|t| t.name == name));
             let (test, population, exceptions, result) = match test {
                 Some(t) => {
-                    let count = |q: &str| -> Result<usize> {
-                        Ok(sql::rows(conn, &q.replace("{p}", &period))?.1.len())
-                    };
+                    let count = |q: &str| -> Result<usize> { Ok(sql::rows(conn, q)?.1.len()) };
                     let (p, e) = (count(&t.population)?, count(&t.exceptions)?);
                     (
                         t.name.as_str(),
