@@ -21,7 +21,7 @@
 -- The closed changes in P, as the PSA recorded them (the workflow controls read them too).
 create or replace temp table closed_changes as
 with changes as not materialized (
-    select * from main.changes
+    select * from lake.changes
 ),
 
 settings as (
@@ -74,7 +74,7 @@ order by all;
 -- Closed changes the PSA exported without an end time: they cannot be placed in any period.
 create or replace temp table change_data_quality as
 with changes as not materialized (
-    select * from main.changes
+    select * from lake.changes
 )
 
 select change_id, source_system, tenant_id, title, change_type, risk, outcome, created_utc, actual_start_utc,

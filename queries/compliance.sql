@@ -34,7 +34,7 @@
 
 create or replace temp table compliance_points as
 with devices as not materialized (
-    select * from main.devices
+    select * from lake.devices
 ),
 
 settings as (
@@ -71,11 +71,11 @@ where p.back <= settings.chronic_snapshots - 1;
 
 -- An active exception at a day (as_of): same tenant, device_id empty or equal, patch_id empty or
 -- equal, approved_utc <= the day's end, expires_utc empty or after it. The workflow controls
--- read it too.
+-- read it too. A macro has no import CTEs: it names the lake's table, lake.exceptions, itself.
 -- noqa: disable=RF03
 create or replace temp macro under_exception(tenant, device, patch, at_day) as exists (
     select 1
-    from exceptions as e
+    from lake.exceptions as e
     where e.tenant_id = tenant
         and (e.device_id is null or e.device_id = device)
         and (e.patch_id is null or e.patch_id = patch)
@@ -87,15 +87,15 @@ create or replace temp macro under_exception(tenant, device, patch, at_day) as e
 -- Who is in the population at each point, with the snapshots that describe them.
 create or replace temp table compliance_population as
 with devices as not materialized (
-    select * from main.devices
+    select * from lake.devices
 ),
 
 patch_status as not materialized (
-    select * from main.patch_status
+    select * from lake.patch_status
 ),
 
 device_patch_summary as not materialized (
-    select * from main.device_patch_summary
+    select * from lake.device_patch_summary
 ),
 
 settings as (
@@ -164,7 +164,7 @@ left join summary_ranked as sr
 -- Every required instance at each point, judged: age bucket, satisfied, overdue.
 create or replace temp table compliance_instances as
 with patch_status as not materialized (
-    select * from main.patch_status
+    select * from lake.patch_status
 ),
 
 settings as (

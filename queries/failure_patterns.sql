@@ -10,15 +10,15 @@
 
 create or replace temp table failure_attempts as
 with devices as not materialized (
-    select * from main.devices
+    select * from lake.devices
 ),
 
 patch_status as not materialized (
-    select * from main.patch_status
+    select * from lake.patch_status
 ),
 
 patch_attempts as not materialized (
-    select * from main.patch_attempts
+    select * from lake.patch_attempts
 ),
 
 settings as (

@@ -9,7 +9,7 @@
 -- verdict (pass, too_short, no_pilot).
 create or replace temp table pilot_soak as
 with patch_attempts as not materialized (
-    select * from main.patch_attempts
+    select * from lake.patch_attempts
 ),
 
 settings as (

@@ -26,7 +26,7 @@
 
 create or replace temp table remediation_attempts as
 with patch_attempts as not materialized (
-    select * from main.patch_attempts
+    select * from lake.patch_attempts
 )
 
 select
@@ -114,7 +114,7 @@ order by all;
 
 create or replace temp table kpi_rows_remediation as
 with tickets as not materialized (
-    select * from main.tickets
+    select * from lake.tickets
 ),
 
 settings as (

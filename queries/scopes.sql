@@ -13,26 +13,26 @@
 
 create or replace temp table tenant_scopes as
 with tenants as not materialized (
-    select * from main.tenants
+    select * from lake.tenants
 )
 
 select tenant_id from tenants;
 
 -- error() raises only when a row reaches it: with no orphan the statement returns nothing.
 with devices as not materialized (
-    select * from main.devices
+    select * from lake.devices
 ),
 
 patch_attempts as not materialized (
-    select * from main.patch_attempts
+    select * from lake.patch_attempts
 ),
 
 tickets as not materialized (
-    select * from main.tickets
+    select * from lake.tickets
 ),
 
 changes as not materialized (
-    select * from main.changes
+    select * from lake.changes
 )
 
 select

@@ -15,7 +15,7 @@
 
 create or replace temp table installed_instances as
 with patch_status as not materialized (
-    select * from main.patch_status
+    select * from lake.patch_status
 ),
 
 settings as (

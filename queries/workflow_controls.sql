@@ -73,7 +73,7 @@ select * from timed where started_in_period or retried_in_period;
 -- from its start until its ticket was due or its retry, whichever is later: what C8 and C9 read.
 create or replace temp table episode_tickets as
 with tickets as not materialized (
-    select * from main.tickets
+    select * from lake.tickets
 )
 
 select
@@ -134,7 +134,7 @@ order by all;
 -- The patch rows at as_of the controls C10-C12 test (each device's current patch snapshot).
 create or replace temp table workflow_patch_rows as
 with patch_status as not materialized (
-    select * from main.patch_status
+    select * from lake.patch_status
 )
 
 select d.tenant_id, d.hostname, d.device_id, d.device_class, d.track, s.patch_id, s.patch_title,
@@ -176,7 +176,7 @@ order by all;
 -- patch snapshot daytime_reboot_days earlier already showed them waiting.
 create or replace temp table daytime_reboots as
 with patch_status as not materialized (
-    select * from main.patch_status
+    select * from lake.patch_status
 ),
 
 settings as (

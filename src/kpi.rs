@@ -403,4 +403,31 @@ mod tests {
         let files: BTreeSet<&str> = steps.iter().map(|s| s.file.as_str()).collect();
         assert_eq!(files.len(), steps.len(), "a file runs once");
     }
+
+    #[test]
+    fn every_statement_reads_the_lake_through_its_import_ctes() {
+        // DuckDB looks an unqualified name up in the temp schema before main: a decoy there takes
+        // each lake table's plain name, so a statement that reads `devices` without an import CTE
+        // (`devices as not materialized (select * from main.devices)`) binds to the decoy and
+        // fails on the first column it asks for.
+        let dir = tempfile::TempDir::new().unwrap();
+        let lake = Lake::open(&dir.path().join("lake")).unwrap();
+        let period = Period::month(2026, 10).unwrap();
+        let conn = sql::open_for_publishing(&lake).unwrap();
+        bind_parameters(&conn, &Config::default(), period, period.end).unwrap();
+        for table in sql::lake_tables() {
+            conn.execute_batch(&format!(
+                "create temp view {0} as select 1 as not_imported_{0}",
+                table.name
+            ))
+            .unwrap();
+        }
+        for step in steps() {
+            if step.history {
+                conn.execute_batch("create or replace temp view kpi_history as select * from kpi_summary")
+                    .unwrap();
+            }
+            run_query_file(&conn, &step.file).unwrap_or_else(|e| panic!("{}: {e:#}", step.file));
+        }
+    }
 }

@@ -95,6 +95,10 @@ fn create_views(conn: &Connection, lake: &Lake) -> Result<()> {
         ))
         .with_context(|| format!("cannot create the DuckDB view of KPI output {name}"))?;
     }
+    // Each lake table is a view in schema `lake`, and under its plain name in `main` for ad hoc
+    // SQL and Power BI. The KPI files import `lake.devices`: `main.devices` would not do, since
+    // DuckDB looks `main` up in the temp catalog first, where a session's own objects live.
+    conn.execute_batch("create schema lake").context("cannot create the DuckDB schema lake")?;
     for table in lake_tables() {
         let files = lake.table_files(table.name)?;
         let sql = if files.is_empty() {
@@ -115,10 +119,16 @@ fn create_views(conn: &Connection, lake: &Lake) -> Result<()> {
             if log {
                 latest_record_view(table, &select, &source)
             } else {
-                format!("create view {} as select {select} from {source}", table.name)
+                format!("create view lake.{} as select {select} from {source}", table.name)
             }
         };
         conn.execute_batch(&sql)
+            .and_then(|()| {
+                conn.execute_batch(&format!(
+                    "create view {0} as select * from lake.{0}",
+                    table.name
+                ))
+            })
             .with_context(|| format!("cannot create the DuckDB view of {}", table.name))?;
     }
     Ok(())
@@ -409,7 +419,7 @@ fn view_columns(table: &Table, present: &[String], log: bool) -> String {
 fn latest_record_view(table: &Table, select: &str, source: &str) -> String {
     let key: Vec<String> = table.key.iter().map(|k| identifier(k)).collect();
     format!(
-        "create view {} as select {select} from {source} \
+        "create view lake.{} as select {select} from {source} \
          qualify row_number() over (partition by {} order by log_file desc) = 1",
         table.name,
         key.join(", ")
@@ -428,7 +438,7 @@ fn empty_view(table: &Table) -> String {
         columns.push(format!("cast(null as date) as {LINEAGE_EXPORT_DATE}"));
     }
     format!(
-        "create view {} as select {} where false",
+        "create view lake.{} as select {} where false",
         table.name,
         columns.join(", ")
     )
