@@ -40,7 +40,8 @@ select
         'the lake holds rows whose tenant the tenants table lacks (canonical-model.md: every row''s '
         || 'tenant exists); ingest those tenants or remove the rows: '
         || string_agg(
-            orphans.lake_table || ' has ' || orphans.row_count || ' rows of tenant ''' || orphans.tenant_id || '''',
+            orphans.lake_table || ' has ' || orphans.row_count || ' rows of tenant '''
+            || coalesce(orphans.tenant_id, '(none)') || '''',
             '; ' order by orphans.lake_table, orphans.tenant_id
         )
     ) as refused

@@ -98,7 +98,8 @@ fn create_views(conn: &Connection, lake: &Lake) -> Result<()> {
     // Each lake table is a view in schema `lake`, and under its plain name in `main` for ad hoc
     // SQL and Power BI. The KPI files import `lake.devices`: `main.devices` would not do, since
     // DuckDB looks `main` up in the temp catalog first, where a session's own objects live.
-    conn.execute_batch("create schema lake").context("cannot create the DuckDB schema lake")?;
+    conn.execute_batch("create schema lake")
+        .context("cannot create the DuckDB schema lake")?;
     for table in lake_tables() {
         let files = lake.table_files(table.name)?;
         let sql = if files.is_empty() {
@@ -124,10 +125,7 @@ fn create_views(conn: &Connection, lake: &Lake) -> Result<()> {
         };
         conn.execute_batch(&sql)
             .and_then(|()| {
-                conn.execute_batch(&format!(
-                    "create view {0} as select * from lake.{0}",
-                    table.name
-                ))
+                conn.execute_batch(&format!("create view {0} as select * from lake.{0}", table.name))
             })
             .with_context(|| format!("cannot create the DuckDB view of {}", table.name))?;
     }

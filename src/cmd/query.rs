@@ -1,7 +1,7 @@
 //! `govpack query "SQL"`: ad hoc SQL over the lake.
 //!
 //! Runs DuckDB SQL against views named after every canonical table (`devices`, `patch_status`,
-//! ...), `quarantine`, `ingest_ledger`, and every KPI output (`kpi_summary`, `compliance_devices`,
+//! ..., also as `lake.devices`..., the names the KPI files read), `quarantine`, `ingest_ledger`, and every KPI output (`kpi_summary`, `compliance_devices`,
 //! ...; a KPI view holds every computed period: filter on `period_start`). Without `--out` the
 //! result goes to standard output (table, csv or json, with column names as header or keys), so it
 //! composes with other tools; `--format parquet` needs `--out`. The SQL is one statement that

@@ -17,7 +17,7 @@ use anyhow::Result;
 use crate::catalog::Period;
 use crate::cli::GlobalArgs;
 use crate::error::UsageError;
-use crate::reports;
+use crate::{reports, sql};
 
 /// Write the governance pack for a period (workbook, proof-brief PDF, failure-pattern analysis,
 /// evidence bundle), for the portfolio and tenants
@@ -44,9 +44,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let config = global.load_config()?;
     let lake = global.open_lake(&config)?;
     let conn = reports::session(&lake, None)?;
-    // With no KPI output at all there is no kpi_summary view to read.
-    let computed = reports::computed_periods(&conn)
-        .map_err(|_| UsageError("no KPIs computed yet: run `govpack kpi --period YYYY-MM` first".into()))?;
+    // With no KPI output at all there is no kpi_summary view to read; any other failure (a
+    // damaged file, an installed query copy missing a query) is said as it is.
+    if !sql::kpi_outputs(&lake)?.iter().any(|o| o == "kpi_summary") {
+        return Err(
+            UsageError("no KPIs computed yet: run `govpack kpi --period YYYY-MM` first".into()).into(),
+        );
+    }
+    let computed = reports::computed_periods(&conn)?;
     let period = match &args.period {
         Some(p) => Period::parse_month(p)?,
         None => Period::parse_month(
