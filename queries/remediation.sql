@@ -5,6 +5,10 @@
 -- Failure episode: starts at a failure that is the pair's first attempt or follows a success;
 --   ends at the first success after it. Remediation time = end - start, in hours.
 -- Open episode at P's end: started before the period end instant, with no success before it.
+--   v3: one whose device is not in the device state at as_of (absent from its tenant's current
+--   snapshot: retired, or its tenant's exports no longer list it) is not counted in
+--   open_failure_episodes nor in open_episode_age_hours_mean; the drill-down lists it with status
+--   device_gone and the device's last snapshot date.
 --
 -- failed_patch_recurrence_rate = pairs with a failure in P that has an earlier failure of the same
 --   pair on an earlier UTC day (any time before) / pairs with >= 1 failure in P
@@ -44,9 +48,14 @@ window pair_order as (
     order by attempt_utc, case result when 'failure' then 0 else 1 end
 );
 
--- Drill-down: every episode that overlaps P (open or closed), with its start, end and hours.
+-- Drill-down: every episode that overlaps P (open or closed), with its start, end and hours, and
+-- its status: ended (in P), open (at P's end), device_gone (open, its device no longer reported).
 create or replace temp table failure_episodes as
-with settings as (
+with devices as not materialized (
+    select * from lake.devices
+),
+
+settings as (
     select * from params
 ),
 
@@ -86,29 +95,59 @@ timed as (
     left join remediation_attempts as a
         on e.tenant_id = a.tenant_id and e.device_id = a.device_id and e.patch_id = a.patch_id
         and e.end_seq = a.seq
+),
+
+overlapping as (
+    select
+        t.*,
+        t.end_utc >= settings.period_start_instant and t.end_utc < settings.period_end_instant as ends_in_period,
+        t.end_utc is null or t.end_utc >= settings.period_end_instant as open_at_end
+    from timed as t
+    cross join settings
+    where t.start_utc < settings.period_end_instant
+        and (t.end_utc is null or t.end_utc >= settings.period_start_instant)
+),
+
+-- The devices of their tenant's current snapshot (compliance.sql's population at as_of).
+device_state as (
+    select distinct tenant_id, device_id from compliance_population where back = 0
+),
+
+last_snapshot as (
+    select d.tenant_id, d.device_id, max(d.snapshot_date) as device_last_snapshot_date
+    from devices as d
+    cross join settings
+    where d.snapshot_date <= settings.as_of
+        and exists (
+            select 1 from overlapping as o where o.tenant_id = d.tenant_id and o.device_id = d.device_id
+        )
+    group by d.tenant_id, d.device_id
 )
 
 select
-    t.tenant_id,
-    t.device_id,
-    t.patch_id,
-    t.start_utc,
-    t.end_utc,
-    t.first_error_code,
-    cast(t.failed_attempts as bigint) as failed_attempts,
-    (epoch(t.end_utc) - epoch(t.start_utc)) / 3600.0 as remediation_hours,
-    t.end_utc >= settings.period_start_instant and t.end_utc < settings.period_end_instant as ends_in_period,
-    t.start_utc < settings.period_end_instant
-        and (t.end_utc is null or t.end_utc >= settings.period_end_instant) as open_at_period_end,
+    o.tenant_id,
+    o.device_id,
+    o.patch_id,
+    o.start_utc,
+    o.end_utc,
+    o.first_error_code,
+    cast(o.failed_attempts as bigint) as failed_attempts,
+    (epoch(o.end_utc) - epoch(o.start_utc)) / 3600.0 as remediation_hours,
+    o.ends_in_period,
+    o.open_at_end and s.device_id is not null as open_at_period_end,
     case
-        when t.start_utc < settings.period_end_instant
-            and (t.end_utc is null or t.end_utc >= settings.period_end_instant)
-            then (epoch(settings.period_end_instant) - epoch(t.start_utc)) / 3600.0
-    end as open_age_hours
-from timed as t
+        when o.open_at_end then (epoch(settings.period_end_instant) - epoch(o.start_utc)) / 3600.0
+    end as open_age_hours,
+    case
+        when not o.open_at_end then 'ended'
+        when s.device_id is not null then 'open'
+        else 'device_gone'
+    end as status,
+    l.device_last_snapshot_date
+from overlapping as o
 cross join settings
-where t.start_utc < settings.period_end_instant
-    and (t.end_utc is null or t.end_utc >= settings.period_start_instant)
+left join device_state as s on o.tenant_id = s.tenant_id and o.device_id = s.device_id
+left join last_snapshot as l on o.tenant_id = l.tenant_id and o.device_id = l.device_id
 -- In a total order, so the output file is the same bytes however many threads computed it.
 order by all;
 

@@ -71,6 +71,40 @@ const fn rows(output: &'static str) -> DrillDown {
     DrillDown { output, filter: "" }
 }
 
+/// A canonical table a KPI is computed from: without its rows for a client at as_of, the KPI is
+/// not measured for that client (kpi-definitions.md v3, "Measured or not"; queries/coverage.sql
+/// says when a table's rows count as there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    Devices,
+    PatchStatus,
+    DevicePatchSummary,
+    PatchAttempts,
+    Tickets,
+    Changes,
+    Kev,
+    PatchCves,
+}
+
+impl Input {
+    /// The canonical table's name.
+    pub fn table(self) -> &'static str {
+        match self {
+            Input::Devices => "devices",
+            Input::PatchStatus => "patch_status",
+            Input::DevicePatchSummary => "device_patch_summary",
+            Input::PatchAttempts => "patch_attempts",
+            Input::Tickets => "tickets",
+            Input::Changes => "changes",
+            Input::Kev => "kev",
+            Input::PatchCves => "patch_cves",
+        }
+    }
+}
+
+/// What a KPI needs, as groups that must all be there, each met by any one of its tables.
+pub type Needs = &'static [&'static [Input]];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kpi {
     pub id: &'static str,
@@ -78,17 +112,48 @@ pub struct Kpi {
     pub unit: Unit,
     pub better: Better,
     pub drill_down: DrillDown,
+    pub needs: Needs,
 }
 
-const fn kpi(id: &'static str, family: Family, unit: Unit, better: Better, drill_down: DrillDown) -> Kpi {
+const fn kpi(
+    id: &'static str,
+    family: Family,
+    unit: Unit,
+    better: Better,
+    drill_down: DrillDown,
+    needs: Needs,
+) -> Kpi {
     Kpi {
         id,
         family,
         unit,
         better,
         drill_down,
+        needs,
     }
 }
+
+/// The device state at as_of: who is in the population.
+const DEVICES: Needs = &[&[Input::Devices]];
+/// Device compliance: the devices, and their patch state per patch or per device.
+const PATCH_STATE: Needs = &[
+    &[Input::Devices],
+    &[Input::PatchStatus, Input::DevicePatchSummary],
+];
+/// Instances: the devices and their patches.
+const PATCHES: Needs = &[&[Input::Devices], &[Input::PatchStatus]];
+const ATTEMPTS: Needs = &[&[Input::PatchAttempts]];
+/// Open episodes count only devices still reported (v3), and pilot rings come from the devices.
+const ATTEMPTS_ON_DEVICES: Needs = &[&[Input::Devices], &[Input::PatchAttempts]];
+const TICKETS: Needs = &[&[Input::Tickets]];
+const CHANGES: Needs = &[&[Input::Changes]];
+const KEV: Needs = &[
+    &[Input::Devices],
+    &[Input::PatchStatus],
+    &[Input::Kev],
+    &[Input::PatchCves],
+];
+const EXPLOITED: Needs = &[&[Input::Devices], &[Input::PatchStatus], &[Input::PatchCves]];
 
 const NOT_COMPLIANT: DrillDown = DrillDown {
     output: "compliance_devices",
@@ -107,35 +172,60 @@ pub const KPIS: [Kpi; 29] = {
     use Family::*;
     use Unit::*;
     [
-        kpi("patch_compliance_rate",              Compliance,    Ratio, Higher,  NOT_COMPLIANT),
-        kpi("patch_instance_compliance_rate",     Compliance,    Ratio, Higher,  rows("overdue_patches")),
-        kpi("excluded_devices",                   Compliance,    Count, Neither, NOT_COMPLIANT),
-        kpi("stale_devices",                      Compliance,    Count, Lower,   NOT_COMPLIANT),
-        kpi("chronic_noncompliant_devices",       Compliance,    Count, Lower,   rows("chronic_devices")),
-        kpi("failed_patch_recurrence_rate",       Remediation,   Ratio, Lower,   rows("failure_episodes")),
-        kpi("mttr_hours_mean",                    Remediation,   Hours, Lower,   rows("failure_episodes")),
-        kpi("mttr_hours_median",                  Remediation,   Hours, Lower,   rows("failure_episodes")),
-        kpi("mttr_hours_p90",                     Remediation,   Hours, Lower,   rows("failure_episodes")),
-        kpi("open_failure_episodes",              Remediation,   Count, Lower,   rows("failure_episodes")),
-        kpi("open_episode_age_hours_mean",        Remediation,   Hours, Lower,   rows("failure_episodes")),
-        kpi("first_pass_success_rate",            Remediation,   Ratio, Higher,  FIGURE),
-        kpi("remediation_ticket_mttr_hours_mean", Remediation,   Hours, Lower,   FIGURE),
-        kpi("remediation_sla_breach_rate",        Remediation,   Ratio, Lower,   FIGURE),
-        kpi("change_success_rate",                Change,        Ratio, Higher,  rows("change_controls")),
-        kpi("emergency_change_ratio",             Change,        Ratio, Lower,   rows("change_controls")),
-        kpi("rollback_effectiveness_rate",        Change,        Ratio, Higher,  rows("change_controls")),
-        kpi("cab_compliance_rate",                Change,        Ratio, Higher,  rows("change_controls")),
-        kpi("change_intake_completeness_rate",    Change,        Ratio, Higher,  rows("change_controls")),
-        kpi("change_window_compliance_rate",      Change,        Ratio, Higher,  rows("change_controls")),
-        kpi("post_change_verification_rate",      Change,        Ratio, Higher,  rows("change_controls")),
-        kpi("pilot_soak_compliance_rate",         ReleaseSafety, Ratio, Higher,  rows("pilot_soak")),
-        kpi("kev_exposed_devices",                Vulnerability, Count, Lower,   rows("kev_exposure")),
-        kpi("kev_overdue_devices",                Vulnerability, Count, Lower,   PAST_KEV_DEADLINE),
-        kpi("exploited_exposed_devices",          Vulnerability, Count, Lower,   FIGURE),
-        kpi("kev_open_instances",                 Vulnerability, Count, Lower,   rows("kev_exposure")),
-        kpi("patch_latency_days_median",          TimeToPatch,   Days,  Lower,   FIGURE),
-        kpi("patch_latency_days_p90",             TimeToPatch,   Days,  Lower,   FIGURE),
-        kpi("installed_within_grace_rate",        TimeToPatch,   Ratio, Higher,  FIGURE),
+        kpi("patch_compliance_rate",              Compliance,    Ratio, Higher,  NOT_COMPLIANT, PATCH_STATE),
+        kpi("patch_instance_compliance_rate",     Compliance,    Ratio, Higher,  rows("overdue_patches"), PATCHES),
+        kpi("excluded_devices",                   Compliance,    Count, Neither, NOT_COMPLIANT, DEVICES),
+        kpi("stale_devices",                      Compliance,    Count, Lower,   NOT_COMPLIANT, DEVICES),
+        kpi("chronic_noncompliant_devices",       Compliance,    Count, Lower,   rows("chronic_devices"), PATCH_STATE),
+        kpi("failed_patch_recurrence_rate",       Remediation,   Ratio, Lower,   rows("failure_episodes"), ATTEMPTS),
+        kpi("mttr_hours_mean",                    Remediation,   Hours, Lower,   rows("failure_episodes"), ATTEMPTS),
+        kpi("mttr_hours_median",                  Remediation,   Hours, Lower,   rows("failure_episodes"), ATTEMPTS),
+        kpi("mttr_hours_p90",                     Remediation,   Hours, Lower,   rows("failure_episodes"), ATTEMPTS),
+        kpi("open_failure_episodes",              Remediation,   Count, Lower,   rows("failure_episodes"), ATTEMPTS_ON_DEVICES),
+        kpi("open_episode_age_hours_mean",        Remediation,   Hours, Lower,   rows("failure_episodes"), ATTEMPTS_ON_DEVICES),
+        kpi("first_pass_success_rate",            Remediation,   Ratio, Higher,  FIGURE, ATTEMPTS),
+        kpi("remediation_ticket_mttr_hours_mean", Remediation,   Hours, Lower,   FIGURE, TICKETS),
+        kpi("remediation_sla_breach_rate",        Remediation,   Ratio, Lower,   FIGURE, TICKETS),
+        kpi("change_success_rate",                Change,        Ratio, Higher,  rows("change_controls"), CHANGES),
+        kpi("emergency_change_ratio",             Change,        Ratio, Lower,   rows("change_controls"), CHANGES),
+        kpi("rollback_effectiveness_rate",        Change,        Ratio, Higher,  rows("change_controls"), CHANGES),
+        kpi("cab_compliance_rate",                Change,        Ratio, Higher,  rows("change_controls"), CHANGES),
+        kpi("change_intake_completeness_rate",    Change,        Ratio, Higher,  rows("change_controls"), CHANGES),
+        kpi("change_window_compliance_rate",      Change,        Ratio, Higher,  rows("change_controls"), CHANGES),
+        kpi("post_change_verification_rate",      Change,        Ratio, Higher,  rows("change_controls"), CHANGES),
+        kpi("pilot_soak_compliance_rate",         ReleaseSafety, Ratio, Higher,  rows("pilot_soak"), ATTEMPTS_ON_DEVICES),
+        kpi("kev_exposed_devices",                Vulnerability, Count, Lower,   rows("kev_exposure"), KEV),
+        kpi("kev_overdue_devices",                Vulnerability, Count, Lower,   PAST_KEV_DEADLINE, KEV),
+        kpi("exploited_exposed_devices",          Vulnerability, Count, Lower,   FIGURE, EXPLOITED),
+        kpi("kev_open_instances",                 Vulnerability, Count, Lower,   rows("kev_exposure"), KEV),
+        kpi("patch_latency_days_median",          TimeToPatch,   Days,  Lower,   FIGURE, PATCHES),
+        kpi("patch_latency_days_p90",             TimeToPatch,   Days,  Lower,   FIGURE, PATCHES),
+        kpi("installed_within_grace_rate",        TimeToPatch,   Ratio, Higher,  FIGURE, PATCHES),
+    ]
+};
+
+/// What each automated control test of the reports (`queries/reports/control_tests.sql`) is
+/// computed from, as a KPI's `needs`: for a client without it the test is not tested, never a
+/// pass over a population nobody reported. Intake validation and the weekly review read govpack's
+/// own records (the ingest ledger, the run ledger).
+#[rustfmt::skip]
+pub const CONTROL_TESTS: [(&str, Needs); 14] = {
+    const FAILURES_AND_TICKETS: Needs = &[&[Input::PatchAttempts], &[Input::Tickets]];
+    [
+        ("intake-validation",        &[]),
+        ("patch-compliance",         PATCH_STATE),
+        ("overdue-patches",          PATCHES),
+        ("change-cab-approval",      CHANGES),
+        ("change-intake",            CHANGES),
+        ("pilot-soak",               ATTEMPTS_ON_DEVICES),
+        ("remediation-sla",          TICKETS),
+        ("weekly-review",            &[]),
+        ("failed-deployment-ticket", FAILURES_AND_TICKETS),
+        ("root-cause-before-retry",  FAILURES_AND_TICKETS),
+        ("drivers-declined",         PATCHES),
+        ("manual-review",            PATCHES),
+        ("daytime-reboot",           PATCHES),
+        ("emergency-change-review",  CHANGES),
     ]
 };
 
@@ -295,6 +385,14 @@ mod tests {
             patch_tuesday(2026, 9),
             NaiveDate::from_ymd_opt(2026, 9, 8).unwrap()
         );
+    }
+
+    #[test]
+    fn every_kpi_says_what_it_is_computed_from() {
+        for kpi in KPIS {
+            assert!(!kpi.needs.is_empty(), "{}", kpi.id);
+            assert!(kpi.needs.iter().all(|group| !group.is_empty()), "{}", kpi.id);
+        }
     }
 
     #[test]

@@ -320,6 +320,8 @@ pub struct EvidenceSettings {
 pub struct RunSettings {
     pub inbox: PathBuf,
     pub output: PathBuf,
+    /// Also accepted as `stale_client_days`: the clients are the MSP's tenants.
+    #[serde(alias = "stale_client_days")]
     pub stale_tenant_days: u32,
     /// The longest a run spends on HTTP (alerts, tickets) in all, from its first request, while
     /// it holds the lake's lock.

@@ -14,7 +14,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use duckdb::{Connection, params};
 use serde::Deserialize;
 
-use crate::catalog::{Better, KPIS, Period};
+use crate::catalog::{Better, CONTROL_TESTS, KPIS, Period};
 use crate::config::{Config, GraceDays};
 use crate::error::UsageError;
 use crate::lake::Lake;
@@ -86,9 +86,28 @@ fn latest_snapshot(conn: &Connection) -> Result<Option<NaiveDate>> {
     Ok(text.and_then(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok()))
 }
 
-/// Computes every KPI output for a period and writes it to the lake.
+/// Whether the lake holds a devices snapshot dated in the period.
+pub fn has_snapshot_in(conn: &Connection, period: Period) -> Result<bool> {
+    let found: bool = conn.query_row(
+        "select exists (select 1 from devices where snapshot_date between cast(? as date) and cast(? as date))",
+        params![period.start.to_string(), period.end.to_string()],
+        |r| r.get(0),
+    )?;
+    Ok(found)
+}
+
+/// Computes every KPI output for a period and writes it to the lake. A period with no devices
+/// snapshot is refused (a usage error) before anything is written: nothing in it was measured,
+/// and its figures would read as measured zeros and become later periods' baselines.
 pub fn compute(config: &Config, lake: &Lake, period: Period) -> Result<KpiRun> {
     let conn = sql::open_for_publishing(lake)?;
+    if !has_snapshot_in(&conn, period)? {
+        bail!(UsageError(format!(
+            "no devices snapshot between {} and {}: a period without an RMM devices export has nothing \
+             to measure; ingest its exports first (govpack ingest), or choose a period the lake covers",
+            period.start, period.end
+        )));
+    }
     // as_of = min(period_end, latest devices snapshot); with no snapshot at all, period_end.
     let as_of = latest_snapshot(&conn)?.map_or(period.end, |latest| latest.min(period.end));
     bind_parameters(&conn, config, period, as_of)?;
@@ -126,6 +145,69 @@ pub fn compute(config: &Config, lake: &Lake, period: Period) -> Result<KpiRun> {
         as_of,
         outputs,
     })
+}
+
+/// What `forget` removed.
+#[derive(Debug, Clone)]
+pub struct Forgotten {
+    pub files: Vec<PathBuf>,
+    /// Later periods whose stored scorecard took its baseline from the forgotten period: their
+    /// status holds until they are computed again.
+    pub baseline_of: Vec<String>,
+}
+
+/// Removes a computed period's KPI outputs (every output folder's `period=<label>`), so that it
+/// is neither reported nor a baseline any more. `kpi_summary` goes first: from then on the
+/// period is not listed as computed, and an interrupted run is finished by running it again.
+/// Reports already written (packs, bundles) are not touched: what was issued stays issued.
+pub fn forget(lake: &Lake, period: Period) -> Result<Forgotten> {
+    let label = period.label();
+    // A month and its month to date share a slot (`Period::label`): the slot is what is forgotten.
+    if !output_file(lake, period, "kpi_summary").is_file() {
+        bail!(UsageError(format!(
+            "no KPIs computed for period {label} in {}: nothing to forget",
+            lake.root().display()
+        )));
+    }
+    let conn = sql::open(lake)?;
+    let baseline_of: Vec<String> = {
+        let mut statement = conn.prepare(
+            "select distinct strftime(period_start, '%Y-%m-%d') || '..' || strftime(period_end, '%Y-%m-%d') as p
+             from kpi_scorecard
+             where baseline_period_start = cast(? as date) and period_start > cast(? as date)
+             order by p",
+        )?;
+        let rows = statement.query_map(params![period.start.to_string(), period.start.to_string()], |r| {
+            r.get::<_, String>(0)
+        });
+        // A lake computed before the scorecard kept baselines has no such column to read.
+        match rows {
+            Ok(rows) => rows.collect::<Result<_, _>>()?,
+            Err(_) => Vec::new(),
+        }
+    };
+    drop(conn);
+    let mut outputs = sql::kpi_outputs(lake)?;
+    outputs.sort_by_key(|o| o != "kpi_summary");
+    let mut files = Vec::new();
+    for output in outputs {
+        let dir = lake
+            .root()
+            .join("kpi")
+            .join(&output)
+            .join(format!("period={label}"));
+        if !dir.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+            let path = entry?.path();
+            std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+            files.push(path);
+        }
+        std::fs::remove_dir(&dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+        crate::files::sync_dir(dir.parent().expect("a period folder has a parent"))?;
+    }
+    Ok(Forgotten { files, baseline_of })
 }
 
 /// Runs one file of `queries/` (the copy `shipped::QUERIES` finds).
@@ -268,6 +350,7 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
             daytime_reboot_days integer);
          create temp table required_classifications (classification varchar);
          create temp table kpi_catalogue (kpi_id varchar, higher_is_better boolean, target_change double);
+         create temp table figure_inputs (figure varchar, kind varchar, input_group integer, input_table varchar);
          create temp table grace_days (policy_tier varchar, severity varchar, days integer);",
     )?;
     conn.execute(
@@ -315,6 +398,22 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
                 kpi.targets.get(entry.id).copied()
             ],
         )?;
+    }
+    // What each KPI and control test is computed from (queries/coverage.sql).
+    let figures = KPIS.iter().map(|k| (k.id, "kpi", k.needs)).chain(
+        CONTROL_TESTS
+            .iter()
+            .map(|(name, needs)| (*name, "control_test", *needs)),
+    );
+    for (figure, kind, needs) in figures {
+        for (group, inputs) in needs.iter().enumerate() {
+            for input in *inputs {
+                conn.execute(
+                    "insert into figure_inputs values (?, ?, ?, ?)",
+                    params![figure, kind, group as i64, input.table()],
+                )?;
+            }
+        }
     }
     for c in &kpi.required_classifications {
         conn.execute("insert into required_classifications values (?)", params![c])?;

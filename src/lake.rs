@@ -67,6 +67,11 @@ type StagedPartition = (&'static Table, Vec<(PathBuf, u64)>);
 /// The memory DuckDB may take to merge one partition; past it, it spills to `.duckdb-spill`.
 const MERGE_MEMORY: &str = "256MB";
 
+/// The file that says a folder is a govpack lake (`Lake::is_lake`).
+pub const MARKER: &str = ".govpack-lake";
+const MARKER_TEXT: &str = "This folder is a govpack lake: one folder of Parquet files per table. \
+    Read it with DuckDB, Spark or Power BI; write it only with govpack.\n";
+
 /// The journal of the commit being applied, at the lake's root.
 const JOURNAL: &str = ".commit-journal.json";
 
@@ -197,8 +202,36 @@ impl Lake {
         let lake = Lake {
             root: root.to_path_buf(),
         };
+        if !root.join(MARKER).is_file() {
+            write_atomic(&root.join(MARKER), |f| {
+                f.write_all(MARKER_TEXT.as_bytes()).map_err(Into::into)
+            })?;
+        }
         lake.upgrade_layout()?;
         Ok(lake)
+    }
+
+    /// Opens a lake that must already be there: the commands that only read or compute over a
+    /// lake (`kpi`, `report`, `query`, `status`) would otherwise answer a mistyped `--lake` with
+    /// an empty lake of their own making ("(no rows)", exit 0). Nothing is created.
+    pub fn open_existing(root: &Path) -> Result<Lake> {
+        if !Lake::is_lake(root) {
+            return Err(crate::error::UsageError(format!(
+                "no govpack lake at {}: run govpack init or ingest first (or give --lake the lake's folder)",
+                root.display()
+            ))
+            .into());
+        }
+        Lake::open(root)
+    }
+
+    /// A folder is a lake when govpack made it one (`MARKER`), or, for a lake written before the
+    /// marker, when it holds the ingest ledger, a table or a KPI output.
+    pub fn is_lake(root: &Path) -> bool {
+        root.join(MARKER).is_file()
+            || [INGEST_LEDGER.name, "tenants", "devices", "kpi"]
+                .iter()
+                .any(|name| root.join(name).is_dir())
     }
 
     pub fn root(&self) -> &Path {

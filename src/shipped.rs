@@ -28,6 +28,7 @@ pub static QUERIES: Shipped = Shipped {
     marker: "compliance.sql",
     built_in: &[
         ("scopes.sql", include_bytes!("../queries/scopes.sql")),
+        ("coverage.sql", include_bytes!("../queries/coverage.sql")),
         ("compliance.sql", include_bytes!("../queries/compliance.sql")),
         (
             "vulnerability.sql",
@@ -93,6 +94,10 @@ pub static QUERIES: Shipped = Shipped {
         (
             "reports/objectives.sql",
             include_bytes!("../queries/reports/objectives.sql"),
+        ),
+        (
+            "reports/coverage.sql",
+            include_bytes!("../queries/reports/coverage.sql"),
         ),
         (
             "reports/failure_patterns.sql",

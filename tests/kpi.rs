@@ -195,14 +195,14 @@ fn patch_compliance_counts_stale_no_data_and_summary_devices_and_leaves_out_excl
         ),
         t("2.0", "6.0", "0.333333")
     );
-    // A tenant with no devices still has its row, with an empty population.
+    // A tenant with no devices still has its row: not measured (v3), not an empty population.
     assert_eq!(
         kpi(
             &lake,
             "patch_compliance_rate",
             "tenant_id = 'b' and policy_tier is null"
         ),
-        t("0.0", "0.0", "")
+        t("", "", "")
     );
     let reasons = strings(
         &lake,
@@ -315,9 +315,19 @@ fn chronic_devices_are_non_compliant_at_as_of_and_the_two_previous_snapshots() {
     );
 }
 
+/// Tenant `a`'s devices x1-x6 in an October snapshot (a period needs one; open episodes count
+/// only devices still reported).
+fn remediation_devices() -> String {
+    let devices: Vec<String> = (1..=6)
+        .map(|i| device(&format!("x{i}"), "gold", "", "false", "2026-10-31T05:00:00Z"))
+        .collect();
+    csv(DEVICES, &devices.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
 fn remediation_lake() -> (TempDir, Lake) {
     lake_with(&[
         ("tenants.csv", csv(TENANTS, &["a,Alpha,standard", "b,Beta,low"])),
+        ("devices.csv", remediation_devices()),
         (
             "patch_attempts.csv",
             csv(
@@ -370,8 +380,8 @@ fn mttr_counts_episodes_that_end_in_the_period_with_ties_failure_first() {
     assert_eq!(kpi(&lake, "mttr_hours_median", PORTFOLIO), t("", "3.0", "6.0"));
     // quantile_cont 0.9 of [0, 6, 120]: 6 + 0.8 x 114 = 97.2.
     assert_eq!(kpi(&lake, "mttr_hours_p90", PORTFOLIO), t("", "3.0", "97.2"));
-    // Tenant b has no attempts: no episodes, so no mean.
-    assert_eq!(kpi(&lake, "mttr_hours_mean", "tenant_id = 'b'"), t("", "0.0", ""));
+    // Tenant b sent no patch history at all: not measured, not an empty population.
+    assert_eq!(kpi(&lake, "mttr_hours_mean", "tenant_id = 'b'"), t("", "", ""));
 }
 
 #[test]
@@ -429,7 +439,11 @@ fn remediation_tickets_resolved_in_the_period_give_mttr_and_sla_breaches() {
 
 fn change_lake() -> (TempDir, Lake) {
     lake_with(&[
-        ("tenants.csv", csv(TENANTS, &["a,Alpha,standard", "b,Beta,low"])),
+        (
+            "tenants.csv",
+            csv(TENANTS, &["a,Alpha,standard", "b,Beta,low", "c,Gamma,low"]),
+        ),
+        ("devices.csv", remediation_devices()),
         (
             "changes.csv",
             csv(
@@ -451,6 +465,8 @@ fn change_lake() -> (TempDir, Lake) {
                     "c7,a,normal,low,2026-09-08T00:00:00Z,,,2026-09-09T00:00:00Z,2026-09-09T02:00:00Z,none,,true,true,true,true,successful,,,,,",
                     // C8: cancelled.
                     "c8,a,normal,low,2026-10-08T00:00:00Z,,,,,none,,,,,,cancelled,,,,,",
+                    // C9: tenant c's only change, closed in September.
+                    "c9,c,normal,low,2026-09-01T00:00:00Z,,,2026-09-02T00:00:00Z,2026-09-02T02:00:00Z,none,,true,true,true,true,successful,,,,,",
                 ],
             ),
         ),
@@ -503,13 +519,38 @@ fn change_kpis_count_closed_changes_ending_in_the_period() {
 }
 
 #[test]
-fn a_tenant_without_closed_changes_shows_a_zero_denominator_and_no_value() {
+fn a_tenant_whose_changes_closed_before_the_period_shows_a_zero_denominator_and_no_value() {
+    // Measured and empty: its PSA sent changes, none closed in October.
+    let (_dir, lake) = change_lake();
+    assert_eq!(
+        kpi(&lake, "change_success_rate", "tenant_id = 'c'"),
+        t("0.0", "0.0", "")
+    );
+}
+
+#[test]
+fn a_tenant_whose_psa_sent_no_changes_at_all_is_not_measured() {
     let (_dir, lake) = compliance_lake();
     assert_eq!(
         kpi(&lake, "change_success_rate", "tenant_id = 'b'"),
-        t("0.0", "0.0", "")
+        t("", "", "")
     );
-    assert_eq!(kpi(&lake, "change_success_rate", PORTFOLIO), t("0.0", "0.0", ""));
+    // Nobody's changes: the portfolio is not measured either.
+    assert_eq!(kpi(&lake, "change_success_rate", PORTFOLIO), t("", "", ""));
+    assert_eq!(
+        strings(
+            &lake,
+            &format!(
+                "select status, measurement_note from kpi_scorecard where kpi_id = 'change_success_rate' and {PORTFOLIO}"
+            )
+        ),
+        [[
+            "not_measured",
+            "no client has the exports this figure needs (PSA changes export)"
+        ]
+        .map(String::from)
+        .to_vec()]
+    );
 }
 
 #[test]
@@ -758,6 +799,12 @@ fn the_scorecard_compares_each_kpi_with_its_first_period_and_its_target() {
     fs::write(
         data.join("changes.csv"),
         csv(CHANGES, &[&change("c9", "09"), &change("c10", "10")]),
+    )
+    .unwrap();
+    // A patch history with one install that went through first time: no failure episode.
+    fs::write(
+        data.join("patch_attempts.csv"),
+        csv(ATTEMPTS, &["2026-10-10T00:00:00Z,a,d1,KB1,success,"]),
     )
     .unwrap();
     let lake = Lake::open(&dir.path().join("lake")).unwrap();
@@ -1276,8 +1323,8 @@ const PATCH_CVE_ROWS: [&str; 9] = [
 #[test]
 fn kev_exposure_counts_devices_instances_and_deadlines_as_defined() {
     let (_dir, lake) = exposure_lake(&KEV_ROWS, &PATCH_CVE_ROWS);
-    // KEV instances: d1 KB1 (CVE-A, deadline 20 Oct, past), d1 KB2 (CVE-B and CVE-C: the earliest
-    // due date, 30 Nov), d2 KB3 (CVE-A, past), d4 KB1 (its exception expired; past), d5 KB7
+    // KEV instances: d1 KB1 (CVE-A, deadline 20 Oct, past), d1 KB2 (CVE-B, added 25 Oct with no
+    // due date: 8 Nov; CVE-C due 30 Nov: the earlier, 8 Nov), d2 KB3 (CVE-A, past), d4 KB1 (its exception expired; past), d5 KB7
     // (deadline 31 Oct = as_of: not past). Not d2 KB5 (active exception), d2 KB6 (CVE-E added
     // after as_of), d3 (excluded), d2 KB1 (installed).
     assert_eq!(kpi(&lake, "kev_open_instances", PORTFOLIO), t("5.0", "", "5.0"));
@@ -1310,7 +1357,7 @@ fn kev_exposure_counts_devices_instances_and_deadlines_as_defined() {
                 "KB2",
                 "CVE-B, CVE-C",
                 "2026-10-02",
-                "2026-11-30",
+                "2026-11-08",
                 "",
                 "true"
             ],
@@ -1319,6 +1366,30 @@ fn kev_exposure_counts_devices_instances_and_deadlines_as_defined() {
             ["d5", "KB7", "CVE-F", "2026-10-10", "2026-10-31", "", "false"],
         ]
         .map(|r| r.map(String::from).to_vec())
+    );
+}
+
+#[test]
+fn the_kev_deadline_is_the_earliest_of_each_cves_own_deadline() {
+    // v3: KB7 fixes CVE-H (added 1 Oct, no due date: 15 Oct) and CVE-I (due 1 Dec). Taking the
+    // earliest due date first (1 Dec) would hide that CVE-H is past its deadline at 31 Oct.
+    let (_dir, lake) = exposure_lake(
+        &[
+            "CVE-H,Microsoft,2026-10-01,,false",
+            "CVE-I,Microsoft,2026-10-05,2026-12-01,false",
+        ],
+        &[
+            "KB7,CVE-H,critical,false,2026-Oct",
+            "KB7,CVE-I,critical,false,2026-Oct",
+        ],
+    );
+    assert_eq!(kpi(&lake, "kev_overdue_devices", PORTFOLIO), t("1.0", "", "1.0"));
+    assert_eq!(
+        strings(
+            &lake,
+            "select device_id, cast(kev_deadline as varchar), cast(days_past_deadline as varchar) from kev_exposure"
+        ),
+        [["d5", "2026-10-15", "16"].map(String::from).to_vec()]
     );
 }
 
@@ -1349,18 +1420,53 @@ fn without_the_reference_data_the_exposure_kpis_are_null_and_say_which_file_to_i
     assert_eq!(kpi(&lake, "kev_open_instances", PORTFOLIO), t("", "", ""));
     assert_eq!(kpi(&lake, "exploited_exposed_devices", PORTFOLIO), t("", "", ""));
     assert!(gap(&lake).contains("msrc-cvrf-json"), "{}", gap(&lake));
-    // A CVRF document older than the updates released in October: null, and which month to get.
+    // The scorecard says why, for the client and the portfolio.
+    let (_dir, lake) = exposure_lake(&[], &PATCH_CVE_ROWS);
+    let notes = strings(
+        &lake,
+        "select coalesce(tenant_id, 'portfolio'), status, measurement_note from kpi_scorecard
+         where kpi_id = 'kev_overdue_devices' order by 1",
+    );
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    for row in &notes {
+        assert_eq!(row[1], "not_measured", "{row:?}");
+        assert!(row[2].contains("CISA KEV catalog"), "{row:?}");
+    }
+}
+
+#[test]
+fn reference_data_that_lags_the_patches_gives_a_lower_bound_not_a_blank() {
+    // v3: the CVRF document is September's while updates were released in October. The exposure
+    // found in the rows present is reported, marked a lower bound with what to ingest.
     let september: Vec<String> = PATCH_CVE_ROWS
         .iter()
         .map(|r| r.replace("2026-Oct", "2026-Sep"))
         .collect();
     let september: Vec<&str> = september.iter().map(String::as_str).collect();
     let (_dir, lake) = exposure_lake(&KEV_ROWS, &september);
-    assert_eq!(kpi(&lake, "kev_exposed_devices", PORTFOLIO), t("", "", ""));
+    assert_eq!(kpi(&lake, "kev_exposed_devices", PORTFOLIO), t("4.0", "", "4.0"));
+    assert_eq!(kpi(&lake, "kev_overdue_devices", PORTFOLIO), t("3.0", "", "3.0"));
+    let gap = strings(
+        &lake,
+        "select vulnerability_reference_gap, cast(vulnerability_lower_bound as varchar) from kpi_parameters",
+    );
     assert!(
-        gap(&lake).contains("(2026-Sep) is older than updates released in 2026-Oct"),
-        "{}",
-        gap(&lake)
+        gap[0][0].contains("(2026-Sep) is older than updates released in 2026-Oct"),
+        "{gap:?}"
+    );
+    assert_eq!(gap[0][1], "true");
+    let scorecard = strings(
+        &lake,
+        &format!(
+            "select measurement, status, measurement_note from kpi_scorecard where kpi_id = 'kev_overdue_devices' and {PORTFOLIO}"
+        ),
+    );
+    assert_eq!(scorecard[0][0], "lower_bound");
+    // A lower bound of a count where fewer is better is never "met".
+    assert_eq!(scorecard[0][1], "lower_bound");
+    assert!(
+        scorecard[0][2].starts_with("lower bound: the latest MSRC CVRF document"),
+        "{scorecard:?}"
     );
 }
 
@@ -1455,7 +1561,7 @@ fn time_to_patch_counts_each_required_install_of_the_period_once_from_its_releas
 fn a_client_with_a_device_past_a_kev_deadline_breaches_the_default_teams_rule() {
     let (_dir, lake) = exposure_lake(&KEV_ROWS, &PATCH_CVE_ROWS);
     let conn = sql::open(&lake).unwrap();
-    let breaches = govpack::ops::alerts::evaluate(&Config::default(), &conn, OCTOBER, &[]).unwrap();
+    let breaches = govpack::ops::alerts::evaluate(&Config::default(), &conn, Some(OCTOBER), &[]).unwrap();
     let kev: Vec<_> = breaches
         .iter()
         .filter(|b| b.rule == "tenant_kev_overdue")
@@ -1479,9 +1585,266 @@ fn a_client_with_a_device_past_a_kev_deadline_breaches_the_default_teams_rule() 
     // Without a catalog the figure is unknown: no breach, rather than a false all-clear or alarm.
     let (_dir, lake) = exposure_lake(&[], &PATCH_CVE_ROWS);
     let conn = sql::open(&lake).unwrap();
-    let breaches = govpack::ops::alerts::evaluate(&Config::default(), &conn, OCTOBER, &[]).unwrap();
+    let breaches = govpack::ops::alerts::evaluate(&Config::default(), &conn, Some(OCTOBER), &[]).unwrap();
     assert!(
         breaches.iter().all(|b| b.rule != "tenant_kev_overdue"),
         "{breaches:#?}"
+    );
+}
+
+// --- measured or not, stale clients, periods that need data (kpi-definitions.md v3) ----------
+
+/// Tenant `a` sends every export; `s` only per-device summaries and nothing from a PSA (the
+/// sample's Cedar Valley); `z`'s RMM exports stopped on 12 October, its PSA still sends tickets.
+fn coverage_lake() -> (TempDir, Lake) {
+    let at = |date: &str, tenant: &str, d: &str| {
+        format!(
+            "{date},{tenant},{d},{},workstation,gold,regular,,false,{date}T05:00:00Z",
+            d.to_uppercase()
+        )
+    };
+    let devices = [
+        at("2026-10-31", "a", "a1"),
+        at("2026-10-31", "a", "a2"),
+        at("2026-10-31", "s", "s1"),
+        at("2026-10-05", "z", "z1"),
+        at("2026-10-12", "z", "z1"),
+    ];
+    let devices: Vec<&str> = devices.iter().map(String::as_str).collect();
+    lake_with(&[
+        (
+            "tenants.csv",
+            csv(
+                TENANTS,
+                &["a,Alpha,standard", "s,Summit Clinic,low", "z,Zephyr Freight,high"],
+            ),
+        ),
+        ("devices.csv", csv(DEVICES, &devices)),
+        (
+            "patch_status.csv",
+            csv(
+                PATCHES,
+                &[
+                    "2026-10-31,a,a1,KB1,security,critical,2026-10-01,approved,installed",
+                    "2026-10-31,a,a2,KB1,security,critical,2026-10-01,approved,missing",
+                    "2026-10-12,z,z1,KB1,security,critical,2026-10-01,approved,installed",
+                ],
+            ),
+        ),
+        (
+            "device_patch_summary.csv",
+            csv(SUMMARY, &["2026-10-31,s,s1,fully_patched"]),
+        ),
+        (
+            "patch_attempts.csv",
+            csv(
+                ATTEMPTS,
+                &[
+                    "2026-10-02T00:00:00Z,a,a2,KB1,failure,0x1",
+                    "2026-10-02T00:00:00Z,z,z1,KB1,success,",
+                ],
+            ),
+        ),
+        (
+            "tickets.csv",
+            csv(
+                TICKETS,
+                &[
+                    "1,a,remediation,complete,2026-10-03T00:00:00Z,2026-10-04T00:00:00Z,",
+                    "2,z,remediation,complete,2026-10-20T00:00:00Z,2026-10-21T00:00:00Z,",
+                ],
+            ),
+        ),
+    ])
+}
+
+/// (status, measurement, note) of a scope's scorecard row.
+fn judged(lake: &Lake, id: &str, scope: &str) -> (String, String, String) {
+    let rows = strings(
+        lake,
+        &format!(
+            "select status, measurement, coalesce(measurement_note, '') from kpi_scorecard
+             where kpi_id = '{id}' and {scope} and policy_tier is null and device_class is null and age_bucket is null"
+        ),
+    );
+    assert_eq!(rows.len(), 1, "{id} where {scope}: {rows:?}");
+    (rows[0][0].clone(), rows[0][1].clone(), rows[0][2].clone())
+}
+
+#[test]
+fn a_kpi_whose_export_a_client_never_sent_is_not_measured_never_a_zero_that_reads_met() {
+    let (_dir, lake) = coverage_lake();
+    let summit = "tenant_id = 's' and policy_tier is null and device_class is null";
+    // Compliance is measured from its summaries ...
+    assert_eq!(
+        kpi(&lake, "patch_compliance_rate", summit),
+        t("1.0", "1.0", "1.0")
+    );
+    // ... but nothing per patch: no instances, no overdue patches, no KEV exposure, no history.
+    for id in [
+        "patch_instance_compliance_rate",
+        "kev_overdue_devices",
+        "installed_within_grace_rate",
+        "open_failure_episodes",
+        "remediation_sla_breach_rate",
+    ] {
+        assert_eq!(kpi(&lake, id, summit), t("", "", ""), "{id}");
+        let (status, measurement, _) = judged(&lake, id, "tenant_id = 's'");
+        assert_eq!(
+            (status.as_str(), measurement.as_str()),
+            ("not_measured", "not_measured"),
+            "{id}"
+        );
+    }
+    let (_, _, note) = judged(&lake, "patch_instance_compliance_rate", "tenant_id = 's'");
+    assert_eq!(
+        note,
+        "no RMM per-patch status export for this client on or before 2026-10-31"
+    );
+    let (_, _, note) = judged(&lake, "remediation_sla_breach_rate", "tenant_id = 's'");
+    assert!(note.contains("PSA tickets export"), "{note}");
+    // The portfolio counts the clients that were measured and names the one it leaves out.
+    let (_, measurement, note) = judged(&lake, "patch_instance_compliance_rate", "tenant_id is null");
+    assert_eq!(measurement, "partial");
+    assert!(
+        note.contains("leaves out 1 client(s) with no RMM per-patch status export: Summit Clinic"),
+        "{note}"
+    );
+    // A client with the export and nothing in the population is measured and empty.
+    assert_eq!(
+        kpi(&lake, "remediation_sla_breach_rate", "tenant_id = 'a'"),
+        t("0.0", "0.0", "")
+    );
+}
+
+#[test]
+fn a_client_whose_rmm_exports_stopped_is_stale_with_the_date_of_its_last_export() {
+    let (_dir, lake) = coverage_lake();
+    // Zephyr's last devices export is 12 October, 19 days before as-of (> 8 days).
+    assert_eq!(
+        strings(
+            &lake,
+            "select tenant_id, cast(last_date as varchar) from data_coverage where input_table = 'devices' and stale"
+        ),
+        [["z", "2026-10-12"].map(String::from).to_vec()]
+    );
+    // Its figures are those of that export: computed, marked stale, not judged.
+    let (status, measurement, note) = judged(&lake, "patch_compliance_rate", "tenant_id = 'z'");
+    assert_eq!(
+        (status.as_str(), measurement.as_str(), note.as_str()),
+        ("stale", "stale", "no RMM export since 2026-10-12")
+    );
+    // Its PSA still sends: ticket figures are not stale.
+    let (_, measurement, _) = judged(&lake, "remediation_ticket_mttr_hours_mean", "tenant_id = 'z'");
+    assert_eq!(measurement, "measured");
+    // The portfolio says whose figures it includes from exports that stopped.
+    let (_, measurement, note) = judged(&lake, "stale_devices", "tenant_id is null");
+    assert_eq!(measurement, "partial");
+    assert!(
+        note.contains("includes 1 client(s) whose RMM exports stopped: Zephyr Freight (since 2026-10-12)"),
+        "{note}"
+    );
+}
+
+#[test]
+fn the_setting_for_stale_clients_is_read_by_either_name() {
+    let config = Config::parse("[run]\nstale_client_days = 30\n").unwrap();
+    assert_eq!(config.run.stale_tenant_days, 30);
+}
+
+#[test]
+fn a_period_with_no_devices_snapshot_is_refused_and_writes_nothing() {
+    let (_dir, lake) = coverage_lake();
+    let january = Period::month(2025, 1).unwrap();
+    let err = kpi::compute(&Config::default(), &lake, january).unwrap_err();
+    assert_eq!(govpack::error::exit_code(&err), 2, "{err:#}");
+    assert!(format!("{err:#}").contains("no devices snapshot between 2025-01-01 and 2025-01-31"));
+    assert_eq!(kpi::missing_outputs(&lake, january).len(), kpi::outputs().count());
+}
+
+#[test]
+fn a_forgotten_period_loses_its_outputs_and_is_no_longer_a_baseline() {
+    let (_dir, lake) = coverage_lake();
+    let september_snapshot = "2026-09-30,a,a1,A1,workstation,gold,regular,,false,2026-09-30T05:00:00Z";
+    let data = lake.root().parent().unwrap().join("september");
+    fs::create_dir_all(&data).unwrap();
+    fs::write(data.join("devices.csv"), csv(DEVICES, &[september_snapshot])).unwrap();
+    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    let september = Period::month(2026, 9).unwrap();
+    kpi::compute(&Config::default(), &lake, september).unwrap();
+    kpi::compute(&Config::default(), &lake, OCTOBER).unwrap();
+    let baseline = |lake: &Lake| {
+        strings(
+            lake,
+            &format!(
+                "select coalesce(cast(baseline_period_start as varchar), '') from kpi_scorecard
+                 where kpi_id = 'excluded_devices' and period_start = date '2026-10-01' and {PORTFOLIO}"
+            ),
+        )[0][0]
+            .clone()
+    };
+    assert_eq!(baseline(&lake), "2026-09-01");
+    let forgotten = kpi::forget(&lake, september).unwrap();
+    assert_eq!(forgotten.baseline_of, ["2026-10-01..2026-10-31"]);
+    assert_eq!(
+        kpi::missing_outputs(&lake, september).len(),
+        kpi::outputs().count()
+    );
+    assert!(!lake.root().join("kpi/kpi_summary/period=2026-09").exists());
+    // October computed again takes its own baseline; the forgotten month is nobody's.
+    kpi::compute(&Config::default(), &lake, OCTOBER).unwrap();
+    assert_eq!(baseline(&lake), "2026-10-01");
+    // Forgetting what was never computed is a usage error.
+    let err = kpi::forget(&lake, september).unwrap_err();
+    assert_eq!(govpack::error::exit_code(&err), 2, "{err:#}");
+}
+
+#[test]
+fn an_open_episode_of_a_device_no_longer_reported_is_device_gone_and_not_counted() {
+    // x4 failed in October and was never fixed; its device left the October 31 snapshot (it was
+    // in the October 10 one): retired. x5 is still reported: its episode is open and counted.
+    let reported = |date: &str, d: &str| {
+        device(d, "gold", "", "false", "2026-10-30T05:00:00Z").replace("2026-10-31", date)
+    };
+    let devices = [
+        reported("2026-10-10", "x4"),
+        reported("2026-10-10", "x5"),
+        reported("2026-10-31", "x5"),
+    ];
+    let devices: Vec<&str> = devices.iter().map(String::as_str).collect();
+    let (_dir, lake) = lake_with(&[
+        ("tenants.csv", csv(TENANTS, &["a,Alpha,standard"])),
+        ("devices.csv", csv(DEVICES, &devices)),
+        (
+            "patch_attempts.csv",
+            csv(
+                ATTEMPTS,
+                &[
+                    "2026-10-20T06:00:00Z,a,x4,KB2,failure,0x3",
+                    "2026-10-30T12:00:00Z,a,x5,KB3,failure,0x4",
+                ],
+            ),
+        ),
+    ]);
+    assert_eq!(
+        kpi(&lake, "open_failure_episodes", PORTFOLIO),
+        t("1.0", "", "1.0")
+    );
+    // x5 only: 36 h.
+    assert_eq!(
+        kpi(&lake, "open_episode_age_hours_mean", PORTFOLIO),
+        t("", "1.0", "36.0")
+    );
+    assert_eq!(
+        strings(
+            &lake,
+            "select device_id, status, cast(open_at_period_end as varchar), cast(device_last_snapshot_date as varchar)
+             from failure_episodes order by device_id"
+        ),
+        [
+            ["x4", "device_gone", "false", "2026-10-10"],
+            ["x5", "open", "true", "2026-10-31"]
+        ]
+        .map(|r| r.map(String::from).to_vec())
     );
 }

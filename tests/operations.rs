@@ -1579,3 +1579,80 @@ fn a_silent_teams_server_cannot_hold_the_lake_past_the_runs_http_deadline() {
         "{took:?}"
     );
 }
+
+#[test]
+fn a_daily_run_before_the_months_first_devices_export_computes_nothing_yet_still_judges_freshness() {
+    let dir = msp("");
+    drop_all_exports(dir.path());
+    let october = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
+        &[],
+    );
+    assert!(october.status.success(), "{}", text(&october));
+    // Nine days into November and no export since October: nothing to measure in November, so no
+    // month of zeros that reads "met"; but every client's exports stopped, and that is alerted.
+    let november = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-11-09", "--dry-run"],
+        &[],
+    );
+    assert!(november.status.success(), "{}", text(&november));
+    assert!(
+        text(&november).contains("No devices snapshot from 2026-11-01 to 2026-11-09 yet"),
+        "{}",
+        text(&november)
+    );
+    assert!(!dir.path().join("lake/kpi/kpi_summary/period=2026-11").exists());
+    assert_eq!(
+        query(
+            dir.path(),
+            "select coalesce(periods_computed, '') from runs where as_of = date '2026-11-09'"
+        ),
+        [[""]]
+    );
+    let stale = query(
+        dir.path(),
+        "select count(*)::varchar from alerts where evaluated_on = date '2026-11-09' and kind = 'stale_data'",
+    );
+    assert_eq!(stale, [["4"]], "every client's exports stopped");
+}
+
+#[test]
+fn a_forgotten_period_is_recorded_in_the_run_ledger_with_its_reason() {
+    let dir = msp("");
+    drop_all_exports(dir.path());
+    let run = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
+        &[],
+    );
+    assert!(run.status.success(), "{}", text(&run));
+    let without_reason = govpack(dir.path(), &["kpi", "--forget", "--period", "2026-10"], &[]);
+    assert_eq!(without_reason.status.code(), Some(2), "{}", text(&without_reason));
+    let forget = govpack(
+        dir.path(),
+        &[
+            "kpi",
+            "--forget",
+            "--period",
+            "2026-10",
+            "--reason",
+            "computed before Harbor Freight's exports were complete",
+        ],
+        &[],
+    );
+    assert!(forget.status.success(), "{}", text(&forget));
+    assert!(!dir.path().join("lake/kpi/kpi_summary/period=2026-10").exists());
+    assert_eq!(
+        query(
+            dir.path(),
+            "select job, status, note from runs where job = 'forget'"
+        ),
+        [[
+            "forget",
+            "succeeded",
+            "forgot the KPIs of period 2026-10 (2026-10-01 to 2026-10-31): computed before Harbor Freight's exports were complete"
+        ]]
+    );
+}

@@ -1234,6 +1234,24 @@ fn demo_over_the_vendor_shaped_sample_prints_the_same_scorecard() {
     let vendor = scorecard(&["demo", "--vendor", "--out", "vendor"]);
     assert!(canonical.len() > 20, "{canonical:?}");
     assert_eq!(canonical, vendor);
+    // The same MSP in the other shape, into a demo lake: refused before anything is read, since
+    // its tickets and changes would count twice.
+    let ledger = |lake: &str| {
+        std::fs::read_dir(dir.path().join(lake).join("ingest_ledger"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let before = ledger("canonical/lake");
+    let mixed = govpack(dir.path(), &["demo", "--vendor", "--out", "canonical"]);
+    assert_eq!(mixed.status.code(), Some(2), "{}", stdout(&mixed));
+    assert!(
+        stderr(&mixed).contains("govpack demo --vendor"),
+        "{}",
+        stderr(&mixed)
+    );
+    assert_eq!(ledger("canonical/lake"), before);
+    let mixed = govpack(dir.path(), &["demo", "--out", "vendor"]);
+    assert_eq!(mixed.status.code(), Some(2), "{}", stdout(&mixed));
 }
 
 #[test]
@@ -1270,7 +1288,20 @@ fn usage_errors_exit_2_and_every_command_has_help_with_an_example() {
         govpack(dir.path(), &["ingest", "no-such-file.csv"]).status.code(),
         Some(2)
     );
-    // An empty lake has no period to default to: the user must ingest or name one.
+    // No lake here: the commands that read one say so, and create nothing.
+    for args in [&["kpi"][..], &["report"], &["query", "select 1"], &["status"]] {
+        let out = govpack(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&out).contains("no govpack lake at"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!dir.path().join("lake").exists(), "{args:?} created a lake");
+    }
+    write(dir.path(), "tenants.csv", TENANTS);
+    assert!(govpack(dir.path(), &["ingest", "tenants.csv"]).status.success());
+    // A lake with no devices snapshot has no period to default to: ingest or name one.
     assert_eq!(govpack(dir.path(), &["kpi"]).status.code(), Some(2));
     // Nothing to report on before any KPI run: a usage error that says what to run.
     let report = govpack(dir.path(), &["report"]);

@@ -72,6 +72,7 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
             "Charts",
             "Risk register",
             "Control register",
+            "Framework references",
             "Assessment objectives"
         ]
     );
@@ -89,6 +90,8 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
             "baseline_value",
             "target",
             "status",
+            "measurement",
+            "measurement_note",
             "numerator",
             "denominator",
             "baseline_period_start",
@@ -109,9 +112,12 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
     assert_eq!(row[0], Data::String("Patch compliance (devices)".into()));
     assert_eq!(row[5], Data::Float(44.0 / 52.0));
     assert_eq!(row[8], Data::String("not_improving".into()));
+    // Every client's devices were judged, from patch state or summaries: measured, no caveat.
+    assert_eq!(row[9], Data::String("measured".into()));
+    assert_eq!(row[10], Data::Empty);
     // The trend's numbers, month by month: 48/52, 47/52 and 44/52 devices...
     assert_eq!(
-        row[13..],
+        row[15..],
         [
             Data::Float(48.0 / 52.0),
             Data::Float(47.0 / 52.0),
@@ -135,7 +141,7 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
     .unwrap();
     assert!(scorecard_xml.contains("<x14:sparklineGroup"), "no sparklines");
     assert!(
-        scorecard_xml.contains("<xm:f>Scorecard!N2:P2</xm:f><xm:sqref>M2</xm:sqref>"),
+        scorecard_xml.contains("<xm:f>Scorecard!P2:R2</xm:f><xm:sqref>O2</xm:sqref>"),
         "{scorecard_xml}"
     );
     // The control register runs each control's test: C5 (timely flaw remediation) is the
@@ -156,14 +162,14 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
         (
             &Data::Float(52.0),
             &Data::Float(8.0),
-            &Data::String("exceptions found".into())
+            &Data::String("exceptions_found".into())
         )
     );
     let c3 = register
         .iter()
         .find(|r| r[0] == Data::String("C3".into()))
         .unwrap();
-    assert_eq!(c3[9], Data::String("evidenced by hand".into()));
+    assert_eq!(c3[9], Data::String("manual_evidence".into()));
     // Dates are real dates, not text.
     let about = cells(&mut book, "About");
     assert!(about.iter().any(|r| r[0] == Data::String("period".into())));
@@ -531,9 +537,9 @@ fn an_evidence_bundle_verifies_with_sha256sum_and_govpack_and_detects_tampering(
         );
     }
     let manifest = std::fs::read_to_string(bundle.join("manifest.sha256")).unwrap();
-    // The brief, the workbook, the failure-pattern analysis, run.json, 13 control tests x 2, the
+    // The brief, the workbook, the failure-pattern analysis, run.json, 14 control tests x 2, the
     // exception register, the remediation actions and the flaws not reported in time.
-    assert_eq!(manifest.lines().count(), 33, "{manifest}");
+    assert_eq!(manifest.lines().count(), 35, "{manifest}");
     let mut analysis: Xlsx<_> = open_workbook(bundle.join("failure-patterns-2026-10.xlsx")).unwrap();
     assert_eq!(
         analysis.sheet_names(),
@@ -567,6 +573,15 @@ fn an_evidence_bundle_verifies_with_sha256sum_and_govpack_and_detects_tampering(
         ),
         (Some(52), Some(8))
     );
+    // What the figures rest on: the summary-only client's missing per-patch export, once.
+    let gaps = run["coverage"]["not_measured"].as_array().unwrap();
+    let per_patch = gaps
+        .iter()
+        .find(|g| g["missing"] == "RMM per-patch status export")
+        .unwrap_or_else(|| panic!("{gaps:?}"));
+    assert_eq!(per_patch["clients"], 1);
+    assert_eq!(per_patch["first_clients"], "Cedar Valley Family Clinic");
+    assert_eq!(run["coverage"]["stale_clients"], serde_json::json!([]));
     std::fs::write(bundle.join("controls/pilot-soak-exceptions.csv"), "tenant_id\n").unwrap();
     std::fs::write(bundle.join("extra.txt"), "slipped in").unwrap();
     let problems = reports::bundle::verify(&bundle).unwrap();
@@ -1208,20 +1223,38 @@ fn page_one_and_the_first_sheet_summarise_the_period_against_the_previous_one() 
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    // Devices compliant: 44 of 52 in October, 47 of 52 in September, 48 of 52 in August (the
-    // baseline); the default target is the baseline +10%, capped at 100%.
+    // Devices compliant: 44 of 52 in October, 48 of 52 in August (the baseline); the default
+    // target is the baseline +10%, capped at 100%: judged against those. September's 47 of 52
+    // stands beside it, with the change since, as its own column.
     for expected in [
         "Summary",
-        "Patch compliance (devices) 84.6% 90.4% 92.3% 100.0% not improving",
+        // The sample's summary-only client, said before any figure.
+        "Not measured for Cedar Valley Family Clinic: no RMM per-patch status export.",
+        "Patch compliance (devices) 84.6% 92.3% 100.0% not improving 90.4%",
+        "-5.8 pts, worse",
         "What moved since 2026-09",
         "Open failure episodes: 1 to 3, worse",
-        "What needs action",
-        "Controls with exceptions",
-        "C5 Timely flaw remediation: 8 exception(s) in a population of 52",
     ] {
         assert!(
             page_one.contains(expected),
             "`{expected}` not on page 1: {page_one}"
+        );
+    }
+    // The summary runs on to page 2 with what needs action and the controls.
+    let summary_pages: String = pdf
+        .extract_text(&[1, 2])
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for expected in [
+        "What needs action",
+        "Controls with exceptions or not tested",
+        "C5 Timely flaw remediation: 8 exception(s) in a population of 52",
+    ] {
+        assert!(
+            summary_pages.contains(expected),
+            "`{expected}` not in the summary: {summary_pages}"
         );
     }
 
@@ -1238,14 +1271,18 @@ fn page_one_and_the_first_sheet_summarise_the_period_against_the_previous_one() 
     let compliance = row("Patch compliance (devices)");
     assert_eq!(compliance[0], Data::String("Headline".into()));
     assert_eq!(
-        compliance[4..8],
+        compliance[4..6],
+        [Data::Float(44.0 / 52.0), Data::Float(47.0 / 52.0)]
+    );
+    assert_eq!(
+        compliance[7..10],
         [
-            Data::Float(44.0 / 52.0),
-            Data::Float(47.0 / 52.0),
             Data::Float(48.0 / 52.0),
-            Data::Float(1.0)
+            Data::Float(1.0),
+            Data::String("not_improving".into())
         ]
     );
+    assert_eq!(compliance[6], Data::String("\u{2193} -5.8 pts, worse".into()));
     // Devices with an overdue patch: the period's compliance_devices, counted independently.
     let overdue = |month: &str| -> f64 {
         session
@@ -1264,10 +1301,12 @@ fn page_one_and_the_first_sheet_summarise_the_period_against_the_previous_one() 
         devices[4..6],
         [Data::Float(overdue("10")), Data::Float(overdue("09"))]
     );
-    assert_eq!(devices[8], Data::String("not_improving".into()));
+    // Judged against its count in the baseline month of instance compliance, August.
+    assert_eq!(devices[7], Data::Float(overdue("08")));
+    assert_eq!(devices[9], Data::String("not_improving".into()));
     let episodes = row("Open failure episodes");
     assert_eq!(
-        (&episodes[0], &episodes[4], &episodes[5], &episodes[8]),
+        (&episodes[0], &episodes[4], &episodes[5], &episodes[9]),
         (
             &Data::String("Moved".into()),
             &Data::Float(3.0),
@@ -1403,7 +1442,10 @@ fn the_brief_and_workbook_show_kev_exposure_by_client_or_say_which_file_to_inges
     // Without the sample's KEV catalog: unknown, not zero.
     let text = brief_text(&lake, "without.pdf");
     assert!(
-        text.contains("Not measured this period: no CISA KEV catalog in the lake: ingest known_exploited_vulnerabilities.json"),
+        text.contains(
+            "unknown here, not zero: no client has the exports this figure needs (CISA KEV catalog \
+             (known_exploited_vulnerabilities.json, --source cisa-kev-json)"
+        ),
         "{text}"
     );
     // With the catalog and October's CVRF document (tests/fixtures/vulnerability): KB5044707 and
@@ -1475,7 +1517,7 @@ fn control_c8_finds_the_failed_deployments_without_a_ticket_in_time() {
     );
     assert_eq!(
         register_result(&lake, "C8"),
-        (6.0, 3.0, "exceptions found".into())
+        (6.0, 3.0, "exceptions_found".into())
     );
 }
 
@@ -1562,7 +1604,7 @@ fn control_c9_finds_the_retries_made_before_a_ticket_recorded_the_root_cause() {
     );
     assert_eq!(
         register_result(&lake, "C9"),
-        (6.0, 4.0, "exceptions found".into())
+        (6.0, 4.0, "exceptions_found".into())
     );
 }
 
@@ -1634,7 +1676,7 @@ fn control_c10_finds_drivers_approved_without_an_exception() {
     );
     assert_eq!(
         register_result(&lake, "C10"),
-        (5.0, 2.0, "exceptions found".into())
+        (5.0, 2.0, "exceptions_found".into())
     );
 }
 
@@ -1667,7 +1709,7 @@ fn control_c11_finds_updates_pending_review_longer_than_review_days() {
     assert_eq!(device_and_patch("exceptions"), strings(&["d1 APP2", "d2 APP1"]));
     assert_eq!(
         register_result(&lake, "C11"),
-        (4.0, 2.0, "exceptions found".into())
+        (4.0, 2.0, "exceptions_found".into())
     );
 }
 
@@ -1734,7 +1776,7 @@ fn control_c12_finds_daytime_workstations_still_waiting_for_a_reboot_after_three
     assert_eq!(exceptions[1][5], "2026-10-27");
     assert_eq!(
         register_result(&lake, "C12"),
-        (3.0, 2.0, "exceptions found".into())
+        (3.0, 2.0, "exceptions_found".into())
     );
 }
 
@@ -1765,7 +1807,7 @@ fn control_c13_finds_closed_emergency_changes_not_verified() {
     );
     assert_eq!(
         register_result(&lake, "C13"),
-        (3.0, 2.0, "exceptions found".into())
+        (3.0, 2.0, "exceptions_found".into())
     );
 }
 
@@ -1790,4 +1832,234 @@ fn a_period_computed_before_the_workflow_controls_existed_is_computed_again_befo
     );
     let out = govpack_in(dir.path(), &["report", "--period", "2026-10", "--out", "packs"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+// --- statuses that tell the truth when data is missing or stale (issue 24) --------------------
+
+/// Page `n`'s text of a PDF, its words joined by single spaces.
+fn pdf_page_text(path: &Path, pages: &[u32]) -> String {
+    let pdf = lopdf::Document::load(path).unwrap();
+    pdf.extract_text(pages)
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn all_pages(path: &Path) -> Vec<u32> {
+    lopdf::Document::load(path)
+        .unwrap()
+        .get_pages()
+        .keys()
+        .copied()
+        .collect()
+}
+
+#[test]
+fn a_client_that_sends_only_summaries_reads_not_measured_where_nothing_was_measured() {
+    // The sample's Cedar Valley Family Clinic sends per-device summaries: no patch by patch state,
+    // no patch history. Nothing about its patches was measured, so nothing about them is "met".
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let cedar = "29683534";
+    let session = reports::session(&lake, Some(cedar)).unwrap();
+    let bundle = reports::bundle::write(&session, "2026-10-01", cedar, dir.path(), None).unwrap();
+    let brief = bundle.join("proof-brief.pdf");
+    let page_one = pdf_page_text(&brief, &[1]);
+    for expected in [
+        "Not measured for Cedar Valley Family Clinic: no RMM per-patch status export",
+        "Devices with an overdue patch n/a n/a n/a not measured",
+        "Devices past a KEV deadline n/a n/a n/a not measured",
+    ] {
+        assert!(
+            page_one.contains(expected),
+            "`{expected}` not on page 1: {page_one}"
+        );
+    }
+    assert!(
+        !page_one
+            .contains("No chronic device, overdue patch or open failure episode at the end of the period"),
+        "{page_one}"
+    );
+    let text = pdf_page_text(&brief, &all_pages(&brief));
+    assert!(!text.contains("No device in scope is missing"), "{text}");
+    assert!(
+        text.contains("Exposure to known-exploited vulnerabilities is unknown here, not zero"),
+        "{text}"
+    );
+    // The assessment objectives that count patches and failures were not tested for it.
+    let objectives = text.split("3.14.1[f]").nth(1).unwrap_or_default();
+    assert!(objectives.contains("not tested"), "{text}");
+    assert!(!objectives.contains("met: 0"), "{text}");
+    // run.json: the control tests over patches it never sent are not tested, never a pass.
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("run.json")).unwrap()).unwrap();
+    let result = |control: &str| {
+        run["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["control"] == control)
+            .unwrap_or_else(|| panic!("no {control} in {run}"))
+            .clone()
+    };
+    for control in ["overdue-patches", "failed-deployment-ticket", "drivers-declined"] {
+        let c = result(control);
+        assert_eq!(c["result"], "not_tested", "{c}");
+        assert!(c["note"].as_str().unwrap_or_default().contains("no RMM"), "{c}");
+    }
+    // Its compliance is measured from the summaries: tested.
+    assert_ne!(result("patch-compliance")["result"], "not_tested");
+}
+
+#[test]
+fn a_client_whose_rmm_exports_stopped_says_so_on_page_one_and_in_the_league_table() {
+    // Harbor Freight's RMM exports stop after 12 October; its PSA goes on.
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
+    for entry in std::fs::read_dir(&sample).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.is_file() {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let kept: String = if name == "devices.csv" || name == "patch_status.csv" {
+            text.lines()
+                .filter(|l| !(l.contains(",29683517,") && l.get(..10).is_some_and(|day| day > "2026-10-12")))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        } else {
+            text
+        };
+        std::fs::write(data.join(&name), kept).unwrap();
+    }
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
+    // The portfolio's page 1 names it before any figure.
+    let session = reports::session(&lake, None).unwrap();
+    let path = dir.path().join("portfolio.pdf");
+    reports::proof_brief::write(&session, "2026-10-01", "portfolio", None, &path).unwrap();
+    let page_one = pdf_page_text(&path, &[1]);
+    assert!(
+        page_one.contains("No RMM export received lately from: Harbor Freight Logistics (since 2026-10-12)"),
+        "{page_one}"
+    );
+    let text = pdf_page_text(&path, &all_pages(&path));
+    assert!(
+        text.contains("stale (no RMM export since 2026-10-12)"),
+        "the league table: {text}"
+    );
+    // Its own brief says so first, and its figures are not judged.
+    let session = reports::session(&lake, Some("29683517")).unwrap();
+    let path = dir.path().join("harbor.pdf");
+    reports::proof_brief::write(&session, "2026-10-01", "29683517", None, &path).unwrap();
+    let page_one = pdf_page_text(&path, &[1]);
+    assert!(page_one.contains("No RMM export since 2026-10-12"), "{page_one}");
+    assert!(page_one.contains("Patch compliance (devices)"), "{page_one}");
+    assert!(
+        !page_one.contains("not improving"),
+        "stale figures are not judged: {page_one}"
+    );
+    // The workbook's Clients sheet carries the note.
+    let mut book = workbook(&lake, None, &dir.path().join("book.xlsx"));
+    let clients = cells(&mut book, "Clients");
+    let harbor = clients
+        .iter()
+        .find(|r| r[0] == Data::String("Harbor Freight Logistics".into()))
+        .unwrap();
+    assert_eq!(harbor[9], Data::String("stale".into()));
+    assert_eq!(harbor[10], Data::String("no RMM export since 2026-10-12".into()));
+}
+
+#[test]
+fn the_weekly_review_and_the_breach_rules_are_claimed_only_as_far_as_the_run_ledger_shows() {
+    // October 2026 runs Thursday 1 to Saturday 31: its weeks start on Mondays 28 September, 5,
+    // 12, 19 and 26 October. Weekly runs on 5 and 19 October; daily runs on six days.
+    let dir = TempDir::new().unwrap();
+    let data = alpha_workstations(dir.path(), 2);
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 10, d).unwrap();
+    let runs = [
+        ("weekly", 5),
+        ("weekly", 19),
+        ("daily", 6),
+        ("daily", 7),
+        ("daily", 8),
+        ("daily", 20),
+    ]
+    .into_iter()
+    .map(|(job, d)| (job, day(d), "succeeded"))
+    // A run that failed evaluated nothing.
+    .chain([("daily", day(21), "failed"), ("weekly", day(26), "failed")]);
+    for (job, as_of, status) in runs {
+        govpack::ops::ledger::record_run(
+            &lake,
+            &govpack::ops::ledger::RunRecord {
+                run_id: format!("{job}-{as_of}"),
+                job: job.into(),
+                as_of,
+                started_utc: chrono::Utc::now(),
+                status: status.into(),
+                host: "test".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
+    let mut book = workbook(&lake, None, &dir.path().join("book.xlsx"));
+    let register = cells(&mut book, "Control register");
+    let c4 = register
+        .iter()
+        .find(|r| r[0] == Data::String("C4".into()))
+        .unwrap();
+    assert_eq!(c4[6], Data::String("weekly-review".into()));
+    // Five weeks; those of 28 September, 12 and 26 October had no weekly run that finished.
+    assert_eq!(
+        (&c4[7], &c4[8], &c4[9]),
+        (
+            &Data::Float(5.0),
+            &Data::Float(3.0),
+            &Data::String("exceptions_found".into())
+        )
+    );
+    // C2 is evidenced by hand: no pass or fail.
+    let c2 = register
+        .iter()
+        .find(|r| r[0] == Data::String("C2".into()))
+        .unwrap();
+    assert_eq!(
+        (&c2[7], &c2[9]),
+        (&Data::Empty, &Data::String("manual_evidence".into()))
+    );
+    // Every framework code shown is explained once.
+    let frameworks = cells(&mut book, "Framework references");
+    for code in ["PSF D1", "PAI-8 C4", "SOC 2 CC7.5", "NIST SP 800-171 3.4.3"] {
+        assert_eq!(
+            frameworks
+                .iter()
+                .filter(|r| r[0] == Data::String(code.into()))
+                .count(),
+            1,
+            "{code}"
+        );
+    }
+    // 3.14.1[c] claims the breach rules were evaluated on the days a daily or weekly run finished:
+    // 5, 6, 7, 8, 19 and 20 October, of 31.
+    let objectives = cells(&mut book, "Assessment objectives");
+    let c = objectives
+        .iter()
+        .find(|r| r[0] == Data::String("3.14.1[c]".into()))
+        .unwrap();
+    assert!(
+        c[2].to_string()
+            .contains("the run ledger shows them evaluated on 6 of the period's 31 day(s) to as-of (2026-10-05 to 2026-10-20)"),
+        "{}",
+        c[2]
+    );
 }

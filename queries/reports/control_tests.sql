@@ -23,9 +23,12 @@ select client_name(tenant_id) as client, tenant_id, hostname, device_id, device_
 from compliance_devices where {p} and not excluded and not compliant and in_scope(tenant_id)
 order by tenant_id, hostname, device_id;
 
+-- The devices whose patches were reported one by one (a patch snapshot): a device known only by
+-- its per-device summary has no patch instances to find overdue.
 -- name: overdue-patches.population
 select client_name(tenant_id) as client, tenant_id, hostname, device_id, compliant from compliance_devices
-where {p} and not excluded and in_scope(tenant_id) order by tenant_id, hostname, device_id;
+where {p} and not excluded and patch_snapshot_date is not null and in_scope(tenant_id)
+order by tenant_id, hostname, device_id;
 
 -- name: overdue-patches.exceptions
 select client_name(tenant_id) as client, tenant_id, hostname, patch_id, classification, severity, release_date, age_days, grace_days, state
@@ -80,6 +83,43 @@ cross join period as p
 where t.ticket_type = 'remediation' and t.status = 'complete' and t.resolved_utc > t.due_utc
   and t.resolved_utc >= p.period_start and t.resolved_utc < p.period_end + 1 and in_scope(t.tenant_id)
 order by t.ticket_id, t.source_system;
+
+-- C4, the weekly KPI review: each week of the period (Monday to Sunday, to as-of) is to have a
+-- weekly run that wrote the review workbook (the run ledger: `govpack run weekly`, succeeded or
+-- partial). The meeting itself is evidenced by hand; this tests that its material existed.
+-- name: weekly-review.population
+with period as (
+    select distinct period_start, as_of from kpi_summary where {p}
+),
+
+weeks as (
+    select cast(unnest(generate_series(
+        cast(date_trunc('week', period.period_start) as timestamp), cast(period.as_of as timestamp), interval 7 day
+    )) as date) as week_start
+    from period
+)
+
+select week_start, week_start + 6 as week_end from weeks order by week_start;
+
+-- name: weekly-review.exceptions
+with period as (
+    select distinct period_start, as_of from kpi_summary where {p}
+),
+
+weeks as (
+    select cast(unnest(generate_series(
+        cast(date_trunc('week', period.period_start) as timestamp), cast(period.as_of as timestamp), interval 7 day
+    )) as date) as week_start
+    from period
+)
+
+select w.week_start, w.week_start + 6 as week_end
+from weeks as w
+where not exists (
+    select 1 from runs as r
+    where r.job = 'weekly' and r.status in ('succeeded', 'partial') and r.as_of between w.week_start and w.week_start + 6
+)
+order by w.week_start;
 
 -- The operating model's workflow controls C8-C13 (kpi-definitions.md v2): the KPI engine judges
 -- each item (queries/workflow_controls.sql); here they are listed.

@@ -48,3 +48,25 @@ select count(*) from deployment_tickets where {p} and in_scope(tenant_id);
 
 -- name: failed-deployments-late
 select count(*) from deployment_tickets where {p} and exception and in_scope(tenant_id);
+
+-- [c]: the days of the period (to as-of) on which a scheduled run evaluated the breach rules, of
+-- the days in it, and the first and last of them (the run ledger: daily and weekly runs that
+-- finished, succeeded or partial). A pack made by a one-off `govpack report` has none.
+-- name: evaluation-days
+with period as (
+    select distinct period_start, as_of from kpi_summary where {p}
+),
+
+evaluations as (
+    select distinct r.as_of
+    from runs as r
+    cross join period
+    where r.job in ('daily', 'weekly') and r.status in ('succeeded', 'partial')
+        and r.as_of between period.period_start and period.as_of
+)
+
+select
+    (select count(*) from evaluations) as evaluated_days,
+    (select max(period.as_of - period.period_start) + 1 from period) as period_days,
+    (select cast(min(e.as_of) as varchar) from evaluations as e) as first_day,
+    (select cast(max(e.as_of) as varchar) from evaluations as e) as last_day;

@@ -14,7 +14,7 @@ select tenant_id from tenants order by tenant_id;
 -- What `govpack kpi` prints after computing a period: the portfolio's scorecard rows.
 -- name: portfolio-scorecard
 select kpi_id, round(value, 3) as value, unit, round(baseline_value, 3) as baseline, round(target, 3) as target,
-    status
+    status, measurement
 from kpi_scorecard
 where {p} and period_end = {period_end}
     and tenant_id is null and policy_tier is null and device_class is null and age_bucket is null

@@ -10,7 +10,7 @@ from kpi_summary where {p};
 
 -- The KPI table: every headline figure of the scope with its baseline, target and status.
 -- name: kpis
-select kpi_id, unit, value, baseline_value, target, status from kpi_scorecard
+select kpi_id, unit, value, baseline_value, target, status, measurement from kpi_scorecard
 where {p} and policy_tier is null and device_class is null and age_bucket is null and own_scope(tenant_id)
 order by kpi_id;
 
@@ -42,9 +42,12 @@ order by case age_bucket when '0-7' then 1 when '8-14' then 2 when '15-30' then 
 select patch_id, error_code, failures, devices, share from failure_patterns
 where {p} order by pareto_rank limit 10;
 
--- Why the KEV exposure figures are empty, when they are (no catalog, no update-to-CVE rows).
--- name: kev-gap
-select max(vulnerability_reference_gap) from kpi_parameters where {p};
+-- How the scope's KEV exposure was measured: not_measured (no catalog, no update-to-CVE rows, no
+-- per-patch export), a lower bound, partial; and the note that says why.
+-- name: kev-measurement
+select measurement, measurement_note from kpi_scorecard
+where {p} and kpi_id = 'kev_exposed_devices'
+    and policy_tier is null and device_class is null and age_bucket is null and own_scope(tenant_id);
 
 -- KEV exposure by client: devices exposed, devices past a KEV deadline, instances; most overdue
 -- first.

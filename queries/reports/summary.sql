@@ -23,16 +23,29 @@ previous as (
         and policy_tier is null and device_class is null and age_bucket is null and own_scope(tenant_id)
 )
 
-select s.kpi_id, s.unit, s.value, p.value as previous, s.baseline_value, s.target, s.status
+select s.kpi_id, s.unit, s.value, p.value as previous, s.baseline_value, s.target, s.status,
+    s.measurement, s.measurement_note, s.baseline_period_start
 from this_period as s
 left join previous as p using (kpi_id)
 order by s.kpi_id;
 
--- Devices with an overdue patch (not excluded), this month and the previous one.
+-- Devices with an overdue patch (not excluded), this month, the previous one and the baseline
+-- period: the period of the patch instance compliance baseline (kpi.baseline_period, else the
+-- first period with a value), since an overdue patch is a required instance that is not
+-- installed. Judged like a KPI (scorecard.sql), with no target.
 -- name: overdue-devices
-select period_start = {period_start} as this_period, count(*) filter (where overdue_count > 0 and not excluded)
-from compliance_devices
-where period_start in ({period_start}, {previous_start}) and in_scope(tenant_id)
+with baseline as (
+    select baseline_period_start from kpi_scorecard
+    where period_start = {period_start} and kpi_id = 'patch_instance_compliance_rate'
+        and policy_tier is null and device_class is null and age_bucket is null and own_scope(tenant_id)
+)
+
+select
+    cast(c.period_start as varchar) as period_start,
+    count(*) filter (where c.overdue_count > 0 and not c.excluded) as devices
+from compliance_devices as c
+where (c.period_start in ({period_start}, {previous_start}) or c.period_start = (select b.baseline_period_start from baseline as b))
+    and in_scope(c.tenant_id)
 group by all;
 
 -- name: chronic-devices

@@ -5,10 +5,32 @@
 -- The league table of the portfolio: one row per client, worst first (lowest patch compliance,
 -- then most overdue devices; clients with no compliance figure last), every figure a kpi_summary
 -- value of the client except overdue devices (its non-excluded devices with an overdue patch,
--- from compliance_devices). `status` is the client's patch compliance status. Empty in a client's
--- own pack. The proof brief's league table is this query too.
+-- from compliance_devices; not measured, null, for a client with no per-patch export). `status`
+-- is the client's patch compliance status; `note` what its figures rest on: the date of its last
+-- RMM export when its exports stopped, the exports it never sent. Empty in a client's own pack.
+-- The proof brief's league table is this query too.
 -- name: Clients
-with kpis as (
+with coverage as (
+    select
+        tenant_id,
+        max(stale_since) as stale_since,
+        bool_and(measured) filter (where figure = 'patch_instance_compliance_rate') as instances_measured
+    from figure_coverage
+    where {p} and kind = 'kpi' and tenant_id is not null
+    group by tenant_id
+),
+
+-- The exports a client sends that it has not sent (the reference files serve every client, and a
+-- per-device summary stands in for nothing the client lacks when it sends per-patch state).
+client_gaps as (
+    select tenant_id, string_agg(export, '; ' order by input_table) as missing
+    from data_coverage
+    where {p} and tenant_id is not null and not present
+        and input_table in ('devices', 'patch_status', 'patch_attempts', 'tickets', 'changes')
+    group by tenant_id
+),
+
+kpis as (
     select tenant_id,
            max(denominator) filter (where kpi_id = 'patch_compliance_rate') as devices,
            max(value) filter (where kpi_id = 'patch_compliance_rate') as patch_compliance_rate,
@@ -27,12 +49,18 @@ overdue as (
     from compliance_devices where {p} and not excluded group by tenant_id
 )
 
-select n.client, n.tenant_id, k.devices, k.patch_compliance_rate, coalesce(o.overdue_devices, 0) as overdue_devices,
+select n.client, n.tenant_id, k.devices, k.patch_compliance_rate,
+       case when c.instances_measured then coalesce(o.overdue_devices, 0) end as overdue_devices,
        k.chronic_devices, k.open_failure_episodes, k.mttr_hours_mean, k.change_success_rate,
-       coalesce(k.status, 'no data') as status
+       coalesce(k.status, 'no data') as status,
+       nullif(concat_ws('; ',
+           'no RMM export since ' || strftime(c.stale_since, '%Y-%m-%d'),
+           'not measured: no ' || g.missing), '') as note
 from client_names as n
 left join kpis as k using (tenant_id)
 left join overdue as o using (tenant_id)
+left join coverage as c using (tenant_id)
+left join client_gaps as g using (tenant_id)
 where not scoped()
 order by k.patch_compliance_rate asc nulls last, overdue_devices desc, n.client, n.tenant_id;
 
@@ -127,8 +155,19 @@ union all
 select 'ingest warning', source_file, warnings, 1
 from ingest_ledger where warnings is not null and not scoped()
 union all
-select 'vulnerability reference data missing', 'KEV exposure KPIs are empty', vulnerability_reference_gap, 1
+select
+    case when vulnerability_lower_bound then 'vulnerability reference data lagging' else 'vulnerability reference data missing' end,
+    case when vulnerability_lower_bound then 'KEV exposure KPIs are lower bounds' else 'KEV exposure KPIs are not measured' end,
+    vulnerability_reference_gap, 1
 from kpi_parameters where {p} and vulnerability_reference_gap is not null
+union all
+select 'client whose RMM exports stopped', client_name(tenant_id), 'no RMM export since ' || strftime(last_date, '%Y-%m-%d'), 1
+from data_coverage where {p} and input_table = 'devices' and stale and in_scope(tenant_id)
+union all
+select 'figures not measured', client_name(tenant_id), 'no ' || missing || ': ' || string_agg(figure, ', ' order by figure), count(*)
+from figure_coverage
+where {p} and kind = 'kpi' and not measured and tenant_id is not null and in_scope(tenant_id)
+group by tenant_id, missing
 order by all;
 
 -- Each part keeps its place (`part`): a union's branches may finish in any order.

@@ -2,12 +2,13 @@
 -- filter, `{period_start}` the period's first day (a date literal); `own_scope(tenant_id)` keeps
 -- the report's own KPI rows (queries/reports/session.sql).
 
--- Every headline figure with its baseline, target and status: the portfolio's first (in the
--- portfolio's workbook), then each client's.
+-- Every headline figure with its baseline, target and status, and what it was measured from
+-- (measurement and its note: not measured, stale, a lower bound, clients left out): the
+-- portfolio's first (in the portfolio's workbook), then each client's.
 -- name: Scorecard
 select s.kpi_id, case when s.tenant_id is null then 'portfolio' else client_name(s.tenant_id) end as scope,
-    s.tenant_id, s.unit, s.value, s.baseline_value, s.target, s.status, s.numerator, s.denominator,
-    s.baseline_period_start
+    s.tenant_id, s.unit, s.value, s.baseline_value, s.target, s.status, s.measurement, s.measurement_note,
+    s.numerator, s.denominator, s.baseline_period_start
 from kpi_scorecard as s
 where s.{p} and s.policy_tier is null and s.device_class is null and s.age_bucket is null
     and (s.tenant_id is null and not scoped() or in_scope(s.tenant_id))

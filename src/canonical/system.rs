@@ -139,6 +139,9 @@ pub static RUNS: Table = Table {
         req("host", TEXT),
         req("pid", COUNT),
         req("govpack_version", TEXT),
+        // Why a run that changes no data was made: a forgotten period's reason
+        // (`govpack kpi --forget`). Empty in runs recorded before the column existed.
+        col("note", TEXT),
     ],
     key: &["run_id"],
     partitioning: Partitioning::Log,

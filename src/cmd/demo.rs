@@ -5,13 +5,13 @@
 //! the data covers (so the scorecard has a history), and prints the latest month's portfolio
 //! scorecard, and writes the KPI workbook of that month for the portfolio and one tenant. Running
 //! it again skips files already ingested, which shows the ledger at work, and recomputes the same
-//! KPIs.
+//! KPIs. `--vendor` writes into `govpack-demo-vendor/`: the vendor-shaped sample is the same MSP,
+//! and a lake holding both would count its tickets and changes twice. A demo refuses a lake made
+//! by the other kind of demo (exit 2).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-
-use chrono::Datelike;
 
 use crate::catalog::Period;
 use crate::cli::GlobalArgs;
@@ -29,9 +29,10 @@ use crate::{ingest, sql};
     after_help = "Examples:\n  govpack demo\n  govpack demo --out /tmp/demo --data my-canonical-exports/"
 )]
 pub struct Args {
-    /// Folder to write the demo lake and outputs into
-    #[arg(long, value_name = "DIR", default_value = "govpack-demo")]
-    pub out: PathBuf,
+    /// Folder to write the demo lake and outputs into [default: govpack-demo, or
+    /// govpack-demo-vendor with --vendor]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Folder of exports to use instead of the bundled sample_data/
     #[arg(long, value_name = "DIR", conflicts_with = "vendor")]
     pub data: Option<PathBuf>,
@@ -42,8 +43,85 @@ pub struct Args {
     pub vendor: bool,
 }
 
+/// Which data a demo lake was made from, written in the lake (`KIND_FILE`): the vendor-shaped
+/// sample holds the same MSP as the canonical one, so the two in one lake would count every
+/// ticket and change twice while every ratio stayed the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Sample,
+    Vendor,
+    Data,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Sample => "sample",
+            Kind::Vendor => "vendor",
+            Kind::Data => "data",
+        }
+    }
+
+    fn command(self) -> &'static str {
+        match self {
+            Kind::Sample => "govpack demo",
+            Kind::Vendor => "govpack demo --vendor",
+            Kind::Data => "govpack demo --data DIR",
+        }
+    }
+}
+
+const KIND_FILE: &str = ".govpack-demo";
+
+/// Refuses a lake that holds another demo's data; records this demo's kind in a new one.
+fn claim(lake_dir: &Path, kind: Kind) -> Result<()> {
+    let recorded = std::fs::read_to_string(lake_dir.join(KIND_FILE)).ok();
+    let other = match recorded.as_deref().map(str::trim) {
+        Some(name) => [Kind::Sample, Kind::Vendor, Kind::Data]
+            .into_iter()
+            .find(|k| k.name() == name)
+            .filter(|k| *k != kind),
+        // A demo lake from before the record: its ingest ledger tells the vendor sample (Autotask
+        // exports) from the canonical one.
+        None if Lake::is_lake(lake_dir) => {
+            let formats = Lake::open(lake_dir)?.ingested_formats()?;
+            let vendor = formats.values().any(|f| f.starts_with("autotask"));
+            let found = if vendor { Kind::Vendor } else { Kind::Sample };
+            (found != kind && kind != Kind::Data && !formats.is_empty()).then_some(found)
+        }
+        None => None,
+    };
+    if let Some(other) = other {
+        return Err(UsageError(format!(
+            "{} holds the lake of `{}`; `{}` would add the same MSP again in another shape and \
+             count its tickets and changes twice: give it another --out, or remove that folder",
+            lake_dir.display(),
+            other.command(),
+            kind.command()
+        ))
+        .into());
+    }
+    std::fs::create_dir_all(lake_dir)?;
+    crate::files::write_atomic(&lake_dir.join(KIND_FILE), |f| {
+        use std::io::Write;
+        writeln!(f, "{}", kind.name()).map_err(Into::into)
+    })
+}
+
 pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let config = global.load_config()?;
+    let kind = match (&args.data, args.vendor) {
+        (Some(_), _) => Kind::Data,
+        (None, false) => Kind::Sample,
+        (None, true) => Kind::Vendor,
+    };
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from(if kind == Kind::Vendor {
+            "govpack-demo-vendor"
+        } else {
+            "govpack-demo"
+        })
+    });
     let inputs: Vec<PathBuf> = match (args.data, args.vendor) {
         (Some(d), _) => vec![d],
         // The files at the top only: vendor/ below holds the same MSP in another shape.
@@ -72,7 +150,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
             inputs
         }
     };
-    let lake = Lake::open(&global.lake.clone().unwrap_or_else(|| args.out.join("lake")))?;
+    let lake_dir = global.lake.clone().unwrap_or_else(|| out.join("lake"));
+    claim(&lake_dir, kind)?;
+    let lake = Lake::open(&lake_dir)?;
     let _lock = crate::ops::lock::lock_for_command(&lake, "demo")?;
     let from = inputs
         .first()
@@ -81,7 +161,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         "govpack demo: {} input(s) from {} -> {}",
         inputs.len(),
         from.map_or_else(String::new, |p| p.display().to_string()),
-        args.out.display()
+        out.display()
     );
     let report = ingest::ingest(&config, &lake, &inputs)?;
     print_summary(&report, &lake);
@@ -114,7 +194,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         print_scorecard(&lake, period)?;
         println!("KPI outputs: {}", lake.root().join("kpi").display());
         // The governance pack of the latest month, for the portfolio and its first tenant.
-        let reports_dir = args.out.join("reports").join(period.label());
+        let reports_dir = out.join("reports").join(period.label());
         let first_tenant = crate::reports::tenant_ids(&lake)?.into_iter().next();
         let key = crate::reports::signature::EvidenceKey::configured(&config)?;
         for tenant in [None, first_tenant] {
@@ -140,31 +220,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     Ok(if report.failed() > 0 { 1 } else { 0 })
 }
 
-/// Every calendar month from the first to the last devices snapshot.
+/// Every calendar month with a devices snapshot (a month without one has nothing to measure).
 fn months_covered(conn: &duckdb::Connection) -> Result<Vec<Period>> {
-    let (first, last): (Option<String>, Option<String>) = conn.query_row(
-        "select strftime(min(snapshot_date), '%Y-%m'), strftime(max(snapshot_date), '%Y-%m') from devices",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let (Some(first), Some(last)) = (first, last) else {
-        return Ok(Vec::new());
-    };
-    let (mut period, last) = (Period::parse_month(&first)?, Period::parse_month(&last)?);
-    let mut months = vec![period];
-    while period != last {
-        period = Period::month(
-            if period.start.month() == 12 {
-                period.start.year() + 1
-            } else {
-                period.start.year()
-            },
-            period.start.month() % 12 + 1,
-        )
-        .expect("valid month");
-        months.push(period);
-    }
-    Ok(months)
+    let mut statement =
+        conn.prepare("select distinct strftime(snapshot_date, '%Y-%m') as m from devices order by m")?;
+    let months = statement.query_map([], |r| r.get::<_, String>(0))?;
+    months.map(|m| Ok(Period::parse_month(&m?)?)).collect()
 }
 
 /// The sample's canonical CSV files and the vulnerability reference (KEV catalog, CVRF JSON).

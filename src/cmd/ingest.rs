@@ -67,6 +67,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
             })
             .transpose()?,
     };
+    // A path that is not there is a usage error before the lake is opened: a typo makes no lake.
+    ingest::expand_paths(&args.paths)?;
     let lake = global.open_lake(&config)?;
     let _lock = crate::ops::lock::lock_for_command(&lake, "ingest")?;
     let report = ingest::ingest_with(&config, &lake, &args.paths, options)?;

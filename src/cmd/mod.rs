@@ -80,16 +80,27 @@ impl GlobalArgs {
         Ok(Config::load(self.config.as_deref())?)
     }
 
+    /// The configured lake, created when it is not there yet: for the commands that fill it
+    /// (`ingest`, `run`).
     pub fn open_lake(&self, config: &Config) -> Result<Lake> {
-        let lake = Lake::open(&config.lake_dir(self.lake.as_deref()))?;
-        // A commit an ingest did not finish (killed, power loss) is finished by whichever command
-        // comes next and can take the lock, so readers do not see a file's rows without its
-        // ledger line. A commit still being applied holds the lock and is left alone.
-        if lake.has_interrupted_commit()
-            && let Ok(_lock) = crate::ops::lock::lock_for_command(&lake, "recovery")
-        {
-            lake.finish_interrupted_commit()?;
-        }
-        Ok(lake)
+        finish_interrupted_commit(Lake::open(&config.lake_dir(self.lake.as_deref()))?)
     }
+
+    /// The configured lake, which must exist: for the commands that read it. A mistyped
+    /// `--lake` is an error (exit 2) that creates nothing.
+    pub fn open_existing_lake(&self, config: &Config) -> Result<Lake> {
+        finish_interrupted_commit(Lake::open_existing(&config.lake_dir(self.lake.as_deref()))?)
+    }
+}
+
+/// A commit an ingest did not finish (killed, power loss) is finished by whichever command comes
+/// next and can take the lock, so readers do not see a file's rows without its ledger line. A
+/// commit still being applied holds the lock and is left alone.
+fn finish_interrupted_commit(lake: Lake) -> Result<Lake> {
+    if lake.has_interrupted_commit()
+        && let Ok(_lock) = crate::ops::lock::lock_for_command(&lake, "recovery")
+    {
+        lake.finish_interrupted_commit()?;
+    }
+    Ok(lake)
 }

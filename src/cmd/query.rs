@@ -52,7 +52,7 @@ pub enum Format {
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let config = global.load_config()?;
-    let lake = global.open_lake(&config)?;
+    let lake = global.open_existing_lake(&config)?;
     if let Some(db) = &args.write_duckdb {
         let views = sql::write_duckdb(&lake, db)?;
         println!(

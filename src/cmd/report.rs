@@ -42,7 +42,7 @@ pub struct Args {
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let config = global.load_config()?;
-    let lake = global.open_lake(&config)?;
+    let lake = global.open_existing_lake(&config)?;
     let conn = reports::session(&lake, None)?;
     // With no KPI output at all there is no kpi_summary view to read; any other failure (a
     // damaged file, an installed query copy missing a query) is said as it is.

@@ -195,8 +195,19 @@ fn execute(
         job => {
             let period = Period::month_to_date(as_of);
             warn_if_closed(lake, period)?;
+            if !kpi::has_snapshot_in(&sql::open(lake)?, period)? {
+                // The first days of a month, before its first devices export: there is nothing to
+                // measure yet, and a month of zeros would read "met". The exports' freshness is
+                // still judged, so a client whose exports stopped is alerted all the same.
+                println!(
+                    "No devices snapshot from {} to {} yet: the month's KPIs, KPI alerts and tickets \
+                     wait for its first RMM export",
+                    period.start, period.end
+                );
+                return alert(config, lake, None, as_of, &out, args.dry_run, record);
+            }
             compute(config, lake, period, record)?;
-            alert(config, lake, period, as_of, &out, args.dry_run, record)?;
+            alert(config, lake, Some(period), as_of, &out, args.dry_run, record)?;
             prepare_tickets(config, lake, period, as_of, &out, args.apply, record)?;
             if job == "weekly" {
                 let dir = out.join("weekly").join(as_of.to_string());
@@ -302,10 +313,11 @@ fn compute(config: &Config, lake: &Lake, period: Period, record: &mut RunRecord)
     Ok(())
 }
 
+/// Evaluates the breach rules (with no period: freshness only) and delivers the new breaches.
 fn alert(
     config: &Config,
     lake: &Lake,
-    period: Period,
+    period: Option<Period>,
     day: NaiveDate,
     out: &Path,
     dry_run: bool,

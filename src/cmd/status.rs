@@ -47,7 +47,7 @@ const QUERIES: &str = "ops/status.sql";
 pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let config = global.load_config()?;
     let as_of = super::as_of_date(args.as_of.as_deref())?;
-    let lake = global.open_lake(&config)?;
+    let lake = global.open_existing_lake(&config)?;
     let conn = sql::open(&lake)?;
     let queries = sql::NamedQueries::read(QUERIES)?;
     println!("govpack status of {} as of {as_of}\n", lake.root().display());

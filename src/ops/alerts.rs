@@ -36,19 +36,23 @@ pub struct Breach {
 }
 
 /// Every breach of the configured rules for a period's KPIs (already computed) and freshness.
+/// With no period (a month with no devices snapshot yet, so no KPIs), only freshness is judged.
 pub fn evaluate(
     config: &Config,
     conn: &Connection,
-    period: Period,
+    period: Option<Period>,
     freshness: &[TenantFreshness],
 ) -> Result<Vec<Breach>> {
     let mut breaches = Vec::new();
     for rule in &config.alerts.rules {
-        match rule.kind.as_str() {
-            "kpi" => breaches.extend(kpi_breaches(conn, rule, period)?),
-            "new_chronic_device" => breaches.extend(chronic_breaches(conn, rule, period)?),
-            "stale_data" => breaches.extend(stale_breaches(rule, freshness, config.run.stale_tenant_days)),
-            other => unreachable!("config validation admits no rule kind {other}"),
+        match (rule.kind.as_str(), period) {
+            ("kpi" | "new_chronic_device", None) => {}
+            ("kpi", Some(period)) => breaches.extend(kpi_breaches(conn, rule, period)?),
+            ("new_chronic_device", Some(period)) => breaches.extend(chronic_breaches(conn, rule, period)?),
+            ("stale_data", _) => {
+                breaches.extend(stale_breaches(rule, freshness, config.run.stale_tenant_days))
+            }
+            (other, _) => unreachable!("config validation admits no rule kind {other}"),
         }
     }
     breaches.sort_by(|a, b| a.key.cmp(&b.key));
@@ -364,7 +368,7 @@ mod tests {
             start: day("2026-10-01"),
             end: day("2026-10-21"),
         };
-        let breaches = evaluate(&Config::default(), &conn, period, &freshness).unwrap();
+        let breaches = evaluate(&Config::default(), &conn, Some(period), &freshness).unwrap();
         let keys: Vec<&str> = breaches.iter().map(|b| b.key.as_str()).collect();
         assert_eq!(
             keys,

@@ -38,6 +38,8 @@ pub struct RunRecord {
     pub tickets_failed: u64,
     pub packs_failed: u64,
     pub error: Option<String>,
+    /// Why the run was made, when it changes no data (`govpack kpi --forget`).
+    pub note: Option<String>,
     pub host: String,
     pub pid: u32,
 }
@@ -78,6 +80,7 @@ pub fn record_run(lake: &Lake, run: &RunRecord) -> Result<()> {
             text(&run.host),
             count(u64::from(run.pid)),
             text(env!("CARGO_PKG_VERSION")),
+            run.note.as_deref().map_or(Value::Null, text),
         ],
         0,
     );

@@ -1,7 +1,9 @@
 //! Auditor evidence bundles: `evidence-<scope>-YYYY-MM/` holding the proof brief, the workbook
 //! (and, for the portfolio, the failure-pattern analysis), CSV extracts of
 //! each control's population and exceptions (what an auditor samples from), `run.json` (version,
-//! parameters, inputs by SHA-256), `manifest.sha256` listing the SHA-256 of every other file in
+//! parameters, what the figures rest on (clients whose RMM exports stopped, KPIs not measured and
+//! the export each lacks), each control's result (`not_tested`, with a note, where the scope lacks
+//! the export the test reads), inputs by SHA-256), `manifest.sha256` listing the SHA-256 of every other file in
 //! `sha256sum` format (so `sha256sum -c manifest.sha256` checks it), and
 //! `manifest.sha256.sha256` holding the hash of that list, as CMMC artifact hashing asks.
 //! With `[evidence] signing_key`, `manifest.sha256.sig` seals the list with the MSP's SSH key
@@ -130,12 +132,17 @@ fn build(
         for (part, query) in [("population", &test.population), ("exceptions", &test.exceptions)] {
             counts.push(extract(&format!("{}-{part}", test.name), query)?);
         }
-        controls.push(serde_json::json!({
+        let outcome = super::controls::judge(conn, &period, &test.name, counts[0], counts[1])?;
+        let mut control = serde_json::json!({
             "control": test.name,
-            "population": counts[0],
-            "exceptions": counts[1],
-            "result": super::controls::result(counts[0], counts[1]),
-        }));
+            "population": outcome.population,
+            "exceptions": outcome.exceptions,
+            "result": outcome.result,
+        });
+        if let Some(note) = outcome.note {
+            control["note"] = note.into();
+        }
+        controls.push(control);
     }
     let mut registers = serde_json::Map::new();
     for (name, query) in super::controls::registers(&period)? {
@@ -186,9 +193,33 @@ fn build(
             .collect(),
         None => serde_json::Map::new(),
     };
+    // What the figures rest on: the clients whose RMM exports stopped, and the KPIs not measured
+    // for want of an export (queries/reports/coverage.sql).
+    let coverage_queries = sql::NamedQueries::read(super::controls::COVERAGE)?;
+    let (_, stale) = sql::rows(conn, &coverage_queries.fill("stale-clients", &[("p", &period)])?)?;
+    let (_, unmeasured) = sql::rows(
+        conn,
+        &coverage_queries.fill("unmeasured-clients", &[("p", &period)])?,
+    )?;
+    let coverage = serde_json::json!({
+        "stale_clients": stale
+            .iter()
+            .map(|r| serde_json::json!({"client": r[0].to_json(), "tenant_id": r[1].to_json(), "last_rmm_export": r[2].to_json()}))
+            .collect::<Vec<_>>(),
+        "not_measured": unmeasured
+            .iter()
+            .map(|r| serde_json::json!({
+                "missing": r[0].to_json(),
+                "clients": r[1].to_json(),
+                "first_clients": r[2].to_json(),
+                "kpis": r[4].to_text().split(',').collect::<Vec<_>>(),
+            }))
+            .collect::<Vec<_>>(),
+    });
     let mut run = serde_json::json!({
         "govpack_version": env!("CARGO_PKG_VERSION"),
         "parameters": parameters,
+        "coverage": coverage,
         "scope": scope,
         // The folder the scope's pack is in (`tenant_folder`): an id from an export may not be
         // a folder name as it is.

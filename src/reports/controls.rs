@@ -4,8 +4,9 @@
 //! (`queries/reports/registers.sql`).
 
 use anyhow::{Result, bail};
+use duckdb::{Connection, OptionalExt};
 
-use crate::sql::NamedQueries;
+use crate::sql::{NamedQueries, string_literal};
 
 /// A control test of a period: who is tested (population) and who failed (exceptions), each a
 /// query with the period filter put in.
@@ -68,11 +69,87 @@ pub fn registers(p: &str) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-/// A test's verdict. An empty population tested nothing: that is not a pass.
-pub fn result(population: usize, exceptions: usize) -> &'static str {
-    match (population, exceptions) {
-        (0, _) => "no population",
-        (_, 0) => "pass",
-        _ => "exceptions found",
+/// What the control register says of a control with no automated test: its evidence is kept by
+/// hand (a quarterly access review), so govpack shows no pass or fail for it.
+pub const MANUAL_EVIDENCE: &str = "manual_evidence";
+
+/// A control test's result for a period and the report's scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub population: usize,
+    pub exceptions: usize,
+    /// `pass`, `exceptions_found`, `no_population` (nothing to test: not a pass either), or
+    /// `not_tested` (the scope lacks an export the test reads: nobody reported its population).
+    pub result: &'static str,
+    /// What the result is to be read with: the export a client lacks, the clients a portfolio's
+    /// test leaves out, the clients whose figures are from exports that stopped.
+    pub note: Option<String>,
+}
+
+/// Judges a test's counted population and exceptions, with what the period's coverage
+/// (`figure_coverage`, queries/coverage.sql) says of the scope.
+pub fn judge(
+    conn: &Connection,
+    p: &str,
+    test: &str,
+    population: usize,
+    exceptions: usize,
+) -> Result<Outcome> {
+    let (measured, note) = coverage(conn, p, "control_test", test)?;
+    let result = match (measured, population, exceptions) {
+        (false, _, _) => "not_tested",
+        (true, 0, _) => "no_population",
+        (true, _, 0) => "pass",
+        _ => "exceptions_found",
+    };
+    Ok(Outcome {
+        population,
+        exceptions,
+        result,
+        note,
+    })
+}
+
+/// The report queries over the period's coverage.
+pub const COVERAGE: &str = "reports/coverage.sql";
+
+/// Whether a figure (`kind` `kpi` or `control_test`) was measured for the report's own scope in
+/// the period `p`, and what it is to be read with. A figure with no coverage row reads govpack's
+/// own records: measured.
+pub fn coverage(conn: &Connection, p: &str, kind: &str, figure: &str) -> Result<(bool, Option<String>)> {
+    let query = NamedQueries::read(COVERAGE)?.fill(
+        "figure",
+        &[
+            ("p", p),
+            ("kind", &string_literal(kind)),
+            ("figure", &string_literal(figure)),
+        ],
+    )?;
+    let found: Option<(bool, Option<String>)> = conn
+        .query_row(&query, [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(found.unwrap_or((true, None)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_control_test_says_what_it_is_computed_from() {
+        // A test missing from the catalogue would read "measured" (no coverage row) for a client
+        // that never sent its input: a pass over a population nobody reported.
+        let mut catalogued: Vec<&str> = crate::catalog::CONTROL_TESTS
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        catalogued.sort();
+        let mut run = names().unwrap();
+        run.sort();
+        assert_eq!(catalogued, run);
+        for (name, needs) in crate::catalog::CONTROL_TESTS {
+            let reads_own_records = ["intake-validation", "weekly-review"].contains(&name);
+            assert_eq!(needs.is_empty(), reads_own_records, "{name}");
+        }
     }
 }

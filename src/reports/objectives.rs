@@ -3,7 +3,9 @@
 //! the period, recorded in `kpi_parameters`), the evidence that shows it in the bundle, and the
 //! period's result. Objectives [a], [c] and [e] ask that a time frame be specified: their result
 //! is the setting itself. [b], [d] and [f] ask that flaws be identified, reported and corrected
-//! within it: their result counts what was not.
+//! within it: their result counts what was not, and is "not tested" where the scope lacks the
+//! export the count needs (a zero nobody measured is not "met"). The time frame of [c] claims only
+//! what the run ledger shows: the days the breach rules were evaluated in the period.
 
 use anyhow::{Context, Result};
 use duckdb::Connection;
@@ -38,6 +40,12 @@ pub struct Words {
     pub reported: String,
     /// `{overdue}`, `{overdue_devices}`, `{compliant}`, `{devices}`.
     pub corrected: String,
+    /// `{note}`: why the count could not be made for the scope.
+    pub not_tested: String,
+    /// `{days}`, `{period_days}`, `{first}`, `{last}`: the days of the period with a scheduled run
+    /// that evaluated the breach rules (`{evaluations}` in the time frames).
+    pub evaluated: String,
+    pub not_evaluated: String,
 }
 
 /// One objective as the brief and the workbook show it.
@@ -62,8 +70,28 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
             value => Some(value.to_text()),
         }
     };
+    // What the run ledger shows of the breach rules' evaluation in the period.
+    let (evaluated_days, period_days, first, last): (i64, i64, Option<String>, Option<String>) = conn
+        .query_row(&queries.fill("evaluation-days", &[("p", &p)])?, [], |r| {
+            Ok((
+                r.get(0)?,
+                r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                r.get(2)?,
+                r.get(3)?,
+            ))
+        })
+        .context("reading the run ledger for the period")?;
+    let evaluations = match (first, last) {
+        (Some(first), Some(last)) if evaluated_days > 0 => words
+            .evaluated
+            .replace("{days}", &evaluated_days.to_string())
+            .replace("{period_days}", &period_days.to_string())
+            .replace("{first}", &first)
+            .replace("{last}", &last),
+        _ => words.not_evaluated.clone(),
+    };
     let fill = |text: &str| -> Option<String> {
-        let mut text = text.to_string();
+        let mut text = text.replace("{evaluations}", &evaluations);
         for (key, column) in [
             ("{stale_after_days}", "stale_after_days"),
             ("{stale_tenant_days}", "stale_tenant_days"),
@@ -103,20 +131,31 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
     let episodes = counted("failed-deployments")?;
     let late = counted("failed-deployments-late")?;
 
-    let verdict = |exceptions: i64, detail: Option<String>| match detail {
-        None => words.not_recorded.clone(),
-        Some(detail) => format!(
-            "{}: {detail}",
-            if exceptions == 0 {
+    // Each count's figure: measured for the scope, or not tested, and the caveat to read it with.
+    let coverage = |kind: &str, figure: &str| super::controls::coverage(conn, &p, kind, figure);
+    let verdict = |(measured, note): (bool, Option<String>), exceptions: i64, detail: Option<String>| match (
+        measured, detail,
+    ) {
+        (false, _) => words
+            .not_tested
+            .replace("{note}", note.as_deref().unwrap_or_default()),
+        (true, None) => words.not_recorded.clone(),
+        (true, Some(detail)) => {
+            let verdict = if exceptions == 0 {
                 &words.met
             } else {
                 &words.not_met
+            };
+            match note {
+                Some(note) => format!("{verdict}: {detail} ({note})"),
+                None => format!("{verdict}: {detail}"),
             }
-        ),
+        }
     };
     let results = [
         None,
         Some(verdict(
+            coverage("kpi", "stale_devices")?,
             stale,
             fill(
                 &words
@@ -127,6 +166,7 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
         )),
         None,
         Some(verdict(
+            coverage("control_test", "failed-deployment-ticket")?,
             late + unticketed,
             fill(
                 &words
@@ -139,6 +179,7 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
         )),
         None,
         Some(verdict(
+            coverage("control_test", "overdue-patches")?,
             overdue,
             fill(
                 &words

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use duckdb::Connection;
+use duckdb::{Connection, OptionalExt};
 use printpdf::{
     Color, FontId, Line, LinePoint, Mm, OffsetDateTime, Op, PaintMode, ParsedFont, PdfDocument, PdfFont,
     PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem,
@@ -75,11 +75,14 @@ pub struct Labels {
     pub pareto_chart: String,
     pub pareto_value: String,
     pub control_table: Vec<String>,
+    pub frameworks: String,
     pub kev_clients_table: Vec<String>,
     pub kev_cves_table: Vec<String>,
     pub kev_none: String,
-    /// Without the reference data: `{gap}` says which file to ingest.
+    /// Not measured for the scope: `{note}` says which export or file is missing.
     pub kev_missing: String,
+    /// Measured with a caveat (a lower bound, clients left out): `{note}`.
+    pub kev_caveat: String,
     pub trend_chart: String,
     pub clients_table: Vec<String>,
     /// Under the league table when it is cut: `{shown}`, `{more}`, `{all}`.
@@ -405,10 +408,19 @@ impl Writer {
     }
 
     fn paragraph(&mut self, text: &str) {
-        for line in self.wrap(text, PAGE_W - 2.0 * MARGIN, BODY, false) {
+        self.styled_paragraph(text, false, Rgb::new(0.0, 0.0, 0.0, None));
+    }
+
+    /// A paragraph in bold dark red: what a reader must know before reading the figures.
+    fn warning(&mut self, text: &str) {
+        self.styled_paragraph(text, true, Rgb::new(0.6, 0.1, 0.1, None));
+    }
+
+    fn styled_paragraph(&mut self, text: &str, bold: bool, color: Rgb) {
+        for line in self.wrap(text, PAGE_W - 2.0 * MARGIN, BODY, bold) {
             self.ensure(14.0);
             self.y -= 13.0;
-            self.text_at(&line, MARGIN, self.y, BODY, false, Rgb::new(0.0, 0.0, 0.0, None));
+            self.text_at(&line, MARGIN, self.y, BODY, bold, color.clone());
         }
         self.y -= 4.0;
     }
@@ -529,6 +541,16 @@ fn load_font(doc: &mut PdfDocument, file: &str) -> Result<Font> {
     Ok(Font { id, parsed })
 }
 
+/// A status as the brief prints it, with how the figure was measured when that qualifies it (a
+/// lower bound, a portfolio figure that leaves clients out).
+fn status_words(status: &str, measurement: &str) -> String {
+    let status = status.replace('_', " ");
+    match measurement {
+        "lower_bound" | "partial" => format!("{status} ({})", measurement.replace('_', " ")),
+        _ => status,
+    }
+}
+
 fn shown(value: &Cell, unit: &str) -> String {
     match (value, unit) {
         (Cell::Float(v), "ratio") => format!("{:.1}%", v * 100.0),
@@ -609,7 +631,12 @@ pub fn write(
         w.y -= 14.0;
         w.text_at(&line, MARGIN, w.y, 11.0, false, Rgb::new(0.2, 0.2, 0.2, None));
     }
-    write_summary(&mut w, &template, &super::summary::build(conn, period_start)?);
+    write_summary(
+        &mut w,
+        &template,
+        &super::summary::build(conn, period_start)?,
+        scoped,
+    );
 
     w.heading(&section("scope"));
     w.paragraph(&template.intro);
@@ -636,7 +663,7 @@ pub fn write(
                 shown(&r[2], &unit),
                 shown(&r[3], &unit),
                 shown(&r[4], &unit),
-                r[5].to_text().replace('_', " "),
+                status_words(&r[5].to_text(), &r[6].to_text()),
             ]
         })
         .collect();
@@ -663,7 +690,10 @@ pub fn write(
                     shown(&r[4], "count"),
                     shown(&r[5], "count"),
                     shown(&r[6], "count"),
-                    r[9].to_text().replace('_', " "),
+                    match &r[10] {
+                        Cell::Null => r[9].to_text().replace('_', " "),
+                        note => format!("{} ({})", r[9].to_text().replace('_', " "), note.to_text()),
+                    },
                 ]
             })
             .collect();
@@ -775,18 +805,18 @@ pub fn write(
     w.heading(&section("controls"));
     let registers = super::registers::load()?;
     let mut control_rows = Vec::new();
-    for (_, _, rows) in registers
-        .sheets(conn, period_start)?
-        .into_iter()
-        .filter(|(name, _, _)| *name == "Control register")
-    {
+    let sheets = registers.sheets(conn, period_start)?;
+    for (_, _, rows) in sheets.iter().filter(|(name, _, _)| *name == "Control register") {
         for r in rows {
             control_rows.push(vec![
                 format!("{} {}", r[0].to_text(), r[1].to_text()),
                 r[5].to_text(),
                 r[7].to_text(),
                 r[8].to_text(),
-                r[9].to_text(),
+                match &r[10] {
+                    Cell::Null => r[9].to_text().replace('_', " "),
+                    note => format!("{}: {}", r[9].to_text().replace('_', " "), note.to_text()),
+                },
             ]);
         }
     }
@@ -795,6 +825,16 @@ pub fn write(
         &[0.30, 0.30, 0.12, 0.12, 0.16],
         &control_rows,
     );
+    // Every framework code of the table, said once.
+    w.subheading(&labels.frameworks);
+    for (_, _, rows) in sheets
+        .iter()
+        .filter(|(name, _, _)| *name == super::registers::FRAMEWORKS)
+    {
+        for r in rows {
+            w.paragraph(&format!("{}: {}", r[0].to_text(), r[1].to_text()));
+        }
+    }
 
     let words = &template.objectives;
     w.heading(&words.heading);
@@ -888,12 +928,19 @@ fn write_kev_exposure(
     w.heading(heading);
     let queries = sql::NamedQueries::read(QUERIES)?;
     let query = |name: &str| queries.fill(name, &[("p", period)]);
-    let gap: Option<String> = conn
-        .query_row(&query("kev-gap")?, [], |r| r.get(0))
-        .context("reading the period's vulnerability reference data")?;
-    if let Some(gap) = gap {
-        w.paragraph(&labels.kev_missing.replace("{gap}", &gap));
+    let (measurement, note): (Option<String>, Option<String>) = conn
+        .query_row(&query("kev-measurement")?, [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .context("reading how the period's KEV exposure was measured")?
+        .unwrap_or((None, None));
+    if measurement.as_deref().is_none_or(|m| m == "not_measured") {
+        let note = note.unwrap_or_else(|| "the period has no KEV exposure figure".into());
+        w.paragraph(&labels.kev_missing.replace("{note}", &note));
         return Ok(());
+    }
+    // A lower bound, clients left out, stale figures: said before the figures.
+    if let Some(note) = &note {
+        w.paragraph(&labels.kev_caveat.replace("{note}", note));
     }
     let (_, mut clients) = sql::rows(conn, &query("kev-clients")?)?;
     clients.truncate(LEAGUE_ROWS);
@@ -919,11 +966,50 @@ fn write_kev_exposure(
     Ok(())
 }
 
-/// The executive summary (`summary::build`), worded by the template's `[summary]`.
-fn write_summary(w: &mut Writer, template: &Template, summary: &super::summary::Summary) {
+/// The executive summary (`summary::build`), worded by the template's `[summary]`: what the
+/// figures rest on first, so no figure is read before its caveat.
+fn write_summary(w: &mut Writer, template: &Template, summary: &super::summary::Summary, scoped: bool) {
     let words = &template.summary;
     let name = |id: &str| template.measure_name(id);
     w.heading(&words.heading);
+    if !summary.stale_clients.is_empty() {
+        let text = if scoped {
+            words.stale_client.replace("{date}", &summary.stale_clients[0].1)
+        } else {
+            // By name, as many as the league table shows; the workbook lists every one.
+            let clients: Vec<String> = summary
+                .stale_clients
+                .iter()
+                .take(LEAGUE_ROWS)
+                .map(|(client, since)| format!("{client} (since {since})"))
+                .collect();
+            let more = summary.stale_clients.len().saturating_sub(LEAGUE_ROWS);
+            let mut clients = clients.join(", ");
+            if more > 0 {
+                clients.push_str(&words.stale_more.replace("{more}", &more.to_string()));
+            }
+            words.stale_clients.replace("{clients}", &clients)
+        };
+        w.warning(&text);
+    }
+    for gap in &summary.not_measured {
+        // Four by name; the KPI table below marks every one.
+        let mut kpis: Vec<String> = gap.kpis.iter().take(4).map(|k| name(k)).collect();
+        if gap.kpis.len() > 4 {
+            kpis.push(
+                words
+                    .more_kpis
+                    .replace("{more}", &(gap.kpis.len() - 4).to_string()),
+            );
+        }
+        w.warning(
+            &words
+                .not_measured
+                .replace("{clients}", &gap.clients_words(words))
+                .replace("{missing}", &gap.missing)
+                .replace("{kpis}", &kpis.join(", ")),
+        );
+    }
     let rows: Vec<Vec<String>> = summary
         .headline
         .iter()
@@ -931,16 +1017,17 @@ fn write_summary(w: &mut Writer, template: &Template, summary: &super::summary::
             vec![
                 name(&h.measure),
                 shown(&h.value, &h.unit),
-                shown(&h.previous, &h.unit),
                 shown(&h.baseline, &h.unit),
                 shown(&h.target, &h.unit),
                 h.status.replace('_', " "),
+                shown(&h.previous, &h.unit),
+                summary.change_words(h, words),
             ]
         })
         .collect();
     w.table(
         &headers(&words.headline_table),
-        &[0.36, 0.13, 0.12, 0.12, 0.12, 0.15],
+        &[0.24, 0.12, 0.10, 0.09, 0.14, 0.12, 0.19],
         &rows,
     );
 
@@ -965,7 +1052,11 @@ fn write_summary(w: &mut Writer, template: &Template, summary: &super::summary::
 
     w.subheading(&words.action);
     if summary.chronic_total + summary.overdue_total + summary.open_total == 0 {
-        w.paragraph(&words.nothing_to_act_on);
+        w.paragraph(if summary.has_gaps() {
+            &words.nothing_measured_to_act_on
+        } else {
+            &words.nothing_to_act_on
+        });
     }
     if summary.chronic_total > 0 {
         let devices: Vec<String> = summary
@@ -1017,7 +1108,7 @@ fn write_summary(w: &mut Writer, template: &Template, summary: &super::summary::
     }
 
     w.subheading(&words.controls);
-    if summary.controls.is_empty() {
+    if summary.controls.is_empty() && summary.not_tested.is_empty() {
         w.paragraph(&words.controls_clean);
     }
     for (control, population, exceptions) in &summary.controls {
@@ -1027,6 +1118,14 @@ fn write_summary(w: &mut Writer, template: &Template, summary: &super::summary::
                 .replace("{control}", control)
                 .replace("{exceptions}", &exceptions.to_string())
                 .replace("{population}", &population.to_string()),
+        );
+    }
+    for (control, note) in &summary.not_tested {
+        w.paragraph(
+            &words
+                .control_not_tested
+                .replace("{control}", control)
+                .replace("{note}", note),
         );
     }
 }

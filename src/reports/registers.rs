@@ -11,6 +11,9 @@ use crate::sql::{self, Cell};
 
 pub const FILE: &str = "registers.toml";
 
+/// The sheet that says what each framework code means.
+pub const FRAMEWORKS: &str = "Framework references";
+
 /// A sheet to write: its name, column names and rows.
 pub type Sheet = (&'static str, Vec<String>, Vec<Vec<Cell>>);
 
@@ -19,6 +22,15 @@ pub type Sheet = (&'static str, Vec<String>, Vec<Vec<Cell>>);
 pub struct Registers {
     pub risk: Vec<Risk>,
     pub control: Vec<Control>,
+    /// What each framework code a control names means: every code shown is explained once.
+    pub framework: Vec<Framework>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Framework {
+    pub code: String,
+    pub meaning: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -64,6 +76,16 @@ impl Registers {
                 }
             }
         }
+        for control in &self.control {
+            for code in &control.frameworks {
+                if !self.framework.iter().any(|f| &f.code == code) {
+                    bail!(
+                        "control {}: framework `{code}` has no [[framework]] entry saying what it means",
+                        control.id
+                    );
+                }
+            }
+        }
         let tests = controls::names()?;
         for control in &self.control {
             if let Some(test) = &control.test
@@ -105,18 +127,25 @@ impl Registers {
                 .test
                 .as_deref()
                 .and_then(|name| tests.iter().find(|t| t.name == name));
-            let (test, population, exceptions, result) = match test {
+            let (test, population, exceptions, result, note) = match test {
                 Some(t) => {
                     let count = |q: &str| -> Result<usize> { Ok(sql::rows(conn, q)?.1.len()) };
-                    let (p, e) = (count(&t.population)?, count(&t.exceptions)?);
+                    let outcome = controls::judge(
+                        conn,
+                        &period,
+                        &t.name,
+                        count(&t.population)?,
+                        count(&t.exceptions)?,
+                    )?;
                     (
                         t.name.as_str(),
-                        Cell::Int(p as i64),
-                        Cell::Int(e as i64),
-                        controls::result(p, e),
+                        Cell::Int(outcome.population as i64),
+                        Cell::Int(outcome.exceptions as i64),
+                        outcome.result,
+                        outcome.note.map_or(Cell::Null, Cell::Text),
                     )
                 }
-                None => ("", Cell::Null, Cell::Null, "evidenced by hand"),
+                None => ("", Cell::Null, Cell::Null, controls::MANUAL_EVIDENCE, Cell::Null),
             };
             control_rows.push(vec![
                 text(&c.id),
@@ -129,9 +158,23 @@ impl Registers {
                 population,
                 exceptions,
                 text(result),
+                note,
             ]);
         }
         let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let frameworks = self
+            .framework
+            .iter()
+            .map(|f| {
+                let controls: Vec<&str> = self
+                    .control
+                    .iter()
+                    .filter(|c| c.frameworks.contains(&f.code))
+                    .map(|c| c.id.as_str())
+                    .collect();
+                vec![text(&f.code), text(&f.meaning), text(&controls.join(", "))]
+            })
+            .collect();
         Ok(vec![
             (
                 "Risk register",
@@ -158,8 +201,14 @@ impl Registers {
                     "population",
                     "exceptions",
                     "result",
+                    "note",
                 ]),
                 control_rows,
+            ),
+            (
+                FRAMEWORKS,
+                names(&["framework", "meaning", "controls"]),
+                frameworks,
             ),
         ])
     }
@@ -187,6 +236,12 @@ mod tests {
         ] {
             assert!(frameworks.iter().any(|x| x.as_str() == f), "{f}");
         }
+        // Each code shown is explained once.
+        let mut codes: Vec<&str> = r.framework.iter().map(|f| f.code.as_str()).collect();
+        codes.sort();
+        let before = codes.len();
+        codes.dedup();
+        assert_eq!(codes.len(), before, "a framework explained twice");
         let risks: Vec<&str> = r.risk.iter().map(|x| x.title.as_str()).collect();
         assert_eq!(
             risks,
