@@ -3,7 +3,10 @@
 -- scope at as_of is not_measured, value null, never a measured zero).
 --
 -- An input (a canonical table) is present for a client when the client has rows of it:
---   devices, patch_status, device_patch_summary: a snapshot on or before as_of;
+--   devices, patch_status, device_patch_summary: in the device state at as_of (compliance.sql's
+--     population: the client's current devices snapshot, and its devices' patch snapshots and
+--     summaries on or before as_of), read from there rather than by scanning a month of patch
+--     rows a second time;
 --   patch_attempts: an attempt before the period end instant;
 --   tickets, changes: a row created before the period end instant;
 --   kev, patch_cves: reference tables that serve every client: any row at all (with rows present
@@ -12,7 +15,9 @@
 -- A client is stale when its latest devices snapshot is more than stale_tenant_days before as_of:
 --   its figures are those of that snapshot, and every report says since when.
 --
--- data_coverage: one row per client and input table, and the portfolio's (tenant_id null).
+-- data_coverage: one row per client and input table, and the portfolio's (tenant_id null), with
+--   the rows of it (for devices, patch_status and device_patch_summary: the devices of the
+--   current snapshot that have it) and the latest date.
 -- figure_coverage: one row per figure (a KPI, or a control test of the reports) and client, and
 --   the portfolio's. figure_inputs (src/catalog.rs) lists each figure's inputs in groups: a figure
 --   is measured for a client when each group has an input present (device compliance needs
@@ -24,19 +29,7 @@
 --   export since 2026-10-12").
 
 create or replace temp table data_coverage as
-with devices as not materialized (
-    select * from lake.devices
-),
-
-patch_status as not materialized (
-    select * from lake.patch_status
-),
-
-device_patch_summary as not materialized (
-    select * from lake.device_patch_summary
-),
-
-patch_attempts as not materialized (
+with patch_attempts as not materialized (
     select * from lake.patch_attempts
 ),
 
@@ -75,21 +68,24 @@ exports as (
     ) as e (input_table, reference, export)
 ),
 
+-- The device state at as_of: each client's current devices, with their patch snapshots and
+-- summaries (the rows counted are devices).
+device_state as (
+    select * from compliance_population where back = 0
+),
+
 tenant_rows as (
     select 'devices' as input_table, d.tenant_id, count(*) as row_count, max(d.snapshot_date) as last_date
-    from devices as d cross join settings
-    where d.snapshot_date <= settings.as_of
+    from device_state as d
     group by d.tenant_id
     union all
-    select 'patch_status', s.tenant_id, count(*), max(s.snapshot_date)
-    from patch_status as s cross join settings
-    where s.snapshot_date <= settings.as_of
-    group by s.tenant_id
+    select 'patch_status', d.tenant_id, count(d.patch_snapshot_date), max(d.patch_snapshot_date)
+    from device_state as d
+    group by d.tenant_id
     union all
-    select 'device_patch_summary', s.tenant_id, count(*), max(s.snapshot_date)
-    from device_patch_summary as s cross join settings
-    where s.snapshot_date <= settings.as_of
-    group by s.tenant_id
+    select 'device_patch_summary', d.tenant_id, count(d.summary_status), null
+    from device_state as d
+    group by d.tenant_id
     union all
     select 'patch_attempts', a.tenant_id, count(*), max(cast(a.attempt_utc as date))
     from patch_attempts as a cross join settings
@@ -183,30 +179,43 @@ settings as (
     select * from params
 ),
 
+-- Each figure's input groups in words ("RMM per-patch status export or RMM per-device patch
+-- summary export"), once: not once a client.
+group_exports as (
+    select k.figure, k.input_group, string_agg(c.export, ' or ' order by c.input_table) as exports
+    from figure_inputs as k
+    join data_coverage as c on k.input_table = c.input_table
+    where c.tenant_id is null
+    group by k.figure, k.input_group
+),
+
 -- Each figure's input groups, judged per client: a group holds when one of its inputs is present.
 groups_by_tenant as (
-    select
-        k.figure,
-        k.kind,
-        c.tenant_id,
-        k.input_group,
-        bool_or(c.present) as held,
-        string_agg(c.export, ' or ' order by c.input_table) as exports
+    select k.figure, k.kind, c.tenant_id, k.input_group, bool_or(c.present) as held
     from figure_inputs as k
     join data_coverage as c on k.input_table = c.input_table
     where c.tenant_id is not null
     group by k.figure, k.kind, c.tenant_id, k.input_group
 ),
 
+-- Measured when every group holds; the groups that do not, as bits of one number, so that their
+-- words are put together once for each combination rather than once a client.
 by_tenant as (
     select
         g.figure,
         g.kind,
         g.tenant_id,
         bool_and(g.held) as measured,
-        string_agg(g.exports, '; ' order by g.input_group) filter (where not g.held) as missing
+        bit_or(cast(1 as bigint) << g.input_group) filter (where not g.held) as missing_groups
     from groups_by_tenant as g
     group by g.figure, g.kind, g.tenant_id
+),
+
+missing_words as (
+    select m.figure, m.missing_groups, string_agg(e.exports, '; ' order by e.input_group) as missing
+    from (select distinct figure, missing_groups from by_tenant where missing_groups is not null) as m
+    join group_exports as e on m.figure = e.figure and (m.missing_groups >> e.input_group) & 1 = 1
+    group by m.figure, m.missing_groups
 ),
 
 -- The clients whose figures stand on a devices snapshot that stopped arriving.
@@ -226,16 +235,17 @@ tenant_rows as (
         b.kind,
         b.tenant_id,
         b.measured,
-        case when not b.measured then b.missing end as missing,
+        w.missing,
         case when b.measured and r.figure is not null then s.last_devices_snapshot end as stale_since,
         case
             when not b.measured
-                then 'no ' || b.missing || ' for this client on or before ' || strftime(settings.as_of, '%Y-%m-%d')
+                then 'no ' || w.missing || ' for this client on or before ' || strftime(settings.as_of, '%Y-%m-%d')
             when r.figure is not null and s.tenant_id is not null
                 then 'no RMM export since ' || strftime(s.last_devices_snapshot, '%Y-%m-%d')
         end as note
     from by_tenant as b
     cross join settings
+    left join missing_words as w on b.figure = w.figure and b.missing_groups = w.missing_groups
     left join reads_devices as r on b.figure = r.figure
     left join stale_tenants as s on b.tenant_id = s.tenant_id
 ),
@@ -244,11 +254,15 @@ tenant_rows as (
 -- portfolio's note names the groups every one of them lacks (a reference file nobody sent), or,
 -- when they lack different things, each group some lack.
 portfolio_gaps as (
-    select g.figure, g.exports, count(*) as clients
-    from groups_by_tenant as g
-    join by_tenant as b on g.figure = b.figure and g.tenant_id = b.tenant_id
-    where not g.held and not b.measured
-    group by g.figure, g.exports
+    select c.figure, e.exports, c.clients
+    from (
+        select g.figure, g.input_group, count(*) as clients
+        from groups_by_tenant as g
+        join by_tenant as b on g.figure = b.figure and g.tenant_id = b.tenant_id
+        where not g.held and not b.measured
+        group by g.figure, g.input_group
+    ) as c
+    join group_exports as e on c.figure = e.figure and c.input_group = e.input_group
 ),
 
 unmeasured_counts as (
