@@ -86,6 +86,19 @@ fn drop_all_exports(dir: &Path) {
     }
 }
 
+/// The sample MSP's exports through the inbox by a daily run on 31 October (a dry run).
+fn sample_run_through_october() -> TempDir {
+    let dir = msp("");
+    drop_all_exports(dir.path());
+    let run = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
+        &[],
+    );
+    assert!(run.status.success(), "{}", text(&run));
+    dir
+}
+
 fn lake(dir: &Path) -> Lake {
     Lake::open(&dir.join("lake")).unwrap()
 }
@@ -1582,14 +1595,7 @@ fn a_silent_teams_server_cannot_hold_the_lake_past_the_runs_http_deadline() {
 
 #[test]
 fn a_daily_run_before_the_months_first_devices_export_computes_nothing_yet_still_judges_freshness() {
-    let dir = msp("");
-    drop_all_exports(dir.path());
-    let october = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
-        &[],
-    );
-    assert!(october.status.success(), "{}", text(&october));
+    let dir = sample_run_through_october();
     // Nine days into November and no export since October: nothing to measure in November, so no
     // month of zeros that reads "met"; but every client's exports stopped, and that is alerted.
     let november = govpack(
@@ -1620,14 +1626,7 @@ fn a_daily_run_before_the_months_first_devices_export_computes_nothing_yet_still
 
 #[test]
 fn a_forgotten_period_is_recorded_in_the_run_ledger_with_its_reason() {
-    let dir = msp("");
-    drop_all_exports(dir.path());
-    let run = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
-        &[],
-    );
-    assert!(run.status.success(), "{}", text(&run));
+    let dir = sample_run_through_october();
     let without_reason = govpack(dir.path(), &["kpi", "--forget", "--period", "2026-10"], &[]);
     assert_eq!(without_reason.status.code(), Some(2), "{}", text(&without_reason));
     let forget = govpack(
