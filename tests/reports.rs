@@ -1973,6 +1973,29 @@ fn a_client_whose_rmm_exports_stopped_says_so_on_page_one_and_in_the_league_tabl
         .unwrap();
     assert_eq!(harbor[9], Data::String("stale".into()));
     assert_eq!(harbor[10], Data::String("no RMM export since 2026-10-12".into()));
+    // In its own pack, no control passes on its last export: a test that found nothing there is
+    // stale, one that found exceptions keeps them.
+    let mut book = workbook(&lake, Some("29683517"), &dir.path().join("harbor.xlsx"));
+    let register = cells(&mut book, "Control register");
+    let on_stale_data: Vec<&Vec<Data>> = register
+        .iter()
+        .filter(|r| r[10] == Data::String("no RMM export since 2026-10-12".into()))
+        .collect();
+    assert!(on_stale_data.len() >= 5, "{register:?}");
+    for r in &on_stale_data {
+        assert!(
+            [
+                Data::String("stale".into()),
+                Data::String("exceptions_found".into())
+            ]
+            .contains(&r[9]),
+            "{r:?}"
+        );
+    }
+    assert!(
+        on_stale_data.iter().any(|r| r[9] == Data::String("stale".into())),
+        "{register:?}"
+    );
 }
 
 #[test]

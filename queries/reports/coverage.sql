@@ -3,11 +3,11 @@
 -- figure (a KPI, a control test) could be measured. `{p}` is the period filter.
 
 -- A figure (`{kind}` 'kpi' or 'control_test', `{figure}` its name) for the report's own scope:
--- whether it was measured, and the note (a client's missing export, stale figures; the
+-- whether it was measured, whether it stands on a client's export that stopped, and the note (a client's missing export, stale figures; the
 -- portfolio's clients left out). No row: a control test that reads govpack's own records
 -- (intake validation), always there.
 -- name: figure
-select measured, note from figure_coverage
+select measured, stale_since is not null as stale, note from figure_coverage
 where {p} and kind = {kind} and figure = {figure} and own_scope(tenant_id);
 
 -- The clients in scope whose latest devices snapshot is older than stale_tenant_days at as-of,

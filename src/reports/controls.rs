@@ -78,8 +78,9 @@ pub const MANUAL_EVIDENCE: &str = "manual_evidence";
 pub struct Outcome {
     pub population: usize,
     pub exceptions: usize,
-    /// `pass`, `exceptions_found`, `no_population` (nothing to test: not a pass either), or
-    /// `not_tested` (the scope lacks an export the test reads: nobody reported its population).
+    /// `pass`, `exceptions_found`, `no_population` (nothing to test: not a pass either),
+    /// `not_tested` (the scope lacks an export the test reads: nobody reported its population),
+    /// or `stale` (no exception in a client's last export, which stopped arriving).
     pub result: &'static str,
     /// What the result is to be read with: the export a client lacks, the clients a portfolio's
     /// test leaves out, the clients whose figures are from exports that stopped.
@@ -95,19 +96,32 @@ pub fn judge(
     population: usize,
     exceptions: usize,
 ) -> Result<Outcome> {
-    let (measured, note) = coverage(conn, p, "control_test", test)?;
-    let result = match (measured, population, exceptions) {
-        (false, _, _) => "not_tested",
-        (true, 0, _) => "no_population",
-        (true, _, 0) => "pass",
+    let coverage = coverage(conn, p, "control_test", test)?;
+    let result = match (coverage.measured, coverage.stale, population, exceptions) {
+        (false, _, _, _) => "not_tested",
+        // Exceptions found in a client's last export stand; a pass or an empty population
+        // there proves nothing about now.
+        (true, true, _, 0) => "stale",
+        (true, false, 0, _) => "no_population",
+        (true, false, _, 0) => "pass",
         _ => "exceptions_found",
     };
     Ok(Outcome {
         population,
         exceptions,
         result,
-        note,
+        note: coverage.note,
     })
+}
+
+/// How a figure was measured for the report's own scope (`figure_coverage`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coverage {
+    pub measured: bool,
+    /// A client's figure from a devices export that stopped arriving.
+    pub stale: bool,
+    /// Why it is not measured or stale, or which clients a portfolio figure leaves out.
+    pub note: Option<String>,
 }
 
 /// The report queries over the period's coverage.
@@ -116,7 +130,7 @@ pub const COVERAGE: &str = "reports/coverage.sql";
 /// Whether a figure (`kind` `kpi` or `control_test`) was measured for the report's own scope in
 /// the period `p`, and what it is to be read with. A figure with no coverage row reads govpack's
 /// own records: measured.
-pub fn coverage(conn: &Connection, p: &str, kind: &str, figure: &str) -> Result<(bool, Option<String>)> {
+pub fn coverage(conn: &Connection, p: &str, kind: &str, figure: &str) -> Result<Coverage> {
     let query = NamedQueries::read(COVERAGE)?.fill(
         "figure",
         &[
@@ -125,10 +139,20 @@ pub fn coverage(conn: &Connection, p: &str, kind: &str, figure: &str) -> Result<
             ("figure", &string_literal(figure)),
         ],
     )?;
-    let found: Option<(bool, Option<String>)> = conn
-        .query_row(&query, [], |r| Ok((r.get(0)?, r.get(1)?)))
+    let found = conn
+        .query_row(&query, [], |r| {
+            Ok(Coverage {
+                measured: r.get(0)?,
+                stale: r.get(1)?,
+                note: r.get(2)?,
+            })
+        })
         .optional()?;
-    Ok(found.unwrap_or((true, None)))
+    Ok(found.unwrap_or(Coverage {
+        measured: true,
+        stale: false,
+        note: None,
+    }))
 }
 
 #[cfg(test)]

@@ -42,6 +42,8 @@ pub struct Words {
     pub corrected: String,
     /// `{note}`: why the count could not be made for the scope.
     pub not_tested: String,
+    /// Nothing missed, in the last export of a client whose exports stopped.
+    pub stale: String,
     /// `{days}`, `{period_days}`, `{first}`, `{last}`: the days of the period with a scheduled run
     /// that evaluated the breach rules (`{evaluations}` in the time frames).
     pub evaluated: String,
@@ -133,22 +135,24 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
 
     // Each count's figure: measured for the scope, or not tested, and the caveat to read it with.
     let coverage = |kind: &str, figure: &str| super::controls::coverage(conn, &p, kind, figure);
-    let verdict = |(measured, note): (bool, Option<String>), exceptions: i64, detail: Option<String>| match (
-        measured, detail,
-    ) {
-        (false, _) => words
-            .not_tested
-            .replace("{note}", note.as_deref().unwrap_or_default()),
-        (true, None) => words.not_recorded.clone(),
-        (true, Some(detail)) => {
-            let verdict = if exceptions == 0 {
-                &words.met
-            } else {
-                &words.not_met
-            };
-            match note {
-                Some(note) => format!("{verdict}: {detail} ({note})"),
-                None => format!("{verdict}: {detail}"),
+    let verdict = |coverage: super::controls::Coverage, exceptions: i64, detail: Option<String>| {
+        let note = coverage.note;
+        match (coverage.measured, detail) {
+            (false, _) => words
+                .not_tested
+                .replace("{note}", note.as_deref().unwrap_or_default()),
+            (true, None) => words.not_recorded.clone(),
+            (true, Some(detail)) => {
+                // Nothing missed in a client's last export, which stopped: not a "met" for now.
+                let verdict = match (exceptions, coverage.stale) {
+                    (0, true) => &words.stale,
+                    (0, false) => &words.met,
+                    _ => &words.not_met,
+                };
+                match note {
+                    Some(note) => format!("{verdict}: {detail} ({note})"),
+                    None => format!("{verdict}: {detail}"),
+                }
             }
         }
     };

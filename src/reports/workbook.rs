@@ -388,6 +388,7 @@ pub(crate) fn fill_sheet(
                 ("not_tested", &styles.not_improving),
                 ("not tested", &styles.not_improving),
                 ("stale", &styles.not_improving),
+                ("not judged", &styles.not_improving),
                 ("lower_bound", &styles.improving),
                 ("no_baseline", &styles.plain),
                 ("info", &styles.plain),
