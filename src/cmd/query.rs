@@ -7,7 +7,8 @@
 //! composes with other tools; `--format parquet` needs `--out`. The SQL is one statement that
 //! reads (`read_only_query`): a query cannot write over the lake or a bundle. `--write-duckdb FILE` instead
 //! writes a DuckDB database of those views (over the lake's files) for the DuckDB CLI, DBeaver or
-//! Python.
+//! Python. A folder that holds no lake is refused (exit 2) and nothing is created: a mistyped
+//! `--lake` never answers "(no rows)".
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -8,7 +8,8 @@
 //!
 //! Into `--out` (default `reports/<period>/`) for the portfolio, `<out>/<tenant>/` for one tenant
 //! (`--tenant ID`, that tenant's rows only), or both for every tenant (`--all-tenants`). The period
-//! must have been computed with `govpack kpi`; the default is the latest computed one.
+//! must have been computed with `govpack kpi`; the default is the latest computed one. A folder
+//! that holds no lake is refused (exit 2), creating nothing.
 
 use std::path::PathBuf;
 

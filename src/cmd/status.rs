@@ -4,7 +4,8 @@
 //! the freshness of each source (files and latest ingest per export format) and of each tenant
 //! (latest date per table, as of a day; a tenant whose devices export is older than
 //! `run.stale_tenant_days` is flagged STALE), the breaches of the latest evaluation, and data
-//! quality (quarantined rows by table and reason, files ingested with warnings). Reads only.
+//! quality (quarantined rows by table and reason, files ingested with warnings). Reads only; a
+//! folder that holds no lake is refused (exit 2), creating nothing.
 //!
 //! `--check` is for a monitor (an RMM script check, Nagios, PRTG): it exits 1 and says why when
 //! something needs a person: no daily or weekly run has finished within `--max-age-hours` (the
