@@ -1938,7 +1938,9 @@ fn a_client_whose_rmm_exports_stopped_says_so_on_page_one_and_in_the_league_tabl
     }
     let lake = Lake::open(&dir.path().join("lake")).unwrap();
     ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
-    kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
+    for month in [9, 10] {
+        kpi::compute(&Config::default(), &lake, Period::month(2026, month).unwrap()).unwrap();
+    }
     // The portfolio's page 1 names it before any figure.
     let session = reports::session(&lake, None).unwrap();
     let path = dir.path().join("portfolio.pdf");
@@ -1960,9 +1962,15 @@ fn a_client_whose_rmm_exports_stopped_says_so_on_page_one_and_in_the_league_tabl
     let page_one = pdf_page_text(&path, &[1]);
     assert!(page_one.contains("No RMM export since 2026-10-12"), "{page_one}");
     assert!(page_one.contains("Patch compliance (devices)"), "{page_one}");
+    // The figures from its RMM are not judged (its PSA's still are).
     assert!(
-        !page_one.contains("not improving"),
+        page_one.contains("Patch compliance (devices) 0.0% 93.8% 100.0% stale"),
         "stale figures are not judged: {page_one}"
+    );
+    // Its compliance fell because its devices went unseen, not because patching got worse.
+    assert!(
+        !page_one.contains("Patch compliance (devices): "),
+        "not a move: {page_one}"
     );
     // The workbook's Clients sheet carries the note.
     let mut book = workbook(&lake, None, &dir.path().join("book.xlsx"));

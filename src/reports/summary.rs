@@ -267,6 +267,9 @@ pub fn build(conn: &Connection, period_start: &str) -> Result<Summary> {
 
     let mut moves: Vec<Move> = kpis
         .iter()
+        // A stale client's figures moved because its exports stopped (every device turns stale),
+        // not because anything got better or worse: they are not moves.
+        .filter(|r| r[6].to_text() != "stale")
         .filter_map(|r| {
             let (Cell::Float(to), Cell::Float(from)) = (&r[2], &r[3]) else {
                 return None;
