@@ -1249,7 +1249,7 @@ fn page_one_and_the_first_sheet_summarise_the_period_against_the_previous_one() 
         .join(" ");
     for expected in [
         "What needs action",
-        "Controls with exceptions or not tested",
+        "Controls with exceptions, or not tested or judged",
         "C5 Timely flaw remediation: 8 exception(s) in a population of 52",
     ] {
         assert!(
@@ -1962,6 +1962,12 @@ fn a_client_whose_rmm_exports_stopped_says_so_on_page_one_and_in_the_league_tabl
     let page_one = pdf_page_text(&path, &[1]);
     assert!(page_one.contains("No RMM export since 2026-10-12"), "{page_one}");
     assert!(page_one.contains("Patch compliance (devices)"), "{page_one}");
+    // Its controls that found nothing in that export are named as not judged, not passed over.
+    let summary_pages = pdf_page_text(&path, &[1, 2]);
+    assert!(
+        summary_pages.contains("not judged, exports stopped (no RMM export since 2026-10-12)"),
+        "{summary_pages}"
+    );
     // The figures from its RMM are not judged (its PSA's still are).
     assert!(
         page_one.contains("Patch compliance (devices) 0.0% 93.8% 100.0% stale"),

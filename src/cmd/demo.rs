@@ -77,10 +77,18 @@ const KIND_FILE: &str = ".govpack-demo";
 fn claim(lake_dir: &Path, kind: Kind) -> Result<()> {
     let recorded = std::fs::read_to_string(lake_dir.join(KIND_FILE)).ok();
     let other = match recorded.as_deref().map(str::trim) {
-        Some(name) => [Kind::Sample, Kind::Vendor, Kind::Data]
-            .into_iter()
-            .find(|k| k.name() == name)
-            .filter(|k| *k != kind),
+        Some(name) => {
+            let recorded = [Kind::Sample, Kind::Vendor, Kind::Data]
+                .into_iter()
+                .find(|k| k.name() == name)
+                .ok_or_else(|| {
+                    UsageError(format!(
+                        "{}: `{name}` is not a demo govpack knows; give `govpack demo` another --out",
+                        lake_dir.join(KIND_FILE).display()
+                    ))
+                })?;
+            (recorded != kind).then_some(recorded)
+        }
         // A demo lake from before the record: its ingest ledger tells the vendor sample (Autotask
         // exports) from the canonical one.
         None if Lake::is_lake(lake_dir) => {

@@ -1120,13 +1120,13 @@ fn write_summary(w: &mut Writer, template: &Template, summary: &super::summary::
                 .replace("{population}", &population.to_string()),
         );
     }
-    for (control, note) in &summary.not_tested {
-        w.paragraph(
-            &words
-                .control_not_tested
-                .replace("{control}", control)
-                .replace("{note}", note),
-        );
+    for (control, result, note) in &summary.not_tested {
+        let line = if result == "stale" {
+            &words.control_stale
+        } else {
+            &words.control_not_tested
+        };
+        w.paragraph(&line.replace("{control}", control).replace("{note}", note));
     }
 }
 

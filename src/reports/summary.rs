@@ -80,6 +80,8 @@ pub struct Words {
     pub control_exceptions: String,
     /// `{control}`, `{note}`.
     pub control_not_tested: String,
+    /// A control with no exception in a stale client's last export: `{control}`, `{note}`.
+    pub control_stale: String,
     pub controls_clean: String,
     /// What each row of the workbook's Summary sheet is, in the order of `sheet_rows`' parts.
     pub sheet_sections: Vec<String>,
@@ -197,8 +199,9 @@ pub struct Summary {
     pub open_total: usize,
     /// Controls whose test found exceptions: control, population, exceptions.
     pub controls: Vec<(String, i64, i64)>,
-    /// Controls whose test could not be run for the scope: control, why.
-    pub not_tested: Vec<(String, String)>,
+    /// Controls whose test could not be run for the scope (`not_tested`), or found nothing in
+    /// the last export of a client whose exports stopped (`stale`): control, result, why.
+    pub not_tested: Vec<(String, String, String)>,
 }
 
 /// The summary's figures and lists, as named queries.
@@ -329,8 +332,9 @@ pub fn build(conn: &Connection, period_start: &str) -> Result<Summary> {
         }
         for r in rows {
             let control = format!("{} {}", r[0].to_text(), r[1].to_text());
-            if r[9].to_text() == "not_tested" {
-                not_tested.push((control, r[10].to_text()));
+            let result = r[9].to_text();
+            if result == "not_tested" || result == "stale" {
+                not_tested.push((control, result, r[10].to_text()));
             } else if let (Cell::Int(population), Cell::Int(exceptions)) = (&r[7], &r[8])
                 && *exceptions > 0
             {
@@ -552,10 +556,10 @@ impl Summary {
                 ],
             ));
         }
-        for (control, why) in &self.not_tested {
+        for (control, result, why) in &self.not_tested {
             rows.push(row(
                 8,
-                vec![(1, text(control)), (9, text("not_tested")), (10, text(why))],
+                vec![(1, text(control)), (9, text(result)), (10, text(why))],
             ));
         }
         (
