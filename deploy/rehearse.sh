@@ -30,6 +30,8 @@ cat > govpack.toml <<'TOML'
 path = "lake"
 [run]
 inbox = "inbox"
+# A rehearsal's drops are whole when they are moved in: no need to wait for them to settle.
+inbox_settle_seconds = 0
 output = "output"
 TOML
 "$govpack" sample --out drops --drops --months "$months" --until 2026-10-31 > /dev/null

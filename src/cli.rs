@@ -109,3 +109,22 @@ pub fn init_logging(cli: &Cli) -> std::io::Result<()> {
     };
     Ok(())
 }
+
+/// Writes to standard output and says when it cannot: a reader that went away (`status | head
+/// -1`) or a full disk (`> /dev/full`) is an error the command returns, where `print!` would
+/// panic. `main` ends quietly on a closed pipe, as `head` expects, and reports anything else.
+pub fn write_stdout(text: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(text)
+        .and_then(|()| out.flush())
+        .map_err(|e| anyhow::Error::new(e).context("cannot write to standard output"))
+}
+
+/// Whether an error is standard output's reader having gone away (the end of a pipe closed).
+pub fn is_closed_stdout(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

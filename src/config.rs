@@ -319,6 +319,8 @@ pub struct EvidenceSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct RunSettings {
     pub inbox: PathBuf,
+    /// An inbox entry is read only once nothing in it changed for this long (`ops::inbox`).
+    pub inbox_settle_seconds: u64,
     pub output: PathBuf,
     /// Also accepted as `stale_client_days`: the clients are the MSP's tenants.
     #[serde(alias = "stale_client_days")]
@@ -332,6 +334,7 @@ impl Default for RunSettings {
     fn default() -> Self {
         RunSettings {
             inbox: PathBuf::from("inbox"),
+            inbox_settle_seconds: 30,
             output: PathBuf::from("output"),
             stale_tenant_days: 8,
             http_deadline_seconds: 600,
@@ -683,6 +686,25 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
+        /// A link a card or a client will open, or an address govpack calls: a web address only.
+        /// A `javascript:` or `file:` URL in a Teams card runs or opens whatever it says.
+        fn web_address(key: &str, url: &str) -> Result<(), String> {
+            let lower = url.trim().to_ascii_lowercase();
+            let rest = lower
+                .strip_prefix("https://")
+                .or_else(|| lower.strip_prefix("http://"));
+            match rest {
+                Some(host)
+                    if !host.is_empty() && !host.starts_with('/') && !url.chars().any(char::is_control) =>
+                {
+                    Ok(())
+                }
+                _ => Err(format!(
+                    "{key}: `{}` is not a web address (https://host/...)",
+                    crate::canonical::clipped(url, 80)
+                )),
+            }
+        }
         let one_of = |key: String, value: &str, words: &[&str]| {
             if words.contains(&value) {
                 Ok(())
@@ -690,6 +712,10 @@ impl Config {
                 Err(format!("{key}: `{value}` is not one of: {}", words.join(", ")))
             }
         };
+        if let Some(url) = &self.alerts.detail_url {
+            web_address("alerts.detail_url", url)?;
+        }
+        web_address("tickets.zone_lookup_url", &self.tickets.zone_lookup_url)?;
         if self.kpi.required_classifications.is_empty() {
             return Err("kpi.required_classifications: needs at least one classification".into());
         }
@@ -872,6 +898,7 @@ impl Config {
             )?;
         }
         at_most("run.stale_tenant_days", self.run.stale_tenant_days.into(), DAYS)?;
+        at_most("run.inbox_settle_seconds", self.run.inbox_settle_seconds, 86_400)?;
         at_most(
             "run.http_deadline_seconds",
             self.run.http_deadline_seconds,
@@ -979,11 +1006,28 @@ mod tests {
                 "alerts.retry_backoff_ms",
             ),
             ("[run]\nstale_tenant_days = 4294967295\n", "run.stale_tenant_days"),
+            (
+                "[run]\ninbox_settle_seconds = 4294967295000\n",
+                "run.inbox_settle_seconds",
+            ),
+            (
+                "[alerts]\ndetail_url = \"javascript:alert(1)\"\n",
+                "alerts.detail_url: `javascript:alert(1)` is not a web address",
+            ),
+            (
+                "[alerts]\ndetail_url = \"file:///etc/passwd\"\n",
+                "alerts.detail_url",
+            ),
+            (
+                "[tickets]\nzone_lookup_url = \"javascript://x\"\n",
+                "tickets.zone_lookup_url",
+            ),
         ] {
             let err = Config::parse(text).unwrap_err().to_string();
             assert!(err.contains(key), "{text}: {err}");
         }
         assert!(Config::parse("[tickets]\ndue_hours = [8760, 1, 120]\n").is_ok());
+        assert!(Config::parse("[alerts]\ndetail_url = \"https://intranet.msp.example/reports\"\n").is_ok());
     }
 
     #[test]

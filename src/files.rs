@@ -9,6 +9,78 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
+/// Whether opening a file may follow a symbolic link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// A link is refused: the file must be the path itself (what a bundle or the inbox holds).
+    Refuse,
+    /// A link is followed (a key kept on a secrets mount), to a regular file all the same.
+    Follow,
+}
+
+/// Opens `path` for reading only if it is a regular file. A pipe (which blocks until someone
+/// writes to it), a device (`/dev/zero` never ends) or a socket is refused without waiting, and,
+/// with `Links::Refuse`, so is a symbolic link.
+pub fn open_regular(path: &Path, links: Links) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let nofollow = if links == Links::Refuse {
+            libc::O_NOFOLLOW
+        } else {
+            0
+        };
+        options.custom_flags(libc::O_NONBLOCK | nofollow);
+    }
+    #[cfg(not(unix))]
+    if links == Links::Refuse && std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+        return Err(std::io::Error::other("a symbolic link, not a file"));
+    }
+    let file = options.open(path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) && links == Links::Refuse {
+            return std::io::Error::other("a symbolic link, not a file");
+        }
+        e
+    })?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (a pipe, socket, device or folder)",
+        ));
+    }
+    Ok(file)
+}
+
+/// A regular file's bytes (`open_regular`), refused past `limit` bytes.
+pub fn read_regular(path: &Path, links: Links, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    open_regular(path, links)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!("larger than {limit} bytes")));
+    }
+    Ok(bytes)
+}
+
+/// The SHA-256 of a regular file (`open_regular`), streamed: memory stays flat whatever its size.
+pub fn sha256_of_file(path: &Path, links: Links) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = open_regular(path, links)?;
+    let mut hasher = Sha256::new();
+    let mut block = vec![0u8; 1 << 16];
+    loop {
+        match file.read(&mut block)? {
+            0 => break,
+            n => hasher.update(&block[..n]),
+        }
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -97,6 +97,11 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, UsageError> {
             files.extend(found);
         } else if path.is_file() {
             files.push(path.clone());
+        } else if path.exists() {
+            return Err(UsageError(format!(
+                "{}: not a regular file (a pipe, socket or device): govpack reads only files",
+                path.display()
+            )));
         } else {
             return Err(UsageError(format!("{}: no such file or folder", path.display())));
         }
@@ -104,14 +109,24 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, UsageError> {
     Ok(files)
 }
 
+/// The exports in a folder and its subfolders. A link inside a folder is refused, not followed:
+/// it could lead out of the export (or round in a circle); name a linked file itself instead.
 fn collect_csv(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_symlink() {
+            return Err(std::io::Error::other(format!(
+                "{} is a symbolic link: govpack does not follow links inside a folder it reads",
+                path.display()
+            )));
+        } else if kind.is_dir() {
             collect_csv(&path, out)?;
-        } else if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("json"))
+        } else if kind.is_file()
+            && path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("json"))
         {
             out.push(path);
         }

@@ -33,6 +33,7 @@ use polars::prelude::*;
 
 use crate::canonical::system::{INGEST_LEDGER, INGEST_TENANTS, Lookup, QUARANTINE, SOURCE_LOOKUPS};
 use crate::canonical::{self, Batch, Partitioning, Rejection, Table, Value};
+use crate::error::UsageError;
 use crate::files::{sync_dir, write_atomic, write_atomic_path};
 use crate::sql_quote::{identifier, string_literal};
 
@@ -72,8 +73,23 @@ pub const MARKER: &str = ".govpack-lake";
 const MARKER_TEXT: &str = "This folder is a govpack lake: one folder of Parquet files per table. \
     Read it with DuckDB, Spark or Power BI; write it only with govpack.\n";
 
-/// The journal of the commit being applied, at the lake's root.
+/// The journal of the commit being applied, at the lake's root. Its paths are relative to the
+/// lake, so a commit a killed ingest left is finished the same from any working directory.
 const JOURNAL: &str = ".commit-journal.json";
+
+/// The journal's contents: the version says its paths are relative to the lake (govpack before
+/// it wrote a bare list of steps with paths as the killed run named them).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Journal {
+    paths: JournalPaths,
+    steps: Vec<Step>,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum JournalPaths {
+    LakeRelative,
+}
 
 /// One file operation of a commit; each is safe to apply twice.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -82,6 +98,18 @@ enum Step {
     Move { from: PathBuf, to: PathBuf },
     /// Remove a file the commit replaces.
     Remove { path: PathBuf },
+}
+
+impl Step {
+    fn map_paths(&self, f: impl Fn(&Path) -> Result<PathBuf>) -> Result<Step> {
+        Ok(match self {
+            Step::Move { from, to } => Step::Move {
+                from: f(from)?,
+                to: f(to)?,
+            },
+            Step::Remove { path } => Step::Remove { path: f(path)? },
+        })
+    }
 }
 
 /// A file's staged rows, planned into the lake (`Lake::prepare_commit`), not yet visible.
@@ -405,9 +433,10 @@ impl Lake {
     /// Of two rows with one key the newer wins. Without a freshness column the later arrival wins
     /// (a later export replaces an earlier one; old files first, then new, each in row order),
     /// except in the reference tables, where the later export date does first.
-    /// With one (tickets and changes: `updated_utc`) the later `updated_utc` wins (a row without
-    /// one is older than a row with one), then the later export date, then the later arrival; so
-    /// an old export ingested after a newer one changes nothing, and its rows are counted stale.
+    /// With one (tickets and changes: `updated_utc`) the later `updated_utc` wins, a row without
+    /// one counting as changed at the start of its export's day (a row with neither is older than
+    /// any), then the later export date, then the later arrival; so an old export ingested after a
+    /// newer one changes nothing, and its rows are counted stale.
     fn merge_files(&self, table: &Table, old: &[PathBuf], new: &[PathBuf], out: &Path) -> Result<Merged> {
         let newest = new.last().expect("new rows to merge");
         let conn = duckdb::Connection::open_in_memory().context("cannot start DuckDB")?;
@@ -449,8 +478,17 @@ impl Lake {
                 .join("\nunion all by name\n");
             let key = table.key.iter().map(|k| identifier(k)).collect::<Vec<_>>();
             let mut newest_first = Vec::new();
-            if let Some(fresh) = table.freshness() {
-                newest_first.push(format!("{} desc nulls last", identifier(fresh)));
+            match table.freshness() {
+                // A row without an update time is as fresh as the start of its export's day:
+                // a newer export that does not carry update times beats an older one that does,
+                // and a row changed after the other export's day beats it whatever came first.
+                Some(fresh) if has(canonical::LINEAGE_EXPORT_DATE) => newest_first.push(format!(
+                    "coalesce(epoch_us({}), epoch_us(cast({} as timestamp))) desc nulls last",
+                    identifier(fresh),
+                    identifier(canonical::LINEAGE_EXPORT_DATE)
+                )),
+                Some(fresh) => newest_first.push(format!("{} desc nulls last", identifier(fresh))),
+                None => {}
             }
             if table.newest_by_export_date() && has(canonical::LINEAGE_EXPORT_DATE) {
                 newest_first.push(format!(
@@ -696,7 +734,15 @@ impl Lake {
     /// ledger line are in the lake together, or none of them is.
     pub fn apply_commit(&self, commit: Commit) -> Result<MergeStats> {
         let journal = self.root.join(JOURNAL);
-        let text = serde_json::to_string_pretty(&commit.steps).context("cannot write the commit journal")?;
+        let record = Journal {
+            paths: JournalPaths::LakeRelative,
+            steps: commit
+                .steps
+                .iter()
+                .map(|step| step.map_paths(|p| self.lake_relative(p)))
+                .collect::<Result<_>>()?,
+        };
+        let text = serde_json::to_string_pretty(&record).context("cannot write the commit journal")?;
         write_atomic(&journal, |f| f.write_all(text.as_bytes()).map_err(Into::into))?;
         // From here the staged files belong to the journal: kept if applying fails.
         let staged = commit.staging.dir.keep();
@@ -734,8 +780,20 @@ impl Lake {
         }
         let text = std::fs::read_to_string(&journal)
             .with_context(|| format!("cannot read {}", journal.display()))?;
-        let steps: Vec<Step> = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a commit journal govpack wrote", journal.display()))?;
+        let steps = if let Ok(record) = serde_json::from_str::<Journal>(&text) {
+            record
+                .steps
+                .iter()
+                .map(|step| step.map_paths(|p| self.in_lake(p)))
+                .collect::<Result<Vec<_>>>()?
+        } else if let Ok(older) = serde_json::from_str::<Vec<Step>>(&text) {
+            older
+                .iter()
+                .map(|step| step.map_paths(|p| self.older_journal_path(p, &journal)))
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            anyhow::bail!("{} is not a commit journal govpack wrote", journal.display());
+        };
         apply_steps(&steps)?;
         std::fs::remove_file(&journal).with_context(|| format!("cannot remove {}", journal.display()))?;
         sync_dir(&self.root)?;
@@ -744,6 +802,64 @@ impl Lake {
             "finished a commit an earlier ingest did not finish"
         );
         Ok(())
+    }
+
+    /// A path of this lake as the journal stores it.
+    fn lake_relative(&self, path: &Path) -> Result<PathBuf> {
+        if let Ok(inside) = path.strip_prefix(&self.root) {
+            return Ok(inside.to_path_buf());
+        }
+        // A staging folder is named absolutely (tempfile makes it so) while the lake may be
+        // named from the working directory.
+        let root = std::path::absolute(&self.root)?;
+        std::path::absolute(path)?
+            .strip_prefix(&root)
+            .map(Path::to_path_buf)
+            .with_context(|| {
+                format!(
+                    "{} is not inside the lake {}",
+                    path.display(),
+                    self.root.display()
+                )
+            })
+    }
+
+    /// A journal's lake-relative path, refused if it could lead out of the lake.
+    fn in_lake(&self, path: &Path) -> Result<PathBuf> {
+        if path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+        {
+            Ok(self.root.join(path))
+        } else {
+            anyhow::bail!(
+                "the commit journal names {}, which is not a path inside the lake; \
+                 nothing was moved",
+                path.display()
+            )
+        }
+    }
+
+    /// A path of an older govpack's journal, relative to the folder the killed ingest ran in:
+    /// used only when it resolves, from here, to a place inside this lake; otherwise the
+    /// operator is told where to run from, and nothing moves.
+    fn older_journal_path(&self, path: &Path, journal: &Path) -> Result<PathBuf> {
+        let inside = (|| {
+            let root = self.root.canonicalize().ok()?;
+            let parent = std::path::absolute(path).ok()?.parent()?.canonicalize().ok()?;
+            let name = path.file_name()?;
+            parent.starts_with(&root).then(|| parent.join(name))
+        })();
+        inside.ok_or_else(|| {
+            UsageError(format!(
+                "{} was left by an older govpack, with paths relative to the folder its ingest ran \
+                 in ({} is not in this lake from here): run the command again from that folder \
+                 to finish it; nothing was moved",
+                journal.display(),
+                path.display()
+            ))
+            .into()
+        })
     }
 
     /// Appends rows to a log table as a file of their own (a row repeated within them is kept

@@ -5,6 +5,9 @@
 //! one file per command of the CLI; `ingest` and `sample` are the jobs behind them, and `bench`
 //! the benchmark's scaled MSP.
 
+#[macro_use]
+mod output_macros;
+
 pub mod bench;
 pub mod canonical;
 pub mod catalog;
@@ -17,6 +20,7 @@ pub mod ingest;
 pub mod kpi;
 pub mod lake;
 pub mod ops;
+pub mod read_only_sql;
 pub mod reports;
 pub mod sample;
 pub mod shipped;

@@ -54,6 +54,8 @@ fn main() {
     }
     let code = match govpack::cmd::run(cli) {
         Ok(code) => code,
+        // The reader of a pipe went away (`govpack status | head -1`): it has what it wanted.
+        Err(error) if govpack::cli::is_closed_stdout(&error) => govpack::error::EXIT_OK,
         Err(error) => {
             eprintln!("error: {error:#}");
             exit_code(&error)

@@ -73,7 +73,7 @@ pub fn write_duckdb(lake: &Lake, path: &Path) -> Result<usize> {
     Ok(lake_tables().len() + kpi_outputs(&lake)?.len())
 }
 
-fn create_views(conn: &Connection, lake: &Lake) -> Result<()> {
+pub(crate) fn create_views(conn: &Connection, lake: &Lake) -> Result<()> {
     // govpack runs on servers without internet access: never try to download an extension.
     conn.execute_batch("set autoinstall_known_extensions = false; set autoload_known_extensions = false;")
         .context("cannot configure DuckDB")?;
@@ -214,7 +214,7 @@ pub fn inert_csv_text(text: &str) -> std::borrow::Cow<'_, str> {
 /// The columns a query returns: (name, DuckDB type).
 pub fn describe(conn: &Connection, query: &str) -> Result<Vec<(String, String)>> {
     let mut stmt = conn
-        .prepare(&format!("describe {query}"))
+        .prepare(&format!("describe {query}\n"))
         .context("DuckDB refused the query")?;
     let columns = stmt
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
@@ -258,7 +258,11 @@ fn plain_query(conn: &Connection, query: &str) -> Result<(Vec<String>, String)> 
         })
         .collect();
     let names = described.into_iter().map(|(n, _)| n).collect();
-    Ok((names, format!("select {} from ({query}) as q", exprs.join(", "))))
+    // The newline ends a trailing `--` comment of the query inside its parentheses.
+    Ok((
+        names,
+        format!("select {} from ({query}\n) as q", exprs.join(", ")),
+    ))
 }
 
 /// Runs a query and returns its column names and rows (see `plain_query` for the types).
@@ -311,15 +315,22 @@ pub fn pretty_table(conn: &Connection, query: &str) -> Result<String> {
     ))
 }
 
-/// Writes a query's result to a Parquet file (SNAPPY), atomically.
-pub fn copy_to_parquet(conn: &Connection, query: &str, out: &Path) -> Result<()> {
-    let query = query.trim().trim_end_matches(';');
-    crate::files::write_atomic_path(out, |temp| {
-        conn.execute_batch(&format!(
-            "copy ({query}) to {} (format parquet, compression snappy)",
-            string_literal(&temp.to_string_lossy())
-        ))
-        .context("DuckDB could not write the result")?;
+/// Writes a query's result to a Parquet file (SNAPPY), atomically, from the Arrow batches DuckDB
+/// hands back: the query text is never pasted into a `COPY ... TO`, which a `) to 'file' --` in
+/// it could redirect.
+pub fn write_parquet(conn: &Connection, query: &str, out: &Path) -> Result<()> {
+    let mut stmt = conn.prepare(query).context("DuckDB refused the query")?;
+    let batches = stmt.query_arrow([]).context("DuckDB could not run the query")?;
+    let schema = batches.get_schema();
+    crate::files::write_atomic(out, |file| {
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_compression(parquet::basic::Compression::SNAPPY)
+            .build();
+        let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema, Some(props))?;
+        for batch in batches {
+            writer.write(&batch)?;
+        }
+        writer.close()?;
         Ok(())
     })
 }

@@ -56,7 +56,7 @@ fn msp(extra_config: &str) -> TempDir {
     assert!(sample.status.success(), "{}", text(&sample));
     fs::write(
         dir.path().join("govpack.toml"),
-        format!("[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\noutput = \"output\"\n{extra_config}"),
+        format!("[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\ninbox_settle_seconds = 0\noutput = \"output\"\n{extra_config}"),
     )
     .unwrap();
     fs::create_dir_all(dir.path().join("inbox")).unwrap();
@@ -68,7 +68,7 @@ fn bare_msp() -> (TempDir, PathBuf) {
     let dir = TempDir::new().unwrap();
     fs::write(
         dir.path().join("govpack.toml"),
-        "[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\noutput = \"output\"\n",
+        "[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\ninbox_settle_seconds = 0\noutput = \"output\"\n",
     )
     .unwrap();
     let inbox = dir.path().join("inbox");
@@ -129,6 +129,119 @@ fn all_text_under(dir: &Path) -> String {
         }
     }
     out
+}
+
+#[cfg(unix)]
+#[test]
+fn the_inbox_never_follows_a_link_nor_opens_a_pipe_and_no_reason_repeats_a_file() {
+    let (dir, inbox) = bare_msp();
+    let secret = dir.path().join("secret-outside.csv");
+    fs::write(&secret, "root:$6$hunter2hash:19000:0:99999:7:::\n").unwrap();
+    std::os::unix::fs::symlink(&secret, inbox.join("shadow.csv")).unwrap();
+    fs::create_dir(inbox.join("autotask-pages")).unwrap();
+    fs::write(
+        inbox.join("autotask-pages/tenants.csv"),
+        "tenant_id,tenant_name\nT1,Acme\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&secret, inbox.join("autotask-pages/page-2.csv")).unwrap();
+    std::os::unix::fs::symlink("/", inbox.join("root")).unwrap();
+    let fifo = inbox.join("pipe.csv");
+    assert!(
+        Command::new("mkfifo").arg(&fifo).status().unwrap().success(),
+        "mkfifo"
+    );
+    fs::write(inbox.join("tenants.csv"), "tenant_id,tenant_name\nT2,Beta\n").unwrap();
+
+    let run = govpack(
+        dir.path(),
+        &["-vv", "run", "daily", "--as-of", "2026-10-31", "--dry-run"],
+        &[],
+    );
+    let output = text(&run);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "partial: four entries failed\n{output}"
+    );
+    let day = inbox.join("failed/2026-10-31");
+    // Only the reasons are read: what was set aside is a link, a pipe or a folder holding a link.
+    let reasons: String = files_in(&day)
+        .iter()
+        .filter(|name| name.ends_with(".reason.txt"))
+        .map(|name| fs::read_to_string(day.join(name)).unwrap())
+        .collect();
+    for name in ["shadow.csv", "autotask-pages", "root", "pipe.csv"] {
+        assert!(
+            fs::symlink_metadata(day.join(name)).is_ok(),
+            "{name} set aside: {:?}",
+            files_in(&day)
+        );
+    }
+    assert!(reasons.contains("is a symbolic link"), "{reasons}");
+    assert!(
+        reasons.contains("page-2.csv inside it is a symbolic link"),
+        "{reasons}"
+    );
+    assert!(reasons.contains("not a regular file"), "{reasons}");
+    for place in [&reasons, &output] {
+        assert!(!place.contains("hunter2"), "a file's content was echoed: {place}");
+    }
+    assert!(
+        fs::symlink_metadata(&secret).is_ok(),
+        "the link's target is untouched"
+    );
+    assert_eq!(
+        query(dir.path(), "select tenant_id from tenants order by 1"),
+        [["T2"]],
+        "the good entry still loads"
+    );
+}
+
+#[test]
+fn an_inbox_file_modified_within_the_settle_time_waits_for_the_next_run() {
+    let (dir, inbox) = bare_msp();
+    fs::write(
+        dir.path().join("govpack.toml"),
+        "[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\ninbox_settle_seconds = 600\noutput = \"output\"\n",
+    )
+    .unwrap();
+    let tenants = inbox.join("tenants.csv");
+    fs::write(&tenants, "tenant_id,tenant_name\nT1,Acme\n").unwrap();
+    let run = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
+        &[],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    assert!(
+        text(&run).contains("waiting   tenants.csv: modified less than 600s ago"),
+        "{}",
+        text(&run)
+    );
+    assert!(tenants.exists(), "left where the exporter is writing it");
+    assert!(!inbox.join("processed").exists());
+
+    // Ten minutes later nothing changed: the file is whole.
+    let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(601);
+    fs::File::options()
+        .write(true)
+        .open(&tenants)
+        .unwrap()
+        .set_modified(earlier)
+        .unwrap();
+    let run = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
+        &[],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    assert!(
+        inbox.join("processed/2026-10-31/tenants.csv").exists(),
+        "{}",
+        text(&run)
+    );
+    assert_eq!(query(dir.path(), "select tenant_id from tenants"), [["T1"]]);
 }
 
 #[test]
@@ -1436,7 +1549,7 @@ fn a_runs_records_are_appended_and_the_ledger_shows_the_latest_even_after_an_old
 fn an_inbox_entry_that_cannot_be_listed_is_set_aside_and_the_others_still_load() {
     let (dir, inbox) = bare_msp();
     fs::write(inbox.join("tenants.csv"), "tenant_id,tenant_name\nT1,Acme\n").unwrap();
-    // A link to nothing (an export folder removed by its sync tool): listing it fails.
+    // A link to nothing (an export folder removed by its sync tool): a link is never followed.
     std::os::unix::fs::symlink(dir.path().join("gone"), inbox.join("exports-2026-10-10")).unwrap();
     let run = govpack(
         dir.path(),
@@ -1453,7 +1566,7 @@ fn an_inbox_entry_that_cannot_be_listed_is_set_aside_and_the_others_still_load()
     assert!(
         fs::read_to_string(failed.join("exports-2026-10-10.reason.txt"))
             .unwrap()
-            .contains("no such file or folder"),
+            .contains("is a symbolic link"),
     );
     assert_eq!(
         files_in(&dir.path().join("inbox/processed/2026-10-10")),
@@ -1559,6 +1672,62 @@ fn autotask_credentials_follow_no_redirect_and_go_only_to_an_autotask_zone_over_
         assert_ne!(run.status.code(), Some(0), "{zone}: {}", text(&run));
         assert!(text(&run).contains(refused), "{zone}: {}", text(&run));
     }
+}
+
+#[test]
+fn a_run_killed_while_posting_alerts_never_posts_a_card_twice() {
+    let (base, seen, handle, server) = fake_server(|_, _, _| (202, String::new()));
+    let dir = msp(ONE_RULE);
+    drop_all_exports(dir.path());
+    let url = format!("{base}{SECRET_WEBHOOK_PATH}");
+    // The run dies the moment Teams accepted its second card, before it could note that.
+    let killed = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-31"],
+        &[
+            ("GOVPACK_TEAMS_WEBHOOK_URL", &url),
+            ("GOVPACK_FAULT_AFTER_POSTS", "2"),
+        ],
+    );
+    assert!(!killed.status.success(), "{}", text(&killed));
+    assert_eq!(seen.lock().unwrap().len(), 2);
+
+    let again = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-10-31"],
+        &[("GOVPACK_TEAMS_WEBHOOK_URL", &url)],
+    );
+    server.unblock();
+    handle.join().unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let alerts = query(
+        dir.path(),
+        "select delivery, count(*)::varchar from alerts group by 1 order by 1",
+    );
+    let posted_by_both: usize = seen.lock().unwrap().len();
+    let total: usize = alerts.iter().map(|r| r[1].parse::<usize>().unwrap()).sum();
+    assert_eq!(
+        posted_by_both, total,
+        "every card once, the one under way not again: {alerts:?}"
+    );
+    assert!(
+        alerts.contains(&vec!["unknown".to_string(), "1".to_string()]),
+        "{alerts:?}"
+    );
+    assert!(
+        text(&again).contains("it may be in the channel; not posted again"),
+        "{}",
+        text(&again)
+    );
+    assert!(!dir.path().join("lake/.alerts-posting.jsonl").exists());
+    // Each card's body went out once.
+    let bodies: std::collections::BTreeSet<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, _, _, body)| body.clone())
+        .collect();
+    assert_eq!(bodies.len(), posted_by_both);
 }
 
 #[test]

@@ -301,6 +301,56 @@ T1,acme,remediation,in_progress,2026-10-01T08:00:00Z,,2026-10-02T12:00:00Z
 }
 
 #[test]
+fn a_row_without_an_update_time_counts_as_changed_at_the_start_of_its_export_day() {
+    let with_time = "ticket_id,tenant_id,ticket_type,status,created_utc,updated_utc";
+    let without = "ticket_id,tenant_id,ticket_type,status,created_utc";
+    // One way: the export of the 20th has no update times; the export of the 1st has one (the
+    // 30th of September). The 20th is newer.
+    let kept = status_kept_in_either_order(
+        (
+            "tickets_2026-10-01.csv",
+            format!("{with_time}\nT1,acme,incident,in_progress,2026-09-29T08:00:00Z,2026-09-30T10:00:00Z\n"),
+        ),
+        (
+            "tickets_2026-10-20.csv",
+            format!("{without}\nT1,acme,incident,complete,2026-09-29T08:00:00Z\n"),
+        ),
+    );
+    assert_eq!(kept, ["complete", "complete"]);
+    // The other way: a row changed on the 10th beats the export of the 8th without times.
+    let kept = status_kept_in_either_order(
+        (
+            "tickets_2026-10-10.csv",
+            format!("{with_time}\nT1,acme,incident,complete,2026-09-29T08:00:00Z,2026-10-09T16:00:00Z\n"),
+        ),
+        (
+            "tickets_2026-10-08.csv",
+            format!("{without}\nT1,acme,incident,in_progress,2026-09-29T08:00:00Z\n"),
+        ),
+    );
+    assert_eq!(kept, ["complete", "complete"]);
+}
+
+/// The status a fresh lake keeps of ticket T1 after two exports, ingested one order, then the
+/// other.
+fn status_kept_in_either_order(a: (&str, String), b: (&str, String)) -> [String; 2] {
+    [false, true].map(|reversed| {
+        let dir = TempDir::new().unwrap();
+        let lake = lake_with_tenants(dir.path());
+        let mut files = [write(dir.path(), a.0, &a.1), write(dir.path(), b.0, &b.1)];
+        if reversed {
+            files.reverse();
+        }
+        for file in files {
+            ingest::ingest(&Config::default(), &lake, &[file]).unwrap();
+        }
+        query_strings(&lake, "select status from tickets")
+            .concat()
+            .concat()
+    })
+}
+
+#[test]
 fn without_update_times_the_later_export_date_wins_whatever_the_ingest_order() {
     let dir = TempDir::new().unwrap();
     let lake = lake_with_tenants(dir.path());
@@ -1457,6 +1507,150 @@ fn an_ingest_killed_half_way_through_its_commit_is_finished_by_the_next_command(
 }
 
 #[test]
+fn free_text_past_the_bound_is_cut_and_counted_an_identifier_past_it_is_quarantined() {
+    let dir = TempDir::new().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let huge_name = "Acme Dental ".repeat(450_000); // 5.4 MB
+    let long_id = "t".repeat(600);
+    let tenants = write(
+        dir.path(),
+        "tenants.csv",
+        &format!("tenant_id,tenant_name\nacme,{huge_name}\n{long_id},Beta\ngamma,Gamma plc\n"),
+    );
+    let report = ingest::ingest(&Config::default(), &lake, &[tenants]).unwrap();
+    let loaded: Vec<_> = report.loaded().collect();
+    assert_eq!(loaded.len(), 1);
+    assert_eq!(loaded[0].rows_loaded, 2);
+    assert_eq!(loaded[0].reasons.get("text_too_long"), Some(&1));
+    assert!(
+        loaded[0]
+            .warnings
+            .iter()
+            .any(|w| w == "1 text cell(s) longer than 32767 bytes were cut to that length: tenant_name (1)"),
+        "{:?}",
+        loaded[0].warnings
+    );
+    let name = govpack::sql::open(&lake)
+        .unwrap()
+        .query_row(
+            "select length(tenant_name) from tenants where tenant_id = 'acme'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap();
+    assert!((32_700..=32_767).contains(&name), "{name}");
+    let quarantined = govpack::sql::open(&lake)
+        .unwrap()
+        .query_row(
+            "select max(length(value)), max(length(detail)) from quarantine",
+            [],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        )
+        .unwrap();
+    assert!(
+        quarantined.0 <= 1024 + 3 && quarantined.1 < 200,
+        "{quarantined:?}"
+    );
+}
+
+#[test]
+fn a_file_with_a_hundred_thousand_stray_columns_gets_a_one_line_warning() {
+    let dir = TempDir::new().unwrap();
+    let lake = lake_with_tenants(dir.path());
+    let extra: Vec<String> = (0..100_000).map(|i| format!("custom_field_{i}")).collect();
+    let header = format!("{DEVICES_HEADER},{}", extra.join(","));
+    let row = format!(
+        "2026-10-05,acme,d1,PC1,workstation,,,,,,{}",
+        ",".repeat(extra.len())
+    );
+    let devices = write(
+        dir.path(),
+        "devices_2026-10-05.csv",
+        &format!("{header}\n{row}\n"),
+    );
+    let report = ingest::ingest(&Config::default(), &lake, &[devices]).unwrap();
+    let warnings = &loaded(&report).warnings;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(
+            "100000 column(s) not in the canonical `devices` table were ignored: custom_field_0,"
+        ),
+        "{}",
+        &warnings[0][..200.min(warnings[0].len())]
+    );
+    assert!(warnings[0].ends_with("and 99990 more"), "{}", warnings[0].len());
+    assert!(warnings[0].len() < 1000, "{} bytes", warnings[0].len());
+    assert_eq!(count(&lake, "devices"), 1);
+}
+
+#[test]
+fn a_commit_a_killed_ingest_left_is_finished_from_any_working_directory() {
+    let dir = TempDir::new().unwrap();
+    let lake = lake_with_tenants(dir.path());
+    let before = count(&lake, "ingest_ledger");
+    let devices = write(
+        dir.path(),
+        "devices_2026-10-05.csv",
+        &format!("{DEVICES_HEADER}\n2026-10-05,acme,d1,PC1,workstation,,,,,,\n"),
+    );
+    let killed = Command::new(env!("CARGO_BIN_EXE_govpack"))
+        .args(["--lake", "lake", "ingest", devices.to_str().unwrap()])
+        .current_dir(dir.path())
+        .env("GOVPACK_FAULT_AFTER_COMMIT_STEPS", "1")
+        .output()
+        .unwrap();
+    assert!(!killed.status.success());
+    let journal = std::fs::read_to_string(dir.path().join("lake/.commit-journal.json")).unwrap();
+    assert!(
+        !journal.contains("\"lake/"),
+        "the journal names paths inside the lake, not as the killed run spelt them: {journal}"
+    );
+
+    // The operator's next command runs from elsewhere, naming the lake another way.
+    let elsewhere = dir.path().join("reports");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let status = govpack(&elsewhere, &["--lake", "../lake", "query", "select 1"]);
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    assert!(!dir.path().join("lake/.commit-journal.json").exists());
+    assert_eq!(count(&lake, "ingest_ledger"), before + 1);
+    assert_eq!(count(&lake, "devices"), 1);
+    assert!(
+        std::fs::read_dir(&elsewhere).unwrap().next().is_none(),
+        "nothing was moved out of the lake"
+    );
+}
+
+#[test]
+fn an_older_commit_journal_with_paths_from_another_folder_moves_nothing_out_of_the_lake() {
+    let dir = TempDir::new().unwrap();
+    let lake = lake_with_tenants(dir.path());
+    let ledger_before = lake_file_digests(&lake);
+    // An older govpack's journal: a bare list of steps, paths as `--lake lake` spelt them from
+    // the folder above; here they would resolve to the working directory's own files.
+    let elsewhere = dir.path().join("reports");
+    std::fs::create_dir_all(elsewhere.join("lake/.staging/x")).unwrap();
+    std::fs::write(elsewhere.join("lake/.staging/x/devices-0.parquet"), "staged").unwrap();
+    std::fs::write(
+        dir.path().join("lake/.commit-journal.json"),
+        r#"[{"Move":{"from":"lake/.staging/x/devices-0.parquet","to":"lake/devices/devices.parquet"}}]"#,
+    )
+    .unwrap();
+    let refused = govpack(
+        &elsewhere,
+        &[
+            "--lake",
+            &dir.path().join("lake").to_string_lossy(),
+            "query",
+            "select 1",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("older govpack"), "{}", stderr(&refused));
+    assert!(elsewhere.join("lake/.staging/x/devices-0.parquet").exists());
+    assert_eq!(lake_file_digests(&lake), ledger_before, "nothing moved");
+}
+
+#[test]
 fn a_date_option_outside_the_years_govpack_works_in_is_a_usage_error_not_a_panic() {
     let dir = TempDir::new().unwrap();
     write(dir.path(), "tenants.csv", TENANTS);
@@ -1497,17 +1691,107 @@ fn query_only_reads_a_copy_to_or_a_second_statement_is_refused_and_writes_nothin
         over.clone(),
         format!("select 1; {over}"),
         "attach 'x.db' as x".to_string(),
+        // Quoting a hand-written scanner misreads hides the `;` before a second statement.
+        format!("select $a$ ; $a$ as q; {over}"),
+        format!("select E'\\'' as q; {over}"),
+        "select E'\\'' as q; attach 'x.db' as x".to_string(),
+        // Not a statement that reads, whatever its first word.
+        "sélect 1".to_string(),
+        "select 1 as é; attach 'x.db' as x".to_string(),
     ] {
         let out = govpack(dir.path(), &["--lake", "lake", "query", &sql]);
         assert_eq!(out.status.code(), Some(2), "{sql}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{sql}: {}", stderr(&out));
     }
+    // `--format parquet` once pasted the query into `copy (...) to`: a `) to 'file' --` in it
+    // chose the file.
+    let redirected = format!("select 1 as x) to '{}' (format parquet) --", target.display());
+    let out = govpack(
+        dir.path(),
+        &[
+            "--lake",
+            "lake",
+            "query",
+            &redirected,
+            "--format",
+            "parquet",
+            "--out",
+            "r.parquet",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_eq!(fs::read(&target).unwrap(), before, "a lake file was overwritten");
     assert!(!dir.path().join("x.db").exists());
+    assert!(!dir.path().join("r.parquet").exists());
+
+    // A SELECT's result still goes to a Parquet file, written by govpack from the result.
+    let out = govpack(
+        dir.path(),
+        &[
+            "--lake",
+            "lake",
+            "query",
+            "select tenant_id, 'é' as note from tenants order by 1 -- sorted",
+            "--format",
+            "parquet",
+            "--out",
+            "t.parquet",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let back = govpack(
+        dir.path(),
+        &[
+            "--lake",
+            "lake",
+            "query",
+            "select count(*) as n, min(note) as note from 't.parquet'",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(stdout(&back), "n,note\n2,é\n", "{}", stderr(&back));
     let out = govpack(
         dir.path(),
         &["--lake", "lake", "query", "select count(*) as n from tenants;"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn a_reader_that_goes_away_or_a_full_disk_ends_the_command_with_a_message_not_a_panic() {
+    let dir = TempDir::new().unwrap();
+    lake_with_tenants(dir.path());
+    // `govpack status | head -1`: the reader has closed before govpack writes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_govpack"))
+        .args(["--lake", "lake", "query", "select * from range(100000)"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let closed = child.wait_with_output().unwrap();
+    assert_eq!(closed.status.code(), Some(0), "{}", stderr(&closed));
+    assert!(!stderr(&closed).contains("panicked"), "{}", stderr(&closed));
+
+    if Path::new("/dev/full").exists() {
+        for args in [&["status"][..], &["query", "select 1"]] {
+            let full = Command::new(env!("CARGO_BIN_EXE_govpack"))
+                .args(["--lake", "lake"])
+                .args(args)
+                .current_dir(dir.path())
+                .stdout(fs::File::create("/dev/full").unwrap())
+                .output()
+                .unwrap();
+            let message = stderr(&full);
+            assert_eq!(full.status.code(), Some(1), "{args:?}: {message}");
+            assert!(
+                message.contains("cannot write to standard output") && !message.contains("panicked"),
+                "{args:?}: {message}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -249,6 +249,41 @@ fn a_datto_device_of_an_unknown_site_gets_a_site_tenant_and_a_warning() {
 }
 
 #[test]
+fn a_datto_devices_page_is_known_by_its_envelope_and_a_device_without_a_site_is_quarantined() {
+    let dir = TempDir::new().unwrap();
+    // No item is complete: neither names the keys a device is otherwise recognised by.
+    let page = dir.path().join("devices-page-3.json");
+    std::fs::write(
+        &page,
+        r#"{"pageDetails": {"count": 2, "nextPageUrl": null},
+            "devices": [{"uid": "dev-1", "hostname": "PC-1"},
+                        {"uid": "dev-2", "hostname": "PC-2", "siteId": 98765, "siteName": "Contoso Ltd",
+                         "lastSeen": "2024-07-16T08:00:00Z", "patchManagement": {"patchStatus": "FullyPatched"}}]}"#,
+    )
+    .unwrap();
+    let file = govpack::sources::SourceFile::read(&page).unwrap();
+    assert_eq!(
+        govpack::sources::recognise(&file, None).unwrap().format,
+        format_named("datto-rmm-devices-json")
+    );
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let options = IngestOptions {
+        snapshot_date: chrono::NaiveDate::from_ymd_opt(2024, 7, 16),
+        source: None,
+    };
+    let report = ingest::ingest_with(&Config::default(), &lake, &[page], options).unwrap();
+    assert_eq!(report.failed(), 0, "{report:#?}");
+    assert_eq!(
+        rows(&lake, "select line, reason, column_name from quarantine"),
+        vec![row(&["1", "unknown_tenant", "siteId"])]
+    );
+    assert_eq!(
+        rows(&lake, "select device_id, tenant_id from devices"),
+        vec![row(&["dev-2", "datto-site-98765"])]
+    );
+}
+
+#[test]
 fn a_datto_patch_alert_is_a_failed_attempt_of_its_device() {
     let (_dir, lake, _) = ingest(&[
         "datto_rmm_sites_page.json",
@@ -913,7 +948,7 @@ fn a_datto_page_with_malformed_items_loads_its_good_device_and_quarantines_each_
             "select line, reason from quarantine where source_file like 'datto_rmm_devices_page_malformed%'
              group by all order by 1, 2"
         ),
-        vec![row(&["1", "malformed_record"]), row(&["3", "missing_required"])]
+        vec![row(&["1", "malformed_record"]), row(&["3", "unknown_tenant"])]
     );
     // No tenant was made up from an item that names no site.
     assert_eq!(
@@ -1496,4 +1531,238 @@ fn a_kev_ransomware_word_other_than_known_or_unknown_loads_as_not_recorded_with_
             row(&["CVE-2026-4", "null"]),
         ]
     );
+}
+
+// --- damaged exports (property tests) -----------------------------------------------------------
+
+mod damaged_exports {
+    //! Every adapter's parser and the canonical CSV reader, on the sample exports damaged at
+    //! random: bytes overwritten, the file cut short, cells or JSON values replaced by what real
+    //! exports get wrong (sentinels, negative epochs, year 9999, megabyte text, formulas, quotes,
+    //! wrong types). No input may panic; a file refused names itself, and a row refused names its
+    //! line. A bounded number of cases runs in CI (`PROPTEST_CASES` raises it).
+
+    use std::collections::{HashMap, HashSet};
+    use std::path::Path;
+
+    use govpack::config::Config;
+    use govpack::sources::{self, Context, SourceFile};
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    /// The exports every adapter reads, and canonical CSV (the head of each sample table).
+    fn exports() -> Vec<(String, Vec<u8>)> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(root.join("tests/fixtures/vendor")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "json" || e == "csv") {
+                out.push((name(&path), std::fs::read(&path).unwrap()));
+            }
+        }
+        for entry in std::fs::read_dir(root.join("sample_data")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "csv" || e == "json") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let head: String = text.lines().take(40).map(|l| format!("{l}\n")).collect();
+                out.push((name(&path), head.into_bytes()));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn name(path: &Path) -> String {
+        path.file_name().unwrap().to_string_lossy().into_owned()
+    }
+
+    /// What exports get wrong, as cell text (JSON: parsed when it is JSON, else a string).
+    fn palette() -> Vec<String> {
+        let mut values: Vec<String> = [
+            "",
+            "null",
+            "-1",
+            "0",
+            "1e308",
+            "NaN",
+            "-62135596800000",
+            "-1721131200000",
+            "18446744073709551616",
+            "9999-12-31T23:59:59Z",
+            "0000-01-01",
+            "1601-01-01T00:00:00Z",
+            "05/15/2017 9:41",
+            "31.12.2026 25:61",
+            "💥",
+            "=cmd|' /C calc'!A0",
+            "\"",
+            ",",
+            "\n",
+            "true",
+            "[]",
+            "{}",
+            "[1,[2,[3]]]",
+            "{\"a\":{\"b\":null}}",
+            "Ä\u{0}B",
+            "   ",
+        ]
+        .map(String::from)
+        .to_vec();
+        values.push("x".repeat(5000));
+        values.push("9".repeat(400));
+        values
+    }
+
+    #[derive(Debug, Clone)]
+    enum Damage {
+        /// Overwrite bytes (position, byte), then cut the file at a point (or not).
+        Bytes(Vec<(Index, u8)>, Option<Index>),
+        /// Replace cells (CSV) or JSON values (position among them, palette entry).
+        Cells(Vec<(Index, Index)>),
+    }
+
+    fn damage() -> impl Strategy<Value = Damage> {
+        prop_oneof![
+            (
+                prop::collection::vec((any::<Index>(), any::<u8>()), 0..6),
+                prop::option::of(any::<Index>())
+            )
+                .prop_map(|(edits, cut)| Damage::Bytes(edits, cut)),
+            prop::collection::vec((any::<Index>(), any::<Index>()), 1..6).prop_map(Damage::Cells),
+        ]
+    }
+
+    fn damaged(name: &str, bytes: &[u8], damage: &Damage) -> Vec<u8> {
+        let palette = palette();
+        match damage {
+            Damage::Bytes(edits, cut) => {
+                let mut out = bytes.to_vec();
+                for (at, byte) in edits {
+                    if !out.is_empty() {
+                        let i = at.index(out.len());
+                        out[i] = *byte;
+                    }
+                }
+                if let Some(cut) = cut {
+                    out.truncate(cut.index(out.len() + 1));
+                }
+                out
+            }
+            Damage::Cells(edits) if name.ends_with(".json") => {
+                let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+                    return bytes.to_vec();
+                };
+                for (at, pick) in edits {
+                    let mut leaves = Vec::new();
+                    collect_leaves(&mut doc, &mut leaves);
+                    if leaves.is_empty() {
+                        break;
+                    }
+                    let n = at.index(leaves.len());
+                    let text = pick.get(&palette);
+                    *leaves.swap_remove(n) = serde_json::from_str(text)
+                        .unwrap_or_else(|_| serde_json::Value::String(text.clone()));
+                }
+                serde_json::to_vec(&doc).unwrap()
+            }
+            Damage::Cells(edits) => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(bytes);
+                let mut rows: Vec<Vec<String>> = reader
+                    .records()
+                    .filter_map(Result::ok)
+                    .map(|r| r.iter().map(String::from).collect())
+                    .collect();
+                let cells: usize = rows.iter().map(Vec::len).sum();
+                for (at, pick) in edits {
+                    if cells == 0 {
+                        break;
+                    }
+                    let mut n = at.index(cells);
+                    for row in rows.iter_mut() {
+                        if n < row.len() {
+                            row[n] = pick.get(&palette).clone();
+                            break;
+                        }
+                        n -= row.len();
+                    }
+                }
+                let mut writer = csv::Writer::from_writer(Vec::new());
+                for row in rows {
+                    writer.write_record(row).unwrap();
+                }
+                writer.into_inner().unwrap()
+            }
+        }
+    }
+
+    fn collect_leaves<'v>(value: &'v mut serde_json::Value, out: &mut Vec<&'v mut serde_json::Value>) {
+        match value {
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| collect_leaves(v, out)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|v| collect_leaves(v, out)),
+            leaf => out.push(leaf),
+        }
+    }
+
+    /// Recognises and reads one file as an ingest would, without a lake.
+    fn read_back(path: &Path) -> Result<(), TestCaseError> {
+        let shown = path.display().to_string();
+        let file = SourceFile::read(path).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let recognised = match sources::recognise(&file, None) {
+            Ok(recognised) => recognised,
+            Err(refused) => {
+                prop_assert!(refused.to_string().starts_with(&shown), "{refused}");
+                return Ok(());
+            }
+        };
+        let config = Config::default();
+        let ctx = Context {
+            config: &config,
+            snapshot_date: chrono::NaiveDate::from_ymd_opt(2024, 7, 16),
+            source: recognised.format.source(),
+            site_tenants: HashMap::new(),
+            claimed_sites: HashSet::new(),
+            claimed_companies: HashSet::new(),
+            tenant_names: HashMap::new(),
+            device_tenants: HashMap::new(),
+            lookups: Vec::new(),
+            tenants: HashMap::new(),
+        };
+        let mut rejections = Vec::new();
+        let outcome = sources::read(&file, recognised, &ctx, &mut |chunk| {
+            rejections.extend(chunk.rejections);
+            Ok(())
+        });
+        if let Err(refused) = outcome {
+            prop_assert!(format!("{refused:#}").contains(&shown), "{refused:#}");
+        }
+        for rejection in rejections {
+            prop_assert!(rejection.line >= 1, "{rejection:?}");
+            prop_assert!(!rejection.problem.reason.as_str().is_empty());
+        }
+        Ok(())
+    }
+
+    proptest! {
+        // 256 cases unless PROPTEST_CASES says otherwise; a failure prints its input, shrunk.
+        #![proptest_config(ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn no_damaged_export_panics_and_every_refusal_names_its_file_and_line(
+            pick in any::<Index>(),
+            damage in damage(),
+        ) {
+            let exports = exports();
+            let (name, bytes) = pick.get(&exports);
+            let dir = tempfile::TempDir::new().unwrap();
+            let path = dir.path().join(name);
+            std::fs::write(&path, damaged(name, bytes, &damage)).unwrap();
+            read_back(&path)?;
+        }
+    }
 }

@@ -38,4 +38,4 @@ where evaluated_on = {day} and delivery not in ('failed', 'undelivered');
 
 -- name: delivered-on
 select breach_key, delivery, card_file from alerts
-where evaluated_on = {day} and delivery in ('posted', 'dry_run');
+where evaluated_on = {day} and delivery in ('posted', 'dry_run', 'unknown');

@@ -7,7 +7,7 @@ pub mod system;
 
 pub use batch::{Batch, BatchSize, lake_dtype, lake_schema};
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 
 /// The type of a canonical column, with what it accepts when parsed from text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +35,14 @@ pub struct Column {
     pub required: bool,
     /// Stored when the cell is empty (the spec's "default ...").
     pub default: Option<&'static str>,
+}
+
+impl Column {
+    /// Whether the column names something (every text key column of the model is an `*_id` or
+    /// `source_system`): such a cell is never cut, since a cut id could be another's.
+    pub fn is_identifier(&self) -> bool {
+        self.name.ends_with("_id") || self.name == "source_system"
+    }
 }
 
 /// How a table's rows are spread over files in its lake folder. Rows with the same natural key
@@ -576,6 +584,8 @@ pub enum Reason {
     UnknownTenant,
     /// An item of a JSON page that is no record (not an object).
     MalformedRecord,
+    /// An identifier longer than `IDENTIFIER_BYTES`: cutting it could make two ids one.
+    TextTooLong,
 }
 
 impl Reason {
@@ -593,6 +603,7 @@ impl Reason {
             Reason::EndBeforeStart => "end_before_start",
             Reason::UnknownTenant => "unknown_tenant",
             Reason::MalformedRecord => "malformed_record",
+            Reason::TextTooLong => "text_too_long",
         }
     }
 }
@@ -620,16 +631,70 @@ pub struct Problem {
     pub detail: String,
 }
 
+/// The longest text cell the lake keeps, in bytes of UTF-8: the most an Excel cell holds, so any
+/// cell of the lake fits a workbook cell whole. A patch title, a ticket summary, a client's name
+/// or an exception's justification is far shorter; a cell past it is an export gone wrong or
+/// someone's attack on the reports (a 5 MB name once kept the PDF typesetter busy for an hour,
+/// and a 50 MB one ran DuckDB out of memory). Free text is cut to it (counted in the file's
+/// warnings); an identifier past `IDENTIFIER_BYTES` refuses its row.
+pub const TEXT_BYTES: usize = 32_767;
+/// The longest identifier (a key column or one named `*_id`) a row may carry.
+pub const IDENTIFIER_BYTES: usize = 512;
+/// What a quarantine row keeps of a refused cell, and what a message repeats of it.
+const QUARANTINED_VALUE_BYTES: usize = 1024;
+const SHOWN_VALUE_BYTES: usize = 100;
+
+/// The years a date or time of the model may fall in. 1601 is the first year Windows writes (its
+/// FILETIME zero, which exports carry for "never" and the reports flag); a year 0 or 9999 is a
+/// placeholder or a typing slip, and arithmetic on it (a patch 8,000 years overdue) would read as
+/// a finding. Such a row is refused with the reason, not counted.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1601..=2199;
+
+fn plausible_year(year: i32) -> Result<(), String> {
+    if YEARS.contains(&year) {
+        Ok(())
+    } else {
+        Err(format!(
+            "year {year} is outside {}-{}: a placeholder, not a date",
+            YEARS.start(),
+            YEARS.end()
+        ))
+    }
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+pub fn clipped_to(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// `clipped_to`, marked with an ellipsis when cut.
+pub fn clipped(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match clipped_to(text, max) {
+        whole if whole.len() == text.len() => whole.into(),
+        part => format!("{part}...").into(),
+    }
+}
+
 /// Parses one cell of a column (text already trimmed). An empty cell is null, or the column's
 /// default; a required column without a value is refused.
 pub fn parse_cell<'a>(column: &Column, raw: &'a str) -> Result<Cell<'a>, Problem> {
     let problem = |reason: Reason, detail: String| Problem {
         column: column.name.to_string(),
-        value: raw.to_string(),
+        value: clipped(raw, QUARANTINED_VALUE_BYTES).into_owned(),
         reason,
         detail,
     };
     let raw = raw.trim();
+    // What a refusal repeats of the cell: enough to find it, never a megabyte.
+    // (Only on a refusal: a valid title longer than that must not cost an allocation.)
+    let shown = || clipped(raw, SHOWN_VALUE_BYTES);
     if raw.is_empty() {
         return match column.default {
             Some(default) => Ok(Cell::Text(default)),
@@ -641,29 +706,54 @@ pub fn parse_cell<'a>(column: &Column, raw: &'a str) -> Result<Cell<'a>, Problem
         };
     }
     match column.ty {
-        ColumnType::Text => Ok(Cell::Text(raw)),
-        ColumnType::Date => parse_date(raw).map(Cell::Date).ok_or_else(|| {
-            problem(
-                Reason::InvalidDate,
-                format!("`{raw}` is not a date (expected YYYY-MM-DD)"),
-            )
-        }),
-        ColumnType::Timestamp => parse_timestamp(raw).map(Cell::Timestamp).ok_or_else(|| {
-            problem(
-                Reason::InvalidTimestamp,
-                format!("`{raw}` is not an ISO-8601 timestamp (expected e.g. 2026-10-14T02:13:00Z)"),
-            )
-        }),
+        ColumnType::Text if column.is_identifier() && raw.len() > IDENTIFIER_BYTES => Err(problem(
+            Reason::TextTooLong,
+            format!(
+                "{} bytes: an identifier is at most {IDENTIFIER_BYTES} and is never cut (two ids \
+                 could become one)",
+                raw.len()
+            ),
+        )),
+        ColumnType::Text => Ok(Cell::Text(clipped_to(raw, TEXT_BYTES))),
+        ColumnType::Date => {
+            let date = parse_date(raw).ok_or_else(|| {
+                problem(
+                    Reason::InvalidDate,
+                    format!("`{}` is not a date (expected YYYY-MM-DD)", shown()),
+                )
+            })?;
+            plausible_year(date.year()).map_err(|why| problem(Reason::OutOfRange, why))?;
+            Ok(Cell::Date(date))
+        }
+        ColumnType::Timestamp => {
+            let time = parse_timestamp(raw).ok_or_else(|| {
+                problem(
+                    Reason::InvalidTimestamp,
+                    format!(
+                        "`{}` is not an ISO-8601 timestamp (expected e.g. 2026-10-14T02:13:00Z)",
+                        shown()
+                    ),
+                )
+            })?;
+            plausible_year(time.year()).map_err(|why| problem(Reason::OutOfRange, why))?;
+            Ok(Cell::Timestamp(time))
+        }
         ColumnType::Bool => parse_bool(raw).map(Cell::Bool).ok_or_else(|| {
             problem(
                 Reason::InvalidBool,
-                format!("`{raw}` is not a boolean (expected true/false, 1/0 or yes/no)"),
+                format!(
+                    "`{}` is not a boolean (expected true/false, 1/0 or yes/no)",
+                    shown()
+                ),
             )
         }),
         ColumnType::Int { min, max } => {
-            let n: i64 = raw
-                .parse()
-                .map_err(|_| problem(Reason::InvalidInteger, format!("`{raw}` is not a whole number")))?;
+            let n: i64 = raw.parse().map_err(|_| {
+                problem(
+                    Reason::InvalidInteger,
+                    format!("`{}` is not a whole number", shown()),
+                )
+            })?;
             if n < min || n > max {
                 let range = if max == i64::MAX {
                     format!("at least {min}")
@@ -681,7 +771,7 @@ pub fn parse_cell<'a>(column: &Column, raw: &'a str) -> Result<Cell<'a>, Problem
             Ok(x) if x.is_finite() => Ok(Cell::Float(x)),
             _ => Err(problem(
                 Reason::InvalidInteger,
-                format!("`{raw}` is not a number"),
+                format!("`{}` is not a number", shown()),
             )),
         },
         ColumnType::Enum(words) => {
@@ -690,7 +780,7 @@ pub fn parse_cell<'a>(column: &Column, raw: &'a str) -> Result<Cell<'a>, Problem
                 Some(w) => Ok(Cell::Text(w)),
                 None => Err(problem(
                     Reason::InvalidEnum,
-                    format!("`{raw}` is not one of: {}", words.join(", ")),
+                    format!("`{}` is not one of: {}", shown(), words.join(", ")),
                 )),
             }
         }
@@ -806,6 +896,29 @@ impl RowChecks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_date_or_time_outside_the_years_of_the_model_is_refused_as_out_of_range() {
+        let column = |ty| Column {
+            name: "release_date",
+            ty,
+            required: false,
+            default: None,
+        };
+        for (ty, raw) in [
+            (ColumnType::Date, "0000-01-01"),
+            (ColumnType::Date, "9999-12-31"),
+            (ColumnType::Timestamp, "9999-12-31T23:59:59Z"),
+            (ColumnType::Timestamp, "0200-01-01T00:00:00Z"),
+        ] {
+            let problem = parse_cell(&column(ty), raw).unwrap_err();
+            assert_eq!(problem.reason, Reason::OutOfRange, "{raw}");
+            assert!(problem.detail.contains("a placeholder, not a date"), "{raw}");
+        }
+        // Windows' "never" (its FILETIME zero) is a date the reports flag, and is kept.
+        assert!(parse_cell(&column(ColumnType::Date), "1601-01-01").is_ok());
+        assert!(parse_cell(&column(ColumnType::Timestamp), "2199-12-31T23:59:59Z").is_ok());
+    }
 
     #[test]
     fn every_natural_key_and_partition_column_is_a_required_column_or_nullable_key_part() {

@@ -93,7 +93,7 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
         );
     }
 
-    println!(
+    outln!(
         "govpack bench: {} devices, {} clients, {} day(s) from {start}, seed {}",
         msp.devices,
         msp.tenants(),
@@ -102,7 +102,7 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
     );
     let generating = Instant::now();
     let written = msp.write(&data)?;
-    println!(
+    outln!(
         "data: {} rows ({} patch_status), {:.0} MB of canonical CSV, written in {:.1} s to {}\n",
         written.rows(),
         written.patch_status,
@@ -114,19 +114,21 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
     let exe = std::env::current_exe().context("cannot find the govpack binary")?;
     let lake_arg = lake.to_string_lossy().into_owned();
     let mut steps: Vec<(String, u64, Measured)> = Vec::new();
-    let print_header = || {
-        println!("| step | rows | wall (s) | rows/s | peak RSS (MB) |");
-        println!("|---|---:|---:|---:|---:|");
+    let print_header = || -> Result<()> {
+        outln!("| step | rows | wall (s) | rows/s | peak RSS (MB) |");
+        outln!("|---|---:|---:|---:|---:|");
+        Ok(())
     };
-    print_header();
-    let report = |name: &str, rows: u64, m: &Measured| {
-        println!(
+    print_header()?;
+    let report = |name: &str, rows: u64, m: &Measured| -> Result<()> {
+        outln!(
             "| {name} | {rows} | {:.2} | {:.0} | {} |",
             m.wall.as_secs_f64(),
             rows as f64 / m.wall.as_secs_f64().max(1e-9),
             m.peak_rss_mb()
                 .map_or_else(|| "n/a".into(), |mb| format!("{mb:.0}"))
         );
+        Ok(())
     };
 
     if !args.no_reference {
@@ -139,7 +141,7 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
             "DuckDB alone: CSV -> Parquet + every KPI (reference)",
             written.rows(),
             &m,
-        );
+        )?;
         steps.push(("reference".into(), written.rows(), m));
     }
     for index in 0..msp.days {
@@ -155,7 +157,7 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
         } else {
             format!("ingest {} (lake of {index} day(s))", msp.day(index))
         };
-        report(&name, rows, &m);
+        report(&name, rows, &m)?;
         steps.push((format!("ingest-{index}"), rows, m));
     }
     let (from, to) = (msp.day(0).to_string(), msp.day(msp.days - 1).to_string());
@@ -164,7 +166,7 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
         &["--lake", &lake_arg, "kpi", "--from", &from, "--to", &to],
         &work,
     )?;
-    report("kpi, every KPI of the period", written.patch_status, &m);
+    report("kpi, every KPI of the period", written.patch_status, &m)?;
     steps.push(("kpi".into(), written.patch_status, m));
     let tickets = work.join("tickets_small.csv");
     msp.write_tickets(&tickets, 100)?;
@@ -173,18 +175,18 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
         &["--lake", &lake_arg, "ingest", &tickets.to_string_lossy()],
         &work,
     )?;
-    report("a 100-row file into the full lake", 100, &m);
+    report("a 100-row file into the full lake", 100, &m)?;
     steps.push(("small".into(), 100, m));
 
-    summarise(&steps);
+    summarise(&steps)?;
     if args.keep || args.work.is_some() {
-        println!("\nkept: {}", work.display());
+        outln!("\nkept: {}", work.display());
     }
     Ok(0)
 }
 
 /// The ratios the targets are stated in: against the reference, day over day, memory growth.
-fn summarise(steps: &[(String, u64, Measured)]) {
+fn summarise(steps: &[(String, u64, Measured)]) -> Result<()> {
     let step = |name: &str| steps.iter().find(|(n, _, _)| n == name).map(|(_, _, m)| m);
     let ingests: Vec<&Measured> = steps
         .iter()
@@ -193,16 +195,16 @@ fn summarise(steps: &[(String, u64, Measured)]) {
         .collect();
     let ingest_wall: f64 = ingests.iter().map(|m| m.wall.as_secs_f64()).sum();
     let ingest_peak = ingests.iter().filter_map(|m| m.peak_rss_mb()).fold(0.0, f64::max);
-    println!();
+    outln!();
     if let (Some(reference), Some(kpi)) = (step("reference"), step("kpi")) {
         let ours = ingest_wall + kpi.wall.as_secs_f64();
-        println!(
+        outln!(
             "ingest + kpi: {ours:.2} s = {:.2}x DuckDB alone converting the same files and computing every KPI ({:.2} s)",
             ours / reference.wall.as_secs_f64().max(1e-9),
             reference.wall.as_secs_f64()
         );
         if let Some(reference_mb) = reference.peak_rss_mb() {
-            println!(
+            outln!(
                 "peak memory: ingest {ingest_peak:.0} MB, kpi {} MB, DuckDB reference {reference_mb:.0} MB",
                 kpi.peak_rss_mb()
                     .map_or_else(|| "n/a".into(), |mb| format!("{mb:.0}"))
@@ -212,12 +214,13 @@ fn summarise(steps: &[(String, u64, Measured)]) {
     if let (Some(first), Some(last)) = (ingests.first(), ingests.last())
         && ingests.len() > 1
     {
-        println!(
+        outln!(
             "last day / first day: {:.2}x wall, {:.2}x peak memory (flat is 1x)",
             last.wall.as_secs_f64() / first.wall.as_secs_f64().max(1e-9),
             last.peak_rss_mb().unwrap_or(0.0) / first.peak_rss_mb().unwrap_or(1.0).max(1e-9)
         );
     }
+    Ok(())
 }
 
 /// Data rows (lines after each header) of the CSV files in a folder.

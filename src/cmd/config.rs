@@ -27,15 +27,15 @@ pub fn run(global: &GlobalArgs, _args: Args) -> Result<i32> {
     };
     let effective = toml::Table::try_from(&config).context("cannot render the configuration")?;
     match &file {
-        Some(path) => println!(
+        Some(path) => outln!(
             "# configuration in effect: {} over govpack's defaults",
             path.display()
         ),
-        None => println!("# configuration in effect: govpack's defaults (no config file)"),
+        None => outln!("# configuration in effect: govpack's defaults (no config file)"),
     }
     for (key, value, from_file) in settings(&effective, Some(&given), "") {
         let origin = if from_file { "file" } else { "default" };
-        println!("{key} = {value}    # {origin}");
+        outln!("{key} = {value}    # {origin}");
     }
     Ok(0)
 }

@@ -165,24 +165,24 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let from = inputs
         .first()
         .and_then(|p| if p.is_dir() { Some(p.as_path()) } else { p.parent() });
-    println!(
+    outln!(
         "govpack demo: {} input(s) from {} -> {}",
         inputs.len(),
         from.map_or_else(String::new, |p| p.display().to_string()),
         out.display()
     );
     let report = ingest::ingest(&config, &lake, &inputs)?;
-    print_summary(&report, &lake);
+    print_summary(&report, &lake)?;
 
     let conn = sql::open(&lake)?;
-    println!("\nThe lake, as DuckDB reads it:");
+    outln!("\nThe lake, as DuckDB reads it:");
     for (table, rows) in sql::row_counts(&conn)? {
-        println!("  {:>8} rows  {}", rows, lake.table_dir(&table).display());
+        outln!("  {:>8} rows  {}", rows, lake.table_dir(&table).display());
     }
 
     let months = months_covered(&conn)?;
     drop(conn);
-    println!("\nKPIs, month by month:");
+    outln!("\nKPIs, month by month:");
     let mut latest = None;
     for period in months {
         let run = kpi::compute(&config, &lake, period)?;
@@ -191,7 +191,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
             .iter()
             .find(|(name, _, _)| name == "kpi_summary")
             .map_or(0, |o| o.1);
-        println!(
+        outln!(
             "  {}: {rows} kpi_summary rows (as of {})",
             period.label(),
             run.as_of
@@ -200,7 +200,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     }
     if let Some(period) = latest {
         print_scorecard(&lake, period)?;
-        println!("KPI outputs: {}", lake.root().join("kpi").display());
+        outln!("KPI outputs: {}", lake.root().join("kpi").display());
         // The governance pack of the latest month, for the portfolio and its first tenant.
         let reports_dir = out.join("reports").join(period.label());
         let first_tenant = crate::reports::tenant_ids(&lake)?.into_iter().next();
@@ -215,16 +215,16 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
             )?;
             let (bundle, files) = written.split_last().expect("a pack always has its bundle");
             for file in files {
-                println!("Report: {}", file.display());
+                outln!("Report: {}", file.display());
             }
-            println!("Evidence: {} (govpack verify checks it)", bundle.display());
+            outln!("Evidence: {} (govpack verify checks it)", bundle.display());
         }
     }
-    println!(
+    outln!(
         "\nTry it: govpack --lake {} query \"select kpi_id, value from kpi_summary where tenant_id is null\"",
         lake.root().display()
     );
-    println!("Power BI: Get Data > Folder (or Parquet) on any table folder above.");
+    outln!("Power BI: Get Data > Folder (or Parquet) on any table folder above.");
     Ok(if report.failed() > 0 { 1 } else { 0 })
 }
 

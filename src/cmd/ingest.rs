@@ -72,14 +72,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let lake = global.open_lake(&config)?;
     let _lock = crate::ops::lock::lock_for_command(&lake, "ingest")?;
     let report = ingest::ingest_with(&config, &lake, &args.paths, options)?;
-    print_summary(&report, &lake);
+    print_summary(&report, &lake)?;
     Ok(if report.failed() > 0 { 1 } else { 0 })
 }
 
 /// The per-file lines and totals of an ingest, on stdout; failures also on stderr.
-pub fn print_summary(report: &IngestReport, lake: &Lake) {
+pub fn print_summary(report: &IngestReport, lake: &Lake) -> Result<()> {
     let loaded = report.loaded().count();
-    println!(
+    outln!(
         "Ingest into {}: {} file(s): {loaded} loaded, {} skipped, {} failed",
         lake.root().display(),
         report.files.len(),
@@ -101,7 +101,7 @@ pub fn print_summary(report: &IngestReport, lake: &Lake) {
                 } else {
                     String::new()
                 };
-                println!(
+                outln!(
                     "  loaded   {name}: {} -> {} rows read, {} loaded, {} quarantined{reasons}, {} replaced{stale}",
                     l.tables.join(","),
                     l.rows_read,
@@ -110,19 +110,19 @@ pub fn print_summary(report: &IngestReport, lake: &Lake) {
                     l.rows_replaced
                 );
                 for w in &l.warnings {
-                    println!("           warning: {w}");
+                    outln!("           warning: {w}");
                 }
             }
-            Outcome::Skipped { previously } => println!("  skipped  {name}: already ingested ({previously})"),
+            Outcome::Skipped { previously } => outln!("  skipped  {name}: already ingested ({previously})"),
             Outcome::Failed { error } => {
-                println!("  FAILED   {name}: see error below");
+                outln!("  FAILED   {name}: see error below");
                 eprintln!("error: {error}");
             }
         }
     }
     let quarantined = report.total(|l| l.rows_quarantined);
     let stale = report.total(|l| l.rows_stale);
-    println!(
+    outln!(
         "Rows: {} read, {} loaded, {} quarantined, {} replaced by newer exports{}",
         report.total(|l| l.rows_read),
         report.total(|l| l.rows_loaded),
@@ -135,10 +135,11 @@ pub fn print_summary(report: &IngestReport, lake: &Lake) {
         }
     );
     if quarantined > 0 {
-        println!(
+        outln!(
             "Quarantined rows, with file, line, column and reason: {}",
             lake.table_dir(crate::canonical::system::QUARANTINE.name)
                 .display()
         );
     }
+    Ok(())
 }

@@ -43,8 +43,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     })?;
     let config = Config::load(Some(&path))?;
     let lake = Lake::open(&config.lake_dir(global.lake.as_deref()))?;
-    println!("wrote {} (every setting with its default)", path.display());
-    println!("lake folder: {}", lake.root().display());
-    println!("next: govpack ingest <exports folder or files>");
+    outln!("wrote {} (every setting with its default)", path.display());
+    outln!("lake folder: {}", lake.root().display());
+    outln!("next: govpack ingest <exports folder or files>");
     Ok(0)
 }

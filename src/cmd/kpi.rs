@@ -86,7 +86,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         return forget(&lake, period, reason);
     }
     let run = kpi::compute(&config, &lake, period)?;
-    print_run(&run);
+    print_run(&run)?;
     print_scorecard(&lake, run.period)?;
     Ok(0)
 }
@@ -117,10 +117,10 @@ fn forget(lake: &crate::lake::Lake, period: Period, reason: &str) -> Result<i32>
             ..Default::default()
         },
     )?;
-    println!("{note}");
-    println!("  {} files removed", forgotten.files.len());
+    outln!("{note}");
+    outln!("  {} files removed", forgotten.files.len());
     if !forgotten.baseline_of.is_empty() {
-        println!(
+        outln!(
             "  These periods took their baseline from it; compute them again for their status: {}",
             forgotten.baseline_of.join(", ")
         );
@@ -139,17 +139,20 @@ pub fn print_scorecard(lake: &crate::lake::Lake, period: Period) -> Result<()> {
             ("period_end", &date(period.end)),
         ],
     )?;
-    println!("\nPortfolio scorecard, {} to {}:", period.start, period.end);
-    print!("{}", sql::pretty_table(&conn, &query)?);
+    outln!("\nPortfolio scorecard, {} to {}:", period.start, period.end);
+    out!("{}", sql::pretty_table(&conn, &query)?);
     Ok(())
 }
 
-pub fn print_run(run: &kpi::KpiRun) {
-    println!(
+pub fn print_run(run: &kpi::KpiRun) -> Result<()> {
+    outln!(
         "KPIs for {} to {} (as of {}):",
-        run.period.start, run.period.end, run.as_of
+        run.period.start,
+        run.period.end,
+        run.as_of
     );
     for (name, rows, file) in &run.outputs {
-        println!("  {rows:>7} rows  {name:<20} {}", file.display());
+        outln!("  {rows:>7} rows  {name:<20} {}", file.display());
     }
+    Ok(())
 }

@@ -117,9 +117,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         )?;
         let (bundle, files) = written.split_last().expect("a pack always has its bundle");
         for file in files {
-            println!("wrote {}", file.display());
+            outln!("wrote {}", file.display());
         }
-        println!(
+        outln!(
             "wrote {} (check it with `govpack verify` or `sha256sum -c manifest.sha256`)",
             bundle.display()
         );

@@ -99,7 +99,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         ..RunRecord::default()
     };
     ledger::record_run(&lake, &record)?;
-    println!(
+    outln!(
         "govpack run {} as of {as_of} (run {run_id}), lake {}",
         args.job,
         lake.root().display()
@@ -142,7 +142,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     }
     drop(lock);
     let seconds = (record.ended_utc.expect("set") - started_utc).num_milliseconds() as f64 / 1000.0;
-    println!(
+    outln!(
         "Run {}: {} in {seconds:.1} s; recorded in {}",
         record.status,
         run_id,
@@ -184,7 +184,7 @@ fn execute(
     let out = config.resolve(&config.run.output);
     ingest_inbox(config, lake, &inbox_dir, as_of, record)?;
     if lake.table_files("devices")?.is_empty() {
-        println!(
+        outln!(
             "The lake holds no devices export yet: nothing to compute. Drop exports into {}",
             inbox_dir.display()
         );
@@ -199,10 +199,11 @@ fn execute(
                 // The first days of a month, before its first devices export: there is nothing to
                 // measure yet, and a month of zeros would read "met". The exports' freshness is
                 // still judged, so a client whose exports stopped is alerted all the same.
-                println!(
+                outln!(
                     "No devices snapshot from {} to {} yet: the month's KPIs, KPI alerts and tickets \
                      wait for its first RMM export",
-                    period.start, period.end
+                    period.start,
+                    period.end
                 );
                 return alert(config, lake, None, as_of, &out, args.dry_run, record);
             }
@@ -214,7 +215,7 @@ fn execute(
                 std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
                 let file = dir.join(format!("kpi-scorecard-{as_of}.xlsx"));
                 reports::workbook::write(&reports::session(lake, None)?, &period.start.to_string(), &file)?;
-                println!("Weekly review workbook (month to date): {}", file.display());
+                outln!("Weekly review workbook (month to date): {}", file.display());
                 record.outputs.push(file.display().to_string());
             }
             Ok(())
@@ -241,7 +242,7 @@ fn warn_if_closed(lake: &Lake, period: Period) -> Result<()> {
     let closed: Option<String> = sql::open(lake)?.query_row(&query, [], |r| r.get(0))?;
     if let Some(run_id) = closed {
         let next = month.end + chrono::Duration::days(1);
-        println!(
+        outln!(
             "warning: {} was closed by run {run_id}; this run replaces its KPI outputs with the month to {}. \
              Close it again with `govpack run monthly --as-of {next}`",
             month.label(),
@@ -273,7 +274,7 @@ fn ingest_inbox(
         rows_quarantined = record.rows_quarantined,
         "inbox ingested"
     );
-    println!(
+    outln!(
         "Inbox {}: {} new: {} loaded, {} already ingested, {} failed; {} rows quarantined",
         dir.display(),
         report.entries.len(),
@@ -288,17 +289,20 @@ fn ingest_inbox(
             EntryOutcome::Duplicate => "duplicate",
             EntryOutcome::Failed(_) => "FAILED   ",
         };
-        println!("  {word} {} -> {}", entry.name, entry.moved_to.display());
+        outln!("  {word} {} -> {}", entry.name, entry.moved_to.display());
         if let EntryOutcome::Failed(reason) = &entry.outcome {
             tracing::error!(run_id = %record.run_id, entry = %entry.name, moved_to = %entry.moved_to.display(), "inbox entry failed: {reason}");
         }
+    }
+    for (name, why) in &report.left {
+        outln!("  waiting   {name}: {why}");
     }
     Ok(())
 }
 
 fn compute(config: &Config, lake: &Lake, period: Period, record: &mut RunRecord) -> Result<()> {
     let run = kpi::compute(config, lake, period)?;
-    println!(
+    outln!(
         "KPIs {} to {} (as of {}): {} outputs in {}",
         period.start,
         period.end,
@@ -344,7 +348,7 @@ fn alert(
     record
         .outputs
         .extend(delivery.card_files.iter().map(|p| p.display().to_string()));
-    println!(
+    outln!(
         "Breaches: {} ({} new since {}): {} posted, {} written as dry-run cards, {} failed, {} without a URL",
         breaches.len(),
         delivery.new,
@@ -356,8 +360,11 @@ fn alert(
         delivery.failed.len(),
         delivery.undelivered
     );
+    for message in &delivery.unknown {
+        outln!("  alert not re-sent: {message}");
+    }
     if delivery.dry_run > 0 {
-        println!("  dry run (--dry-run): cards in {}", dir.display());
+        outln!("  dry run (--dry-run): cards in {}", dir.display());
     }
     if delivery.undelivered > 0 {
         let message = format!(
@@ -367,7 +374,7 @@ fn alert(
             delivery.channels_without_url.join(", "),
             dir.display()
         );
-        println!("  {message}");
+        outln!("  {message}");
         tracing::warn!(run_id = %record.run_id, "{message}");
     }
     tracing::info!(
@@ -394,7 +401,7 @@ fn prepare_tickets(
     let due = tickets::prepare(config, &sql::open(lake)?, period)?;
     record.tickets_prepared = due.len() as u64;
     if due.is_empty() {
-        println!(
+        outln!(
             "Remediation tickets: none due (no episode open over {} h without a ticket)",
             config.tickets.open_after_hours
         );
@@ -417,7 +424,7 @@ fn prepare_tickets(
     let failed = count("failed");
     record.tickets_failed = failed as u64;
     if apply {
-        println!(
+        outln!(
             "Remediation tickets: {} due: {} created in Autotask, {} already there, {failed} failed: {}",
             due.len(),
             count("created"),
@@ -428,7 +435,7 @@ fn prepare_tickets(
             tracing::error!(run_id = %record.run_id, "remediation ticket not created: {o}");
         }
     } else {
-        println!(
+        outln!(
             "Remediation tickets: {} prepared for review in {} (create them with --apply)",
             due.len(),
             files[0].display()
@@ -468,7 +475,7 @@ fn close_month(
     if !failed.is_empty() {
         record.error = Some(format!("packs not written: {}", failed.join("; ")));
     }
-    println!(
+    outln!(
         "Month {} closed: packs for the portfolio and {} tenants in {}{}",
         period.label(),
         tenants.len(),

@@ -66,7 +66,7 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
     if args.drops {
         let drops = sample::write_drops(&spec, &args.out).map_err(|e| UsageError(format!("{e:#}")))?;
         let days: std::collections::BTreeSet<_> = drops.iter().map(|(d, _, _)| *d).collect();
-        println!(
+        outln!(
             "Sample MSP as {} inbox drops in {} ({} to {}); rehearse with, for each drop in order:\n  \
              mv {}/<day> inbox/ && govpack run daily --as-of <day>",
             days.len(),
@@ -79,13 +79,16 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
     }
     let written =
         sample::write_as(&spec, &args.out, args.format).map_err(|e| UsageError(format!("{e:#}")))?;
-    println!(
+    outln!(
         "Sample MSP: {} tenants, {} devices, {} month(s) to {until}, seed {}",
-        spec.tenants, spec.devices, spec.months, spec.seed
+        spec.tenants,
+        spec.devices,
+        spec.months,
+        spec.seed
     );
     for (path, rows) in written {
-        println!("  {:>7} rows  {}", rows, path.display());
+        outln!("  {:>7} rows  {}", rows, path.display());
     }
-    println!("next: govpack ingest {}", args.out.display());
+    outln!("next: govpack ingest {}", args.out.display());
     Ok(0)
 }

@@ -51,10 +51,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let lake = global.open_existing_lake(&config)?;
     let conn = sql::open(&lake)?;
     let queries = sql::NamedQueries::read(QUERIES)?;
-    println!("govpack status of {} as of {as_of}\n", lake.root().display());
+    outln!("govpack status of {} as of {as_of}\n", lake.root().display());
 
-    println!("Last runs (lake table runs):");
-    print!(
+    outln!("Last runs (lake table runs):");
+    out!(
         "{}",
         sql::pretty_table(
             &conn,
@@ -62,13 +62,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         )?
     );
 
-    println!("\nSources (lake table ingest_ledger):");
-    print!("{}", sql::pretty_table(&conn, queries.get("sources")?)?);
+    outln!("\nSources (lake table ingest_ledger):");
+    out!("{}", sql::pretty_table(&conn, queries.get("sources")?)?);
 
     let days = config.run.stale_tenant_days;
     let freshness = freshness::tenants(&conn, as_of, days)?;
     let tenants = &freshness.tenants;
-    println!(
+    outln!(
         "\nTenants: latest export date per table (flagged STALE when the devices export is older than {days} days, or missing)"
     );
     let mut header = vec!["tenant_id".to_string(), "tenant_name".to_string()];
@@ -95,35 +95,35 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         lines.push(line);
     }
     if tenants.is_empty() {
-        println!("(no tenants yet: ingest a tenants export)");
+        outln!("(no tenants yet: ingest a tenants export)");
     } else {
-        print!("{}", text_table(&lines));
+        out!("{}", text_table(&lines));
     }
     let stale = tenants.iter().filter(|t| t.stale).count();
     if stale > 0 {
-        println!("{stale} tenant(s) stale: check their RMM export jobs and the inbox's failed/ folder.");
+        outln!("{stale} tenant(s) stale: check their RMM export jobs and the inbox's failed/ folder.");
     }
 
-    println!("\nBreaches at the latest evaluation (lake table alerts):");
-    print!("{}", sql::pretty_table(&conn, queries.get("latest-breaches")?)?);
+    outln!("\nBreaches at the latest evaluation (lake table alerts):");
+    out!("{}", sql::pretty_table(&conn, queries.get("latest-breaches")?)?);
 
-    println!("\nData quality: quarantined rows (lake table quarantine) and files with warnings:");
-    print!("{}", sql::pretty_table(&conn, queries.get("quarantine")?)?);
+    outln!("\nData quality: quarantined rows (lake table quarantine) and files with warnings:");
+    out!("{}", sql::pretty_table(&conn, queries.get("quarantine")?)?);
     let warned: i64 = conn.query_row(queries.get("files-with-warnings")?, [], |r| r.get(0))?;
-    println!(
+    outln!(
         "{warned} ingested file(s) carry warnings (unknown vendor words, ignored columns): see ingest_ledger.warnings"
     );
     if !args.check {
         return Ok(0);
     }
     let problems = check(&conn, &queries, tenants, args.max_age_hours)?;
-    println!();
+    outln!();
     if problems.is_empty() {
-        println!("CHECK OK");
+        outln!("CHECK OK");
         return Ok(0);
     }
     for p in &problems {
-        println!("CHECK FAILED: {p}");
+        outln!("CHECK FAILED: {p}");
     }
     Ok(1)
 }

@@ -42,7 +42,7 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
         .transpose()?;
     let checked = bundle::check(&args.bundle, allowed.as_ref())?;
     if checked.problems.is_empty() {
-        println!(
+        outln!(
             "{}: intact (every file matches manifest.sha256, the manifest its hash and the digest the proof brief quotes{})",
             args.bundle.display(),
             checked

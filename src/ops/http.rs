@@ -3,7 +3,7 @@
 //! and 5xx), none for what will not (other 4xx). Secrets (a webhook URL is one) are replaced by a
 //! placeholder in every message this module returns, so they cannot reach a log or the ledger.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ureq::Agent;
 
@@ -57,39 +57,54 @@ pub fn allowed_url(url: &str) -> Result<(), String> {
 /// it (`run.http_deadline_seconds`), so that a slow or silent server cannot hold the lake's lock
 /// for hours. Unset: no limit but each request's own timeout.
 static BUDGET: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
-static DEADLINE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+static DEADLINE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
 /// Sets the process's budget for HTTP work (the first call wins).
 pub fn set_budget(budget: Duration) {
     BUDGET.set(budget).ok();
 }
 
-/// Time left in the budget, if one is set; the clock starts at the first request.
-fn time_left() -> Option<Duration> {
+/// The process's deadline for HTTP work, if a budget is set; the clock starts at the first request.
+fn deadline() -> Option<Instant> {
     let budget = *BUDGET.get()?;
-    let deadline = DEADLINE.get_or_init(|| std::time::Instant::now() + budget);
-    Some(deadline.saturating_duration_since(std::time::Instant::now()))
+    Some(*DEADLINE.get_or_init(|| Instant::now() + budget))
 }
 
 /// Sends the request, retrying as `retry` says. The error says what happened at each attempt.
 /// Redirects are never followed: the headers (Autotask's credentials) and the body would go to
 /// wherever the answer points.
 pub fn send(request: &Request, retry: Retry) -> Result<Response, String> {
+    send_by(request, retry, deadline())
+}
+
+/// `send`, with the deadline given (`None`: each request's own timeout only).
+fn send_by(request: &Request, retry: Retry, deadline: Option<Instant>) -> Result<Response, String> {
+    let time_left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
     allowed_url(request.url).map_err(|e| redact(&e, request.secrets))?;
     if time_left() == Some(Duration::ZERO) {
         return Err("not sent: the run's time for HTTP work (run.http_deadline_seconds) is used up".into());
     }
-    // No request outlives the deadline.
-    let timeout = time_left().map_or(retry.timeout, |left| left.min(retry.timeout));
-    let agent: Agent = Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into();
     let mut failures = Vec::new();
     let mut wait = retry.backoff;
     for attempt in 1..=retry.retries + 1 {
+        // No attempt outlives the deadline: each gets the time left when it starts, so a retry
+        // after a backoff cannot run a whole request timeout past it.
+        let timeout = match time_left() {
+            Some(Duration::ZERO) => {
+                failures.push(format!(
+                    "attempt {attempt}: not sent, the run's time for HTTP work is used up"
+                ));
+                break;
+            }
+            Some(left) => left.min(retry.timeout),
+            None => retry.timeout,
+        };
+        let agent: Agent = Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
         let (outcome, retryable) = match once(&agent, request) {
             Ok((status, body)) if (200..300).contains(&status) => {
                 return Ok(Response {
@@ -162,4 +177,56 @@ pub fn redact(text: &str, secrets: &[(&str, &str)]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retry_after_a_backoff_gets_only_the_time_left_before_the_deadline() {
+        // The first attempt takes most of the budget and fails; the retry meets a server that
+        // never answers. It must be cut at the deadline, not a whole request timeout past it.
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let port = server.server_addr().to_ip().unwrap().port();
+        let handle = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for (n, request) in server.incoming_requests().enumerate() {
+                if n == 0 {
+                    std::thread::sleep(Duration::from_millis(3000));
+                    request.respond(tiny_http::Response::empty(503)).ok();
+                } else {
+                    held.push(request); // never answered
+                    if held.len() == 2 {
+                        break;
+                    }
+                }
+            }
+        });
+        let url = format!("http://127.0.0.1:{port}/hook");
+        let request = Request {
+            url: &url,
+            query: &[],
+            headers: &[],
+            body: Some("{}"),
+            secrets: &[],
+        };
+        let retry = Retry {
+            retries: 1,
+            backoff: Duration::from_millis(100),
+            timeout: Duration::from_secs(20),
+        };
+        let started = Instant::now();
+        let outcome = send_by(&request, retry, Some(started + Duration::from_secs(4)));
+        let took = started.elapsed();
+        assert!(outcome.is_err());
+        // A whole timeout past it would be 3 s + 0.1 s + 4 s.
+        assert!(
+            took < Duration::from_millis(5500),
+            "ran {took:?} against a 4 s deadline"
+        );
+        // Let the server thread end.
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok();
+        drop(handle);
+    }
 }

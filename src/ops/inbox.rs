@@ -5,9 +5,17 @@
 //!
 //! An entry is a top-level file or folder (a folder is one export, such as Autotask query pages).
 //! Names starting with `.` or ending `.tmp`, `.partial` or `.crdownload` are being written and are
-//! left for the next run: an exporter should write under such a name and rename when done.
+//! left for the next run: an exporter should write under such a name and rename when done. An
+//! exporter that writes in place is covered too: an entry is read only once nothing in it was
+//! modified for `run.inbox_settle_seconds`, and one that changed while it was read stays in the
+//! inbox for the next run to read whole.
+//!
+//! The inbox takes regular files and folders of them. A symbolic link (at the top or inside a
+//! folder), a pipe, a socket or a device is never opened: the entry goes to `failed/` with a reason
+//! that names the path, and no reason or log line ever repeats what a file holds.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
@@ -38,6 +46,8 @@ pub struct InboxEntry {
 #[derive(Debug, Default)]
 pub struct InboxReport {
     pub entries: Vec<InboxEntry>,
+    /// Entries left in the inbox for the next run, and why (still being written).
+    pub left: Vec<(String, String)>,
     pub ingest: IngestReport,
 }
 
@@ -50,21 +60,38 @@ impl InboxReport {
 /// Ingests every new entry of `inbox` and moves it to `processed/<day>/` or `failed/<day>/`.
 pub fn process(config: &Config, lake: &Lake, inbox: &Path, day: NaiveDate) -> Result<InboxReport> {
     std::fs::create_dir_all(inbox).with_context(|| format!("cannot create the inbox {}", inbox.display()))?;
-    let mut entries = new_entries(inbox)?;
-    if entries.is_empty() {
+    let listed = new_entries(inbox)?;
+    if listed.is_empty() {
         return Ok(InboxReport::default());
     }
-    // An entry that cannot even be listed (a folder the job may not read, a link to nothing)
-    // goes to `failed/` with its reason; it must not stop the other entries, every day.
     let mut out = InboxReport::default();
+    let settle_for = Duration::from_secs(config.run.inbox_settle_seconds);
+    let now = SystemTime::now();
+    // An entry that cannot even be listed (a folder the job may not read, a link, a pipe) goes
+    // to `failed/` with its reason; it must not stop the other entries, every day.
     let mut unreadable = Vec::new();
-    entries.retain(|entry| match ingest::expand_paths(std::slice::from_ref(entry)) {
-        Ok(_) => true,
-        Err(e) => {
-            unreadable.push((entry.clone(), e.to_string()));
-            false
+    let mut entries = Vec::new();
+    for entry in listed {
+        match look(&entry).and_then(|l| {
+            ingest::expand_paths(std::slice::from_ref(&entry))
+                .map(|_| l)
+                .map_err(|e| e.to_string())
+        }) {
+            Err(reason) => unreadable.push((entry, reason)),
+            // A modification time in the future (a clock elsewhere) cannot say; the look after
+            // reading still catches a file that changes.
+            Ok(l) if now.duration_since(l.newest).is_ok_and(|age| age < settle_for) => {
+                out.left.push((
+                    name_of(&entry),
+                    format!(
+                        "modified less than {}s ago: still being written? read by the next run",
+                        settle_for.as_secs()
+                    ),
+                ));
+            }
+            Ok(l) => entries.push((entry, l)),
         }
-    });
+    }
     for (entry, reason) in unreadable {
         match settle(inbox, day, &entry, EntryOutcome::Failed(reason)) {
             Ok(settled) => out.entries.push(settled),
@@ -72,8 +99,9 @@ pub fn process(config: &Config, lake: &Lake, inbox: &Path, day: NaiveDate) -> Re
         }
     }
     // One ingest call for all entries, so tenants load before the devices that need them.
-    let report = ingest::ingest_with(config, lake, &entries, IngestOptions::default())?;
-    for entry in &entries {
+    let paths: Vec<PathBuf> = entries.iter().map(|(p, _)| p.clone()).collect();
+    let report = ingest::ingest_with(config, lake, &paths, IngestOptions::default())?;
+    for (entry, before) in &entries {
         let files: Vec<_> = report
             .files
             .iter()
@@ -86,6 +114,15 @@ pub fn process(config: &Config, lake: &Lake, inbox: &Path, day: NaiveDate) -> Re
                 _ => None,
             })
             .collect();
+        if look(entry).as_ref() != Ok(before) {
+            // Written to while it was read: what was read may be a part. Left for the next run,
+            // which reads the finished export (a new SHA-256) whole.
+            out.left.push((
+                name_of(entry),
+                "changed while it was being read: left for the next run to read whole".into(),
+            ));
+            continue;
+        }
         let outcome = if files.is_empty() {
             EntryOutcome::Failed("no .csv or .json export in it".into())
         } else if !failures.is_empty() {
@@ -97,8 +134,75 @@ pub fn process(config: &Config, lake: &Lake, inbox: &Path, day: NaiveDate) -> Re
         };
         out.entries.push(settle(inbox, day, entry, outcome)?);
     }
+    for (name, why) in &out.left {
+        tracing::info!(entry = %name, "inbox entry left for the next run: {why}");
+    }
     out.ingest = report;
     Ok(out)
+}
+
+/// What an entry looked like: its files' total size, their count and the newest modification
+/// (of a file or of a folder, which changes when a file is added or removed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Look {
+    bytes: u64,
+    files: u64,
+    newest: SystemTime,
+}
+
+/// An entry's `Look`, without following a link or opening anything; the reason it cannot be
+/// read otherwise, naming the path and never its content.
+fn look(entry: &Path) -> Result<Look, String> {
+    let mut look = Look {
+        bytes: 0,
+        files: 0,
+        newest: SystemTime::UNIX_EPOCH,
+    };
+    add_to_look(entry, entry, &mut look)?;
+    Ok(look)
+}
+
+fn add_to_look(entry: &Path, path: &Path, look: &mut Look) -> Result<(), String> {
+    let shown = || {
+        path.strip_prefix(entry)
+            .ok()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| "it".to_string(), |p| format!("{} inside it", p.display()))
+    };
+    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let kind = meta.file_type();
+    if let Ok(modified) = meta.modified() {
+        look.newest = look.newest.max(modified);
+    }
+    if kind.is_symlink() {
+        Err(format!(
+            "{} is a symbolic link: govpack never follows links in the inbox (the inbox takes \
+             files and folders placed in it; copy the export in)",
+            shown()
+        ))
+    } else if kind.is_file() {
+        look.bytes += meta.len();
+        look.files += 1;
+        Ok(())
+    } else if kind.is_dir() {
+        let listing = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for child in listing {
+            let child = child.map_err(|e| format!("{}: {e}", path.display()))?;
+            add_to_look(entry, &child.path(), look)?;
+        }
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is not a regular file (a pipe, socket or device): govpack reads only files",
+            shown()
+        ))
+    }
+}
+
+fn name_of(entry: &Path) -> String {
+    entry
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().to_string())
 }
 
 /// Moves an entry to `processed/<day>/` or, with a `.reason.txt` beside it, to `failed/<day>/`.
@@ -146,7 +250,8 @@ fn new_entries(inbox: &Path) -> Result<Vec<PathBuf>> {
     for entry in
         std::fs::read_dir(inbox).with_context(|| format!("cannot read the inbox {}", inbox.display()))?
     {
-        let path = entry?.path();
+        let entry = entry?;
+        let path = entry.path();
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
@@ -155,7 +260,8 @@ fn new_entries(inbox: &Path) -> Result<Vec<PathBuf>> {
             || [".tmp", ".partial", ".crdownload"]
                 .iter()
                 .any(|s| name.to_ascii_lowercase().ends_with(s));
-        if being_written || (path.is_dir() && (name == PROCESSED || name == FAILED)) {
+        let own_folder = entry.file_type().is_ok_and(|t| t.is_dir()) && (name == PROCESSED || name == FAILED);
+        if being_written || own_folder {
             continue;
         }
         entries.push(path);

@@ -9,6 +9,12 @@
 //! variable is unset gets the file for now: the breach stays pending (`undelivered`) and is posted
 //! by the next run that has a URL, and the run is `partial` meanwhile. The URL is a secret: it is read from the environment, and only the
 //! variable's name is ever printed or stored.
+//!
+//! A card is posted at most once. Before each post a line goes to `.alerts-posting.jsonl` in the
+//! lake, and another once Teams answered; the alerts table takes the outcomes at the end of the
+//! delivery, and the journal goes. A run killed in between leaves the journal: the next delivery
+//! records what it says was posted as posted, and a card whose post was under way as `unknown`
+//! (it may be in the channel: said so, never sent again).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -38,6 +44,50 @@ pub struct Delivery {
     /// Channels (variable names) that had no URL, so their cards are files only for now.
     pub channels_without_url: Vec<String>,
     pub card_files: Vec<PathBuf>,
+    /// Breaches whose card a killed run was posting: maybe in the channel, not sent again.
+    pub unknown: Vec<String>,
+}
+
+/// The journal of posts under way, at the lake's root (see the module's notes).
+const POSTING_JOURNAL: &str = ".alerts-posting.jsonl";
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Posting {
+    key: String,
+    /// `sending`, then `posted`.
+    state: String,
+    at: DateTime<Utc>,
+    card: Option<String>,
+}
+
+/// What a killed run's journal says, by breach key: the latest line of each.
+fn earlier_postings(lake: &Lake) -> Result<std::collections::BTreeMap<String, Posting>> {
+    let path = lake.root().join(POSTING_JOURNAL);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    // A line cut short by the kill is no record of anything.
+    Ok(text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Posting>(line).ok())
+        .map(|p| (p.key.clone(), p))
+        .collect())
+}
+
+/// Appends a line to the journal, on disk before the post it announces goes out.
+fn journal(lake: &Lake, posting: &Posting) -> Result<()> {
+    use std::io::Write;
+    let path = lake.root().join(POSTING_JOURNAL);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    writeln!(file, "{}", serde_json::to_string(posting)?)
+        .and_then(|()| file.sync_data())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The Adaptive Card of one breach; `kpi_name` is the KPI's name in words.
@@ -139,6 +189,12 @@ pub fn deliver(
             Default::default()
         }
     };
+    let earlier = earlier_postings(lake)?;
+    // Fault injection for the killed-while-posting test: the process dies after that many posts,
+    // before it journals the last one as posted.
+    let crash_after = std::env::var("GOVPACK_FAULT_AFTER_POSTS")
+        .ok()
+        .and_then(|n| n.parse::<u64>().ok());
     for (n, breach) in breaches.iter().enumerate() {
         let is_new = !history.previous_keys.contains(&breach.key);
         let channel = breach
@@ -155,6 +211,22 @@ pub fn deliver(
             // Already delivered by an earlier run of the same day.
             card_file = file.clone();
             done.clone()
+        } else if let Some(posting) = earlier.get(&breach.key) {
+            // A killed run's post: recorded as it went, never sent again.
+            card_file = posting.card.clone();
+            if posting.state == "posted" {
+                delivered_utc = Some(posting.at);
+                "posted".to_string()
+            } else {
+                let message = format!(
+                    "{}: a run was killed while posting its card at {}: it may be in the channel; not posted again",
+                    breach.key,
+                    posting.at.format("%Y-%m-%d %H:%M UTC")
+                );
+                tracing::warn!("{message}");
+                delivery.unknown.push(message);
+                "unknown".to_string()
+            }
         } else {
             delivery.new += 1;
             let kpi_name = breach
@@ -196,10 +268,23 @@ pub fn deliver(
                         body: Some(&text),
                         secrets: &[(&url, &shown), (&without_query, &shown)],
                     };
+                    let mut posting = Posting {
+                        key: breach.key.clone(),
+                        state: "sending".into(),
+                        at: Utc::now(),
+                        card: card_file.clone(),
+                    };
+                    journal(lake, &posting)?;
                     match http::send(&request, retry) {
                         Ok(_) => {
                             delivery.posted += 1;
-                            delivered_utc = Some(Utc::now());
+                            if crash_after == Some(delivery.posted) {
+                                std::process::abort();
+                            }
+                            posting.state = "posted".into();
+                            posting.at = Utc::now();
+                            journal(lake, &posting)?;
+                            delivered_utc = Some(posting.at);
                             "posted".to_string()
                         }
                         Err(e) => {
@@ -228,6 +313,11 @@ pub fn deliver(
     }
     if !batch.is_empty() {
         lake.merge(&batch)?;
+    }
+    // The alerts table holds every outcome now: the journal has nothing more to say.
+    let path = lake.root().join(POSTING_JOURNAL);
+    if path.exists() {
+        std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
     }
     Ok(delivery)
 }

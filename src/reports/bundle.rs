@@ -20,7 +20,7 @@ use anyhow::{Context, Result, bail};
 use duckdb::Connection;
 
 use super::signature::{self, AllowedSigners, EvidenceKey};
-use crate::files::sha256_hex;
+use crate::files::{Links, sha256_hex, sha256_of_file};
 use crate::sql;
 
 pub const MANIFEST: &str = "manifest.sha256";
@@ -259,39 +259,68 @@ fn build(
 
 /// Every file of a bundle but the manifest, its hash and its signature, as paths relative to the
 /// bundle.
-fn bundle_files(dir: &Path) -> Result<Vec<String>> {
-    fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) -> Result<()> {
+fn bundle_files(dir: &Path) -> Result<BundleListing> {
+    fn walk(dir: &Path, base: &Path, out: &mut BundleListing) -> Result<()> {
         for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
+            let entry = entry?;
+            let path = entry.path();
+            let relative = path
+                .strip_prefix(base)
+                .expect("inside the bundle")
+                .to_string_lossy()
+                .replace('\\', "/");
+            // Never followed: a link in a bundle can lead anywhere (`root -> /`).
+            let kind = entry.file_type()?;
+            if kind.is_symlink() {
+                out.odd
+                    .push(format!("{relative}: a symbolic link; a bundle holds only files"));
+            } else if kind.is_dir() {
                 walk(&path, base, out)?;
+            } else if !kind.is_file() {
+                out.odd.push(format!(
+                    "{relative}: not a regular file (a pipe, socket or device)"
+                ));
             } else {
-                let relative = path
-                    .strip_prefix(base)
-                    .expect("inside the bundle")
-                    .to_string_lossy()
-                    .replace('\\', "/");
                 let seal = relative == MANIFEST
                     || relative == format!("{MANIFEST}.sha256")
                     || relative == signature::FILE;
                 if !seal {
-                    out.push(relative);
+                    out.files.push(relative);
                 }
             }
         }
         Ok(())
     }
-    let mut files = Vec::new();
-    walk(dir, dir, &mut files)?;
-    files.sort();
-    Ok(files)
+    let mut listing = BundleListing::default();
+    walk(dir, dir, &mut listing)?;
+    listing.files.sort();
+    Ok(listing)
+}
+
+/// The files of a bundle folder (seal files apart) and what it holds that is no file.
+#[derive(Default)]
+struct BundleListing {
+    files: Vec<String>,
+    odd: Vec<String>,
+}
+
+/// The largest manifest, signature or brief `verify` reads whole: far above what a bundle holds,
+/// far below what would hurt the machine checking it.
+const LARGEST_READ_WHOLE: u64 = 256 << 20;
+
+fn read_bundle_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    crate::files::read_regular(path, Links::Refuse, LARGEST_READ_WHOLE)
 }
 
 /// The `sha256sum` lines of every file of the bundle but the manifest and its hash.
 fn manifest_text(dir: &Path) -> Result<String> {
     let mut manifest = String::new();
-    for file in bundle_files(dir)? {
-        let digest = sha256_hex(&std::fs::read(dir.join(&file))?);
+    let listing = bundle_files(dir)?;
+    if let Some(odd) = listing.odd.first() {
+        bail!("{}: {odd}", dir.display());
+    }
+    for file in listing.files {
+        let digest = sha256_of_file(&dir.join(&file), Links::Refuse)?;
         manifest.push_str(&format!("{digest}  {file}\n"));
     }
     Ok(manifest)
@@ -328,17 +357,25 @@ pub fn verify(dir: &Path) -> Result<Vec<String>> {
 /// `allowed`, the bundle must be signed by one of those keys.
 pub fn check(dir: &Path, allowed: Option<&AllowedSigners>) -> Result<Verification> {
     let manifest_path = dir.join(MANIFEST);
-    if !manifest_path.is_file() {
-        bail!("{} has no {MANIFEST}", dir.display());
-    }
-    let manifest = std::fs::read_to_string(&manifest_path)?;
+    let manifest = match read_bundle_file(&manifest_path) {
+        Ok(bytes) => {
+            String::from_utf8(bytes).with_context(|| format!("{} is not text", manifest_path.display()))?
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("{} has no {MANIFEST}", dir.display()),
+        Err(e) => bail!("{}: cannot read: {e}", manifest_path.display()),
+    };
     let mut problems = Vec::new();
-    match std::fs::read_to_string(dir.join(format!("{MANIFEST}.sha256"))) {
-        Ok(line) if line.split_whitespace().next() == Some(sha256_hex(manifest.as_bytes()).as_str()) => {}
+    match read_bundle_file(&dir.join(format!("{MANIFEST}.sha256"))) {
+        Ok(line)
+            if String::from_utf8_lossy(&line).split_whitespace().next()
+                == Some(sha256_hex(manifest.as_bytes()).as_str()) => {}
         Ok(_) => problems.push(format!(
             "{MANIFEST} does not match {MANIFEST}.sha256: the list was changed"
         )),
-        Err(_) => problems.push(format!("{MANIFEST}.sha256 is missing")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            problems.push(format!("{MANIFEST}.sha256 is missing"))
+        }
+        Err(e) => problems.push(format!("{MANIFEST}.sha256: cannot read: {e}")),
     }
     let mut listed = Vec::new();
     for (i, line) in manifest.lines().enumerate() {
@@ -360,13 +397,29 @@ pub fn check(dir: &Path, allowed: Option<&AllowedSigners>) -> Result<Verificatio
             ));
             continue;
         }
-        match std::fs::read(dir.join(file)) {
-            Ok(bytes) if sha256_hex(&bytes) == digest => {}
+        // O_NOFOLLOW guards the last part of a path only: a folder on the way may not be a link.
+        let through_link = std::path::Path::new(file).ancestors().skip(1).any(|folder| {
+            !folder.as_os_str().is_empty()
+                && std::fs::symlink_metadata(dir.join(folder)).is_ok_and(|m| m.file_type().is_symlink())
+        });
+        if through_link {
+            problems.push(format!(
+                "{file}: reached through a symbolic link; a bundle holds only files"
+            ));
+            continue;
+        }
+        match sha256_of_file(&dir.join(file), Links::Refuse) {
+            Ok(actual) if actual == digest => {}
             Ok(_) => problems.push(format!("{file}: content differs from the manifest")),
-            Err(_) => problems.push(format!("{file}: listed but missing")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                problems.push(format!("{file}: listed but missing"))
+            }
+            Err(e) => problems.push(format!("{file}: cannot be checked: {e}")),
         }
     }
-    for file in bundle_files(dir)? {
+    let listing = bundle_files(dir)?;
+    problems.extend(listing.odd);
+    for file in listing.files {
         if !listed.contains(&file) {
             problems.push(format!("{file}: in the bundle but not in the manifest"));
         }
@@ -374,8 +427,8 @@ pub fn check(dir: &Path, allowed: Option<&AllowedSigners>) -> Result<Verificatio
     if listed.iter().any(|f| f == BRIEF) {
         problems.extend(brief_digest_problem(dir, &manifest));
     }
-    let sealed = match std::fs::read_to_string(dir.join(signature::FILE)) {
-        Ok(text) => Some(text),
+    let sealed = match read_bundle_file(&dir.join(signature::FILE)) {
+        Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {
             problems.push(format!("{}: cannot read: {e}", signature::FILE));
@@ -402,7 +455,11 @@ fn brief_digest_problem(dir: &Path, manifest: &str) -> Option<String> {
         .map(|line| format!("{line}\n"))
         .collect();
     let expected = sha256_hex(others.as_bytes());
-    let text = lopdf::Document::load(dir.join(BRIEF)).and_then(|pdf| {
+    let bytes = match read_bundle_file(&dir.join(BRIEF)) {
+        Ok(bytes) => bytes,
+        Err(e) => return Some(format!("{BRIEF}: cannot read: {e}")),
+    };
+    let text = lopdf::Document::load_mem(&bytes).and_then(|pdf| {
         let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
         pdf.extract_text(&pages)
     });

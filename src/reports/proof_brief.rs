@@ -114,16 +114,56 @@ struct Font {
 impl Font {
     /// The width of a text at a size, from the font's glyph advances.
     fn width(&self, text: &str, size: f32) -> f32 {
-        let units = f32::from(self.parsed.units_per_em.max(1));
-        text.chars()
-            .map(|c| {
-                let gid = self.parsed.lookup_glyph_index(c as u32).unwrap_or(0);
-                f32::from(self.parsed.get_glyph_width(gid).unwrap_or(500))
-            })
-            .sum::<f32>()
-            * size
-            / units
+        self.points(text.chars().map(|c| self.advance(c)).sum(), size)
     }
+
+    /// A character's advance in font units (whole numbers, so sums are exact in any order).
+    fn advance(&self, c: char) -> u32 {
+        let gid = self.parsed.lookup_glyph_index(c as u32).unwrap_or(0);
+        u32::from(self.parsed.get_glyph_width(gid).unwrap_or(500))
+    }
+
+    /// A sum of advances as a width at a size.
+    fn points(&self, advances: u32, size: f32) -> f32 {
+        advances as f32 * size / f32::from(self.parsed.units_per_em.max(1))
+    }
+}
+
+/// A word cut into pieces that each fit (`fits`), with their advances. A word wider than the
+/// column (a file path, a long id) is broken after a `/`, `-`, `_` or `.` in the second half of
+/// what fits, else after the last character that fits, so it never runs into the next column.
+fn word_pieces<'w>(word: &'w str, font: &Font, fits: &dyn Fn(u32) -> bool) -> Vec<(&'w str, u32)> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    let mut advances = 0u32;
+    // Where the piece may break (the byte after the mark) and the advances up to there.
+    let mut last_mark: Option<(usize, u32)> = None;
+    for (at, c) in word.char_indices() {
+        let advance = font.advance(c);
+        if at > start && !fits(advances + advance) {
+            let (cut, cut_advances) = match last_mark {
+                Some((mark, upto)) if mark - start > (at - start) / 2 => (mark, upto),
+                _ => (at, advances),
+            };
+            pieces.push((&word[start..cut], cut_advances));
+            start = cut;
+            advances -= cut_advances;
+            last_mark = None;
+            if at > start && !fits(advances + advance) {
+                pieces.push((&word[start..at], advances));
+                start = at;
+                advances = 0;
+            }
+        }
+        advances += advance;
+        if matches!(c, '/' | '-' | '_' | '.') {
+            last_mark = Some((at + c.len_utf8(), advances));
+        }
+    }
+    if start < word.len() {
+        pieces.push((&word[start..], advances));
+    }
+    pieces
 }
 
 /// A page being filled top to bottom.
@@ -339,50 +379,29 @@ impl Writer {
     }
 
     /// Lines of `text` that fit `width` at `size`, broken at spaces.
+    /// Breaks a text into lines no wider than `width`, in one pass over its characters (each
+    /// character's advance is looked up once), so a text of any length takes time in proportion
+    /// to it: a 5 MB client name once took an hour in a wrapper that re-measured every prefix.
     fn wrap(&self, text: &str, width: f32, size: f32, bold: bool) -> Vec<String> {
         let font = if bold { &self.bold } else { &self.regular };
+        let fits = |advances: u32| font.points(advances, size) <= width;
+        let space = font.advance(' ');
         let mut lines = Vec::new();
         let mut line = String::new();
-        // A word wider than the column (a file path, a long id) is broken after a `/`, `-`, `_`
-        // or `.` where it can be, else anywhere, so it never runs into the next column.
-        // (piece, whether it continues the previous piece without a space)
-        let mut words: Vec<(&str, bool)> = Vec::new();
+        let mut line_advances = 0u32;
         for word in text.split_whitespace() {
-            let mut rest = word;
-            let mut continues = false;
-            while font.width(rest, size) > width {
-                let fits = rest
-                    .char_indices()
-                    .map(|(i, c)| i + c.len_utf8())
-                    .take_while(|&end| font.width(&rest[..end], size) <= width)
-                    .last()
-                    .unwrap_or_else(|| rest.chars().next().map_or(rest.len(), char::len_utf8));
-                let cut = rest[..fits]
-                    .rfind(['/', '-', '_', '.'])
-                    .map(|at| at + 1)
-                    .filter(|&at| at > fits / 2)
-                    .unwrap_or(fits);
-                words.push((&rest[..cut], continues));
-                rest = &rest[cut..];
-                continues = true;
-            }
-            if !rest.is_empty() {
-                words.push((rest, continues));
-            }
-        }
-        for (word, continues) in words {
-            let candidate = if line.is_empty() {
-                word.to_string()
-            } else if continues {
-                format!("{line}{word}")
-            } else {
-                format!("{line} {word}")
-            };
-            if font.width(&candidate, size) > width && !line.is_empty() {
-                lines.push(std::mem::take(&mut line));
-                line = word.to_string();
-            } else {
-                line = candidate;
+            for (i, (piece, advances)) in word_pieces(word, font, &fits).into_iter().enumerate() {
+                // The first piece of a word follows a space; the others continue the word.
+                let gap = if line.is_empty() || i > 0 { 0 } else { space };
+                if !line.is_empty() && !fits(line_advances + gap + advances) {
+                    lines.push(std::mem::take(&mut line));
+                    line_advances = 0;
+                } else if gap > 0 {
+                    line.push(' ');
+                    line_advances += gap;
+                }
+                line.push_str(piece);
+                line_advances += advances;
             }
         }
         if !line.is_empty() {
@@ -1161,4 +1180,58 @@ fn pin_document_id(pdf: &mut [u8]) -> Result<()> {
         pdf[at..at + ID_LEN].copy_from_slice(&hex.as_bytes()[..ID_LEN]);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer() -> Writer {
+        let mut doc = PdfDocument::new("test");
+        Writer {
+            pages: Vec::new(),
+            y: 0.0,
+            regular: load_font(&mut doc, "fonts/DejaVuSans.ttf").unwrap(),
+            bold: load_font(&mut doc, "fonts/DejaVuSans-Bold.ttf").unwrap(),
+            running_header: String::new(),
+        }
+    }
+
+    #[test]
+    fn every_wrapped_line_fits_and_the_lines_hold_the_text_in_order() {
+        let w = writer();
+        let text = "Patch compliance at Harbor Freight Logistics: C:/ProgramData/CentraStage/AEMAgent/\
+                    RMM.AdvancedThreatDetection/logs/agent-2026-10-31.log was rotated; KB5044284 \
+                    failed 3 times.";
+        for width in [40.0, 90.0, 200.0, 495.0] {
+            let lines = w.wrap(text, width, BODY, false);
+            for line in &lines {
+                assert!(
+                    w.regular.width(line, BODY) <= width || line.chars().count() == 1,
+                    "{line:?} is wider than {width}"
+                );
+            }
+            let squashed: String = text.split_whitespace().collect();
+            assert_eq!(lines.concat().replace(' ', ""), squashed, "at {width}");
+        }
+        // A path breaks after a separator in the second half of what fits, not mid-name.
+        let lines = w.wrap(
+            "C:/ProgramData/CentraStage/AEMAgent/RMM.AdvancedThreatDetection",
+            120.0,
+            BODY,
+            false,
+        );
+        assert!(lines[0].ends_with('/') || lines[0].ends_with('.'), "{lines:?}");
+    }
+
+    #[test]
+    fn a_text_of_megabytes_wraps_in_one_pass() {
+        // A 5 MB client name kept `report` busy for an hour in a wrapper that re-measured every
+        // prefix; in one pass it is a few million glyph lookups.
+        let w = writer();
+        let name = "Acme".repeat(1_250_000);
+        let lines = w.wrap(&name, 495.0, BODY, true);
+        assert_eq!(lines.concat(), name);
+        assert!(lines.len() > 1000);
+    }
 }

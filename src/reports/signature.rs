@@ -42,7 +42,12 @@ impl EvidenceKey {
     /// readable by its owner only (what ssh itself asks of a private key).
     pub fn load(path: &Path) -> Result<EvidenceKey, UsageError> {
         let bad = |why: String| UsageError(format!("[evidence] signing_key {}: {why}", path.display()));
-        let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+        // A pipe or a device named by mistake is refused at once, not waited on or read forever;
+        // a link is followed (keys live on secrets mounts).
+        let bytes = crate::files::read_regular(path, crate::files::Links::Follow, 64 << 10)
+            .map_err(|e| bad(format!("cannot read: {e}")))?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| bad("not an OpenSSH private key (not text)".into()))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

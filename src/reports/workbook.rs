@@ -502,9 +502,9 @@ fn write_charts(
 /// The most characters an Excel cell holds.
 const EXCEL_CELL_CHARS: usize = 32_767;
 
-/// Text as a cell can hold it: a text longer than Excel allows (an error message pasted into a
-/// ticket, a long change description) is cut, with a marker that says so, instead of failing the
-/// workbook; the CSVs of the bundle and the lake keep it whole.
+/// Text as a cell can hold it: a text longer than Excel allows (a cell of a lake written before
+/// ingest bounded text, a list joined from many rows) is cut, with a marker that says so, instead
+/// of failing the workbook; the CSVs of the bundle and the lake keep it whole.
 fn cell_text(text: &str) -> std::borrow::Cow<'_, str> {
     if text.chars().count() <= EXCEL_CELL_CHARS {
         return text.into();
@@ -518,4 +518,21 @@ fn cell_text(text: &str) -> std::borrow::Cow<'_, str> {
         .take(EXCEL_CELL_CHARS - marker.chars().count())
         .collect();
     format!("{kept}{marker}").into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_longer_than_a_cell_is_cut_with_a_marker_and_a_text_that_fits_is_whole() {
+        let fits = "é".repeat(EXCEL_CELL_CHARS);
+        assert_eq!(cell_text(&fits), fits.as_str());
+        let long = "x".repeat(40_000);
+        let cut = cell_text(&long);
+        assert_eq!(cut.chars().count(), EXCEL_CELL_CHARS);
+        assert!(cut.ends_with(
+            " [... cut: 40000 characters in all; the whole text is in the bundle's CSVs and the lake]"
+        ));
+    }
 }

@@ -75,7 +75,10 @@ fn read_records<R: Read + Send>(
             &file.path,
             1,
             Some(duplicate.0 as u64 + 1),
-            format!("column `{}` appears twice in the header", duplicate.1),
+            format!(
+                "column `{}` appears twice in the header",
+                clipped(duplicate.1, 64)
+            ),
         )
         .into());
     }
@@ -86,10 +89,17 @@ fn read_records<R: Read + Send>(
         .collect();
     let mut warnings = Vec::new();
     if !unknown.is_empty() {
+        // A file with thousands of stray columns gets a line, not a page, in the log.
+        const NAMED: usize = 10;
+        let mut named: Vec<String> = unknown.iter().take(NAMED).map(|h| clipped(h, 64)).collect();
+        if unknown.len() > NAMED {
+            named.push(format!("and {} more", unknown.len() - NAMED));
+        }
         warnings.push(format!(
-            "columns not in the canonical `{}` table were ignored: {}",
+            "{} column(s) not in the canonical `{}` table were ignored: {}",
+            unknown.len(),
             table.name,
-            unknown.join(", ")
+            named.join(", ")
         ));
     }
     // Where each canonical column sits in the file; absent optional columns read as empty.
@@ -316,10 +326,46 @@ pub fn detect_table(headers: &[String], file_name: &str) -> Result<&'static Tabl
         None => TABLES.to_vec(),
     };
     Err(format!(
-        "the header matches no canonical table (found: {}). Expected the columns of:\n{}",
-        headers.join(", "),
+        "the header matches no canonical table ({}). Expected the columns of:\n{}",
+        known_columns(headers),
         tables.iter().map(|t| describe(t)).collect::<Vec<_>>().join("\n")
     ))
+}
+
+/// At most `max` characters of a header name, marked when cut.
+fn clipped(name: &str, max: usize) -> String {
+    match name.char_indices().nth(max) {
+        Some((end, _)) => format!("{}...", &name[..end]),
+        None => name.to_string(),
+    }
+}
+
+/// What a header that fits no table holds, in words that repeat nothing of the file but the
+/// names of canonical columns: a file that is no export at all (a password file dropped or
+/// linked into the inbox) must not have its first line copied into a reason file or a log.
+fn known_columns(headers: &[String]) -> String {
+    const SHOWN: usize = 20;
+    let mut known: Vec<&str> = Vec::new();
+    for header in headers {
+        if let Some(column) = TABLES.iter().find_map(|t| t.column(header))
+            && !known.contains(&column.name)
+        {
+            known.push(column.name);
+        }
+    }
+    let columns = match headers.len() {
+        1 => "1 column".to_string(),
+        n => format!("{n} columns"),
+    };
+    match known.len() {
+        0 => format!("{columns}, none of them a canonical column"),
+        n if n <= SHOWN => format!("{columns}; canonical among them: {}", known.join(", ")),
+        n => format!(
+            "{columns}; canonical among them: {} and {} more",
+            known[..SHOWN].join(", "),
+            n - SHOWN
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -348,7 +394,16 @@ mod tests {
             err.contains("devices: required snapshot_date, tenant_id, device_id, hostname, device_class"),
             "{err}"
         );
-        assert!(err.contains("found: host, when"), "{err}");
+        assert!(
+            err.contains("2 columns, none of them a canonical column"),
+            "{err}"
+        );
+        let err = detect_table(&headers("hostname,root:$6$secret:19000"), "x.csv").unwrap_err();
+        assert!(err.contains("2 columns; canonical among them: hostname"), "{err}");
+        assert!(
+            !err.contains("secret"),
+            "the file's content stays out of the message: {err}"
+        );
         let err = detect_table(&headers("host,when"), "stuff.csv").unwrap_err();
         for table in TABLES {
             assert!(err.contains(&format!("  {}: required", table.name)), "{err}");

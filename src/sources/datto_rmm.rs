@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::registry::{Adapter, FormatSpec, Reads, Stage};
 use super::{Context, FileError, RowSink, SourceFile, VendorCsv, json};
-use crate::canonical::{DEVICE_PATCH_SUMMARY, DEVICES, PATCH_ATTEMPTS, TENANTS};
+use crate::canonical::{DEVICE_PATCH_SUMMARY, DEVICES, PATCH_ATTEMPTS, Problem, Reason, TENANTS};
 use crate::config::DateCulture;
 
 pub static ADAPTER: Adapter = Adapter {
@@ -45,7 +45,12 @@ pub static ADAPTER: Adapter = Adapter {
             name: "datto-rmm-devices-json",
             stage: Stage::Rows,
             reads: Reads::Json {
-                recognises: |p| p.record_has(&["siteUid", "deviceType"]),
+                // A devices page by its envelope (`GET /v2/account/devices`, `/v2/site/{uid}/
+                // devices`), whatever its items hold; a single device object by its keys.
+                recognises: |p| {
+                    (p.document_has("devices") && p.document_has("pageDetails"))
+                        || p.record_has(&["siteUid", "deviceType"])
+                },
                 read: read_devices_json,
                 released: None,
             },
@@ -268,6 +273,20 @@ fn push_devices(
     for d in devices {
         if d.deleted {
             deleted += 1;
+            continue;
+        }
+        if d.site_id.is_empty() {
+            // No site, no client: the device cannot count anywhere, and is not guessed into one.
+            sink.reject(
+                &DEVICES,
+                d.line,
+                Problem {
+                    column: "siteId".into(),
+                    value: String::new(),
+                    reason: Reason::UnknownTenant,
+                    detail: "the device names no site (siteId), so its client cannot be told".into(),
+                },
+            );
             continue;
         }
         let tenant = ctx.site_tenant(&d.site_id).unwrap_or_else(|| {

@@ -70,10 +70,27 @@ pub fn records<'a>(document: &'a Value, envelope_keys: &[&str]) -> &'a [Value] {
 }
 
 /// The top-level keys of an object (or the keys of an array's first item), for messages.
+/// Names at most `SHAPE_KEYS` keys, each only if it reads as a field name (letters, digits, `_`,
+/// `-`, `.`, `@`, `$`, up to 64 characters), so a message never carries a file's content.
 pub fn shape(document: &Value) -> String {
+    const SHAPE_KEYS: usize = 12;
     let keys = |v: &Value| {
-        v.as_object()
-            .map(|m| m.keys().cloned().collect::<Vec<_>>().join(", "))
+        v.as_object().map(|m| {
+            let named: Vec<&str> = m
+                .keys()
+                .filter(|k| {
+                    k.len() <= 64
+                        && k.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "_-.@$".contains(c))
+                })
+                .take(SHAPE_KEYS)
+                .map(String::as_str)
+                .collect();
+            match m.len() - named.len() {
+                0 => named.join(", "),
+                more => format!("{} and {more} more", named.join(", ")),
+            }
+        })
     };
     match document {
         Value::Array(items) => format!(

@@ -195,6 +195,8 @@ pub struct RowSink {
     links_made: std::collections::HashSet<(String, String)>,
     /// A row's key as bytes, rebuilt for each row in the same buffer.
     key_bytes: Vec<u8>,
+    /// Text cells cut to `canonical::TEXT_BYTES` since the last chunk, by column.
+    cut_cells: std::collections::BTreeMap<&'static str, u64>,
 }
 
 /// The entry of `table` among a sink's tables, made on its first row.
@@ -238,6 +240,7 @@ impl RowSink {
             tenants_created: Default::default(),
             links_made: Default::default(),
             key_bytes: Vec::new(),
+            cut_cells: Default::default(),
         }
     }
 
@@ -274,7 +277,14 @@ impl RowSink {
         let mut problems = Vec::new();
         for (column, raw) in table.columns.iter().zip(raw) {
             match canonical::parse_cell(column, raw) {
-                Ok(v) => values.push(v),
+                Ok(v) => {
+                    if matches!(v, Cell::Text(t) if t.len() < raw.trim().len())
+                        && matches!(column.ty, canonical::ColumnType::Text)
+                    {
+                        *self.cut_cells.entry(column.name).or_default() += 1;
+                    }
+                    values.push(v)
+                }
                 Err(p) => {
                     problems.push(p);
                     values.push(Cell::Null);
@@ -433,9 +443,21 @@ impl RowSink {
     pub fn take_chunk(
         &mut self,
         rows_read: u64,
-        warnings: Vec<String>,
+        mut warnings: Vec<String>,
         encoding: text::TextEncoding,
     ) -> AdapterOutput {
+        if !self.cut_cells.is_empty() {
+            let cut = std::mem::take(&mut self.cut_cells);
+            warnings.push(format!(
+                "{} text cell(s) longer than {} bytes were cut to that length: {}",
+                cut.values().sum::<u64>(),
+                canonical::TEXT_BYTES,
+                cut.iter()
+                    .map(|(column, n)| format!("{column} ({n})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         let mut batches: Vec<Batch> = Vec::new();
         for rows in &mut self.tables {
             if let Some(batch) = rows.rows.take() {

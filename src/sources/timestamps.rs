@@ -50,6 +50,14 @@ impl TimeStyle {
             return Ok(None);
         }
         if let Ok(number) = raw.parse::<f64>() {
+            // Before 1970 no vendor writes an epoch; a negative one other than .NET's "never"
+            // is a broken value, refused rather than read as a date in 1916.
+            if number < 0.0 && number as i64 != DOTNET_MIN_MS {
+                return Err(format!(
+                    "`{}` is a negative epoch, not a time this source writes",
+                    crate::canonical::clipped(raw, 40)
+                ));
+            }
             return Ok(epoch(number));
         }
         if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
@@ -118,7 +126,10 @@ impl TimeStyle {
         } else {
             ""
         };
-        Err(format!("`{raw}` is not a timestamp this source writes{hint}"))
+        Err(format!(
+            "`{}` is not a timestamp this source writes{hint}",
+            crate::canonical::clipped(raw, 100)
+        ))
     }
 
     /// A date cell (e.g. a release date): the date part of whatever `parse` accepts.
@@ -260,5 +271,14 @@ mod tests {
             assert_eq!(s.parse(sentinel).unwrap(), None, "{sentinel}");
         }
         assert!(s.parse("yesterday").is_err());
+    }
+
+    #[test]
+    fn a_negative_epoch_is_refused_not_read_as_a_date_before_1970() {
+        let s = TimeStyle::default();
+        for broken in ["-1721131200000", "-1721131180.884", "-1"] {
+            let err = s.parse(broken).unwrap_err();
+            assert!(err.contains("negative epoch"), "{broken}: {err}");
+        }
     }
 }
