@@ -112,7 +112,8 @@ pub fn init_logging(cli: &Cli) -> std::io::Result<()> {
 
 /// Writes to standard output and says when it cannot: a reader that went away (`status | head
 /// -1`) or a full disk (`> /dev/full`) is an error the command returns, where `print!` would
-/// panic. `main` ends quietly on a closed pipe, as `head` expects, and reports anything else.
+/// panic. `main` ends quietly on a closed pipe (exit 141, as SIGPIPE would), and reports
+/// anything else.
 pub fn write_stdout(text: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();

@@ -54,8 +54,9 @@ fn main() {
     }
     let code = match govpack::cmd::run(cli) {
         Ok(code) => code,
-        // The reader of a pipe went away (`govpack status | head -1`): it has what it wanted.
-        Err(error) if govpack::cli::is_closed_stdout(&error) => govpack::error::EXIT_OK,
+        // The reader of a pipe went away (`govpack status | head -1`): it has what it wanted, so
+        // no message; but the command stopped there (a run records itself failed), so not 0.
+        Err(error) if govpack::cli::is_closed_stdout(&error) => govpack::error::EXIT_CLOSED_PIPE,
         Err(error) => {
             eprintln!("error: {error:#}");
             exit_code(&error)

@@ -64,10 +64,10 @@ impl ReadOnlySession {
         &self.conn
     }
 
-    /// Whether `sql` is exactly one statement and DuckDB binds it as a SELECT (which covers
-    /// `with`, `from`, `values`, `describe`, `summarize`, `pivot` with its values listed). A
-    /// refusal is a usage error naming what DuckDB saw; a SELECT that does not bind (a column
-    /// that is not there) is DuckDB's error.
+    /// Whether `sql` is exactly one statement and DuckDB's parser reads it as a SELECT (which
+    /// covers `with`, `from`, `values`, `describe`, `summarize`, `pivot` with its values listed).
+    /// Nothing but a SELECT is ever prepared. A refusal is a usage error; a SELECT that does not
+    /// bind (a column that is not there) is DuckDB's error.
     pub fn check(&self, sql: &str) -> Result<()> {
         let text = CString::new(sql).map_err(|_| UsageError("the query holds a NUL character".into()))?;
         let mut extracted = ptr::null_mut();

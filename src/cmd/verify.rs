@@ -2,7 +2,9 @@
 //!
 //! Recomputes the SHA-256 of every file listed in the bundle's `manifest.sha256`, checks the
 //! manifest against `manifest.sha256.sha256` and the digest the proof brief quotes, and reports
-//! files changed, missing, listed outside the bundle, or present but not listed. With
+//! files changed, missing, listed outside the bundle, or present but not listed. It reads only
+//! the bundle's regular files: a symbolic link, a pipe or a device in a received bundle is a
+//! problem reported, never followed or opened. With
 //! `--allowed-signers`, the bundle must carry `manifest.sha256.sig` made by one of those keys.
 //! Exit 0 when the bundle is intact, 1 when anything is wrong. The same checks work without
 //! govpack: `sha256sum -c manifest.sha256` and `ssh-keygen -Y verify` (see the README).
