@@ -219,6 +219,75 @@ impl ScaledMsp {
         Ok(rows)
     }
 
+    /// Writes a CISA KEV catalog of `entries` entries as CISA publishes it (every field, texts of
+    /// the real catalog's lengths, ~0.8 KB an entry), streamed: the benchmark's large reference
+    /// document. Returns its size in bytes.
+    pub fn write_kev_catalog(&self, path: &Path, entries: u64) -> Result<u64> {
+        const PRODUCTS: [(&str, &str, &str); 6] = [
+            (
+                "Microsoft",
+                "Windows",
+                "Windows Common Log File System Driver Heap-Based Buffer Overflow Vulnerability",
+            ),
+            (
+                "Microsoft",
+                "Exchange Server",
+                "Microsoft Exchange Server Remote Code Execution Vulnerability",
+            ),
+            (
+                "Fortinet",
+                "FortiOS",
+                "Fortinet FortiOS Out-of-Bound Write Vulnerability",
+            ),
+            (
+                "Ivanti",
+                "Connect Secure",
+                "Ivanti Connect Secure Stack-Based Buffer Overflow Vulnerability",
+            ),
+            (
+                "Google",
+                "Chromium V8",
+                "Google Chromium V8 Type Confusion Vulnerability",
+            ),
+            (
+                "Apple",
+                "Multiple Products",
+                "Apple Multiple Products Use-After-Free Vulnerability",
+            ),
+        ];
+        let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        write!(
+            out,
+            "{{\n    \"title\": \"CISA Catalog of Known Exploited Vulnerabilities\",\n    \"catalogVersion\": \"{}\",\n    \"dateReleased\": \"{}T17:02:11.5522Z\",\n    \"count\": {entries},\n    \"vulnerabilities\": [",
+            self.start.format("%Y.%m.%d"),
+            self.start
+        )?;
+        for i in 0..entries {
+            let h = self.hash(&[i, 11]);
+            let (vendor, product, name) = PRODUCTS[(h % PRODUCTS.len() as u64) as usize];
+            let added = self.start - Days::new(h % 1500);
+            let year = chrono::Datelike::year(&added);
+            let cve = format!("CVE-{year}-{}", 10_000 + i);
+            write!(
+                out,
+                "{}\n        {{\n            \"cveID\": \"{cve}\",\n            \"vendorProject\": \"{vendor}\",\n            \"product\": \"{product}\",\n            \"vulnerabilityName\": \"{name}\",\n            \"dateAdded\": \"{added}\",\n            \"shortDescription\": \"{vendor} {product} contains a memory corruption vulnerability that could allow a remote, unauthenticated attacker to execute arbitrary code or commands via specially crafted requests.\",\n            \"requiredAction\": \"Apply mitigations per vendor instructions, follow applicable BOD 22-01 guidance for cloud services, or discontinue use of the product if mitigations are unavailable.\",\n            \"dueDate\": \"{}\",\n            \"knownRansomwareCampaignUse\": \"{}\",\n            \"notes\": \"https://msrc.microsoft.com/update-guide/vulnerability/{cve} ; https://nvd.nist.gov/vuln/detail/{cve}\",\n            \"cwes\": [\n                \"CWE-{}\"\n            ]\n        }}",
+                if i == 0 { "" } else { "," },
+                added + Days::new(21),
+                if (h >> 8).is_multiple_of(5) {
+                    "Known"
+                } else {
+                    "Unknown"
+                },
+                [787, 416, 122, 20, 78][((h >> 16) % 5) as usize],
+            )?;
+        }
+        write!(out, "\n    ]\n}}\n")?;
+        out.flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(std::fs::metadata(path)?.len())
+    }
+
     /// One device's state of one catalogue patch on one day.
     fn patch_on(&self, device: u64, patch: u64, day: NaiveDate) -> PatchDay {
         // The catalogue's patches were released every ~3 days over the six months before start.

@@ -157,7 +157,9 @@ pub fn ingest_with(
     name_source_systems(lake)?;
     let files = expand_paths(paths)?;
     let mut report = IngestReport::default();
-    let mut pending: Vec<(((sources::registry::Stage, usize), usize), SourceFile, Recognised)> = Vec::new();
+    // Each file recognised, with its place in the load: by stage and format, then by table.
+    type LoadOrder = ((sources::registry::Stage, usize), usize);
+    let mut pending: Vec<(LoadOrder, SourceFile, Recognised)> = Vec::new();
     let mut seen: HashMap<FileIdentity, PathBuf> = HashMap::new();
     let ingested = lake.ingested_files()?;
     for path in files {

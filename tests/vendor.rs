@@ -1497,6 +1497,59 @@ fn kev_entries_and_cvrf_vulnerabilities_that_cannot_be_rows_are_quarantined_with
 }
 
 #[test]
+fn a_kev_catalog_larger_than_a_chunk_streams_in_chunks_and_is_still_one_file() {
+    // 200,001 entries: more than one chunk of items (`canonical_csv::CHUNK_ROWS`). The catalog's
+    // version comes after its list, as a re-export may order it; the last entry repeats the
+    // first, so a key seen in the first chunk must still be known in the second.
+    let entries = 200_001;
+    let dir = TempDir::new().unwrap();
+    let catalog = dir.path().join("known_exploited_vulnerabilities.json");
+    let mut text = String::from(r#"{"title": "CISA Catalog", "vulnerabilities": ["#);
+    for i in 1..=entries {
+        let cve = if i == entries { 1 } else { i };
+        text.push_str(&format!(
+            r#"{}{{"cveID": "CVE-2026-{cve}", "vendorProject": "Microsoft", "product": "Windows", "dateAdded": "2026-10-14", "dueDate": "2026-11-04", "knownRansomwareCampaignUse": "Unknown", "cwes": ["CWE-787"]}}"#,
+            if i == 1 { "" } else { "," }
+        ));
+    }
+    text.push_str(r#"], "catalogVersion": "2026.10.15", "dateReleased": "2026-10-15T17:02:11.000Z"}"#);
+    std::fs::write(&catalog, text).unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let report = ingest::ingest(&Config::default(), &lake, &[catalog]).unwrap();
+    let Outcome::Loaded(loaded) = &report.files[0].outcome else {
+        panic!("{report:#?}")
+    };
+    assert_eq!(
+        (loaded.rows_read, loaded.rows_quarantined),
+        (entries, 1),
+        "{loaded:#?}"
+    );
+    assert_eq!(
+        rows(
+            &lake,
+            "select count(*), count(distinct cve_id), min(catalog_version), max(catalog_version),
+                    cast(min(_export_date) as varchar), cast(max(_export_date) as varchar)
+             from kev"
+        ),
+        [row(&[
+            &(entries - 1).to_string(),
+            &(entries - 1).to_string(),
+            "2026.10.15",
+            "2026.10.15",
+            "2026-10-15",
+            "2026-10-15"
+        ])]
+    );
+    assert_eq!(
+        rows(
+            &lake,
+            "select table_name, cast(line as varchar), reason from quarantine"
+        ),
+        [row(&["kev", &entries.to_string(), "duplicate_key"])]
+    );
+}
+
+#[test]
 fn a_kev_ransomware_word_other_than_known_or_unknown_loads_as_not_recorded_with_a_warning() {
     let dir = TempDir::new().unwrap();
     let catalog = dir.path().join("known_exploited_vulnerabilities.json");

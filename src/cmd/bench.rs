@@ -6,7 +6,7 @@
 //! the reference (DuckDB alone converting the same files to Parquet and computing every KPI over
 //! them with the same SQL, in one process, measured in the same run, since shared machines are
 //! too noisy for absolute times to compare), each day's ingest into the growing lake, the KPIs of
-//! the whole period, and a 100-row file into the full lake.
+//! the whole period, a 100-row file into the full lake, and a large KEV catalog (`--kev-entries`).
 //! Speed and memory targets live here, never in timed tests.
 
 use std::path::{Path, PathBuf};
@@ -49,6 +49,9 @@ pub struct Args {
     /// Skip the DuckDB reference step
     #[arg(long)]
     pub no_reference: bool,
+    /// Entries of the CISA KEV catalog ingested last (the real one has ~1,500; 0 skips the step)
+    #[arg(long, default_value_t = 100_000)]
+    pub kev_entries: u64,
     /// (internal) Run the DuckDB reference over a work folder, in this process
     #[arg(long, hide = true, value_name = "DIR")]
     pub duckdb_reference: Option<PathBuf>,
@@ -177,6 +180,21 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
     )?;
     report("a 100-row file into the full lake", 100, &m)?;
     steps.push(("small".into(), 100, m));
+    if args.kev_entries > 0 {
+        let catalog = work.join("known_exploited_vulnerabilities.json");
+        let bytes = msp.write_kev_catalog(&catalog, args.kev_entries)?;
+        let m = measure(
+            &exe,
+            &["--lake", &lake_arg, "ingest", &catalog.to_string_lossy()],
+            &work,
+        )?;
+        report(
+            &format!("a KEV catalog of {:.0} MB", bytes as f64 / 1e6),
+            args.kev_entries,
+            &m,
+        )?;
+        steps.push(("kev".into(), args.kev_entries, m));
+    }
 
     summarise(&steps)?;
     if args.keep || args.work.is_some() {

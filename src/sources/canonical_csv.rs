@@ -35,12 +35,7 @@ pub fn read_from_disk(
     file: &SourceFile,
     on_chunk: &mut dyn FnMut(AdapterOutput) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut input = std::io::BufReader::with_capacity(1 << 20, open_file(file)?);
-    let encoding = if skip_bom(&mut input, file)? {
-        text::TextEncoding::Utf8Bom
-    } else {
-        text::TextEncoding::Utf8
-    };
+    let (input, encoding) = file.utf8_reader(1 << 20)?;
     read_records(file, input, encoding, on_chunk)
 }
 
@@ -205,16 +200,11 @@ fn split_records<R: Read>(
 
 /// Which canonical table a plain UTF-8 file on disk holds, from its first line alone.
 pub fn table_on_disk(file: &SourceFile) -> Result<&'static Table, FileError> {
-    let mut input = std::io::BufReader::new(open_file(file)?);
-    skip_bom(&mut input, file)?;
+    let (mut input, _) = file.utf8_reader(1 << 16)?;
     let start = input
         .fill_buf()
         .map_err(|e| FileError::whole(&file.path, format!("cannot read: {e}")))?;
-    if start
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|b| matches!(b, b'{' | b'['))
-    {
+    if super::json::starts_as_json(start) {
         return Err(FileError::whole(&file.path, "a JSON document, not a CSV file"));
     }
     let mut reader = csv::ReaderBuilder::new().from_reader(input);
@@ -227,33 +217,6 @@ pub fn table_of(file: &SourceFile, text: &str) -> Result<&'static Table, FileErr
     let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
     let headers = normalised_headers(file, &mut reader)?;
     detect_table(&headers, &file.name()).map_err(|m| FileError::at(&file.path, 1, None, m))
-}
-
-/// Whether a file starts with the UTF-8 byte-order mark.
-pub fn starts_with_bom(file: &SourceFile) -> bool {
-    let mut start = [0u8; 3];
-    open_file(file)
-        .and_then(|mut f| {
-            f.read_exact(&mut start)
-                .map_err(|e| FileError::whole(&file.path, e.to_string()))
-        })
-        .is_ok_and(|()| start == [0xEF, 0xBB, 0xBF])
-}
-
-fn open_file(file: &SourceFile) -> Result<std::fs::File, FileError> {
-    std::fs::File::open(&file.path).map_err(|e| FileError::whole(&file.path, format!("cannot read: {e}")))
-}
-
-/// Consumes a UTF-8 byte-order mark at the start of `input`, if there is one.
-fn skip_bom(input: &mut impl BufRead, file: &SourceFile) -> Result<bool, FileError> {
-    let start = input
-        .fill_buf()
-        .map_err(|e| FileError::whole(&file.path, format!("cannot read: {e}")))?;
-    let bom = start.starts_with(&[0xEF, 0xBB, 0xBF]);
-    if bom {
-        input.consume(3);
-    }
-    Ok(bom)
 }
 
 fn normalised_headers<R: Read>(

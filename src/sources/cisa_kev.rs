@@ -2,13 +2,13 @@
 //! (`known_exploited_vulnerabilities.json`): `{"title", "catalogVersion", "dateReleased", "count",
 //! "vulnerabilities": [{"cveID", "vendorProject", "product", "vulnerabilityName", "dateAdded",
 //! "shortDescription", "requiredAction", "dueDate", "knownRansomwareCampaignUse", "notes",
-//! "cwes"}]}`. One `kev` row per CVE.
+//! "cwes"}]}`. One `kev` row per CVE, read entry by entry as the file streams.
 
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use super::registry::{Adapter, FormatSpec, Reads, Stage};
-use super::{FileError, RowSink, SourceFile, json};
+use super::registry::{Adapter, FormatSpec, ListReader, Reads, Stage};
+use super::{RowSink, json};
 use crate::canonical::KEV;
 use crate::config::DateCulture;
 
@@ -18,10 +18,17 @@ pub static ADAPTER: Adapter = Adapter {
     formats: &[FormatSpec {
         name: "cisa-kev-json",
         stage: Stage::Reference,
-        reads: Reads::Json {
+        reads: Reads::JsonList {
             recognises: |p| recognises(p.document),
-            read: |file, doc, _, sink, warnings| read_catalog(file, doc, sink, warnings),
-            released: Some(released),
+            document: "the KEV catalog",
+            list: "vulnerabilities",
+            reader: |catalog| {
+                Box::new(CatalogReader {
+                    version: json::text(catalog, "catalogVersion"),
+                    unknown_words: Default::default(),
+                })
+            },
+            released,
         },
     }],
 };
@@ -38,24 +45,15 @@ pub fn released(document: &Value) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
 }
 
-pub fn read_catalog(
-    file: &SourceFile,
-    document: &Value,
-    sink: &mut RowSink,
-    warnings: &mut Vec<String>,
-) -> Result<u64, FileError> {
-    let version = json::text(document, "catalogVersion");
-    // A catalog whose list is not a list would load nothing and look like an empty catalog:
-    // refused, so that no exposure reads 0 for want of a readable file.
-    let Some(entries) = json::field(document, "vulnerabilities").and_then(Value::as_array) else {
-        return Err(FileError::whole(
-            &file.path,
-            "the KEV catalog's `vulnerabilities` is not a list",
-        ));
-    };
-    // Words other than CISA's two, by how often: the entry loads with the flag not recorded.
-    let mut unknown_words = std::collections::BTreeMap::<String, u64>::new();
-    for (i, entry) in entries.iter().enumerate() {
+/// Reads the catalog's entries.
+struct CatalogReader {
+    version: String,
+    /// Words other than CISA's two, by how often: the entry loads with the flag not recorded.
+    unknown_words: std::collections::BTreeMap<String, u64>,
+}
+
+impl ListReader for CatalogReader {
+    fn item(&mut self, number: u64, entry: &Value, sink: &mut RowSink) -> u64 {
         // `Known` when CISA knows of ransomware campaigns using it, `Unknown` otherwise; absent
         // from catalogs older than the field.
         let word = json::text(entry, "knownRansomwareCampaignUse");
@@ -64,13 +62,13 @@ pub fn read_catalog(
             "unknown" => "false",
             "" => "",
             _ => {
-                *unknown_words.entry(word.trim().to_string()).or_default() += 1;
+                *self.unknown_words.entry(word.trim().to_string()).or_default() += 1;
                 ""
             }
         };
         sink.push(
             &KEV,
-            i as u64 + 1,
+            number,
             &[
                 ("cve_id", json::text(entry, "cveID").trim().to_ascii_uppercase()),
                 ("vendor_project", json::text(entry, "vendorProject")),
@@ -79,21 +77,25 @@ pub fn read_catalog(
                 ("date_added", json::text(entry, "dateAdded")),
                 ("due_date", json::text(entry, "dueDate")),
                 ("known_ransomware_use", ransomware.to_string()),
-                ("catalog_version", version.clone()),
+                ("catalog_version", self.version.clone()),
             ],
         );
+        1
     }
-    if !unknown_words.is_empty() {
-        let words: Vec<String> = unknown_words
-            .iter()
-            .map(|(w, n)| format!("`{w}` ({n})"))
-            .collect();
-        warnings.push(format!(
-            "knownRansomwareCampaignUse other than Known or Unknown: {}; read as not recorded",
-            words.join(", ")
-        ));
+
+    fn finish(&mut self, _: u64, warnings: &mut Vec<String>) {
+        if !self.unknown_words.is_empty() {
+            let words: Vec<String> = self
+                .unknown_words
+                .iter()
+                .map(|(w, n)| format!("`{w}` ({n})"))
+                .collect();
+            warnings.push(format!(
+                "knownRansomwareCampaignUse other than Known or Unknown: {}; read as not recorded",
+                words.join(", ")
+            ));
+        }
     }
-    Ok(entries.len() as u64)
 }
 
 /// The catalog as CISA publishes it, from `kev` rows (the sample MSP's reference data).

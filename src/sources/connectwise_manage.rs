@@ -21,7 +21,6 @@ pub static ADAPTER: Adapter = Adapter {
         reads: Reads::Json {
             recognises: |p| p.record_has(&["recordType", "board", "summary"]),
             read: |_, doc, ctx, sink, warnings| Ok(read_tickets(doc, ctx, sink, warnings)),
-            released: None,
         },
     }],
 };

@@ -30,7 +30,6 @@ pub static ADAPTER: Adapter = Adapter {
                     p.document_has("sites") || p.record_has(&["autotaskCompanyId", "devicesStatus"])
                 },
                 read: |_, doc, ctx, sink, warnings| Ok(read_sites_json(doc, ctx, sink, warnings)),
-                released: None,
             },
         },
         FormatSpec {
@@ -52,7 +51,6 @@ pub static ADAPTER: Adapter = Adapter {
                         || p.record_has(&["siteUid", "deviceType"])
                 },
                 read: read_devices_json,
-                released: None,
             },
         },
         FormatSpec {
@@ -69,7 +67,6 @@ pub static ADAPTER: Adapter = Adapter {
             reads: Reads::Json {
                 recognises: |p| p.alert_has(&["alertUid", "alertContext"]),
                 read: |_, doc, ctx, sink, warnings| Ok(read_patch_alerts(doc, ctx, sink, warnings)),
-                released: None,
             },
         },
     ],

@@ -76,6 +76,24 @@ impl SourceFile {
         std::fs::read(&self.path).map_err(|e| FileError::whole(&self.path, format!("cannot read: {e}")))
     }
 
+    /// The text of a plain UTF-8 file as it streams from disk, after its byte-order mark if it
+    /// has one (which the encoding says).
+    pub fn utf8_reader(
+        &self,
+        capacity: usize,
+    ) -> Result<(std::io::BufReader<std::fs::File>, text::TextEncoding), FileError> {
+        use std::io::BufRead;
+        let cannot = |e: std::io::Error| FileError::whole(&self.path, format!("cannot read: {e}"));
+        let mut input =
+            std::io::BufReader::with_capacity(capacity, std::fs::File::open(&self.path).map_err(cannot)?);
+        let bom = input.fill_buf().map_err(cannot)?.starts_with(&[0xEF, 0xBB, 0xBF]);
+        if bom {
+            input.consume(3);
+            return Ok((input, text::TextEncoding::Utf8Bom));
+        }
+        Ok((input, text::TextEncoding::Utf8))
+    }
+
     /// The name recorded in the lake's lineage columns and quarantine.
     pub fn name(&self) -> String {
         self.path.file_name().map_or_else(

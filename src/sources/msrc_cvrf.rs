@@ -3,15 +3,16 @@
 //! month's `Vulnerability` list, each with its `CVE`, `Threats` (type 1 the exploitability
 //! assessment, `Publicly Disclosed:Yes;Exploited:No;...`; type 3 the severity, per product),
 //! `CVSSScoreSets` (per product) and `Remediations` (type 2 a vendor fix, whose description is the
-//! KB number, `5044284`). One `patch_cves` row per KB and CVE.
+//! KB number, `5044284`). One `patch_cves` row per KB and CVE, read vulnerability by
+//! vulnerability as the file streams.
 
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use super::registry::{Adapter, FormatSpec, Reads, Stage};
-use super::{FileError, RowSink, SourceFile, json};
+use super::registry::{Adapter, FormatSpec, ListReader, Reads, Stage};
+use super::{RowSink, json};
 use crate::canonical::PATCH_CVES;
 use crate::config::DateCulture;
 
@@ -21,10 +22,18 @@ pub static ADAPTER: Adapter = Adapter {
     formats: &[FormatSpec {
         name: "msrc-cvrf-json",
         stage: Stage::Reference,
-        reads: Reads::Json {
+        reads: Reads::JsonList {
             recognises: |p| recognises(p.document),
-            read: |file, doc, _, sink, warnings| read_document(file, doc, sink, warnings),
-            released: Some(released),
+            document: "the CVRF document",
+            list: "Vulnerability",
+            reader: |document| {
+                Box::new(DocumentReader {
+                    source: document_id(document),
+                    rows: 0,
+                    without_kb: 0,
+                })
+            },
+            released,
         },
     }],
 };
@@ -82,23 +91,17 @@ fn worst_severity(threats: &[Value]) -> String {
         .map_or_else(String::new, |i| ORDER[i].to_string())
 }
 
-pub fn read_document(
-    file: &SourceFile,
-    document: &Value,
-    sink: &mut RowSink,
-    warnings: &mut Vec<String>,
-) -> Result<u64, FileError> {
-    let source = document_id(document);
-    // Not a list: nothing would load and the month would look free of fixes. Refused.
-    let Some(vulnerabilities) = json::field(document, "Vulnerability").and_then(Value::as_array) else {
-        return Err(FileError::whole(
-            &file.path,
-            "the CVRF document's `Vulnerability` is not a list",
-        ));
-    };
-    let mut line = 0;
-    let mut without_kb = 0;
-    for vulnerability in vulnerabilities {
+/// Reads the document's vulnerabilities.
+struct DocumentReader {
+    /// The document's id, each row's `source_document`.
+    source: String,
+    /// Rows so far: a row's number in quarantine.
+    rows: u64,
+    without_kb: u64,
+}
+
+impl ListReader for DocumentReader {
+    fn item(&mut self, _: u64, vulnerability: &Value, sink: &mut RowSink) -> u64 {
         let cve = json::text(vulnerability, "CVE").trim().to_ascii_uppercase();
         let list = |name: &str| {
             json::field(vulnerability, name)
@@ -131,13 +134,14 @@ pub fn read_document(
             })
             .collect();
         if kbs.is_empty() {
-            without_kb += 1;
+            self.without_kb += 1;
         }
+        let rows = kbs.len() as u64;
         for kb in kbs {
-            line += 1;
+            self.rows += 1;
             sink.push(
                 &PATCH_CVES,
-                line,
+                self.rows,
                 &[
                     ("patch_id", kb),
                     ("cve_id", cve.clone()),
@@ -148,19 +152,22 @@ pub fn read_document(
                         "publicly_disclosed",
                         assessed(&exploitability, "Publicly Disclosed"),
                     ),
-                    ("source_document", source.clone()),
+                    ("source_document", self.source.clone()),
                 ],
             );
         }
+        rows
     }
-    if without_kb > 0 {
-        warnings.push(format!(
-            "{without_kb} of {} vulnerabilities name no KB among their vendor fixes (cloud services, \
-             release notes): no patch_cves row for them",
-            vulnerabilities.len()
-        ));
+
+    fn finish(&mut self, vulnerabilities: u64, warnings: &mut Vec<String>) {
+        if self.without_kb > 0 {
+            warnings.push(format!(
+                "{} of {vulnerabilities} vulnerabilities name no KB among their vendor fixes (cloud \
+                 services, release notes): no patch_cves row for them",
+                self.without_kb
+            ));
+        }
     }
-    Ok(line)
 }
 
 /// A month's CVRF document as the Security Update Guide serves it, from `patch_cves` rows of one

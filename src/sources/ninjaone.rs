@@ -29,7 +29,6 @@ pub static ADAPTER: Adapter = Adapter {
             reads: Reads::Json {
                 recognises: |p| p.document_has("organizations") || p.record_has(&["nodeApprovalMode"]),
                 read: |_, doc, ctx, sink, _| Ok(read_organizations(doc, ctx, sink)),
-                released: None,
             },
         },
         FormatSpec {
@@ -38,7 +37,6 @@ pub static ADAPTER: Adapter = Adapter {
             reads: Reads::Json {
                 recognises: |p| p.record_has(&["nodeClass"]),
                 read: |file, doc, ctx, sink, _| read_devices(file, doc, ctx, sink),
-                released: None,
             },
         },
         FormatSpec {
@@ -47,7 +45,6 @@ pub static ADAPTER: Adapter = Adapter {
             reads: Reads::Json {
                 recognises: |p| is_patch_query(p) && !lists_installs(p),
                 read: read_os_patches,
-                released: None,
             },
         },
         FormatSpec {
@@ -56,7 +53,6 @@ pub static ADAPTER: Adapter = Adapter {
             reads: Reads::Json {
                 recognises: |p| is_patch_query(p) && lists_installs(p),
                 read: |file, doc, ctx, sink, _| read_os_patch_installs(file, doc, ctx, sink),
-                released: None,
             },
         },
         FormatSpec {

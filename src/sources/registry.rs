@@ -71,11 +71,24 @@ pub type CsvReader =
 pub enum Reads {
     /// Canonical CSV: recognised by its header, streamed from disk a chunk at a time.
     Canonical,
+    /// A JSON document read whole: a page or an export of a tool's records.
     Json {
         recognises: fn(&JsonProbe) -> bool,
         read: JsonReader,
-        /// The document's own release date, for reference data whose newer release wins.
-        released: Option<fn(&Value) -> Option<NaiveDate>>,
+    },
+    /// A reference document with one long list (CISA's catalog, a month of MSRC's CVRF): its
+    /// items are read one at a time as the file streams from disk and handed on in chunks, so a
+    /// document of any size is never held, as a document or as rows.
+    JsonList {
+        recognises: fn(&JsonProbe) -> bool,
+        /// What the document is, for messages: "the KEV catalog".
+        document: &'static str,
+        /// The key of its list (case ignored).
+        list: &'static str,
+        /// A reader of the items, from the document in outline (its own fields whole).
+        reader: fn(&Value) -> Box<dyn ListReader>,
+        /// The document's own release date: a newer release's rows replace an older one's.
+        released: fn(&Value) -> Option<NaiveDate>,
     },
     Csv {
         /// Header names that together say the file is this export (case and spacing ignored).
@@ -84,7 +97,16 @@ pub enum Reads {
     },
 }
 
-/// What JSON recognition looks at: the document, one of its records and one of its alerts.
+/// Reads the items of a `JsonList` document.
+pub trait ListReader {
+    /// Reads one item (numbered from 1) into the sink, returning the rows it read.
+    fn item(&mut self, number: u64, item: &Value, sink: &mut RowSink) -> u64;
+    /// What there is to say once every item is read.
+    fn finish(&mut self, items: u64, warnings: &mut Vec<String>);
+}
+
+/// What JSON recognition looks at: the document in outline (`json::Outline`), one of its
+/// records and one of its alerts.
 pub struct JsonProbe<'a> {
     pub document: &'a Value,
     pub record: &'a Value,
@@ -195,7 +217,10 @@ pub struct Recognised {
 
 #[derive(Debug)]
 enum Content {
-    Json(Value),
+    Json {
+        outline: json::Outline,
+        text: json::JsonText,
+    },
     Csv(String),
     /// A canonical CSV in plain UTF-8, read from disk as it is ingested.
     CanonicalCsvOnDisk,
@@ -220,49 +245,62 @@ pub fn recognise(file: &SourceFile, forced: Option<Format>) -> Result<Recognised
         && forced.is_none_or(Format::is_canonical)
         && canonical_csv::table_on_disk(file).is_ok()
     {
-        let encoding = if canonical_csv::starts_with_bom(file) {
-            text::TextEncoding::Utf8Bom
-        } else {
-            text::TextEncoding::Utf8
-        };
+        let (_, encoding) = file.utf8_reader(64)?;
         return Ok(Recognised {
             format: Format::canonical(),
             encoding,
             content: Content::CanonicalCsvOnDisk,
         });
     }
-    let (text, encoding) = text::decode(&file.bytes()?)
-        .map_err(|e| FileError::at(&file.path, e.line, Some(e.column), e.message))?;
-    let is_json = text.trim_start().starts_with(['{', '[']);
-    if is_json {
-        let document = json::parse(file, &text)?;
-        let format = match forced {
-            Some(f) => f,
-            None => json_format(&document).ok_or_else(|| {
-                FileError::whole(
-                    &file.path,
-                    format!(
-                        "unrecognised export: {}. Known formats: {} (force one with --source)",
-                        json::shape(&document),
-                        Format::names()
-                    ),
-                )
-            })?,
-        };
-        return Ok(Recognised {
-            format,
-            encoding,
-            content: Content::Json(document),
-        });
-    }
+    // JSON in plain UTF-8 is read from disk as it streams; anything else is decoded whole.
+    let on_disk = if file.plain_utf8 {
+        let (mut input, encoding) = file.utf8_reader(1 << 16)?;
+        let start = std::io::BufRead::fill_buf(&mut input)
+            .map_err(|e| FileError::whole(&file.path, format!("cannot read: {e}")))?;
+        json::starts_as_json(start).then_some(encoding)
+    } else {
+        None
+    };
+    let (json_text, encoding) = match on_disk {
+        Some(encoding) => (json::JsonText::OnDisk, encoding),
+        None => {
+            let (text, encoding) = text::decode(&file.bytes()?)
+                .map_err(|e| FileError::at(&file.path, e.line, Some(e.column), e.message))?;
+            if !json::starts_as_json(text.as_bytes()) {
+                let format = match forced {
+                    Some(f) => f,
+                    None => csv_format(file, &text)?,
+                };
+                return Ok(Recognised {
+                    format,
+                    encoding,
+                    content: Content::Csv(text),
+                });
+            }
+            (json::JsonText::Decoded(text), encoding)
+        }
+    };
+    let outline = json_text.outline(file)?;
     let format = match forced {
         Some(f) => f,
-        None => csv_format(file, &text)?,
+        None => json_format(&outline.document).ok_or_else(|| {
+            FileError::whole(
+                &file.path,
+                format!(
+                    "unrecognised export: {}. Known formats: {} (force one with --source)",
+                    json::shape(&outline),
+                    Format::names()
+                ),
+            )
+        })?,
     };
     Ok(Recognised {
         format,
         encoding,
-        content: Content::Csv(text),
+        content: Content::Json {
+            outline,
+            text: json_text,
+        },
     })
 }
 
@@ -282,7 +320,10 @@ fn json_format(document: &Value) -> Option<Format> {
             record: records.get(i).unwrap_or(document),
             alert: alerts.get(i).unwrap_or(document),
         };
-        Format::all().find(|f| matches!(f.spec.reads, Reads::Json { recognises, .. } if recognises(&probe)))
+        Format::all().find(|f| match f.spec.reads {
+            Reads::Json { recognises, .. } | Reads::JsonList { recognises, .. } => recognises(&probe),
+            _ => false,
+        })
     })
 }
 
@@ -310,8 +351,9 @@ fn csv_format(file: &SourceFile, text: &str) -> Result<Format, FileError> {
     ))
 }
 
-/// Reads a recognised file into canonical rows, handing them to `on_chunk`: a canonical CSV in
-/// chunks of `canonical_csv::CHUNK_ROWS` rows as it streams from disk, any other export in one.
+/// Reads a recognised file into canonical rows, handing them to `on_chunk`: a canonical CSV or
+/// a reference document in chunks of `canonical_csv::CHUNK_ROWS` rows or items as it streams
+/// from disk, any other export in one.
 pub fn read(
     file: &SourceFile,
     recognised: Recognised,
@@ -322,6 +364,52 @@ pub fn read(
         (Reads::Canonical, Content::CanonicalCsvOnDisk) => canonical_csv::read_from_disk(file, on_chunk),
         (Reads::Canonical, Content::Csv(text)) => {
             canonical_csv::read_text(file, text, recognised.encoding, on_chunk)
+        }
+        (
+            &Reads::JsonList {
+                document: what,
+                list,
+                reader,
+                released,
+                ..
+            },
+            Content::Json { outline, text },
+        ) => {
+            let mut reader = reader(&outline.document);
+            let document_date = released(&outline.document);
+            let mut sink = RowSink::new(&file.name());
+            let mut hand_on = |sink: &mut RowSink, rows_read: u64, warnings: Vec<String>| {
+                let mut chunk = sink.take_chunk(rows_read, warnings, recognised.encoding);
+                chunk.document_date = document_date;
+                on_chunk(chunk)
+            };
+            let (mut rows_read, mut items_held) = (0, 0);
+            let listed = text.for_each_item(file, list, &mut |number, item| {
+                rows_read += reader.item(number, &item, &mut sink);
+                items_held += 1;
+                if items_held == canonical_csv::CHUNK_ROWS {
+                    hand_on(&mut sink, std::mem::take(&mut rows_read), Vec::new())?;
+                    items_held = 0;
+                }
+                Ok(())
+            })?;
+            // A document whose list is not a list would load nothing and look like an empty
+            // catalog, a month without fixes: refused, so that nothing reads 0 for want of a
+            // readable file.
+            let items = match listed {
+                json::Listed::Items(items) => items,
+                json::Listed::NotAList => {
+                    return Err(
+                        FileError::whole(&file.path, format!("{what}'s `{list}` is not a list")).into(),
+                    );
+                }
+                json::Listed::Absent => {
+                    return Err(FileError::whole(&file.path, format!("{what} has no `{list}` list")).into());
+                }
+            };
+            let mut warnings = Vec::new();
+            reader.finish(items, &mut warnings);
+            hand_on(&mut sink, rows_read, warnings)
         }
         _ => on_chunk(read_whole(file, recognised, ctx)?),
     }
@@ -337,27 +425,21 @@ fn read_whole(file: &SourceFile, recognised: Recognised, ctx: &Context) -> Resul
             format!("--source {} reads {what} files", recognised.format.name()),
         )
     };
-    let (rows, released) = match (&recognised.format.spec.reads, &recognised.content) {
-        (Reads::Json { read, released, .. }, Content::Json(doc)) => (
-            read(file, doc, ctx, &mut sink, &mut warnings)?,
-            released.and_then(|released| released(doc)),
-        ),
-        (Reads::Csv { read, .. }, Content::Csv(text)) => (
-            read(
-                file,
-                &VendorCsv::parse(file, text)?,
-                ctx,
-                &mut sink,
-                &mut warnings,
-            )?,
-            None,
-        ),
-        (_, Content::Json(_)) => return Err(wrong_kind("CSV")),
+    let rows = match (&recognised.format.spec.reads, &recognised.content) {
+        (Reads::Json { read, .. }, Content::Json { text, .. }) => {
+            read(file, &text.parse(file)?, ctx, &mut sink, &mut warnings)?
+        }
+        (Reads::Csv { read, .. }, Content::Csv(text)) => read(
+            file,
+            &VendorCsv::parse(file, text)?,
+            ctx,
+            &mut sink,
+            &mut warnings,
+        )?,
+        (_, Content::Json { .. }) => return Err(wrong_kind("CSV")),
         (_, Content::Csv(_) | Content::CanonicalCsvOnDisk) => return Err(wrong_kind("JSON")),
     };
-    let mut output = sink.finish(rows, warnings, recognised.encoding);
-    output.document_date = released;
-    Ok(output)
+    Ok(sink.finish(rows, warnings, recognised.encoding))
 }
 
 #[cfg(test)]

@@ -32,7 +32,6 @@ pub static ADAPTER: Adapter = Adapter {
             reads: Reads::Json {
                 recognises: |p| p.record_has(&["companyName", "companyType"]),
                 read: |_, doc, ctx, sink, warnings| Ok(read_companies(doc, ctx, sink, warnings)),
-                released: None,
             },
         },
         FormatSpec {
@@ -41,7 +40,6 @@ pub static ADAPTER: Adapter = Adapter {
             reads: Reads::Json {
                 recognises: lookups::is_picklist_export,
                 read: |_, doc, _, sink, _| Ok(read_picklists(doc, sink)),
-                released: None,
             },
         },
         FormatSpec {
@@ -50,7 +48,6 @@ pub static ADAPTER: Adapter = Adapter {
             reads: Reads::Json {
                 recognises: |p| p.record_has(&["ticketID", "isApproved"]),
                 read: |_, doc, ctx, sink, _| Ok(read_approvals(doc, ctx, sink)),
-                released: None,
             },
         },
         FormatSpec {
@@ -59,7 +56,6 @@ pub static ADAPTER: Adapter = Adapter {
             reads: Reads::Json {
                 recognises: |p| p.record_has(&["changeRequestTicketID"]),
                 read: |_, doc, _, sink, _| Ok(read_links(doc, sink)),
-                released: None,
             },
         },
         FormatSpec {
@@ -68,7 +64,6 @@ pub static ADAPTER: Adapter = Adapter {
             reads: Reads::Json {
                 recognises: tickets::is_tickets_page,
                 read: |_, doc, ctx, sink, warnings| Ok(read_tickets(doc, ctx, sink, warnings)),
-                released: None,
             },
         },
     ],
