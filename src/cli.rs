@@ -53,6 +53,7 @@ pub struct GlobalArgs {
 pub enum Command {
     Init(cmd::init::Args),
     Ingest(cmd::ingest::Args),
+    Collect(cmd::collect::Args),
     Kpi(cmd::kpi::Args),
     Report(cmd::report::Args),
     Query(cmd::query::Args),
@@ -73,7 +74,7 @@ const HTTP_STACK_LOG_TARGETS: [&str; 4] = ["ureq", "ureq_proto", "rustls", "webp
 
 pub fn init_logging(cli: &Cli) -> std::io::Result<()> {
     let global = &cli.global;
-    let unattended = matches!(cli.command, Command::Run(_));
+    let unattended = matches!(cli.command, Command::Run(_) | Command::Collect(_));
     let default = match (global.verbose, unattended) {
         (0, false) => "warn",
         (0, true) | (1, _) => "info",

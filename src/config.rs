@@ -29,6 +29,7 @@ pub struct Config {
     pub alerts: AlertSettings,
     pub tickets: TicketSettings,
     pub evidence: EvidenceSettings,
+    pub collect: CollectSettings,
     /// The folder relative paths in this file are resolved against (the file's own folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -300,9 +301,91 @@ impl Default for Config {
             alerts: AlertSettings::default(),
             tickets: TicketSettings::default(),
             evidence: EvidenceSettings::default(),
+            collect: CollectSettings::default(),
             base_dir: PathBuf::from("."),
         }
     }
+}
+
+/// The sources `govpack collect` (and every run, first) pulls from the vendors' APIs into the
+/// inbox. Credentials come from the environment only (see `collect`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollectSettings {
+    /// The sources a run collects (`COLLECTORS`); none by default.
+    pub sources: Vec<String>,
+    /// Incremental sources re-read this many days before their watermark.
+    pub overlap_days: u32,
+    /// An answer larger than this is refused, not read.
+    pub max_response_mb: u64,
+    /// The most pages one dataset may take: a server that pages forever is stopped.
+    pub max_pages: u32,
+    pub timeout_seconds: u64,
+    /// A request that fails in a way that may pass (timeout, 429, 5xx) is retried this many times,
+    /// waiting retry_backoff_ms, then twice that, and so on (or what a 429 asks, if longer).
+    pub retries: u32,
+    pub retry_backoff_ms: u64,
+    pub cisa_kev: CisaKevCollect,
+    pub msrc_cvrf: MsrcCvrfCollect,
+    pub datto_rmm: DattoRmmCollect,
+}
+
+impl Default for CollectSettings {
+    fn default() -> Self {
+        CollectSettings {
+            sources: Vec::new(),
+            overlap_days: 2,
+            max_response_mb: 256,
+            max_pages: 10_000,
+            timeout_seconds: 60,
+            retries: 4,
+            retry_backoff_ms: 2000,
+            cisa_kev: CisaKevCollect::default(),
+            msrc_cvrf: MsrcCvrfCollect::default(),
+            datto_rmm: DattoRmmCollect::default(),
+        }
+    }
+}
+
+/// The collectors this govpack has, by the name `collect.sources` and `govpack collect` use.
+pub const COLLECTORS: [&str; 3] = ["cisa-kev", "msrc-cvrf", "datto-rmm"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CisaKevCollect {
+    pub url: String,
+}
+
+impl Default for CisaKevCollect {
+    fn default() -> Self {
+        CisaKevCollect {
+            url: "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MsrcCvrfCollect {
+    pub api_url: String,
+    /// The snapshot's month and the months before it.
+    pub months: u32,
+}
+
+impl Default for MsrcCvrfCollect {
+    fn default() -> Self {
+        MsrcCvrfCollect {
+            api_url: "https://api.msrc.microsoft.com/cvrf/v3.0".into(),
+            months: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DattoRmmCollect {
+    /// The account's platform API URL, e.g. https://merlot-api.centrastage.net.
+    pub api_url: String,
 }
 
 /// How evidence bundles are sealed.
@@ -325,9 +408,12 @@ pub struct RunSettings {
     /// Also accepted as `stale_client_days`: the clients are the MSP's tenants.
     #[serde(alias = "stale_client_days")]
     pub stale_tenant_days: u32,
-    /// The longest a run spends on HTTP (alerts, tickets) in all, from its first request, while
-    /// it holds the lake's lock.
+    /// The longest a run spends on HTTP (collectors, alerts, tickets) in all, from its first
+    /// request, while it holds the lake's lock.
     pub http_deadline_seconds: u64,
+    /// `status --check` fails when no daily or weekly run finished, or a collected source was not
+    /// collected, within this many hours.
+    pub max_age_hours: u32,
 }
 
 impl Default for RunSettings {
@@ -338,6 +424,7 @@ impl Default for RunSettings {
             output: PathBuf::from("output"),
             stale_tenant_days: 8,
             http_deadline_seconds: 600,
+            max_age_hours: 36,
         }
     }
 }
@@ -716,6 +803,35 @@ impl Config {
             web_address("alerts.detail_url", url)?;
         }
         web_address("tickets.zone_lookup_url", &self.tickets.zone_lookup_url)?;
+        let collect = &self.collect;
+        for (i, source) in collect.sources.iter().enumerate() {
+            one_of(format!("collect.sources[{i}]"), source, &COLLECTORS)?;
+        }
+        web_address("collect.cisa_kev.url", &collect.cisa_kev.url)?;
+        web_address("collect.msrc_cvrf.api_url", &collect.msrc_cvrf.api_url)?;
+        if !collect.datto_rmm.api_url.is_empty() {
+            web_address("collect.datto_rmm.api_url", &collect.datto_rmm.api_url)?;
+        } else if collect.sources.iter().any(|s| s == "datto-rmm") {
+            return Err(
+                "collect.datto_rmm.api_url: collect.sources has datto-rmm but its API URL is not set \
+                        (the account's platform, e.g. https://merlot-api.centrastage.net)"
+                    .into(),
+            );
+        }
+        if !(1..=36).contains(&collect.msrc_cvrf.months) {
+            return Err(format!(
+                "collect.msrc_cvrf.months: {} is not 1 to 36",
+                collect.msrc_cvrf.months
+            ));
+        }
+        if !(1..=4096).contains(&collect.max_response_mb)
+            || collect.max_pages == 0
+            || collect.timeout_seconds == 0
+        {
+            return Err(
+                "collect: max_response_mb must be 1 to 4096, max_pages and timeout_seconds at least 1".into(),
+            );
+        }
         if self.kpi.required_classifications.is_empty() {
             return Err("kpi.required_classifications: needs at least one classification".into());
         }

@@ -13,6 +13,7 @@ pub mod canonical;
 pub mod catalog;
 pub mod cli;
 pub mod cmd;
+pub mod collect;
 pub mod config;
 pub mod error;
 pub mod files;

@@ -49,3 +49,35 @@ select run_id, status, error from runs where status <> 'running' order by starte
 select breach_key, delivery from alerts
 where evaluated_on = (select max(l.evaluated_on) from alerts as l) and delivery in ('failed', 'undelivered')
 order by breach_key;
+
+-- Each collected dataset: its last success and its last attempt (lake table collections).
+-- name: collections
+select
+    source,
+    dataset,
+    strftime(max(ended_utc) filter (where status in ('collected', 'absent')), '%Y-%m-%d %H:%M')
+        as last_collected_utc,
+    arg_max(status, started_utc) as last_status,
+    arg_max(records, started_utc) as last_records,
+    left(arg_max(coalesce(error, ''), started_utc), 80) as last_error
+from collections
+group by all
+order by source, dataset;
+
+-- A source's last successful collection, as text and epoch seconds.
+-- name: source-collected
+select
+    strftime(max(ended_utc), '%Y-%m-%d %H:%M UTC') as collected,
+    cast(epoch(max(ended_utc)) as bigint) as collected_epoch
+from collections
+where source = {source} and status = 'collected';
+
+-- Datasets whose latest attempt, since {since} (epoch seconds), failed.
+-- name: failing-datasets
+select source, dataset, strftime(max(started_utc), '%Y-%m-%d %H:%M UTC') as attempted,
+    left(split_part(arg_max(coalesce(error, ''), started_utc), chr(10), 1), 120) as error
+from collections
+where epoch(started_utc) >= {since}
+group by all
+having arg_max(status, started_utc) = 'failed'
+order by source, dataset;

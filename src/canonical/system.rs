@@ -142,6 +142,9 @@ pub static RUNS: Table = Table {
         // Why a run that changes no data was made: a forgotten period's reason
         // (`govpack kpi --forget`). Empty in runs recorded before the column existed.
         col("note", TEXT),
+        // Datasets of collect.sources a run could not collect; empty in runs recorded before
+        // the column existed.
+        col("collections_failed", COUNT),
     ],
     key: &["run_id"],
     partitioning: Partitioning::Log,
@@ -201,13 +204,43 @@ pub static REMEDIATION_TICKETS: Table = Table {
     partitioning: Partitioning::Log,
 };
 
+/// Every dataset a collector pulled, or tried to, from a vendor's API: one row per source,
+/// dataset and attempt. `status` says whether it reached the inbox; a failed one says why.
+pub static COLLECTIONS: Table = Table {
+    name: "collections",
+    columns: &[
+        // cisa-kev, msrc-cvrf, datto-rmm, ninjaone
+        req("source", TEXT),
+        // What was pulled: catalog, 2026-Oct (a CVRF month), sites, devices, alerts-open, ...
+        req("dataset", TEXT),
+        req("snapshot_date", ColumnType::Date),
+        req("started_utc", ColumnType::Timestamp),
+        req("ended_utc", ColumnType::Timestamp),
+        // collected (every page reached the inbox), failed (nothing of it did), absent (the API
+        // has no such document yet: a CVRF month not yet published).
+        req("status", TEXT),
+        req("pages", COUNT),
+        req("records", COUNT),
+        req("bytes", COUNT),
+        req("requests", COUNT),
+        // The inbox entry it was written as.
+        col("inbox_entry", TEXT),
+        col("error", TEXT),
+        // The run that collected it; empty for `govpack collect`.
+        col("run_id", TEXT),
+    ],
+    key: &["source", "dataset", "started_utc"],
+    partitioning: Partitioning::Log,
+};
+
 /// The system tables people query, in the order the SQL session lists them after the canonical
 /// ones (`source_lookups` is the adapters' alone).
-pub const QUERIED: [&Table; 6] = [
+pub const QUERIED: [&Table; 7] = [
     &QUARANTINE,
     &INGEST_LEDGER,
     &INGEST_TENANTS,
     &RUNS,
     &ALERTS,
     &REMEDIATION_TICKETS,
+    &COLLECTIONS,
 ];

@@ -1,6 +1,7 @@
 //! One file per command. Each opens with its usage: what it reads, writes and refuses.
 
 pub mod bench;
+pub mod collect;
 pub mod config;
 pub mod demo;
 pub mod ingest;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Verify(args) => verify::run(&global, args),
         Command::Bench(args) => bench::run(&global, args),
         Command::Config(args) => config::run(&global, args),
+        Command::Collect(args) => collect::run(&global, args),
     }
 }
 

@@ -11,8 +11,12 @@
 //! - monthly: closes the previous month: its KPIs and the full pack (workbook, proof brief,
 //!   failure-pattern analysis, evidence bundle) for the portfolio and every tenant.
 //!
+//! With `collect.sources` set, every job first pulls those sources from the vendors' APIs into
+//! the inbox (`govpack collect`), then ingests it.
+//!
 //! `--as-of DATE` runs as if on that day: the same lake and day give the same outputs, so history
-//! can be re-run. The run ends `succeeded` (exit 0), `partial` (exit 1: an inbox entry failed, an
+//! can be re-run. The run ends `succeeded` (exit 0), `partial` (exit 1: a dataset could not be
+//! collected, an inbox entry failed, an
 //! alert or ticket could not be delivered (no webhook URL, a failed post, the HTTP budget used up)
 //! or a scope's monthly pack could not be written; the rest was done) or `failed` (exit 1, the
 //! error in the ledger and on stderr).
@@ -113,6 +117,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
                 + record.alerts_undelivered
                 + record.tickets_failed
                 + record.packs_failed
+                + record.collections_failed
                 > 0 =>
         {
             "partial"
@@ -153,9 +158,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     if record.status == "partial" {
         // On stderr too, so that cron mails it and a scheduler's history shows it.
         eprintln!(
-            "govpack run {}: partial: {} inbox entr(ies) failed, {} alert(s) and {} ticket(s) not delivered, \
-             {} pack(s) not written (see govpack status){}",
+            "govpack run {}: partial: {} dataset(s) not collected, {} inbox entr(ies) failed, {} alert(s) and \
+             {} ticket(s) not delivered, {} pack(s) not written (see govpack status){}",
             record.job,
+            record.collections_failed,
             record.files_failed,
             record.alerts_undelivered,
             record.tickets_failed,
@@ -182,7 +188,8 @@ fn execute(
         .clone()
         .unwrap_or_else(|| config.resolve(&config.run.inbox));
     let out = config.resolve(&config.run.output);
-    ingest_inbox(config, lake, &inbox_dir, as_of, record)?;
+    let collected = collect_sources(config, lake, &inbox_dir, as_of, record)?;
+    ingest_inbox(config, lake, &inbox_dir, as_of, &collected, record)?;
     if lake.table_files("devices")?.is_empty() {
         outln!(
             "The lake holds no devices export yet: nothing to compute. Drop exports into {}",
@@ -253,14 +260,53 @@ fn warn_if_closed(lake: &Lake, period: Period) -> Result<()> {
     Ok(())
 }
 
+/// Pulls every source of `collect.sources` into the inbox for the run's day; returns the inbox
+/// entries moved in. A source that fails makes the run partial; the others and the ingest go on.
+fn collect_sources(
+    config: &Config,
+    lake: &Lake,
+    inbox: &Path,
+    day: NaiveDate,
+    record: &mut RunRecord,
+) -> Result<Vec<String>> {
+    if config.collect.sources.is_empty() {
+        return Ok(Vec::new());
+    }
+    std::fs::create_dir_all(inbox).with_context(|| format!("cannot create the inbox {}", inbox.display()))?;
+    let report = crate::collect::collect(&config.collect, &config.collect.sources, inbox, day, false);
+    outln!("Collected from {}:", config.collect.sources.join(", "));
+    super::collect::print_datasets(&report)?;
+    crate::collect::record(lake, &report, Some(&record.run_id))?;
+    let failed: Vec<String> = report
+        .failed()
+        .map(|d| {
+            format!(
+                "{} {}: {}",
+                d.source,
+                d.dataset,
+                d.error.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    for failure in &failed {
+        tracing::error!(run_id = %record.run_id, "collection failed: {failure}");
+    }
+    record.collections_failed = failed.len() as u64;
+    if !failed.is_empty() {
+        record.error = Some(format!("not collected: {}", failed.join("; ")));
+    }
+    Ok(report.entries())
+}
+
 fn ingest_inbox(
     config: &Config,
     lake: &Lake,
     dir: &Path,
     day: NaiveDate,
+    collected: &[String],
     record: &mut RunRecord,
 ) -> Result<()> {
-    let report = inbox::process(config, lake, dir, day)?;
+    let report = inbox::process(config, lake, dir, day, collected)?;
     record.files_ingested = report.count(|o| *o == EntryOutcome::Loaded);
     record.files_skipped = report.count(|o| *o == EntryOutcome::Duplicate);
     record.files_failed = report.count(|o| matches!(o, EntryOutcome::Failed(_)));

@@ -10,7 +10,8 @@
 //! `--check` is for a monitor (an RMM script check, Nagios, PRTG): it exits 1 and says why when
 //! something needs a person: no daily or weekly run has finished within `--max-age-hours` (the
 //! job itself stopped, which it cannot report), the latest run failed, was partial or was
-//! abandoned, or a tenant is stale.
+//! abandoned, a tenant is stale, a source of `collect.sources` was not collected within the hours
+//! or its latest collection failed.
 
 use anyhow::Result;
 use chrono::Utc;
@@ -37,9 +38,10 @@ pub struct Args {
     /// Exit 1, saying why, when the job stopped or failed or a tenant is stale (for a monitor)
     #[arg(long)]
     pub check: bool,
-    /// With --check: the longest time since a daily or weekly run finished
-    #[arg(long, value_name = "HOURS", default_value_t = 36)]
-    pub max_age_hours: u32,
+    /// With --check: the longest time since a daily or weekly run finished, or a source of
+    /// collect.sources was collected [default: run.max_age_hours of the config, 36]
+    #[arg(long, value_name = "HOURS")]
+    pub max_age_hours: Option<u32>,
 }
 
 /// The status command's queries.
@@ -64,6 +66,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
 
     outln!("\nSources (lake table ingest_ledger):");
     out!("{}", sql::pretty_table(&conn, queries.get("sources")?)?);
+
+    outln!("\nCollections from the vendors' APIs (lake table collections):");
+    out!("{}", sql::pretty_table(&conn, queries.get("collections")?)?);
 
     let days = config.run.stale_tenant_days;
     let freshness = freshness::tenants(&conn, as_of, days)?;
@@ -116,7 +121,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     if !args.check {
         return Ok(0);
     }
-    let problems = check(&conn, &queries, tenants, args.max_age_hours)?;
+    let max_age_hours = args.max_age_hours.unwrap_or(config.run.max_age_hours);
+    let mut problems = check(&conn, &queries, tenants, max_age_hours)?;
+    problems.extend(check_collections(
+        &conn,
+        &queries,
+        &config.collect.sources,
+        max_age_hours,
+    )?);
     outln!();
     if problems.is_empty() {
         outln!("CHECK OK");
@@ -187,6 +199,47 @@ fn check(
     if !stale.is_empty() {
         problems.push(format!("stale tenant(s): {}", stale.join(", ")));
     }
+    Ok(problems)
+}
+
+/// What needs a person about the collectors: a source of `collect.sources` not collected within
+/// the hours, a dataset whose latest attempt within them failed.
+fn check_collections(
+    conn: &duckdb::Connection,
+    queries: &sql::NamedQueries,
+    sources: &[String],
+    max_age_hours: u32,
+) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for source in sources {
+        let query = queries.fill("source-collected", &[("source", &sql::string_literal(source))])?;
+        let (when, epoch): (Option<String>, Option<i64>) =
+            conn.query_row(&query, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        match when.zip(epoch) {
+            None => problems.push(format!("{source} (collect.sources) has never been collected")),
+            Some((when, epoch)) if Utc::now().timestamp() - epoch >= i64::from(max_age_hours) * 3600 => {
+                problems.push(format!(
+                    "{source} has not been collected in the last {max_age_hours} hours (last: {when})"
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let since = Utc::now().timestamp() - i64::from(max_age_hours) * 3600;
+    let query = queries.fill("failing-datasets", &[("since", &since.to_string())])?;
+    let mut failing = conn.prepare(&query)?;
+    let failing: Vec<String> = failing
+        .query_map([], |r| {
+            Ok(format!(
+                "{} {} failed at {}: {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?
+            ))
+        })?
+        .collect::<duckdb::Result<_>>()?;
+    problems.extend(failing);
     Ok(problems)
 }
 

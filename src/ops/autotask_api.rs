@@ -184,7 +184,7 @@ impl Autotask {
             url,
             query,
             headers: &headers,
-            body,
+            body: body.map_or(http::Body::None, http::Body::Json),
             secrets: &[
                 (&self.secret, "$AUTOTASK_SECRET"),
                 (&self.integration_code, "$AUTOTASK_API_INTEGRATION_CODE"),

@@ -8,7 +8,8 @@
 //! left for the next run: an exporter should write under such a name and rename when done. An
 //! exporter that writes in place is covered too: an entry is read only once nothing in it was
 //! modified for `run.inbox_settle_seconds`, and one that changed while it was read stays in the
-//! inbox for the next run to read whole.
+//! inbox for the next run to read whole. A dataset a collector moved in (one rename, once whole)
+//! is read by the same run at once.
 //!
 //! The inbox takes regular files and folders of them. A symbolic link (at the top or inside a
 //! folder), a pipe, a socket or a device is never opened: the entry goes to `failed/` with a reason
@@ -58,7 +59,14 @@ impl InboxReport {
 }
 
 /// Ingests every new entry of `inbox` and moves it to `processed/<day>/` or `failed/<day>/`.
-pub fn process(config: &Config, lake: &Lake, inbox: &Path, day: NaiveDate) -> Result<InboxReport> {
+/// `collected` names entries a collector moved in whole just now: they are read at once.
+pub fn process(
+    config: &Config,
+    lake: &Lake,
+    inbox: &Path,
+    day: NaiveDate,
+    collected: &[String],
+) -> Result<InboxReport> {
     std::fs::create_dir_all(inbox).with_context(|| format!("cannot create the inbox {}", inbox.display()))?;
     let listed = new_entries(inbox)?;
     if listed.is_empty() {
@@ -80,7 +88,10 @@ pub fn process(config: &Config, lake: &Lake, inbox: &Path, day: NaiveDate) -> Re
             Err(reason) => unreadable.push((entry, reason)),
             // A modification time in the future (a clock elsewhere) cannot say; the look after
             // reading still catches a file that changes.
-            Ok(l) if now.duration_since(l.newest).is_ok_and(|age| age < settle_for) => {
+            Ok(l)
+                if !collected.contains(&name_of(&entry))
+                    && now.duration_since(l.newest).is_ok_and(|age| age < settle_for) =>
+            {
                 out.left.push((
                     name_of(&entry),
                     format!(

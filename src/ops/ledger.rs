@@ -37,6 +37,8 @@ pub struct RunRecord {
     pub tickets_created: u64,
     pub tickets_failed: u64,
     pub packs_failed: u64,
+    /// Datasets of `collect.sources` that could not be collected.
+    pub collections_failed: u64,
     pub error: Option<String>,
     /// Why the run was made, when it changes no data (`govpack kpi --forget`).
     pub note: Option<String>,
@@ -81,6 +83,7 @@ pub fn record_run(lake: &Lake, run: &RunRecord) -> Result<()> {
             count(u64::from(run.pid)),
             text(env!("CARGO_PKG_VERSION")),
             run.note.as_deref().map_or(Value::Null, text),
+            count(run.collections_failed),
         ],
         0,
     );

@@ -265,7 +265,7 @@ pub fn deliver(
                         url: &url,
                         query: &[],
                         headers: &[],
-                        body: Some(&text),
+                        body: http::Body::Json(&text),
                         secrets: &[(&url, &shown), (&without_query, &shown)],
                     };
                     let mut posting = Posting {

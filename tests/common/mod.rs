@@ -11,6 +11,7 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 /// Asserts the Parquet profile Power BI reads cleanly, read back with the `parquet` crate (not
 /// the writer that made the file): no INT96, no unsigned integers, timestamps in microseconds
 /// adjusted to UTC, SNAPPY, v1 data pages. Returns the number of timestamp columns.
+#[allow(dead_code)] // not every test binary checks a profile
 pub fn assert_power_bi_profile(path: &Path) -> usize {
     let reader = SerializedFileReader::new(fs::File::open(path).unwrap()).unwrap();
     let meta = reader.metadata();

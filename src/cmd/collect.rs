@@ -1,0 +1,115 @@
+//! `govpack collect [SOURCE...]`: pulls the sources' data from the vendors' APIs into the inbox,
+//! where `govpack run` (or `govpack ingest INBOX`) reads it. Sources: `cisa-kev`, `msrc-cvrf`,
+//! `datto-rmm`; none named = every source of `collect.sources`. Credentials come from the
+//! environment only (see `collect`'s module and the README's "Running unattended").
+//!
+//! Each dataset (one endpoint's pages for the snapshot day) reaches the inbox whole or not at
+//! all, and is recorded in the lake's `collections` table either way. Takes the lake's lock (the
+//! record is a lake write) and spends at most `run.http_deadline_seconds` on HTTP. Exit 0 when
+//! every dataset was collected (or is not published yet), 1 when one failed (the others are
+//! still collected), 2 for bad usage, 3 when a run holds the lake.
+//!
+//! `--check` contacts each source, authenticates and reads one page, prints what it found, and
+//! writes nothing (no inbox file, no lake record, no lock); exit 1 if a source fails.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::cli::GlobalArgs;
+use crate::collect;
+use crate::config::COLLECTORS;
+use crate::error::UsageError;
+
+/// Pull the configured sources from the vendors' APIs into the inbox
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  govpack collect                      every source of collect.sources\n  \
+    govpack collect cisa-kev msrc-cvrf\n  \
+    govpack collect --check              authenticate and read one page of each; write nothing\n  \
+    govpack collect datto-rmm --inbox /srv/govpack/inbox --snapshot-date 2026-12-01"
+)]
+pub struct Args {
+    /// Sources to collect [default: collect.sources of the config]
+    #[arg(value_name = "SOURCE", value_parser = COLLECTORS)]
+    pub sources: Vec<String>,
+    /// Folder the datasets go to [default: run.inbox of the config]
+    #[arg(long, value_name = "DIR")]
+    pub inbox: Option<PathBuf>,
+    /// The day the collected inventory describes, YYYY-MM-DD [default: today, UTC]
+    #[arg(long, value_name = "DATE")]
+    pub snapshot_date: Option<String>,
+    /// Contact each source, authenticate and read one page; write nothing
+    #[arg(long)]
+    pub check: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
+    let config = global.load_config()?;
+    let sources = if args.sources.is_empty() {
+        config.collect.sources.clone()
+    } else {
+        args.sources.clone()
+    };
+    if sources.is_empty() {
+        return Err(UsageError(format!(
+            "no source to collect: name one ({}) or list them in collect.sources of the config",
+            COLLECTORS.join(", ")
+        ))
+        .into());
+    }
+    let snapshot = super::as_of_date(args.snapshot_date.as_deref())?;
+    let inbox = args
+        .inbox
+        .clone()
+        .unwrap_or_else(|| config.resolve(&config.run.inbox));
+    crate::ops::http::set_budget(std::time::Duration::from_secs(config.run.http_deadline_seconds));
+    if args.check {
+        let report = collect::collect(&config.collect, &sources, &inbox, snapshot, true);
+        let mut failed = false;
+        for (source, found) in &report.checks {
+            match found {
+                Ok(found) => outln!("{source}: {found}"),
+                Err(why) => {
+                    failed = true;
+                    outln!("{source}: FAILED: {why}");
+                }
+            }
+        }
+        return Ok(i32::from(failed));
+    }
+    let lake = global.open_lake(&config)?;
+    let _lock = crate::ops::lock::lock_for_command(&lake, "collect")?;
+    std::fs::create_dir_all(&inbox)
+        .map_err(|e| anyhow::anyhow!("cannot create the inbox {}: {e}", inbox.display()))?;
+    outln!("govpack collect into {} for {snapshot}", inbox.display());
+    let report = collect::collect(&config.collect, &sources, &inbox, snapshot, false);
+    print_datasets(&report)?;
+    collect::record(&lake, &report, None)?;
+    Ok(i32::from(report.failed().next().is_some()))
+}
+
+/// A line per dataset: what reached the inbox, or why nothing did.
+pub fn print_datasets(report: &collect::CollectReport) -> Result<()> {
+    for d in &report.datasets {
+        match d.status {
+            "collected" => outln!(
+                "  collected {} {}: {} record(s) in {} page(s), {} request(s) -> {}",
+                d.source,
+                d.dataset,
+                d.records,
+                d.pages,
+                d.requests,
+                d.inbox_entry.as_deref().unwrap_or("?")
+            ),
+            "absent" => outln!("  absent    {} {}: not published yet", d.source, d.dataset),
+            _ => outln!(
+                "  FAILED    {} {}: {} (nothing of it written)",
+                d.source,
+                d.dataset,
+                d.error.as_deref().unwrap_or("?")
+            ),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,485 @@
+//! Collectors: pull the exports a person would otherwise drop into the inbox from the vendors'
+//! APIs, on schedule (`govpack collect`, and every `run` first). A collector fetches and saves the
+//! API's answers as they come, byte for byte; the adapters in `sources/` stay the only place
+//! that understands a vendor's fields, and read these files as they read any export.
+//!
+//! The rules every source follows:
+//! - **All pages or none.** A dataset (one endpoint's pages for one snapshot day) is written
+//!   aside, in `<inbox>/.collecting/` (the inbox never reads a name starting with `.`), and moved
+//!   into the inbox with one rename once every page arrived: pagination ended the way the API
+//!   says it ends, no page URL repeated, the records add up to any total the API reports, no page
+//!   failed. Anything else writes nothing of that dataset and says why.
+//! - **Bounded.** Answers over `collect.max_response_mb` are refused unread, a dataset of more
+//!   than `collect.max_pages` pages is stopped, and all HTTP work shares the run's deadline
+//!   (`ops::http`).
+//! - **No secret anywhere.** Keys, secrets and tokens come from the environment, are redacted
+//!   from every message, and are never written: the files hold the answers' bodies only.
+//! - **Idempotent.** A file holds only what the API answered (no fetch time), so the same day
+//!   collected twice from unchanged data gives the same bytes, which ingest skips.
+
+pub mod cisa_kev;
+pub mod datto_rmm;
+pub mod msrc_cvrf;
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::canonical::system::COLLECTIONS;
+use crate::canonical::{Batch, Value};
+use crate::config::CollectSettings;
+use crate::lake::Lake;
+use crate::ops::http::{self, Body, Failure, Request, Response, Retry};
+
+/// The hidden folder of the inbox where datasets are written until they are whole.
+pub const STAGING: &str = ".collecting";
+
+/// What became of one dataset.
+#[derive(Debug, Clone)]
+pub struct DatasetRecord {
+    pub source: &'static str,
+    pub dataset: String,
+    pub started_utc: DateTime<Utc>,
+    pub ended_utc: DateTime<Utc>,
+    /// collected, failed or absent.
+    pub status: &'static str,
+    pub pages: u64,
+    pub records: u64,
+    pub bytes: u64,
+    pub requests: u64,
+    /// The inbox entry it was written as.
+    pub inbox_entry: Option<String>,
+    pub error: Option<String>,
+}
+
+/// What a collection did, source by source.
+#[derive(Debug, Default)]
+pub struct CollectReport {
+    pub datasets: Vec<DatasetRecord>,
+    /// `--check`: a line per source, what it found or why it failed.
+    pub checks: Vec<(String, std::result::Result<String, String>)>,
+}
+
+impl CollectReport {
+    pub fn failed(&self) -> impl Iterator<Item = &DatasetRecord> {
+        self.datasets.iter().filter(|d| d.status == "failed")
+    }
+
+    /// The inbox entries moved in whole, which the inbox reads at once (no settling).
+    pub fn entries(&self) -> Vec<String> {
+        self.datasets
+            .iter()
+            .filter_map(|d| d.inbox_entry.clone())
+            .collect()
+    }
+}
+
+/// Collects each source into the inbox for the snapshot day, or with `check` contacts each and
+/// writes nothing. A source that fails does not stop the others.
+pub fn collect(
+    settings: &CollectSettings,
+    sources: &[String],
+    inbox: &Path,
+    snapshot: NaiveDate,
+    check: bool,
+) -> CollectReport {
+    let mut report = CollectReport::default();
+    for source in sources {
+        let mut collector = match Collector::new(settings, source, inbox, snapshot) {
+            Ok(c) => c,
+            Err(e) => {
+                let why = format!("{e:#}");
+                if check {
+                    report.checks.push((source.clone(), Err(why)));
+                } else {
+                    let now = Utc::now();
+                    report.datasets.push(DatasetRecord {
+                        source: static_name(source),
+                        dataset: "-".into(),
+                        started_utc: now,
+                        ended_utc: now,
+                        status: "failed",
+                        pages: 0,
+                        records: 0,
+                        bytes: 0,
+                        requests: 0,
+                        inbox_entry: None,
+                        error: Some(why),
+                    });
+                }
+                continue;
+            }
+        };
+        if check {
+            let found = match collector.source {
+                "cisa-kev" => cisa_kev::check(&mut collector),
+                "msrc-cvrf" => msrc_cvrf::check(&mut collector),
+                "datto-rmm" => datto_rmm::check(&mut collector),
+                other => Err(anyhow!("no collector for `{other}`")),
+            };
+            report.checks.push((
+                source.clone(),
+                found.map_err(|e| collector.redact(&format!("{e:#}"))),
+            ));
+        } else {
+            match collector.source {
+                "cisa-kev" => cisa_kev::collect(&mut collector),
+                "msrc-cvrf" => msrc_cvrf::collect(&mut collector),
+                "datto-rmm" => datto_rmm::collect(&mut collector),
+                _ => {}
+            }
+            report.datasets.append(&mut collector.records);
+        }
+    }
+    report
+}
+
+/// The collector's own spelling of a configured name (config validation allows only these).
+fn static_name(source: &str) -> &'static str {
+    crate::config::COLLECTORS
+        .iter()
+        .find(|s| **s == source)
+        .copied()
+        .unwrap_or("unknown")
+}
+
+/// Records each dataset in the lake's `collections` log.
+pub fn record(lake: &Lake, report: &CollectReport, run_id: Option<&str>) -> Result<()> {
+    if report.datasets.is_empty() {
+        return Ok(());
+    }
+    let mut batch = Batch::without_lineage(&COLLECTIONS);
+    let text = |s: &str| Value::Text(s.to_string());
+    let count = |n: u64| Value::Int(n as i64);
+    for (i, d) in report.datasets.iter().enumerate() {
+        batch.push_row(
+            vec![
+                text(d.source),
+                text(&d.dataset),
+                Value::Date(d.started_utc.date_naive()),
+                Value::Timestamp(d.started_utc),
+                Value::Timestamp(d.ended_utc),
+                text(d.status),
+                count(d.pages),
+                count(d.records),
+                count(d.bytes),
+                count(d.requests),
+                d.inbox_entry.as_deref().map_or(Value::Null, text),
+                d.error.as_deref().map_or(Value::Null, text),
+                run_id.map_or(Value::Null, text),
+            ],
+            i as u64,
+        );
+    }
+    lake.merge(&batch).map(|_| ())
+}
+
+/// One source's collection for a snapshot day: how it sends requests (retries, rate limit,
+/// secrets to redact) and where its datasets go.
+pub struct Collector<'a> {
+    pub source: &'static str,
+    pub settings: &'a CollectSettings,
+    pub snapshot: NaiveDate,
+    inbox: PathBuf,
+    retry: Retry,
+    limit_bytes: u64,
+    /// (secret, what messages show instead)
+    secrets: Vec<(String, String)>,
+    rate: Option<RateLimit>,
+    requests: u64,
+    records: Vec<DatasetRecord>,
+}
+
+impl<'a> Collector<'a> {
+    fn new(settings: &'a CollectSettings, source: &str, inbox: &Path, snapshot: NaiveDate) -> Result<Self> {
+        let source = static_name(source);
+        if source == "unknown" {
+            bail!(
+                "not a source govpack collects (known: {})",
+                crate::config::COLLECTORS.join(", ")
+            );
+        }
+        Ok(Collector {
+            source,
+            settings,
+            snapshot,
+            inbox: inbox.to_path_buf(),
+            retry: Retry {
+                retries: settings.retries,
+                backoff: Duration::from_millis(settings.retry_backoff_ms),
+                timeout: Duration::from_secs(settings.timeout_seconds),
+            },
+            limit_bytes: settings.max_response_mb << 20,
+            secrets: Vec::new(),
+            rate: None,
+            requests: 0,
+            records: Vec::new(),
+        })
+    }
+
+    /// A credential from the environment, registered as a secret (never shown).
+    pub fn credential(&mut self, variable: &str) -> Result<String> {
+        let value = std::env::var(variable)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| {
+                anyhow!(
+                    "{variable} is not set: the {} credentials come from the environment",
+                    self.source
+                )
+            })?;
+        self.secret(&value, &format!("${variable}"));
+        Ok(value)
+    }
+
+    /// A value never to show (a token), and what to show instead.
+    pub fn secret(&mut self, value: &str, shown: &str) {
+        if !value.is_empty() && !self.secrets.iter().any(|(s, _)| s == value) {
+            self.secrets.push((value.to_string(), shown.to_string()));
+        }
+    }
+
+    /// The text with every secret replaced.
+    pub fn redact(&self, text: &str) -> String {
+        let pairs: Vec<(&str, &str)> = self
+            .secrets
+            .iter()
+            .map(|(s, h)| (s.as_str(), h.as_str()))
+            .collect();
+        http::redact(text, &pairs)
+    }
+
+    /// Keeps requests within `max` in any `per` (the vendor's documented limit).
+    pub fn limit_rate(&mut self, max: usize, per: Duration) {
+        self.rate = Some(RateLimit {
+            max,
+            per,
+            sent: VecDeque::new(),
+        });
+    }
+
+    /// Sends a request; the failure says the status of the last answer (a 401 renews a token).
+    pub fn send(
+        &mut self,
+        url: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: Body,
+    ) -> std::result::Result<Response, Failure> {
+        if let Some(rate) = &mut self.rate {
+            rate.wait_for_turn();
+        }
+        self.requests += 1;
+        let pairs: Vec<(&str, &str)> = self
+            .secrets
+            .iter()
+            .map(|(s, h)| (s.as_str(), h.as_str()))
+            .collect();
+        let request = Request {
+            url,
+            query,
+            headers,
+            body,
+            secrets: &pairs,
+        };
+        let sent = http::exchange(&request, self.retry, self.limit_bytes);
+        if let Some(rate) = &mut self.rate {
+            rate.sent.push_back(Instant::now());
+        }
+        sent
+    }
+
+    /// Runs one dataset's collection and records what became of it. `pull` writes its pages
+    /// into the staging dataset; only when it returns `Ok` does the dataset move into the inbox.
+    pub fn dataset(&mut self, name: &str, pull: impl FnOnce(&mut Self, &mut Dataset) -> Result<Pulled>) {
+        let started_utc = Utc::now();
+        let requests_before = self.requests;
+        let outcome =
+            Dataset::begin(&self.inbox, self.source, name, self.snapshot).and_then(|mut dataset| {
+                let pulled = pull(self, &mut dataset)?;
+                let (pages, records, bytes) = (dataset.pages, dataset.records, dataset.bytes);
+                let entry = match pulled {
+                    Pulled::Whole => Some(dataset.move_in()?),
+                    Pulled::Absent => None,
+                };
+                Ok((entry, pages, records, bytes))
+            });
+        let (status, inbox_entry, pages, records, bytes, error) = match outcome {
+            Ok((Some(entry), pages, records, bytes)) => {
+                ("collected", Some(entry), pages, records, bytes, None)
+            }
+            Ok((None, ..)) => ("absent", None, 0, 0, 0, None),
+            Err(e) => ("failed", None, 0, 0, 0, Some(self.redact(&format!("{e:#}")))),
+        };
+        self.records.push(DatasetRecord {
+            source: self.source,
+            dataset: name.to_string(),
+            started_utc,
+            ended_utc: Utc::now(),
+            status,
+            pages,
+            records,
+            bytes,
+            requests: self.requests - requests_before,
+            inbox_entry,
+            error,
+        });
+    }
+}
+
+/// How a dataset's pull ended well.
+pub enum Pulled {
+    /// Every page is written: move it into the inbox.
+    Whole,
+    /// The API has no such document (yet): nothing to move, and no failure.
+    Absent,
+}
+
+/// Requests sent within the last `per`, for a vendor's rolling-window limit.
+struct RateLimit {
+    max: usize,
+    per: Duration,
+    sent: VecDeque<Instant>,
+}
+
+impl RateLimit {
+    fn wait_for_turn(&mut self) {
+        let now = Instant::now();
+        while self
+            .sent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.per)
+        {
+            self.sent.pop_front();
+        }
+        if self.sent.len() >= self.max
+            && let Some(oldest) = self.sent.pop_front()
+        {
+            std::thread::sleep(self.per.saturating_sub(now.duration_since(oldest)));
+        }
+    }
+}
+
+/// A dataset being written aside: its pages (or its one document) in
+/// `<inbox>/.collecting/<source>-<name>-<date>/`, moved into the inbox whole.
+pub struct Dataset {
+    staging: PathBuf,
+    inbox: PathBuf,
+    /// `<source>-<name>-<date>`: the entry's name in the inbox and its files' stem.
+    stem: String,
+    /// A single document is moved in as a file, pages as a folder.
+    document: Option<String>,
+    pub pages: u64,
+    pub records: u64,
+    pub bytes: u64,
+    moved: bool,
+}
+
+impl Dataset {
+    fn begin(inbox: &Path, source: &str, name: &str, snapshot: NaiveDate) -> Result<Dataset> {
+        let stem = format!("{source}-{name}-{snapshot}");
+        let staging = inbox.join(STAGING).join(&stem);
+        // What a killed collection left is not trusted: the dataset starts again.
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging)
+                .with_context(|| format!("cannot clear {}", staging.display()))?;
+        }
+        std::fs::create_dir_all(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
+        Ok(Dataset {
+            staging,
+            inbox: inbox.to_path_buf(),
+            stem,
+            document: None,
+            pages: 0,
+            records: 0,
+            bytes: 0,
+            moved: false,
+        })
+    }
+
+    /// Writes the next page as received.
+    pub fn page(&mut self, body: &str, records: u64) -> Result<()> {
+        self.pages += 1;
+        let name = format!("{}-p{:04}.json", self.stem, self.pages);
+        self.write(&name, body, records)
+    }
+
+    /// Writes the dataset's one document as received, under its own name (`cisa-kev-<date>.json`).
+    pub fn document(&mut self, name: &str, body: &str, records: u64) -> Result<()> {
+        self.pages += 1;
+        self.document = Some(name.to_string());
+        self.write(name, body, records)
+    }
+
+    fn write(&mut self, name: &str, body: &str, records: u64) -> Result<()> {
+        let path = self.staging.join(name);
+        std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
+        self.records += records;
+        self.bytes += body.len() as u64;
+        Ok(())
+    }
+
+    /// Moves the dataset into the inbox with one rename, replacing the same day's earlier
+    /// collection of it if the inbox still holds it; returns the entry's name.
+    fn move_in(mut self) -> Result<String> {
+        let (from, name) = match &self.document {
+            Some(name) => (self.staging.join(name), name.clone()),
+            None => (self.staging.clone(), self.stem.clone()),
+        };
+        let to = self.inbox.join(&name);
+        let replaced = self.inbox.join(STAGING).join(format!("{name}.replaced"));
+        if to.exists() {
+            remove_any(&replaced)?;
+            std::fs::rename(&to, &replaced).with_context(|| format!("cannot move {} aside", to.display()))?;
+        }
+        std::fs::rename(&from, &to)
+            .with_context(|| format!("cannot move {} into the inbox", from.display()))?;
+        crate::files::sync_dir(&self.inbox).ok();
+        self.moved = true;
+        remove_any(&replaced)?;
+        if self.document.is_some() {
+            std::fs::remove_dir_all(&self.staging).ok();
+        }
+        Ok(name)
+    }
+}
+
+impl Drop for Dataset {
+    /// A dataset that did not move in leaves nothing behind.
+    fn drop(&mut self) {
+        if !self.moved {
+            std::fs::remove_dir_all(&self.staging).ok();
+        }
+    }
+}
+
+fn remove_any(path: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Err(_) => Ok(()),
+        Ok(m) if m.is_dir() => {
+            std::fs::remove_dir_all(path).with_context(|| format!("cannot remove {}", path.display()))
+        }
+        Ok(_) => std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display())),
+    }
+}
+
+/// A URL the API gave for the next page, checked to lead to the same server as the first: the
+/// token goes with it.
+pub fn same_origin(next: &str, base: &str) -> Result<()> {
+    let parse = |u: &str| u.parse::<ureq::http::Uri>().ok();
+    match (parse(next), parse(base)) {
+        (Some(n), Some(b)) if n.scheme() == b.scheme() && n.authority() == b.authority() => Ok(()),
+        _ => bail!(
+            "the next page's URL leads to another server than {}: not followed (the token would go with it)",
+            base
+        ),
+    }
+}
+
+/// Parses an answer as JSON, naming the dataset when it is not.
+pub fn json_of(body: &str, what: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(body).map_err(|e| anyhow!("{what}: the answer is not JSON ({e})"))
+}
