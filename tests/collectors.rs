@@ -157,7 +157,14 @@ fn stand_in(devices: usize, page_size: usize, quirks: Quirks) -> StandIn {
                     .to_string(),
                 ),
                 "/feeds/known_exploited_vulnerabilities.json" => (200, kev.to_string()),
-                "/cvrf/v3.0/cvrf/2026-Oct" => (200, cvrf.to_string()),
+                // This month's document is not published yet; any earlier month's is.
+                p if p.starts_with("/cvrf/v3.0/cvrf/") => {
+                    if p.ends_with(&this_month()) {
+                        (404, String::new())
+                    } else {
+                        (200, cvrf.to_string())
+                    }
+                }
                 "/cvrf/v3.0/updates" => (
                     200,
                     json!({"value": [{"ID": "2026-Oct"}, {"ID": "2026-Sep"}]}).to_string(),
@@ -177,6 +184,17 @@ fn stand_in(devices: usize, page_size: usize, quirks: Quirks) -> StandIn {
         grants,
         server,
     }
+}
+
+/// The CVRF id of today's month (`2026-Dec`): the stand-in has not published it.
+fn this_month() -> String {
+    chrono::Utc::now().format("%Y-%b").to_string()
+}
+
+fn last_month() -> String {
+    (chrono::Utc::now().date_naive() - chrono::Months::new(1))
+        .format("%Y-%b")
+        .to_string()
 }
 
 /// A working folder whose config collects the three sources from the stand-in.
@@ -262,10 +280,7 @@ fn a_daily_run_collects_every_page_through_throttling_and_an_expired_token_and_i
         },
     );
     let dir = msp(&api.base);
-    let run = govpack(
-        dir.path(),
-        &["-vv", "run", "daily", "--as-of", "2026-11-03", "--dry-run"],
-    );
+    let run = govpack(dir.path(), &["-vv", "run", "daily", "--dry-run"]);
     let output = text(&run);
     assert_eq!(run.status.code(), Some(0), "{output}");
     assert!(
@@ -273,7 +288,10 @@ fn a_daily_run_collects_every_page_through_throttling_and_an_expired_token_and_i
         "{output}"
     );
     assert!(
-        output.contains("absent    msrc-cvrf 2026-Nov: not published yet"),
+        output.contains(&format!(
+            "absent    msrc-cvrf {}: not published yet",
+            this_month()
+        )),
         "{output}"
     );
     assert_eq!(api.grants.load(Ordering::SeqCst), 2, "one grant, one renewal");
@@ -288,7 +306,7 @@ fn a_daily_run_collects_every_page_through_throttling_and_an_expired_token_and_i
             "29683616".to_string(),
             "601".into(),
             "601".into(),
-            "2026-11-03".into()
+            chrono::Utc::now().date_naive().to_string()
         ]]
     );
     assert_eq!(
@@ -309,17 +327,18 @@ fn a_daily_run_collects_every_page_through_throttling_and_an_expired_token_and_i
         .unwrap()
         .len()
         .to_string();
-    let expected: Vec<Vec<String>> = [
+    let mut expected: Vec<Vec<String>> = [
         ["cisa-kev", "catalog", "collected", "1", "3"],
         ["datto-rmm", "alerts-open", "collected", "1", "1"],
         ["datto-rmm", "devices", "collected", "4", "601"],
         ["datto-rmm", "sites", "collected", "1", "2"],
-        ["msrc-cvrf", "2026-Nov", "absent", "0", "0"],
-        ["msrc-cvrf", "2026-Oct", "collected", "1", &october],
+        ["msrc-cvrf", &this_month(), "absent", "0", "0"],
+        ["msrc-cvrf", &last_month(), "collected", "1", &october],
     ]
     .iter()
     .map(|r| r.iter().map(|c| c.to_string()).collect())
     .collect();
+    expected.sort();
     assert_eq!(
         query(
             dir.path(),
@@ -363,10 +382,7 @@ fn a_repeating_page_or_a_short_total_writes_nothing_of_that_dataset_and_the_run_
         },
     );
     let dir = msp(&api.base);
-    let run = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-11-03", "--dry-run"],
-    );
+    let run = govpack(dir.path(), &["run", "daily", "--dry-run"]);
     let output = text(&run);
     assert_eq!(run.status.code(), Some(1), "{output}");
     assert!(output.contains("partial"), "{output}");
@@ -432,7 +448,7 @@ fn collecting_the_same_day_twice_writes_the_same_bytes_which_ingest_skips() {
     let before = read(dir.path());
     assert_eq!(
         before.len(),
-        1 + 1 + 1 + 3 + 1,
+        1 + 2 + 1 + 3 + 1,
         "{:?}",
         before.iter().map(|f| &f.0).collect::<Vec<_>>()
     );
@@ -445,13 +461,30 @@ fn collecting_the_same_day_twice_writes_the_same_bytes_which_ingest_skips() {
     let again = govpack(dir.path(), &["ingest", "inbox"]);
     let again_text = text(&again);
     assert!(
-        again_text.contains("0 loaded") && again_text.contains("7 skipped"),
+        again_text.contains("0 loaded") && again_text.contains("8 skipped"),
         "{again_text}"
     );
     assert_eq!(
         query(dir.path(), "select count(*) from devices"),
         [vec!["30".to_string()]]
     );
+}
+
+#[test]
+fn a_run_as_of_another_day_collects_nothing_rather_than_record_todays_devices_as_that_days() {
+    let api = stand_in(5, 5, Quirks::default());
+    let dir = msp(&api.base);
+    let run = govpack(
+        dir.path(),
+        &["run", "daily", "--as-of", "2026-11-03", "--dry-run"],
+    );
+    let output = text(&run);
+    assert_eq!(run.status.code(), Some(0), "{output}");
+    assert!(
+        output.contains("Not collecting cisa-kev, msrc-cvrf, datto-rmm"),
+        "{output}"
+    );
+    assert!(api.seen.lock().unwrap().is_empty());
 }
 
 #[test]

@@ -36,7 +36,8 @@ pub struct Args {
     /// Folder the datasets go to [default: run.inbox of the config]
     #[arg(long, value_name = "DIR")]
     pub inbox: Option<PathBuf>,
-    /// The day the collected inventory describes, YYYY-MM-DD [default: today, UTC]
+    /// The day the collected inventory is recorded as, YYYY-MM-DD (the APIs answer with their
+    /// present state) [default: today, UTC]
     #[arg(long, value_name = "DATE")]
     pub snapshot_date: Option<String>,
     /// Contact each source, authenticate and read one page; write nothing

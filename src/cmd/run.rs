@@ -272,6 +272,15 @@ fn collect_sources(
     if config.collect.sources.is_empty() {
         return Ok(Vec::new());
     }
+    // An API answers with its present state: recorded as a past day's snapshot it would put
+    // today's devices in that day. A run as of another day re-reads the inbox only.
+    if day != Utc::now().date_naive() {
+        outln!(
+            "Not collecting {}: the APIs give today's state, not {day}'s (a run as of another day ingests the inbox only)",
+            config.collect.sources.join(", ")
+        );
+        return Ok(Vec::new());
+    }
     std::fs::create_dir_all(inbox).with_context(|| format!("cannot create the inbox {}", inbox.display()))?;
     let report = crate::collect::collect(&config.collect, &config.collect.sources, inbox, day, false);
     outln!("Collected from {}:", config.collect.sources.join(", "));
