@@ -1819,3 +1819,22 @@ mod damaged_exports {
         }
     }
 }
+
+#[test]
+fn an_empty_datto_alerts_page_is_recognised_by_its_envelope_and_loads_nothing_without_failing() {
+    // A day without open alerts: the collector's page holds none, and must not fail every run.
+    let dir = TempDir::new().unwrap();
+    let page = dir.path().join("datto-rmm-alerts-open-2026-12-06-p0001.json");
+    std::fs::write(
+        &page,
+        r#"{"pageDetails": {"count": 0, "totalCount": 0, "prevPageUrl": null, "nextPageUrl": null}, "alerts": []}"#,
+    )
+    .unwrap();
+    let format = govpack::sources::recognise(&govpack::sources::SourceFile::read(&page).unwrap(), None)
+        .unwrap()
+        .format;
+    assert_eq!(format, format_named("datto-rmm-patch-alerts-json"));
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    let report = ingest::ingest(&Config::default(), &lake, &[page]).unwrap();
+    assert_eq!(report.failed(), 0, "{report:#?}");
+}

@@ -158,14 +158,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     if record.status == "partial" {
         // On stderr too, so that cron mails it and a scheduler's history shows it.
         eprintln!(
-            "govpack run {}: partial: {} dataset(s) not collected, {} inbox entr(ies) failed, {} alert(s) and \
-             {} ticket(s) not delivered, {} pack(s) not written (see govpack status){}",
+            "govpack run {}: partial: {} inbox entr(ies) failed, {} alert(s) and {} ticket(s) not delivered, \
+             {} pack(s) not written, {} dataset(s) not collected (see govpack status){}",
             record.job,
-            record.collections_failed,
             record.files_failed,
             record.alerts_undelivered,
             record.tickets_failed,
             record.packs_failed,
+            record.collections_failed,
             record
                 .error
                 .as_deref()

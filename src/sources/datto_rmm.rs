@@ -65,7 +65,12 @@ pub static ADAPTER: Adapter = Adapter {
             name: "datto-rmm-patch-alerts-json",
             stage: Stage::Rows,
             reads: Reads::Json {
-                recognises: |p| p.alert_has(&["alertUid", "alertContext"]),
+                // An alerts page by its envelope (`GET /v2/account/alerts/open`), even when it
+                // holds none (a day without open alerts); an alert list by its items' keys.
+                recognises: |p| {
+                    (p.document_has("alerts") && p.document_has("pageDetails"))
+                        || p.alert_has(&["alertUid", "alertContext"])
+                },
                 read: |_, doc, ctx, sink, warnings| Ok(read_patch_alerts(doc, ctx, sink, warnings)),
             },
         },
