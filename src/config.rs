@@ -328,6 +328,7 @@ pub struct CollectSettings {
     pub cisa_kev: CisaKevCollect,
     pub msrc_cvrf: MsrcCvrfCollect,
     pub datto_rmm: DattoRmmCollect,
+    pub ninjaone: NinjaOneCollect,
 }
 
 impl Default for CollectSettings {
@@ -343,12 +344,13 @@ impl Default for CollectSettings {
             cisa_kev: CisaKevCollect::default(),
             msrc_cvrf: MsrcCvrfCollect::default(),
             datto_rmm: DattoRmmCollect::default(),
+            ninjaone: NinjaOneCollect::default(),
         }
     }
 }
 
 /// The collectors this govpack has, by the name `collect.sources` and `govpack collect` use.
-pub const COLLECTORS: [&str; 3] = ["cisa-kev", "msrc-cvrf", "datto-rmm"];
+pub const COLLECTORS: [&str; 4] = ["cisa-kev", "msrc-cvrf", "datto-rmm", "ninjaone"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -386,6 +388,21 @@ impl Default for MsrcCvrfCollect {
 pub struct DattoRmmCollect {
     /// The account's platform API URL, e.g. https://merlot-api.centrastage.net.
     pub api_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NinjaOneCollect {
+    /// The instance: app, eu, oc, ca or us2 .ninjarmm.com.
+    pub instance_url: String,
+}
+
+impl Default for NinjaOneCollect {
+    fn default() -> Self {
+        NinjaOneCollect {
+            instance_url: "https://app.ninjarmm.com".into(),
+        }
+    }
 }
 
 /// How evidence bundles are sealed.
@@ -809,6 +826,7 @@ impl Config {
         }
         web_address("collect.cisa_kev.url", &collect.cisa_kev.url)?;
         web_address("collect.msrc_cvrf.api_url", &collect.msrc_cvrf.api_url)?;
+        web_address("collect.ninjaone.instance_url", &collect.ninjaone.instance_url)?;
         if !collect.datto_rmm.api_url.is_empty() {
             web_address("collect.datto_rmm.api_url", &collect.datto_rmm.api_url)?;
         } else if collect.sources.iter().any(|s| s == "datto-rmm") {

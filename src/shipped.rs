@@ -104,6 +104,7 @@ pub static QUERIES: Shipped = Shipped {
             include_bytes!("../queries/reports/failure_patterns.sql"),
         ),
         ("ops/alerts.sql", include_bytes!("../queries/ops/alerts.sql")),
+        ("ops/collect.sql", include_bytes!("../queries/ops/collect.sql")),
         (
             "ops/freshness.sql",
             include_bytes!("../queries/ops/freshness.sql"),

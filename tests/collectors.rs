@@ -537,3 +537,265 @@ fn collect_check_authenticates_and_reads_one_page_of_each_writing_nothing() {
         "{bad_text}"
     );
 }
+
+// --- NinjaOne ------------------------------------------------------------------------------
+
+const CLIENT_ID: &str = "ninja-client-3c1d";
+const CLIENT_SECRET: &str = "ninja-secret-9f8e7d6c";
+
+/// The NinjaOne stand-in: two organizations, `devices` devices (alternating between them), one
+/// pending patch per device, one install per device `i` hours before `now`. Paging by `after` and
+/// by cursor, 1000 a page. `stuck_cursor`: the patches cursor never moves. The token expires
+/// after the second devices page. Returns the base URL and the `installedAfter` values asked.
+fn ninja_stand_in(devices: usize, now: i64, stuck_cursor: bool) -> (StandIn, Arc<Mutex<Vec<i64>>>) {
+    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+    let base = format!(
+        "http://127.0.0.1:{}",
+        server.server_addr().to_ip().unwrap().port()
+    );
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let grants = Arc::new(AtomicUsize::new(0));
+    let asked_after: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let organizations = fixture("vendor/ninjaone_organizations.json");
+    let device = fixture("vendor/ninjaone_devices_detailed.json")[0].clone();
+    let patch = fixture("vendor/ninjaone_queries_os_patches.json")["results"][0].clone();
+    let install = fixture("vendor/ninjaone_queries_os_patch_installs.json")["results"][0].clone();
+    let (s, record, granted, after_log) = (server.clone(), seen.clone(), grants.clone(), asked_after.clone());
+    std::thread::spawn(move || {
+        let mut devices_asked = 0;
+        let mut expired = false;
+        for mut request in s.incoming_requests() {
+            let mut body = String::new();
+            request.as_reader().read_to_string(&mut body).unwrap();
+            let url = request.url().to_string();
+            record.lock().unwrap().push(format!("{} {url}", request.method()));
+            let param = |name: &str| {
+                url.split(['?', '&'])
+                    .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                    .map(str::to_string)
+            };
+            let size: usize = param("pageSize").and_then(|p| p.parse().ok()).unwrap_or(1000);
+            let authorised = request.headers().iter().any(|h| {
+                h.field.as_str().as_str().eq_ignore_ascii_case("Authorization")
+                    && h.value.as_str() == format!("Bearer nj-{}", granted.load(Ordering::SeqCst))
+            }) && !expired;
+            let path = url.split('?').next().unwrap_or_default().to_string();
+            // An `after` page: the items whose id is past the last one seen.
+            let after_page = |items: Vec<Value>| {
+                let after: i64 = param("after").and_then(|a| a.parse().ok()).unwrap_or(0);
+                let page: Vec<Value> = items
+                    .into_iter()
+                    .filter(|i| i["id"].as_i64().unwrap() > after)
+                    .take(size)
+                    .collect();
+                (200, Value::Array(page).to_string())
+            };
+            // A cursor page: the cursor's offset says where the page starts.
+            let cursor_page = |items: Vec<Value>, name: &str| {
+                let offset: usize = param("cursor")
+                    .and_then(|c| c.rsplit('-').next().and_then(|o| o.parse().ok()))
+                    .unwrap_or(0);
+                let page: Vec<Value> = items.into_iter().skip(offset).take(size).collect();
+                let next = if stuck_cursor { 0 } else { offset + page.len() };
+                (
+                    200,
+                    json!({"cursor": {"name": format!("{name}-{next}"), "offset": offset, "count": page.len(),
+                        "expires": now + 3600}, "results": page})
+                    .to_string(),
+                )
+            };
+            let (status, reply) = match path.as_str() {
+                "/ws/oauth/token" => {
+                    if body.contains("grant_type=client_credentials")
+                        && body.contains(&format!("client_id={CLIENT_ID}"))
+                        && body.contains(&format!("client_secret={CLIENT_SECRET}"))
+                        && body.contains("scope=monitoring")
+                    {
+                        let n = granted.fetch_add(1, Ordering::SeqCst) + 1;
+                        expired = false;
+                        (200, json!({"access_token": format!("nj-{n}"), "token_type": "Bearer", "expires_in": 3600}).to_string())
+                    } else {
+                        (401, r#"{"error":"invalid_client"}"#.into())
+                    }
+                }
+                _ if !authorised => (401, r#"{"error":"invalid_token"}"#.into()),
+                "/v2/organizations" => after_page(organizations.as_array().unwrap().clone()),
+                "/v2/devices-detailed" => {
+                    devices_asked += 1;
+                    if devices_asked == 2 {
+                        expired = true;
+                    }
+                    after_page(
+                        (1..=devices)
+                            .map(|i| {
+                                let mut d = device.clone();
+                                let org = 7 + (i % 2);
+                                d["id"] = json!(i);
+                                d["organizationId"] = json!(org);
+                                d["systemName"] = json!(format!("NW-WS{i:05}"));
+                                d["lastContact"] = json!(now - 600);
+                                d["references"]["organization"]["id"] = json!(org);
+                                d["references"]["organization"]["name"] =
+                                    json!(if org == 7 { "Contoso Ltd" } else { "Fabrikam Inc" });
+                                d
+                            })
+                            .collect(),
+                    )
+                }
+                "/v2/queries/os-patches" => cursor_page(
+                    (1..=devices)
+                        .map(|i| {
+                            let mut p = patch.clone();
+                            p["id"] = json!(format!("patch-{i}"));
+                            p["deviceId"] = json!(i);
+                            p
+                        })
+                        .collect(),
+                    "patches",
+                ),
+                "/v2/queries/os-patch-installs" => {
+                    let after: i64 = param("installedAfter").and_then(|a| a.parse().ok()).unwrap_or(0);
+                    after_log.lock().unwrap().push(after);
+                    cursor_page(
+                        (1..=devices)
+                            .map(|i| {
+                                let mut p = install.clone();
+                                p["id"] = json!(format!("install-{i}"));
+                                p["deviceId"] = json!(i);
+                                p["installedAt"] = json!(now - 3600 * i as i64);
+                                p
+                            })
+                            .filter(|p| p["installedAt"].as_i64().unwrap() > after)
+                            .collect(),
+                        "installs",
+                    )
+                }
+                _ => (404, String::new()),
+            };
+            let _ = request.respond(tiny_http::Response::from_string(reply).with_status_code(status));
+        }
+    });
+    (
+        StandIn {
+            base,
+            seen,
+            grants,
+            server,
+        },
+        asked_after,
+    )
+}
+
+fn ninja_msp(base: &str) -> TempDir {
+    let dir = TempDir::new().unwrap();
+    fs::write(
+        dir.path().join("govpack.toml"),
+        format!(
+            "[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\noutput = \"output\"\n\
+             [collect]\nsources = [\"ninjaone\"]\nretries = 2\nretry_backoff_ms = 50\ntimeout_seconds = 10\n\
+             [collect.ninjaone]\ninstance_url = \"{base}\"\n"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+fn ninja_run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_govpack"))
+        .args(args)
+        .current_dir(dir)
+        .env("GOVPACK_LOG", "trace")
+        .env("GOVPACK_NINJAONE_CLIENT_ID", CLIENT_ID)
+        .env("GOVPACK_NINJAONE_CLIENT_SECRET", CLIENT_SECRET)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn ninjaone_organizations_devices_patches_and_installs_land_under_their_clients_and_installs_go_on_from_the_lake()
+ {
+    // 2,500 devices: three pages of 1,000 by `after` and by cursor; the token expires mid-devices.
+    let now = chrono::Utc::now().timestamp();
+    let (api, asked_after) = ninja_stand_in(2500, now, false);
+    let dir = ninja_msp(&api.base);
+    let run = ninja_run(dir.path(), &["-vv", "run", "daily", "--dry-run"]);
+    let output = text(&run);
+    assert_eq!(run.status.code(), Some(0), "{output}");
+    assert!(
+        output.contains("collected ninjaone devices: 2500 record(s) in 3 page(s)"),
+        "{output}"
+    );
+    assert!(
+        output.contains("collected ninjaone os-patch-installs:"),
+        "{output}"
+    );
+    assert_eq!(api.grants.load(Ordering::SeqCst), 2, "one grant, one renewal");
+    assert_eq!(
+        query(
+            dir.path(),
+            "select tenant_id, count(*) from devices group by 1 order by 1"
+        ),
+        [
+            vec!["ninjaone-org-7".to_string(), "1250".into()],
+            vec!["ninjaone-org-8".to_string(), "1250".into()],
+        ]
+    );
+    assert_eq!(
+        query(dir.path(), "select tenant_name from tenants order by 1"),
+        [vec!["Contoso Ltd".to_string()], vec!["Fabrikam Inc".to_string()]]
+    );
+    assert_eq!(
+        query(dir.path(), "select count(*) from patch_status"),
+        [vec!["2500".to_string()]]
+    );
+    // The first collection reads 90 days of installs: the stand-in's installs reach back 2,500
+    // hours (104 days), so the oldest are not asked for.
+    let first_after = asked_after.lock().unwrap()[0];
+    let ninety_days_ago = (chrono::Utc::now().date_naive() - chrono::Days::new(90))
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        .timestamp();
+    assert_eq!(first_after, ninety_days_ago);
+    let in_window = (1..=2500).filter(|i| now - 3600 * i > ninety_days_ago).count();
+    assert_eq!(
+        query(dir.path(), "select count(*) from patch_attempts"),
+        [vec![in_window.to_string()]]
+    );
+    no_credential_in_ninja(&output);
+
+    // The next collection reads installs from the newest one in the lake, less the two days'
+    // overlap: the stand-in's newest install is an hour before `now`.
+    let again = ninja_run(dir.path(), &["collect", "ninjaone"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let second_after = *asked_after.lock().unwrap().last().unwrap();
+    assert_eq!(second_after, now - 3600 - 2 * 86_400);
+}
+
+fn no_credential_in_ninja(text: &str) {
+    for secret in [CLIENT_ID, CLIENT_SECRET, "nj-1", "nj-2"] {
+        assert!(!text.contains(secret), "the output holds `{secret}`");
+    }
+}
+
+#[test]
+fn a_ninjaone_cursor_that_does_not_move_writes_nothing_of_that_dataset() {
+    let now = chrono::Utc::now().timestamp();
+    let (api, _) = ninja_stand_in(2500, now, true);
+    let dir = ninja_msp(&api.base);
+    let run = ninja_run(dir.path(), &["collect", "ninjaone"]);
+    let output = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{output}");
+    assert!(
+        output.contains("FAILED    ninjaone os-patches: page 3 repeated an earlier page's cursor"),
+        "{output}"
+    );
+    assert!(
+        output.contains("collected ninjaone devices: 2500 record(s)"),
+        "{output}"
+    );
+    let names: Vec<String> = all_files_under(&dir.path().join("inbox"))
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains("os-patches")), "{names:?}");
+}

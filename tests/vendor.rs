@@ -66,6 +66,15 @@ fn every_device_patch_ticket_or_change_sample_is_recognised_by_content() {
             format_named("datto-rmm-devices-csv"),
         ),
         ("ninjaone_devices.json", format_named("ninjaone-devices-json")),
+        // What `govpack collect ninjaone` saves: bare arrays.
+        (
+            "ninjaone_devices_detailed.json",
+            format_named("ninjaone-devices-json"),
+        ),
+        (
+            "ninjaone_organizations.json",
+            format_named("ninjaone-organizations-json"),
+        ),
         (
             "ninjaone_queries_os_patches.json",
             format_named("ninjaone-os-patches-json"),

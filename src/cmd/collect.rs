@@ -1,6 +1,6 @@
 //! `govpack collect [SOURCE...]`: pulls the sources' data from the vendors' APIs into the inbox,
 //! where `govpack run` (or `govpack ingest INBOX`) reads it. Sources: `cisa-kev`, `msrc-cvrf`,
-//! `datto-rmm`; none named = every source of `collect.sources`. Credentials come from the
+//! `datto-rmm`, `ninjaone`; none named = every source of `collect.sources`. Credentials come from the
 //! environment only (see `collect`'s module and the README's "Running unattended").
 //!
 //! Each dataset (one endpoint's pages for the snapshot day) reaches the inbox whole or not at
@@ -40,6 +40,11 @@ pub struct Args {
     /// present state) [default: today, UTC]
     #[arg(long, value_name = "DATE")]
     pub snapshot_date: Option<String>,
+    /// Incremental sources (NinjaOne's patch installs) read from this day, YYYY-MM-DD, instead of
+    /// the newest record already in the lake [default: that record less collect.overlap_days, or
+    /// 90 days back]
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
     /// Contact each source, authenticate and read one page; write nothing
     #[arg(long)]
     pub check: bool,
@@ -64,9 +69,20 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         .inbox
         .clone()
         .unwrap_or_else(|| config.resolve(&config.run.inbox));
+    let since = args
+        .since
+        .as_deref()
+        .map(|d| super::day_arg("since", d))
+        .transpose()?;
     crate::ops::http::set_budget(std::time::Duration::from_secs(config.run.http_deadline_seconds));
     if args.check {
-        let report = collect::collect(&config.collect, &sources, &inbox, snapshot, true);
+        let scope = collect::Scope {
+            inbox: &inbox,
+            snapshot,
+            since,
+            lake: None,
+        };
+        let report = collect::collect(&config.collect, &sources, scope, true);
         let mut failed = false;
         for (source, found) in &report.checks {
             match found {
@@ -84,7 +100,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     std::fs::create_dir_all(&inbox)
         .map_err(|e| anyhow::anyhow!("cannot create the inbox {}: {e}", inbox.display()))?;
     outln!("govpack collect into {} for {snapshot}", inbox.display());
-    let report = collect::collect(&config.collect, &sources, &inbox, snapshot, false);
+    let scope = collect::Scope {
+        inbox: &inbox,
+        snapshot,
+        since,
+        lake: Some(&lake),
+    };
+    let report = collect::collect(&config.collect, &sources, scope, false);
     print_datasets(&report)?;
     collect::record(&lake, &report, None)?;
     Ok(i32::from(report.failed().next().is_some()))

@@ -282,7 +282,13 @@ fn collect_sources(
         return Ok(Vec::new());
     }
     std::fs::create_dir_all(inbox).with_context(|| format!("cannot create the inbox {}", inbox.display()))?;
-    let report = crate::collect::collect(&config.collect, &config.collect.sources, inbox, day, false);
+    let scope = crate::collect::Scope {
+        inbox,
+        snapshot: day,
+        since: None,
+        lake: Some(lake),
+    };
+    let report = crate::collect::collect(&config.collect, &config.collect.sources, scope, false);
     outln!("Collected from {}:", config.collect.sources.join(", "));
     super::collect::print_datasets(&report)?;
     crate::collect::record(lake, &report, Some(&record.run_id))?;

@@ -20,6 +20,7 @@
 pub mod cisa_kev;
 pub mod datto_rmm;
 pub mod msrc_cvrf;
+pub mod ninjaone;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -77,18 +78,23 @@ impl CollectReport {
     }
 }
 
+/// What a collection is for: the snapshot day, where incremental sources start, the lake their
+/// watermarks come from (none for `--check`).
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    pub inbox: &'a Path,
+    pub snapshot: NaiveDate,
+    /// `--since`: incremental sources read from this day instead of their watermark.
+    pub since: Option<NaiveDate>,
+    pub lake: Option<&'a Lake>,
+}
+
 /// Collects each source into the inbox for the snapshot day, or with `check` contacts each and
 /// writes nothing. A source that fails does not stop the others.
-pub fn collect(
-    settings: &CollectSettings,
-    sources: &[String],
-    inbox: &Path,
-    snapshot: NaiveDate,
-    check: bool,
-) -> CollectReport {
+pub fn collect(settings: &CollectSettings, sources: &[String], scope: Scope, check: bool) -> CollectReport {
     let mut report = CollectReport::default();
     for source in sources {
-        let mut collector = match Collector::new(settings, source, inbox, snapshot) {
+        let mut collector = match Collector::new(settings, source, scope) {
             Ok(c) => c,
             Err(e) => {
                 let why = format!("{e:#}");
@@ -118,6 +124,7 @@ pub fn collect(
                 "cisa-kev" => cisa_kev::check(&mut collector),
                 "msrc-cvrf" => msrc_cvrf::check(&mut collector),
                 "datto-rmm" => datto_rmm::check(&mut collector),
+                "ninjaone" => ninjaone::check(&mut collector),
                 other => Err(anyhow!("no collector for `{other}`")),
             };
             report.checks.push((
@@ -129,6 +136,7 @@ pub fn collect(
                 "cisa-kev" => cisa_kev::collect(&mut collector),
                 "msrc-cvrf" => msrc_cvrf::collect(&mut collector),
                 "datto-rmm" => datto_rmm::collect(&mut collector),
+                "ninjaone" => ninjaone::collect(&mut collector),
                 _ => {}
             }
             report.datasets.append(&mut collector.records);
@@ -183,6 +191,8 @@ pub struct Collector<'a> {
     pub source: &'static str,
     pub settings: &'a CollectSettings,
     pub snapshot: NaiveDate,
+    pub since: Option<NaiveDate>,
+    lake: Option<&'a Lake>,
     inbox: PathBuf,
     retry: Retry,
     limit_bytes: u64,
@@ -194,7 +204,7 @@ pub struct Collector<'a> {
 }
 
 impl<'a> Collector<'a> {
-    fn new(settings: &'a CollectSettings, source: &str, inbox: &Path, snapshot: NaiveDate) -> Result<Self> {
+    fn new(settings: &'a CollectSettings, source: &str, scope: Scope<'a>) -> Result<Self> {
         let source = static_name(source);
         if source == "unknown" {
             bail!(
@@ -205,8 +215,10 @@ impl<'a> Collector<'a> {
         Ok(Collector {
             source,
             settings,
-            snapshot,
-            inbox: inbox.to_path_buf(),
+            snapshot: scope.snapshot,
+            since: scope.since,
+            lake: scope.lake,
+            inbox: scope.inbox.to_path_buf(),
             retry: Retry {
                 retries: settings.retries,
                 backoff: Duration::from_millis(settings.retry_backoff_ms),
@@ -218,6 +230,21 @@ impl<'a> Collector<'a> {
             requests: 0,
             records: Vec::new(),
         })
+    }
+
+    /// The newest attempt the lake holds from files of `format`: where an incremental dataset
+    /// goes on from (`queries/ops/collect.sql`).
+    pub fn watermark(&self, format: &str) -> Result<Option<DateTime<Utc>>> {
+        let Some(lake) = self.lake else { return Ok(None) };
+        if lake.table_files("patch_attempts")?.is_empty() {
+            return Ok(None);
+        }
+        let query = crate::sql::NamedQueries::read("ops/collect.sql")?.fill(
+            "newest-attempt",
+            &[("format", &crate::sql::string_literal(format))],
+        )?;
+        let newest: Option<i64> = crate::sql::open(lake)?.query_row(&query, [], |r| r.get(0))?;
+        Ok(newest.and_then(|s| DateTime::from_timestamp(s, 0)))
     }
 
     /// A credential from the environment, registered as a secret (never shown).
@@ -301,17 +328,16 @@ impl<'a> Collector<'a> {
             Dataset::begin(&self.inbox, self.source, name, self.snapshot).and_then(|mut dataset| {
                 let pulled = pull(self, &mut dataset)?;
                 let (pages, records, bytes) = (dataset.pages, dataset.records, dataset.bytes);
-                let entry = match pulled {
-                    Pulled::Whole => Some(dataset.move_in()?),
-                    Pulled::Absent => None,
-                };
-                Ok((entry, pages, records, bytes))
+                Ok(match pulled {
+                    Pulled::Absent => ("absent", None, 0, 0, 0),
+                    // Nothing to read (no open alert, no install since the watermark): collected,
+                    // with nothing to move in.
+                    Pulled::Whole if pages == 0 => ("collected", None, 0, 0, 0),
+                    Pulled::Whole => ("collected", Some(dataset.move_in()?), pages, records, bytes),
+                })
             });
         let (status, inbox_entry, pages, records, bytes, error) = match outcome {
-            Ok((Some(entry), pages, records, bytes)) => {
-                ("collected", Some(entry), pages, records, bytes, None)
-            }
-            Ok((None, ..)) => ("absent", None, 0, 0, 0, None),
+            Ok((status, entry, pages, records, bytes)) => (status, entry, pages, records, bytes, None),
             Err(e) => ("failed", None, 0, 0, 0, Some(self.redact(&format!("{e:#}")))),
         };
         self.records.push(DatasetRecord {
