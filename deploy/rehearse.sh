@@ -7,7 +7,8 @@
 # Needs bash and GNU date (Linux).
 #
 #   deploy/rehearse.sh [WORKDIR]   (default ./govpack-rehearsal; env GOVPACK=path/to/govpack,
-#                                   MONTHS=3 of sample history ending 2026-10-31)
+#                                   MONTHS=3 of sample history ending 2026-10-31, STAND_IN=the
+#                                   stand-in binary for a collector rehearsal, see the end)
 set -euo pipefail
 work="${1:-govpack-rehearsal}"
 govpack="${GOVPACK:-govpack}"
@@ -53,4 +54,33 @@ for first in $(ls inbox/processed | cut -c1-7 | sort -u); do
   next="$(date -u -d "$first-01 +1 month" +%Y-%m-%d)"
   "$govpack" run monthly --as-of "$next" --dry-run > "run-monthly-$next.log" 2>&1 || { cat "run-monthly-$next.log"; exit 1; }
 done
+# Collectors, against the stand-ins (no network): with STAND_IN naming the stand-in binary
+# (`cargo build --release --example vendor_stand_in`, then
+# STAND_IN="${CARGO_TARGET_DIR:-target}/release/examples/vendor_stand_in"), today's daily run pulls
+# CISA's KEV feed, MSRC's CVRF documents, Datto RMM and NinjaOne from loopback servers built from
+# the vendor samples, then ingests what it pulled. The keys below are the stand-ins' own.
+if [[ -n "${STAND_IN:-}" ]]; then
+  coproc STANDINS { "$STAND_IN" --devices 600; }
+  read -r _ datto_url <&"${STANDINS[0]}"
+  read -r _ ninja_url <&"${STANDINS[0]}"
+  cat >> govpack.toml <<TOML
+[collect]
+sources = ["cisa-kev", "msrc-cvrf", "datto-rmm", "ninjaone"]
+retry_backoff_ms = 100
+[collect.cisa_kev]
+url = "$datto_url/feeds/known_exploited_vulnerabilities.json"
+[collect.msrc_cvrf]
+api_url = "$datto_url/cvrf/v3.0"
+[collect.datto_rmm]
+api_url = "$datto_url"
+[collect.ninjaone]
+instance_url = "$ninja_url"
+TOML
+  export GOVPACK_DATTO_RMM_API_KEY=dattoKEY-7f3a9c21 GOVPACK_DATTO_RMM_API_SECRET=dattoSECRET-b41e77d0c9
+  export GOVPACK_NINJAONE_CLIENT_ID=ninja-client-3c1d GOVPACK_NINJAONE_CLIENT_SECRET=ninja-secret-9f8e7d6c
+  "$govpack" collect --check > collect-check.log 2>&1 || { cat collect-check.log; exit 1; }
+  "$govpack" run daily --dry-run > run-collect.log 2>&1 || { cat run-collect.log; exit 1; }
+  eval "exec ${STANDINS[1]}>&-"
+  wait "$STANDINS_PID" || true
+fi
 "$govpack" status --as-of 2026-10-31

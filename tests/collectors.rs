@@ -6,196 +6,16 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 
 use govpack::lake::Lake;
-use serde_json::{Value, json};
 use tempfile::TempDir;
 
 mod common;
+#[path = "../examples/vendor_stand_in.rs"]
+mod vendor_stand_in;
 
-const KEY: &str = "dattoKEY-7f3a9c21";
-const SECRET: &str = "dattoSECRET-b41e77d0c9";
-
-fn fixture(path: &str) -> Value {
-    let text = fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(path),
-    )
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-/// How the Datto stand-in misbehaves.
-#[derive(Default, Clone, Copy)]
-struct Quirks {
-    /// Devices pages answered before the token expires (every request then answers 401 until a
-    /// new token is granted).
-    token_expires_after: Option<usize>,
-    /// The first devices request answers 429 with `Retry-After: 1`; the second a 503.
-    throttle_first: bool,
-    /// The devices page of this number points back at the previous page's URL.
-    repeat_page: Option<usize>,
-    /// The alerts pages report one more record than they hold.
-    short_total: bool,
-}
-
-/// The stand-in: sites, `devices` devices over pages of `page_size`, an open patch alert, the
-/// KEV catalog and the October CVRF document (November is not published). Returns its base URL,
-/// what it was asked (method and URL) and the token grants it made.
-struct StandIn {
-    base: String,
-    seen: Arc<Mutex<Vec<String>>>,
-    grants: Arc<AtomicUsize>,
-    server: Arc<tiny_http::Server>,
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        self.server.unblock();
-    }
-}
-
-fn stand_in(devices: usize, page_size: usize, quirks: Quirks) -> StandIn {
-    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-    let base = format!(
-        "http://127.0.0.1:{}",
-        server.server_addr().to_ip().unwrap().port()
-    );
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let grants = Arc::new(AtomicUsize::new(0));
-    let sites = fixture("vendor/datto_rmm_sites_page.json");
-    let template = fixture("vendor/datto_rmm_devices_page.json")["devices"][0].clone();
-    let alert = fixture("vendor/datto_rmm_alert_patch.json");
-    let kev = fixture("vulnerability/known_exploited_vulnerabilities.json");
-    let cvrf = fixture("vulnerability/msrc-cvrf-2026-Oct.json");
-    let (s, record, granted, url_base) = (server.clone(), seen.clone(), grants.clone(), base.clone());
-    std::thread::spawn(move || {
-        let mut devices_asked = 0;
-        let mut expired = false;
-        for mut request in s.incoming_requests() {
-            let mut body = String::new();
-            request.as_reader().read_to_string(&mut body).unwrap();
-            let url = request.url().to_string();
-            let header = |name: &str| {
-                request
-                    .headers()
-                    .iter()
-                    .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-                    .map(|h| h.value.as_str().to_string())
-                    .unwrap_or_default()
-            };
-            let token = format!("tok-{}", granted.load(Ordering::SeqCst));
-            let authorised = header("Authorization") == format!("Bearer {token}") && !expired;
-            record.lock().unwrap().push(format!("{} {url}", request.method()));
-            let path = url.split('?').next().unwrap_or_default().to_string();
-            let page: usize = url
-                .split("page=")
-                .nth(1)
-                .and_then(|p| p.split('&').next())
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(0);
-            let mut retry_after = None;
-            let (status, reply) = match path.as_str() {
-                "/auth/oauth/token" => {
-                    let form_ok = body.contains("grant_type=password")
-                        && body.contains(&format!("username={KEY}"))
-                        && body.contains(&format!("password={SECRET}"));
-                    if header("Authorization") == "Basic cHVibGljLWNsaWVudDpwdWJsaWM=" && form_ok {
-                        let n = granted.fetch_add(1, Ordering::SeqCst) + 1;
-                        expired = false;
-                        (200, json!({"access_token": format!("tok-{n}"), "token_type": "bearer", "expires_in": 359999}).to_string())
-                    } else {
-                        (401, r#"{"error":"invalid_grant"}"#.to_string())
-                    }
-                }
-                _ if path.starts_with("/api/") && !authorised => (401, r#"{"error":"invalid_token"}"#.into()),
-                "/api/v2/account/sites" => (200, sites.to_string()),
-                "/api/v2/account/devices" => {
-                    devices_asked += 1;
-                    if quirks.throttle_first && devices_asked == 1 {
-                        retry_after = Some("1");
-                        (429, r#"{"message":"rate limit exceeded"}"#.into())
-                    } else if quirks.throttle_first && devices_asked == 2 {
-                        (503, "busy".into())
-                    } else {
-                        if quirks.token_expires_after == Some(devices_asked) {
-                            expired = true;
-                        }
-                        let pages = devices.div_ceil(page_size).max(1);
-                        let items: Vec<Value> = (page * page_size..((page + 1) * page_size).min(devices))
-                            .map(|i| {
-                                let mut d = template.clone();
-                                d["id"] = json!(5_000_000 + i);
-                                d["uid"] = json!(format!("dev-{i:06}"));
-                                d["hostname"] = json!(format!("CONTOSO-WS{i:05}"));
-                                d
-                            })
-                            .collect();
-                        let next_page = if quirks.repeat_page == Some(page + 1) {
-                            page
-                        } else {
-                            page + 1
-                        };
-                        let next = (page + 1 < pages).then(|| {
-                            format!("{url_base}/api/v2/account/devices?max={page_size}&page={next_page}")
-                        });
-                        (
-                            200,
-                            json!({"pageDetails": {"count": items.len(), "totalCount": devices,
-                                "prevPageUrl": null, "nextPageUrl": next}, "devices": items})
-                            .to_string(),
-                        )
-                    }
-                }
-                "/api/v2/account/alerts/open" => (
-                    200,
-                    json!({"pageDetails": {"count": 1, "totalCount": if quirks.short_total { 2 } else { 1 },
-                        "prevPageUrl": null, "nextPageUrl": null}, "alerts": [alert]})
-                    .to_string(),
-                ),
-                "/feeds/known_exploited_vulnerabilities.json" => (200, kev.to_string()),
-                // This month's document is not published yet; any earlier month's is.
-                p if p.starts_with("/cvrf/v3.0/cvrf/") => {
-                    if p.ends_with(&this_month()) {
-                        (404, String::new())
-                    } else {
-                        (200, cvrf.to_string())
-                    }
-                }
-                "/cvrf/v3.0/updates" => (
-                    200,
-                    json!({"value": [{"ID": "2026-Oct"}, {"ID": "2026-Sep"}]}).to_string(),
-                ),
-                _ => (404, String::new()),
-            };
-            let mut response = tiny_http::Response::from_string(reply).with_status_code(status);
-            if let Some(seconds) = retry_after {
-                response.add_header(tiny_http::Header::from_bytes("Retry-After", seconds).unwrap());
-            }
-            let _ = request.respond(response);
-        }
-    });
-    StandIn {
-        base,
-        seen,
-        grants,
-        server,
-    }
-}
-
-/// The CVRF id of today's month (`2026-Dec`): the stand-in has not published it.
-fn this_month() -> String {
-    chrono::Utc::now().format("%Y-%b").to_string()
-}
-
-fn last_month() -> String {
-    (chrono::Utc::now().date_naive() - chrono::Months::new(1))
-        .format("%Y-%b")
-        .to_string()
-}
+use vendor_stand_in::{CLIENT_ID, CLIENT_SECRET, KEY, Quirks, SECRET, fixture, last_month, this_month};
 
 /// A working folder whose config collects the three sources from the stand-in.
 fn msp(base: &str) -> TempDir {
@@ -270,7 +90,7 @@ fn a_daily_run_collects_every_page_through_throttling_and_an_expired_token_and_i
  {
     // 601 devices over 4 pages of 200: the token expires after the second page, the first
     // request is throttled (429, Retry-After: 1) and the next answers 503.
-    let api = stand_in(
+    let api = vendor_stand_in::datto(
         601,
         200,
         Quirks {
@@ -372,7 +192,7 @@ fn a_daily_run_collects_every_page_through_throttling_and_an_expired_token_and_i
 
 #[test]
 fn a_repeating_page_or_a_short_total_writes_nothing_of_that_dataset_and_the_run_is_partial_naming_it() {
-    let api = stand_in(
+    let api = vendor_stand_in::datto(
         500,
         100,
         Quirks {
@@ -428,7 +248,7 @@ fn a_repeating_page_or_a_short_total_writes_nothing_of_that_dataset_and_the_run_
 
 #[test]
 fn collecting_the_same_day_twice_writes_the_same_bytes_which_ingest_skips() {
-    let api = stand_in(30, 10, Quirks::default());
+    let api = vendor_stand_in::datto(30, 10, Quirks::default());
     let dir = msp(&api.base);
     let first = govpack(dir.path(), &["collect", "--snapshot-date", "2026-11-03"]);
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
@@ -472,7 +292,7 @@ fn collecting_the_same_day_twice_writes_the_same_bytes_which_ingest_skips() {
 
 #[test]
 fn a_run_as_of_another_day_collects_nothing_rather_than_record_todays_devices_as_that_days() {
-    let api = stand_in(5, 5, Quirks::default());
+    let api = vendor_stand_in::datto(5, 5, Quirks::default());
     let dir = msp(&api.base);
     let run = govpack(
         dir.path(),
@@ -489,7 +309,7 @@ fn a_run_as_of_another_day_collects_nothing_rather_than_record_todays_devices_as
 
 #[test]
 fn collect_check_authenticates_and_reads_one_page_of_each_writing_nothing() {
-    let api = stand_in(1234, 250, Quirks::default());
+    let api = vendor_stand_in::datto(1234, 250, Quirks::default());
     let dir = msp(&api.base);
     let check = govpack(
         dir.path(),
@@ -540,152 +360,6 @@ fn collect_check_authenticates_and_reads_one_page_of_each_writing_nothing() {
 
 // --- NinjaOne ------------------------------------------------------------------------------
 
-const CLIENT_ID: &str = "ninja-client-3c1d";
-const CLIENT_SECRET: &str = "ninja-secret-9f8e7d6c";
-
-/// The NinjaOne stand-in: two organizations, `devices` devices (alternating between them), one
-/// pending patch per device, one install per device `i` hours before `now`. Paging by `after` and
-/// by cursor, 1000 a page. `stuck_cursor`: the patches cursor never moves. The token expires
-/// after the second devices page. Returns the base URL and the `installedAfter` values asked.
-fn ninja_stand_in(devices: usize, now: i64, stuck_cursor: bool) -> (StandIn, Arc<Mutex<Vec<i64>>>) {
-    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-    let base = format!(
-        "http://127.0.0.1:{}",
-        server.server_addr().to_ip().unwrap().port()
-    );
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let grants = Arc::new(AtomicUsize::new(0));
-    let asked_after: Arc<Mutex<Vec<i64>>> = Arc::default();
-    let organizations = fixture("vendor/ninjaone_organizations.json");
-    let device = fixture("vendor/ninjaone_devices_detailed.json")[0].clone();
-    let patch = fixture("vendor/ninjaone_queries_os_patches.json")["results"][0].clone();
-    let install = fixture("vendor/ninjaone_queries_os_patch_installs.json")["results"][0].clone();
-    let (s, record, granted, after_log) = (server.clone(), seen.clone(), grants.clone(), asked_after.clone());
-    std::thread::spawn(move || {
-        let mut devices_asked = 0;
-        let mut expired = false;
-        for mut request in s.incoming_requests() {
-            let mut body = String::new();
-            request.as_reader().read_to_string(&mut body).unwrap();
-            let url = request.url().to_string();
-            record.lock().unwrap().push(format!("{} {url}", request.method()));
-            let param = |name: &str| {
-                url.split(['?', '&'])
-                    .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                    .map(str::to_string)
-            };
-            let size: usize = param("pageSize").and_then(|p| p.parse().ok()).unwrap_or(1000);
-            let authorised = request.headers().iter().any(|h| {
-                h.field.as_str().as_str().eq_ignore_ascii_case("Authorization")
-                    && h.value.as_str() == format!("Bearer nj-{}", granted.load(Ordering::SeqCst))
-            }) && !expired;
-            let path = url.split('?').next().unwrap_or_default().to_string();
-            // An `after` page: the items whose id is past the last one seen.
-            let after_page = |items: Vec<Value>| {
-                let after: i64 = param("after").and_then(|a| a.parse().ok()).unwrap_or(0);
-                let page: Vec<Value> = items
-                    .into_iter()
-                    .filter(|i| i["id"].as_i64().unwrap() > after)
-                    .take(size)
-                    .collect();
-                (200, Value::Array(page).to_string())
-            };
-            // A cursor page: the cursor's offset says where the page starts.
-            let cursor_page = |items: Vec<Value>, name: &str| {
-                let offset: usize = param("cursor")
-                    .and_then(|c| c.rsplit('-').next().and_then(|o| o.parse().ok()))
-                    .unwrap_or(0);
-                let page: Vec<Value> = items.into_iter().skip(offset).take(size).collect();
-                let next = if stuck_cursor { 0 } else { offset + page.len() };
-                (
-                    200,
-                    json!({"cursor": {"name": format!("{name}-{next}"), "offset": offset, "count": page.len(),
-                        "expires": now + 3600}, "results": page})
-                    .to_string(),
-                )
-            };
-            let (status, reply) = match path.as_str() {
-                "/ws/oauth/token" => {
-                    if body.contains("grant_type=client_credentials")
-                        && body.contains(&format!("client_id={CLIENT_ID}"))
-                        && body.contains(&format!("client_secret={CLIENT_SECRET}"))
-                        && body.contains("scope=monitoring")
-                    {
-                        let n = granted.fetch_add(1, Ordering::SeqCst) + 1;
-                        expired = false;
-                        (200, json!({"access_token": format!("nj-{n}"), "token_type": "Bearer", "expires_in": 3600}).to_string())
-                    } else {
-                        (401, r#"{"error":"invalid_client"}"#.into())
-                    }
-                }
-                _ if !authorised => (401, r#"{"error":"invalid_token"}"#.into()),
-                "/v2/organizations" => after_page(organizations.as_array().unwrap().clone()),
-                "/v2/devices-detailed" => {
-                    devices_asked += 1;
-                    if devices_asked == 2 {
-                        expired = true;
-                    }
-                    after_page(
-                        (1..=devices)
-                            .map(|i| {
-                                let mut d = device.clone();
-                                let org = 7 + (i % 2);
-                                d["id"] = json!(i);
-                                d["organizationId"] = json!(org);
-                                d["systemName"] = json!(format!("NW-WS{i:05}"));
-                                d["lastContact"] = json!(now - 600);
-                                d["references"]["organization"]["id"] = json!(org);
-                                d["references"]["organization"]["name"] =
-                                    json!(if org == 7 { "Contoso Ltd" } else { "Fabrikam Inc" });
-                                d
-                            })
-                            .collect(),
-                    )
-                }
-                "/v2/queries/os-patches" => cursor_page(
-                    (1..=devices)
-                        .map(|i| {
-                            let mut p = patch.clone();
-                            p["id"] = json!(format!("patch-{i}"));
-                            p["deviceId"] = json!(i);
-                            p
-                        })
-                        .collect(),
-                    "patches",
-                ),
-                "/v2/queries/os-patch-installs" => {
-                    let after: i64 = param("installedAfter").and_then(|a| a.parse().ok()).unwrap_or(0);
-                    after_log.lock().unwrap().push(after);
-                    cursor_page(
-                        (1..=devices)
-                            .map(|i| {
-                                let mut p = install.clone();
-                                p["id"] = json!(format!("install-{i}"));
-                                p["deviceId"] = json!(i);
-                                p["installedAt"] = json!(now - 3600 * i as i64);
-                                p
-                            })
-                            .filter(|p| p["installedAt"].as_i64().unwrap() > after)
-                            .collect(),
-                        "installs",
-                    )
-                }
-                _ => (404, String::new()),
-            };
-            let _ = request.respond(tiny_http::Response::from_string(reply).with_status_code(status));
-        }
-    });
-    (
-        StandIn {
-            base,
-            seen,
-            grants,
-            server,
-        },
-        asked_after,
-    )
-}
-
 fn ninja_msp(base: &str) -> TempDir {
     let dir = TempDir::new().unwrap();
     fs::write(
@@ -716,7 +390,7 @@ fn ninjaone_organizations_devices_patches_and_installs_land_under_their_clients_
  {
     // 2,500 devices: three pages of 1,000 by `after` and by cursor; the token expires mid-devices.
     let now = chrono::Utc::now().timestamp();
-    let (api, asked_after) = ninja_stand_in(2500, now, false);
+    let (api, asked_after) = vendor_stand_in::ninjaone(2500, now, false);
     let dir = ninja_msp(&api.base);
     let run = ninja_run(dir.path(), &["-vv", "run", "daily", "--dry-run"]);
     let output = text(&run);
@@ -780,7 +454,7 @@ fn no_credential_in_ninja(text: &str) {
 #[test]
 fn a_ninjaone_cursor_that_does_not_move_writes_nothing_of_that_dataset() {
     let now = chrono::Utc::now().timestamp();
-    let (api, _) = ninja_stand_in(2500, now, true);
+    let (api, _) = vendor_stand_in::ninjaone(2500, now, true);
     let dir = ninja_msp(&api.base);
     let run = ninja_run(dir.path(), &["collect", "ninjaone"]);
     let output = text(&run);

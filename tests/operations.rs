@@ -1126,6 +1126,7 @@ fn the_cron_sequence_leaves_a_ledger_alerts_tickets_monthly_packs_and_a_stale_te
         .arg("rehearsal")
         .current_dir(dir.path())
         .env("GOVPACK", env!("CARGO_BIN_EXE_govpack"))
+        .env_remove("STAND_IN")
         .env("MONTHS", "2")
         .env_remove("GOVPACK_TEAMS_WEBHOOK_URL")
         .output()
@@ -1255,6 +1256,70 @@ fn the_cron_sequence_leaves_a_ledger_alerts_tickets_monthly_packs_and_a_stale_te
         String::from_utf8(before).unwrap(),
         "the same lake must give the same bundle"
     );
+}
+
+#[test]
+fn the_rehearsal_with_stand_ins_collects_every_source_into_todays_run() {
+    let dir = TempDir::new().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/rehearse.sh");
+    // `cargo test` builds the examples beside the binary: the collector rehearsal's stand-ins.
+    let stand_in = Path::new(env!("CARGO_BIN_EXE_govpack"))
+        .parent()
+        .unwrap()
+        .join("examples/vendor_stand_in");
+    assert!(stand_in.exists(), "{} was not built", stand_in.display());
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("rehearsal")
+        .current_dir(dir.path())
+        .env("GOVPACK", env!("CARGO_BIN_EXE_govpack"))
+        .env("STAND_IN", &stand_in)
+        .env("MONTHS", "1")
+        .env_remove("GOVPACK_TEAMS_WEBHOOK_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let work = dir.path().join("rehearsal");
+    let status = String::from_utf8_lossy(&out.stdout).to_string();
+    let check = fs::read_to_string(work.join("collect-check.log")).unwrap();
+    assert!(
+        check.contains("datto-rmm: token ok; 2 sites, 600 devices"),
+        "{check}"
+    );
+    assert!(
+        check.contains("ninjaone: token ok; 2 organizations, 600 devices"),
+        "{check}"
+    );
+    // Today's run collected every source from the stand-ins (this month's CVRF document is not
+    // published yet) and ingested it.
+    let collected = query(
+        &work,
+        "select source, status, count(*)::varchar from collections group by all order by 1, 2",
+    );
+    assert_eq!(
+        collected,
+        [
+            ["cisa-kev", "collected", "1"],
+            ["datto-rmm", "collected", "3"],
+            ["msrc-cvrf", "absent", "1"],
+            ["msrc-cvrf", "collected", "2"],
+            ["ninjaone", "collected", "4"],
+        ],
+        "{status}"
+    );
+    let today = Utc::now().date_naive();
+    assert_eq!(
+        query(
+            &work,
+            &format!("select count(*)::varchar from devices where snapshot_date = date '{today}'")
+        ),
+        [["1200"]]
+    );
+    let today_run = query(
+        &work,
+        &format!("select status from runs where as_of = date '{today}' and job = 'daily'"),
+    );
+    assert_eq!(today_run, [["succeeded"]]);
 }
 
 #[test]
