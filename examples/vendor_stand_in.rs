@@ -159,6 +159,20 @@ pub fn datto(devices: usize, page_size: usize, quirks: Quirks) -> StandIn {
                         "prevPageUrl": null, "nextPageUrl": null}, "alerts": [alert]})
                     .to_string(),
                 ),
+                // Resolved alerts: the same patch alert, resolved an hour later; a page with no
+                // alert (Datto keeps resolved alerts for a while, then drops them).
+                "/api/v2/account/alerts/resolved" => {
+                    let mut resolved = alert.clone();
+                    resolved["alertUid"] = json!("c4e2d3f5-6a7b-4c8d-9e0f-1a2b3c4d5e6f");
+                    resolved["resolved"] = json!(true);
+                    resolved["resolvedOn"] = json!(resolved["timestamp"].as_i64().unwrap_or(0) + 3_600_000);
+                    (
+                        200,
+                        json!({"pageDetails": {"count": 1, "totalCount": 1, "prevPageUrl": null, "nextPageUrl": null},
+                            "alerts": [resolved]})
+                        .to_string(),
+                    )
+                }
                 "/feeds/known_exploited_vulnerabilities.json" => (200, kev.to_string()),
                 // This month's document is not published yet; any earlier month's is.
                 p if p.starts_with("/cvrf/v3.0/cvrf/") => {

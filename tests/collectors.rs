@@ -150,6 +150,7 @@ fn a_daily_run_collects_every_page_through_throttling_and_an_expired_token_and_i
     let mut expected: Vec<Vec<String>> = [
         ["cisa-kev", "catalog", "collected", "1", "3"],
         ["datto-rmm", "alerts-open", "collected", "1", "1"],
+        ["datto-rmm", "alerts-resolved", "collected", "1", "1"],
         ["datto-rmm", "devices", "collected", "4", "601"],
         ["datto-rmm", "sites", "collected", "1", "2"],
         ["msrc-cvrf", &this_month(), "absent", "0", "0"],
@@ -230,7 +231,7 @@ fn a_repeating_page_or_a_short_total_writes_nothing_of_that_dataset_and_the_run_
     assert!(
         !names
             .iter()
-            .any(|n| n.contains("devices") || n.contains("alerts")),
+            .any(|n| n.contains("devices") || n.contains("alerts-open")),
         "{names:?}"
     );
     assert_eq!(
@@ -268,7 +269,7 @@ fn collecting_the_same_day_twice_writes_the_same_bytes_which_ingest_skips() {
     let before = read(dir.path());
     assert_eq!(
         before.len(),
-        1 + 2 + 1 + 3 + 1,
+        1 + 2 + 1 + 3 + 1 + 1,
         "{:?}",
         before.iter().map(|f| &f.0).collect::<Vec<_>>()
     );
@@ -281,7 +282,7 @@ fn collecting_the_same_day_twice_writes_the_same_bytes_which_ingest_skips() {
     let again = govpack(dir.path(), &["ingest", "inbox"]);
     let again_text = text(&again);
     assert!(
-        again_text.contains("0 loaded") && again_text.contains("8 skipped"),
+        again_text.contains("0 loaded") && again_text.contains("9 skipped"),
         "{again_text}"
     );
     assert_eq!(
@@ -472,4 +473,55 @@ fn a_ninjaone_cursor_that_does_not_move_writes_nothing_of_that_dataset() {
         .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
         .collect();
     assert!(!names.iter().any(|n| n.contains("os-patches")), "{names:?}");
+}
+
+#[test]
+fn a_server_that_trickles_its_answer_is_cut_off_by_the_timeout_and_nothing_is_written() {
+    // Headers at once, then a byte every 200 ms of a body that would take hours.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{",
+                );
+                for _ in 0..600 {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    if stream.write_all(b" ").is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let dir = TempDir::new().unwrap();
+    fs::write(
+        dir.path().join("govpack.toml"),
+        format!(
+            "[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\n[collect]\nretries = 1\nretry_backoff_ms = 50\n\
+             timeout_seconds = 2\n[collect.cisa_kev]\nurl = \"http://127.0.0.1:{port}/feed.json\"\n"
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let run = govpack(dir.path(), &["collect", "cisa-kev"]);
+    let output = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{output}");
+    assert!(
+        output.contains("FAILED    cisa-kev catalog: GET the catalog: attempt 1:"),
+        "{output}"
+    );
+    assert!(output.contains("timeout"), "{output}");
+    // Two attempts of two seconds each, not the hours the body would take.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(all_files_under(&dir.path().join("inbox")).is_empty());
 }

@@ -1300,7 +1300,7 @@ fn the_rehearsal_with_stand_ins_collects_every_source_into_todays_run() {
         collected,
         [
             ["cisa-kev", "collected", "1"],
-            ["datto-rmm", "collected", "3"],
+            ["datto-rmm", "collected", "4"],
             ["msrc-cvrf", "absent", "1"],
             ["msrc-cvrf", "collected", "2"],
             ["ninjaone", "collected", "4"],

@@ -5,14 +5,15 @@
 //!   `grant_type=password&username=<API key>&password=<API secret>` (GOVPACK_DATTO_RMM_API_KEY,
 //!   GOVPACK_DATTO_RMM_API_SECRET); it lasts 100 hours, after which any request answers 401: the
 //!   token is renewed once and the request repeated;
-//! - `GET /api/v2/account/sites`, `/api/v2/account/devices` and `/api/v2/account/alerts/open`
-//!   with the bearer token, `max=250` a page, each page `{"pageDetails": {count, totalCount,
+//! - `GET /api/v2/account/sites`, `/api/v2/account/devices`, `/api/v2/account/alerts/open` and
+//!   `/api/v2/account/alerts/resolved` with the bearer token, `max=250` a page, each page `{"pageDetails": {count, totalCount,
 //!   prevPageUrl, nextPageUrl}, "<sites|devices|alerts>": [...]}`, followed by `nextPageUrl` as
 //!   given until it is null or empty;
 //! - 600 requests in any 60 seconds per account, and a one-second delay on every answer past
 //!   90% of it: govpack keeps to 540 in any 60 s, and a 429 waits for `Retry-After`.
 //!
-//! Each dataset is written as `datto-rmm-<sites|devices|alerts-open>-<date>/` with its pages as
+//! Each dataset is written as `datto-rmm-<sites|devices|alerts-open|alerts-resolved>-<date>/`
+//! with its pages as
 //! received; the adapter (`sources/datto_rmm.rs`) reads them. A page URL that repeats, a next URL
 //! on another server, a page without its list, records that do not add up to `totalCount`, or
 //! more than `collect.max_pages` pages writes nothing of that dataset.
@@ -173,11 +174,14 @@ fn pages(api: &mut Api, c: &mut Collector, dataset: &mut Dataset, path: &str, li
 }
 
 /// The datasets: name, endpoint, the key of its list. Sites first: devices find their client
-/// through their site.
-const DATASETS: [(&str, &str, &str); 3] = [
+/// through their site. Resolved alerts are read whole each day: the API filters them by nothing
+/// but `muted`, and keeps them for a limited time; the failures they record merge by key, so a
+/// day's re-read changes nothing already in the lake.
+const DATASETS: [(&str, &str, &str); 4] = [
     ("sites", "/api/v2/account/sites", "sites"),
     ("devices", "/api/v2/account/devices", "devices"),
     ("alerts-open", "/api/v2/account/alerts/open", "alerts"),
+    ("alerts-resolved", "/api/v2/account/alerts/resolved", "alerts"),
 ];
 
 pub fn collect(c: &mut Collector) {
