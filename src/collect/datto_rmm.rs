@@ -28,7 +28,7 @@ use std::time::Duration;
 use anyhow::{Result, anyhow, bail};
 use serde_json::Value;
 
-use super::{Collector, Dataset, Pulled, json_of, same_origin};
+use super::{Bearer, Collector, Dataset, Pulled, json_of, path_of, same_origin};
 use crate::ops::http::Body;
 
 /// `public-client:public` in Base64: the Basic credentials Datto's token endpoint takes from
@@ -42,7 +42,7 @@ struct Api {
     base: String,
     key: String,
     secret: String,
-    token: Option<String>,
+    bearer: Bearer,
 }
 
 impl Api {
@@ -59,63 +59,39 @@ impl Api {
             base,
             key,
             secret,
-            token: None,
+            bearer: Bearer::default(),
         })
     }
 
-    fn renew_token(&mut self, c: &mut Collector) -> Result<String> {
+    /// The password grant: Basic `public-client:public`, the account's key and secret in the form.
+    fn request_token(c: &mut Collector, base: &str, key: &str, secret: &str) -> Result<String> {
         let form = [
             ("grant_type", "password"),
-            ("username", self.key.as_str()),
-            ("password", self.secret.as_str()),
+            ("username", key),
+            ("password", secret),
         ];
-        let answer = c
-            .send(
-                &format!("{}/auth/oauth/token", self.base),
-                &[],
-                &[("Authorization", PUBLIC_CLIENT)],
-                Body::Form(&form),
-            )
-            .map_err(|f| anyhow!("the token request failed: {}", f.message))?;
-        let token = json_of(&answer.body, "the token answer")?
-            .get("access_token")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .ok_or_else(|| anyhow!("the token answer has no access_token"))?;
-        c.secret(&token, "<token>");
-        self.token = Some(token.clone());
-        Ok(token)
+        c.send(
+            &format!("{base}/auth/oauth/token"),
+            &[],
+            &[("Authorization", PUBLIC_CLIENT)],
+            Body::Form(&form),
+        )
+        .map(|answer| answer.body)
+        .map_err(|f| anyhow!("the token request failed: {}", f.message))
+    }
+
+    fn renew_token(&mut self, c: &mut Collector) -> Result<String> {
+        let (base, key, secret) = (&self.base, &self.key, &self.secret);
+        self.bearer
+            .renew(c, &|c| Api::request_token(c, base, key, secret))
     }
 
     /// GETs a URL with the token, renewing it once on a 401.
     fn get(&mut self, c: &mut Collector, url: &str, query: &[(&str, &str)]) -> Result<String> {
-        let mut renewed = false;
-        loop {
-            let token = match &self.token {
-                Some(t) => t.clone(),
-                None => {
-                    renewed = true;
-                    self.renew_token(c)?
-                }
-            };
-            let bearer = format!("Bearer {token}");
-            match c.send(url, query, &[("Authorization", &bearer)], Body::None) {
-                Ok(answer) => return Ok(answer.body),
-                Err(f) if f.status == Some(401) && !renewed => {
-                    tracing::info!("datto-rmm: the token expired; renewing it once");
-                    self.token = None;
-                }
-                Err(f) => bail!("GET {}: {}", path_of(url), f.message),
-            }
-        }
+        let (base, key, secret) = (&self.base, &self.key, &self.secret);
+        self.bearer
+            .get(c, url, query, &|c| Api::request_token(c, base, key, secret))
     }
-}
-
-/// A URL's path, for messages (a page URL carries no secret, but keep messages short).
-fn path_of(url: &str) -> String {
-    url.parse::<ureq::http::Uri>()
-        .map_or_else(|_| url.to_string(), |u| u.path().to_string())
 }
 
 /// Pulls every page of a list endpoint into the dataset, checking the pages add up.

@@ -492,6 +492,68 @@ fn remove_any(path: &Path) -> Result<()> {
     }
 }
 
+/// An OAuth bearer token, asked for when first needed and renewed once when a request answers 401
+/// (an expired token), as the vendors document. `request` asks the vendor's token endpoint and
+/// returns its answer; the token is registered as a secret.
+#[derive(Default)]
+pub struct Bearer {
+    token: Option<String>,
+}
+
+/// Asks a vendor's token endpoint, returning its answer's body.
+pub type TokenRequest<'r> = &'r dyn Fn(&mut Collector) -> Result<String>;
+
+impl Bearer {
+    /// A new token, from the endpoint's `access_token`.
+    pub fn renew(&mut self, c: &mut Collector, request: TokenRequest) -> Result<String> {
+        let answer = request(c)?;
+        let token = json_of(&answer, "the token answer")?
+            .get("access_token")
+            .and_then(serde_json::Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("the token answer has no access_token"))?;
+        c.secret(&token, "<token>");
+        self.token = Some(token.clone());
+        Ok(token)
+    }
+
+    /// GETs a URL with the token, renewing it once on a 401; the answer's body.
+    pub fn get(
+        &mut self,
+        c: &mut Collector,
+        url: &str,
+        query: &[(&str, &str)],
+        request: TokenRequest,
+    ) -> Result<String> {
+        let mut renewed = false;
+        loop {
+            let token = match &self.token {
+                Some(t) => t.clone(),
+                None => {
+                    renewed = true;
+                    self.renew(c, request)?
+                }
+            };
+            let bearer = format!("Bearer {token}");
+            match c.send(url, query, &[("Authorization", &bearer)], Body::None) {
+                Ok(answer) => return Ok(answer.body),
+                Err(f) if f.status == Some(401) && !renewed => {
+                    tracing::info!("{}: the token expired; renewing it once", c.source);
+                    self.token = None;
+                }
+                Err(f) => bail!("GET {}: {}", path_of(url), f.message),
+            }
+        }
+    }
+}
+
+/// A URL's path, for messages (short, and free of any query).
+pub fn path_of(url: &str) -> String {
+    url.parse::<ureq::http::Uri>()
+        .map_or_else(|_| url.to_string(), |u| u.path().to_string())
+}
+
 /// A URL the API gave for the next page, checked to lead to the same server as the first: the
 /// token goes with it.
 pub fn same_origin(next: &str, base: &str) -> Result<()> {

@@ -27,7 +27,7 @@ use anyhow::{Result, anyhow, bail};
 use chrono::{DateTime, Days, Utc};
 use serde_json::Value;
 
-use super::{Collector, Dataset, Pulled, json_of};
+use super::{Bearer, Collector, Dataset, Pulled, json_of};
 use crate::ops::http::Body;
 
 /// Records a page asks for.
@@ -37,7 +37,7 @@ struct Api {
     base: String,
     client_id: String,
     client_secret: String,
-    token: Option<String>,
+    bearer: Bearer,
 }
 
 impl Api {
@@ -49,58 +49,34 @@ impl Api {
             base,
             client_id,
             client_secret,
-            token: None,
+            bearer: Bearer::default(),
         })
     }
 
-    fn renew_token(&mut self, c: &mut Collector) -> Result<String> {
+    /// The client-credentials grant, scope `monitoring`.
+    fn request_token(c: &mut Collector, base: &str, client_id: &str, client_secret: &str) -> Result<String> {
         let form = [
             ("grant_type", "client_credentials"),
-            ("client_id", self.client_id.as_str()),
-            ("client_secret", self.client_secret.as_str()),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
             ("scope", "monitoring"),
         ];
-        let answer = c
-            .send(
-                &format!("{}/ws/oauth/token", self.base),
-                &[],
-                &[],
-                Body::Form(&form),
-            )
-            .map_err(|f| anyhow!("the token request failed: {}", f.message))?;
-        let token = json_of(&answer.body, "the token answer")?
-            .get("access_token")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .ok_or_else(|| anyhow!("the token answer has no access_token"))?;
-        c.secret(&token, "<token>");
-        self.token = Some(token.clone());
-        Ok(token)
+        c.send(&format!("{base}/ws/oauth/token"), &[], &[], Body::Form(&form))
+            .map(|answer| answer.body)
+            .map_err(|f| anyhow!("the token request failed: {}", f.message))
+    }
+
+    fn renew_token(&mut self, c: &mut Collector) -> Result<String> {
+        let (base, id, secret) = (&self.base, &self.client_id, &self.client_secret);
+        self.bearer.renew(c, &|c| Api::request_token(c, base, id, secret))
     }
 
     /// GETs an endpoint with the token, renewing it once on a 401.
     fn get(&mut self, c: &mut Collector, path: &str, query: &[(&str, &str)]) -> Result<String> {
         let url = format!("{}{path}", self.base);
-        let mut renewed = false;
-        loop {
-            let token = match &self.token {
-                Some(t) => t.clone(),
-                None => {
-                    renewed = true;
-                    self.renew_token(c)?
-                }
-            };
-            let bearer = format!("Bearer {token}");
-            match c.send(&url, query, &[("Authorization", &bearer)], Body::None) {
-                Ok(answer) => return Ok(answer.body),
-                Err(f) if f.status == Some(401) && !renewed => {
-                    tracing::info!("ninjaone: the token expired; renewing it once");
-                    self.token = None;
-                }
-                Err(f) => bail!("GET {path}: {}", f.message),
-            }
-        }
+        let (base, id, secret) = (&self.base, &self.client_id, &self.client_secret);
+        self.bearer
+            .get(c, &url, query, &|c| Api::request_token(c, base, id, secret))
     }
 }
 
