@@ -525,3 +525,25 @@ fn a_server_that_trickles_its_answer_is_cut_off_by_the_timeout_and_nothing_is_wr
     );
     assert!(all_files_under(&dir.path().join("inbox")).is_empty());
 }
+
+#[test]
+fn status_check_fails_on_a_configured_source_never_collected_and_passes_once_it_is() {
+    let api = vendor_stand_in::datto(5, 5, Quirks::default());
+    let dir = msp(&api.base);
+    let never = govpack(dir.path(), &["collect", "cisa-kev"]);
+    assert_eq!(never.status.code(), Some(0), "{}", text(&never));
+    // cisa-kev was collected; msrc-cvrf and datto-rmm, in collect.sources too, never were.
+    let status = govpack(dir.path(), &["status", "--check"]);
+    let output = text(&status);
+    assert_eq!(status.status.code(), Some(1), "{output}");
+    assert!(
+        output.contains("datto-rmm (collect.sources) has never been collected"),
+        "{output}"
+    );
+    assert!(
+        output.contains("msrc-cvrf (collect.sources) has never been collected"),
+        "{output}"
+    );
+    assert!(!output.contains("cisa-kev (collect.sources)"), "{output}");
+    assert!(!output.contains("cisa-kev has not been collected"), "{output}");
+}
