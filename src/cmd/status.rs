@@ -26,7 +26,8 @@ use crate::sql;
 #[command(
     after_help = "Examples:\n  govpack status\n  govpack status --as-of 2026-10-31 --runs 20\n  \
     govpack status --check            exit 1 when the job stopped, failed or was partial, alerts
-                                      were not delivered, or a tenant is stale"
+                                      were not delivered, a tenant is stale, or a source of
+                                      collect.sources is late or failing"
 )]
 pub struct Args {
     /// Judge freshness as of this date, YYYY-MM-DD [default: today, UTC]
