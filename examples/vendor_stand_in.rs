@@ -11,8 +11,6 @@
 //!   vendor_stand_in [--devices N]   prints `datto <url>` and `ninjaone <url>`, then serves until
 //!                                   its standard input closes
 
-use std::fs;
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -21,14 +19,40 @@ use serde_json::{Value, json};
 pub const KEY: &str = "dattoKEY-7f3a9c21";
 pub const SECRET: &str = "dattoSECRET-b41e77d0c9";
 
+/// A vendor sample the stand-ins answer with. Built into the binary, so the stand-in runs from
+/// anywhere (the rehearsal's `STAND_IN`), whatever folder it was built in.
 pub fn fixture(path: &str) -> Value {
-    let text = fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(path),
-    )
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
+    let text = match path {
+        "vendor/datto_rmm_sites_page.json" => {
+            include_str!("../tests/fixtures/vendor/datto_rmm_sites_page.json")
+        }
+        "vendor/datto_rmm_devices_page.json" => {
+            include_str!("../tests/fixtures/vendor/datto_rmm_devices_page.json")
+        }
+        "vendor/datto_rmm_alert_patch.json" => {
+            include_str!("../tests/fixtures/vendor/datto_rmm_alert_patch.json")
+        }
+        "vulnerability/known_exploited_vulnerabilities.json" => {
+            include_str!("../tests/fixtures/vulnerability/known_exploited_vulnerabilities.json")
+        }
+        "vulnerability/msrc-cvrf-2026-Oct.json" => {
+            include_str!("../tests/fixtures/vulnerability/msrc-cvrf-2026-Oct.json")
+        }
+        "vendor/ninjaone_organizations.json" => {
+            include_str!("../tests/fixtures/vendor/ninjaone_organizations.json")
+        }
+        "vendor/ninjaone_devices_detailed.json" => {
+            include_str!("../tests/fixtures/vendor/ninjaone_devices_detailed.json")
+        }
+        "vendor/ninjaone_queries_os_patches.json" => {
+            include_str!("../tests/fixtures/vendor/ninjaone_queries_os_patches.json")
+        }
+        "vendor/ninjaone_queries_os_patch_installs.json" => {
+            include_str!("../tests/fixtures/vendor/ninjaone_queries_os_patch_installs.json")
+        }
+        other => panic!("no fixture {other} is built into the stand-in"),
+    };
+    serde_json::from_str(text).unwrap()
 }
 
 /// How the Datto stand-in misbehaves.

@@ -2,8 +2,9 @@
 //! one ledger line per file. Used by `govpack ingest`, `govpack demo` and the scheduled jobs.
 //!
 //! A file already in the ledger (same SHA-256) is skipped. A file that cannot be read stops that
-//! file only; the others still load. Within one call, tenants files load first, so that the
-//! policy-tier rules see the criticality of tenants that arrive in the same batch of files.
+//! file and, when it is one page of an export found in a folder, that export (its pages are
+//! committed together); the others still load. Within one call, tenants files load first, so that
+//! the policy-tier rules see the criticality of tenants that arrive in the same batch of files.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -36,6 +37,11 @@ pub enum Outcome {
     /// The file could not be read; nothing of it was loaded.
     Failed {
         error: String,
+    },
+    /// The file was read, but `with`, another file of the same export (a folder's pages of one
+    /// format and day), could not be: an export loads whole or not at all.
+    NotLoaded {
+        with: PathBuf,
     },
 }
 
@@ -71,8 +77,9 @@ impl IngestReport {
         self.files.iter().filter(|f| pick(&f.outcome)).count()
     }
 
+    /// Files not loaded: those that could not be read and the others of their exports.
     pub fn failed(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Failed { .. }))
+        self.count(|o| matches!(o, Outcome::Failed { .. } | Outcome::NotLoaded { .. }))
     }
 
     pub fn skipped(&self) -> usize {
@@ -155,14 +162,18 @@ pub fn ingest_with(
     options: IngestOptions,
 ) -> Result<IngestReport> {
     name_source_systems(lake)?;
-    let files = expand_paths(paths)?;
+    // Each file, with the folder it was found in (none for a file named itself).
+    let mut files: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+    for path in paths {
+        let found = expand_paths(std::slice::from_ref(path))?;
+        let folder = path.is_dir().then(|| path.clone());
+        files.extend(found.into_iter().map(|f| (f, folder.clone())));
+    }
     let mut report = IngestReport::default();
-    // Each file recognised, with its place in the load: by stage and format, then by table.
-    type LoadOrder = ((sources::registry::Stage, usize), usize);
-    let mut pending: Vec<(LoadOrder, SourceFile, Recognised)> = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
     let mut seen: HashMap<FileIdentity, PathBuf> = HashMap::new();
     let ingested = lake.ingested_files()?;
-    for path in files {
+    for (path, folder) in files {
         let outcome = match SourceFile::read(&path) {
             Err(e) => Some(Outcome::Failed { error: e.to_string() }),
             Ok(file) => {
@@ -187,7 +198,19 @@ pub fn ingest_with(
                                     .unwrap_or(usize::MAX),
                                 false => 0,
                             };
-                            pending.push(((recognised.format.load_order(), table_order), file, recognised));
+                            // The files of one folder, format, table and day are one export
+                            // (a collected dataset's pages): read and committed together.
+                            let export = folder.map(|_| ExportKey {
+                                folder: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                                format: recognised.format.name(),
+                                snapshot_date: snapshot_date_of(&file, options),
+                            });
+                            pending.push(Pending {
+                                order: (recognised.format.load_order(), table_order),
+                                export,
+                                file,
+                                recognised,
+                            });
                             None
                         }
                     },
@@ -198,9 +221,10 @@ pub fn ingest_with(
             report.files.push(FileReport { path, outcome });
         }
     }
-    pending.sort_by_key(|(order, _, _)| *order);
+    // Stable: within its place in the load, each folder's files stay together in name order.
+    pending.sort_by_key(|p| p.order);
 
-    let progress = ProgressBar::new(pending.iter().map(|(_, f, _)| f.size).sum());
+    let progress = ProgressBar::new(pending.iter().map(|p| p.file.size).sum());
     progress.set_style(
         ProgressStyle::with_template("{spinner} ingesting [{bar:30}] {bytes}/{total_bytes} {wide_msg}")
             .expect("valid template")
@@ -208,27 +232,77 @@ pub fn ingest_with(
     );
     // Keeps the spinner moving through a large file; drawn only when stderr is a terminal.
     progress.enable_steady_tick(std::time::Duration::from_millis(120));
-    for (_, file, recognised) in pending {
-        progress.set_message(file.name());
-        let outcome = match ingest_file(config, lake, &file, recognised, options) {
-            Ok(loaded) => Outcome::Loaded(loaded),
+    let mut pending = pending.into_iter().peekable();
+    while let Some(first) = pending.next() {
+        let mut unit = vec![first];
+        while let Some(next) =
+            pending.next_if(|p| p.export.is_some() && p.export == unit[0].export && p.order == unit[0].order)
+        {
+            unit.push(next);
+        }
+        let paths: Vec<PathBuf> = unit.iter().map(|p| p.file.path.clone()).collect();
+        let outcomes: Vec<Outcome> = match ingest_export(config, lake, unit, options, &progress) {
+            Ok(loaded) => loaded.into_iter().map(Outcome::Loaded).collect(),
             // The lake, not the export, is at fault: stop here (what was committed stays).
-            Err(e) if e.downcast_ref::<lake::DamagedLakeFile>().is_some() => {
+            Err(failed) if failed.error.downcast_ref::<lake::DamagedLakeFile>().is_some() => {
                 progress.finish_and_clear();
-                return Err(e.context(format!("ingesting {}", file.path.display())));
+                let about = failed.file.map_or(&paths[0], |i| &paths[i]);
+                return Err(failed.error.context(format!("ingesting {}", about.display())));
             }
-            Err(e) => Outcome::Failed {
-                error: format!("{e:#}"),
-            },
+            // One file could not be read: it fails, its export's other files are not loaded.
+            Err(ExportFailed {
+                file: Some(culprit),
+                error,
+            }) => (0..paths.len())
+                .map(|i| match i == culprit {
+                    true => Outcome::Failed {
+                        error: format!("{error:#}"),
+                    },
+                    false => Outcome::NotLoaded {
+                        with: paths[culprit].clone(),
+                    },
+                })
+                .collect(),
+            // The export was read but could not be committed: none of it is in the lake.
+            Err(ExportFailed { file: None, error }) => {
+                let error = format!("{error:#}");
+                paths
+                    .iter()
+                    .map(|_| Outcome::Failed { error: error.clone() })
+                    .collect()
+            }
         };
-        progress.inc(file.size);
-        report.files.push(FileReport {
-            path: file.path.clone(),
-            outcome,
-        });
+        for (path, outcome) in paths.into_iter().zip(outcomes) {
+            report.files.push(FileReport { path, outcome });
+        }
     }
     progress.finish_and_clear();
     Ok(report)
+}
+
+/// A recognised file waiting to be read, with its place in the load (by stage and format, then
+/// by table) and, for a file found in a folder, the export it belongs to.
+struct Pending {
+    order: ((sources::registry::Stage, usize), usize),
+    export: Option<ExportKey>,
+    file: SourceFile,
+    recognised: Recognised,
+}
+
+/// What makes files found in a folder one export: the folder they are in, their format (and, as
+/// part of the load order, their canonical table) and the day they describe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ExportKey {
+    folder: PathBuf,
+    format: &'static str,
+    snapshot_date: Option<NaiveDate>,
+}
+
+/// An export that could not be loaded: which of its files could not be read (an index into
+/// them; none when the export was read but could not be committed) and why.
+struct ExportFailed {
+    file: Option<usize>,
+    error: anyhow::Error,
 }
 
 /// The files the ledger records as exports of the same tool as `format` (Datto RMM, NinjaOne...):
@@ -282,15 +356,67 @@ fn name_source_systems(lake: &Lake) -> Result<()> {
     Ok(())
 }
 
-fn ingest_file(
+/// Reads the files of one export (one file, or a folder's pages of one format and day) and
+/// commits them together: their rows, refused rows and ledger lines (one per file) become part of
+/// the lake at once, or nothing of them does. The pages of a 400-page dataset then cost one merge
+/// into their partitions, not one each.
+///
+/// Every file is read against the lake as it stood before the export, plus the tenants its
+/// earlier files brought. What each file did (loaded, replaced, stale) is counted as if its files
+/// had been committed one after the other.
+fn ingest_export(
     config: &Config,
     lake: &Lake,
-    file: &SourceFile,
-    recognised: Recognised,
+    files: Vec<Pending>,
     options: IngestOptions,
-) -> Result<LoadedFile> {
-    let format = recognised.format;
-    let snapshot_date = snapshot_date_of(file, options);
+    progress: &ProgressBar,
+) -> Result<Vec<LoadedFile>, ExportFailed> {
+    let mut reading = 0;
+    let format = files[0].recognised.format;
+    let (files, recognised): (Vec<SourceFile>, Vec<Recognised>) =
+        files.into_iter().map(|p| (p.file, p.recognised)).unzip();
+    // One time for the export's refused rows and ledger lines.
+    let now = Utc::now();
+    let read = read_export(
+        config,
+        lake,
+        &files,
+        recognised,
+        options,
+        now,
+        progress,
+        &mut reading,
+    )
+    .map_err(|error| ExportFailed {
+        file: Some(reading),
+        error,
+    })?;
+    commit_export(lake, format, &files, read, options, now)
+        .map_err(|error| ExportFailed { file: None, error })
+}
+
+/// An export's files read and staged: what each gave, and the encoding each was read in.
+struct ReadExport {
+    staging: Staging,
+    loaded: Vec<LoadedFile>,
+    encodings: Vec<sources::text::TextEncoding>,
+}
+
+/// Reads an export's files into a staging, setting `reading` to the index of the file being read
+/// (the one an error is about).
+#[allow(clippy::too_many_arguments)]
+fn read_export(
+    config: &Config,
+    lake: &Lake,
+    files: &[SourceFile],
+    recognised: Vec<Recognised>,
+    options: IngestOptions,
+    now: chrono::DateTime<Utc>,
+    progress: &ProgressBar,
+    reading: &mut usize,
+) -> Result<ReadExport> {
+    let format = recognised[0].format;
+    let snapshot_date = snapshot_date_of(&files[0], options);
     // Canonical rows name their tenant: only vendor exports need the lake's tenants, devices and
     // picklists to resolve theirs, and a canonical file of millions of rows reads none of it.
     let ctx = if format.is_canonical() {
@@ -325,69 +451,99 @@ fn ingest_file(
             tenants: lake.tenant_facts()?,
         }
     };
-    let now = Utc::now();
     let reference_day = snapshot_date.unwrap_or_default().max(now.date_naive());
-    let mut loaded = LoadedFile::default();
-    let mut encoding = None;
     let mut criticality: Option<HashMap<String, String>> = None;
-    let mut tenants_without_criticality = BTreeSet::new();
     // Rows are written aside chunk by chunk and become part of the lake together at the end; a
-    // file that fails half-way leaves nothing of it behind. A second thread writes them (columns,
-    // sort, Parquet) while this one reads and checks the next chunk; the hand-over waits for it,
-    // so at most two chunks are held.
+    // file that fails half-way leaves nothing of its export behind. A second thread writes them
+    // (columns, sort, Parquet) while this one reads and checks the next chunk; the hand-over
+    // waits for it, so at most two chunks are held.
     let staging = lake.staging()?;
-    // Tenants the lake has, and those this file brings (a tenants file, Datto sites, Manage
+    // Tenants the lake has, and those this export brings (a tenants file, Datto sites, Manage
     // companies) as they are read.
     let mut known_tenants: HashSet<String> = lake.tenant_facts()?.into_keys().collect();
-    let source_file = file.name();
-    let staging = std::thread::scope(|scope| -> Result<Staging> {
-        let (hand_over, handed) = std::sync::mpsc::sync_channel::<sources::AdapterOutput>(0);
+    let mut loaded = Vec::with_capacity(files.len());
+    let mut encodings = Vec::with_capacity(files.len());
+    std::thread::scope(|scope| -> Result<Staging> {
+        let (hand_over, handed) = std::sync::mpsc::sync_channel::<(usize, sources::AdapterOutput)>(0);
         let mut writer_stopped = false;
         let writer = scope.spawn(move || -> Result<Staging> {
             let mut staging = staging;
-            for chunk in handed {
-                lake.stage_quarantine(&mut staging, &source_file, &file.sha256, &chunk.rejections, now)?;
+            for (index, chunk) in handed {
+                let file = &files[index];
+                staging.from_source(index);
+                lake.stage_quarantine(&mut staging, &file.name(), &file.sha256, &chunk.rejections, now)?;
                 for batch in chunk.batches.iter().filter(|b| !b.is_empty()) {
                     lake.stage(&mut staging, batch)?;
                 }
             }
             Ok(staging)
         });
-        let read = sources::read(file, recognised, &ctx, &mut |mut chunk| {
-            quarantine_out_of_range_days(&mut chunk, reference_day);
-            quarantine_unknown_tenants(&mut chunk, &mut known_tenants);
-            for batch in &mut chunk.batches {
-                batch.set_export_date(snapshot_date.or(chunk.document_date));
-                if batch.table.name == canonical::DEVICES.name {
-                    let criticality = match &mut criticality {
-                        Some(c) => c,
-                        None => criticality.insert(lake.tenant_criticality()?),
-                    };
-                    assign_policy_tiers(config, criticality, batch, &mut tenants_without_criticality);
+        let mut read = Ok(());
+        for (index, (file, recognised)) in files.iter().zip(recognised).enumerate() {
+            *reading = index;
+            progress.set_message(file.name());
+            let mut this = LoadedFile::default();
+            let mut encoding = sources::text::TextEncoding::Utf8;
+            let mut tenants_without_criticality = BTreeSet::new();
+            read = sources::read(file, recognised, &ctx, &mut |mut chunk| {
+                quarantine_out_of_range_days(&mut chunk, reference_day);
+                quarantine_unknown_tenants(&mut chunk, &mut known_tenants);
+                for batch in &mut chunk.batches {
+                    batch.set_export_date(snapshot_date.or(chunk.document_date));
+                    if batch.table.name == canonical::DEVICES.name {
+                        let criticality = match &mut criticality {
+                            Some(c) => c,
+                            None => criticality.insert(lake.tenant_criticality()?),
+                        };
+                        assign_policy_tiers(config, criticality, batch, &mut tenants_without_criticality);
+                    }
                 }
-            }
-            loaded.rows_read += chunk.rows_read;
-            loaded.rows_quarantined += chunk.rows_rejected();
-            loaded.warnings.append(&mut chunk.warnings);
-            encoding = Some(chunk.encoding);
-            for rejection in &chunk.rejections {
-                *loaded
-                    .reasons
-                    .entry(rejection.problem.reason.to_string())
-                    .or_default() += 1;
-            }
-            for batch in chunk.batches.iter().filter(|b| !b.is_empty()) {
-                if !loaded.tables.iter().any(|t| t == batch.table.name) {
-                    loaded.tables.push(batch.table.name.to_string());
+                this.rows_read += chunk.rows_read;
+                this.rows_quarantined += chunk.rows_rejected();
+                this.warnings.append(&mut chunk.warnings);
+                encoding = chunk.encoding;
+                for rejection in &chunk.rejections {
+                    *this
+                        .reasons
+                        .entry(rejection.problem.reason.to_string())
+                        .or_default() += 1;
                 }
+                for batch in chunk.batches.iter().filter(|b| !b.is_empty()) {
+                    if !this.tables.iter().any(|t| t == batch.table.name) {
+                        this.tables.push(batch.table.name.to_string());
+                    }
+                }
+                if hand_over.send((index, chunk)).is_err() {
+                    // The writer stopped on an error of its own, returned below.
+                    writer_stopped = true;
+                    anyhow::bail!("the staging writer stopped");
+                }
+                Ok(())
+            });
+            if read.is_err() {
+                break;
             }
-            if hand_over.send(chunk).is_err() {
-                // The writer stopped on an error of its own, returned below.
-                writer_stopped = true;
-                anyhow::bail!("the staging writer stopped");
+            if options.source.is_some() && this.rows_read == 0 && file.size > 0 {
+                this.warnings.push(format!(
+                    "read as `{}` (forced with --source), this non-empty file gave no rows: check \
+                     that it is that export",
+                    format.name()
+                ));
             }
-            Ok(())
-        });
+            if !tenants_without_criticality.is_empty() {
+                this.warnings.push(format!(
+                    "policy tiers were assigned as for criticality `standard` to devices of tenants \
+                     not in the tenants table: {}",
+                    tenants_without_criticality
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            loaded.push(this);
+            encodings.push(encoding);
+            progress.inc(file.size);
+        }
         drop(hand_over);
         let written = writer
             .join()
@@ -397,40 +553,42 @@ fn ingest_file(
             (Err(_), Err(writer_error)) if writer_stopped => Err(writer_error),
             (Err(e), _) => Err(e),
         }
-    })?;
-    if options.source.is_some() && loaded.rows_read == 0 && file.size > 0 {
-        loaded.warnings.push(format!(
-            "read as `{}` (forced with --source), this non-empty file gave no rows: check that it \
-             is that export",
-            format.name()
-        ));
-    }
-    if !tenants_without_criticality.is_empty() {
-        loaded.warnings.push(format!(
-            "policy tiers were assigned as for criticality `standard` to devices of tenants not in the \
-             tenants table: {}",
-            tenants_without_criticality
-                .into_iter()
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    // The file's rows, its refused rows and its ledger line become visible together.
+    })
+    .map(|staging| ReadExport {
+        staging,
+        loaded,
+        encodings,
+    })
+}
+
+/// Makes an export's staged rows part of the lake with a ledger line for each of its files.
+fn commit_export(
+    lake: &Lake,
+    format: Format,
+    files: &[SourceFile],
+    read: ReadExport,
+    options: IngestOptions,
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<LoadedFile>> {
+    let ReadExport {
+        staging,
+        mut loaded,
+        encodings,
+    } = read;
     let mut commit = lake.prepare_commit(staging)?;
-    let stats = commit.stats.clone();
-    loaded.rows_loaded = stats.rows_written;
-    loaded.rows_replaced = stats.rows_replaced;
-    loaded.rows_stale = stats.rows_stale;
-    let encoding = encoding.unwrap_or(sources::text::TextEncoding::Utf8);
-    lake.stage_ingest_record(
-        &mut commit,
-        &LedgerEntry {
+    let mut entries = Vec::with_capacity(files.len());
+    for (index, (file, loaded)) in files.iter().zip(&mut loaded).enumerate() {
+        let stats = commit.by_source.get(index).cloned().unwrap_or_default();
+        loaded.rows_loaded = stats.rows_written;
+        loaded.rows_replaced = stats.rows_replaced;
+        loaded.rows_stale = stats.rows_stale;
+        entries.push(LedgerEntry {
             source_file: file.name(),
             source_path: file.path.display().to_string(),
             source_sha256: file.sha256.clone(),
             source_format: format.name().into(),
-            snapshot_date,
-            encoding: encoding.as_str().into(),
+            snapshot_date: snapshot_date_of(file, options),
+            encoding: encodings[index].as_str().into(),
             tables: loaded.tables.clone(),
             rows_read: loaded.rows_read,
             rows_loaded: loaded.rows_loaded,
@@ -438,16 +596,18 @@ fn ingest_file(
             rows_replaced: loaded.rows_replaced,
             rows_stale: loaded.rows_stale,
             warnings: loaded.warnings.clone(),
-        },
-        now,
-    )?;
+        });
+    }
+    lake.stage_ingest_record(&mut commit, &entries, now)?;
     lake.apply_commit(commit)?;
-    tracing::info!(
-        file = %file.path.display(),
-        rows = loaded.rows_loaded,
-        quarantined = loaded.rows_quarantined,
-        "ingested"
-    );
+    for (file, loaded) in files.iter().zip(&loaded) {
+        tracing::info!(
+            file = %file.path.display(),
+            rows = loaded.rows_loaded,
+            quarantined = loaded.rows_quarantined,
+            "ingested"
+        );
+    }
     Ok(loaded)
 }
 

@@ -23,6 +23,7 @@
 //! key, and removed only then, so an interrupted conversion resumes at the next open and loses
 //! nothing.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -49,21 +50,45 @@ pub struct MergeStats {
     pub files: Vec<PathBuf>,
 }
 
-/// One ingest's rows, written aside until `Lake::commit` (dropped uncommitted: removed).
+/// One ingest's rows, written aside until `Lake::apply_commit` (dropped uncommitted: removed).
+///
+/// An ingest stages the rows of one export file, or of several read as one (the pages of a
+/// collected dataset): each staged part remembers which of them it came from (`from_source`), so
+/// the commit can say what each did and each gets its own ledger line.
 #[derive(Debug)]
 pub struct Staging {
     dir: tempfile::TempDir,
     /// Staged quarantine files, in the order they were written.
     quarantine: Vec<PathBuf>,
-    /// The staged files of each partition and their rows, in the order they were written.
+    /// The staged files of each partition, in the order they were written.
     parts: std::collections::BTreeMap<(&'static str, Option<NaiveDate>), StagedPartition>,
     files: usize,
-    /// The tenants whose rows were staged (`INGEST_TENANTS`).
-    tenants: std::collections::BTreeSet<String>,
+    /// The source file the next staged rows come from (an index into the ingest's files).
+    source: usize,
+    /// How many source files the staging has taken rows from (the highest index plus one).
+    sources: usize,
+    /// The tenants whose rows each source file staged (`INGEST_TENANTS`).
+    tenants: std::collections::BTreeMap<usize, std::collections::BTreeSet<String>>,
 }
 
-/// A partition's table and the files staged for it, each with its rows.
-type StagedPartition = (&'static Table, Vec<(PathBuf, u64)>);
+impl Staging {
+    /// Says which of the ingest's source files the rows staged from now on come from.
+    pub fn from_source(&mut self, index: usize) {
+        self.source = index;
+        self.sources = self.sources.max(index + 1);
+    }
+}
+
+/// A partition's table and the files staged for it.
+type StagedPartition = (&'static Table, Vec<StagedPart>);
+
+#[derive(Debug)]
+struct StagedPart {
+    path: PathBuf,
+    rows: u64,
+    /// The source file its rows came from (`Staging::from_source`).
+    source: usize,
+}
 
 /// The memory DuckDB may take to merge one partition; past it, it spills to `.duckdb-spill`.
 const MERGE_MEMORY: &str = "256MB";
@@ -112,13 +137,16 @@ impl Step {
     }
 }
 
-/// A file's staged rows, planned into the lake (`Lake::prepare_commit`), not yet visible.
+/// Staged rows, planned into the lake (`Lake::prepare_commit`), not yet visible.
 #[derive(Debug)]
 pub struct Commit {
     staging: Staging,
     steps: Vec<Step>,
     /// What the commit will have done once applied.
     pub stats: MergeStats,
+    /// The same, for each source file of the staging (by `Staging::from_source` index), as if
+    /// they had been committed one after the other in that order.
+    pub by_source: Vec<MergeStats>,
 }
 
 /// Applies commit steps, each at most once in effect: a move whose file is already in place, or a
@@ -397,7 +425,9 @@ impl Lake {
         }
         let mut outcome = None;
         write_atomic_path(&path, |temp| {
-            outcome = Some(self.merge_files(table, &old_files, &new_files, temp)?);
+            let one_source = vec![0; new_files.len()];
+            let mut merged = self.merge_files(table, &old_files, &new_files, &one_source, temp)?;
+            outcome = Some(merged.remove(&0).unwrap_or_default());
             Ok(())
         })?;
         // The merged file holds every row now; a crash before these go leaves rows twice, never
@@ -437,7 +467,18 @@ impl Lake {
     /// one counting as changed at the start of its export's day (a row with neither is older than
     /// any), then the later export date, then the later arrival; so an old export ingested after a
     /// newer one changes nothing, and its rows are counted stale.
-    fn merge_files(&self, table: &Table, old: &[PathBuf], new: &[PathBuf], out: &Path) -> Result<Merged> {
+    ///
+    /// `sources` says which source file of the ingest each new file holds rows of; what the merge
+    /// did comes back for each of them as if they had been merged one after the other, in order:
+    /// a row on two pages of one dataset is loaded by the first and replaced by the second.
+    fn merge_files(
+        &self,
+        table: &Table,
+        old: &[PathBuf],
+        new: &[PathBuf],
+        sources: &[usize],
+        out: &Path,
+    ) -> Result<BTreeMap<usize, Merged>> {
         let newest = new.last().expect("new rows to merge");
         let conn = duckdb::Connection::open_in_memory().context("cannot start DuckDB")?;
         conn.execute_batch(&format!(
@@ -447,7 +488,7 @@ impl Lake {
             string_literal(&self.root.join(".duckdb-spill").to_string_lossy())
         ))
         .context("cannot configure DuckDB")?;
-        let merged = (|| -> duckdb::Result<Merged> {
+        let merged = (|| -> duckdb::Result<BTreeMap<usize, Merged>> {
             // The newest layout's columns: a column older files lack is empty there, one only
             // they have is dropped.
             let mut describe = conn.prepare(&format!(
@@ -463,19 +504,30 @@ impl Lake {
                 .map(|c| identifier(c))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let sources = old
+            // Every file in one scan, numbered in order of arrival (the lake's, then the new):
+            // a scan per file holds a reader per file at once, and 800 pages ran out of memory.
+            let files: Vec<String> = old
                 .iter()
                 .chain(new)
-                .enumerate()
-                .map(|(i, file)| {
-                    format!(
-                        "select *, {i} as _govpack_file, file_row_number as _govpack_row \
-                         from read_parquet({}, file_row_number = true)",
-                        string_literal(&file.to_string_lossy())
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\nunion all by name\n");
+                .map(|f| string_literal(&f.to_string_lossy()))
+                .collect();
+            conn.execute_batch(&format!(
+                "create temp table _govpack_files as
+                 select * from (values {}) as f(path, arrival);",
+                files
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| format!("({f}, {i})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))?;
+            let all_rows = format!(
+                "select rows.* exclude (filename, file_row_number),
+                        files.arrival as _govpack_file, rows.file_row_number as _govpack_row
+                 from read_parquet([{}], filename = true, file_row_number = true, union_by_name = true) as rows
+                 join _govpack_files as files on rows.filename = files.path",
+                files.join(", ")
+            );
             let key = table.key.iter().map(|k| identifier(k)).collect::<Vec<_>>();
             let mut newest_first = Vec::new();
             match table.freshness() {
@@ -497,20 +549,8 @@ impl Lake {
                 ));
             }
             newest_first.push("_govpack_file desc, _govpack_row desc".to_string());
-            conn.execute_batch(&format!(
-                "create temp table kept as
-                 select {list}, _govpack_file < {old} as _govpack_was_there
-                 from ({sources})
-                 qualify row_number() over (partition by {key} order by {order}) = 1;",
-                old = old.len(),
-                key = key.join(", "),
-                order = newest_first.join(", "),
-            ))?;
-            let (kept, kept_there): (i64, i64) = conn.query_row(
-                "select count(*), count_if(_govpack_was_there) from kept",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+            let key = key.join(", ");
+            let order = newest_first.join(", ");
             // Rows of each side, from the files' footers.
             let rows_in = |files: &[PathBuf]| -> duckdb::Result<i64> {
                 if files.is_empty() {
@@ -529,21 +569,78 @@ impl Lake {
                     |r| r.get(0),
                 )
             };
-            let (there, arrived) = (rows_in(old)?, rows_in(new)?);
+            let mut merged = BTreeMap::new();
+            if sources.iter().all(|s| *s == sources[0]) {
+                // One source file: what it did is what the merge did.
+                conn.execute_batch(&format!(
+                    "create temp table kept as
+                     select {list}, _govpack_file < {old} as _govpack_was_there
+                     from ({all_rows})
+                     qualify row_number() over (partition by {key} order by {order}) = 1;",
+                    old = old.len(),
+                ))?;
+                let (kept, kept_there): (i64, i64) = conn.query_row(
+                    "select count(*), count_if(_govpack_was_there) from kept",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                let (there, arrived) = (rows_in(old)?, rows_in(new)?);
+                merged.insert(
+                    sources[0],
+                    Merged {
+                        replaced: (there - kept_there) as u64,
+                        stale: (arrived - (kept - kept_there)) as u64,
+                    },
+                );
+            } else {
+                // Several: each row against the best row that arrived before it (`order` ranks
+                // them, 1 the newest). Worse than that one, it is stale; better, it replaced it.
+                conn.execute_batch(&format!(
+                    "create temp table ranked as
+                     select {list}, _govpack_file, _govpack_row,
+                            row_number() over (partition by {key} order by {order}) as _govpack_rank
+                     from ({all_rows});
+                     create temp table kept as
+                     select * exclude (_govpack_file, _govpack_row, _govpack_rank)
+                     from ranked where _govpack_rank = 1;"
+                ))?;
+                let mut by_file = conn.prepare(&format!(
+                    "select _govpack_file - {old} as new_file,
+                            count(*) filter (where best_before < _govpack_rank) as stale,
+                            count(*) filter (where best_before > _govpack_rank) as replaced
+                     from (select _govpack_file, _govpack_rank,
+                                  min(_govpack_rank) over (
+                                      partition by {key} order by _govpack_file, _govpack_row
+                                      rows between unbounded preceding and 1 preceding) as best_before
+                           from ranked)
+                     where _govpack_file >= {old}
+                     group by _govpack_file",
+                    old = old.len(),
+                ))?;
+                let rows = by_file.query_map([], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                })?;
+                for row in rows {
+                    let (new_file, stale, replaced) = row?;
+                    let one: &mut Merged = merged.entry(sources[new_file as usize]).or_default();
+                    one.stale += stale as u64;
+                    one.replaced += replaced as u64;
+                }
+                conn.execute_batch("drop table ranked;")?;
+            }
             // Sorted by key, nulls first, bytes of text in order: as Polars sorts a staged chunk.
             conn.execute_batch(&format!(
                 "copy (select {list} from kept order by {}) to {} (format parquet, compression snappy);
                  drop table kept;",
-                key.iter()
-                    .map(|k| format!("{k} nulls first"))
+                table
+                    .key
+                    .iter()
+                    .map(|k| format!("{} nulls first", identifier(k)))
                     .collect::<Vec<_>>()
                     .join(", "),
                 string_literal(&out.to_string_lossy())
             ))?;
-            Ok(Merged {
-                replaced: (there - kept_there) as u64,
-                stale: (arrived - (kept - kept_there)) as u64,
-            })
+            Ok(merged)
         })();
         merged.or_else(|e| {
             // A file of the lake that cannot be read is named as such, not as a DuckDB error.
@@ -576,6 +673,8 @@ impl Lake {
             quarantine: Vec::new(),
             parts: Default::default(),
             files: 0,
+            source: 0,
+            sources: 1,
             tenants: Default::default(),
         })
     }
@@ -588,8 +687,9 @@ impl Lake {
             let mut previous = None;
             for tenant in batch.texts("tenant_id").flatten() {
                 if previous != Some(tenant) {
-                    if !staging.tenants.contains(tenant) {
-                        staging.tenants.insert(tenant.to_string());
+                    let seen = staging.tenants.entry(staging.source).or_default();
+                    if !seen.contains(tenant) {
+                        seen.insert(tenant.to_string());
                     }
                     previous = Some(tenant);
                 }
@@ -610,51 +710,62 @@ impl Lake {
             let mut file =
                 File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
             write_parquet(&mut file, &mut sorted).with_context(|| format!("writing {}", path.display()))?;
-            parts.1.push((path, sorted.height() as u64));
+            parts.1.push(StagedPart {
+                path,
+                rows: sorted.height() as u64,
+                source: staging.source,
+            });
         }
         Ok(())
     }
 
-    /// Plans making a file's staged rows part of the lake; nothing visible changes yet. A
-    /// partition that holds nothing takes the staged files as they are (a new day costs only its
-    /// own rows); one that holds rows is merged by key into a new file, written aside too. The
-    /// refused rows are planned into the quarantine log. `apply_commit` then does it all.
+    /// Plans making staged rows part of the lake; nothing visible changes yet. A partition that
+    /// holds nothing takes the staged files of one source file as they are (a new day costs only
+    /// its own rows); one that holds rows, or that several source files staged rows for (a row
+    /// may be on two pages of one dataset), is merged by key into one new file, written aside too.
+    /// The refused rows are planned into the quarantine log. `apply_commit` then does it all.
     pub fn prepare_commit(&self, staging: Staging) -> Result<Commit> {
-        let mut stats = MergeStats::default();
+        let mut by_source = vec![MergeStats::default(); staging.sources];
         let mut steps = Vec::new();
         let mut merges = 0;
         for ((_, day), (table, parts)) in &staging.parts {
-            stats.rows_written += parts.iter().map(|(_, rows)| rows).sum::<u64>();
-            let fresh_day = matches!(table.partitioning, Partitioning::Day { .. })
-                && self.partition_files(table, *day)?.is_empty();
+            for part in parts {
+                by_source[part.source].rows_written += part.rows;
+            }
             let target = self.partition_file(table, *day);
             let dir = self.partition_dir(&target)?;
-            if fresh_day {
-                for (i, (part, _)) in parts.iter().enumerate() {
+            let old_files = self.partition_files(table, *day)?;
+            let one_source = parts.iter().all(|p| p.source == parts[0].source);
+            let fresh_day = matches!(table.partitioning, Partitioning::Day { .. }) && old_files.is_empty();
+            if fresh_day && one_source {
+                for (i, part) in parts.iter().enumerate() {
                     let to = if parts.len() == 1 {
                         target.clone()
                     } else {
                         let stem = target.file_stem().expect("a file name").to_string_lossy();
                         dir.join(format!("{stem}-{:04}.parquet", i + 1))
                     };
-                    sync_file(part)?;
-                    stats.files.push(to.clone());
+                    sync_file(&part.path)?;
+                    by_source[part.source].files.push(to.clone());
                     steps.push(Step::Move {
-                        from: part.clone(),
+                        from: part.path.clone(),
                         to,
                     });
                 }
             } else {
-                let old_files = self.partition_files(table, *day)?;
-                let new_files: Vec<PathBuf> = parts.iter().map(|(p, _)| p.clone()).collect();
+                let new_files: Vec<PathBuf> = parts.iter().map(|p| p.path.clone()).collect();
+                let sources: Vec<usize> = parts.iter().map(|p| p.source).collect();
                 let staged = staging.dir.path().join(format!("merged-{merges}.parquet"));
                 merges += 1;
-                let merged = self.merge_files(table, &old_files, &new_files, &staged)?;
+                let merged = self.merge_files(table, &old_files, &new_files, &sources, &staged)?;
                 sync_file(&staged)?;
-                stats.rows_replaced += merged.replaced;
-                stats.rows_stale += merged.stale;
-                stats.rows_written -= merged.stale.min(stats.rows_written);
-                stats.files.push(target.clone());
+                for (source, merged) in merged {
+                    let stats = &mut by_source[source];
+                    stats.rows_replaced += merged.replaced;
+                    stats.rows_stale += merged.stale;
+                    stats.rows_written -= merged.stale.min(stats.rows_written);
+                    stats.files.push(target.clone());
+                }
                 steps.push(Step::Move {
                     from: staged,
                     to: target.clone(),
@@ -665,6 +776,17 @@ impl Lake {
                         .filter(|f| *f != target)
                         .map(|path| Step::Remove { path }),
                 );
+            }
+        }
+        let mut stats = MergeStats::default();
+        for one in &by_source {
+            stats.rows_written += one.rows_written;
+            stats.rows_replaced += one.rows_replaced;
+            stats.rows_stale += one.rows_stale;
+            for file in &one.files {
+                if !stats.files.contains(file) {
+                    stats.files.push(file.clone());
+                }
             }
         }
         if !staging.quarantine.is_empty() {
@@ -682,6 +804,7 @@ impl Lake {
             staging,
             steps,
             stats,
+            by_source,
         })
     }
 
@@ -690,21 +813,26 @@ impl Lake {
     pub fn stage_ingest_record(
         &self,
         commit: &mut Commit,
-        entry: &LedgerEntry,
+        entries: &[LedgerEntry],
         at: DateTime<Utc>,
     ) -> Result<()> {
-        self.stage_log_file(commit, &ledger_batch(entry, at))?;
+        self.stage_log_file(commit, &ledger_batch(entries, at))?;
         if !commit.staging.tenants.is_empty() {
             let mut batch = Batch::without_lineage(&INGEST_TENANTS);
-            for tenant in &commit.staging.tenants {
-                batch.push_row(
-                    vec![
-                        Value::Text(entry.source_sha256.clone()),
-                        entry.snapshot_date.map_or(Value::Null, Value::Date),
-                        Value::Text(tenant.clone()),
-                    ],
-                    0,
-                );
+            for (source, tenants) in &commit.staging.tenants {
+                let entry = entries
+                    .get(*source)
+                    .context("a ledger line for every source file of the staging")?;
+                for tenant in tenants {
+                    batch.push_row(
+                        vec![
+                            Value::Text(entry.source_sha256.clone()),
+                            entry.snapshot_date.map_or(Value::Null, Value::Date),
+                            Value::Text(tenant.clone()),
+                        ],
+                        0,
+                    );
+                }
             }
             self.stage_log_file(commit, &batch)?;
         }
@@ -1252,35 +1380,37 @@ fn parquet_columns(path: &Path) -> Result<Vec<String>> {
     Ok(schema.iter_names().map(|n| n.to_string()).collect())
 }
 
-/// The ledger line of an ingested file.
-fn ledger_batch(entry: &LedgerEntry, at: DateTime<Utc>) -> Batch {
+/// The ledger lines of ingested files.
+fn ledger_batch(entries: &[LedgerEntry], at: DateTime<Utc>) -> Batch {
     let mut batch = Batch::without_lineage(&INGEST_LEDGER);
     let text = |s: &str| Value::Text(s.to_string());
     let count = |n: u64| Value::Int(n as i64);
-    batch.push_row(
-        vec![
-            text(&entry.source_sha256),
-            text(&entry.source_path),
-            text(&entry.source_file),
-            text(&entry.source_format),
-            entry.snapshot_date.map_or(Value::Null, Value::Date),
-            text(&entry.encoding),
-            text(&entry.tables.join(",")),
-            count(entry.rows_read),
-            count(entry.rows_loaded),
-            count(entry.rows_quarantined),
-            count(entry.rows_replaced),
-            count(entry.rows_stale),
-            if entry.warnings.is_empty() {
-                Value::Null
-            } else {
-                text(&entry.warnings.join(" | "))
-            },
-            Value::Timestamp(at),
-            text(env!("CARGO_PKG_VERSION")),
-        ],
-        0,
-    );
+    for entry in entries {
+        batch.push_row(
+            vec![
+                text(&entry.source_sha256),
+                text(&entry.source_path),
+                text(&entry.source_file),
+                text(&entry.source_format),
+                entry.snapshot_date.map_or(Value::Null, Value::Date),
+                text(&entry.encoding),
+                text(&entry.tables.join(",")),
+                count(entry.rows_read),
+                count(entry.rows_loaded),
+                count(entry.rows_quarantined),
+                count(entry.rows_replaced),
+                count(entry.rows_stale),
+                if entry.warnings.is_empty() {
+                    Value::Null
+                } else {
+                    text(&entry.warnings.join(" | "))
+                },
+                Value::Timestamp(at),
+                text(env!("CARGO_PKG_VERSION")),
+            ],
+            0,
+        );
+    }
     batch
 }
 

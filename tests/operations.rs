@@ -64,6 +64,11 @@ fn msp(extra_config: &str) -> TempDir {
 }
 
 /// A working folder with the config and an empty inbox, for hand-built exports.
+/// `govpack run daily --as-of DAY --dry-run` in `dir` (no alerts, no tickets sent).
+fn daily_dry_run(dir: &Path, day: &str) -> Output {
+    govpack(dir, &["run", "daily", "--as-of", day, "--dry-run"], &[])
+}
+
 fn bare_msp() -> (TempDir, PathBuf) {
     let dir = TempDir::new().unwrap();
     fs::write(
@@ -90,11 +95,7 @@ fn drop_all_exports(dir: &Path) {
 fn sample_run_through_october() -> TempDir {
     let dir = msp("");
     drop_all_exports(dir.path());
-    let run = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
-        &[],
-    );
+    let run = daily_dry_run(dir.path(), "2026-10-31");
     assert!(run.status.success(), "{}", text(&run));
     dir
 }
@@ -208,11 +209,7 @@ fn an_inbox_file_modified_within_the_settle_time_waits_for_the_next_run() {
     .unwrap();
     let tenants = inbox.join("tenants.csv");
     fs::write(&tenants, "tenant_id,tenant_name\nT1,Acme\n").unwrap();
-    let run = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
-        &[],
-    );
+    let run = daily_dry_run(dir.path(), "2026-10-31");
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
     assert!(
         text(&run).contains("waiting   tenants.csv: modified less than 600s ago"),
@@ -230,11 +227,7 @@ fn an_inbox_file_modified_within_the_settle_time_waits_for_the_next_run() {
         .unwrap()
         .set_modified(earlier)
         .unwrap();
-    let run = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
-        &[],
-    );
+    let run = daily_dry_run(dir.path(), "2026-10-31");
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
     assert!(
         inbox.join("processed/2026-10-31/tenants.csv").exists(),
@@ -248,11 +241,7 @@ fn an_inbox_file_modified_within_the_settle_time_waits_for_the_next_run() {
 fn the_inbox_loads_good_files_parks_duplicates_and_sets_broken_files_aside_with_a_reason() {
     let dir = msp("");
     drop_all_exports(dir.path());
-    let first = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
-        &[],
-    );
+    let first = daily_dry_run(dir.path(), "2026-10-31");
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
     let processed = dir.path().join("inbox/processed/2026-10-31");
     assert_eq!(
@@ -278,11 +267,7 @@ fn the_inbox_loads_good_files_parks_duplicates_and_sets_broken_files_aside_with_
         "snapshot_date\n",
     )
     .unwrap();
-    let second = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-11-01", "--dry-run"],
-        &[],
-    );
+    let second = daily_dry_run(dir.path(), "2026-11-01");
     // A failed file makes the run partial: exit 1 and a line on stderr, so the scheduler (and
     // cron's mail) shows it.
     assert_eq!(second.status.code(), Some(1), "{}", text(&second));
@@ -344,11 +329,7 @@ fn a_second_run_is_refused_while_one_holds_the_lake_and_a_dead_runs_lock_is_take
     let lake = lake(dir.path());
     let holder = Holder::this_process("daily", "daily-2026-10-31-held-by-test", Utc::now());
     let held = RunLock::acquire(&lake, &holder).unwrap();
-    let refused = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
-        &[],
-    );
+    let refused = daily_dry_run(dir.path(), "2026-10-31");
     assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
     assert!(
         text(&refused).contains("in use by `daily` (run daily-2026-10-31-held-by-test"),
@@ -419,11 +400,7 @@ fn a_second_run_is_refused_while_one_holds_the_lake_and_a_dead_runs_lock_is_take
         serde_json::to_string(&stale).unwrap(),
     )
     .unwrap();
-    let taken_over = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
-        &[],
-    );
+    let taken_over = daily_dry_run(dir.path(), "2026-10-31");
     assert_eq!(taken_over.status.code(), Some(0), "{}", text(&taken_over));
     assert!(
         text(&taken_over).contains("daily-2026-10-30-dead")
@@ -568,11 +545,7 @@ fn a_breach_is_alerted_when_it_appears_not_every_day_it_persists_and_again_when_
 fn the_default_rules_on_the_sample_find_exactly_its_tenants_below_ninety_percent() {
     let dir = msp("");
     drop_all_exports(dir.path());
-    let run = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
-        &[],
-    );
+    let run = daily_dry_run(dir.path(), "2026-10-31");
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
     // Every tenant-level compliance value below 0.90 is a breach, and only those.
     let expected = query(
@@ -782,11 +755,7 @@ fn a_teams_500_is_retried_with_backoff_then_reported_without_the_url() {
     );
     assert_eq!(query(dir.path(), "select status from runs")[0][0], "partial");
     // The next run of the same day tries the failed ones again (the fake now still fails).
-    let again = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-10-31", "--dry-run"],
-        &[],
-    );
+    let again = daily_dry_run(dir.path(), "2026-10-31");
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
     assert!(
         query(dir.path(), "select delivery from alerts")
@@ -931,11 +900,7 @@ fn remediation_tickets_are_prepared_for_review_by_default_and_created_once_with_
     // with no ticket: open 73.4 h at the end of the 26th, past the 72 h default.
     let dir = msp(TICKETS);
     drop_all_exports(dir.path());
-    let review = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-08-27", "--dry-run"],
-        &[],
-    );
+    let review = daily_dry_run(dir.path(), "2026-08-27");
     assert_eq!(review.status.code(), Some(0), "{}", text(&review));
     let csv_path = dir
         .path()
@@ -1360,11 +1325,7 @@ fn only_open_unticketed_episodes_past_the_limit_on_current_included_devices_get_
          501,T1,remediation,KB5 failing on ACME-DC01,in_progress,2026-10-06T09:00:00Z,srv-1,KB5\n",
     )
     .unwrap();
-    let run = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-10-10", "--dry-run"],
-        &[],
-    );
+    let run = daily_dry_run(dir.path(), "2026-10-10");
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
     let mut reader = csv::Reader::from_path(
         dir.path()
@@ -1616,11 +1577,7 @@ fn an_inbox_entry_that_cannot_be_listed_is_set_aside_and_the_others_still_load()
     fs::write(inbox.join("tenants.csv"), "tenant_id,tenant_name\nT1,Acme\n").unwrap();
     // A link to nothing (an export folder removed by its sync tool): a link is never followed.
     std::os::unix::fs::symlink(dir.path().join("gone"), inbox.join("exports-2026-10-10")).unwrap();
-    let run = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-10-10", "--dry-run"],
-        &[],
-    );
+    let run = daily_dry_run(dir.path(), "2026-10-10");
     assert_eq!(run.status.code(), Some(1), "partial: {}", text(&run));
     assert_eq!(query(dir.path(), "select tenant_id from tenants"), [["T1"]]);
     let failed = dir.path().join("inbox/failed/2026-10-10");
@@ -1636,6 +1593,40 @@ fn an_inbox_entry_that_cannot_be_listed_is_set_aside_and_the_others_still_load()
     assert_eq!(
         files_in(&dir.path().join("inbox/processed/2026-10-10")),
         ["tenants.csv"]
+    );
+}
+
+#[test]
+fn an_inbox_export_with_a_page_that_cannot_be_read_is_set_aside_whole_and_nothing_of_it_loads() {
+    let (dir, inbox) = bare_msp();
+    fs::write(inbox.join("tenants.csv"), "tenant_id,tenant_name\nT1,Acme\n").unwrap();
+    let export = inbox.join("tickets-2026-10-10");
+    fs::create_dir(&export).unwrap();
+    let header = "ticket_id,tenant_id,ticket_type,status,created_utc";
+    for (page, header) in [
+        (1, header.to_string()),
+        (2, format!("{header},status")),
+        (3, header.to_string()),
+    ] {
+        fs::write(
+            export.join(format!("page-{page}.csv")),
+            format!("{header}\nK{page},T1,incident,new,2026-10-09T08:00:00Z\n"),
+        )
+        .unwrap();
+    }
+    let run = daily_dry_run(dir.path(), "2026-10-10");
+    assert_eq!(run.status.code(), Some(1), "partial: {}", text(&run));
+    assert_eq!(query(dir.path(), "select tenant_id from tenants"), [["T1"]]);
+    assert!(query(dir.path(), "select ticket_id from tickets").is_empty());
+    let failed = dir.path().join("inbox/failed/2026-10-10");
+    let reason = fs::read_to_string(failed.join("tickets-2026-10-10.reason.txt")).unwrap();
+    assert!(
+        reason.contains("page-2.csv:1:6: column `status` appears twice"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("2 other file(s) of the same export were read but not loaded"),
+        "{reason}"
     );
 }
 
@@ -1832,11 +1823,7 @@ fn a_daily_run_before_the_months_first_devices_export_computes_nothing_yet_still
     let dir = sample_run_through_october();
     // Nine days into November and no export since October: nothing to measure in November, so no
     // month of zeros that reads "met"; but every client's exports stopped, and that is alerted.
-    let november = govpack(
-        dir.path(),
-        &["run", "daily", "--as-of", "2026-11-09", "--dry-run"],
-        &[],
-    );
+    let november = daily_dry_run(dir.path(), "2026-11-09");
     assert!(november.status.success(), "{}", text(&november));
     assert!(
         text(&november).contains("No devices snapshot from 2026-11-01 to 2026-11-09 yet"),

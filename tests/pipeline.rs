@@ -300,6 +300,193 @@ T1,acme,remediation,in_progress,2026-10-01T08:00:00Z,,2026-10-02T12:00:00Z
     );
 }
 
+/// Each file's ledger counts: (file, read, loaded, replaced, stale).
+fn ledger_counts(lake: &Lake) -> Vec<Vec<String>> {
+    query_strings(
+        lake,
+        "select source_file, rows_read::varchar, rows_loaded::varchar, rows_replaced::varchar,
+                rows_stale::varchar
+         from ingest_ledger where source_file like 'page%' order by source_file",
+    )
+}
+
+#[test]
+fn the_pages_of_an_export_in_a_folder_commit_together_each_counted_as_if_ingested_in_turn() {
+    // Three pages of one ticket export (as a PSA pages a query), into a lake that has T8 (changed
+    // after the export) and T9 (changed before it).
+    let pages = [
+        (
+            "page-1.csv",
+            "T1,acme,incident,new,2026-10-04T08:00:00Z,,2026-10-04T10:00:00Z\n\
+             T8,acme,incident,new,2026-10-01T08:00:00Z,,2026-10-04T00:00:00Z\n\
+             T9,acme,incident,in_progress,2026-10-01T08:00:00Z,,2026-10-04T01:00:00Z\n",
+        ),
+        // T1 again, older than on page 1 (the PSA's paging shifted): stale. T2 is new.
+        (
+            "page-2.csv",
+            "T1,acme,incident,new,2026-10-04T08:00:00Z,,2026-10-04T09:00:00Z\n\
+             T2,beta,incident,new,2026-10-04T08:30:00Z,,2026-10-04T08:30:00Z\n",
+        ),
+        // T2 again, changed since page 2 was read: it replaces page 2's row.
+        (
+            "page-3.csv",
+            "T2,beta,incident,in_progress,2026-10-04T08:30:00Z,,2026-10-04T11:00:00Z\n",
+        ),
+    ];
+    let lake_before = |dir: &Path| {
+        let lake = lake_with_tenants(dir);
+        let earlier = write(
+            dir,
+            "tickets_earlier.csv",
+            &format!(
+                "{TICKETS_HEADER}\n\
+                 T8,acme,incident,complete,2026-10-01T08:00:00Z,2026-10-05T08:00:00Z,2026-10-05T08:00:00Z\n\
+                 T9,acme,incident,new,2026-10-01T08:00:00Z,,2026-10-01T08:00:00Z\n"
+            ),
+        );
+        ingest::ingest(&Config::default(), &lake, &[earlier]).unwrap();
+        let export = dir.join("tickets-2026-10-04");
+        fs::create_dir(&export).unwrap();
+        let files: Vec<PathBuf> = pages
+            .iter()
+            .map(|(name, rows)| write(&export, name, &format!("{TICKETS_HEADER}\n{rows}")))
+            .collect();
+        (lake, export, files)
+    };
+
+    // The folder: one commit (one file more in the ledger's log) with a line per page.
+    let together = TempDir::new().unwrap();
+    let (lake, export, _) = lake_before(together.path());
+    let ledger_files = lake.table_files("ingest_ledger").unwrap().len();
+    let report = ingest::ingest(&Config::default(), &lake, &[export]).unwrap();
+    assert_eq!(report.loaded().count(), 3, "{report:?}");
+    assert_eq!(lake.table_files("ingest_ledger").unwrap().len(), ledger_files + 1);
+    assert_eq!(
+        ledger_counts(&lake),
+        vec![
+            vec!["page-1.csv", "3", "2", "1", "1"],
+            vec!["page-2.csv", "2", "1", "0", "1"],
+            vec!["page-3.csv", "1", "1", "1", "0"],
+        ]
+    );
+    let tickets = "select ticket_id, status, _source_file from tickets order by 1";
+    assert_eq!(
+        query_strings(&lake, tickets),
+        vec![
+            vec!["T1", "new", "page-1.csv"],
+            vec!["T2", "in_progress", "page-3.csv"],
+            vec!["T8", "complete", "tickets_earlier.csv"],
+            vec!["T9", "in_progress", "page-1.csv"],
+        ]
+    );
+
+    // The same pages named one by one: a commit each, and the same counts and rows.
+    let in_turn = TempDir::new().unwrap();
+    let (one_by_one, _, files) = lake_before(in_turn.path());
+    for file in files {
+        ingest::ingest(&Config::default(), &one_by_one, &[file]).unwrap();
+    }
+    assert_eq!(ledger_counts(&one_by_one), ledger_counts(&lake));
+    assert_eq!(query_strings(&one_by_one, tickets), query_strings(&lake, tickets));
+}
+
+#[test]
+fn pages_of_a_new_day_become_one_file_and_a_row_on_two_pages_is_kept_once() {
+    let dir = TempDir::new().unwrap();
+    let lake = lake_with_tenants(dir.path());
+    let export = dir.path().join("devices-2026-10-05");
+    fs::create_dir(&export).unwrap();
+    write(
+        &export,
+        "page-1.csv",
+        &format!(
+            "{DEVICES_HEADER}\n2026-10-05,acme,d1,PC1,workstation,,,,,,\n2026-10-05,acme,d2,PC2,workstation,,,,,,\n"
+        ),
+    );
+    write(
+        &export,
+        "page-2.csv",
+        &format!(
+            "{DEVICES_HEADER}\n2026-10-05,acme,d2,PC2-RENAMED,workstation,,,,,,\n2026-10-05,beta,d3,PC3,server,,,,,,\n"
+        ),
+    );
+    let report = ingest::ingest(&Config::default(), &lake, &[export]).unwrap();
+    assert_eq!(report.loaded().count(), 2, "{report:?}");
+    assert_eq!(
+        folder_names(&lake.table_dir("devices").join("snapshot_date=2026-10-05")),
+        vec!["devices-2026-10-05.parquet"]
+    );
+    assert_eq!(
+        ledger_counts(&lake),
+        vec![
+            vec!["page-1.csv", "2", "2", "0", "0"],
+            vec!["page-2.csv", "2", "2", "1", "0"],
+        ]
+    );
+    assert_eq!(
+        query_strings(&lake, "select device_id, hostname from devices order by 1"),
+        vec![vec!["d1", "PC1"], vec!["d2", "PC2-RENAMED"], vec!["d3", "PC3"]]
+    );
+}
+
+#[test]
+fn a_page_that_fails_while_read_leaves_nothing_of_its_export_and_other_exports_load() {
+    let dir = TempDir::new().unwrap();
+    lake_with_tenants(dir.path());
+    let export = dir.path().join("export");
+    fs::create_dir(&export).unwrap();
+    write(
+        &export,
+        "page-1.csv",
+        &format!("{TICKETS_HEADER}\nT1,acme,incident,new,2026-10-04T08:00:00Z,,\n"),
+    );
+    // A header naming a column twice is found when the page is read, after page 1 was.
+    write(
+        &export,
+        "page-2.csv",
+        &format!("{TICKETS_HEADER},status\nT2,acme,incident,new,2026-10-04T08:00:00Z,,,new\n"),
+    );
+    write(
+        &export,
+        "page-3.csv",
+        &format!("{TICKETS_HEADER}\nT3,acme,incident,new,2026-10-04T08:00:00Z,,\n"),
+    );
+    // Another export in the same folder (devices): whole, so it loads.
+    write(
+        &export,
+        "devices-2026-10-05.csv",
+        &format!("{DEVICES_HEADER}\n2026-10-05,acme,d1,PC1,workstation,,,,,,\n"),
+    );
+    let out = govpack(dir.path(), &["--lake", "lake", "ingest", "export"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert!(
+        text.contains("4 file(s): 1 loaded, 0 skipped, 3 failed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("page-1.csv: not loaded, as export/page-2.csv of the same export could not be read"),
+        "{text}"
+    );
+    assert!(
+        err.contains("page-2.csv:1:8: column `status` appears twice in the header"),
+        "{err}"
+    );
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    assert_eq!(count(&lake, "tickets"), 0);
+    assert_eq!(count(&lake, "devices"), 1);
+    assert_eq!(count(&lake, "ingest_ledger where source_file like 'page%'"), 0);
+    // Page 2 mended, the export loads whole.
+    write(
+        &export,
+        "page-2.csv",
+        &format!("{TICKETS_HEADER}\nT2,acme,incident,new,2026-10-04T08:00:00Z,,\n"),
+    );
+    let again = govpack(dir.path(), &["--lake", "lake", "ingest", "export"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(count(&lake, "tickets"), 3);
+}
+
 #[test]
 fn a_row_without_an_update_time_counts_as_changed_at_the_start_of_its_export_day() {
     let with_time = "ticket_id,tenant_id,ticket_type,status,created_utc,updated_utc";

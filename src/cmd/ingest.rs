@@ -86,6 +86,7 @@ pub fn print_summary(report: &IngestReport, lake: &Lake) -> Result<()> {
         report.skipped(),
         report.failed()
     );
+    let mut shown = std::collections::HashSet::new();
     for file in &report.files {
         let name = file.path.display();
         match &file.outcome {
@@ -116,8 +117,15 @@ pub fn print_summary(report: &IngestReport, lake: &Lake) -> Result<()> {
             Outcome::Skipped { previously } => outln!("  skipped  {name}: already ingested ({previously})"),
             Outcome::Failed { error } => {
                 outln!("  FAILED   {name}: see error below");
-                eprintln!("error: {error}");
+                // An export that could not be committed fails each of its files with one error.
+                if shown.insert(error) {
+                    eprintln!("error: {error}");
+                }
             }
+            Outcome::NotLoaded { with } => outln!(
+                "  FAILED   {name}: not loaded, as {} of the same export could not be read",
+                with.display()
+            ),
         }
     }
     let quarantined = report.total(|l| l.rows_quarantined);

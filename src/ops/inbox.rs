@@ -3,7 +3,8 @@
 //! what has not been read. Nothing is deleted: a read entry goes to `processed/YYYY-MM-DD/`, one
 //! that could not be read to `failed/YYYY-MM-DD/` with `<name>.reason.txt` beside it saying why.
 //!
-//! An entry is a top-level file or folder (a folder is one export, such as Autotask query pages).
+//! An entry is a top-level file or folder (a folder is one export, such as Autotask query pages;
+//! its files of one format and day are committed together, `ingest::ingest_with`).
 //! Names starting with `.` or ending `.tmp`, `.partial` or `.crdownload` are being written and are
 //! left for the next run: an exporter should write under such a name and rename when done. An
 //! exporter that writes in place is covered too: an entry is read only once nothing in it was
@@ -118,13 +119,27 @@ pub fn process(
             .iter()
             .filter(|f| f.path.starts_with(entry))
             .collect();
-        let failures: Vec<String> = files
-            .iter()
-            .filter_map(|f| match &f.outcome {
-                Outcome::Failed { error } => Some(format!("{}: {error}", f.path.display())),
-                _ => None,
-            })
-            .collect();
+        let mut failures: Vec<String> = Vec::new();
+        let mut not_loaded = 0;
+        for file in &files {
+            match &file.outcome {
+                Outcome::Failed { error } => {
+                    let failure = format!("{}: {error}", file.path.display());
+                    // An export that could not be committed fails each of its files alike.
+                    if !failures.iter().any(|f| f.ends_with(error.as_str())) {
+                        failures.push(failure);
+                    }
+                }
+                Outcome::NotLoaded { .. } => not_loaded += 1,
+                _ => {}
+            }
+        }
+        if not_loaded > 0 {
+            failures.push(format!(
+                "{not_loaded} other file(s) of the same export were read but not loaded: an \
+                 export loads whole or not at all"
+            ));
+        }
         if look(entry).as_ref() != Ok(before) {
             // Written to while it was read: what was read may be a part. Left for the next run,
             // which reads the finished export (a new SHA-256) whole.
