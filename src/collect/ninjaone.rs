@@ -10,7 +10,9 @@
 //!   `after` (the last id of the previous page) until a page holds fewer than `pageSize`;
 //! - `GET /v2/queries/os-patches` (the patches not yet installed, read whole each day) and
 //!   `/v2/queries/os-patch-installs` (install history, incremental: `installedAfter` = the newest
-//!   install already in the lake less `collect.overlap_days`, or `--since`, or 90 days back):
+//!   install already in the lake less `collect.overlap_days`, or `--since`, or 90 days back, in
+//!   Unix epoch seconds: the module's `Get-NinjaOneOSPatchInstalls` converts a date with
+//!   `ConvertTo-UnixEpoch` before it sends `installedAfter`, and takes `-installedAfterUnixEpoch`):
 //!   `{"cursor": {"name", "offset", "count", "expires"}, "results": [...]}`, paged by `pageSize`
 //!   and `cursor` = the previous page's `cursor.name` until a page holds fewer than `pageSize`.
 //!
