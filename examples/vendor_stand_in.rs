@@ -2,14 +2,17 @@
 //! header documents: Datto RMM (password-grant token, `nextPageUrl` paging, a token expiring
 //! mid-run, 429 with `Retry-After`, 503, a repeating next URL, a short `totalCount`), CISA's KEV
 //! feed and MSRC's CVRF API (this month not yet published), and NinjaOne (client-credentials
-//! token, `after` and cursor paging, `installedAfter`, a cursor that does not move). Page bodies
+//! token, `after` and cursor paging, `installedAfter`, a cursor that does not move), and Autotask
+//! (zone lookup, header credentials, query pages by `nextPageUrl` with counts, 429, a repeating
+//! page URL, a count the pages fall short of). Page bodies
 //! are built from the vendor samples in `tests/fixtures`.
 //!
 //! `tests/collectors.rs` runs them inside its test binary; `deploy/rehearse.sh` runs this example
 //! (`cargo build --release --example vendor_stand_in`) for its collector rehearsal:
 //!
-//!   vendor_stand_in [--devices N]   prints `datto <url>` and `ninjaone <url>`, then serves until
-//!                                   its standard input closes
+//!   vendor_stand_in [--devices N]   prints `datto <url>`, `ninjaone <url>` and `autotask <url>`
+//!                                   (N devices, and N Autotask tickets), then serves until its
+//!                                   standard input closes
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,6 +40,18 @@ pub fn fixture(path: &str) -> Value {
         }
         "vulnerability/msrc-cvrf-2026-Oct.json" => {
             include_str!("../tests/fixtures/vulnerability/msrc-cvrf-2026-Oct.json")
+        }
+        "vendor/autotask_companies_query_response.json" => {
+            include_str!("../tests/fixtures/vendor/autotask_companies_query_response.json")
+        }
+        "vendor/autotask_tickets_query_response.json" => {
+            include_str!("../tests/fixtures/vendor/autotask_tickets_query_response.json")
+        }
+        "vendor/autotask_ticket_entityinformation_fields.json" => {
+            include_str!("../tests/fixtures/vendor/autotask_ticket_entityinformation_fields.json")
+        }
+        "vendor/autotask_ticket_change_request_approvals.json" => {
+            include_str!("../tests/fixtures/vendor/autotask_ticket_change_request_approvals.json")
         }
         "vendor/ninjaone_organizations.json" => {
             include_str!("../tests/fixtures/vendor/ninjaone_organizations.json")
@@ -86,11 +101,7 @@ impl Drop for StandIn {
 }
 
 pub fn datto(devices: usize, page_size: usize, quirks: Quirks) -> StandIn {
-    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-    let base = format!(
-        "http://127.0.0.1:{}",
-        server.server_addr().to_ip().unwrap().port()
-    );
+    let (server, base) = listen();
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let grants = Arc::new(AtomicUsize::new(0));
     let sites = fixture("vendor/datto_rmm_sites_page.json");
@@ -106,14 +117,7 @@ pub fn datto(devices: usize, page_size: usize, quirks: Quirks) -> StandIn {
             let mut body = String::new();
             request.as_reader().read_to_string(&mut body).unwrap();
             let url = request.url().to_string();
-            let header = |name: &str| {
-                request
-                    .headers()
-                    .iter()
-                    .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-                    .map(|h| h.value.as_str().to_string())
-                    .unwrap_or_default()
-            };
+            let header = |name: &str| header_of(&request, name);
             let token = format!("tok-{}", granted.load(Ordering::SeqCst));
             let authorised = header("Authorization") == format!("Bearer {token}") && !expired;
             record.lock().unwrap().push(format!("{} {url}", request.method()));
@@ -212,11 +216,7 @@ pub fn datto(devices: usize, page_size: usize, quirks: Quirks) -> StandIn {
                 ),
                 _ => (404, String::new()),
             };
-            let mut response = tiny_http::Response::from_string(reply).with_status_code(status);
-            if let Some(seconds) = retry_after {
-                response.add_header(tiny_http::Header::from_bytes("Retry-After", seconds).unwrap());
-            }
-            let _ = request.respond(response);
+            answer(request, status, reply, retry_after);
         }
     });
     StandIn {
@@ -225,6 +225,35 @@ pub fn datto(devices: usize, page_size: usize, quirks: Quirks) -> StandIn {
         grants,
         server,
     }
+}
+
+/// A server on a free loopback port, and its base URL.
+fn listen() -> (Arc<tiny_http::Server>, String) {
+    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+    let base = format!(
+        "http://127.0.0.1:{}",
+        server.server_addr().to_ip().unwrap().port()
+    );
+    (server, base)
+}
+
+/// A request header's value (empty when absent).
+fn header_of(request: &tiny_http::Request, name: &str) -> String {
+    request
+        .headers()
+        .iter()
+        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+        .map(|h| h.value.as_str().to_string())
+        .unwrap_or_default()
+}
+
+/// Answers a request, with a `Retry-After` when one is given (a 429).
+fn answer(request: tiny_http::Request, status: u16, body: String, retry_after: Option<&str>) {
+    let mut response = tiny_http::Response::from_string(body).with_status_code(status);
+    if let Some(seconds) = retry_after {
+        response.add_header(tiny_http::Header::from_bytes("Retry-After", seconds).unwrap());
+    }
+    let _ = request.respond(response);
 }
 
 /// The CVRF id of today's month (`2026-Dec`): the stand-in has not published it.
@@ -246,11 +275,7 @@ pub const CLIENT_SECRET: &str = "ninja-secret-9f8e7d6c";
 /// by cursor, 1000 a page. `stuck_cursor`: the patches cursor never moves. The token expires
 /// after the second devices page. Returns the base URL and the `installedAfter` values asked.
 pub fn ninjaone(devices: usize, now: i64, stuck_cursor: bool) -> (StandIn, Arc<Mutex<Vec<i64>>>) {
-    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-    let base = format!(
-        "http://127.0.0.1:{}",
-        server.server_addr().to_ip().unwrap().port()
-    );
+    let (server, base) = listen();
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let grants = Arc::new(AtomicUsize::new(0));
     let asked_after: Arc<Mutex<Vec<i64>>> = Arc::default();
@@ -384,6 +409,166 @@ pub fn ninjaone(devices: usize, now: i64, stuck_cursor: bool) -> (StandIn, Arc<M
     )
 }
 
+pub const AT_CODE: &str = "AT-INTEGRATION-5e2b";
+pub const AT_USER: &str = "govpack-api@msp.example";
+pub const AT_SECRET: &str = "at-secret-71c0d9";
+
+/// How the Autotask stand-in misbehaves.
+#[derive(Default, Clone, Copy)]
+pub struct AutotaskQuirks {
+    /// The first tickets query answers 429 with `Retry-After: 1`.
+    pub throttle_first: bool,
+    /// The tickets page of this number points back at the previous page's URL.
+    pub repeat_page: Option<usize>,
+    /// The tickets count says one more than the pages hold.
+    pub short_count: bool,
+}
+
+/// The Autotask stand-in: a zone lookup naming itself, two client companies (and a vendor, which
+/// is no client), `tickets` tickets alternating between the clients, the ticket `i` last active
+/// `i` hours before `now`, 500 a page by `nextPageUrl`; the ticket fields, the sample's change
+/// approvals and a change link. Every request needs the three API headers. Returns the stand-in
+/// and the `lastActivityDate` values the tickets queries asked for.
+pub fn autotask(tickets: usize, now: i64, quirks: AutotaskQuirks) -> (StandIn, Arc<Mutex<Vec<String>>>) {
+    let (server, base) = listen();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let asked_since: Arc<Mutex<Vec<String>>> = Arc::default();
+    let company = fixture("vendor/autotask_companies_query_response.json")["items"][0].clone();
+    let ticket = fixture("vendor/autotask_tickets_query_response.json")["items"][0].clone();
+    let fields = fixture("vendor/autotask_ticket_entityinformation_fields.json");
+    let approvals = fixture("vendor/autotask_ticket_change_request_approvals.json");
+    let (s, record, since_log, zone) = (server.clone(), seen.clone(), asked_since.clone(), base.clone());
+    std::thread::spawn(move || {
+        let mut tickets_asked = 0;
+        let companies: Vec<Value> = [
+            (29683616, "Sirius Cybernetics Corporation", 1),
+            (29683617, "Megadodo Publications", 1),
+            (29683618, "Vogon Supplies", 3),
+        ]
+        .into_iter()
+        .map(|(id, name, kind)| {
+            let mut c = company.clone();
+            c["id"] = json!(id);
+            c["companyName"] = json!(name);
+            c["companyType"] = json!(kind);
+            c
+        })
+        .collect();
+        let at = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                .to_string()
+        };
+        let all_tickets: Vec<Value> = (1..=tickets)
+            .map(|i| {
+                let mut t = ticket.clone();
+                t["id"] = json!(100_000 + i);
+                t["ticketNumber"] = json!(format!("T20261201.{i:04}"));
+                t["companyID"] = json!(29683616 + (i % 2));
+                t["createDate"] = json!(at(now - 3600 * i as i64 - 600));
+                t["lastActivityDate"] = json!(at(now - 3600 * i as i64));
+                t["completedDate"] = json!(at(now - 3600 * i as i64));
+                t["resolvedDateTime"] = json!(at(now - 3600 * i as i64));
+                t["title"] = json!(format!("Patch Monitor - Install Error - SIRIUS-WS{i:04}"));
+                t
+            })
+            .collect();
+        for mut request in s.incoming_requests() {
+            let mut body = String::new();
+            request.as_reader().read_to_string(&mut body).unwrap();
+            let url = request.url().to_string();
+            record.lock().unwrap().push(format!("{} {url}", request.method()));
+            let header = |name: &str| header_of(&request, name);
+            let authorised = header("ApiIntegrationCode") == AT_CODE
+                && header("UserName") == AT_USER
+                && header("Secret") == AT_SECRET;
+            let path = url.split('?').next().unwrap_or_default().to_string();
+            let page: usize = url
+                .split("paging=")
+                .nth(1)
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            let query: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            let since = query["filter"][0]["value"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            // `gte` on a date compares instants, not texts.
+            let instant = |text: &str| {
+                chrono::DateTime::parse_from_rfc3339(text)
+                    .map(|t| t.timestamp())
+                    .ok()
+            };
+            let changed = |t: &&Value| match instant(&since) {
+                Some(since) => instant(t["lastActivityDate"].as_str().unwrap_or_default()) >= Some(since),
+                None => true,
+            };
+            // A query's page of 500 and the URL of the next, as Autotask answers.
+            let paged = |items: Vec<Value>, entity: &str, repeat: Option<usize>| {
+                let pages = items.len().div_ceil(500).max(1);
+                let held: Vec<Value> = items.into_iter().skip(page * 500).take(500).collect();
+                let next_page = if repeat == Some(page + 1) { page } else { page + 1 };
+                let next = (page + 1 < pages)
+                    .then(|| format!("{zone}/ATServicesRest/V1.0/{entity}/query/next?paging={next_page}"));
+                (
+                    200,
+                    json!({"items": held, "pageDetails": {"count": held.len(), "requestCount": 500,
+                        "prevPageUrl": null, "nextPageUrl": next}})
+                    .to_string(),
+                )
+            };
+            let count = |n: usize| (200, json!({"queryCount": n}).to_string());
+            let mut retry_after = None;
+            let (status, reply) = match path.as_str() {
+                "/atservicesrest/V1.0/zoneInformation" if url.contains("user=govpack-api%40msp.example") => (
+                    200,
+                    json!({"zoneName": "Stand-in", "url": format!("{zone}/ATServicesRest/"), "webUrl": zone, "ci": 0})
+                        .to_string(),
+                ),
+                _ if !authorised => (401, r#"{"errors":["Unauthorized"]}"#.into()),
+                "/ATServicesRest/V1.0/Companies/query/count" => count(companies.len()),
+                "/ATServicesRest/V1.0/Companies/query" => paged(companies.clone(), "Companies", None),
+                "/ATServicesRest/V1.0/Tickets/entityInformation/fields" => (200, fields.to_string()),
+                "/ATServicesRest/V1.0/Tickets/query/count" => {
+                    since_log.lock().unwrap().push(since.clone());
+                    count(all_tickets.iter().filter(changed).count() + usize::from(quirks.short_count))
+                }
+                "/ATServicesRest/V1.0/Tickets/query" | "/ATServicesRest/V1.0/Tickets/query/next" => {
+                    tickets_asked += 1;
+                    if quirks.throttle_first && tickets_asked == 1 {
+                        retry_after = Some("1");
+                        (429, r#"{"errors":["rate limit"]}"#.into())
+                    } else {
+                        paged(all_tickets.iter().filter(changed).cloned().collect(), "Tickets", quirks.repeat_page)
+                    }
+                }
+                "/ATServicesRest/V1.0/TicketChangeRequestApprovals/query/count" => {
+                    count(approvals["items"].as_array().unwrap().len())
+                }
+                "/ATServicesRest/V1.0/TicketChangeRequestApprovals/query" => (200, approvals.to_string()),
+                "/ATServicesRest/V1.0/ChangeRequestLinks/query/count" => count(1),
+                "/ATServicesRest/V1.0/ChangeRequestLinks/query" => paged(
+                    vec![json!({"id": 7, "changeRequestTicketID": 100_002, "problemOrIncidentTicketID": 100_001})],
+                    "ChangeRequestLinks",
+                    None,
+                ),
+                _ => (404, String::new()),
+            };
+            answer(request, status, reply, retry_after);
+        }
+    });
+    (
+        StandIn {
+            base,
+            seen,
+            grants: Arc::default(),
+            server,
+        },
+        asked_since,
+    )
+}
+
 /// Serves both stand-ins until standard input closes (the rehearsal holds it open).
 #[allow(dead_code)]
 fn main() {
@@ -395,9 +580,12 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(600);
     let datto = datto(devices, 250, Quirks::default());
-    let (ninja, _) = ninjaone(devices, chrono::Utc::now().timestamp(), false);
+    let now = chrono::Utc::now().timestamp();
+    let (ninja, _) = ninjaone(devices, now, false);
+    let (autotask, _) = autotask(devices, now, AutotaskQuirks::default());
     println!("datto {}", datto.base);
     println!("ninjaone {}", ninja.base);
+    println!("autotask {}", autotask.base);
     let mut line = String::new();
     while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
         line.clear();

@@ -329,6 +329,7 @@ pub struct CollectSettings {
     pub msrc_cvrf: MsrcCvrfCollect,
     pub datto_rmm: DattoRmmCollect,
     pub ninjaone: NinjaOneCollect,
+    pub autotask: AutotaskCollect,
 }
 
 impl Default for CollectSettings {
@@ -345,12 +346,13 @@ impl Default for CollectSettings {
             msrc_cvrf: MsrcCvrfCollect::default(),
             datto_rmm: DattoRmmCollect::default(),
             ninjaone: NinjaOneCollect::default(),
+            autotask: AutotaskCollect::default(),
         }
     }
 }
 
 /// The collectors this govpack has, by the name `collect.sources` and `govpack collect` use.
-pub const COLLECTORS: [&str; 4] = ["cisa-kev", "msrc-cvrf", "datto-rmm", "ninjaone"];
+pub const COLLECTORS: [&str; 5] = ["cisa-kev", "msrc-cvrf", "datto-rmm", "ninjaone", "autotask"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -402,6 +404,21 @@ impl Default for NinjaOneCollect {
         NinjaOneCollect {
             instance_url: "https://app.ninjarmm.com".into(),
         }
+    }
+}
+
+/// The Autotask collector; its zone comes from `tickets.zone_lookup_url`, as for tickets.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutotaskCollect {
+    /// Requests govpack may send in any hour: Autotask allows 10,000 an hour per database, shared
+    /// by every integration of that database (the RMM's sync, quoting and documentation tools).
+    pub hourly_budget: u32,
+}
+
+impl Default for AutotaskCollect {
+    fn default() -> Self {
+        AutotaskCollect { hourly_budget: 5000 }
     }
 }
 
@@ -835,6 +852,12 @@ impl Config {
                         (the account's platform, e.g. https://merlot-api.centrastage.net)"
                     .into(),
             );
+        }
+        if !(1..=10_000).contains(&collect.autotask.hourly_budget) {
+            return Err(format!(
+                "collect.autotask.hourly_budget: {} is not 1 to 10000 (Autotask's own limit per database)",
+                collect.autotask.hourly_budget
+            ));
         }
         if !(1..=36).contains(&collect.msrc_cvrf.months) {
             return Err(format!(

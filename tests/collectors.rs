@@ -15,7 +15,10 @@ mod common;
 #[path = "../examples/vendor_stand_in.rs"]
 mod vendor_stand_in;
 
-use vendor_stand_in::{CLIENT_ID, CLIENT_SECRET, KEY, Quirks, SECRET, fixture, last_month, this_month};
+use vendor_stand_in::{
+    AT_CODE, AT_SECRET, AT_USER, AutotaskQuirks, CLIENT_ID, CLIENT_SECRET, KEY, Quirks, SECRET, fixture,
+    last_month, this_month,
+};
 
 /// A working folder whose config collects the three sources from the stand-in.
 fn msp(base: &str) -> TempDir {
@@ -546,4 +549,176 @@ fn status_check_fails_on_a_configured_source_never_collected_and_passes_once_it_
     );
     assert!(!output.contains("cisa-kev (collect.sources)"), "{output}");
     assert!(!output.contains("cisa-kev has not been collected"), "{output}");
+}
+
+// --- Autotask ------------------------------------------------------------------------------
+
+fn autotask_msp(base: &str) -> TempDir {
+    let dir = TempDir::new().unwrap();
+    fs::write(
+        dir.path().join("govpack.toml"),
+        format!(
+            "[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\noutput = \"output\"\n\
+             [tickets]\nzone_lookup_url = \"{base}/atservicesrest/V1.0/zoneInformation\"\n\
+             [collect]\nsources = [\"autotask\"]\nretries = 2\nretry_backoff_ms = 50\ntimeout_seconds = 10\n\
+             [collect.autotask]\nhourly_budget = 40\n"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+fn autotask_run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_govpack"))
+        .args(args)
+        .current_dir(dir)
+        .env("GOVPACK_LOG", "trace")
+        .env("AUTOTASK_API_INTEGRATION_CODE", AT_CODE)
+        .env("AUTOTASK_USERNAME", AT_USER)
+        .env("AUTOTASK_SECRET", AT_SECRET)
+        .env_remove("AUTOTASK_BASE_URL")
+        .output()
+        .unwrap()
+}
+
+fn no_autotask_credential_in(what: &str, text: &str) {
+    for secret in [AT_CODE, AT_SECRET] {
+        assert!(!text.contains(secret), "{what} holds `{secret}`");
+    }
+}
+
+#[test]
+fn autotask_companies_and_tickets_land_under_their_clients_and_the_next_day_reads_only_what_changed() {
+    // 1,200 tickets: three pages of 500; the first tickets query is throttled (429).
+    let now = chrono::Utc::now().timestamp();
+    let quirks = AutotaskQuirks {
+        throttle_first: true,
+        ..AutotaskQuirks::default()
+    };
+    let (api, asked_since) = vendor_stand_in::autotask(1200, now, quirks);
+    let dir = autotask_msp(&api.base);
+    let run = autotask_run(dir.path(), &["-vv", "run", "daily", "--dry-run"]);
+    let output = text(&run);
+    assert_eq!(run.status.code(), Some(0), "{output}");
+    assert!(
+        output.contains("collected autotask tickets: 1200 record(s) in 3 page(s)"),
+        "{output}"
+    );
+    for dataset in ["companies", "ticket-fields", "change-approvals", "change-links"] {
+        assert!(
+            output.contains(&format!("collected autotask {dataset}:")),
+            "{output}"
+        );
+    }
+    // The vendor company (type 3) is no client.
+    assert_eq!(
+        query(dir.path(), "select tenant_name from tenants order by 1"),
+        [
+            vec!["Megadodo Publications".to_string()],
+            vec!["Sirius Cybernetics Corporation".to_string()]
+        ]
+    );
+    assert_eq!(
+        query(
+            dir.path(),
+            "select tn.tenant_name, t.source_system, count(*) from tickets t
+             join tenants tn using (tenant_id) group by all order by 1"
+        ),
+        [
+            vec![
+                "Megadodo Publications".to_string(),
+                "autotask".into(),
+                "600".into()
+            ],
+            vec![
+                "Sirius Cybernetics Corporation".to_string(),
+                "autotask".into(),
+                "600".into()
+            ],
+        ]
+    );
+    // A first collection reads 90 days back.
+    let ninety_days_ago = (chrono::Utc::now().date_naive() - chrono::Days::new(90))
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
+    assert_eq!(
+        asked_since.lock().unwrap()[0],
+        ninety_days_ago.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    );
+    no_autotask_credential_in("the run's output", &output);
+    for file in all_files_under(dir.path()) {
+        let bytes = fs::read(&file).unwrap();
+        no_autotask_credential_in(&file.display().to_string(), &String::from_utf8_lossy(&bytes));
+    }
+
+    // The next collection reads from the newest ticket in the lake less the two days' overlap:
+    // only the 49 tickets active since then.
+    let again = autotask_run(
+        dir.path(),
+        &["collect", "autotask", "--snapshot-date", "2099-01-01"],
+    );
+    let output = text(&again);
+    assert_eq!(again.status.code(), Some(0), "{output}");
+    let newest = chrono::DateTime::from_timestamp(now - 3600 - 2 * 86_400, 0).unwrap();
+    assert_eq!(
+        asked_since.lock().unwrap().last().unwrap(),
+        &newest.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    );
+    assert!(
+        output.contains("collected autotask tickets: 49 record(s) in 1 page(s)"),
+        "{output}"
+    );
+    // Status says how much of the hourly budget the collections used.
+    let status = autotask_run(dir.path(), &["status"]);
+    assert!(
+        text(&status).contains("autotask: 22 of its 40 requests an hour used in the last hour"),
+        "{}",
+        text(&status)
+    );
+}
+
+#[test]
+fn autotask_pages_that_repeat_or_fall_short_of_the_count_write_nothing_and_the_budget_stops_a_run() {
+    for (quirks, why) in [
+        (
+            AutotaskQuirks {
+                repeat_page: Some(2),
+                ..AutotaskQuirks::default()
+            },
+            "autotask tickets: page 3 repeated an earlier page's URL",
+        ),
+        (
+            AutotaskQuirks {
+                short_count: true,
+                ..AutotaskQuirks::default()
+            },
+            "autotask tickets: the pages hold 1200 Tickets but the query's count says 1201",
+        ),
+    ] {
+        let (api, _) = vendor_stand_in::autotask(1200, chrono::Utc::now().timestamp(), quirks);
+        let dir = autotask_msp(&api.base);
+        let run = autotask_run(dir.path(), &["collect", "autotask"]);
+        let output = text(&run);
+        assert_eq!(run.status.code(), Some(1), "{output}");
+        assert!(output.contains(&format!("FAILED    {why}")), "{output}");
+        let names: Vec<String> = all_files_under(&dir.path().join("inbox"))
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+            .collect();
+        assert!(!names.iter().any(|n| n.contains("tickets")), "{names:?}");
+        assert!(names.iter().any(|n| n.contains("companies")), "{names:?}");
+    }
+    // A budget of 40 an hour: three collections of 12 requests fit, the fourth runs out part-way.
+    let (api, _) = vendor_stand_in::autotask(1200, chrono::Utc::now().timestamp(), AutotaskQuirks::default());
+    let dir = autotask_msp(&api.base);
+    for _ in 0..3 {
+        autotask_run(dir.path(), &["collect", "autotask"]);
+    }
+    let last = autotask_run(dir.path(), &["collect", "autotask"]);
+    let output = text(&last);
+    assert_eq!(last.status.code(), Some(1), "{output}");
+    assert!(
+        output.contains("the hourly budget of 40 requests is spent"),
+        "{output}"
+    );
 }

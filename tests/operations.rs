@@ -1255,6 +1255,8 @@ fn the_rehearsal_with_stand_ins_collects_every_source_into_todays_run() {
         check.contains("ninjaone: token ok; 2 organizations, 600 devices"),
         "{check}"
     );
+    assert!(check.contains("autotask: zone http://127.0.0.1:"), "{check}");
+    assert!(check.contains("3 companies, 600 tickets"), "{check}");
     // Today's run collected every source from the stand-ins (this month's CVRF document is not
     // published yet) and ingested it.
     let collected = query(
@@ -1264,6 +1266,7 @@ fn the_rehearsal_with_stand_ins_collects_every_source_into_todays_run() {
     assert_eq!(
         collected,
         [
+            ["autotask", "collected", "5"],
             ["cisa-kev", "collected", "1"],
             ["datto-rmm", "collected", "4"],
             ["msrc-cvrf", "absent", "1"],
@@ -1285,6 +1288,13 @@ fn the_rehearsal_with_stand_ins_collects_every_source_into_todays_run() {
         &format!("select status from runs where as_of = date '{today}' and job = 'daily'"),
     );
     assert_eq!(today_run, [["succeeded"]]);
+    assert_eq!(
+        query(
+            &work,
+            "select count(*)::varchar from tickets where source_system = 'autotask'"
+        ),
+        [["600"]]
+    );
 }
 
 #[test]

@@ -59,10 +59,17 @@ select
         as last_collected_utc,
     arg_max(status, started_utc) as last_status,
     arg_max(records, started_utc) as last_records,
+    arg_max(requests, started_utc) as last_requests,
     left(arg_max(coalesce(error, ''), started_utc), 80) as last_error
 from collections
 group by all
 order by source, dataset;
+
+-- The requests a source's collections sent since {since} (epoch seconds): an hourly budget's use.
+-- name: requests-since
+select cast(coalesce(sum(requests), 0) as bigint) as requests
+from collections
+where source = {source} and epoch(ended_utc) >= {since};
 
 -- A source's last successful collection, as text and epoch seconds.
 -- name: source-collected

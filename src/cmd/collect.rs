@@ -82,7 +82,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
             since,
             lake: None,
         };
-        let report = collect::collect(&config.collect, &sources, scope, true);
+        let report = collect::collect(&config, &sources, scope, true);
         let mut failed = false;
         for (source, found) in &report.checks {
             match found {
@@ -106,7 +106,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         since,
         lake: Some(&lake),
     };
-    let report = collect::collect(&config.collect, &sources, scope, false);
+    let report = collect::collect(&config, &sources, scope, false);
     print_datasets(&report)?;
     collect::record(&lake, &report, None)?;
     Ok(i32::from(report.failed().next().is_some()))

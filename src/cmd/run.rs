@@ -288,7 +288,7 @@ fn collect_sources(
         since: None,
         lake: Some(lake),
     };
-    let report = crate::collect::collect(&config.collect, &config.collect.sources, scope, false);
+    let report = crate::collect::collect(config, &config.collect.sources, scope, false);
     outln!("Collected from {}:", config.collect.sources.join(", "));
     super::collect::print_datasets(&report)?;
     crate::collect::record(lake, &report, Some(&record.run_id))?;

@@ -70,6 +70,25 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
 
     outln!("\nCollections from the vendors' APIs (lake table collections):");
     out!("{}", sql::pretty_table(&conn, queries.get("collections")?)?);
+    if config.collect.sources.iter().any(|s| s == "autotask") {
+        let since = (chrono::Utc::now() - chrono::Duration::hours(1)).timestamp();
+        let used: i64 = conn.query_row(
+            &queries.fill(
+                "requests-since",
+                &[
+                    ("source", &sql::string_literal("autotask")),
+                    ("since", &since.to_string()),
+                ],
+            )?,
+            [],
+            |r| r.get(0),
+        )?;
+        outln!(
+            "autotask: {used} of its {} requests an hour used in the last hour \
+             (collect.autotask.hourly_budget; Autotask allows 10,000 per database, all integrations together)",
+            config.collect.autotask.hourly_budget
+        );
+    }
 
     let days = config.run.stale_tenant_days;
     let freshness = freshness::tenants(&conn, as_of, days)?;

@@ -22,13 +22,12 @@
 //! token that expires mid-run), `nextPageUrl` paging over the sample pages, 429 with
 //! `Retry-After`, 5xx, a repeating next URL and a short `totalCount`.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
 use serde_json::Value;
 
-use super::{Bearer, Collector, Dataset, Pulled, json_of, path_of, same_origin};
+use super::{Bearer, Collector, Dataset, NextPageUrls, Pulled, json_of};
 use crate::ops::http::Body;
 
 /// `public-client:public` in Base64: the Basic credentials Datto's token endpoint takes from
@@ -97,7 +96,7 @@ impl Api {
 /// Pulls every page of a list endpoint into the dataset, checking the pages add up.
 fn pages(api: &mut Api, c: &mut Collector, dataset: &mut Dataset, path: &str, list: &str) -> Result<()> {
     let first = format!("{}{path}", api.base);
-    let mut seen = HashSet::new();
+    let mut pager = NextPageUrls::default();
     let mut next: Option<String> = None;
     let mut total: Option<u64> = None;
     loop {
@@ -110,33 +109,17 @@ fn pages(api: &mut Api, c: &mut Collector, dataset: &mut Dataset, path: &str, li
         let Some(items) = page.get(list).and_then(Value::as_array) else {
             bail!("page {page_number} has no `{list}` list");
         };
-        let details = page.get("pageDetails");
         if total.is_none() {
-            total = details.and_then(|d| d.get("totalCount")).and_then(Value::as_u64);
+            total = page
+                .get("pageDetails")
+                .and_then(|d| d.get("totalCount"))
+                .and_then(Value::as_u64);
         }
         dataset.page(&body, items.len() as u64)?;
-        let following = details
-            .and_then(|d| d.get("nextPageUrl"))
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-            .map(str::to_string);
-        let Some(url) = following else { break };
-        same_origin(&url, &api.base)?;
-        if !seen.insert(url.clone()) {
-            bail!(
-                "page {} repeated an earlier page's URL ({}): the paging loops",
-                page_number + 1,
-                path_of(&url)
-            );
+        match pager.after(c, &page, &api.base, dataset.pages)? {
+            Some(url) => next = Some(url),
+            None => break,
         }
-        if dataset.pages >= u64::from(c.settings.max_pages) {
-            bail!(
-                "more than collect.max_pages ({}) pages: stopped",
-                c.settings.max_pages
-            );
-        }
-        next = Some(url);
     }
     if let Some(total) = total
         && total != dataset.records

@@ -17,6 +17,7 @@
 //! - **Idempotent.** A file holds only what the API answered (no fetch time), so the same day
 //!   collected twice from unchanged data gives the same bytes, which ingest skips.
 
+pub mod autotask;
 pub mod cisa_kev;
 pub mod datto_rmm;
 pub mod msrc_cvrf;
@@ -31,7 +32,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::canonical::system::COLLECTIONS;
 use crate::canonical::{Batch, Value};
-use crate::config::CollectSettings;
+use crate::config::{CollectSettings, Config};
 use crate::lake::Lake;
 use crate::ops::http::{self, Body, Failure, Request, Response, Retry};
 
@@ -91,10 +92,10 @@ pub struct Scope<'a> {
 
 /// Collects each source into the inbox for the snapshot day, or with `check` contacts each and
 /// writes nothing. A source that fails does not stop the others.
-pub fn collect(settings: &CollectSettings, sources: &[String], scope: Scope, check: bool) -> CollectReport {
+pub fn collect(config: &Config, sources: &[String], scope: Scope, check: bool) -> CollectReport {
     let mut report = CollectReport::default();
     for source in sources {
-        let mut collector = match Collector::new(settings, source, scope) {
+        let mut collector = match Collector::new(config, source, scope) {
             Ok(c) => c,
             Err(e) => {
                 let why = format!("{e:#}");
@@ -125,6 +126,7 @@ pub fn collect(settings: &CollectSettings, sources: &[String], scope: Scope, che
                 "msrc-cvrf" => msrc_cvrf::check(&mut collector),
                 "datto-rmm" => datto_rmm::check(&mut collector),
                 "ninjaone" => ninjaone::check(&mut collector),
+                "autotask" => autotask::check(&mut collector),
                 other => Err(anyhow!("no collector for `{other}`")),
             };
             report.checks.push((
@@ -137,6 +139,7 @@ pub fn collect(settings: &CollectSettings, sources: &[String], scope: Scope, che
                 "msrc-cvrf" => msrc_cvrf::collect(&mut collector),
                 "datto-rmm" => datto_rmm::collect(&mut collector),
                 "ninjaone" => ninjaone::collect(&mut collector),
+                "autotask" => autotask::collect(&mut collector),
                 _ => {}
             }
             report.datasets.append(&mut collector.records);
@@ -190,6 +193,8 @@ pub fn record(lake: &Lake, report: &CollectReport, run_id: Option<&str>) -> Resu
 pub struct Collector<'a> {
     pub source: &'static str,
     pub settings: &'a CollectSettings,
+    /// The whole configuration, for what a source shares with other jobs (Autotask's zone).
+    pub config: &'a Config,
     pub snapshot: NaiveDate,
     pub since: Option<NaiveDate>,
     lake: Option<&'a Lake>,
@@ -199,12 +204,28 @@ pub struct Collector<'a> {
     /// (secret, what messages show instead)
     secrets: Vec<(String, String)>,
     rate: Option<RateLimit>,
+    /// Requests this source may still send this hour (`spend_from_budget`).
+    budget: Option<Budget>,
     requests: u64,
+    /// Requests counted in a dataset's record so far: a token or zone request sent before a
+    /// dataset counts with it, so the records add up to every request sent.
+    requests_recorded: u64,
     records: Vec<DatasetRecord>,
 }
 
+/// A vendor's hourly request budget, shared with the source's earlier runs.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    max: u64,
+    /// Requests the lake records for this source in the hour before this collection began.
+    used_before: u64,
+    /// `requests` when the budget was set.
+    from: u64,
+}
+
 impl<'a> Collector<'a> {
-    fn new(settings: &'a CollectSettings, source: &str, scope: Scope<'a>) -> Result<Self> {
+    fn new(config: &'a Config, source: &str, scope: Scope<'a>) -> Result<Self> {
+        let settings = &config.collect;
         let source = static_name(source);
         if source == "unknown" {
             bail!(
@@ -215,6 +236,7 @@ impl<'a> Collector<'a> {
         Ok(Collector {
             source,
             settings,
+            config,
             snapshot: scope.snapshot,
             since: scope.since,
             lake: scope.lake,
@@ -227,24 +249,71 @@ impl<'a> Collector<'a> {
             limit_bytes: settings.max_response_mb << 20,
             secrets: Vec::new(),
             rate: None,
+            budget: None,
             requests: 0,
+            requests_recorded: 0,
             records: Vec::new(),
         })
     }
 
-    /// The newest attempt the lake holds from files of `format`: where an incremental dataset
-    /// goes on from (`queries/ops/collect.sql`).
-    pub fn watermark(&self, format: &str) -> Result<Option<DateTime<Utc>>> {
+    /// The newest record the lake holds of `table` from files of `format`, by the named query of
+    /// `queries/ops/collect.sql`: where an incremental dataset goes on from.
+    fn watermark(&self, query: &str, table: &str, format: &str) -> Result<Option<DateTime<Utc>>> {
         let Some(lake) = self.lake else { return Ok(None) };
-        if lake.table_files("patch_attempts")?.is_empty() {
+        if lake.table_files(table)?.is_empty() {
             return Ok(None);
         }
-        let query = crate::sql::NamedQueries::read("ops/collect.sql")?.fill(
-            "newest-attempt",
-            &[("format", &crate::sql::string_literal(format))],
-        )?;
+        let query = crate::sql::NamedQueries::read("ops/collect.sql")?
+            .fill(query, &[("format", &crate::sql::string_literal(format))])?;
         let newest: Option<i64> = crate::sql::open(lake)?.query_row(&query, [], |r| r.get(0))?;
         Ok(newest.and_then(|s| DateTime::from_timestamp(s, 0)))
+    }
+
+    /// Where an incremental dataset is read from: `--since`, else the lake's newest record of it
+    /// (`watermark`) less `collect.overlap_days`, else 90 days before the snapshot.
+    pub fn read_from(&self, query: &str, table: &str, format: &str) -> Result<DateTime<Utc>> {
+        if let Some(since) = self.since {
+            return Ok(since.and_time(chrono::NaiveTime::MIN).and_utc());
+        }
+        let overlap = chrono::Days::new(u64::from(self.settings.overlap_days));
+        Ok(match self.watermark(query, table, format)? {
+            Some(newest) => newest - overlap,
+            None => (self.snapshot - chrono::Days::new(90))
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc(),
+        })
+    }
+
+    /// Keeps this source within `max` requests in any hour, counting what the lake records of
+    /// its collections in the hour before (a vendor's hourly limit spans runs).
+    pub fn spend_from_budget(&mut self, max: u64) -> Result<()> {
+        let used_before = match self.lake {
+            Some(lake) if !lake.table_files(COLLECTIONS.name)?.is_empty() => {
+                let since = (Utc::now() - chrono::Duration::hours(1)).timestamp();
+                let query = crate::sql::NamedQueries::read("ops/status.sql")?.fill(
+                    "requests-since",
+                    &[
+                        ("source", &crate::sql::string_literal(self.source)),
+                        ("since", &since.to_string()),
+                    ],
+                )?;
+                let used: i64 = crate::sql::open(lake)?.query_row(&query, [], |r| r.get(0))?;
+                used.max(0) as u64
+            }
+            _ => 0,
+        };
+        self.budget = Some(Budget {
+            max,
+            used_before,
+            from: self.requests,
+        });
+        Ok(())
+    }
+
+    /// Requests sent within the budget, and the budget: (used, max), counting earlier runs'.
+    pub fn budget_used(&self) -> Option<(u64, u64)> {
+        self.budget
+            .map(|b| (b.used_before + self.requests - b.from, b.max))
     }
 
     /// A credential from the environment, registered as a secret (never shown).
@@ -296,6 +365,17 @@ impl<'a> Collector<'a> {
         headers: &[(&str, &str)],
         body: Body,
     ) -> std::result::Result<Response, Failure> {
+        if let Some((used, max)) = self.budget_used()
+            && used >= max
+        {
+            return Err(Failure {
+                status: None,
+                message: format!(
+                    "the hourly budget of {max} requests is spent ({used} in the last hour, \
+                     earlier runs included): not sent; the next run goes on"
+                ),
+            });
+        }
         if let Some(rate) = &mut self.rate {
             rate.wait_for_turn();
         }
@@ -323,7 +403,6 @@ impl<'a> Collector<'a> {
     /// into the staging dataset; only when it returns `Ok` does the dataset move into the inbox.
     pub fn dataset(&mut self, name: &str, pull: impl FnOnce(&mut Self, &mut Dataset) -> Result<Pulled>) {
         let started_utc = Utc::now();
-        let requests_before = self.requests;
         let outcome =
             Dataset::begin(&self.inbox, self.source, name, self.snapshot).and_then(|mut dataset| {
                 let pulled = pull(self, &mut dataset)?;
@@ -340,6 +419,8 @@ impl<'a> Collector<'a> {
             Ok((status, entry, pages, records, bytes)) => (status, entry, pages, records, bytes, None),
             Err(e) => ("failed", None, 0, 0, 0, Some(self.redact(&format!("{e:#}")))),
         };
+        let requests = self.requests - self.requests_recorded;
+        self.requests_recorded = self.requests;
         self.records.push(DatasetRecord {
             source: self.source,
             dataset: name.to_string(),
@@ -349,7 +430,7 @@ impl<'a> Collector<'a> {
             pages,
             records,
             bytes,
-            requests: self.requests - requests_before,
+            requests,
             inbox_entry,
             error,
         });
@@ -545,6 +626,49 @@ impl Bearer {
                 Err(f) => bail!("GET {}: {}", path_of(url), f.message),
             }
         }
+    }
+}
+
+/// Paging by the next page's URL the API gives (`pageDetails.nextPageUrl`: Datto RMM, Autotask):
+/// followed as given, but only to the API's own server, never twice, and not past
+/// `collect.max_pages`.
+#[derive(Default)]
+pub struct NextPageUrls {
+    seen: std::collections::HashSet<String>,
+}
+
+impl NextPageUrls {
+    /// The URL of the page after `page` (the dataset's `pages_read`th), or none: the last page.
+    pub fn after(
+        &mut self,
+        c: &Collector,
+        page: &serde_json::Value,
+        base: &str,
+        pages_read: u64,
+    ) -> Result<Option<String>> {
+        let next = page
+            .get("pageDetails")
+            .and_then(|d| d.get("nextPageUrl"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string);
+        let Some(url) = next else { return Ok(None) };
+        same_origin(&url, base)?;
+        if !self.seen.insert(url.clone()) {
+            bail!(
+                "page {} repeated an earlier page's URL ({}): the paging loops",
+                pages_read + 1,
+                path_of(&url)
+            );
+        }
+        if pages_read >= u64::from(c.settings.max_pages) {
+            bail!(
+                "more than collect.max_pages ({}) pages: stopped",
+                c.settings.max_pages
+            );
+        }
+        Ok(Some(url))
     }
 }
 

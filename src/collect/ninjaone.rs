@@ -26,7 +26,7 @@
 use std::collections::HashSet;
 
 use anyhow::{Result, anyhow, bail};
-use chrono::{DateTime, Days, Utc};
+
 use serde_json::Value;
 
 use super::{Bearer, Collector, Dataset, Pulled, json_of};
@@ -186,21 +186,6 @@ fn pages_by_cursor(
     Ok(())
 }
 
-/// Where the install history is read from: `--since`, else the newest install already ingested
-/// less the overlap, else 90 days before the snapshot.
-fn installs_after(c: &Collector) -> Result<DateTime<Utc>> {
-    if let Some(since) = c.since {
-        return Ok(since.and_time(chrono::NaiveTime::MIN).and_utc());
-    }
-    let overlap = Days::new(u64::from(c.settings.overlap_days));
-    match c.watermark("ninjaone-os-patch-installs-json")? {
-        Some(newest) => Ok(newest - overlap),
-        None => Ok((c.snapshot - Days::new(90))
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc()),
-    }
-}
-
 pub fn collect(c: &mut Collector) {
     let mut api = Api::new(c).map_err(|e| format!("{e:#}"));
     for (dataset, path) in [
@@ -220,7 +205,14 @@ pub fn collect(c: &mut Collector) {
     });
     c.dataset("os-patch-installs", |c, ds| {
         let api = api.as_mut().map_err(|why| anyhow!("{why}"))?;
-        let after = installs_after(c)?.timestamp().to_string();
+        let after = c
+            .read_from(
+                "newest-attempt",
+                "patch_attempts",
+                "ninjaone-os-patch-installs-json",
+            )?
+            .timestamp()
+            .to_string();
         pages_by_cursor(
             api,
             c,

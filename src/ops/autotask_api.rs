@@ -198,7 +198,7 @@ impl Autotask {
 
 /// The zone URL the lookup gave must be an Autotask zone (`https://webservicesN.autotask.net/...`):
 /// the credentials go to it. Plain HTTP to this machine passes too (tests' stand-ins).
-fn zone_host(url: &str) -> Result<()> {
+pub fn zone_host(url: &str) -> Result<()> {
     http::allowed_url(url).map_err(|e| anyhow::anyhow!("the Autotask zone lookup's url: {e}"))?;
     let uri: ureq::http::Uri = url.parse().context("the Autotask zone lookup's url is no URL")?;
     let host = uri.host().unwrap_or("");
@@ -210,7 +210,7 @@ fn zone_host(url: &str) -> Result<()> {
 }
 
 /// `https://webservices5.autotask.net/ATServicesRest/` whatever form the zone URL came in.
-fn normalise_base(url: &str) -> String {
+pub fn normalise_base(url: &str) -> String {
     let trimmed = url.trim().trim_end_matches('/');
     let trimmed = trimmed
         .strip_suffix("/V1.0")
