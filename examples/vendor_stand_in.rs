@@ -4,15 +4,17 @@
 //! feed and MSRC's CVRF API (this month not yet published), and NinjaOne (client-credentials
 //! token, `after` and cursor paging, `installedAfter`, a cursor that does not move), and Autotask
 //! (zone lookup, header credentials, query pages by `nextPageUrl` with counts, 429, a repeating
-//! page URL, a count the pages fall short of). Page bodies
+//! page URL, a count the pages fall short of), and ConnectWise Manage (Basic credentials and
+//! clientId, `Link` and page-number paging, 25 a page unless asked, a server ignoring what was
+//! asked, a `Link` that repeats). Page bodies
 //! are built from the vendor samples in `tests/fixtures`.
 //!
 //! `tests/collectors.rs` runs them inside its test binary; `deploy/rehearse.sh` runs this example
 //! (`cargo build --release --example vendor_stand_in`) for its collector rehearsal:
 //!
-//!   vendor_stand_in [--devices N]   prints `datto <url>`, `ninjaone <url>` and `autotask <url>`
-//!                                   (N devices, and N Autotask tickets), then serves until its
-//!                                   standard input closes
+//!   vendor_stand_in [--devices N]   prints `datto <url>`, `ninjaone <url>`, `autotask <url>` and
+//!                                   `connectwise-manage <url>` (N devices, N tickets in each
+//!                                   PSA), then serves until its standard input closes
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,6 +54,12 @@ pub fn fixture(path: &str) -> Value {
         }
         "vendor/autotask_ticket_change_request_approvals.json" => {
             include_str!("../tests/fixtures/vendor/autotask_ticket_change_request_approvals.json")
+        }
+        "vendor/connectwise_manage_companies_array.json" => {
+            include_str!("../tests/fixtures/vendor/connectwise_manage_companies_array.json")
+        }
+        "vendor/connectwise_manage_tickets_array.json" => {
+            include_str!("../tests/fixtures/vendor/connectwise_manage_tickets_array.json")
         }
         "vendor/ninjaone_organizations.json" => {
             include_str!("../tests/fixtures/vendor/ninjaone_organizations.json")
@@ -569,6 +577,178 @@ pub fn autotask(tickets: usize, now: i64, quirks: AutotaskQuirks) -> (StandIn, A
     )
 }
 
+pub const CW_PUBLIC: &str = "cwPUBLIC-3b9d";
+pub const CW_PRIVATE: &str = "cwPRIVATE-e27a41";
+pub const CW_CLIENT_ID: &str = "4f0e3c2a-cw-client";
+/// `Basic base64(msp+cwPUBLIC-3b9d:cwPRIVATE-e27a41)`: company `msp`, the keys above.
+pub const CW_BASIC: &str = "Basic bXNwK2N3UFVCTElDLTNiOWQ6Y3dQUklWQVRFLWUyN2E0MQ==";
+
+/// How the ConnectWise Manage stand-in pages.
+#[derive(Default, Clone, Copy)]
+pub struct ManageQuirks {
+    /// Pages by number only: no `Link` header.
+    pub no_link: bool,
+    /// Answers 25 a page whatever `pageSize` asks.
+    pub ignore_page_size: bool,
+    /// The second tickets page's `Link` points at itself.
+    pub repeat_link: bool,
+    /// The first tickets request answers 429 with `Retry-After: 1`.
+    pub throttle_first: bool,
+}
+
+/// Percent-decodes a query value (`+` stays: Manage's conditions have none).
+fn decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1..i + 3)) {
+            (b'%', Some(hex)) => {
+                out.push(u8::from_str_radix(std::str::from_utf8(hex).unwrap_or("00"), 16).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The ConnectWise Manage stand-in: the four sample companies (two clients, a vendor, a deleted
+/// client) and `tickets` tickets alternating between the two clients, ticket `i` last updated `i`
+/// hours before `now`; 25 a page unless `pageSize` asks (at most 1000), a `Link` header to the
+/// next page, `/count`, and `conditions=lastUpdated>=[...]`. Every request needs the Basic
+/// credentials and the clientId. Returns the stand-in and the `conditions` the tickets asked.
+pub fn manage(tickets: usize, now: i64, quirks: ManageQuirks) -> (StandIn, Arc<Mutex<Vec<String>>>) {
+    let (server, base) = listen();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let asked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let companies = fixture("vendor/connectwise_manage_companies_array.json");
+    let ticket = fixture("vendor/connectwise_manage_tickets_array.json")[0].clone();
+    let (s, record, asked_log, site) = (server.clone(), seen.clone(), asked.clone(), base.clone());
+    std::thread::spawn(move || {
+        let at = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        };
+        let all_tickets: Vec<Value> = (1..=tickets)
+            .map(|i| {
+                let (id, identifier, name) = if i % 2 == 0 {
+                    (250, "SiriusCyber", "Sirius Cybernetics Corporation")
+                } else {
+                    (251, "Megadodo", "Megadodo Publications")
+                };
+                let mut t = ticket.clone();
+                t["id"] = json!(500_000 + i);
+                t["summary"] = json!(format!("Patch install failed - SIRIUS-WS{i:04}"));
+                t["company"] = json!({"id": id, "identifier": identifier, "name": name});
+                t["info"]["dateEntered"] = json!(at(now - 3600 * i as i64 - 600));
+                t["info"]["lastUpdated"] = json!(at(now - 3600 * i as i64));
+                t
+            })
+            .collect();
+        let mut tickets_asked = 0;
+        for mut request in s.incoming_requests() {
+            let mut body = String::new();
+            request.as_reader().read_to_string(&mut body).unwrap();
+            let url = request.url().to_string();
+            record.lock().unwrap().push(format!("{} {url}", request.method()));
+            let authorised = header_of(&request, "Authorization") == CW_BASIC
+                && header_of(&request, "clientId") == CW_CLIENT_ID;
+            let param = |name: &str| {
+                url.split(['?', '&'])
+                    .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                    .map(decoded)
+            };
+            let path = url.split('?').next().unwrap_or_default().to_string();
+            let conditions = param("conditions").unwrap_or_default();
+            // `lastUpdated>=[2026-09-07T00:00:00Z]`: tickets updated at or after that instant.
+            let since = conditions
+                .split_once('[')
+                .and_then(|(_, rest)| rest.split(']').next())
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.timestamp());
+            let changed: Vec<Value> = all_tickets
+                .iter()
+                .filter(|t| {
+                    let updated =
+                        chrono::DateTime::parse_from_rfc3339(t["info"]["lastUpdated"].as_str().unwrap())
+                            .unwrap()
+                            .timestamp();
+                    since.is_none_or(|since| updated >= since)
+                })
+                .cloned()
+                .collect();
+            let size = match param("pageSize").and_then(|p| p.parse::<usize>().ok()) {
+                Some(asked) if !quirks.ignore_page_size => asked.min(1000),
+                _ => 25,
+            };
+            let page: usize = param("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let paged = |items: &[Value], path: &str| {
+                let held: Vec<Value> = items.iter().skip((page - 1) * size).take(size).cloned().collect();
+                let pages = items.len().div_ceil(size).max(1);
+                let next_page = if quirks.repeat_link && page == 2 {
+                    2
+                } else {
+                    page + 1
+                };
+                let link = (!quirks.no_link && page < pages).then(|| {
+                    let query = url.split_once('?').map_or("", |(_, q)| q);
+                    let kept: Vec<&str> = query.split('&').filter(|kv| !kv.starts_with("page=")).collect();
+                    format!(
+                        "<{site}{path}?{}&page={next_page}>; rel=\"next\", <{site}{path}?page={pages}>; rel=\"last\"",
+                        kept.join("&")
+                    )
+                });
+                (200, Value::Array(held).to_string(), link)
+            };
+            let count = |n: usize| (200, json!({"count": n}).to_string(), None);
+            let mut retry_after = None;
+            let api = "/v4_6_release/apis/3.0/";
+            let (status, reply, link) = match path.strip_prefix(api) {
+                _ if !authorised => (401, r#"{"code":"Unauthorized"}"#.to_string(), None),
+                Some("company/companies/count") => count(companies.as_array().unwrap().len()),
+                Some("company/companies") => paged(companies.as_array().unwrap(), &path),
+                Some("service/tickets/count") => {
+                    asked_log.lock().unwrap().push(conditions.clone());
+                    count(changed.len())
+                }
+                Some("service/tickets") => {
+                    tickets_asked += 1;
+                    if quirks.throttle_first && tickets_asked == 1 {
+                        retry_after = Some("1");
+                        (429, r#"{"code":"TooManyRequests"}"#.to_string(), None)
+                    } else {
+                        paged(&changed, &path)
+                    }
+                }
+                _ => (404, String::new(), None),
+            };
+            let mut response = tiny_http::Response::from_string(reply).with_status_code(status);
+            if let Some(link) = link {
+                response.add_header(tiny_http::Header::from_bytes("Link", link).unwrap());
+            }
+            if let Some(seconds) = retry_after {
+                response.add_header(tiny_http::Header::from_bytes("Retry-After", seconds).unwrap());
+            }
+            let _ = request.respond(response);
+        }
+    });
+    (
+        StandIn {
+            base,
+            seen,
+            grants: Arc::default(),
+            server,
+        },
+        asked,
+    )
+}
+
 /// Serves both stand-ins until standard input closes (the rehearsal holds it open).
 #[allow(dead_code)]
 fn main() {
@@ -583,9 +763,11 @@ fn main() {
     let now = chrono::Utc::now().timestamp();
     let (ninja, _) = ninjaone(devices, now, false);
     let (autotask, _) = autotask(devices, now, AutotaskQuirks::default());
+    let (manage, _) = manage(devices, now, ManageQuirks::default());
     println!("datto {}", datto.base);
     println!("ninjaone {}", ninja.base);
     println!("autotask {}", autotask.base);
+    println!("connectwise-manage {}", manage.base);
     let mut line = String::new();
     while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
         line.clear();

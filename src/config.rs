@@ -47,6 +47,8 @@ pub struct MappingSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ManageMapping {
+    /// Company types whose companies are clients (tenants); empty: every company.
+    pub client_types: Vec<String>,
     /// Boards whose tickets are change requests.
     pub change_boards: Vec<String>,
     /// A ticket is a remediation ticket when its board, type or sub-type is listed, or its
@@ -63,6 +65,7 @@ pub struct ManageMapping {
 impl Default for ManageMapping {
     fn default() -> Self {
         ManageMapping {
+            client_types: vec!["Client".into()],
             change_boards: vec!["Change Management".into()],
             remediation_boards: Vec::new(),
             remediation_types: vec!["Patch Management".into()],
@@ -330,6 +333,7 @@ pub struct CollectSettings {
     pub datto_rmm: DattoRmmCollect,
     pub ninjaone: NinjaOneCollect,
     pub autotask: AutotaskCollect,
+    pub connectwise_manage: ManageCollect,
 }
 
 impl Default for CollectSettings {
@@ -347,12 +351,20 @@ impl Default for CollectSettings {
             datto_rmm: DattoRmmCollect::default(),
             ninjaone: NinjaOneCollect::default(),
             autotask: AutotaskCollect::default(),
+            connectwise_manage: ManageCollect::default(),
         }
     }
 }
 
 /// The collectors this govpack has, by the name `collect.sources` and `govpack collect` use.
-pub const COLLECTORS: [&str; 5] = ["cisa-kev", "msrc-cvrf", "datto-rmm", "ninjaone", "autotask"];
+pub const COLLECTORS: [&str; 6] = [
+    "cisa-kev",
+    "msrc-cvrf",
+    "datto-rmm",
+    "ninjaone",
+    "autotask",
+    "connectwise-manage",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -420,6 +432,17 @@ impl Default for AutotaskCollect {
     fn default() -> Self {
         AutotaskCollect { hourly_budget: 5000 }
     }
+}
+
+/// The ConnectWise Manage collector.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ManageCollect {
+    /// The Manage site, e.g. `https://na.myconnectwise.net` (the API is under
+    /// `/v4_6_release/apis/3.0/`).
+    pub site_url: String,
+    /// The company id used at login, first part of the API member's Basic credentials.
+    pub company: String,
 }
 
 /// How evidence bundles are sealed.
@@ -850,6 +873,20 @@ impl Config {
             return Err(
                 "collect.datto_rmm.api_url: collect.sources has datto-rmm but its API URL is not set \
                         (the account's platform, e.g. https://merlot-api.centrastage.net)"
+                    .into(),
+            );
+        }
+        let manage = &collect.connectwise_manage;
+        if !manage.site_url.is_empty() {
+            web_address("collect.connectwise_manage.site_url", &manage.site_url)?;
+        }
+        if collect.sources.iter().any(|s| s == "connectwise-manage")
+            && (manage.site_url.is_empty() || manage.company.trim().is_empty())
+        {
+            return Err(
+                "collect.connectwise_manage: collect.sources has connectwise-manage but site_url or \
+                 company is not set (the Manage site, e.g. https://na.myconnectwise.net, and the \
+                 company id used at login)"
                     .into(),
             );
         }

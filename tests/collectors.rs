@@ -16,36 +16,58 @@ mod common;
 mod vendor_stand_in;
 
 use vendor_stand_in::{
-    AT_CODE, AT_SECRET, AT_USER, AutotaskQuirks, CLIENT_ID, CLIENT_SECRET, KEY, Quirks, SECRET, fixture,
-    last_month, this_month,
+    AT_CODE, AT_SECRET, AT_USER, AutotaskQuirks, CLIENT_ID, CLIENT_SECRET, CW_BASIC, CW_CLIENT_ID,
+    CW_PRIVATE, CW_PUBLIC, KEY, ManageQuirks, Quirks, SECRET, fixture, last_month, this_month,
 };
 
-/// A working folder whose config collects the three sources from the stand-in.
-fn msp(base: &str) -> TempDir {
+/// A working folder whose config collects `sources`, with the `[collect.*]` tables given, retrying
+/// quickly.
+fn working_folder(sources: &str, tables: &str) -> TempDir {
     let dir = TempDir::new().unwrap();
     fs::write(
         dir.path().join("govpack.toml"),
         format!(
-            "[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\noutput = \"output\"\n\
-             [collect]\nsources = [\"cisa-kev\", \"msrc-cvrf\", \"datto-rmm\"]\nretries = 3\nretry_backoff_ms = 50\ntimeout_seconds = 10\n\
-             [collect.cisa_kev]\nurl = \"{base}/feeds/known_exploited_vulnerabilities.json\"\n\
-             [collect.msrc_cvrf]\napi_url = \"{base}/cvrf/v3.0\"\nmonths = 2\n\
-             [collect.datto_rmm]\napi_url = \"{base}\"\n"
+            "[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\noutput = \"output\"\n{tables}\
+             [collect]\nsources = [{sources}]\nretries = 3\nretry_backoff_ms = 50\ntimeout_seconds = 10\n"
         ),
     )
     .unwrap();
     dir
 }
 
-fn govpack(dir: &Path, args: &[&str]) -> Output {
+/// Runs govpack in `dir`, logging at trace level, with the credentials given.
+fn govpack_with(dir: &Path, args: &[&str], credentials: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_govpack"))
         .args(args)
         .current_dir(dir)
         .env("GOVPACK_LOG", "trace")
-        .env("GOVPACK_DATTO_RMM_API_KEY", KEY)
-        .env("GOVPACK_DATTO_RMM_API_SECRET", SECRET)
+        .env_remove("AUTOTASK_BASE_URL")
+        .envs(credentials.iter().copied())
         .output()
         .expect("run govpack")
+}
+
+/// A working folder whose config collects the three sources from the stand-in.
+fn msp(base: &str) -> TempDir {
+    working_folder(
+        "\"cisa-kev\", \"msrc-cvrf\", \"datto-rmm\"",
+        &format!(
+            "[collect.cisa_kev]\nurl = \"{base}/feeds/known_exploited_vulnerabilities.json\"\n\
+             [collect.msrc_cvrf]\napi_url = \"{base}/cvrf/v3.0\"\nmonths = 2\n\
+             [collect.datto_rmm]\napi_url = \"{base}\"\n"
+        ),
+    )
+}
+
+fn govpack(dir: &Path, args: &[&str]) -> Output {
+    govpack_with(
+        dir,
+        args,
+        &[
+            ("GOVPACK_DATTO_RMM_API_KEY", KEY),
+            ("GOVPACK_DATTO_RMM_API_SECRET", SECRET),
+        ],
+    )
 }
 
 fn text(o: &Output) -> String {
@@ -365,28 +387,21 @@ fn collect_check_authenticates_and_reads_one_page_of_each_writing_nothing() {
 // --- NinjaOne ------------------------------------------------------------------------------
 
 fn ninja_msp(base: &str) -> TempDir {
-    let dir = TempDir::new().unwrap();
-    fs::write(
-        dir.path().join("govpack.toml"),
-        format!(
-            "[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\noutput = \"output\"\n\
-             [collect]\nsources = [\"ninjaone\"]\nretries = 2\nretry_backoff_ms = 50\ntimeout_seconds = 10\n\
-             [collect.ninjaone]\ninstance_url = \"{base}\"\n"
-        ),
+    working_folder(
+        "\"ninjaone\"",
+        &format!("[collect.ninjaone]\ninstance_url = \"{base}\"\n"),
     )
-    .unwrap();
-    dir
 }
 
 fn ninja_run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_govpack"))
-        .args(args)
-        .current_dir(dir)
-        .env("GOVPACK_LOG", "trace")
-        .env("GOVPACK_NINJAONE_CLIENT_ID", CLIENT_ID)
-        .env("GOVPACK_NINJAONE_CLIENT_SECRET", CLIENT_SECRET)
-        .output()
-        .unwrap()
+    govpack_with(
+        dir,
+        args,
+        &[
+            ("GOVPACK_NINJAONE_CLIENT_ID", CLIENT_ID),
+            ("GOVPACK_NINJAONE_CLIENT_SECRET", CLIENT_SECRET),
+        ],
+    )
 }
 
 #[test]
@@ -554,31 +569,25 @@ fn status_check_fails_on_a_configured_source_never_collected_and_passes_once_it_
 // --- Autotask ------------------------------------------------------------------------------
 
 fn autotask_msp(base: &str) -> TempDir {
-    let dir = TempDir::new().unwrap();
-    fs::write(
-        dir.path().join("govpack.toml"),
-        format!(
-            "[lake]\npath = \"lake\"\n[run]\ninbox = \"inbox\"\noutput = \"output\"\n\
-             [tickets]\nzone_lookup_url = \"{base}/atservicesrest/V1.0/zoneInformation\"\n\
-             [collect]\nsources = [\"autotask\"]\nretries = 2\nretry_backoff_ms = 50\ntimeout_seconds = 10\n\
+    working_folder(
+        "\"autotask\"",
+        &format!(
+            "[tickets]\nzone_lookup_url = \"{base}/atservicesrest/V1.0/zoneInformation\"\n\
              [collect.autotask]\nhourly_budget = 40\n"
         ),
     )
-    .unwrap();
-    dir
 }
 
 fn autotask_run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_govpack"))
-        .args(args)
-        .current_dir(dir)
-        .env("GOVPACK_LOG", "trace")
-        .env("AUTOTASK_API_INTEGRATION_CODE", AT_CODE)
-        .env("AUTOTASK_USERNAME", AT_USER)
-        .env("AUTOTASK_SECRET", AT_SECRET)
-        .env_remove("AUTOTASK_BASE_URL")
-        .output()
-        .unwrap()
+    govpack_with(
+        dir,
+        args,
+        &[
+            ("AUTOTASK_API_INTEGRATION_CODE", AT_CODE),
+            ("AUTOTASK_USERNAME", AT_USER),
+            ("AUTOTASK_SECRET", AT_SECRET),
+        ],
+    )
 }
 
 fn no_autotask_credential_in(what: &str, text: &str) {
@@ -668,10 +677,11 @@ fn autotask_companies_and_tickets_land_under_their_clients_and_the_next_day_read
         output.contains("collected autotask tickets: 49 record(s) in 1 page(s)"),
         "{output}"
     );
-    // Status says how much of the hourly budget the collections used.
+    // Status says how much of the hourly budget the collections used: 12 and 10 requests, and the
+    // throttled one's second attempt.
     let status = autotask_run(dir.path(), &["status"]);
     assert!(
-        text(&status).contains("autotask: 22 of its 40 requests an hour used in the last hour"),
+        text(&status).contains("autotask: 23 of its 40 requests an hour used in the last hour"),
         "{}",
         text(&status)
     );
@@ -721,4 +731,162 @@ fn autotask_pages_that_repeat_or_fall_short_of_the_count_write_nothing_and_the_b
         output.contains("the hourly budget of 40 requests is spent"),
         "{output}"
     );
+}
+
+// --- ConnectWise Manage --------------------------------------------------------------------
+
+fn manage_msp(base: &str) -> TempDir {
+    working_folder(
+        "\"connectwise-manage\"",
+        &format!("[collect.connectwise_manage]\nsite_url = \"{base}\"\ncompany = \"msp\"\n"),
+    )
+}
+
+fn manage_run(dir: &Path, args: &[&str]) -> Output {
+    govpack_with(
+        dir,
+        args,
+        &[
+            ("GOVPACK_CW_MANAGE_PUBLIC_KEY", CW_PUBLIC),
+            ("GOVPACK_CW_MANAGE_PRIVATE_KEY", CW_PRIVATE),
+            ("GOVPACK_CW_MANAGE_CLIENT_ID", CW_CLIENT_ID),
+        ],
+    )
+}
+
+#[test]
+fn manage_companies_and_tickets_land_under_their_clients_every_page_read_and_the_next_day_reads_what_changed()
+{
+    // 2,100 tickets (the oldest 87 days old): three pages of 1,000 by the Link header; the first
+    // tickets request is throttled (429).
+    let now = chrono::Utc::now().timestamp();
+    let quirks = ManageQuirks {
+        throttle_first: true,
+        ..ManageQuirks::default()
+    };
+    let (api, asked) = vendor_stand_in::manage(2100, now, quirks);
+    let dir = manage_msp(&api.base);
+    let run = manage_run(dir.path(), &["-vv", "run", "daily", "--dry-run"]);
+    let output = text(&run);
+    assert_eq!(run.status.code(), Some(0), "{output}");
+    assert!(
+        output.contains("collected connectwise-manage tickets: 2100 record(s) in 3 page(s)"),
+        "{output}"
+    );
+    assert!(
+        output.contains("collected connectwise-manage companies: 4 record(s) in 1 page(s)"),
+        "{output}"
+    );
+    // The vendor and the deleted client are no tenants; each ticket counts once, under its client.
+    assert_eq!(
+        query(
+            dir.path(),
+            "select tn.tenant_id, tn.tenant_name, count(t.ticket_id), min(t.source_system)
+             from tenants tn left join tickets t using (tenant_id) group by all order by 1"
+        ),
+        [
+            vec![
+                "250".to_string(),
+                "Sirius Cybernetics Corporation".into(),
+                "1050".into(),
+                "connectwise_manage".into()
+            ],
+            vec![
+                "251".to_string(),
+                "Megadodo Publications".into(),
+                "1050".into(),
+                "connectwise_manage".into()
+            ],
+        ]
+    );
+    let ninety_days_ago = (chrono::Utc::now().date_naive() - chrono::Days::new(90))
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
+    assert_eq!(
+        asked.lock().unwrap()[0],
+        format!("lastUpdated>=[{}]", ninety_days_ago.format("%Y-%m-%dT%H:%M:%SZ"))
+    );
+    let seen = api.seen.lock().unwrap().join("\n");
+    assert!(seen.contains("pageSize=1000"), "{seen}");
+    for secret in [
+        CW_PUBLIC,
+        CW_PRIVATE,
+        CW_CLIENT_ID,
+        CW_BASIC.trim_start_matches("Basic "),
+    ] {
+        assert!(!output.contains(secret), "the output holds `{secret}`");
+        for file in all_files_under(dir.path()) {
+            let bytes = fs::read(&file).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(secret),
+                "{} holds `{secret}`",
+                file.display()
+            );
+        }
+    }
+
+    // The next day reads from the newest ticket in the lake less the two days' overlap.
+    let again = manage_run(
+        dir.path(),
+        &["collect", "connectwise-manage", "--snapshot-date", "2099-01-01"],
+    );
+    let output = text(&again);
+    assert_eq!(again.status.code(), Some(0), "{output}");
+    let newest = chrono::DateTime::from_timestamp(now - 3600 - 2 * 86_400, 0).unwrap();
+    assert_eq!(
+        asked.lock().unwrap().last().unwrap(),
+        &format!("lastUpdated>=[{}]", newest.format("%Y-%m-%dT%H:%M:%SZ"))
+    );
+    assert!(
+        output.contains("collected connectwise-manage tickets: 49 record(s) in 1 page(s)"),
+        "{output}"
+    );
+}
+
+#[test]
+fn manage_pages_by_number_without_a_link_and_a_server_answering_25_a_page_or_a_repeating_link_writes_nothing()
+{
+    let now = chrono::Utc::now().timestamp();
+    let by_number = ManageQuirks {
+        no_link: true,
+        ..ManageQuirks::default()
+    };
+    let (api, _) = vendor_stand_in::manage(2100, now, by_number);
+    let dir = manage_msp(&api.base);
+    let run = manage_run(dir.path(), &["collect", "connectwise-manage"]);
+    let output = text(&run);
+    assert_eq!(run.status.code(), Some(0), "{output}");
+    assert!(
+        output.contains("collected connectwise-manage tickets: 2100 record(s) in 3 page(s)"),
+        "{output}"
+    );
+    for (quirks, why) in [
+        (
+            ManageQuirks {
+                ignore_page_size: true,
+                no_link: true,
+                ..ManageQuirks::default()
+            },
+            "connectwise-manage tickets: the pages hold 25 records but service/tickets/count says 2100",
+        ),
+        (
+            ManageQuirks {
+                repeat_link: true,
+                ..ManageQuirks::default()
+            },
+            "connectwise-manage tickets: page 3 repeated an earlier page's URL",
+        ),
+    ] {
+        let (api, _) = vendor_stand_in::manage(2100, now, quirks);
+        let dir = manage_msp(&api.base);
+        let run = manage_run(dir.path(), &["collect", "connectwise-manage"]);
+        let output = text(&run);
+        assert_eq!(run.status.code(), Some(1), "{output}");
+        assert!(output.contains(&format!("FAILED    {why}")), "{output}");
+        let names: Vec<String> = all_files_under(&dir.path().join("inbox"))
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+            .collect();
+        assert!(!names.iter().any(|n| n.contains("tickets")), "{names:?}");
+    }
 }

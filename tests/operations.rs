@@ -1257,6 +1257,10 @@ fn the_rehearsal_with_stand_ins_collects_every_source_into_todays_run() {
     );
     assert!(check.contains("autotask: zone http://127.0.0.1:"), "{check}");
     assert!(check.contains("3 companies, 600 tickets"), "{check}");
+    assert!(
+        check.contains("connectwise-manage: credentials ok; 4 companies, 600 tickets"),
+        "{check}"
+    );
     // Today's run collected every source from the stand-ins (this month's CVRF document is not
     // published yet) and ingested it.
     let collected = query(
@@ -1268,6 +1272,7 @@ fn the_rehearsal_with_stand_ins_collects_every_source_into_todays_run() {
         [
             ["autotask", "collected", "5"],
             ["cisa-kev", "collected", "1"],
+            ["connectwise-manage", "collected", "2"],
             ["datto-rmm", "collected", "4"],
             ["msrc-cvrf", "absent", "1"],
             ["msrc-cvrf", "collected", "2"],
@@ -1291,9 +1296,10 @@ fn the_rehearsal_with_stand_ins_collects_every_source_into_todays_run() {
     assert_eq!(
         query(
             &work,
-            "select count(*)::varchar from tickets where source_system = 'autotask'"
+            "select source_system, count(*)::varchar from tickets
+             where source_system in ('autotask', 'connectwise_manage') group by 1 order by 1"
         ),
-        [["600"]]
+        [["autotask", "600"], ["connectwise_manage", "600"]]
     );
 }
 

@@ -1057,6 +1057,45 @@ fn autotask_field_definitions_as_a_bare_array_give_their_picklists_and_a_forced_
 }
 
 #[test]
+fn manage_client_companies_become_tenants_under_their_company_id_and_vendors_and_deleted_ones_do_not() {
+    let (_dir, lake, report) = ingest(&[
+        "connectwise_manage_companies_array.json",
+        "connectwise_manage_tickets_array.json",
+    ]);
+    let Outcome::Loaded(companies) = &report.files[0].outcome else {
+        panic!("{report:#?}")
+    };
+    assert_eq!(companies.rows_read, 4);
+    assert!(
+        companies
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("2 compan(ies) are no clients and were skipped")),
+        "{:?}",
+        companies.warnings
+    );
+    assert_eq!(
+        rows(
+            &lake,
+            "select tenant_id, tenant_name, psa_company_id from tenants order by 1"
+        ),
+        vec![
+            row(&["23", "Example Company", "23"]),
+            row(&["24", "Other Company", "24"]),
+            row(&["250", "Sirius Cybernetics Corporation", "250"]),
+            row(&["251", "Megadodo Publications", "251"]),
+        ]
+    );
+    assert_eq!(
+        rows(
+            &lake,
+            "select l.source_format from ingest_ledger l where l.source_file like 'connectwise_manage_companies%'"
+        ),
+        vec![row(&["connectwise-manage-companies-json"])]
+    );
+}
+
+#[test]
 fn manage_changes_come_from_its_change_flag_not_a_type_name_and_unmapped_priorities_stay_empty() {
     let (_dir, lake, report) = ingest(&["connectwise_manage_tickets_array.json"]);
     let Outcome::Loaded(page) = &report.files[0].outcome else {

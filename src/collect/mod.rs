@@ -19,6 +19,7 @@
 
 pub mod autotask;
 pub mod cisa_kev;
+pub mod connectwise_manage;
 pub mod datto_rmm;
 pub mod msrc_cvrf;
 pub mod ninjaone;
@@ -127,6 +128,7 @@ pub fn collect(config: &Config, sources: &[String], scope: Scope, check: bool) -
                 "datto-rmm" => datto_rmm::check(&mut collector),
                 "ninjaone" => ninjaone::check(&mut collector),
                 "autotask" => autotask::check(&mut collector),
+                "connectwise-manage" => connectwise_manage::check(&mut collector),
                 other => Err(anyhow!("no collector for `{other}`")),
             };
             report.checks.push((
@@ -140,6 +142,7 @@ pub fn collect(config: &Config, sources: &[String], scope: Scope, check: bool) -
                 "datto-rmm" => datto_rmm::collect(&mut collector),
                 "ninjaone" => ninjaone::collect(&mut collector),
                 "autotask" => autotask::collect(&mut collector),
+                "connectwise-manage" => connectwise_manage::collect(&mut collector),
                 _ => {}
             }
             report.datasets.append(&mut collector.records);
@@ -393,6 +396,10 @@ impl<'a> Collector<'a> {
             secrets: &pairs,
         };
         let sent = http::exchange(&request, self.retry, self.limit_bytes);
+        // Each attempt is a request the vendor counts (a budget spans them).
+        if let Ok(answer) = &sent {
+            self.requests += u64::from(answer.attempts.saturating_sub(1));
+        }
         if let Some(rate) = &mut self.rate {
             rate.sent.push_back(Instant::now());
         }

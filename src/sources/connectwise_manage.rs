@@ -1,5 +1,6 @@
-//! ConnectWise Manage (REST JSON): service tickets, a bare array (or one ticket object) ->
-//! tickets and, for tickets on the configured change boards, changes.
+//! ConnectWise Manage (REST JSON): companies (a bare array) -> tenants; service tickets, a bare
+//! array (or one ticket object) -> tickets and, for tickets on the configured change boards,
+//! changes.
 //!
 //! Unset fields are omitted, not null. Boards, types and statuses are the MSP's own names, so
 //! which boards hold changes, which types mark remediation and where change details live come
@@ -9,20 +10,30 @@ use serde_json::Value;
 
 use super::registry::{Adapter, FormatSpec, Reads, Stage};
 use super::{Context, RowSink, json};
-use crate::canonical::{CHANGES, TICKETS};
+use crate::canonical::{CHANGES, TENANTS, TICKETS};
 use crate::config::DateCulture;
 
 pub static ADAPTER: Adapter = Adapter {
     settings_key: SOURCE,
     default_date_culture: DateCulture::Iso,
-    formats: &[FormatSpec {
-        name: "connectwise-manage-tickets-json",
-        stage: Stage::Rows,
-        reads: Reads::Json {
-            recognises: |p| p.record_has(&["recordType", "board", "summary"]),
-            read: |_, doc, ctx, sink, warnings| Ok(read_tickets(doc, ctx, sink, warnings)),
+    formats: &[
+        FormatSpec {
+            name: "connectwise-manage-companies-json",
+            stage: Stage::Tenants,
+            reads: Reads::Json {
+                recognises: |p| p.record_has(&["identifier", "name", "types"]) && !p.record_has(&["summary"]),
+                read: |_, doc, ctx, sink, warnings| Ok(read_companies(doc, ctx, sink, warnings)),
+            },
         },
-    }],
+        FormatSpec {
+            name: "connectwise-manage-tickets-json",
+            stage: Stage::Rows,
+            reads: Reads::Json {
+                recognises: |p| p.record_has(&["recordType", "board", "summary"]),
+                read: |_, doc, ctx, sink, warnings| Ok(read_tickets(doc, ctx, sink, warnings)),
+            },
+        },
+    ],
 };
 
 pub const SOURCE: &str = "connectwise_manage";
@@ -94,6 +105,52 @@ fn status(ticket: &Value) -> &'static str {
         "waiting"
     } else {
         "in_progress"
+    }
+}
+
+/// `company/companies`: each client company becomes a tenant (its id is the tenant id, as for its
+/// tickets) and is linked to its company id. A deleted company, or one of no type listed in
+/// `mapping.connectwise_manage.client_types` (company types are the MSP's own; an empty list takes
+/// every company), is no client.
+pub fn read_companies(
+    document: &Value,
+    ctx: &Context,
+    sink: &mut RowSink,
+    warnings: &mut Vec<String>,
+) -> u64 {
+    let client_types = &ctx.config.mapping.connectwise_manage.client_types;
+    let companies: Vec<(u64, &Value)> = match document {
+        Value::Array(items) => sink.object_items(&TENANTS, items),
+        other => vec![(1, other)],
+    };
+    let mut skipped = 0;
+    for &(line, c) in &companies {
+        // `types` since Manage 2019.x; a single `type` before.
+        let types: Vec<String> = json::field(c, "types")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|t| json::text(t, "name"))
+            .chain(std::iter::once(name_of(c, "type")))
+            .filter(|t| !t.is_empty())
+            .collect();
+        let deleted = json::flag(c, "deletedFlag").unwrap_or(false);
+        if deleted || (!client_types.is_empty() && !types.iter().any(|t| listed(client_types, t))) {
+            skipped += 1;
+            continue;
+        }
+        sink.client_company(ctx, line, &json::text(c, "id"), &json::text(c, "name"));
+    }
+    if skipped > 0 {
+        warnings.push(format!(
+            "{skipped} compan(ies) are no clients and were skipped: deleted, or of no type in \
+             mapping.connectwise_manage.client_types ({})",
+            client_types.join(", ")
+        ));
+    }
+    match document {
+        Value::Array(items) => items.len() as u64,
+        _ => 1,
     }
 }
 

@@ -413,6 +413,20 @@ impl RowSink {
         self.link(ctx, line, SITE_LINK, site_id, tenant_id);
     }
 
+    /// A PSA's client company as a tenant: the tenant its id names (`Context::company_tenant`),
+    /// its row (the company list is the authority on the client's name) and the company link.
+    /// Refused with the reason when the id is another PSA's client's.
+    pub fn client_company(&mut self, ctx: &Context, line: u64, company_id: &str, name: &str) {
+        match ctx.company_tenant(company_id) {
+            Ok(tenant) => {
+                let cells = ctx.tenant_cells(&tenant, name, Some(company_id), None);
+                self.push(&canonical::TENANTS, line, &cells);
+                self.link_company(ctx, line, company_id, &tenant);
+            }
+            Err(problem) => self.reject(&canonical::TENANTS, line, problem),
+        }
+    }
+
     /// Records that a company id of this export's PSA belongs to a tenant (`company_tenant`).
     pub fn link_company(&mut self, ctx: &Context, line: u64, company_id: &str, tenant_id: &str) {
         self.link(ctx, line, COMPANY_LINK, company_id, tenant_id);

@@ -4,7 +4,6 @@
 use serde_json::Value;
 
 use super::SOURCE;
-use crate::canonical::TENANTS;
 use crate::canonical::system::SOURCE_LOOKUPS;
 use crate::sources::registry::JsonProbe;
 use crate::sources::{Context, RowSink, json};
@@ -43,18 +42,12 @@ pub fn read_companies(
             skipped += 1;
             continue;
         }
-        let id = json::text(c, "id");
-        let line = i as u64 + 1;
-        let tenant = match ctx.company_tenant(&id) {
-            Ok(tenant) => tenant,
-            Err(problem) => {
-                sink.reject(&TENANTS, line, problem);
-                continue;
-            }
-        };
-        let cells = ctx.tenant_cells(&tenant, &json::text(c, "companyName"), Some(&id), None);
-        sink.push(&TENANTS, line, &cells);
-        sink.link_company(ctx, line, &id, &tenant);
+        sink.client_company(
+            ctx,
+            i as u64 + 1,
+            &json::text(c, "id"),
+            &json::text(c, "companyName"),
+        );
     }
     if skipped > 0 {
         warnings.push(format!(
