@@ -57,17 +57,19 @@ done
 # Collectors, against the stand-ins (no network): with STAND_IN naming the stand-in binary
 # (`cargo build --release --example vendor_stand_in`, then
 # STAND_IN="${CARGO_TARGET_DIR:-target}/release/examples/vendor_stand_in"), today's daily run pulls
-# CISA's KEV feed, MSRC's CVRF documents, Datto RMM, NinjaOne, Autotask and ConnectWise Manage from
-# loopback servers built from the vendor samples, then ingests what it pulled. The keys below are the stand-ins' own.
+# CISA's KEV feed, MSRC's CVRF documents, Datto RMM, NinjaOne, Autotask, ConnectWise Manage and the
+# WUfB reports' Log Analytics workspace from loopback servers built from the vendor samples, then
+# ingests what it pulled. The keys below are the stand-ins' own.
 if [[ -n "${STAND_IN:-}" ]]; then
   coproc STANDINS { "$STAND_IN" --devices 600; }
   read -r _ datto_url <&"${STANDINS[0]}"
   read -r _ ninja_url <&"${STANDINS[0]}"
   read -r _ autotask_url <&"${STANDINS[0]}"
   read -r _ manage_url <&"${STANDINS[0]}"
+  read -r _ wufb_url <&"${STANDINS[0]}"
   cat >> govpack.toml <<TOML
 [collect]
-sources = ["cisa-kev", "msrc-cvrf", "datto-rmm", "ninjaone", "autotask", "connectwise-manage"]
+sources = ["cisa-kev", "msrc-cvrf", "datto-rmm", "ninjaone", "autotask", "connectwise-manage", "wufb"]
 retry_backoff_ms = 100
 [collect.cisa_kev]
 url = "$datto_url/feeds/known_exploited_vulnerabilities.json"
@@ -80,6 +82,11 @@ instance_url = "$ninja_url"
 [collect.connectwise_manage]
 site_url = "$manage_url"
 company = "msp"
+[collect.wufb]
+workspace_id = "ws-9e8d7c6b"
+entra_tenant_id = "11111111-2222-3333-4444-555555555555"
+token_url = "$wufb_url"
+api_url = "$wufb_url"
 TOML
   export GOVPACK_DATTO_RMM_API_KEY=dattoKEY-7f3a9c21 GOVPACK_DATTO_RMM_API_SECRET=dattoSECRET-b41e77d0c9
   export GOVPACK_NINJAONE_CLIENT_ID=ninja-client-3c1d GOVPACK_NINJAONE_CLIENT_SECRET=ninja-secret-9f8e7d6c
@@ -87,6 +94,7 @@ TOML
     AUTOTASK_SECRET=at-secret-71c0d9 AUTOTASK_BASE_URL="$autotask_url/ATServicesRest/"
   export GOVPACK_CW_MANAGE_PUBLIC_KEY=cwPUBLIC-3b9d GOVPACK_CW_MANAGE_PRIVATE_KEY=cwPRIVATE-e27a41 \
     GOVPACK_CW_MANAGE_CLIENT_ID=4f0e3c2a-cw-client
+  export GOVPACK_AZURE_CLIENT_ID=azure-app-6d1f GOVPACK_AZURE_CLIENT_SECRET=azure-secret-0c9b2e
   "$govpack" collect --check > collect-check.log 2>&1 || { cat collect-check.log; exit 1; }
   "$govpack" run daily --dry-run > run-collect.log 2>&1 || { cat run-collect.log; exit 1; }
   eval "exec ${STANDINS[1]}>&-"

@@ -6,15 +6,17 @@
 //! (zone lookup, header credentials, query pages by `nextPageUrl` with counts, 429, a repeating
 //! page URL, a count the pages fall short of), and ConnectWise Manage (Basic credentials and
 //! clientId, `Link` and page-number paging, 25 a page unless asked, a server ignoring what was
-//! asked, a `Link` that repeats). Page bodies
+//! asked, a `Link` that repeats), and the Log Analytics query API of WUfB reports (an Entra ID
+//! token expiring mid-run, answers cut short past a row limit). Page bodies
 //! are built from the vendor samples in `tests/fixtures`.
 //!
 //! `tests/collectors.rs` runs them inside its test binary; `deploy/rehearse.sh` runs this example
 //! (`cargo build --release --example vendor_stand_in`) for its collector rehearsal:
 //!
-//!   vendor_stand_in [--devices N]   prints `datto <url>`, `ninjaone <url>`, `autotask <url>` and
-//!                                   `connectwise-manage <url>` (N devices, N tickets in each
-//!                                   PSA), then serves until its standard input closes
+//!   vendor_stand_in [--devices N]   prints `datto <url>`, `ninjaone <url>`, `autotask <url>`,
+//!                                   `connectwise-manage <url>` and `wufb <url>` (N devices, N
+//!                                   tickets in each PSA, N WUfB devices), then serves until its
+//!                                   standard input closes
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -122,13 +124,10 @@ pub fn datto(devices: usize, page_size: usize, quirks: Quirks) -> StandIn {
         let mut devices_asked = 0;
         let mut expired = false;
         for mut request in s.incoming_requests() {
-            let mut body = String::new();
-            request.as_reader().read_to_string(&mut body).unwrap();
-            let url = request.url().to_string();
+            let (body, url) = received(&mut request, &record);
             let header = |name: &str| header_of(&request, name);
             let token = format!("tok-{}", granted.load(Ordering::SeqCst));
             let authorised = header("Authorization") == format!("Bearer {token}") && !expired;
-            record.lock().unwrap().push(format!("{} {url}", request.method()));
             let path = url.split('?').next().unwrap_or_default().to_string();
             let page: usize = url
                 .split("page=")
@@ -245,6 +244,15 @@ fn listen() -> (Arc<tiny_http::Server>, String) {
     (server, base)
 }
 
+/// A request's body and URL, its method and URL noted in `record`.
+fn received(request: &mut tiny_http::Request, record: &Mutex<Vec<String>>) -> (String, String) {
+    let mut body = String::new();
+    request.as_reader().read_to_string(&mut body).unwrap();
+    let url = request.url().to_string();
+    record.lock().unwrap().push(format!("{} {url}", request.method()));
+    (body, url)
+}
+
 /// A request header's value (empty when absent).
 fn header_of(request: &tiny_http::Request, name: &str) -> String {
     request
@@ -296,10 +304,7 @@ pub fn ninjaone(devices: usize, now: i64, stuck_cursor: bool) -> (StandIn, Arc<M
         let mut devices_asked = 0;
         let mut expired = false;
         for mut request in s.incoming_requests() {
-            let mut body = String::new();
-            request.as_reader().read_to_string(&mut body).unwrap();
-            let url = request.url().to_string();
-            record.lock().unwrap().push(format!("{} {url}", request.method()));
+            let (body, url) = received(&mut request, &record);
             let param = |name: &str| {
                 url.split(['?', '&'])
                     .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
@@ -483,10 +488,7 @@ pub fn autotask(tickets: usize, now: i64, quirks: AutotaskQuirks) -> (StandIn, A
             })
             .collect();
         for mut request in s.incoming_requests() {
-            let mut body = String::new();
-            request.as_reader().read_to_string(&mut body).unwrap();
-            let url = request.url().to_string();
-            record.lock().unwrap().push(format!("{} {url}", request.method()));
+            let (body, url) = received(&mut request, &record);
             let header = |name: &str| header_of(&request, name);
             let authorised = header("ApiIntegrationCode") == AT_CODE
                 && header("UserName") == AT_USER
@@ -653,10 +655,7 @@ pub fn manage(tickets: usize, now: i64, quirks: ManageQuirks) -> (StandIn, Arc<M
             .collect();
         let mut tickets_asked = 0;
         for mut request in s.incoming_requests() {
-            let mut body = String::new();
-            request.as_reader().read_to_string(&mut body).unwrap();
-            let url = request.url().to_string();
-            record.lock().unwrap().push(format!("{} {url}", request.method()));
+            let (_, url) = received(&mut request, &record);
             let authorised = header_of(&request, "Authorization") == CW_BASIC
                 && header_of(&request, "clientId") == CW_CLIENT_ID;
             let param = |name: &str| {
@@ -749,6 +748,205 @@ pub fn manage(tickets: usize, now: i64, quirks: ManageQuirks) -> (StandIn, Arc<M
     )
 }
 
+pub const AZURE_CLIENT_ID: &str = "azure-app-6d1f";
+pub const AZURE_SECRET: &str = "azure-secret-0c9b2e";
+pub const ENTRA_TENANT: &str = "11111111-2222-3333-4444-555555555555";
+pub const WORKSPACE: &str = "ws-9e8d7c6b";
+/// The two client Entra tenants whose devices the WUfB stand-in reports.
+pub const CLIENT_TENANTS: [&str; 2] = [
+    "69ca04b0-703d-4b3a-9184-c4e3c15d6f5e",
+    "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9",
+];
+
+/// How the Log Analytics stand-in answers.
+#[derive(Clone, Copy)]
+pub struct WufbQuirks {
+    /// An answer of more rows than this is cut to it, with an `error` beside the table.
+    pub row_limit: usize,
+    /// Every row reported at the same time (one snapshot): only device groups can split it.
+    pub one_snapshot: bool,
+}
+
+/// The sample's `UCClientUpdateStatus` columns (without the portal's ` [UTC]`) and first row.
+fn wufb_sample() -> (Vec<String>, Vec<String>) {
+    let text = include_str!("../tests/fixtures/vendor/microsoft_wufb_ucclientupdatestatus.csv");
+    let mut lines = text.lines();
+    let columns = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(|c| c.trim_end_matches(" [UTC]").to_string())
+        .collect();
+    let row = lines.next().unwrap().split(',').map(str::to_string).collect();
+    (columns, row)
+}
+
+/// FNV-1a: the stand-in's `hash(text, n)` is this modulo n.
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The Log Analytics stand-in: an Entra ID token endpoint (the token expires after the second
+/// query) and the workspace's query API over `devices` devices of two client tenants, two
+/// updates each, reported on the day of `now` (device `i` at hour `i % 24`, or all at 06:00 with
+/// `one_snapshot`). It reads the KQL the collector sends (the time window, `hash(AzureADDeviceId,
+/// n) == k`, `| count`, `| summarize`) and cuts answers past `row_limit`. Returns the stand-in and
+/// the queries asked.
+pub fn wufb(devices: usize, now: i64, quirks: WufbQuirks) -> (StandIn, Arc<Mutex<Vec<String>>>) {
+    let (server, base) = listen();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let grants = Arc::new(AtomicUsize::new(0));
+    let queries: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (columns, sample) = wufb_sample();
+    let (s, record, granted, asked) = (server.clone(), seen.clone(), grants.clone(), queries.clone());
+    std::thread::spawn(move || {
+        let day = chrono::DateTime::from_timestamp(now, 0).unwrap().date_naive();
+        let at = |hour: u32| {
+            day.and_hms_opt(hour, 0, 0)
+                .unwrap()
+                .and_utc()
+                .format("%Y-%m-%dT%H:%M:%S.0000000Z")
+                .to_string()
+        };
+        let column = |name: &str| columns.iter().position(|c| c == name).unwrap();
+        // (hour reported, device, row) for each device's two updates.
+        let mut rows: Vec<(i64, String, Vec<Value>)> = Vec::new();
+        for i in 0..devices {
+            let hour = if quirks.one_snapshot { 6 } else { (i % 24) as u32 };
+            let device = format!("00000000-0000-4000-8000-{i:012}");
+            for u in 0..2 {
+                let mut row: Vec<Value> = sample.iter().map(|v| json!(v)).collect();
+                row[column("TimeGenerated")] = json!(at(hour));
+                row[column("AzureADTenantId")] = json!(CLIENT_TENANTS[i % 2]);
+                row[column("AzureADDeviceId")] = json!(device);
+                row[column("DeviceName")] = json!(format!("CONTOSO-WS{i:05}"));
+                row[column("UpdateCategory")] = json!("WindowsQualityUpdate");
+                row[column("UpdateClassification")] = json!("Security");
+                row[column("UpdateDisplayName")] = json!(format!("2026-11 Security Update {u}"));
+                row[column("TargetKBNumber")] = json!(format!("KB50{u}0001"));
+                for time in [
+                    "UpdateReleaseTime",
+                    "OfferReceivedTime",
+                    "RestartRequiredTime",
+                    "UpdateInstalledTime",
+                    "ClientSubstateTime",
+                ] {
+                    row[column(time)] = json!(at(0));
+                }
+                row[column("ClientSubstateRank")] = json!(2300);
+                row[column("FurthestClientSubstateRank")] = json!(2400);
+                rows.push((i64::from(hour), device.clone(), row));
+            }
+        }
+        let mut queries_answered = 0;
+        let mut expired = false;
+        for mut request in s.incoming_requests() {
+            let (body, url) = received(&mut request, &record);
+            let token = format!("Bearer wufb-tok-{}", granted.load(Ordering::SeqCst));
+            let authorised = header_of(&request, "Authorization") == token && !expired;
+            let (status, reply) = if url == format!("/{ENTRA_TENANT}/oauth2/v2.0/token") {
+                let form_ok = body.contains("grant_type=client_credentials")
+                    && body.contains(&format!("client_id={AZURE_CLIENT_ID}"))
+                    && body.contains(&format!("client_secret={AZURE_SECRET}"))
+                    && body.contains("scope=https%3A%2F%2Fapi.loganalytics.io%2F.default");
+                if form_ok {
+                    let n = granted.fetch_add(1, Ordering::SeqCst) + 1;
+                    expired = false;
+                    (200, json!({"token_type": "Bearer", "expires_in": 3599, "access_token": format!("wufb-tok-{n}")}).to_string())
+                } else {
+                    (401, r#"{"error":"invalid_client"}"#.to_string())
+                }
+            } else if url != format!("/v1/workspaces/{WORKSPACE}/query") {
+                (404, String::new())
+            } else if !authorised {
+                (401, r#"{"error":{"code":"InvalidTokenError"}}"#.to_string())
+            } else {
+                queries_answered += 1;
+                if queries_answered == 2 {
+                    expired = true;
+                }
+                let kql = serde_json::from_str::<Value>(&body).unwrap()["query"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                asked.lock().unwrap().push(kql.clone());
+                let times: Vec<i64> = kql
+                    .split("datetime(")
+                    .skip(1)
+                    .filter_map(|t| t.split(')').next())
+                    .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.timestamp())
+                    .collect();
+                let group = kql.split("hash(AzureADDeviceId, ").nth(1).and_then(|rest| {
+                    let (n, k) = rest.split_once(") == ")?;
+                    Some((
+                        n.parse::<u64>().ok()?,
+                        k.split_whitespace().next()?.parse::<u64>().ok()?,
+                    ))
+                });
+                let day_start = day.and_time(chrono::NaiveTime::MIN).and_utc().timestamp();
+                let matched: Vec<&Vec<Value>> = rows
+                    .iter()
+                    .filter(|(hour, device, _)| {
+                        let t = day_start + hour * 3600;
+                        let in_window = match times[..] {
+                            [from, to] => t >= from && t < to,
+                            _ => true,
+                        };
+                        in_window && group.is_none_or(|(n, k)| fnv(device) % n == k)
+                    })
+                    .map(|(_, _, row)| row)
+                    .collect();
+                let table = |columns: Value, rows: Value| json!({"tables": [{"name": "PrimaryResult", "columns": columns, "rows": rows}]});
+                if kql.ends_with("| count") {
+                    (
+                        200,
+                        table(
+                            json!([{"name": "Count", "type": "long"}]),
+                            json!([[matched.len()]]),
+                        )
+                        .to_string(),
+                    )
+                } else if kql.contains("summarize") {
+                    (
+                        200,
+                        table(
+                            json!([{"name": "devices", "type": "long"}, {"name": "rows", "type": "long"}]),
+                            json!([[devices, rows.len()]]),
+                        )
+                        .to_string(),
+                    )
+                } else {
+                    let described: Vec<Value> = columns
+                        .iter()
+                        .map(|c| json!({"name": c, "type": "string"}))
+                        .collect();
+                    let held: Vec<&&Vec<Value>> = matched.iter().take(quirks.row_limit).collect();
+                    let mut answer = table(json!(described), json!(held));
+                    if matched.len() > quirks.row_limit {
+                        answer["error"] = json!({"code": "PartialError", "message": "There were some errors when processing your query.",
+                            "details": [{"code": "EngineError", "message": "Something went wrong processing your query on the server.",
+                                "innererror": {"code": "-2133196797", "message": format!("Query result set has exceeded the internal record count limit {} records", quirks.row_limit)}}]});
+                    }
+                    (200, answer.to_string())
+                }
+            };
+            answer(request, status, reply, None);
+        }
+    });
+    (
+        StandIn {
+            base,
+            seen,
+            grants,
+            server,
+        },
+        queries,
+    )
+}
+
 /// Serves both stand-ins until standard input closes (the rehearsal holds it open).
 #[allow(dead_code)]
 fn main() {
@@ -764,10 +962,16 @@ fn main() {
     let (ninja, _) = ninjaone(devices, now, false);
     let (autotask, _) = autotask(devices, now, AutotaskQuirks::default());
     let (manage, _) = manage(devices, now, ManageQuirks::default());
+    let wufb_quirks = WufbQuirks {
+        row_limit: 500,
+        one_snapshot: false,
+    };
+    let (wufb, _) = wufb(devices, now, wufb_quirks);
     println!("datto {}", datto.base);
     println!("ninjaone {}", ninja.base);
     println!("autotask {}", autotask.base);
     println!("connectwise-manage {}", manage.base);
+    println!("wufb {}", wufb.base);
     let mut line = String::new();
     while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
         line.clear();

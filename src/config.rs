@@ -334,6 +334,7 @@ pub struct CollectSettings {
     pub ninjaone: NinjaOneCollect,
     pub autotask: AutotaskCollect,
     pub connectwise_manage: ManageCollect,
+    pub wufb: WufbCollect,
 }
 
 impl Default for CollectSettings {
@@ -352,18 +353,20 @@ impl Default for CollectSettings {
             ninjaone: NinjaOneCollect::default(),
             autotask: AutotaskCollect::default(),
             connectwise_manage: ManageCollect::default(),
+            wufb: WufbCollect::default(),
         }
     }
 }
 
 /// The collectors this govpack has, by the name `collect.sources` and `govpack collect` use.
-pub const COLLECTORS: [&str; 6] = [
+pub const COLLECTORS: [&str; 7] = [
     "cisa-kev",
     "msrc-cvrf",
     "datto-rmm",
     "ninjaone",
     "autotask",
     "connectwise-manage",
+    "wufb",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -443,6 +446,29 @@ pub struct ManageCollect {
     pub site_url: String,
     /// The company id used at login, first part of the API member's Basic credentials.
     pub company: String,
+}
+
+/// The Windows Update for Business reports collector (the Log Analytics query API).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WufbCollect {
+    /// The Log Analytics workspace the WUfB reports write to.
+    pub workspace_id: String,
+    /// The Entra ID tenant of the app registration that may read it.
+    pub entra_tenant_id: String,
+    pub token_url: String,
+    pub api_url: String,
+}
+
+impl Default for WufbCollect {
+    fn default() -> Self {
+        WufbCollect {
+            workspace_id: String::new(),
+            entra_tenant_id: String::new(),
+            token_url: "https://login.microsoftonline.com".into(),
+            api_url: "https://api.loganalytics.io".into(),
+        }
+    }
 }
 
 /// How evidence bundles are sealed.
@@ -887,6 +913,17 @@ impl Config {
                 "collect.connectwise_manage: collect.sources has connectwise-manage but site_url or \
                  company is not set (the Manage site, e.g. https://na.myconnectwise.net, and the \
                  company id used at login)"
+                    .into(),
+            );
+        }
+        web_address("collect.wufb.token_url", &collect.wufb.token_url)?;
+        web_address("collect.wufb.api_url", &collect.wufb.api_url)?;
+        if collect.sources.iter().any(|s| s == "wufb")
+            && (collect.wufb.workspace_id.trim().is_empty() || collect.wufb.entra_tenant_id.trim().is_empty())
+        {
+            return Err(
+                "collect.wufb: collect.sources has wufb but workspace_id or entra_tenant_id is not set \
+                 (the Log Analytics workspace of the WUfB reports, and the Entra ID tenant of the app)"
                     .into(),
             );
         }

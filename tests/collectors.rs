@@ -16,8 +16,9 @@ mod common;
 mod vendor_stand_in;
 
 use vendor_stand_in::{
-    AT_CODE, AT_SECRET, AT_USER, AutotaskQuirks, CLIENT_ID, CLIENT_SECRET, CW_BASIC, CW_CLIENT_ID,
-    CW_PRIVATE, CW_PUBLIC, KEY, ManageQuirks, Quirks, SECRET, fixture, last_month, this_month,
+    AT_CODE, AT_SECRET, AT_USER, AZURE_CLIENT_ID, AZURE_SECRET, AutotaskQuirks, CLIENT_ID, CLIENT_SECRET,
+    CLIENT_TENANTS, CW_BASIC, CW_CLIENT_ID, CW_PRIVATE, CW_PUBLIC, ENTRA_TENANT, KEY, ManageQuirks, Quirks,
+    SECRET, WORKSPACE, WufbQuirks, fixture, last_month, this_month,
 };
 
 /// A working folder whose config collects `sources`, with the `[collect.*]` tables given, retrying
@@ -677,6 +678,21 @@ fn autotask_companies_and_tickets_land_under_their_clients_and_the_next_day_read
         output.contains("collected autotask tickets: 49 record(s) in 1 page(s)"),
         "{output}"
     );
+    // The overlap re-read changes nothing: its tickets are counted stale, not loaded.
+    let ingest = autotask_run(dir.path(), &["ingest", "inbox"]);
+    assert_eq!(ingest.status.code(), Some(0), "{}", text(&ingest));
+    assert_eq!(
+        query(
+            dir.path(),
+            "select rows_read, rows_loaded, rows_replaced, rows_stale from ingest_ledger
+             where source_file like 'autotask-tickets-2099-01-01%'"
+        ),
+        [["49", "0", "0", "49"].map(String::from).to_vec()]
+    );
+    assert_eq!(
+        query(dir.path(), "select count(*) from tickets"),
+        [vec!["1200".to_string()]]
+    );
     // Status says how much of the hourly budget the collections used: 12 and 10 requests, and the
     // throttled one's second attempt.
     let status = autotask_run(dir.path(), &["status"]);
@@ -889,4 +905,107 @@ fn manage_pages_by_number_without_a_link_and_a_server_answering_25_a_page_or_a_r
             .collect();
         assert!(!names.iter().any(|n| n.contains("tickets")), "{names:?}");
     }
+}
+
+// --- Windows Update for Business (Log Analytics) -------------------------------------------
+
+fn wufb_msp(base: &str) -> TempDir {
+    working_folder(
+        "\"wufb\"",
+        &format!(
+            "[collect.wufb]\nworkspace_id = \"{WORKSPACE}\"\nentra_tenant_id = \"{ENTRA_TENANT}\"\n\
+             token_url = \"{base}\"\napi_url = \"{base}\"\n"
+        ),
+    )
+}
+
+fn wufb_run(dir: &Path, args: &[&str]) -> Output {
+    govpack_with(
+        dir,
+        args,
+        &[
+            ("GOVPACK_AZURE_CLIENT_ID", AZURE_CLIENT_ID),
+            ("GOVPACK_AZURE_CLIENT_SECRET", AZURE_SECRET),
+        ],
+    )
+}
+
+#[test]
+fn a_wufb_workspace_over_the_query_apis_limit_is_split_until_every_part_fits_and_the_day_lands_whole() {
+    // 400 devices, two updates each (800 rows), answers cut at 300 rows: by time first, and,
+    // when every row was reported at once, by device.
+    for one_snapshot in [false, true] {
+        let now = chrono::Utc::now().timestamp();
+        let quirks = WufbQuirks {
+            row_limit: 300,
+            one_snapshot,
+        };
+        let (api, queries) = vendor_stand_in::wufb(400, now, quirks);
+        let dir = wufb_msp(&api.base);
+        let run = wufb_run(dir.path(), &["-vv", "run", "daily", "--dry-run"]);
+        let output = text(&run);
+        assert_eq!(run.status.code(), Some(0), "{output}");
+        assert!(
+            output.contains("collected wufb ucclientupdatestatus: 800 record(s)"),
+            "{output}"
+        );
+        assert_eq!(api.grants.load(Ordering::SeqCst), 2, "one grant, one renewal");
+        let asked = queries.lock().unwrap().join("\n");
+        assert_eq!(asked.contains("hash(AzureADDeviceId"), one_snapshot, "{asked}");
+        let today = chrono::Utc::now().date_naive();
+        assert_eq!(
+            query(
+                dir.path(),
+                &format!(
+                    "select tenant_id, count(*) from devices where snapshot_date = date '{today}' group by 1 order by 1"
+                )
+            ),
+            {
+                let mut tenants = [
+                    vec![format!("aad-{}", CLIENT_TENANTS[0]), "200".to_string()],
+                    vec![format!("aad-{}", CLIENT_TENANTS[1]), "200".to_string()],
+                ];
+                tenants.sort();
+                tenants
+            }
+        );
+        assert_eq!(
+            query(dir.path(), "select count(*) from patch_status"),
+            [vec!["800".to_string()]]
+        );
+        for secret in [AZURE_CLIENT_ID, AZURE_SECRET, "wufb-tok-1", "wufb-tok-2"] {
+            assert!(!output.contains(secret), "the output holds `{secret}`");
+        }
+    }
+}
+
+#[test]
+fn the_same_wufb_day_collected_twice_gives_the_same_bytes() {
+    let now = chrono::Utc::now().timestamp();
+    let quirks = WufbQuirks {
+        row_limit: 300,
+        one_snapshot: false,
+    };
+    let (api, _) = vendor_stand_in::wufb(100, now, quirks);
+    let dir = wufb_msp(&api.base);
+    let read = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = all_files_under(&dir.join("inbox"))
+            .into_iter()
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().to_string(),
+                    fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let first = wufb_run(dir.path(), &["collect", "wufb"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let before = read(dir.path());
+    assert!(!before.is_empty());
+    let second = wufb_run(dir.path(), &["collect", "wufb"]);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    assert_eq!(read(dir.path()), before);
 }

@@ -1261,6 +1261,10 @@ fn the_rehearsal_with_stand_ins_collects_every_source_into_todays_run() {
         check.contains("connectwise-manage: credentials ok; 4 companies, 600 tickets"),
         "{check}"
     );
+    assert!(
+        check.contains("wufb: token ok; 600 devices, 1200 update rows in the last day"),
+        "{check}"
+    );
     // Today's run collected every source from the stand-ins (this month's CVRF document is not
     // published yet) and ingested it.
     let collected = query(
@@ -1277,6 +1281,7 @@ fn the_rehearsal_with_stand_ins_collects_every_source_into_todays_run() {
             ["msrc-cvrf", "absent", "1"],
             ["msrc-cvrf", "collected", "2"],
             ["ninjaone", "collected", "4"],
+            ["wufb", "collected", "1"],
         ],
         "{status}"
     );
@@ -1286,7 +1291,7 @@ fn the_rehearsal_with_stand_ins_collects_every_source_into_todays_run() {
             &work,
             &format!("select count(*)::varchar from devices where snapshot_date = date '{today}'")
         ),
-        [["1200"]]
+        [["1800"]]
     );
     let today_run = query(
         &work,

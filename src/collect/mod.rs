@@ -23,6 +23,7 @@ pub mod connectwise_manage;
 pub mod datto_rmm;
 pub mod msrc_cvrf;
 pub mod ninjaone;
+pub mod wufb;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -129,6 +130,7 @@ pub fn collect(config: &Config, sources: &[String], scope: Scope, check: bool) -
                 "ninjaone" => ninjaone::check(&mut collector),
                 "autotask" => autotask::check(&mut collector),
                 "connectwise-manage" => connectwise_manage::check(&mut collector),
+                "wufb" => wufb::check(&mut collector),
                 other => Err(anyhow!("no collector for `{other}`")),
             };
             report.checks.push((
@@ -143,6 +145,7 @@ pub fn collect(config: &Config, sources: &[String], scope: Scope, check: bool) -
                 "ninjaone" => ninjaone::collect(&mut collector),
                 "autotask" => autotask::collect(&mut collector),
                 "connectwise-manage" => connectwise_manage::collect(&mut collector),
+                "wufb" => wufb::collect(&mut collector),
                 _ => {}
             }
             report.datasets.append(&mut collector.records);
@@ -516,8 +519,14 @@ impl Dataset {
 
     /// Writes the next page as received.
     pub fn page(&mut self, body: &str, records: u64) -> Result<()> {
+        self.part("json", body, records)
+    }
+
+    /// Writes the next part of the dataset, a file of the given extension (`csv` for an answer
+    /// the collector writes in the shape the adapter reads).
+    pub fn part(&mut self, extension: &str, body: &str, records: u64) -> Result<()> {
         self.pages += 1;
-        let name = format!("{}-p{:04}.json", self.stem, self.pages);
+        let name = format!("{}-p{:04}.{extension}", self.stem, self.pages);
         self.write(&name, body, records)
     }
 
@@ -614,6 +623,18 @@ impl Bearer {
         query: &[(&str, &str)],
         request: TokenRequest,
     ) -> Result<String> {
+        self.send(c, url, query, Body::None, request)
+    }
+
+    /// Sends a request with the token, renewing it once on a 401; the answer's body.
+    pub fn send(
+        &mut self,
+        c: &mut Collector,
+        url: &str,
+        query: &[(&str, &str)],
+        body: Body,
+        request: TokenRequest,
+    ) -> Result<String> {
         let mut renewed = false;
         loop {
             let token = match &self.token {
@@ -624,13 +645,16 @@ impl Bearer {
                 }
             };
             let bearer = format!("Bearer {token}");
-            match c.send(url, query, &[("Authorization", &bearer)], Body::None) {
+            match c.send(url, query, &[("Authorization", &bearer)], body) {
                 Ok(answer) => return Ok(answer.body),
                 Err(f) if f.status == Some(401) && !renewed => {
                     tracing::info!("{}: the token expired; renewing it once", c.source);
                     self.token = None;
                 }
-                Err(f) => bail!("GET {}: {}", path_of(url), f.message),
+                Err(f) => {
+                    let method = if matches!(body, Body::None) { "GET" } else { "POST" };
+                    bail!("{method} {}: {}", path_of(url), f.message)
+                }
             }
         }
     }
