@@ -975,6 +975,14 @@ fn a_wufb_workspace_over_the_query_apis_limit_is_split_until_every_part_fits_and
         );
         for secret in [AZURE_CLIENT_ID, AZURE_SECRET, "wufb-tok-1", "wufb-tok-2"] {
             assert!(!output.contains(secret), "the output holds `{secret}`");
+            for file in all_files_under(dir.path()) {
+                let bytes = fs::read(&file).unwrap();
+                assert!(
+                    !String::from_utf8_lossy(&bytes).contains(secret),
+                    "{} holds `{secret}`",
+                    file.display()
+                );
+            }
         }
     }
 }
