@@ -465,10 +465,10 @@ impl Lake {
     /// except in the reference tables, where the later export date does first.
     /// With one (tickets and changes: `updated_utc`) the later `updated_utc` wins, a row without
     /// one counting as changed at the start of its export's day (a row with neither is older than
-    /// any); of two with the same `updated_utc` the one that came first stays (a re-read of an
-    /// unchanged record); then the later export date, then the later arrival. So an old export
-    /// ingested after a newer one changes nothing, nor does an incremental collection's overlap,
-    /// and their rows are counted stale.
+    /// any), then the later export date, then the later arrival; so an old export ingested after a
+    /// newer one changes nothing, and its rows are counted stale. (A PSA does not move its update
+    /// time for every edit: of two rows with one update time the later export is the better word,
+    /// so a collector's overlap re-read replaces its row rather than being set aside.)
     ///
     /// `sources` says which source file of the ingest each new file holds rows of; what the merge
     /// did comes back for each of them as if they had been merged one after the other, in order:
@@ -543,14 +543,6 @@ impl Lake {
                 )),
                 Some(fresh) => newest_first.push(format!("{} desc nulls last", identifier(fresh))),
                 None => {}
-            }
-            // Two rows updated at the same time are the same change: the one that came first
-            // stays, and a re-read of it (a collector's overlap, a page repeated) is stale.
-            if let Some(fresh) = table.freshness() {
-                newest_first.push(format!(
-                    "case when {} is not null then _govpack_file end asc nulls last",
-                    identifier(fresh)
-                ));
             }
             if table.newest_by_export_date() && has(canonical::LINEAGE_EXPORT_DATE) {
                 newest_first.push(format!(

@@ -40,7 +40,7 @@ pub struct Args {
     /// present state) [default: today, UTC]
     #[arg(long, value_name = "DATE")]
     pub snapshot_date: Option<String>,
-    /// Incremental sources (NinjaOne's patch installs) read from this day, YYYY-MM-DD, instead of
+    /// Incremental sources (NinjaOne's patch installs, Autotask and Manage tickets) read from this day, YYYY-MM-DD, instead of
     /// the newest record already in the lake [default: that record less collect.overlap_days, or
     /// 90 days back]
     #[arg(long, value_name = "DATE")]
