@@ -30,6 +30,7 @@ pub struct Config {
     pub tickets: TicketSettings,
     pub evidence: EvidenceSettings,
     pub collect: CollectSettings,
+    pub report: ReportSettings,
     /// The folder relative paths in this file are resolved against (the file's own folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -304,6 +305,7 @@ impl Default for Config {
             alerts: AlertSettings::default(),
             tickets: TicketSettings::default(),
             evidence: EvidenceSettings::default(),
+            report: ReportSettings::default(),
             collect: CollectSettings::default(),
             base_dir: PathBuf::from("."),
         }
@@ -469,6 +471,19 @@ impl Default for WufbCollect {
             api_url: "https://api.loganalytics.io".into(),
         }
     }
+}
+
+/// The MSP's brand on what a client holds: the deck, and the deck's template.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSettings {
+    /// The MSP's name, on the deck's title slide.
+    pub msp_name: Option<String>,
+    /// A PNG logo (relative to this file), on the deck's title slide.
+    pub logo: Option<PathBuf>,
+    /// A PowerPoint file (relative to this file) whose slide masters, layouts and theme the deck
+    /// uses; its own slides are left out.
+    pub deck_template: Option<PathBuf>,
 }
 
 /// How evidence bundles are sealed.

@@ -103,6 +103,7 @@ pub static QUERIES: Shipped = Shipped {
             "reports/failure_patterns.sql",
             include_bytes!("../queries/reports/failure_patterns.sql"),
         ),
+        ("reports/deck.sql", include_bytes!("../queries/reports/deck.sql")),
         ("ops/alerts.sql", include_bytes!("../queries/ops/alerts.sql")),
         ("ops/collect.sql", include_bytes!("../queries/ops/collect.sql")),
         (
@@ -125,6 +126,7 @@ pub static TEMPLATES: Shipped = Shipped {
             include_bytes!("../report_templates/proof_brief.toml"),
         ),
         ("kpis.toml", include_bytes!("../report_templates/kpis.toml")),
+        ("deck.toml", include_bytes!("../report_templates/deck.toml")),
         (
             "registers.toml",
             include_bytes!("../report_templates/registers.toml"),

@@ -1395,6 +1395,7 @@ fn demo_runs_end_to_end_into_a_folder_duckdb_reads() {
         "kpi-and-risk-register.xlsx",
         "failure-patterns-2026-10.xlsx",
         "proof-brief.pdf",
+        "exec-brief.pptx",
     ] {
         assert!(
             month.join(file).is_file(),

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use calamine::{Data, Reader, Xlsx, open_workbook};
+use calamine::{Data, DataType, Reader, Xlsx, open_workbook};
 use govpack::catalog::Period;
 use govpack::config::Config;
 use govpack::ingest;
@@ -228,7 +228,15 @@ fn october_bundle(dir: &Path, data: std::path::PathBuf) -> (Lake, std::path::Pat
     ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
     kpi::compute(&Config::default(), &lake, Period::month(2026, 10).unwrap()).unwrap();
     let session = reports::session(&lake, None).unwrap();
-    let bundle = reports::bundle::write(&session, "2026-10-01", "portfolio", dir, None).unwrap();
+    let bundle = reports::bundle::write(
+        &session,
+        "2026-10-01",
+        "portfolio",
+        dir,
+        None,
+        &reports::Brand::default(),
+    )
+    .unwrap();
     (lake, bundle)
 }
 
@@ -528,6 +536,20 @@ fn verify_reads_only_the_bundles_regular_files_never_a_pipe_a_device_or_a_link()
     );
 }
 
+/// Every part of an OOXML package (a deck), by name.
+fn package_parts(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut parts = std::collections::BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).unwrap();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        parts.insert(entry.name().unwrap().to_string(), bytes);
+    }
+    parts
+}
+
 fn all_text_of_bundle(dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -543,6 +565,22 @@ fn all_text_of_bundle(dir: &Path) -> Vec<(String, String)> {
                         for cell in row {
                             out.push((format!("{}:{sheet}", path.display()), cell.to_string()));
                         }
+                    }
+                }
+            } else if path.extension().is_some_and(|e| e == "pptx") {
+                // Every part of the deck, the charts' embedded workbooks cell by cell.
+                for (part, bytes) in package_parts(&path) {
+                    let place = format!("{}:{part}", path.display());
+                    if part.ends_with(".xlsx") {
+                        let mut book = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+                        for sheet in book.sheet_names() {
+                            let range = book.worksheet_range(&sheet).unwrap();
+                            for cell in range.used_cells() {
+                                out.push((place.clone(), cell.2.to_string()));
+                            }
+                        }
+                    } else {
+                        out.push((place, String::from_utf8_lossy(&bytes).into_owned()));
                     }
                 }
             } else if path.extension().is_some_and(|e| e == "pdf") {
@@ -565,7 +603,15 @@ fn an_evidence_bundle_verifies_with_sha256sum_and_govpack_and_detects_tampering(
     let dir = TempDir::new().unwrap();
     let lake = sample_lake(dir.path());
     let session = reports::session(&lake, None).unwrap();
-    let bundle = reports::bundle::write(&session, "2026-10-01", "portfolio", dir.path(), None).unwrap();
+    let bundle = reports::bundle::write(
+        &session,
+        "2026-10-01",
+        "portfolio",
+        dir.path(),
+        None,
+        &reports::Brand::default(),
+    )
+    .unwrap();
     assert!(bundle.ends_with("evidence-portfolio-2026-10"));
     for list in ["manifest.sha256", "manifest.sha256.sha256"] {
         let check = std::process::Command::new("sha256sum")
@@ -580,9 +626,9 @@ fn an_evidence_bundle_verifies_with_sha256sum_and_govpack_and_detects_tampering(
         );
     }
     let manifest = std::fs::read_to_string(bundle.join("manifest.sha256")).unwrap();
-    // The brief, the workbook, the failure-pattern analysis, run.json, 14 control tests x 2, the
+    // The brief, the deck, the workbook, the failure-pattern analysis, run.json, 14 control tests x 2, the
     // exception register, the remediation actions and the flaws not reported in time.
-    assert_eq!(manifest.lines().count(), 35, "{manifest}");
+    assert_eq!(manifest.lines().count(), 36, "{manifest}");
     let mut analysis: Xlsx<_> = open_workbook(bundle.join("failure-patterns-2026-10.xlsx")).unwrap();
     assert_eq!(
         analysis.sheet_names(),
@@ -644,7 +690,15 @@ fn a_tenants_evidence_bundle_holds_no_other_tenants_ids_names_or_devices() {
     let dir = TempDir::new().unwrap();
     let lake = sample_lake(dir.path());
     let session = reports::session(&lake, Some("29683500")).unwrap();
-    let bundle = reports::bundle::write(&session, "2026-10-01", "29683500", dir.path(), None).unwrap();
+    let bundle = reports::bundle::write(
+        &session,
+        "2026-10-01",
+        "29683500",
+        dir.path(),
+        None,
+        &reports::Brand::default(),
+    )
+    .unwrap();
     let others = [
         "29683517",
         "29683534",
@@ -794,7 +848,15 @@ fn a_report_is_the_same_whatever_order_the_lake_stores_its_rows_in() {
             let out = dir.path().join(name).join(scope);
             std::fs::create_dir_all(&out).unwrap();
             let session = reports::session(lake, tenant).unwrap();
-            let bundle = reports::bundle::write(&session, "2026-10-01", scope, &out, None).unwrap();
+            let bundle = reports::bundle::write(
+                &session,
+                "2026-10-01",
+                scope,
+                &out,
+                None,
+                &reports::Brand::default(),
+            )
+            .unwrap();
             // Each file's text in order; the files by name.
             let mut files = std::collections::BTreeMap::<String, Vec<String>>::new();
             for (file, t) in all_text_of_bundle(&bundle) {
@@ -1071,7 +1133,15 @@ fn a_tenants_run_json_lists_the_files_that_brought_its_rows_and_no_other_clients
         let session = reports::session(&lake, tenant).unwrap();
         let out = dir.path().join(format!("packs-{scope}"));
         std::fs::create_dir_all(&out).unwrap();
-        let bundle = reports::bundle::write(&session, "2026-10-01", scope, &out, None).unwrap();
+        let bundle = reports::bundle::write(
+            &session,
+            "2026-10-01",
+            scope,
+            &out,
+            None,
+            &reports::Brand::default(),
+        )
+        .unwrap();
         let run: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(bundle.join("run.json")).unwrap()).unwrap();
         let digests = run["inputs"]
@@ -1465,7 +1535,15 @@ fn the_assessment_objectives_of_3_14_1_show_the_time_frames_in_force_and_what_mi
         "not met: 3 overdue required patch instance(s) on 3 device(s); 0 of 3 device(s) compliant"
     );
     let session = reports::session(&lake, None).unwrap();
-    let bundle = reports::bundle::write(&session, "2026-10-01", "portfolio", dir.path(), None).unwrap();
+    let bundle = reports::bundle::write(
+        &session,
+        "2026-10-01",
+        "portfolio",
+        dir.path(),
+        None,
+        &reports::Brand::default(),
+    )
+    .unwrap();
     let unreported = bundle_csv(&bundle, "unreported-flaws.csv");
     assert_eq!(unreported.len(), 1);
     assert_eq!(unreported[0][..5], ["PC1", "Alpha", "a", "d1", "KB1"]);
@@ -1917,7 +1995,15 @@ fn a_client_that_sends_only_summaries_reads_not_measured_where_nothing_was_measu
     let lake = sample_lake(dir.path());
     let cedar = "29683534";
     let session = reports::session(&lake, Some(cedar)).unwrap();
-    let bundle = reports::bundle::write(&session, "2026-10-01", cedar, dir.path(), None).unwrap();
+    let bundle = reports::bundle::write(
+        &session,
+        "2026-10-01",
+        cedar,
+        dir.path(),
+        None,
+        &reports::Brand::default(),
+    )
+    .unwrap();
     let brief = bundle.join("proof-brief.pdf");
     let page_one = pdf_page_text(&brief, &[1]);
     for expected in [
@@ -2153,4 +2239,207 @@ fn the_weekly_review_and_the_breach_rules_are_claimed_only_as_far_as_the_run_led
         "{}",
         c[2]
     );
+}
+
+/// The text of every `<a:t>` of an XML part, joined by spaces.
+fn texts_of(xml: &[u8]) -> String {
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let (mut out, mut inside) = (Vec::new(), false);
+    loop {
+        match reader.read_event().unwrap() {
+            quick_xml::events::Event::Start(e) => inside = e.local_name().as_ref() == "t",
+            quick_xml::events::Event::Text(t) if inside => out.push(t.xml10_content().into_owned()),
+            quick_xml::events::Event::End(_) => inside = false,
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    out.join(" ")
+}
+
+fn deck_of(lake: &Lake, tenant: Option<&str>, out: &Path, brand: &reports::Brand) -> std::path::PathBuf {
+    let session = reports::session(lake, tenant).unwrap();
+    let bundle = reports::bundle::write(
+        &session,
+        "2026-10-01",
+        tenant.unwrap_or("portfolio"),
+        out,
+        None,
+        brand,
+    )
+    .unwrap();
+    bundle.join(reports::bundle::DECK)
+}
+
+#[test]
+fn the_deck_has_eight_slides_with_notes_the_summarys_figures_and_charts_whose_data_is_the_kpi_history() {
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let deck = deck_of(&lake, None, dir.path(), &reports::Brand::default());
+    let parts = package_parts(&deck);
+    let slide = |n: usize| texts_of(&parts[&format!("ppt/slides/slide{n}.xml")]);
+    for n in 1..=8 {
+        let notes = texts_of(&parts[&format!("ppt/notesSlides/notesSlide{n}.xml")]);
+        assert!(
+            notes.len() > 100,
+            "slide {n} has notes that define its figures: {notes:?}"
+        );
+    }
+    assert!(!parts.contains_key("ppt/slides/slide9.xml"));
+    assert!(
+        slide(1).contains("All clients") && slide(1).contains("October 2026"),
+        "{}",
+        slide(1)
+    );
+
+    // The scorecard's figures are kpi_summary's, in the brief's format.
+    let conn = reports::session(&lake, None).unwrap();
+    let value = |kpi: &str| -> f64 {
+        conn.query_row(
+            "select value from kpi_summary where period_start = date '2026-10-01' and kpi_id = ? \
+             and tenant_id is null and policy_tier is null and device_class is null and age_bucket is null",
+            [kpi],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let scorecard = slide(2);
+    assert!(
+        scorecard.contains(&format!("{:.1}%", value("patch_compliance_rate") * 100.0)),
+        "{scorecard}"
+    );
+    assert!(
+        scorecard.contains(&format!("{:.1} h", value("mttr_hours_mean"))),
+        "{scorecard}"
+    );
+    // Plain words for statuses, never snake_case.
+    assert!(
+        !scorecard.contains("not_improving") && !scorecard.contains("no_baseline"),
+        "{scorecard}"
+    );
+    // What the figures rest on comes first: the summary-only client's missing per-patch export.
+    assert!(
+        scorecard
+            .find("Not measured (no RMM per-patch status export)")
+            .unwrap()
+            < scorecard.find("Patch compliance").unwrap()
+    );
+
+    // Two native line charts, each with its data in an embedded workbook equal to the history.
+    let charts: Vec<&String> = parts
+        .keys()
+        .filter(|p| p.starts_with("ppt/charts/chart"))
+        .collect();
+    assert_eq!(charts.len(), 2, "{charts:?}");
+    let chart = String::from_utf8(parts["ppt/charts/chart1.xml"].clone()).unwrap();
+    assert!(
+        chart.contains("<c:lineChart>") && chart.contains("<c:externalData"),
+        "{chart}"
+    );
+    let mut book = Xlsx::new(std::io::Cursor::new(
+        parts["ppt/embeddings/govpack_chart1.xlsx"].clone(),
+    ))
+    .unwrap();
+    let range = book.worksheet_range("Sheet1").unwrap();
+    let history: Vec<(String, f64)> = {
+        let mut s = conn
+            .prepare(
+                "select strftime(period_start, '%Y-%m'), value from kpi_summary where kpi_id = 'patch_compliance_rate' \
+                 and tenant_id is null and policy_tier is null and device_class is null and age_bucket is null \
+                 and extract(day from period_start) = 1 and period_end = last_day(period_start) order by 1",
+            )
+            .unwrap();
+        s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let rows: Vec<(String, f64)> = range
+        .rows()
+        .skip(1)
+        .map(|r| (r[0].to_string(), r[1].as_f64().unwrap()))
+        .collect();
+    assert_eq!(rows, history);
+    assert_eq!(
+        range.get_value((0, 1)).unwrap().to_string(),
+        "Patch compliance (devices)"
+    );
+}
+
+#[test]
+fn a_deck_is_the_same_bytes_each_time_carries_the_msps_brand_and_takes_a_template_without_its_slides() {
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    let plain = deck_of(&lake, Some("29683500"), &a, &reports::Brand::default());
+    let again = deck_of(&lake, Some("29683500"), &b, &reports::Brand::default());
+    assert_eq!(std::fs::read(&plain).unwrap(), std::fs::read(&again).unwrap());
+
+    // A one-pixel PNG logo and the MSP's name on the title slide; the first deck as the template.
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.extend(1u32.to_be_bytes());
+    png.extend(1u32.to_be_bytes());
+    png.extend([8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xde]);
+    let brand = reports::Brand {
+        msp_name: Some("Contoso Managed Services".into()),
+        logo: Some(png.clone()),
+        deck_template: Some(("earlier.pptx".into(), std::fs::read(&plain).unwrap())),
+    };
+    let c = dir.path().join("c");
+    std::fs::create_dir_all(&c).unwrap();
+    let branded = package_parts(&deck_of(&lake, Some("29683500"), &c, &brand));
+    assert!(texts_of(&branded["ppt/slides/slide1.xml"]).contains("Prepared by Contoso Managed Services"));
+    assert_eq!(branded["ppt/media/govpack_image1.png"], png);
+    // The template's own eight slides went: the deck has its eight, once each, and one notes master.
+    let slides = branded
+        .keys()
+        .filter(|p| p.starts_with("ppt/slides/slide"))
+        .count();
+    assert_eq!(slides, 8);
+    let presentation = String::from_utf8(branded["ppt/presentation.xml"].clone()).unwrap();
+    assert_eq!(presentation.matches("<p:sldId ").count(), 8, "{presentation}");
+    assert_eq!(
+        presentation.matches("<p:notesMasterId ").count(),
+        1,
+        "{presentation}"
+    );
+    let types = String::from_utf8(branded["[Content_Types].xml"].clone()).unwrap();
+    for part in branded
+        .keys()
+        .filter(|p| p.ends_with(".xml") && p.starts_with("ppt/slides/"))
+    {
+        assert!(
+            types.contains(&format!("/{part}\"")),
+            "{part} has its content type"
+        );
+    }
+}
+
+/// python-pptx opens the deck as PowerPoint would (`.ci/run` installs it and sets
+/// GOVPACK_PPTX_PYTHON to its Python).
+#[test]
+fn python_pptx_reads_every_slide_title_chart_and_note() {
+    let Ok(python) = std::env::var("GOVPACK_PPTX_PYTHON") else {
+        eprintln!("GOVPACK_PPTX_PYTHON is not set: python-pptx check not run (.ci/run sets it)");
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let deck = deck_of(&lake, Some("29683500"), dir.path(), &reports::Brand::default());
+    let script = "import sys\nfrom pptx import Presentation\np = Presentation(sys.argv[1])\n\
+        for s in p.slides:\n    charts = [sh.chart for sh in s.shapes if sh.has_chart]\n    \
+        print(s.shapes.title.text, len(charts), [list(c.plots[0].series[0].values) for c in charts], bool(s.notes_slide.notes_text_frame.text))\n";
+    let out = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(&deck)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 8, "{printed}");
+    assert!(lines.iter().all(|l| l.ends_with("True")), "{printed}");
+    assert!(lines[3].starts_with("Trends 2 [["), "{printed}");
 }

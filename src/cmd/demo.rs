@@ -205,6 +205,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         let reports_dir = out.join("reports").join(period.label());
         let first_tenant = crate::reports::tenant_ids(&lake)?.into_iter().next();
         let key = crate::reports::signature::EvidenceKey::configured(&config)?;
+        let brand = crate::reports::Brand::configured(&config)?;
         for tenant in [None, first_tenant] {
             let written = crate::reports::write_pack(
                 &lake,
@@ -212,6 +213,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
                 tenant.as_deref(),
                 &reports_dir,
                 key.as_ref(),
+                &brand,
             )?;
             let (bundle, files) = written.split_last().expect("a pack always has its bundle");
             for file in files {

@@ -107,6 +107,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         (None, false) => scopes.push(None),
     }
     let key = reports::signature::EvidenceKey::configured(&config)?;
+    let brand = reports::Brand::configured(&config)?;
     for scope in scopes {
         let written = reports::write_pack(
             &lake,
@@ -114,6 +115,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
             scope.as_deref(),
             &out,
             key.as_ref(),
+            &brand,
         )?;
         let (bundle, files) = written.split_last().expect("a pack always has its bundle");
         for file in files {

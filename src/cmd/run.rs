@@ -520,8 +520,9 @@ fn close_month(
     // swapped in) on its own, and those that failed are named.
     let mut failed = Vec::new();
     let key = reports::signature::EvidenceKey::configured(config)?;
+    let brand = reports::Brand::configured(config)?;
     for scope in scopes {
-        match reports::write_pack(lake, &period.start.to_string(), scope, &dir, key.as_ref()) {
+        match reports::write_pack(lake, &period.start.to_string(), scope, &dir, key.as_ref(), &brand) {
             Ok(written) => record
                 .outputs
                 .extend(written.iter().map(|p| p.display().to_string())),

@@ -26,6 +26,8 @@ use crate::sql;
 pub const MANIFEST: &str = "manifest.sha256";
 /// The proof brief, which quotes the digest of the bundle's other files.
 const BRIEF: &str = "proof-brief.pdf";
+/// The client briefing deck.
+pub const DECK: &str = "exec-brief.pptx";
 
 /// Writes the bundle of one scope and period under `out`, returning its folder. `scope` is
 /// `portfolio` or the tenant id the session is scoped to.
@@ -36,6 +38,7 @@ pub fn write(
     scope: &str,
     out: &Path,
     key: Option<&EvidenceKey>,
+    brand: &super::Brand,
 ) -> Result<PathBuf> {
     let label = period_start.get(..7).unwrap_or(period_start);
     // The scope is a tenant id from the exports: it names one folder here, never a path.
@@ -50,7 +53,7 @@ pub fn write(
     let aside = aside
         .tempdir_in(out)
         .with_context(|| format!("cannot create a folder in {}", out.display()))?;
-    build(conn, period_start, scope, aside.path(), key)?;
+    build(conn, period_start, scope, aside.path(), key, brand)?;
     let problems = verify(aside.path())?;
     if !problems.is_empty() {
         bail!(
@@ -97,12 +100,14 @@ fn build(
     scope: &str,
     dir: &Path,
     key: Option<&EvidenceKey>,
+    brand: &super::Brand,
 ) -> Result<()> {
     let dir = dir.to_path_buf();
     let label = period_start.get(..7).unwrap_or(period_start);
     std::fs::create_dir_all(dir.join("controls"))?;
     let period = format!("period_start = date {}", sql::string_literal(period_start));
     super::workbook::write(conn, period_start, &dir.join("kpi-and-risk-register.xlsx"))?;
+    super::deck::write(conn, period_start, scope, brand, &dir.join(DECK))?;
     let scoped: bool = conn.query_row("select scoped()", [], |r| r.get(0))?;
     if !scoped {
         // Patterns are counted across tenants: the portfolio's bundle only.

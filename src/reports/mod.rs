@@ -4,8 +4,10 @@
 
 pub mod bundle;
 pub mod controls;
+pub mod deck;
 pub mod failure_patterns;
 pub mod objectives;
+pub mod pptx;
 pub mod proof_brief;
 pub mod registers;
 pub mod signature;
@@ -34,6 +36,53 @@ pub fn session(lake: &Lake, tenant: Option<&str>) -> Result<Connection> {
     Ok(conn)
 }
 
+/// The MSP's brand, read once from `[report]`: a logo that is not a PNG or a template that is not
+/// a PowerPoint file stops the report before anything is written.
+#[derive(Debug, Clone, Default)]
+pub struct Brand {
+    pub msp_name: Option<String>,
+    pub logo: Option<Vec<u8>>,
+    /// The template's file name (for messages) and bytes.
+    pub deck_template: Option<(String, Vec<u8>)>,
+}
+
+impl Brand {
+    pub fn configured(config: &crate::config::Config) -> Result<Brand, crate::error::UsageError> {
+        use crate::error::UsageError;
+        let read = |key: &str, path: &Path| {
+            let path = config.base_dir.join(path);
+            std::fs::read(&path)
+                .map(|bytes| (path.display().to_string(), bytes))
+                .map_err(|e| UsageError(format!("report.{key}: cannot read {}: {e}", path.display())))
+        };
+        let report = &config.report;
+        let logo = match &report.logo {
+            Some(path) => {
+                let (shown, bytes) = read("logo", path)?;
+                if pptx::png_size(&bytes).is_none() {
+                    return Err(UsageError(format!("report.logo: {shown} is not a PNG image")));
+                }
+                Some(bytes)
+            }
+            None => None,
+        };
+        let deck_template = match &report.deck_template {
+            Some(path) => {
+                let (shown, bytes) = read("deck_template", path)?;
+                pptx::Base::from_template(&bytes, &shown)
+                    .map_err(|e| UsageError(format!("report.deck_template: {e:#}")))?;
+                Some((shown, bytes))
+            }
+            None => None,
+        };
+        Ok(Brand {
+            msp_name: report.msp_name.clone().filter(|n| !n.trim().is_empty()),
+            logo,
+            deck_template,
+        })
+    }
+}
+
 /// The governance pack of one scope and period: the evidence bundle, and beside it the reports it
 /// holds (the workbook, the proof brief, for the portfolio the failure-pattern analysis), copied
 /// out of it so that a report handed round has the very digest the bundle's manifest lists.
@@ -46,15 +95,26 @@ pub fn write_pack(
     tenant: Option<&str>,
     period_dir: &Path,
     key: Option<&signature::EvidenceKey>,
+    brand: &Brand,
 ) -> Result<Vec<PathBuf>> {
     let dir = &tenant.map_or_else(|| period_dir.to_path_buf(), |t| period_dir.join(tenant_folder(t)));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let session = session(lake, tenant)?;
-    let bundle = bundle::write(&session, period_start, tenant.unwrap_or("portfolio"), dir, key)?;
+    let bundle = bundle::write(
+        &session,
+        period_start,
+        tenant.unwrap_or("portfolio"),
+        dir,
+        key,
+        brand,
+    )?;
     let mut written = Vec::new();
     for entry in std::fs::read_dir(&bundle)? {
         let source = entry?.path();
-        let is_report = matches!(source.extension().and_then(|e| e.to_str()), Some("xlsx" | "pdf"));
+        let is_report = matches!(
+            source.extension().and_then(|e| e.to_str()),
+            Some("xlsx" | "pdf" | "pptx")
+        );
         if !is_report {
             continue;
         }

@@ -15,6 +15,7 @@ use printpdf::{
 };
 use serde::Deserialize;
 
+use super::summary::shown;
 use crate::sql::{self, Cell};
 
 pub const FILE: &str = "proof_brief.toml";
@@ -567,18 +568,6 @@ fn status_words(status: &str, measurement: &str) -> String {
     match measurement {
         "lower_bound" | "partial" => format!("{status} ({})", measurement.replace('_', " ")),
         _ => status,
-    }
-}
-
-fn shown(value: &Cell, unit: &str) -> String {
-    match (value, unit) {
-        (Cell::Float(v), "ratio") => format!("{:.1}%", v * 100.0),
-        (Cell::Float(v), "hours") => format!("{v:.1} h"),
-        (Cell::Float(v), "days") => format!("{v:.1} d"),
-        (Cell::Float(v), _) => format!("{v:.0}"),
-        (Cell::Int(v), _) => v.to_string(),
-        (Cell::Null, _) => "n/a".into(),
-        (other, _) => other.to_text(),
     }
 }
 

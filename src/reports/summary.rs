@@ -598,3 +598,16 @@ impl Summary {
         template.replace("{arrow}", arrow).replace("{change}", &size)
     }
 }
+
+/// A value in its unit, as the brief and workbook print it.
+pub fn shown(value: &Cell, unit: &str) -> String {
+    match (value, unit) {
+        (Cell::Float(v), "ratio") => format!("{:.1}%", v * 100.0),
+        (Cell::Float(v), "hours") => format!("{v:.1} h"),
+        (Cell::Float(v), "days") => format!("{v:.1} d"),
+        (Cell::Float(v), _) => format!("{v:.0}"),
+        (Cell::Int(v), _) => v.to_string(),
+        (Cell::Null, _) => "n/a".into(),
+        (other, _) => other.to_text(),
+    }
+}

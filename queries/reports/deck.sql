@@ -1,0 +1,70 @@
+-- The executive deck's figures beyond the summary's (src/reports/deck.rs). `{p}` is the period
+-- filter; `in_scope(tenant_id)` keeps the client's rows (every client's for the portfolio) and
+-- `own_scope(tenant_id)` the scope's own KPI rows (queries/reports/session.sql).
+
+-- Each KPI of the scope with its counts: the deck shows a small population's rate with them
+-- ("50.0% (1 of 2)"), since a rate over two devices says little on its own.
+-- name: counts
+select kpi_id, numerator, denominator from kpi_summary
+where {p} and policy_tier is null and device_class is null and age_bucket is null and own_scope(tenant_id);
+
+-- Progress against the programme's targets: every KPI with a target, from its baseline period.
+-- name: progress
+select kpi_id, unit, baseline_value, value, target, status,
+    strftime(baseline_period_start, '%Y-%m') as baseline_period,
+    cast(period_end - baseline_period_start + 1 as integer) as days_since_baseline, measurement_note
+from kpi_scorecard
+where {p} and target is not null
+    and policy_tier is null and device_class is null and age_bucket is null and own_scope(tenant_id)
+order by kpi_id;
+
+-- Devices past a KEV deadline, longest past first.
+-- name: kev-devices
+select hostname, client_name(tenant_id), cves, cast(kev_deadline as varchar), days_past_deadline
+from kev_exposure
+where {p} and in_scope(tenant_id) and days_past_deadline > 0
+order by days_past_deadline desc, hostname, patch_id;
+
+-- Changes closed in the period that did not succeed.
+-- name: failed-changes
+select distinct change_id, client_name(tenant_id), title, change_type, outcome,
+    cast(cast(coalesce(actual_end_utc, planned_end_utc) as date) as varchar) as closed_on
+from change_controls
+where {p} and in_scope(tenant_id) and not success
+order by closed_on desc nulls last, change_id;
+
+-- Exceptions the client signed that expire within 30 days of the period's end (or already have),
+-- soonest first: each needs a new sign-off or the device is counted again.
+-- name: expiring-exceptions
+with period as (select max(period_end) as period_end from kpi_summary where {p})
+
+select coalesce(e.device_id, 'every device'), client_name(e.tenant_id), coalesce(e.patch_id, 'every patch'),
+    e.reason, e.approved_by, cast(cast(e.expires_utc as date) as varchar)
+from exceptions as e
+cross join period
+where in_scope(e.tenant_id) and e.expires_utc is not null
+    and cast(e.expires_utc as date) <= period.period_end + 30
+    and cast(e.expires_utc as date) >= period.period_end - 30
+order by e.expires_utc, e.tenant_id, e.device_id, e.patch_id;
+
+-- Drivers and updates waiting for the client's or the MSP's approval at the period's end.
+-- name: awaiting-approval
+select hostname, client_name(tenant_id), patch_id, patch_title, 'driver' as kind
+from driver_approvals
+where {p} and in_scope(tenant_id) and approval <> 'approved' and not coalesce(approved_by_exception, false)
+union all
+select hostname, client_name(tenant_id), patch_id, patch_title, 'review' as kind
+from pending_reviews
+where {p} and in_scope(tenant_id) and not coalesce(exception, false)
+order by hostname, patch_id;
+
+-- The failure patterns of the period that the scope's own failures belong to.
+-- name: patterns
+select distinct f.patch_id, f.error_code, f.os_name, f.classification, f.failures, f.devices, f.tenants,
+    f.recurring_pairs, f.share, f.pareto_rank
+from failure_patterns as f
+where f.{p} and exists (
+    select 1 from failure_episodes as e
+    where e.{p} and in_scope(e.tenant_id) and e.patch_id = f.patch_id and e.first_error_code = f.error_code
+)
+order by f.pareto_rank;
