@@ -80,3 +80,8 @@ select
     v.lower_bound as vulnerability_lower_bound
 from params as p
 cross join vulnerability_reference as v;
+
+-- The whole configuration the period was computed with, as TOML (credentials are never in it:
+-- they come from the environment): the period's runbook states the procedures in force then.
+create or replace temp table kpi_settings as
+select settings from run_settings;

@@ -64,6 +64,7 @@ pub enum Command {
     Verify(cmd::verify::Args),
     Bench(cmd::bench::Args),
     Config(cmd::config::Args),
+    Runbook(cmd::runbook::Args),
 }
 
 /// Logs go to stderr (or `--log-file`), so that stdout carries only a command's output. The

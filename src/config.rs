@@ -31,6 +31,7 @@ pub struct Config {
     pub evidence: EvidenceSettings,
     pub collect: CollectSettings,
     pub report: ReportSettings,
+    pub owners: OwnerSettings,
     /// The folder relative paths in this file are resolved against (the file's own folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -306,6 +307,7 @@ impl Default for Config {
             tickets: TicketSettings::default(),
             evidence: EvidenceSettings::default(),
             report: ReportSettings::default(),
+            owners: OwnerSettings::default(),
             collect: CollectSettings::default(),
             base_dir: PathBuf::from("."),
         }
@@ -484,6 +486,21 @@ pub struct ReportSettings {
     /// A PowerPoint file (relative to this file) whose slide masters, layouts and theme the deck
     /// uses; its own slides are left out.
     pub deck_template: Option<PathBuf>,
+}
+
+/// Who holds each role of the patch process, named in the runbook (names or mailboxes). A role
+/// nobody holds is printed as unassigned, never left out.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct OwnerSettings {
+    /// Runs the patch cycle and the daily alerts; escalates chronic devices.
+    pub noc_lead: Option<String>,
+    /// Approves updates for release (and the exceptions the client signs).
+    pub approver: Option<String>,
+    /// Owns the client relationship and the monthly review.
+    pub service_delivery_manager: Option<String>,
+    /// The change advisory board that approves medium- and high-risk changes.
+    pub cab: Option<String>,
 }
 
 /// How evidence bundles are sealed.
@@ -1186,6 +1203,19 @@ impl Config {
             })?;
         }
         Ok(())
+    }
+}
+
+/// A key as TOML writes it: bare when it can be, quoted otherwise (`"udf:Change Type"`).
+pub fn toml_key(name: &str) -> String {
+    let bare = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        name.to_string()
+    } else {
+        toml::Value::String(name.to_string()).to_string()
     }
 }
 

@@ -350,7 +350,14 @@ fn bind_parameters(conn: &Connection, config: &Config, period: Period, as_of: Na
          create temp table required_classifications (classification varchar);
          create temp table kpi_catalogue (kpi_id varchar, higher_is_better boolean, target_change double);
          create temp table figure_inputs (figure varchar, kind varchar, input_group integer, input_table varchar);
-         create temp table grace_days (policy_tier varchar, severity varchar, days integer);",
+         create temp table grace_days (policy_tier varchar, severity varchar, days integer);
+         create temp table run_settings (settings varchar);",
+    )?;
+    // The whole configuration in force, kept with the period: the period's runbook states the
+    // procedures as they stood then, not as configured when a report is written later.
+    conn.execute(
+        "insert into run_settings values (?)",
+        params![toml::to_string(config).context("cannot record the configuration in force")?],
     )?;
     conn.execute(
         "insert into params values (cast(? as date), cast(? as date), cast(? as date),

@@ -127,6 +127,7 @@ pub static TEMPLATES: Shipped = Shipped {
         ),
         ("kpis.toml", include_bytes!("../report_templates/kpis.toml")),
         ("deck.toml", include_bytes!("../report_templates/deck.toml")),
+        ("runbook.toml", include_bytes!("../report_templates/runbook.toml")),
         (
             "registers.toml",
             include_bytes!("../report_templates/registers.toml"),

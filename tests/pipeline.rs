@@ -1396,6 +1396,7 @@ fn demo_runs_end_to_end_into_a_folder_duckdb_reads() {
         "failure-patterns-2026-10.xlsx",
         "proof-brief.pdf",
         "exec-brief.pptx",
+        "implementation-runbook.docx",
     ] {
         assert!(
             month.join(file).is_file(),

@@ -567,8 +567,9 @@ fn all_text_of_bundle(dir: &Path) -> Vec<(String, String)> {
                         }
                     }
                 }
-            } else if path.extension().is_some_and(|e| e == "pptx") {
-                // Every part of the deck, the charts' embedded workbooks cell by cell.
+            } else if path.extension().is_some_and(|e| e == "pptx" || e == "docx") {
+                // Every part of the deck and the runbook, the charts' embedded workbooks cell by
+                // cell.
                 for (part, bytes) in package_parts(&path) {
                     let place = format!("{}:{part}", path.display());
                     if part.ends_with(".xlsx") {
@@ -628,7 +629,7 @@ fn an_evidence_bundle_verifies_with_sha256sum_and_govpack_and_detects_tampering(
     let manifest = std::fs::read_to_string(bundle.join("manifest.sha256")).unwrap();
     // The brief, the deck, the workbook, the failure-pattern analysis, run.json, 14 control tests x 2, the
     // exception register, the remediation actions and the flaws not reported in time.
-    assert_eq!(manifest.lines().count(), 36, "{manifest}");
+    assert_eq!(manifest.lines().count(), 37, "{manifest}");
     let mut analysis: Xlsx<_> = open_workbook(bundle.join("failure-patterns-2026-10.xlsx")).unwrap();
     assert_eq!(
         analysis.sheet_names(),
@@ -2241,34 +2242,49 @@ fn the_weekly_review_and_the_breach_rules_are_claimed_only_as_far_as_the_run_led
     );
 }
 
-/// The text of every `<a:t>` of an XML part, joined by spaces.
+/// The text of every `<a:t>` (or `<w:t>`) of an XML part, joined by spaces.
 fn texts_of(xml: &[u8]) -> String {
+    use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_reader(xml);
-    let (mut out, mut inside) = (Vec::new(), false);
+    let (mut out, mut text, mut inside) = (Vec::new(), String::new(), false);
     loop {
         match reader.read_event().unwrap() {
-            quick_xml::events::Event::Start(e) => inside = e.local_name().as_ref() == "t",
-            quick_xml::events::Event::Text(t) if inside => out.push(t.xml10_content().into_owned()),
-            quick_xml::events::Event::End(_) => inside = false,
-            quick_xml::events::Event::Eof => break,
+            Event::Start(e) => inside = e.local_name().as_ref() == "t",
+            Event::Text(t) if inside => text.push_str(&t.xml10_content()),
+            // quick-xml hands an entity (`&apos;`) over apart from the text around it.
+            Event::GeneralRef(r) if inside => match r.resolve_char_ref().unwrap() {
+                Some(c) => text.push(c),
+                None => text.push_str(
+                    quick_xml::escape::resolve_predefined_entity(&r.xml10_content()).unwrap_or("?"),
+                ),
+            },
+            Event::End(_) => {
+                if inside {
+                    out.push(std::mem::take(&mut text));
+                }
+                inside = false;
+            }
+            Event::Eof => break,
             _ => {}
         }
     }
     out.join(" ")
 }
 
-fn deck_of(lake: &Lake, tenant: Option<&str>, out: &Path, brand: &reports::Brand) -> std::path::PathBuf {
+/// The evidence bundle of a period for the portfolio or a tenant, unsigned, written under `out`.
+fn bundle_of(
+    lake: &Lake,
+    period: &str,
+    tenant: Option<&str>,
+    out: &Path,
+    brand: &reports::Brand,
+) -> std::path::PathBuf {
     let session = reports::session(lake, tenant).unwrap();
-    let bundle = reports::bundle::write(
-        &session,
-        "2026-10-01",
-        tenant.unwrap_or("portfolio"),
-        out,
-        None,
-        brand,
-    )
-    .unwrap();
-    bundle.join(reports::bundle::DECK)
+    reports::bundle::write(&session, period, tenant.unwrap_or("portfolio"), out, None, brand).unwrap()
+}
+
+fn deck_of(lake: &Lake, tenant: Option<&str>, out: &Path, brand: &reports::Brand) -> std::path::PathBuf {
+    bundle_of(lake, "2026-10-01", tenant, out, brand).join(reports::bundle::DECK)
 }
 
 #[test]
@@ -2418,11 +2434,11 @@ fn a_deck_is_the_same_bytes_each_time_carries_the_msps_brand_and_takes_a_templat
 }
 
 /// python-pptx opens the deck as PowerPoint would (`.ci/run` installs it and sets
-/// GOVPACK_PPTX_PYTHON to its Python).
+/// GOVPACK_OFFICE_PYTHON to its Python).
 #[test]
 fn python_pptx_reads_every_slide_title_chart_and_note() {
-    let Ok(python) = std::env::var("GOVPACK_PPTX_PYTHON") else {
-        eprintln!("GOVPACK_PPTX_PYTHON is not set: python-pptx check not run (.ci/run sets it)");
+    let Ok(python) = std::env::var("GOVPACK_OFFICE_PYTHON") else {
+        eprintln!("GOVPACK_OFFICE_PYTHON is not set: python-pptx check not run (.ci/run sets it)");
         return;
     };
     let dir = TempDir::new().unwrap();
@@ -2442,4 +2458,135 @@ fn python_pptx_reads_every_slide_title_chart_and_note() {
     assert_eq!(lines.len(), 8, "{printed}");
     assert!(lines.iter().all(|l| l.ends_with("True")), "{printed}");
     assert!(lines[3].starts_with("Trends 2 [["), "{printed}");
+}
+
+/// The text of a Word document's body, paragraph by paragraph (`<w:t>` runs joined).
+fn runbook_text(path: &Path) -> String {
+    texts_of(&package_parts(path)["word/document.xml"])
+}
+
+#[test]
+fn the_bundles_runbook_states_the_settings_recorded_with_its_period_and_cites_each_key() {
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    // October is computed again under other settings; September keeps the defaults it was
+    // computed with.
+    let october = Config::parse(
+        "[kpi]\nstale_after_days = 5\n[owners]\ncab = \"cab@contoso.example\"\n\
+         [alerts.tenant_webhook_env]\n\"29683500\" = \"GOVPACK_TEAMS_NORTHWIND\"\n\"29683501\" = \"GOVPACK_TEAMS_OTHER\"\n",
+    )
+    .unwrap();
+    kpi::compute(&october, &lake, Period::month(2026, 10).unwrap()).unwrap();
+    let runbook_of = |period: &str, tenant: Option<&str>| {
+        let out = dir.path().join(format!("{period}-{}", tenant.unwrap_or("all")));
+        std::fs::create_dir_all(&out).unwrap();
+        let bundle = bundle_of(&lake, period, tenant, &out, &reports::Brand::default());
+        runbook_text(&bundle.join(reports::runbook::FILE))
+    };
+    let october_text = runbook_of("2026-10-01", None);
+    assert!(
+        october_text.contains("Patch management runbook"),
+        "{october_text}"
+    );
+    assert!(
+        october_text.contains("the settings recorded with the period's KPIs (computed as of 2026-10-31)"),
+        "{october_text}"
+    );
+    assert!(
+        october_text.contains("for more than 5 days is stale"),
+        "{october_text}"
+    );
+    assert!(october_text.contains("kpi.stale_after_days"), "{october_text}");
+    assert!(october_text.contains("cab@contoso.example"), "{october_text}");
+    assert!(
+        october_text.contains("2 clients' alerts go to channels of their own"),
+        "{october_text}"
+    );
+    let september_text = runbook_of("2026-09-01", None);
+    assert!(
+        september_text.contains("for more than 7 days is stale"),
+        "{september_text}"
+    );
+    assert!(
+        !september_text.contains("cab@contoso.example"),
+        "{september_text}"
+    );
+    // A client's runbook names its own alert channel and no other client's.
+    let client = runbook_of("2026-10-01", Some("29683500"));
+    assert!(client.contains("GOVPACK_TEAMS_NORTHWIND"), "{client}");
+    assert!(
+        !client.contains("29683501") && !client.contains("GOVPACK_TEAMS_OTHER"),
+        "{client}"
+    );
+}
+
+#[test]
+fn govpack_runbook_writes_the_settings_in_force_and_changes_when_a_setting_changes() {
+    let dir = TempDir::new().unwrap();
+    let write = |config: &str, out: &str| {
+        std::fs::write(dir.path().join("govpack.toml"), config).unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_govpack"))
+            .args(["runbook", "--out", out])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        runbook_text(&dir.path().join(out))
+    };
+    let before = write("[kpi.grace_days]\ncritical = 14\n", "before.docx");
+    let after = write(
+        "[kpi.grace_days]\ncritical = 10\n[tickets]\nopen_after_hours = 48\n[owners]\nnoc_lead = \"noc@contoso.example\"\n",
+        "after.docx",
+    );
+    assert_ne!(before, after);
+    assert!(
+        before.contains("Every tier 14 30 60 90 30 kpi.grace_days"),
+        "{before}"
+    );
+    assert!(
+        after.contains("Every tier 10 30 60 90 30 kpi.grace_days"),
+        "{after}"
+    );
+    assert!(before.contains("open longer than 72 hours") && after.contains("open longer than 48 hours"));
+    assert!(before.contains("NOC lead unassigned") && after.contains("NOC lead noc@contoso.example"));
+    assert!(after.contains("settings of govpack.toml"), "{after}");
+}
+
+/// python-docx opens the runbook as Word's object model would.
+#[test]
+fn python_docx_reads_the_runbooks_headings_and_every_rules_setting() {
+    let Ok(python) = std::env::var("GOVPACK_OFFICE_PYTHON") else {
+        eprintln!("GOVPACK_OFFICE_PYTHON is not set: python-docx check not run (.ci/run sets it)");
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let bundle = bundle_of(
+        &lake,
+        "2026-10-01",
+        Some("29683500"),
+        dir.path(),
+        &reports::Brand::default(),
+    );
+    let script = "import sys\nfrom docx import Document\nd = Document(sys.argv[1])\n\
+        print('\\n'.join(p.text for p in d.paragraphs if p.style.name == 'Heading 1'))\n\
+        rules = [t for t in d.tables if t.rows[0].cells[0].text == 'Rule']\n\
+        print('rules', sum(len(t.rows) - 1 for t in rules), 'cited', sum(1 for t in rules for r in t.rows[1:] if r.cells[1].text))\n";
+    let out = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(bundle.join(reports::runbook::FILE))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines[0], "1. Roles and owners", "{printed}");
+    assert_eq!(lines[10], "11. Schedule of the jobs", "{printed}");
+    let counts: Vec<usize> = lines[11].split(' ').filter_map(|w| w.parse().ok()).collect();
+    // Every rule but those of how govpack works (no setting) cites one.
+    assert!(counts[0] >= 25 && counts[1] >= 20, "{printed}");
 }

@@ -8,7 +8,7 @@
 use anyhow::{Context, Result};
 
 use crate::cli::GlobalArgs;
-use crate::config::Config;
+use crate::config::{Config, toml_key};
 
 /// Print the configuration in effect: every key, its value, and whether it came from the file
 #[derive(Debug, clap::Args)]
@@ -63,17 +63,4 @@ fn settings(
         }
     }
     out
-}
-
-/// A key as TOML writes it: bare when it can be, quoted otherwise (`"udf:Change Type"`).
-fn toml_key(name: &str) -> String {
-    let bare = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if bare {
-        name.to_string()
-    } else {
-        toml::Value::String(name.to_string()).to_string()
-    }
 }

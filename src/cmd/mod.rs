@@ -10,6 +10,7 @@ pub mod kpi;
 pub mod query;
 pub mod report;
 pub mod run;
+pub mod runbook;
 pub mod sample;
 pub mod status;
 pub mod verify;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Bench(args) => bench::run(&global, args),
         Command::Config(args) => config::run(&global, args),
         Command::Collect(args) => collect::run(&global, args),
+        Command::Runbook(args) => runbook::run(&global, args),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Auditor evidence bundles: `evidence-<scope>-YYYY-MM/` holding the proof brief, the workbook
-//! (and, for the portfolio, the failure-pattern analysis), CSV extracts of
+//! Auditor evidence bundles: `evidence-<scope>-YYYY-MM/` holding the proof brief, the workbook,
+//! the client deck, the runbook of the settings in force for the period (and, for the portfolio,
+//! the failure-pattern analysis), CSV extracts of
 //! each control's population and exceptions (what an auditor samples from), `run.json` (version,
 //! parameters, what the figures rest on (clients whose RMM exports stopped, KPIs not measured and
 //! the export each lacks), each control's result (`not_tested`, with a note, where the scope lacks
@@ -108,6 +109,14 @@ fn build(
     let period = format!("period_start = date {}", sql::string_literal(period_start));
     super::workbook::write(conn, period_start, &dir.join("kpi-and-risk-register.xlsx"))?;
     super::deck::write(conn, period_start, scope, brand, &dir.join(DECK))?;
+    // The procedures in force for the period: what the figures were measured against.
+    super::runbook::write_for_period(
+        conn,
+        period_start,
+        scope,
+        brand.msp_name.as_deref(),
+        &dir.join(super::runbook::FILE),
+    )?;
     let scoped: bool = conn.query_row("select scoped()", [], |r| r.get(0))?;
     if !scoped {
         // Patterns are counted across tenants: the portfolio's bundle only.

@@ -10,6 +10,7 @@ pub mod objectives;
 pub mod pptx;
 pub mod proof_brief;
 pub mod registers;
+pub mod runbook;
 pub mod signature;
 pub mod summary;
 pub mod workbook;
@@ -113,7 +114,7 @@ pub fn write_pack(
         let source = entry?.path();
         let is_report = matches!(
             source.extension().and_then(|e| e.to_str()),
-            Some("xlsx" | "pdf" | "pptx")
+            Some("xlsx" | "pdf" | "pptx" | "docx")
         );
         if !is_report {
             continue;
