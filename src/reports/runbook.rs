@@ -721,7 +721,7 @@ impl Document {
     fn table(&mut self, header: &[String], rows: &[Vec<String>]) -> docx_rs::Table {
         use docx_rs::{LineSpacing, Shading, TableCell, TableRow, WidthType};
         // About one character of 10-point text, in twips, with the cell's padding.
-        const CHAR: usize = 100;
+        const CHAR: usize = 112;
         const PADDING: usize = 230;
         // A longer word (a file path) wraps at its hyphens rather than starve the other columns.
         const LONGEST_WORD: usize = 40;
