@@ -2590,3 +2590,41 @@ fn python_docx_reads_the_runbooks_headings_and_every_rules_setting() {
     // Every rule but those of how govpack works (no setting) cites one.
     assert!(counts[0] >= 25 && counts[1] >= 20, "{printed}");
 }
+
+/// The deck's "waiting for a decision" list: approved drivers no exception covers (C10's
+/// exceptions) and updates waiting for review (C11's population), never a declined driver.
+#[test]
+fn the_decks_decisions_list_approved_drivers_without_an_exception_and_pending_reviews_not_declined_drivers() {
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let conn = reports::session(&lake, None).unwrap();
+    let queries = govpack::sql::NamedQueries::read("reports/deck.sql").unwrap();
+    let query = queries
+        .fill("awaiting-approval", &[("p", "period_start = date '2026-10-01'")])
+        .unwrap();
+    let (_, rows) = govpack::sql::rows(&conn, &query).unwrap();
+    let kinds = |kind: &str| rows.iter().filter(|r| r[4].to_text() == kind).count() as i64;
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    // Counted independently from the period's patch snapshot rather than the control's output.
+    let approved_drivers_without_exception = count(
+        "select count(*) from driver_approvals where period_start = date '2026-10-01' \
+         and approval = 'approved' and not approved_by_exception",
+    );
+    let declined = count(
+        "select count(*) from driver_approvals where period_start = date '2026-10-01' and approval = 'declined'",
+    );
+    assert!(declined > 0, "the sample has declined drivers to leave out");
+    assert_eq!(
+        kinds("driver_approved_without_exception"),
+        approved_drivers_without_exception
+    );
+    assert_eq!(approved_drivers_without_exception, 11);
+    assert_eq!(
+        kinds("pending_review"),
+        count("select count(*) from pending_reviews where period_start = date '2026-10-01'")
+    );
+    assert_eq!(
+        rows.len() as i64,
+        kinds("driver_approved_without_exception") + kinds("pending_review")
+    );
+}

@@ -33,8 +33,8 @@ from change_controls
 where {p} and in_scope(tenant_id) and not success
 order by closed_on desc nulls last, change_id;
 
--- Exceptions the client signed that expire within 30 days of the period's end (or already have),
--- soonest first: each needs a new sign-off or the device is counted again.
+-- Exceptions the client signed that expire within 30 days after the period's end or expired in the
+-- 30 days before it, soonest first: each needs a new sign-off or the device is counted again.
 -- name: expiring-exceptions
 with period as (select max(period_end) as period_end from kpi_summary where {p})
 
@@ -47,15 +47,18 @@ where in_scope(e.tenant_id) and e.expires_utc is not null
     and cast(e.expires_utc as date) >= period.period_end - 30
 order by e.expires_utc, e.tenant_id, e.device_id, e.patch_id;
 
--- Drivers and updates waiting for the client's or the MSP's approval at the period's end.
+-- What waits for a decision at the period's end: driver updates approved although drivers are
+-- declined by default and no exception covers them (control C10: the client signs an exception or
+-- the driver is declined), and updates waiting for a person's review (C11). A declined driver is
+-- decided and is not listed.
 -- name: awaiting-approval
-select hostname, client_name(tenant_id), patch_id, patch_title, 'driver' as kind
+select hostname, client_name(tenant_id), patch_id, patch_title, 'driver_approved_without_exception' as kind
 from driver_approvals
-where {p} and in_scope(tenant_id) and approval <> 'approved' and not coalesce(approved_by_exception, false)
+where {p} and in_scope(tenant_id) and exception
 union all
-select hostname, client_name(tenant_id), patch_id, patch_title, 'review' as kind
+select hostname, client_name(tenant_id), patch_id, patch_title, 'pending_review' as kind
 from pending_reviews
-where {p} and in_scope(tenant_id) and not coalesce(exception, false)
+where {p} and in_scope(tenant_id)
 order by hostname, patch_id;
 
 -- The failure patterns of the period that the scope's own failures belong to.
