@@ -2628,3 +2628,36 @@ fn the_decks_decisions_list_approved_drivers_without_an_exception_and_pending_re
         kinds("driver_approved_without_exception") + kinds("pending_review")
     );
 }
+
+#[test]
+fn the_scorecard_slides_notes_name_every_stale_client_and_every_figure_not_measured() {
+    // Without the vulnerability reference (the sample's JSON), KEV figures are not measured.
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake_of(dir.path(), &["csv"]);
+    let summary = {
+        let session = reports::session(&lake, None).unwrap();
+        reports::summary::build(&session, "2026-10-01").unwrap()
+    };
+    assert!(
+        !summary.not_measured.is_empty(),
+        "the sample without its reference has gaps"
+    );
+    let deck = deck_of(&lake, None, dir.path(), &reports::Brand::default());
+    let parts = package_parts(&deck);
+    let notes = texts_of(&parts["ppt/notesSlides/notesSlide2.xml"]);
+    let slide = texts_of(&parts["ppt/slides/slide2.xml"]);
+    for (client, since) in &summary.stale_clients {
+        assert!(
+            notes.contains(client) && notes.contains(since),
+            "{client}: {notes}"
+        );
+    }
+    for gap in &summary.not_measured {
+        let line = format!("Not measured (no {})", gap.missing);
+        assert!(notes.contains(&line), "{line} in the notes: {notes}");
+        assert!(
+            slide.contains(&line) || slide.contains("more caveats"),
+            "{line} on the slide, or counted there: {slide}"
+        );
+    }
+}

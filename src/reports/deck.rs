@@ -23,6 +23,8 @@ const QUERIES: &str = "reports/deck.sql";
 const ROWS: usize = 6;
 /// A rate over fewer than this many is shown with its counts.
 const SMALL_POPULATION: i64 = 100;
+/// Caveat lines the scorecard has room for above its table; the rest are counted on the last line.
+const MAX_CAVEATS: usize = 4;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -277,13 +279,15 @@ pub fn slides(conn: &Connection, period_start: &str, scope: &str, brand: &Brand)
             .color(AMBER),
         );
     }
+    // Every caveat is in the slide's notes; the slide shows as many as fit, and says how many more.
+    let caveat_notes: Vec<String> = caveats.iter().map(|c| c.text.clone()).collect();
+    let caveats = fit_caveats(caveats, &words.label("more_caveats"));
     let top = if caveats.is_empty() {
         1.3
     } else {
-        1.3 + 0.35 * caveats.len().min(4) as f64 + 0.2
+        1.3 + 0.35 * caveats.len() as f64 + 0.2
     };
     if !caveats.is_empty() {
-        caveats.truncate(4);
         shapes.push(Shape::Text {
             frame: Frame::new(0.5, 1.2, 12.3, top - 1.3),
             paragraphs: caveats,
@@ -342,7 +346,12 @@ pub fn slides(conn: &Connection, period_start: &str, scope: &str, brand: &Brand)
         title: words.slide("scorecard"),
         subtitle: None,
         shapes,
-        notes: format!("{}\n{}", words.note("scorecard"), headline_notes.join("\n")),
+        notes: [words.note("scorecard")]
+            .into_iter()
+            .chain(caveat_notes)
+            .chain(headline_notes)
+            .collect::<Vec<_>>()
+            .join("\n"),
     });
 
     // 3. Progress against the targets since the baseline.
@@ -696,4 +705,42 @@ pub fn write(conn: &Connection, period_start: &str, scope: &str, brand: &Brand, 
         },
         path,
     )
+}
+
+/// The caveats the scorecard has room for: all of them, or the first few and a line counting the
+/// rest (`more`, with `{count}`), so none disappears without a word.
+fn fit_caveats(mut caveats: Vec<Paragraph>, more: &str) -> Vec<Paragraph> {
+    if caveats.len() > MAX_CAVEATS {
+        let rest = caveats.len() - (MAX_CAVEATS - 1);
+        caveats.truncate(MAX_CAVEATS - 1);
+        caveats.push(Paragraph::new(more.replace("{count}", &rest.to_string()), 11.0).bold());
+    }
+    caveats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(n: usize) -> Vec<Paragraph> {
+        (1..=n)
+            .map(|i| Paragraph::new(format!("caveat {i}"), 11.0))
+            .collect()
+    }
+
+    fn texts(caveats: &[Paragraph]) -> Vec<&str> {
+        caveats.iter().map(|p| p.text.as_str()).collect()
+    }
+
+    #[test]
+    fn caveats_that_fit_are_all_shown() {
+        let shown = fit_caveats(lines(MAX_CAVEATS), "{count} more");
+        assert_eq!(texts(&shown), ["caveat 1", "caveat 2", "caveat 3", "caveat 4"]);
+    }
+
+    #[test]
+    fn caveats_beyond_the_room_are_counted_on_the_last_line() {
+        let shown = fit_caveats(lines(MAX_CAVEATS + 3), "{count} more");
+        assert_eq!(texts(&shown), ["caveat 1", "caveat 2", "caveat 3", "4 more"]);
+    }
 }
