@@ -62,6 +62,7 @@ fn the_workbook_has_every_sheet_and_the_scorecard_shows_kpi_summarys_values() {
             "Non-compliant devices",
             "Chronic devices",
             "Overdue patches",
+            "Missing patches",
             "KEV exposure",
             "Failure patterns",
             "Remediation",
@@ -2660,4 +2661,74 @@ fn the_scorecard_slides_notes_name_every_stale_client_and_every_figure_not_measu
             "{line} on the slide, or counted there: {slide}"
         );
     }
+}
+
+#[test]
+fn a_clients_missing_patches_sheet_lists_each_devices_missing_updates_with_cvss_kev_and_reboot_pending() {
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let tenant = "29683500";
+    let session = reports::session(&lake, Some(tenant)).unwrap();
+    let strings = |sql: &str| -> Vec<String> {
+        let mut stmt = session.prepare(sql).unwrap();
+        let mut out: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        out.sort();
+        out
+    };
+    // What the RMM reported for each listed update at the device's patch snapshot.
+    let reported = strings(&format!(
+        "with latest as (select * from lake.patch_status where tenant_id = '{tenant}' \
+         and snapshot_date <= date '2026-10-31' \
+         qualify snapshot_date = max(snapshot_date) over (partition by device_id)), \
+         names as (select distinct device_id, hostname from lake.devices where tenant_id = '{tenant}') \
+         select hostname || ' ' || patch_id || ' ' || state from latest join names using (device_id)"
+    ));
+    let overdue = strings(&format!(
+        "select hostname || ' ' || patch_id from overdue_patches \
+         where period_start = date '2026-10-01' and tenant_id = '{tenant}'"
+    ));
+    let mut book = workbook(&lake, Some(tenant), &dir.path().join("client.xlsx"));
+    let sheet = cells(&mut book, "Missing patches");
+    let header: Vec<String> = sheet[0].iter().map(|c| c.to_string()).collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("{name}: {header:?}"));
+    let rows = &sheet[1..];
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r[col("tenant_id")] == Data::String(tenant.into())));
+    let text = |r: &[Data], name: &str| r[col(name)].to_string();
+    for r in rows {
+        let state = text(r, "state");
+        assert!(["missing", "failed", "pending_reboot"].contains(&state.as_str()), "{r:?}");
+        assert_eq!(r[col("reboot_pending")], Data::Bool(state == "pending_reboot"));
+        let line = format!("{} {} {state}", text(r, "hostname"), text(r, "patch_id"));
+        assert!(reported.binary_search(&line).is_ok(), "{line} is what the RMM reported");
+    }
+    // Every overdue update is listed as overdue; the list also holds the ones still in their grace days.
+    let mut listed_overdue: Vec<String> = rows
+        .iter()
+        .filter(|r| r[col("overdue")] == Data::Bool(true))
+        .map(|r| format!("{} {}", text(r, "hostname"), text(r, "patch_id")))
+        .collect();
+    listed_overdue.sort();
+    assert_eq!(listed_overdue, overdue);
+    assert!(rows.len() > overdue.len(), "updates not yet due are listed too");
+    // A KB the MSRC reference names carries its highest CVSS; the KEV catalog is in the sample.
+    let cvss: Vec<f64> = rows.iter().filter_map(|r| r[col("cvss_base_score")].get_float()).collect();
+    assert!(!cvss.is_empty() && cvss.iter().all(|s| (0.0..=10.0).contains(s)), "{cvss:?}");
+    assert!(rows.iter().all(|r| matches!(r[col("kev")], Data::Bool(_))));
+    // Each device's overdue updates come first.
+    for device in rows.chunk_by(|a, b| a[col("device_id")] == b[col("device_id")]) {
+        let overdue: Vec<bool> = device.iter().map(|r| r[col("overdue")] == Data::Bool(true)).collect();
+        assert!(overdue.is_sorted_by(|a, b| a >= b), "{overdue:?}");
+    }
+}
+
+#[test]
+fn without_the_kev_catalog_the_missing_patches_kev_flag_is_unknown_not_no() {
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake_of(dir.path(), &["csv"]);
+    let mut book = workbook(&lake, None, &dir.path().join("book.xlsx"));
+    let sheet = cells(&mut book, "Missing patches");
+    let kev = sheet[0].iter().position(|h| h.to_string() == "kev").unwrap();
+    assert!(sheet.len() > 1);
+    assert!(sheet[1..].iter().all(|r| r[kev] == Data::Empty), "{:?}", &sheet[1]);
 }

@@ -106,6 +106,17 @@ select hostname, client_name(tenant_id) as client, tenant_id, patch_id, patch_ti
 from overdue_patches where {p} and in_scope(tenant_id)
 order by age_days desc nulls first, client, tenant_id, hostname, device_id, patch_id;
 
+-- Every missing required update by device, as N-able and NinjaOne print it: the overdue first,
+-- then the highest CVSS (unknown last), then by release. `kev` is empty when the lake has no KEV
+-- catalog (not known), `cvss_base_score` when no MSRC data names the update.
+-- name: Missing patches
+select hostname, client_name(tenant_id) as client, tenant_id, device_id, policy_tier, patch_id, patch_title,
+       classification, severity, cvss_base_score, kev, release_date, age_days, due_date, overdue, state,
+       reboot_pending, patch_snapshot_date
+from missing_patches where {p} and in_scope(tenant_id)
+order by client, tenant_id, hostname, device_id, overdue desc, cvss_base_score desc nulls last,
+    release_date nulls first, patch_id;
+
 -- name: KEV exposure
 select hostname, client_name(tenant_id) as client, tenant_id, device_id, patch_id, patch_title, cves,
        date_added, kev_deadline, days_past_deadline, known_ransomware_use
