@@ -475,17 +475,45 @@ impl Default for WufbCollect {
     }
 }
 
-/// The MSP's brand on what a client holds: the deck, and the deck's template.
+/// The MSP's brand on what a client holds (the brief, the workbook, the deck) and the paper the
+/// printed documents are laid out for.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReportSettings {
-    /// The MSP's name, on the deck's title slide.
+    /// The MSP's name, on the deck's title slide, the brief's first page and the workbook's Summary.
     pub msp_name: Option<String>,
-    /// A PNG logo (relative to this file), on the deck's title slide.
+    /// A PNG logo (relative to this file), beside the MSP's name.
     pub logo: Option<PathBuf>,
+    /// The page size of the proof brief and the runbook.
+    pub paper: Paper,
     /// A PowerPoint file (relative to this file) whose slide masters, layouts and theme the deck
     /// uses; its own slides are left out.
     pub deck_template: Option<PathBuf>,
+}
+
+/// A page size: A4 (most of the world) or US Letter (North America).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Paper {
+    #[default]
+    A4,
+    Letter,
+}
+
+impl Paper {
+    /// Width and height in millimetres.
+    pub fn millimetres(self) -> (f32, f32) {
+        match self {
+            Paper::A4 => (210.0, 297.0),
+            Paper::Letter => (215.9, 279.4),
+        }
+    }
+
+    /// Width and height in points (1/72 inch).
+    pub fn points(self) -> (f32, f32) {
+        let (w, h) = self.millimetres();
+        (w * 72.0 / 25.4, h * 72.0 / 25.4)
+    }
 }
 
 /// Who holds each role of the patch process, named in the runbook (names or mailboxes). A role

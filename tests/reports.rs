@@ -35,7 +35,7 @@ fn sample_lake_of(dir: &Path, extensions: &[&str]) -> Lake {
 
 fn workbook(lake: &Lake, tenant: Option<&str>, path: &Path) -> Xlsx<std::io::BufReader<std::fs::File>> {
     let session = reports::session(lake, tenant).unwrap();
-    reports::workbook::write(&session, "2026-10-01", path).unwrap();
+    reports::workbook::write(&session, "2026-10-01", &reports::Brand::default(), path).unwrap();
     open_workbook(path).unwrap()
 }
 
@@ -753,7 +753,15 @@ fn the_proof_brief_has_pages_the_period_the_kpi_values_and_embedded_fonts() {
     let lake = sample_lake(dir.path());
     let session = reports::session(&lake, None).unwrap();
     let path = dir.path().join("proof-brief.pdf");
-    reports::proof_brief::write(&session, "2026-10-01", "portfolio", Some("abc123"), &path).unwrap();
+    reports::proof_brief::write(
+        &session,
+        "2026-10-01",
+        "portfolio",
+        Some("abc123"),
+        &reports::Brand::default(),
+        &path,
+    )
+    .unwrap();
     let pdf = lopdf::Document::load(&path).unwrap();
     let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
     assert!(pages.len() >= 2, "{} pages", pages.len());
@@ -1314,7 +1322,15 @@ fn the_portfolio_lists_clients_worst_first_the_brief_the_worst_25_and_the_workbo
 
     let session = reports::session(&lake, None).unwrap();
     let path = dir.path().join("brief.pdf");
-    reports::proof_brief::write(&session, "2026-10-01", "portfolio", None, &path).unwrap();
+    reports::proof_brief::write(
+        &session,
+        "2026-10-01",
+        "portfolio",
+        None,
+        &reports::Brand::default(),
+        &path,
+    )
+    .unwrap();
     let pdf = lopdf::Document::load(&path).unwrap();
     let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
     let text: String = pdf
@@ -1341,7 +1357,15 @@ fn page_one_and_the_first_sheet_summarise_the_period_against_the_previous_one() 
     let lake = sample_lake(dir.path());
     let session = reports::session(&lake, None).unwrap();
     let path = dir.path().join("brief.pdf");
-    reports::proof_brief::write(&session, "2026-10-01", "portfolio", None, &path).unwrap();
+    reports::proof_brief::write(
+        &session,
+        "2026-10-01",
+        "portfolio",
+        None,
+        &reports::Brand::default(),
+        &path,
+    )
+    .unwrap();
     let pdf = lopdf::Document::load(&path).unwrap();
     let page_one: String = pdf
         .extract_text(&[1])
@@ -1356,7 +1380,7 @@ fn page_one_and_the_first_sheet_summarise_the_period_against_the_previous_one() 
         "Summary",
         // The sample's summary-only client, said before any figure.
         "Not measured for Cedar Valley Family Clinic: no RMM per-patch status export.",
-        "Patch compliance (devices) 84.6% 92.3% 100.0% not improving 90.4%",
+        "Patch compliance (devices) 84.6% 92.3% 100.0% Not improving 90.4%",
         "-5.8 pts, worse",
         "What moved since 2026-09",
         "Open failure episodes: 1 to 3, worse",
@@ -1405,7 +1429,7 @@ fn page_one_and_the_first_sheet_summarise_the_period_against_the_previous_one() 
         [
             Data::Float(48.0 / 52.0),
             Data::Float(1.0),
-            Data::String("not_improving".into())
+            Data::String("Not improving".into())
         ]
     );
     assert_eq!(compliance[6], Data::String("\u{2193} -5.8 pts, worse".into()));
@@ -1429,7 +1453,7 @@ fn page_one_and_the_first_sheet_summarise_the_period_against_the_previous_one() 
     );
     // Judged against its count in the baseline month of instance compliance, August.
     assert_eq!(devices[7], Data::Float(overdue("08")));
-    assert_eq!(devices[9], Data::String("not_improving".into()));
+    assert_eq!(devices[9], Data::String("Not improving".into()));
     let episodes = row("Open failure episodes");
     assert_eq!(
         (&episodes[0], &episodes[4], &episodes[5], &episodes[9]),
@@ -1437,7 +1461,7 @@ fn page_one_and_the_first_sheet_summarise_the_period_against_the_previous_one() 
             &Data::String("Moved".into()),
             &Data::Float(3.0),
             &Data::Float(1.0),
-            &Data::String("worse".into())
+            &Data::String("Worse".into())
         )
     );
 }
@@ -1564,7 +1588,15 @@ fn the_brief_and_workbook_show_kev_exposure_by_client_or_say_which_file_to_inges
     let brief_text = |lake: &Lake, name: &str| {
         let session = reports::session(lake, None).unwrap();
         let path = dir.path().join(name);
-        reports::proof_brief::write(&session, "2026-10-01", "portfolio", None, &path).unwrap();
+        reports::proof_brief::write(
+            &session,
+            "2026-10-01",
+            "portfolio",
+            None,
+            &reports::Brand::default(),
+            &path,
+        )
+        .unwrap();
         let pdf = lopdf::Document::load(&path).unwrap();
         let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
         pdf.extract_text(&pages)
@@ -2010,8 +2042,8 @@ fn a_client_that_sends_only_summaries_reads_not_measured_where_nothing_was_measu
     let page_one = pdf_page_text(&brief, &[1]);
     for expected in [
         "Not measured for Cedar Valley Family Clinic: no RMM per-patch status export",
-        "Devices with an overdue patch n/a n/a n/a not measured",
-        "Devices past a KEV deadline n/a n/a n/a not measured",
+        "Devices with an overdue patch n/a n/a n/a Not measured",
+        "Devices past a KEV deadline n/a n/a n/a Not measured",
     ] {
         assert!(
             page_one.contains(expected),
@@ -2086,7 +2118,15 @@ fn a_client_whose_rmm_exports_stopped_says_so_on_page_one_and_in_the_league_tabl
     // The portfolio's page 1 names it before any figure.
     let session = reports::session(&lake, None).unwrap();
     let path = dir.path().join("portfolio.pdf");
-    reports::proof_brief::write(&session, "2026-10-01", "portfolio", None, &path).unwrap();
+    reports::proof_brief::write(
+        &session,
+        "2026-10-01",
+        "portfolio",
+        None,
+        &reports::Brand::default(),
+        &path,
+    )
+    .unwrap();
     let page_one = pdf_page_text(&path, &[1]);
     assert!(
         page_one.contains("No RMM export received lately from: Harbor Freight Logistics (since 2026-10-12)"),
@@ -2094,13 +2134,21 @@ fn a_client_whose_rmm_exports_stopped_says_so_on_page_one_and_in_the_league_tabl
     );
     let text = pdf_page_text(&path, &all_pages(&path));
     assert!(
-        text.contains("stale (no RMM export since 2026-10-12)"),
+        text.contains("Stale: exports stopped (no RMM export since 2026-10-12)"),
         "the league table: {text}"
     );
     // Its own brief says so first, and its figures are not judged.
     let session = reports::session(&lake, Some("29683517")).unwrap();
     let path = dir.path().join("harbor.pdf");
-    reports::proof_brief::write(&session, "2026-10-01", "29683517", None, &path).unwrap();
+    reports::proof_brief::write(
+        &session,
+        "2026-10-01",
+        "29683517",
+        None,
+        &reports::Brand::default(),
+        &path,
+    )
+    .unwrap();
     let page_one = pdf_page_text(&path, &[1]);
     assert!(page_one.contains("No RMM export since 2026-10-12"), "{page_one}");
     assert!(page_one.contains("Patch compliance (devices)"), "{page_one}");
@@ -2112,7 +2160,7 @@ fn a_client_whose_rmm_exports_stopped_says_so_on_page_one_and_in_the_league_tabl
     );
     // The figures from its RMM are not judged (its PSA's still are).
     assert!(
-        page_one.contains("Patch compliance (devices) 0.0% 93.8% 100.0% stale"),
+        page_one.contains("Patch compliance (devices) 0.0% 93.8% 100.0% Stale: exports stopped"),
         "stale figures are not judged: {page_one}"
     );
     // Its compliance fell because its devices went unseen, not because patching got worse.
@@ -2394,15 +2442,13 @@ fn a_deck_is_the_same_bytes_each_time_carries_the_msps_brand_and_takes_a_templat
     let again = deck_of(&lake, Some("29683500"), &b, &reports::Brand::default());
     assert_eq!(std::fs::read(&plain).unwrap(), std::fs::read(&again).unwrap());
 
-    // A one-pixel PNG logo and the MSP's name on the title slide; the first deck as the template.
-    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-    png.extend(1u32.to_be_bytes());
-    png.extend(1u32.to_be_bytes());
-    png.extend([8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xde]);
+    // A PNG logo and the MSP's name on the title slide; the first deck as the template.
+    let png = logo_png(40, 20);
     let brand = reports::Brand {
         msp_name: Some("Contoso Managed Services".into()),
         logo: Some(png.clone()),
         deck_template: Some(("earlier.pptx".into(), std::fs::read(&plain).unwrap())),
+        ..Default::default()
     };
     let c = dir.path().join("c");
     std::fs::create_dir_all(&c).unwrap();
@@ -2628,6 +2674,19 @@ fn the_decks_decisions_list_approved_drivers_without_an_exception_and_pending_re
         rows.len() as i64,
         kinds("driver_approved_without_exception") + kinds("pending_review")
     );
+    // An expiring exception names its device as the client knows it, not by the RMM's id.
+    let query = queries
+        .fill(
+            "expiring-exceptions",
+            &[("p", "period_start = date '2026-10-01'")],
+        )
+        .unwrap();
+    let (_, expiring) = govpack::sql::rows(&conn, &query).unwrap();
+    let sql01 = expiring
+        .iter()
+        .find(|r| r[2].to_text() == "KB5044663")
+        .expect("nwd-1014's exception of KB5044663 expires 2026-11-14");
+    assert_eq!(sql01[0].to_text(), "NWD-SQL01");
 }
 
 #[test]
@@ -2671,7 +2730,11 @@ fn a_clients_missing_patches_sheet_lists_each_devices_missing_updates_with_cvss_
     let session = reports::session(&lake, Some(tenant)).unwrap();
     let strings = |sql: &str| -> Vec<String> {
         let mut stmt = session.prepare(sql).unwrap();
-        let mut out: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        let mut out: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
         out.sort();
         out
     };
@@ -2690,17 +2753,31 @@ fn a_clients_missing_patches_sheet_lists_each_devices_missing_updates_with_cvss_
     let mut book = workbook(&lake, Some(tenant), &dir.path().join("client.xlsx"));
     let sheet = cells(&mut book, "Missing patches");
     let header: Vec<String> = sheet[0].iter().map(|c| c.to_string()).collect();
-    let col = |name: &str| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("{name}: {header:?}"));
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("{name}: {header:?}"))
+    };
     let rows = &sheet[1..];
     assert!(!rows.is_empty());
-    assert!(rows.iter().all(|r| r[col("tenant_id")] == Data::String(tenant.into())));
+    assert!(
+        rows.iter()
+            .all(|r| r[col("tenant_id")] == Data::String(tenant.into()))
+    );
     let text = |r: &[Data], name: &str| r[col(name)].to_string();
     for r in rows {
         let state = text(r, "state");
-        assert!(["missing", "failed", "pending_reboot"].contains(&state.as_str()), "{r:?}");
+        assert!(
+            ["missing", "failed", "pending_reboot"].contains(&state.as_str()),
+            "{r:?}"
+        );
         assert_eq!(r[col("reboot_pending")], Data::Bool(state == "pending_reboot"));
         let line = format!("{} {} {state}", text(r, "hostname"), text(r, "patch_id"));
-        assert!(reported.binary_search(&line).is_ok(), "{line} is what the RMM reported");
+        assert!(
+            reported.binary_search(&line).is_ok(),
+            "{line} is what the RMM reported"
+        );
     }
     // Every overdue update is listed as overdue; the list also holds the ones still in their grace days.
     let mut listed_overdue: Vec<String> = rows
@@ -2712,12 +2789,21 @@ fn a_clients_missing_patches_sheet_lists_each_devices_missing_updates_with_cvss_
     assert_eq!(listed_overdue, overdue);
     assert!(rows.len() > overdue.len(), "updates not yet due are listed too");
     // A KB the MSRC reference names carries its highest CVSS; the KEV catalog is in the sample.
-    let cvss: Vec<f64> = rows.iter().filter_map(|r| r[col("cvss_base_score")].get_float()).collect();
-    assert!(!cvss.is_empty() && cvss.iter().all(|s| (0.0..=10.0).contains(s)), "{cvss:?}");
+    let cvss: Vec<f64> = rows
+        .iter()
+        .filter_map(|r| r[col("cvss_base_score")].get_float())
+        .collect();
+    assert!(
+        !cvss.is_empty() && cvss.iter().all(|s| (0.0..=10.0).contains(s)),
+        "{cvss:?}"
+    );
     assert!(rows.iter().all(|r| matches!(r[col("kev")], Data::Bool(_))));
     // Each device's overdue updates come first.
     for device in rows.chunk_by(|a, b| a[col("device_id")] == b[col("device_id")]) {
-        let overdue: Vec<bool> = device.iter().map(|r| r[col("overdue")] == Data::Bool(true)).collect();
+        let overdue: Vec<bool> = device
+            .iter()
+            .map(|r| r[col("overdue")] == Data::Bool(true))
+            .collect();
         assert!(overdue.is_sorted_by(|a, b| a >= b), "{overdue:?}");
     }
 }
@@ -2728,7 +2814,210 @@ fn without_the_kev_catalog_the_missing_patches_kev_flag_is_unknown_not_no() {
     let lake = sample_lake_of(dir.path(), &["csv"]);
     let mut book = workbook(&lake, None, &dir.path().join("book.xlsx"));
     let sheet = cells(&mut book, "Missing patches");
-    let kev = sheet[0].iter().position(|h| h.to_string() == "kev").unwrap();
+    let kev = sheet[0]
+        .iter()
+        .position(|h| *h == Data::String("kev".into()))
+        .unwrap();
     assert!(sheet.len() > 1);
-    assert!(sheet[1..].iter().all(|r| r[kev] == Data::Empty), "{:?}", &sheet[1]);
+    assert!(
+        sheet[1..].iter().all(|r| r[kev] == Data::Empty),
+        "{:?}",
+        &sheet[1]
+    );
+}
+
+/// A PNG logo of this size: an orange square on transparency, as the png crate encodes it.
+fn logo_png(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, width, height);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let pixels: Vec<u8> = (0..width * height)
+        .flat_map(|i| {
+            if i % width < width / 2 {
+                [0xD9, 0x73, 0x1A, 0xFF]
+            } else {
+                [0, 0, 0, 0]
+            }
+        })
+        .collect();
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(&pixels).unwrap();
+    writer.finish().unwrap();
+    bytes
+}
+
+fn contoso(paper: govpack::config::Paper) -> reports::Brand {
+    reports::Brand {
+        msp_name: Some("Contoso Managed Services".into()),
+        logo: Some(logo_png(120, 40)),
+        paper,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn the_proof_brief_carries_the_msps_name_and_logo_on_the_paper_configured() {
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let session = reports::session(&lake, Some("29683500")).unwrap();
+    let media_box = |pdf: &lopdf::Document| -> Vec<f32> {
+        pdf.get_pages()
+            .values()
+            .map(|id| {
+                pdf.get_dictionary(*id)
+                    .unwrap()
+                    .get(b"MediaBox")
+                    .unwrap()
+                    .as_array()
+                    .unwrap()
+                    .clone()
+            })
+            .map(|b| b.iter().map(|v| v.as_float().unwrap()).collect::<Vec<f32>>())
+            .reduce(|a, b| {
+                assert_eq!(a, b, "every page the same size");
+                a
+            })
+            .unwrap()
+    };
+    let write = |name: &str, brand: &reports::Brand| {
+        let path = dir.path().join(name);
+        reports::proof_brief::write(&session, "2026-10-01", "29683500", None, brand, &path).unwrap();
+        lopdf::Document::load(&path).unwrap()
+    };
+    let plain = write("plain.pdf", &reports::Brand::default());
+    let a4 = media_box(&plain);
+    assert!(
+        (a4[2] - 595.3).abs() < 0.5 && (a4[3] - 841.9).abs() < 0.5,
+        "A4 by default: {a4:?}"
+    );
+    let images = |pdf: &lopdf::Document| -> Vec<(i64, i64)> {
+        pdf.objects
+            .values()
+            .filter_map(|o| o.as_stream().ok())
+            .filter(|st| st.dict.get(b"Subtype").and_then(|v| v.as_name()).ok() == Some(b"Image".as_slice()))
+            .filter(|st| {
+                !st.dict.has(b"Decode")
+                    && st.dict.get(b"ColorSpace").and_then(|v| v.as_name()).ok()
+                        == Some(b"DeviceRGB".as_slice())
+            })
+            .map(|st| {
+                (
+                    st.dict.get(b"Width").unwrap().as_i64().unwrap(),
+                    st.dict.get(b"Height").unwrap().as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert!(images(&plain).is_empty());
+    let text = |pdf: &lopdf::Document| {
+        let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
+        pdf.extract_text(&pages[..1])
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(!text(&plain).contains("Prepared by"));
+
+    let branded = write("letter.pdf", &contoso(govpack::config::Paper::Letter));
+    let letter = media_box(&branded);
+    assert!(
+        (letter[2] - 612.0).abs() < 0.5 && (letter[3] - 792.0).abs() < 0.5,
+        "Letter: {letter:?}"
+    );
+    assert!(
+        text(&branded).contains("Prepared by Contoso Managed Services"),
+        "{}",
+        text(&branded)
+    );
+    assert_eq!(images(&branded), [(120, 40)], "the logo, its own pixels");
+    // The same brand writes the same bytes (the logo's name is fixed, not printpdf's random one).
+    let again = write("again.pdf", &contoso(govpack::config::Paper::Letter));
+    assert_eq!(
+        std::fs::read(dir.path().join("letter.pdf")).unwrap(),
+        std::fs::read(dir.path().join("again.pdf")).unwrap()
+    );
+    drop(again);
+}
+
+#[test]
+fn the_workbook_carries_the_msps_name_and_logo_beside_the_summary_and_plain_statuses() {
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let session = reports::session(&lake, Some("29683500")).unwrap();
+    let path = dir.path().join("branded.xlsx");
+    reports::workbook::write(
+        &session,
+        "2026-10-01",
+        &contoso(govpack::config::Paper::A4),
+        &path,
+    )
+    .unwrap();
+    let parts = package_parts(&path);
+    assert!(
+        parts
+            .keys()
+            .any(|p| p.starts_with("xl/media/") && p.ends_with(".png")),
+        "the logo"
+    );
+    let app = String::from_utf8(parts["docProps/app.xml"].clone()).unwrap();
+    assert!(
+        app.contains("<Company>Contoso Managed Services</Company>"),
+        "{app}"
+    );
+    let mut book: Xlsx<_> = open_workbook(&path).unwrap();
+    let summary = cells(&mut book, "Summary");
+    let header_len = summary[0].iter().filter(|c| **c != Data::Empty).count();
+    assert!(
+        summary
+            .iter()
+            .any(|r| r.get(header_len + 1)
+                == Some(&Data::String("Prepared by Contoso Managed Services".into()))),
+        "one column clear of the table"
+    );
+    // The Summary speaks in words; the Scorecard keeps the codes an analyst filters on.
+    let status = summary[0]
+        .iter()
+        .position(|c| *c == Data::String("status".into()))
+        .unwrap();
+    let statuses: Vec<String> = summary[1..]
+        .iter()
+        .map(|r| r[status].to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert!(!statuses.is_empty());
+    assert!(statuses.iter().all(|s| !s.contains('_')), "{statuses:?}");
+    let scorecard = cells(&mut book, "Scorecard");
+    let status = scorecard[0]
+        .iter()
+        .position(|c| *c == Data::String("status".into()))
+        .unwrap();
+    assert!(scorecard[1..].iter().any(|r| {
+        ["met", "improving", "not_improving", "no_baseline"].contains(&r[status].to_string().as_str())
+    }));
+}
+
+#[test]
+fn a_logo_that_is_not_a_whole_png_stops_the_report_before_anything_is_written() {
+    let dir = TempDir::new().unwrap();
+    // A PNG's header with nothing after it: its size reads, its pixels do not.
+    let mut truncated = logo_png(8, 8);
+    truncated.truncate(40);
+    std::fs::write(dir.path().join("logo.png"), &truncated).unwrap();
+    let config = Config {
+        base_dir: dir.path().to_path_buf(),
+        report: govpack::config::ReportSettings {
+            logo: Some("logo.png".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let error = reports::Brand::configured(&config).unwrap_err();
+    assert!(
+        error.to_string().contains("report.logo") && error.to_string().contains("not a PNG"),
+        "{error}"
+    );
+    std::fs::write(dir.path().join("logo.png"), logo_png(8, 8)).unwrap();
+    assert!(reports::Brand::configured(&config).is_ok());
 }

@@ -35,13 +35,17 @@ order by closed_on desc nulls last, change_id;
 
 -- Exceptions the client signed that expire within 30 days after the period's end or expired in the
 -- 30 days before it, soonest first: each needs a new sign-off or the device is counted again.
+-- The device by its name in the period's snapshot (its id when it has left the snapshot).
 -- name: expiring-exceptions
-with period as (select max(period_end) as period_end from kpi_summary where {p})
+with period as (select max(period_end) as period_end from kpi_summary where {p}),
 
-select coalesce(e.device_id, 'every device'), client_name(e.tenant_id), coalesce(e.patch_id, 'every patch'),
-    e.reason, e.approved_by, cast(cast(e.expires_utc as date) as varchar)
+names as (select tenant_id, device_id, hostname from compliance_devices where {p})
+
+select coalesce(n.hostname, e.device_id, 'every device'), client_name(e.tenant_id),
+    coalesce(e.patch_id, 'every patch'), e.reason, e.approved_by, cast(cast(e.expires_utc as date) as varchar)
 from exceptions as e
 cross join period
+left join names as n on e.tenant_id = n.tenant_id and e.device_id = n.device_id
 where in_scope(e.tenant_id) and e.expires_utc is not null
     and cast(e.expires_utc as date) <= period.period_end + 30
     and cast(e.expires_utc as date) >= period.period_end - 30

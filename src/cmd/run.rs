@@ -221,7 +221,13 @@ fn execute(
                 let dir = out.join("weekly").join(as_of.to_string());
                 std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
                 let file = dir.join(format!("kpi-scorecard-{as_of}.xlsx"));
-                reports::workbook::write(&reports::session(lake, None)?, &period.start.to_string(), &file)?;
+                let brand = reports::Brand::configured(config)?;
+                reports::workbook::write(
+                    &reports::session(lake, None)?,
+                    &period.start.to_string(),
+                    &brand,
+                    &file,
+                )?;
                 outln!("Weekly review workbook (month to date): {}", file.display());
                 record.outputs.push(file.display().to_string());
             }

@@ -39,7 +39,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
             origin,
         },
     )?;
-    runbook::write(&book, today.and_hms_opt(0, 0, 0).expect("midnight"), &args.out)?;
+    let midnight = today.and_hms_opt(0, 0, 0).expect("midnight");
+    runbook::write(&book, config.report.paper, midnight, &args.out)?;
     outln!("wrote {}", args.out.display());
     Ok(0)
 }

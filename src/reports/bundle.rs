@@ -107,16 +107,10 @@ fn build(
     let label = period_start.get(..7).unwrap_or(period_start);
     std::fs::create_dir_all(dir.join("controls"))?;
     let period = format!("period_start = date {}", sql::string_literal(period_start));
-    super::workbook::write(conn, period_start, &dir.join("kpi-and-risk-register.xlsx"))?;
+    super::workbook::write(conn, period_start, brand, &dir.join("kpi-and-risk-register.xlsx"))?;
     super::deck::write(conn, period_start, scope, brand, &dir.join(DECK))?;
     // The procedures in force for the period: what the figures were measured against.
-    super::runbook::write_for_period(
-        conn,
-        period_start,
-        scope,
-        brand.msp_name.as_deref(),
-        &dir.join(super::runbook::FILE),
-    )?;
+    super::runbook::write_for_period(conn, period_start, scope, brand, &dir.join(super::runbook::FILE))?;
     let scoped: bool = conn.query_row("select scoped()", [], |r| r.get(0))?;
     if !scoped {
         // Patterns are counted across tenants: the portfolio's bundle only.
@@ -260,7 +254,7 @@ fn build(
     // manifest of everything else; the final manifest then lists the brief too.
     let preliminary = manifest_text(&dir)?;
     let digest = sha256_hex(preliminary.as_bytes());
-    super::proof_brief::write(conn, period_start, scope, Some(&digest), &dir.join(BRIEF))?;
+    super::proof_brief::write(conn, period_start, scope, Some(&digest), brand, &dir.join(BRIEF))?;
     let manifest = write_manifest(&dir)?;
     if let Some(key) = key {
         let sealed = key.sign(manifest.as_bytes())?;

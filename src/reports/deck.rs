@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::Brand;
 use super::pptx::{Frame, LineChart, Paragraph, Series, Shape, Slide, TableCell};
-use super::summary::shown;
+use super::summary::{plain, shown};
 use crate::sql::{self, Cell};
 
 pub const FILE: &str = "deck.toml";
@@ -33,7 +33,6 @@ pub struct Words {
     pub subtitle: Vec<String>,
     pub portfolio: String,
     pub msp: String,
-    pub statuses: BTreeMap<String, String>,
     pub slides: BTreeMap<String, String>,
     pub labels: BTreeMap<String, toml::Value>,
     pub notes: BTreeMap<String, String>,
@@ -67,24 +66,6 @@ impl Words {
     fn note(&self, key: &str) -> String {
         self.notes.get(key).cloned().unwrap_or_default()
     }
-
-    /// A status in plain words: `not_improving` -> "Not improving".
-    pub fn status(&self, status: &str) -> String {
-        self.statuses
-            .get(status)
-            .cloned()
-            .unwrap_or_else(|| plain(status))
-    }
-}
-
-/// A snake_case word as people write it: `critical_servers` -> "Critical servers".
-pub fn plain(word: &str) -> String {
-    let spaced = word.replace('_', " ");
-    let mut chars = spaced.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 const GREEN: &str = "2E7D32";
@@ -121,6 +102,7 @@ fn cut(rows: &[Vec<Cell>], total: usize, words: &Words) -> (Vec<Vec<TableCell>>,
     let more = (total > shown.len()).then(|| {
         words
             .label("more")
+            .replace("{shown}", &shown.len().to_string())
             .replace("{more}", &(total - shown.len()).to_string())
             .replace("{all}", &total.to_string())
     });
@@ -156,21 +138,25 @@ fn listing(
         return;
     }
     let (body, more) = cut(rows, total, words);
+    // How many more, said between the heading and the table: below the table it would sit where
+    // rows that wrap (a narrower template, long names) grow to.
+    let mut table_y = frame.y + 0.4;
+    if let Some(more) = more {
+        shapes.push(Shape::Text {
+            frame: Frame::new(frame.x, table_y - 0.05, frame.w, 0.3),
+            paragraphs: vec![Paragraph::new(more, 9.0).color(GREY)],
+            fill: None,
+        });
+        table_y += 0.3;
+    }
     let table_h = (body.len() + 1) as f64 * 0.3;
     shapes.push(Shape::Table {
-        frame: Frame::new(frame.x, frame.y + 0.4, frame.w, table_h),
+        frame: Frame::new(frame.x, table_y, frame.w, table_h),
         widths,
         header,
         rows: body,
         size: 9.0,
     });
-    if let Some(more) = more {
-        shapes.push(Shape::Text {
-            frame: Frame::new(frame.x, frame.y + 0.45 + table_h, frame.w, 0.3),
-            paragraphs: vec![Paragraph::new(more, 9.0).color(GREY)],
-            fill: None,
-        });
-    }
 }
 
 /// Builds the deck's slides for the scope the session is bound to.
@@ -314,7 +300,7 @@ pub fn slides(conn: &Connection, period_start: &str, scope: &str, brand: &Brand)
                 TableCell::from(shown(&h.baseline, &h.unit)),
                 TableCell::from(shown(&h.target, &h.unit)),
                 TableCell {
-                    text: words.status(&h.status),
+                    text: brief.summary.status(&h.status),
                     color: status_color(&h.status),
                     bold: true,
                 },
@@ -403,7 +389,7 @@ pub fn slides(conn: &Connection, period_start: &str, scope: &str, brand: &Brand)
                 TableCell::from(shown(&r[4], &unit)),
                 TableCell::from(way),
                 TableCell {
-                    text: words.status(&status),
+                    text: brief.summary.status(&status),
                     color: status_color(&status),
                     bold: true,
                 },
@@ -564,7 +550,7 @@ pub fn slides(conn: &Connection, period_start: &str, scope: &str, brand: &Brand)
             TableCell::from(shown(&r[3], &unit)),
             TableCell::from(shown(&r[4], &unit)),
             TableCell {
-                text: words.status(&status),
+                text: brief.summary.status(&status),
                 color: status_color(&status),
                 bold: true,
             },

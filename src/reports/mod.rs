@@ -43,6 +43,7 @@ pub fn session(lake: &Lake, tenant: Option<&str>) -> Result<Connection> {
 pub struct Brand {
     pub msp_name: Option<String>,
     pub logo: Option<Vec<u8>>,
+    pub paper: crate::config::Paper,
     /// The template's file name (for messages) and bytes.
     pub deck_template: Option<(String, Vec<u8>)>,
 }
@@ -60,7 +61,8 @@ impl Brand {
         let logo = match &report.logo {
             Some(path) => {
                 let (shown, bytes) = read("logo", path)?;
-                if pptx::png_size(&bytes).is_none() {
+                // Decoded whole now, so a damaged file stops the report before anything is written.
+                if pptx::png_size(&bytes).is_none() || proof_brief::decoded_png(&bytes).is_err() {
                     return Err(UsageError(format!("report.logo: {shown} is not a PNG image")));
                 }
                 Some(bytes)
@@ -79,6 +81,7 @@ impl Brand {
         Ok(Brand {
             msp_name: report.msp_name.clone().filter(|n| !n.trim().is_empty()),
             logo,
+            paper: report.paper,
             deck_template,
         })
     }

@@ -11,11 +11,12 @@ use anyhow::{Context, Result};
 use duckdb::{Connection, OptionalExt};
 use printpdf::{
     Color, FontId, Line, LinePoint, Mm, OffsetDateTime, Op, PaintMode, ParsedFont, PdfDocument, PdfFont,
-    PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem,
+    PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, RawImage, RawImageData, RawImageFormat, Rect, Rgb,
+    TextItem, XObject, XObjectId, XObjectTransform,
 };
 use serde::Deserialize;
 
-use super::summary::shown;
+use super::summary::{plain, shown};
 use crate::sql::{self, Cell};
 
 pub const FILE: &str = "proof_brief.toml";
@@ -90,6 +91,8 @@ pub struct Labels {
     pub clients_more: String,
     pub evidence_in_bundle: String,
     pub evidence_standalone: String,
+    /// Under the title when `[report] msp_name` is set: `{msp}`.
+    pub prepared_by: String,
 }
 
 fn headers(labels: &[String]) -> Vec<&str> {
@@ -102,9 +105,9 @@ const LEAGUE_ROWS: usize = 25;
 /// The brief's figures and tables, as named queries.
 const QUERIES: &str = "reports/proof_brief.sql";
 
-const PAGE_W: f32 = 595.0;
-const PAGE_H: f32 = 842.0;
 const MARGIN: f32 = 50.0;
+/// The most room the MSP's logo takes on the first page, width and height in points.
+const LOGO_BOX: (f32, f32) = (130.0, 40.0);
 const BODY: f32 = 9.5;
 
 struct Font {
@@ -170,6 +173,9 @@ fn word_pieces<'w>(word: &'w str, font: &Font, fits: &dyn Fn(u32) -> bool) -> Ve
 /// A page being filled top to bottom.
 struct Writer {
     pages: Vec<Vec<Op>>,
+    /// The page's width and height in points (`[report] paper`).
+    page_w: f32,
+    page_h: f32,
     y: f32,
     regular: Font,
     bold: Font,
@@ -179,17 +185,17 @@ struct Writer {
 impl Writer {
     fn new_page(&mut self) {
         self.pages.push(Vec::new());
-        self.y = PAGE_H - MARGIN;
+        self.y = self.page_h - MARGIN;
         let header = self.running_header.clone();
         self.text_at(
             &header,
             MARGIN,
-            PAGE_H - 30.0,
+            self.page_h - 30.0,
             8.0,
             false,
             Rgb::new(0.4, 0.4, 0.4, None),
         );
-        self.rule(PAGE_H - 35.0);
+        self.rule(self.page_h - 35.0);
     }
 
     fn ensure(&mut self, height: f32) {
@@ -228,6 +234,7 @@ impl Writer {
     }
 
     fn rule(&mut self, y: f32) {
+        let right = self.page_w - MARGIN;
         self.ops().extend([
             Op::SetOutlineColor {
                 col: Color::Rgb(Rgb::new(0.75, 0.75, 0.75, None)),
@@ -245,7 +252,7 @@ impl Writer {
                         },
                         LinePoint {
                             p: Point {
-                                x: Pt(PAGE_W - MARGIN),
+                                x: Pt(right),
                                 y: Pt(y),
                             },
                             bezier: false,
@@ -292,7 +299,7 @@ impl Writer {
         self.y -= 14.0;
         self.text_at(title, MARGIN, self.y, 9.5, true, Rgb::new(0.2, 0.2, 0.2, None));
         let (left, bottom) = (MARGIN + axis_w, self.y - 12.0 - height);
-        let width = PAGE_W - 2.0 * MARGIN - axis_w - 10.0;
+        let width = self.page_w - 2.0 * MARGIN - axis_w - 10.0;
         let grey = Rgb::new(0.45, 0.45, 0.45, None);
         for share in [0.0f32, 0.5, 1.0] {
             let y = bottom + share * height;
@@ -437,7 +444,7 @@ impl Writer {
     }
 
     fn styled_paragraph(&mut self, text: &str, bold: bool, color: Rgb) {
-        for line in self.wrap(text, PAGE_W - 2.0 * MARGIN, BODY, bold) {
+        for line in self.wrap(text, self.page_w - 2.0 * MARGIN, BODY, bold) {
             self.ensure(14.0);
             self.y -= 13.0;
             self.text_at(&line, MARGIN, self.y, BODY, bold, color.clone());
@@ -447,7 +454,7 @@ impl Writer {
 
     /// A table: column widths as shares of the text width; the header repeats on a new page.
     fn table(&mut self, headers: &[&str], shares: &[f32], rows: &[Vec<String>]) {
-        let total = PAGE_W - 2.0 * MARGIN;
+        let total = self.page_w - 2.0 * MARGIN;
         let widths: Vec<f32> = shares.iter().map(|s| s * total).collect();
         let draw_header = |w: &mut Writer| {
             w.ensure(30.0);
@@ -499,7 +506,7 @@ impl Writer {
         self.ensure(30.0 + items.len() as f32 * 16.0);
         self.y -= 14.0;
         self.text_at(title, MARGIN, self.y, 9.5, true, Rgb::new(0.2, 0.2, 0.2, None));
-        let (label_w, bar_w) = (165.0, PAGE_W - 2.0 * MARGIN - 165.0 - 130.0);
+        let (label_w, bar_w) = (165.0, self.page_w - 2.0 * MARGIN - 165.0 - 130.0);
         for (label, value, shown) in items {
             self.y -= 16.0;
             let label = self.fit(label, label_w - 8.0, 8.5);
@@ -561,10 +568,35 @@ fn load_font(doc: &mut PdfDocument, file: &str) -> Result<Font> {
     Ok(Font { id, parsed })
 }
 
+/// A PNG as the pixels printpdf embeds (8 bits a sample; the alpha becomes the image's mask).
+pub(super) fn decoded_png(bytes: &[u8]) -> Result<RawImage> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info()?;
+    let mut pixels = vec![0; reader.output_buffer_size().context("the PNG is too large")?];
+    let frame = reader.next_frame(&mut pixels)?;
+    pixels.truncate(frame.buffer_size());
+    let data_format = match frame.color_type {
+        png::ColorType::Grayscale => RawImageFormat::R8,
+        png::ColorType::GrayscaleAlpha => RawImageFormat::RG8,
+        png::ColorType::Rgb => RawImageFormat::RGB8,
+        png::ColorType::Rgba => RawImageFormat::RGBA8,
+        // normalize_to_color8 expands palettes: an indexed frame never comes out.
+        png::ColorType::Indexed => anyhow::bail!("an indexed PNG the decoder did not expand"),
+    };
+    Ok(RawImage {
+        pixels: RawImageData::U8(pixels),
+        width: frame.width as usize,
+        height: frame.height as usize,
+        data_format,
+        tag: Vec::new(),
+    })
+}
+
 /// A status as the brief prints it, with how the figure was measured when that qualifies it (a
 /// lower bound, a portfolio figure that leaves clients out).
-fn status_words(status: &str, measurement: &str) -> String {
-    let status = status.replace('_', " ");
+fn status_words(words: &super::summary::Words, status: &str, measurement: &str) -> String {
+    let status = words.status(status);
     match measurement {
         "lower_bound" | "partial" => format!("{status} ({})", measurement.replace('_', " ")),
         _ => status,
@@ -578,6 +610,7 @@ pub fn write(
     period_start: &str,
     scope: &str,
     evidence_digest: Option<&str>,
+    brand: &super::Brand,
     path: &Path,
 ) -> Result<()> {
     let template = template()?;
@@ -609,14 +642,42 @@ pub fn write(
         load_font(&mut doc, &template.font)?,
         load_font(&mut doc, &template.bold_font)?,
     );
+    let (page_w, page_h) = brand.paper.points();
     let mut w = Writer {
         pages: Vec::new(),
+        page_w,
+        page_h,
         y: 0.0,
         regular,
         bold,
         running_header: format!("{} | {} | {}", template.title, scope_name, label),
     };
     w.new_page();
+    if let Some(png) = &brand.logo {
+        // Top right of the first page, within LOGO_BOX, the title below it (a long title would
+        // run under a logo beside it).
+        let image = decoded_png(png).context("report.logo")?;
+        let (width, height) = (image.width as f32, image.height as f32);
+        let fit = (LOGO_BOX.0 / width).min(LOGO_BOX.1 / height);
+        let id = XObjectId("GovpackLogo".into());
+        doc.resources
+            .xobjects
+            .map
+            .insert(id.clone(), XObject::Image(image));
+        let (x, top) = (w.page_w - MARGIN - width * fit, w.page_h - MARGIN + 8.0);
+        w.ops().push(Op::UseXobject {
+            id,
+            transform: XObjectTransform {
+                translate_x: Some(Pt(x)),
+                translate_y: Some(Pt(top - height * fit)),
+                scale_x: Some(fit),
+                scale_y: Some(fit),
+                dpi: Some(72.0),
+                ..Default::default()
+            },
+        });
+        w.y = top - height * fit;
+    }
     w.y -= 20.0;
     let title = template.title.clone();
     w.text_at(&title, MARGIN, w.y, 18.0, true, Rgb::new(0.12, 0.22, 0.39, None));
@@ -635,7 +696,15 @@ pub fn write(
         labels.as_of,
         fact(2)
     );
-    for line in w.wrap(&subtitle, PAGE_W - 2.0 * MARGIN, 11.0, false) {
+    let prepared_by = brand
+        .msp_name
+        .as_ref()
+        .map(|msp| labels.prepared_by.replace("{msp}", msp));
+    let lines: Vec<String> = std::iter::once(subtitle.as_str())
+        .chain(prepared_by.as_deref())
+        .flat_map(|text| w.wrap(text, w.page_w - 2.0 * MARGIN, 11.0, false))
+        .collect();
+    for line in lines {
         w.y -= 14.0;
         w.text_at(&line, MARGIN, w.y, 11.0, false, Rgb::new(0.2, 0.2, 0.2, None));
     }
@@ -671,7 +740,7 @@ pub fn write(
                 shown(&r[2], &unit),
                 shown(&r[3], &unit),
                 shown(&r[4], &unit),
-                status_words(&r[5].to_text(), &r[6].to_text()),
+                status_words(&template.summary, &r[5].to_text(), &r[6].to_text()),
             ]
         })
         .collect();
@@ -699,8 +768,12 @@ pub fn write(
                     shown(&r[5], "count"),
                     shown(&r[6], "count"),
                     match &r[10] {
-                        Cell::Null => r[9].to_text().replace('_', " "),
-                        note => format!("{} ({})", r[9].to_text().replace('_', " "), note.to_text()),
+                        Cell::Null => template.summary.status(&r[9].to_text()),
+                        note => format!(
+                            "{} ({})",
+                            template.summary.status(&r[9].to_text()),
+                            note.to_text()
+                        ),
                     },
                 ]
             })
@@ -754,7 +827,7 @@ pub fn write(
         .iter()
         .map(|r| {
             let v = if let Cell::Float(f) = r[1] { f } else { 0.0 };
-            (r[0].to_text(), v, shown(&r[1], "ratio"))
+            (plain(&r[0].to_text()), v, shown(&r[1], "ratio"))
         })
         .collect();
     w.bars(&labels.tier_chart, &tier_bars, 1.0);
@@ -822,8 +895,8 @@ pub fn write(
                 r[7].to_text(),
                 r[8].to_text(),
                 match &r[10] {
-                    Cell::Null => r[9].to_text().replace('_', " "),
-                    note => format!("{}: {}", r[9].to_text().replace('_', " "), note.to_text()),
+                    Cell::Null => template.summary.status(&r[9].to_text()),
+                    note => format!("{}: {}", template.summary.status(&r[9].to_text()), note.to_text()),
                 },
             ]);
         }
@@ -889,7 +962,7 @@ pub fn write(
             },
             Op::SetTextCursor {
                 pos: Point {
-                    x: Pt(PAGE_W - MARGIN - width),
+                    x: Pt(w.page_w - MARGIN - width),
                     y: Pt(25.0),
                 },
             },
@@ -911,7 +984,10 @@ pub fn write(
     let pages: Vec<PdfPage> = w
         .pages
         .into_iter()
-        .map(|ops| PdfPage::new(Mm(210.0), Mm(297.0), ops))
+        .map(|ops| {
+            let (width, height) = brand.paper.millimetres();
+            PdfPage::new(Mm(width), Mm(height), ops)
+        })
         .collect();
     let mut bytes = doc
         .with_pages(pages)
@@ -1027,7 +1103,7 @@ fn write_summary(w: &mut Writer, template: &Template, summary: &super::summary::
                 shown(&h.value, &h.unit),
                 shown(&h.baseline, &h.unit),
                 shown(&h.target, &h.unit),
-                h.status.replace('_', " "),
+                words.status(&h.status),
                 shown(&h.previous, &h.unit),
                 summary.change_words(h, words),
             ]
@@ -1177,8 +1253,11 @@ mod tests {
 
     fn writer() -> Writer {
         let mut doc = PdfDocument::new("test");
+        let (page_w, page_h) = crate::config::Paper::A4.points();
         Writer {
             pages: Vec::new(),
+            page_w,
+            page_h,
             y: 0.0,
             regular: load_font(&mut doc, "fonts/DejaVuSans.ttf").unwrap(),
             bold: load_font(&mut doc, "fonts/DejaVuSans-Bold.ttf").unwrap(),

@@ -13,6 +13,7 @@ use duckdb::{Connection, OptionalExt};
 use serde::Deserialize;
 
 use crate::catalog::{self, Unit};
+use crate::config::Paper;
 use crate::sql::{self, Cell};
 
 pub const FILE: &str = "implementation-runbook.docx";
@@ -571,7 +572,7 @@ pub fn write_for_period(
     conn: &Connection,
     period_start: &str,
     scope: &str,
-    msp: Option<&str>,
+    brand: &super::Brand,
     path: &Path,
 ) -> Result<()> {
     let label = period_start.get(..7).unwrap_or(period_start).to_string();
@@ -596,30 +597,33 @@ pub fn write_for_period(
     } else {
         Scope::Portfolio
     };
-    let runbook = build(&settings, scope, msp, &provenance)?;
+    let runbook = build(&settings, scope, brand.msp_name.as_deref(), &provenance)?;
     write(
         &runbook,
+        brand.paper,
         super::document_instant(conn, period_start)?.naive_utc(),
         path,
     )
 }
 
 // Sizes in twentieths of a point (page, margins, widths) and half-points (type), as WordprocessingML
-// counts them. A4, 2 cm margins.
-const PAGE_W: u32 = 11906;
-const PAGE_H: u32 = 16838;
+// counts them. 2 cm margins.
 const MARGIN: i32 = 1134;
-const TEXT_W: usize = (PAGE_W as usize) - 2 * (MARGIN as usize);
 const NAVY: &str = "1F3864";
 const HEADER_FILL: &str = "D9E2F3";
 
-/// Writes the runbook as a Word document, dated `created` (the period's as-of, or today), the same
-/// bytes for the same runbook.
-pub fn write(runbook: &Runbook, created: chrono::NaiveDateTime, path: &Path) -> Result<()> {
+/// Writes the runbook as a Word document on `paper`, dated `created` (the period's as-of, or
+/// today), the same bytes for the same runbook.
+pub fn write(runbook: &Runbook, paper: Paper, created: chrono::NaiveDateTime, path: &Path) -> Result<()> {
     use docx_rs::{Docx, LineSpacing, PageMargin, RunFonts, Style, StyleType};
-    let mut doc = Document::default();
+    let (page_w, page_h) = paper.points();
+    let (page_w, page_h) = ((page_w * 20.0).round() as u32, (page_h * 20.0).round() as u32);
+    let mut doc = Document {
+        text_width: page_w as usize - 2 * MARGIN as usize,
+        ..Document::default()
+    };
     let mut docx = Docx::new()
-        .page_size(PAGE_W, PAGE_H)
+        .page_size(page_w, page_h)
         .page_margin(PageMargin {
             top: MARGIN,
             left: MARGIN,
@@ -690,6 +694,8 @@ pub fn write(runbook: &Runbook, created: chrono::NaiveDateTime, path: &Path) -> 
 #[derive(Default)]
 struct Document {
     paragraphs: u32,
+    /// The width between the margins, in twentieths of a point.
+    text_width: usize,
 }
 
 impl Document {
@@ -752,15 +758,15 @@ impl Document {
             .collect();
         let floor: Vec<usize> = words.iter().map(|w| w * CHAR + PADDING).collect();
         let floor_total: usize = floor.iter().sum();
-        let widths: Vec<usize> = if floor_total >= TEXT_W {
-            floor.iter().map(|f| TEXT_W * f / floor_total).collect()
+        let widths: Vec<usize> = if floor_total >= self.text_width {
+            floor.iter().map(|f| self.text_width * f / floor_total).collect()
         } else {
             let extra: Vec<usize> = lines.iter().zip(&words).map(|(l, w)| l - w).collect();
             let extra_total = extra.iter().sum::<usize>().max(1);
             floor
                 .iter()
                 .zip(&extra)
-                .map(|(f, e)| f + (TEXT_W - floor_total) * e / extra_total)
+                .map(|(f, e)| f + (self.text_width - floor_total) * e / extra_total)
                 .collect()
         };
         let tight = |p: docx_rs::Paragraph| p.line_spacing(LineSpacing::new().before(0).after(0));
@@ -792,7 +798,7 @@ impl Document {
         }
         docx_rs::Table::new(table_rows)
             .set_grid(widths)
-            .width(TEXT_W, WidthType::Dxa)
+            .width(self.text_width, WidthType::Dxa)
     }
 }
 
@@ -962,11 +968,41 @@ mod tests {
             .unwrap()
             .and_hms_opt(23, 59, 59)
             .unwrap();
-        write(&runbook, created, &dir.path().join("a.docx")).unwrap();
-        write(&runbook, created, &dir.path().join("b.docx")).unwrap();
+        write(&runbook, Paper::A4, created, &dir.path().join("a.docx")).unwrap();
+        write(&runbook, Paper::A4, created, &dir.path().join("b.docx")).unwrap();
         assert_eq!(
             std::fs::read(dir.path().join("a.docx")).unwrap(),
             std::fs::read(dir.path().join("b.docx")).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_runbook_is_laid_out_for_the_paper_configured() {
+        let runbook = runbook_of("", Scope::Portfolio);
+        let dir = tempfile::TempDir::new().unwrap();
+        let created = chrono::NaiveDate::from_ymd_opt(2026, 11, 30)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        let page = |paper: Paper| {
+            let path = dir.path().join("runbook.docx");
+            write(&runbook, paper, created, &path).unwrap();
+            let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+            let mut xml = String::new();
+            std::io::Read::read_to_string(&mut zip.by_name("word/document.xml").unwrap(), &mut xml).unwrap();
+            let at = xml.find("<w:pgSz").expect("a page size");
+            xml[at..at + xml[at..].find("/>").unwrap()].to_string()
+        };
+        // Twentieths of a point: A4 is 210 x 297 mm, Letter 8.5 x 11 inches.
+        let a4 = page(Paper::A4);
+        assert!(
+            a4.contains(r#"w:w="11906""#) && a4.contains(r#"w:h="16838""#),
+            "{a4}"
+        );
+        let letter = page(Paper::Letter);
+        assert!(
+            letter.contains(r#"w:w="12240""#) && letter.contains(r#"w:h="15840""#),
+            "{letter}"
         );
     }
 }

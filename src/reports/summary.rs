@@ -8,6 +8,8 @@
 //! so it can be traced to the sheets and the bundle's CSVs; the words come from
 //! `report_templates/proof_brief.toml` (`[summary]`).
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context, Result};
 use duckdb::Connection;
 use serde::Deserialize;
@@ -35,6 +37,9 @@ const MOVES: usize = 4;
 #[serde(deny_unknown_fields)]
 pub struct Words {
     pub heading: String,
+    /// Statuses and control results in plain words, for every report a client reads; a status not
+    /// listed is its code written as words (`plain`).
+    pub statuses: BTreeMap<String, String>,
     /// `{clients}`: the clients whose RMM exports stopped, each with the date of its last one.
     pub stale_clients: String,
     /// After the names shown, when there are more: `{more}`.
@@ -202,6 +207,26 @@ pub struct Summary {
     /// Controls whose test could not be run for the scope (`not_tested`), or found nothing in
     /// the last export of a client whose exports stopped (`stale`): control, result, why.
     pub not_tested: Vec<(String, String, String)>,
+}
+
+impl Words {
+    /// A status in plain words: `not_improving` -> "Not improving".
+    pub fn status(&self, status: &str) -> String {
+        self.statuses
+            .get(status)
+            .cloned()
+            .unwrap_or_else(|| plain(status))
+    }
+}
+
+/// A snake_case word as people write it: `critical_servers` -> "Critical servers".
+pub fn plain(word: &str) -> String {
+    let spaced = word.replace('_', " ");
+    let mut chars = spaced.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// The summary's figures and lists, as named queries.
@@ -468,7 +493,7 @@ impl Summary {
                 vec![
                     (1, text(&words.stale_client.replace("{date}", since))),
                     (2, text(client)),
-                    (9, text("stale")),
+                    (9, text(&words.status("stale"))),
                 ],
             ));
         }
@@ -479,7 +504,7 @@ impl Summary {
                 vec![
                     (1, text(&gap.missing)),
                     (2, text(&gap.clients_words(words))),
-                    (9, text("not_measured")),
+                    (9, text(&words.status("not_measured"))),
                     (10, text(&names.join(", "))),
                 ],
             ));
@@ -495,7 +520,7 @@ impl Summary {
                     (6, text(&self.change_words(h, words))),
                     (7, h.baseline.clone()),
                     (8, h.target.clone()),
-                    (9, text(&h.status)),
+                    (9, text(&words.status(&h.status))),
                     (
                         10,
                         text(
@@ -515,7 +540,7 @@ impl Summary {
                     (3, text(&m.unit)),
                     (4, Cell::Float(m.to)),
                     (5, Cell::Float(m.from)),
-                    (9, text(if m.better { "better" } else { "worse" })),
+                    (9, text(&words.status(if m.better { "better" } else { "worse" }))),
                     (10, text(&m.kpi_id)),
                 ],
             ));
@@ -551,7 +576,7 @@ impl Summary {
                     (1, text(control)),
                     (3, text("count")),
                     (4, Cell::Int(*exceptions)),
-                    (9, text("exceptions_found")),
+                    (9, text(&words.status("exceptions_found"))),
                     (10, text(&format!("population {population}"))),
                 ],
             ));
@@ -559,7 +584,11 @@ impl Summary {
         for (control, result, why) in &self.not_tested {
             rows.push(row(
                 8,
-                vec![(1, text(control)), (9, text(result)), (10, text(why))],
+                vec![
+                    (1, text(control)),
+                    (9, text(&words.status(result))),
+                    (10, text(why)),
+                ],
             ));
         }
         (

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use duckdb::Connection;
 use rust_xlsxwriter::{
     Chart, ChartType, Color, ConditionalFormatText, ConditionalFormatTextRule, ExcelDateTime, Format,
-    FormatAlign, Sparkline, Table, TableColumn, TableStyle, Workbook, Worksheet,
+    FormatAlign, Image, Sparkline, Table, TableColumn, TableStyle, Workbook, Worksheet,
 };
 
 use crate::sql::{self, Cell};
@@ -37,6 +37,8 @@ pub(crate) struct Styles {
     met: Format,
     improving: Format,
     not_improving: Format,
+    /// Statuses in plain words (`summary::Words::statuses`), coloured as their codes are.
+    status_words: std::collections::BTreeMap<String, String>,
 }
 
 impl Styles {
@@ -56,33 +58,52 @@ impl Styles {
             met: fill(0xC6EFCE),
             improving: fill(0xFFEB9C),
             not_improving: fill(0xFFC7CE),
+            status_words: Default::default(),
+        }
+    }
+
+    /// With the statuses' plain words, where a sheet shows them instead of their codes.
+    pub(crate) fn with_status_words(self, words: &std::collections::BTreeMap<String, String>) -> Self {
+        Styles {
+            status_words: words.clone(),
+            ..self
         }
     }
 }
 
 /// Writes the workbook of one period (and one tenant, or the portfolio) to `path`, atomically.
-pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
+/// The MSP's name and logo (`brand`) go beside the Summary sheet's table and into the file's
+/// properties (Company).
+pub fn write(conn: &Connection, period_start: &str, brand: &super::Brand, path: &Path) -> Result<()> {
     let registers = super::registers::load()?;
     let mut workbook = Workbook::new();
-    workbook.set_properties(&super::workbook_properties(
-        conn,
-        period_start,
-        "KPI and risk register",
-    )?);
-    let styles = Styles::new();
+    let mut properties = super::workbook_properties(conn, period_start, "KPI and risk register")?;
+    if let Some(msp) = &brand.msp_name {
+        properties = properties.set_company(msp);
+    }
+    workbook.set_properties(&properties);
     // Values a workbook cannot hold, as written (`fill_sheet`), listed on the Data quality
     // sheet, which is filled last for that.
     let template = super::proof_brief::template()?;
+    let styles = Styles::new().with_status_words(&template.summary.statuses);
     let summary = super::summary::build(conn, period_start)?;
     let (names, types, rows) = summary.sheet_rows(&template.summary, &|id| template.measure_name(id));
-    let mut adjusted = fill_sheet(
-        workbook.add_worksheet(),
-        "Summary",
-        &names,
-        &types,
-        &rows,
-        &styles,
-    )?;
+    let sheet = workbook.add_worksheet();
+    let mut adjusted = fill_sheet(sheet, "Summary", &names, &types, &rows, &styles)?;
+    // One column clear of the table, so a filter or a new row never runs under the logo.
+    let beside = names.len() as u16 + 1;
+    let mut brand_row = 0;
+    if let Some(png) = &brand.logo {
+        let logo = Image::new_from_buffer(png)?
+            .set_scale_to_size(LOGO_SIZE.0, LOGO_SIZE.1, true)
+            .set_alt_text(brand.msp_name.as_deref().unwrap_or("Logo"));
+        sheet.insert_image(0, beside, &logo)?;
+        brand_row = 3;
+    }
+    if let Some(msp) = &brand.msp_name {
+        let words = template.labels.prepared_by.replace("{msp}", msp);
+        sheet.write_string_with_format(brand_row, beside, words, &Format::new().set_bold())?;
+    }
     adjusted.extend(write_scorecard(
         workbook.add_worksheet(),
         conn,
@@ -169,6 +190,10 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
     }
     crate::files::write_atomic_path(path, |temp| workbook.save(temp).map_err(anyhow::Error::from))
 }
+
+/// The most room the MSP's logo takes on the Summary sheet, width and height in pixels (about
+/// three rows high).
+const LOGO_SIZE: (u32, u32) = (180, 56);
 
 /// Periods of history a Scorecard trend shows.
 const TREND_PERIODS: usize = 12;
@@ -394,7 +419,12 @@ pub(crate) fn fill_sheet(
                 ("info", &styles.plain),
                 ("no_data", &styles.plain),
             ];
-            for (word, format) in rules {
+            // A code, and its plain words where a sheet shows those.
+            let words = rules.iter().flat_map(|&(code, format)| {
+                std::iter::once((code, format))
+                    .chain(styles.status_words.get(code).map(|w| (w.as_str(), format)))
+            });
+            for (word, format) in words {
                 let rule = ConditionalFormatText::new()
                     .set_rule(ConditionalFormatTextRule::BeginsWith(word.to_string()))
                     .set_format(format);

@@ -34,6 +34,9 @@ pub struct Base {
     pub(super) title_layout: String,
     pub(super) content_layout: String,
     notes_master: Option<String>,
+    /// Where the content layout's title ends, in EMU from the slide's top: a template's title may
+    /// reach lower than the built-in one's, and the content goes below it. `None`: the built-in.
+    pub(super) title_bottom: Option<u64>,
 }
 
 /// The relationships part of a part: `ppt/presentation.xml` -> `ppt/_rels/presentation.xml.rels`.
@@ -116,6 +119,45 @@ fn root_attribute(xml: &[u8], name: &str) -> Result<Option<String>> {
     }
 }
 
+/// Where the title placeholder of a layout or master ends (its offset plus its height, in EMU),
+/// when the part places it.
+fn title_bottom(xml: &[u8]) -> Result<Option<u64>> {
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let mut buf = Vec::new();
+    // Within a shape: whether it is the title, and the first offset and extent of its own frame.
+    let (mut depth, mut is_title, mut y, mut height) = (0usize, false, None, None);
+    loop {
+        match reader.read_event_into(&mut buf)? {
+            Event::Start(e) if e.local_name().as_ref() == "sp" => {
+                depth += 1;
+                (is_title, y, height) = (false, None, None);
+            }
+            Event::End(e) if e.local_name().as_ref() == "sp" => {
+                depth = depth.saturating_sub(1);
+                if let (true, Some(y), Some(h)) = (is_title, y, height) {
+                    return Ok(Some(y + h));
+                }
+            }
+            Event::Start(e) | Event::Empty(e) if depth > 0 => {
+                let number = |name: &str| -> Result<Option<u64>> {
+                    Ok(attribute(&e, name)?.and_then(|v| v.parse::<u64>().ok()))
+                };
+                match e.local_name().as_ref() {
+                    "ph" => {
+                        is_title |= matches!(attribute(&e, "type")?.as_deref(), Some("title" | "ctrTitle"));
+                    }
+                    "off" if y.is_none() => y = number("y")?,
+                    "ext" if height.is_none() => height = number("cy")?,
+                    _ => {}
+                }
+            }
+            Event::Eof => return Ok(None),
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
 /// The first element of a local name in an XML part, as (attribute -> value).
 fn first_element(xml: &[u8], local: &str) -> Result<Option<BTreeMap<String, String>>> {
     let mut reader = quick_xml::Reader::from_reader(xml);
@@ -152,6 +194,7 @@ impl Base {
             title_layout: "ppt/slideLayouts/slideLayout1.xml".into(),
             content_layout: "ppt/slideLayouts/slideLayout2.xml".into(),
             notes_master: None,
+            title_bottom: None,
         };
         base.put_default("rels", CT_RELS);
         base.put_default("xml", "application/xml");
@@ -234,6 +277,7 @@ impl Base {
             title_layout: String::new(),
             content_layout: String::new(),
             notes_master: None,
+            title_bottom: None,
         };
         base.read_content_types(&types)
             .with_context(|| format!("cannot read the content types of {origin}"))?;
@@ -303,6 +347,22 @@ impl Base {
             .ok_or_else(|| anyhow!("{origin} has no slide layouts"))?;
         base.title_layout = of_kind(&["title"]).unwrap_or_else(|| first.clone());
         base.content_layout = of_kind(&["titleOnly", "obj", "tx"]).unwrap_or(first);
+        // The title's place: the layout's own, else the master's it inherits.
+        let layout = &base.parts[&base.content_layout];
+        base.title_bottom = match title_bottom(layout)? {
+            Some(bottom) => Some(bottom),
+            None => {
+                let rels = base.parts.get(&rels_of(&base.content_layout));
+                let master = read_rels(rels.map_or(&[][..], Vec::as_slice))?
+                    .into_iter()
+                    .find(|r| r.1.ends_with("/slideMaster"))
+                    .map(|r| resolve(dir_of(&base.content_layout), &r.2));
+                match master.and_then(|m| base.parts.get(&m)) {
+                    Some(xml) => title_bottom(xml)?,
+                    None => None,
+                }
+            }
+        };
         Ok(base)
     }
 
@@ -609,6 +669,22 @@ fn list_slides(xml: &[u8], count: usize) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_title_placeholder_ends_at_its_offset_plus_its_height_and_one_without_a_frame_is_inherited() {
+        let layout = br#"<p:sldLayout xmlns:p="P" xmlns:a="A"><p:cSld><p:spTree>
+            <p:sp><p:nvSpPr><p:nvPr><p:ph type="body" idx="1"/></p:nvPr></p:nvSpPr><p:spPr><a:xfrm><a:off x="0" y="5"/><a:ext cx="1" cy="9"/></a:xfrm></p:spPr></p:sp>
+            <p:sp><p:nvSpPr><p:nvPr><p:ph type="title"/></p:nvPr></p:nvSpPr><p:spPr><a:xfrm><a:off x="457200" y="274638"/><a:ext cx="8229600" cy="1143000"/></a:xfrm></p:spPr></p:sp>
+            </p:spTree></p:cSld></p:sldLayout>"#;
+        assert_eq!(title_bottom(layout).unwrap(), Some(274_638 + 1_143_000));
+        let inherits = br#"<p:sldLayout xmlns:p="P"><p:cSld><p:spTree><p:sp><p:nvSpPr><p:nvPr><p:ph type="title"/></p:nvPr></p:nvSpPr><p:spPr/></p:sp></p:spTree></p:cSld></p:sldLayout>"#;
+        assert_eq!(title_bottom(inherits).unwrap(), None);
+        // The built-in master's title ends at one inch: its content starts where it always did.
+        assert_eq!(
+            title_bottom(include_bytes!("slide_master.xml")).unwrap(),
+            Some(914_400)
+        );
+    }
 
     #[test]
     fn targets_resolve_against_the_folder_of_the_part_that_holds_them() {

@@ -166,6 +166,8 @@ pub struct Properties<'a> {
 
 const EMU_PER_INCH: f64 = 914_400.0;
 const CANVAS: (f64, f64) = (13.333_333, 7.5);
+/// Where the built-in layout's title ends and a content slide's shapes begin, in canvas inches.
+const CONTENT_TOP: f64 = 1.2;
 
 pub const NS_A: &str = "http://schemas.openxmlformats.org/drawingml/2006/main";
 pub const NS_P: &str = "http://schemas.openxmlformats.org/presentationml/2006/main";
@@ -205,6 +207,12 @@ pub fn build(slides: &[Slide], mut base: Base, properties: &Properties) -> Resul
         base.slide_size.0 as f64 / (CANVAS.0 * EMU_PER_INCH),
         base.slide_size.1 as f64 / (CANVAS.1 * EMU_PER_INCH),
     );
+    // Where content starts, in canvas inches: below a template's title, with a little air.
+    let content_top = base
+        .title_bottom
+        .map(|emu| emu as f64 / EMU_PER_INCH / scale.1 + 0.1)
+        .unwrap_or(CONTENT_TOP)
+        .clamp(CONTENT_TOP, CANVAS.1 / 2.0);
     let notes_master = base.ensure_notes_master()?;
     let mut slide_ids = Vec::new();
     let mut charts = 0;
@@ -225,6 +233,11 @@ pub fn build(slides: &[Slide], mut base: Base, properties: &Properties) -> Resul
         );
         let mut tree = String::new();
         let mut id = 2;
+        // A content slide's shapes go below the layout's title.
+        let place = |frame: &Frame| match slide.subtitle {
+            Some(_) => *frame,
+            None => below_title(*frame, content_top),
+        };
         for shape in &slide.shapes {
             id += 1;
             match shape {
@@ -232,14 +245,14 @@ pub fn build(slides: &[Slide], mut base: Base, properties: &Properties) -> Resul
                     frame,
                     paragraphs,
                     fill,
-                } => text_box(&mut tree, id, *frame, scale, paragraphs, *fill),
+                } => text_box(&mut tree, id, place(frame), scale, paragraphs, *fill),
                 Shape::Table {
                     frame,
                     widths,
                     header,
                     rows,
                     size,
-                } => table(&mut tree, id, *frame, scale, widths, header, rows, *size),
+                } => table(&mut tree, id, place(frame), scale, widths, header, rows, *size),
                 Shape::LineChart { frame, chart } => {
                     charts += 1;
                     let chart_part = format!("ppt/charts/chart{charts}.xml");
@@ -260,7 +273,7 @@ pub fn build(slides: &[Slide], mut base: Base, properties: &Properties) -> Resul
                         chart_rels.xml().into_bytes(),
                     );
                     let rid = rels.add(&format!("{REL}/chart"), &format!("../charts/chart{charts}.xml"));
-                    chart_frame(&mut tree, id, *frame, scale, &rid, &chart.title);
+                    chart_frame(&mut tree, id, place(frame), scale, &rid, &chart.title);
                 }
                 Shape::Picture { frame, png } => {
                     pictures += 1;
@@ -271,7 +284,7 @@ pub fn build(slides: &[Slide], mut base: Base, properties: &Properties) -> Resul
                         &format!("{REL}/image"),
                         &format!("../media/govpack_image{pictures}.png"),
                     );
-                    picture(&mut tree, id, *frame, scale, &rid, png);
+                    picture(&mut tree, id, place(frame), scale, &rid, png);
                 }
             }
         }
@@ -358,6 +371,21 @@ impl Rels {
         }
         xml.push_str("</Relationships>");
         xml
+    }
+}
+
+/// A frame of a content slide moved into the room below a title that ends at `top` (canvas
+/// inches) instead of `CONTENT_TOP`: positions and heights below `CONTENT_TOP` are squeezed in
+/// proportion, so the shapes keep their order and nothing runs off the slide's foot.
+fn below_title(frame: Frame, top: f64) -> Frame {
+    if top <= CONTENT_TOP || frame.y < CONTENT_TOP - 0.2 {
+        return frame;
+    }
+    let squeeze = (CANVAS.1 - top) / (CANVAS.1 - CONTENT_TOP);
+    Frame {
+        y: top + (frame.y - CONTENT_TOP).max(0.0) * squeeze,
+        h: frame.h * squeeze,
+        ..frame
     }
 }
 
@@ -587,6 +615,19 @@ fn notes_xml(notes: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_goes_below_a_template_title_that_ends_lower_and_still_fits_the_slide() {
+        let table = Frame::new(0.5, 1.2, 12.3, 3.0);
+        let foot = Frame::new(0.5, 4.2, 12.3, 3.3);
+        // The built-in title leaves the frames where they are.
+        assert_eq!(below_title(table, CONTENT_TOP).y, 1.2);
+        // A title ending at 1.65 inches: everything moves below it, in order, within 7.5 inches.
+        let (table, foot) = (below_title(table, 1.65), below_title(foot, 1.65));
+        assert!((table.y - 1.65).abs() < 1e-9);
+        assert!(table.y + table.h <= foot.y + 1e-9);
+        assert!((foot.y + foot.h - CANVAS.1).abs() < 1e-9, "{foot:?}");
+    }
 
     #[test]
     fn a_relative_target_climbs_out_of_the_parts_folder() {
