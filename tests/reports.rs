@@ -1380,7 +1380,8 @@ fn page_one_and_the_first_sheet_summarise_the_period_against_the_previous_one() 
         "Summary",
         // The sample's summary-only client, said before any figure.
         "Not measured for Cedar Valley Family Clinic: no RMM per-patch status export.",
-        "Patch compliance (devices) 84.6% 92.3% 100.0% Not improving 90.4%",
+        // A rate over fewer than 100 carries its counts.
+        "Patch compliance (devices) 84.6% (44 of 52) 92.3% 100.0% Not improving 90.4%",
         "-5.8 pts, worse",
         "What moved since 2026-09",
         "Open failure episodes: 1 to 3, worse",
@@ -2373,6 +2374,8 @@ fn the_deck_has_eight_slides_with_notes_the_summarys_figures_and_charts_whose_da
         scorecard.contains(&format!("{:.1}%", value("patch_compliance_rate") * 100.0)),
         "{scorecard}"
     );
+    // A rate over fewer than 100 devices carries its counts.
+    assert!(scorecard.contains("84.6% (44 of 52)"), "{scorecard}");
     assert!(
         scorecard.contains(&format!("{:.1} h", value("mttr_hours_mean"))),
         "{scorecard}"

@@ -2,12 +2,6 @@
 -- filter; `in_scope(tenant_id)` keeps the client's rows (every client's for the portfolio) and
 -- `own_scope(tenant_id)` the scope's own KPI rows (queries/reports/session.sql).
 
--- Each KPI of the scope with its counts: the deck shows a small population's rate with them
--- ("50.0% (1 of 2)"), since a rate over two devices says little on its own.
--- name: counts
-select kpi_id, numerator, denominator from kpi_summary
-where {p} and policy_tier is null and device_class is null and age_bucket is null and own_scope(tenant_id);
-
 -- Progress against the programme's targets: every KPI with a target, from its baseline period.
 -- name: progress
 select kpi_id, unit, baseline_value, value, target, status,

@@ -68,3 +68,9 @@ from failure_episodes as e
 left join hosts as h on e.tenant_id = h.tenant_id and e.device_id = h.device_id
 where e.{p} and e.open_at_period_end and in_scope(e.tenant_id)
 order by e.open_age_hours desc nulls last, e.tenant_id, e.device_id, e.patch_id;
+
+-- Each KPI of the scope with its counts: the brief, the deck and the Summary sheet show a small population's rate with them
+-- ("50.0% (1 of 2)"), since a rate over two devices says little on its own.
+-- name: counts
+select kpi_id, numerator, denominator from kpi_summary
+where {p} and policy_tier is null and device_class is null and age_bucket is null and own_scope(tenant_id);

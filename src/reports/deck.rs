@@ -21,8 +21,6 @@ pub const FILE: &str = "deck.toml";
 const QUERIES: &str = "reports/deck.sql";
 /// Rows a table on a slide shows; the workbook has the rest.
 const ROWS: usize = 6;
-/// A rate over fewer than this many is shown with its counts.
-const SMALL_POPULATION: i64 = 100;
 /// Caveat lines the scorecard has room for above its table; the rest are counted on the last line.
 const MAX_CAVEATS: usize = 4;
 
@@ -198,26 +196,7 @@ pub fn slides(conn: &Connection, period_start: &str, scope: &str, brand: &Brand)
             .replace("{portfolio}", &words.portfolio)
     };
     let summary = super::summary::build(conn, period_start)?;
-    let counts: BTreeMap<String, (Cell, Cell)> = rows("counts")?
-        .into_iter()
-        .map(|r| (r[0].to_text(), (r[1].clone(), r[2].clone())))
-        .collect();
-    // A rate with its counts when the population is small: "50.0% (1 of 2)".
-    let value_of = |id: &str, value: &Cell, unit: &str| -> String {
-        let text = shown(value, unit);
-        match counts.get(id) {
-            Some((numerator, Cell::Int(d)))
-                if unit == "ratio" && *d < SMALL_POPULATION && !matches!(value, Cell::Null) =>
-            {
-                words
-                    .label("with_counts")
-                    .replace("{value}", &text)
-                    .replace("{numerator}", &shown(numerator, "count"))
-                    .replace("{denominator}", &d.to_string())
-            }
-            _ => text,
-        }
-    };
+    let value_of = |id: &str, value: &Cell, unit: &str| summary.value_shown(id, value, unit, &brief.summary);
     let mut slides = Vec::new();
 
     // 1. Title.

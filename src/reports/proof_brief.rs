@@ -708,12 +708,8 @@ pub fn write(
         w.y -= 14.0;
         w.text_at(&line, MARGIN, w.y, 11.0, false, Rgb::new(0.2, 0.2, 0.2, None));
     }
-    write_summary(
-        &mut w,
-        &template,
-        &super::summary::build(conn, period_start)?,
-        scoped,
-    );
+    let summary = super::summary::build(conn, period_start)?;
+    write_summary(&mut w, &template, &summary, scoped);
 
     w.heading(&section("scope"));
     w.paragraph(&template.intro);
@@ -737,7 +733,7 @@ pub fn write(
             let unit = r[1].to_text();
             vec![
                 template.kpis.name(&id),
-                shown(&r[2], &unit),
+                summary.value_shown(&id, &r[2], &unit, &template.summary),
                 shown(&r[3], &unit),
                 shown(&r[4], &unit),
                 status_words(&template.summary, &r[5].to_text(), &r[6].to_text()),
@@ -1100,7 +1096,7 @@ fn write_summary(w: &mut Writer, template: &Template, summary: &super::summary::
         .map(|h| {
             vec![
                 name(&h.measure),
-                shown(&h.value, &h.unit),
+                summary.value_shown(&h.measure, &h.value, &h.unit, words),
                 shown(&h.baseline, &h.unit),
                 shown(&h.target, &h.unit),
                 words.status(&h.status),

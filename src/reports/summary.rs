@@ -37,6 +37,8 @@ const MOVES: usize = 4;
 #[serde(deny_unknown_fields)]
 pub struct Words {
     pub heading: String,
+    /// A rate over a small population with its counts: `{value}`, `{numerator}`, `{denominator}`.
+    pub with_counts: String,
     /// Statuses and control results in plain words, for every report a client reads; a status not
     /// listed is its code written as words (`plain`).
     pub statuses: BTreeMap<String, String>,
@@ -207,6 +209,36 @@ pub struct Summary {
     /// Controls whose test could not be run for the scope (`not_tested`), or found nothing in
     /// the last export of a client whose exports stopped (`stale`): control, result, why.
     pub not_tested: Vec<(String, String, String)>,
+    /// Each KPI of the scope's numerator and denominator, for `value_shown`.
+    pub counts: BTreeMap<String, (Cell, Cell)>,
+}
+
+/// A rate over fewer than this many is shown with its counts.
+pub const SMALL_POPULATION: i64 = 100;
+
+impl Summary {
+    /// A KPI's value as shown, with its counts when it is a rate over a small population
+    /// ("50.0% (1 of 2)"): a rate over two devices says little on its own.
+    pub fn value_shown(&self, id: &str, value: &Cell, unit: &str, words: &Words) -> String {
+        let text = shown(value, unit);
+        match self.small_counts(id, value, unit) {
+            Some((numerator, denominator)) => words
+                .with_counts
+                .replace("{value}", &text)
+                .replace("{numerator}", &numerator)
+                .replace("{denominator}", &denominator.to_string()),
+            None => text,
+        }
+    }
+
+    /// A rate's numerator (as shown) and denominator when it is over a small population.
+    /// kpi_summary holds both as doubles (the spec's long format).
+    fn small_counts(&self, id: &str, value: &Cell, unit: &str) -> Option<(String, i64)> {
+        let (numerator, denominator) = self.counts.get(id)?;
+        let denominator = number(denominator)?;
+        let small = unit == "ratio" && denominator < SMALL_POPULATION as f64 && number(value).is_some();
+        small.then(|| (shown(numerator, "count"), denominator.round() as i64))
+    }
 }
 
 impl Words {
@@ -370,7 +402,12 @@ pub fn build(conn: &Connection, period_start: &str) -> Result<Summary> {
     let coverage = sql::NamedQueries::read(super::controls::COVERAGE)?;
     let (_, stale) = sql::rows(conn, &coverage.fill("stale-clients", &[("p", &period)])?)?;
     let (_, unmeasured) = sql::rows(conn, &coverage.fill("unmeasured-clients", &[("p", &period)])?)?;
+    let (_, counts) = sql::rows(conn, &query("counts")?)?;
     Ok(Summary {
+        counts: counts
+            .into_iter()
+            .map(|r| (r[0].to_text(), (r[1].clone(), r[2].clone())))
+            .collect(),
         stale_clients: stale.iter().map(|r| (r[0].to_text(), r[2].to_text())).collect(),
         not_measured: unmeasured
             .iter()
@@ -521,14 +558,17 @@ impl Summary {
                     (7, h.baseline.clone()),
                     (8, h.target.clone()),
                     (9, text(&words.status(&h.status))),
-                    (
-                        10,
-                        text(
-                            &h.note
-                                .clone()
-                                .map_or(h.measure.clone(), |n| format!("{}: {n}", h.measure)),
-                        ),
-                    ),
+                    (10, {
+                        // The id, the counts of a rate over a small population, the note.
+                        let mut detail = h.measure.clone();
+                        if let Some((n, d)) = self.small_counts(&h.measure, &h.value, &h.unit) {
+                            detail.push_str(&format!(" ({n} of {d})"));
+                        }
+                        if let Some(note) = &h.note {
+                            detail.push_str(&format!(": {note}"));
+                        }
+                        text(&detail)
+                    }),
                 ],
             ));
         }
