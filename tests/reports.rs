@@ -2161,7 +2161,7 @@ fn a_client_whose_rmm_exports_stopped_says_so_on_page_one_and_in_the_league_tabl
     );
     // The figures from its RMM are not judged (its PSA's still are).
     assert!(
-        page_one.contains("Patch compliance (devices) 0.0% 93.8% 100.0% Stale: exports stopped"),
+        page_one.contains("Patch compliance (devices) 0.0% (0 of 16) 93.8% 100.0% Stale: exports stopped"),
         "stale figures are not judged: {page_one}"
     );
     // Its compliance fell because its devices went unseen, not because patching got worse.

@@ -20,8 +20,8 @@ use crate::cli::GlobalArgs;
 use crate::error::UsageError;
 use crate::{reports, sql};
 
-/// Write the governance pack for a period (workbook, proof-brief PDF, failure-pattern analysis,
-/// evidence bundle), for the portfolio and tenants
+/// Write the governance pack for a period (workbook, proof-brief PDF, client deck, runbook,
+/// failure-pattern analysis, evidence bundle), for the portfolio and tenants
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  govpack report\n  \
     govpack report --period 2026-10 --all-tenants --out reports/2026-10/\n  \
