@@ -7,6 +7,7 @@ pub mod controls;
 pub mod deck;
 pub mod failure_patterns;
 pub mod objectives;
+mod pdf;
 pub mod pptx;
 pub mod proof_brief;
 pub mod registers;
@@ -62,7 +63,7 @@ impl Brand {
             Some(path) => {
                 let (shown, bytes) = read("logo", path)?;
                 // Decoded whole now, so a damaged file stops the report before anything is written.
-                if pptx::png_size(&bytes).is_none() || proof_brief::decoded_png(&bytes).is_err() {
+                if pptx::png_size(&bytes).is_none() || pdf::decoded_png(&bytes).is_err() {
                     return Err(UsageError(format!("report.logo: {shown} is not a PNG image")));
                 }
                 Some(bytes)
