@@ -2715,9 +2715,15 @@ fn the_scorecard_slides_notes_name_every_stale_client_and_every_figure_not_measu
             "{client}: {notes}"
         );
     }
+    let names = reports::proof_brief::template().unwrap();
     for gap in &summary.not_measured {
         let line = format!("Not measured (no {})", gap.missing);
         assert!(notes.contains(&line), "{line} in the notes: {notes}");
+        // The slide names a gap's first figures; its notes name every one.
+        for kpi in &gap.kpis {
+            let name = names.measure_name(kpi);
+            assert!(notes.contains(&name), "{name} in the notes: {notes}");
+        }
         assert!(
             slide.contains(&line) || slide.contains("more caveats"),
             "{line} on the slide, or counted there: {slide}"

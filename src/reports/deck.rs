@@ -23,6 +23,8 @@ const QUERIES: &str = "reports/deck.sql";
 const ROWS: usize = 6;
 /// Caveat lines the scorecard has room for above its table; the rest are counted on the last line.
 const MAX_CAVEATS: usize = 4;
+/// The figures a not-measured caveat names on the slide; its notes name them all.
+const GAP_KPIS: usize = 3;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -231,26 +233,34 @@ pub fn slides(conn: &Connection, period_start: &str, scope: &str, brand: &Brand)
             .color(RED)
         })
         .collect();
+    // Every caveat is in the slide's notes, whole; the slide shows as many as fit, each gap with
+    // its first few figures (a line of twelve KPI names shrinks to unreadable on a slide).
+    let mut caveat_notes: Vec<String> = caveats.iter().map(|c| c.text.clone()).collect();
     for gap in &summary.not_measured {
         let kpis: Vec<String> = gap.kpis.iter().map(|k| brief.measure_name(k)).collect();
-        caveats.push(
-            Paragraph::new(
-                words
-                    .label("gap")
-                    .replace("{missing}", &gap.missing)
-                    .replace("{kpis}", &kpis.join(", ")),
-                11.0,
-            )
-            .color(AMBER),
-        );
+        let line = |kpis: &str| {
+            words
+                .label("gap")
+                .replace("{missing}", &gap.missing)
+                .replace("{kpis}", kpis)
+        };
+        caveat_notes.push(line(&kpis.join(", ")));
+        let shown = if kpis.len() > GAP_KPIS {
+            words
+                .label("gap_more")
+                .replace("{kpis}", &kpis[..GAP_KPIS].join(", "))
+                .replace("{more}", &(kpis.len() - GAP_KPIS).to_string())
+        } else {
+            kpis.join(", ")
+        };
+        caveats.push(Paragraph::new(line(&shown), 11.0).color(AMBER));
     }
-    // Every caveat is in the slide's notes; the slide shows as many as fit, and says how many more.
-    let caveat_notes: Vec<String> = caveats.iter().map(|c| c.text.clone()).collect();
     let caveats = fit_caveats(caveats, &words.label("more_caveats"));
     let top = if caveats.is_empty() {
         1.3
     } else {
-        1.3 + 0.35 * caveats.len() as f64 + 0.2
+        // Room for two lines a caveat: a gap's line names its export and three figures.
+        1.3 + 0.5 * caveats.len() as f64 + 0.2
     };
     if !caveats.is_empty() {
         shapes.push(Shape::Text {
