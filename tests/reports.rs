@@ -3030,3 +3030,34 @@ fn a_logo_that_is_not_a_whole_png_stops_the_report_before_anything_is_written() 
     std::fs::write(dir.path().join("logo.png"), logo_png(8, 8)).unwrap();
     assert!(reports::Brand::configured(&config).is_ok());
 }
+
+#[test]
+fn a_device_without_per_patch_state_is_listed_as_not_measured_not_left_off_the_missing_patches() {
+    // Cedar Valley Family Clinic sends only a status per device (Datto RMM's summary).
+    let dir = TempDir::new().unwrap();
+    let lake = sample_lake(dir.path());
+    let cedar = "29683534";
+    let session = reports::session(&lake, Some(cedar)).unwrap();
+    let managed: i64 = session
+        .query_row(
+            "select count(*) from compliance_devices where period_start = date '2026-10-01' \
+             and tenant_id = ? and not excluded",
+            [cedar],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut book = workbook(&lake, Some(cedar), &dir.path().join("cedar.xlsx"));
+    let sheet = cells(&mut book, "Missing patches");
+    let state = sheet[0]
+        .iter()
+        .position(|h| *h == Data::String("state".into()))
+        .unwrap();
+    let rows = &sheet[1..];
+    assert_eq!(rows.len() as i64, managed, "one row per managed device");
+    assert!(managed > 0);
+    assert!(
+        rows.iter()
+            .all(|r| r[state] == Data::String("not_measured".into())),
+        "{rows:?}"
+    );
+}

@@ -108,13 +108,28 @@ order by age_days desc nulls first, client, tenant_id, hostname, device_id, patc
 
 -- Every missing required update by device, as N-able and NinjaOne print it: the overdue first,
 -- then the highest CVSS (unknown last), then by release. `kev` is empty when the lake has no KEV
--- catalog (not known), `cvss_base_score` when no MSRC data names the update.
+-- catalog (not known), `cvss_base_score` when no MSRC data names the update. A managed device with
+-- no per-patch export (its RMM reports a status only) has one row, state `not_measured`, so an
+-- empty list never reads "nothing missing" for it.
 -- name: Missing patches
+with listed as (
+    select hostname, tenant_id, device_id, policy_tier, patch_id, patch_title, classification, severity,
+        cvss_base_score, kev, release_date, age_days, due_date, overdue, state, reboot_pending,
+        patch_snapshot_date
+    from missing_patches where {p} and in_scope(tenant_id)
+    union all
+    select hostname, tenant_id, device_id, policy_tier, null, 'no per-patch status export for this device; '
+        || 'its RMM reports ' || coalesce(summary_status, 'no status'),
+        null, null, null, null, null, null, null, null, 'not_measured', null, null
+    from compliance_devices
+    where {p} and in_scope(tenant_id) and not excluded and patch_snapshot_date is null
+)
+
 select hostname, client_name(tenant_id) as client, tenant_id, device_id, policy_tier, patch_id, patch_title,
        classification, severity, cvss_base_score, kev, release_date, age_days, due_date, overdue, state,
        reboot_pending, patch_snapshot_date
-from missing_patches where {p} and in_scope(tenant_id)
-order by client, tenant_id, hostname, device_id, overdue desc, cvss_base_score desc nulls last,
+from listed
+order by client, tenant_id, hostname, device_id, overdue desc nulls last, cvss_base_score desc nulls last,
     release_date nulls first, patch_id;
 
 -- name: KEV exposure
