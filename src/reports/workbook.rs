@@ -309,6 +309,18 @@ impl Adjusted {
     }
 }
 
+/// The rows under a sheet's header Excel holds (1,048,576 rows in all).
+const EXCEL_DATA_ROWS: usize = 1_048_575;
+
+/// The rows a sheet can hold, and how many there were when they do not all fit.
+fn rows_that_fit(rows: &[Vec<Cell>], limit: usize) -> (&[Vec<Cell>], Option<usize>) {
+    if rows.len() > limit {
+        (&rows[..limit], Some(rows.len()))
+    } else {
+        (rows, None)
+    }
+}
+
 /// One sheet: a header row, typed cells, an Excel table over them, a frozen header, fitted widths.
 /// Returns the values written otherwise than they are (a date before 1900 as text, a text cut).
 pub(crate) fn fill_sheet(
@@ -321,6 +333,19 @@ pub(crate) fn fill_sheet(
 ) -> Result<Vec<Adjusted>> {
     let mut adjusted = Vec::new();
     worksheet.set_name(sheet_name)?;
+    // A sheet holds 1,048,575 rows under its header: a longer list (the portfolio's missing
+    // patches at a very large MSP) is cut there, said on the Data quality sheet, never a failed pack.
+    let (rows, cut) = rows_that_fit(rows, EXCEL_DATA_ROWS);
+    if let Some(all) = cut {
+        adjusted.push(Adjusted {
+            sheet: sheet_name.to_string(),
+            row: EXCEL_DATA_ROWS as u32 + 1,
+            column: "every column".into(),
+            what: format!(
+                "{all} rows in all; a sheet holds {EXCEL_DATA_ROWS}: the rest are in the lake's KPI outputs (govpack query)"
+            ),
+        });
+    }
     // Values are rates unless a unit column says otherwise (hours, counts).
     let unit_column = names.iter().position(|n| n == "unit");
     for (c, name) in names.iter().enumerate() {
@@ -553,6 +578,16 @@ fn cell_text(text: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_longer_than_a_sheet_is_cut_at_the_limit_and_says_how_long_it_was() {
+        let rows: Vec<Vec<Cell>> = (0..5).map(|i| vec![Cell::Int(i)]).collect();
+        let (kept, cut) = rows_that_fit(&rows, 3);
+        assert_eq!(kept.len(), 3);
+        assert_eq!(cut, Some(5));
+        let (kept, cut) = rows_that_fit(&rows, 5);
+        assert_eq!((kept.len(), cut), (5, None));
+    }
 
     #[test]
     fn a_text_longer_than_a_cell_is_cut_with_a_marker_and_a_text_that_fits_is_whole() {
