@@ -2806,7 +2806,18 @@ fn a_clients_missing_patches_sheet_lists_each_devices_missing_updates_with_cvss_
         !cvss.is_empty() && cvss.iter().all(|s| (0.0..=10.0).contains(s)),
         "{cvss:?}"
     );
-    assert!(rows.iter().all(|r| matches!(r[col("kev")], Data::Bool(_))));
+    // Known (true or false) exactly where the MSRC reference names the update's CVEs; unknown for
+    // an update it does not cover (the sample's Chrome update), never "no".
+    let referenced = strings("select distinct patch_id from lake.patch_cves");
+    for r in rows {
+        let known = matches!(r[col("kev")], Data::Bool(_));
+        let covered = referenced.binary_search(&r[col("patch_id")].to_string()).is_ok();
+        assert_eq!(known, covered, "{r:?}");
+    }
+    assert!(
+        rows.iter()
+            .any(|r| r[col("patch_id")].to_string().starts_with("chrome") && r[col("kev")] == Data::Empty)
+    );
     // Each device's overdue updates come first.
     for device in rows.chunk_by(|a, b| a[col("device_id")] == b[col("device_id")]) {
         let overdue: Vec<bool> = device

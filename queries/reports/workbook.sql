@@ -107,8 +107,8 @@ from overdue_patches where {p} and in_scope(tenant_id)
 order by age_days desc nulls first, client, tenant_id, hostname, device_id, patch_id;
 
 -- Every missing required update by device, as N-able and NinjaOne print it: the overdue first,
--- then the highest CVSS (unknown last), then by release. `kev` is empty when the lake has no KEV
--- catalog (not known), `cvss_base_score` when no MSRC data names the update. A managed device with
+-- then the highest CVSS (unknown last), then by release. `kev` and `cvss_base_score` are empty (not
+-- known) when the lake has no KEV catalog or no MSRC data names the update. A managed device with
 -- no per-patch export (its RMM reports a status only) has one row, state `not_measured`, so an
 -- empty list never reads "nothing missing" for it.
 -- name: Missing patches
