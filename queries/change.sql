@@ -1,4 +1,4 @@
--- Change (kpi-definitions.md: "Change (changes)").
+-- Change (docs/kpi-definitions.md: "Change").
 --
 -- Closed changes in P: outcome in (successful, successful_with_issues, failed, rolled_back) and
 -- actual_end_utc in P. A closed outcome with no actual_end_utc is a data-quality finding

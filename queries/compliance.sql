@@ -1,4 +1,4 @@
--- Patch compliance (kpi-definitions.md: "Device state at as_of", "Compliance").
+-- Patch compliance (docs/kpi-definitions.md: "Device state at as-of", "Compliance").
 --
 -- Device population: the devices in their tenant's current snapshot (latest devices.snapshot_date
 --   <= as_of). Devices absent from it are retired and not counted.

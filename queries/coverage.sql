@@ -1,5 +1,5 @@
 -- Coverage: which exports each client's figures rest on at as_of, and which KPIs were therefore
--- measured (kpi-definitions.md v3, "Measured or not": a KPI whose input table has no rows for a
+-- measured (docs/kpi-definitions.md, "Measured or not": a KPI whose input table has no rows for a
 -- scope at as_of is not_measured, value null, never a measured zero).
 --
 -- An input (a canonical table) is present for a client when the client has rows of it:

@@ -1,4 +1,4 @@
--- kpi_summary (kpi-definitions.md: "Output: kpi_summary"): one row per KPI and scope, long format.
+-- kpi_summary (docs/kpi-definitions.md: "Output: kpi_summary"): one row per KPI and scope, long format.
 --
 -- Columns, exact: kpi_id, period_start, period_end, as_of, tenant_id, policy_tier, device_class,
 -- age_bucket, numerator, denominator, value, unit.

@@ -1,4 +1,4 @@
--- Release safety (kpi-definitions.md: "Release safety (control test)").
+-- Release safety (docs/kpi-definitions.md: "Release safety").
 --
 -- pilot_soak_compliance_rate: over (tenant_id, patch_id) pairs whose first success on a device
 --   with ring regular or production (ring from the device's current snapshot) falls in P: those

@@ -1,4 +1,4 @@
--- Remediation (kpi-definitions.md: "Remediation (patch_attempts)").
+-- Remediation (docs/kpi-definitions.md: "Remediation").
 --
 -- A pair is (tenant_id, device_id, patch_id). A pair's attempts are ordered by attempt_utc; on
 -- equal timestamps a failure sorts before a success.

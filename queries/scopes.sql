@@ -1,10 +1,10 @@
--- Scopes: the tenants every tenant-scoped KPI reports on (kpi-definitions.md, "Which scope rows
+-- Scopes: the tenants every tenant-scoped KPI reports on (docs/kpi-definitions.md, "Which scope rows
 -- exist").
 --
 -- tenant_scopes = every tenant of the tenants table, with or without rows in the period, so that a
 --   client with an empty population shows its row (denominator 0, value null) in every family.
 --
--- canonical-model.md: "Every row's tenant exists": ingest quarantines a row whose tenant the
+-- docs/canonical-model.md: "Every row's tenant exists": ingest quarantines a row whose tenant the
 -- tenants table lacks (unknown_tenant). A lake assembled another way (Parquet copied in by hand)
 -- can still hold such rows; they would count in the portfolio and in no client's row, so the
 -- tenant rows would no longer add up to it. The run stops instead and names them: devices,
@@ -37,7 +37,7 @@ changes as not materialized (
 
 select
     error(
-        'the lake holds rows whose tenant the tenants table lacks (canonical-model.md: every row''s '
+        'the lake holds rows whose tenant the tenants table lacks (docs/canonical-model.md: every row''s '
         || 'tenant exists); ingest those tenants or remove the rows: '
         || string_agg(
             orphans.lake_table || ' has ' || orphans.row_count || ' rows of tenant '''

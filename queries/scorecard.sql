@@ -7,7 +7,7 @@
 --   the governance programme: patch compliance +10%, MTTR -20%, failed-patch recurrence -10%,
 --   change success +10%, emergency-change ratio -10%, rollback effectiveness +10%); ratio targets
 --   are capped to 0..1. No configured change: no target.
--- Measurement (kpi-definitions.md v3, "Measured or not"; coverage.sql), the first that applies:
+-- Measurement (docs/kpi-definitions.md, "Measured or not"; coverage.sql), the first that applies:
 --   not_measured   the scope lacks an export the KPI is computed from: value null, and the note
 --                  says which export is missing;
 --   stale          a client's figure from a devices snapshot more than stale_tenant_days before

@@ -1,4 +1,4 @@
--- Time to patch, release to install (kpi-definitions.md v2: "Time to patch").
+-- Time to patch, release to install (docs/kpi-definitions.md: "Time to patch").
 --
 -- Installed instance in P: a patch_status row of a non-excluded device (device state at as_of:
 --   compliance.sql's population) with state = installed, installed_utc in P, release_date not

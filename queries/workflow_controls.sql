@@ -1,5 +1,5 @@
--- Workflow controls from the operating model (kpi-definitions.md v2: "Workflow controls from the
--- operating model"). Each table holds a control test's population, one row per item tested, with
+-- Workflow controls from the operating model, C8-C13 (docs/kpi-definitions.md: "Control tests").
+-- Each table holds a control test's population, one row per item tested, with
 -- `exception` true for the items that fail it; the control register, the proof brief and the
 -- evidence bundle's controls/ read them (src/reports/controls.rs).
 --

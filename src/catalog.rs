@@ -1,16 +1,13 @@
-//! What govpack knows about each KPI of kpi-definitions.md, in one place: its id, family, unit,
-//! which way is better, and the rows that explain it (its drill-down); its name and definition
-//! for people come from `report_templates/kpis.toml`. And the calendar the KPIs are computed
-//! over: periods, and Microsoft's Patch Tuesday. Everything that needs a KPI's facts reads them
-//! here; this module reads nothing of govpack's but the shipped templates.
+//! What govpack knows about each KPI of docs/kpi-definitions.md, in one place: its id, family,
+//! unit, which way is better, the rows that explain it (its drill-down), the exports it is
+//! computed from and its default target; its name and definition for people come from
+//! `report_templates/kpis.toml`. Everything that needs a KPI's facts reads them here; this module
+//! reads nothing of govpack's but the shipped templates.
 
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use serde::Deserialize;
-
-use crate::error::UsageError;
 
 /// Which way a KPI should move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +19,7 @@ pub enum Better {
     Neither,
 }
 
-/// The KPI families of kpi-definitions.md, one query file each.
+/// The KPI families of docs/kpi-definitions.md, one query file each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
     Compliance,
@@ -72,7 +69,7 @@ const fn rows(output: &'static str) -> DrillDown {
 }
 
 /// A canonical table a KPI is computed from: without its rows for a client at as_of, the KPI is
-/// not measured for that client (kpi-definitions.md v3, "Measured or not"; queries/coverage.sql
+/// not measured for that client (docs/kpi-definitions.md, "Measured or not"; queries/coverage.sql
 /// says when a table's rows count as there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input {
@@ -105,7 +102,7 @@ impl Input {
 /// What a KPI needs, as groups that must all be there, each met by any one of its tables.
 pub type Needs = &'static [&'static [Input]];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Kpi {
     pub id: &'static str,
     pub family: Family,
@@ -113,6 +110,9 @@ pub struct Kpi {
     pub better: Better,
     pub drill_down: DrillDown,
     pub needs: Needs,
+    /// The default target: a relative change from the KPI's baseline (`[kpi.targets]` replaces
+    /// these), `-0.2` a 20% reduction. None: the KPI is judged against its baseline only.
+    pub target: Option<f64>,
 }
 
 const fn kpi(
@@ -122,6 +122,7 @@ const fn kpi(
     better: Better,
     drill_down: DrillDown,
     needs: Needs,
+    target: Option<f64>,
 ) -> Kpi {
     Kpi {
         id,
@@ -130,6 +131,7 @@ const fn kpi(
         better,
         drill_down,
         needs,
+        target,
     }
 }
 
@@ -165,42 +167,42 @@ const PAST_KEV_DEADLINE: DrillDown = DrillDown {
     filter: " and days_past_deadline is not null",
 };
 
-/// Every KPI of kpi-definitions.md.
+/// Every KPI of docs/kpi-definitions.md, with the governance programme's default targets.
 #[rustfmt::skip]
 pub const KPIS: [Kpi; 29] = {
     use Better::{Higher, Lower, Neither};
     use Family::*;
     use Unit::*;
     [
-        kpi("patch_compliance_rate",              Compliance,    Ratio, Higher,  NOT_COMPLIANT, PATCH_STATE),
-        kpi("patch_instance_compliance_rate",     Compliance,    Ratio, Higher,  rows("overdue_patches"), PATCHES),
-        kpi("excluded_devices",                   Compliance,    Count, Neither, NOT_COMPLIANT, DEVICES),
-        kpi("stale_devices",                      Compliance,    Count, Lower,   NOT_COMPLIANT, DEVICES),
-        kpi("chronic_noncompliant_devices",       Compliance,    Count, Lower,   rows("chronic_devices"), PATCH_STATE),
-        kpi("failed_patch_recurrence_rate",       Remediation,   Ratio, Lower,   rows("failure_episodes"), ATTEMPTS),
-        kpi("mttr_hours_mean",                    Remediation,   Hours, Lower,   rows("failure_episodes"), ATTEMPTS),
-        kpi("mttr_hours_median",                  Remediation,   Hours, Lower,   rows("failure_episodes"), ATTEMPTS),
-        kpi("mttr_hours_p90",                     Remediation,   Hours, Lower,   rows("failure_episodes"), ATTEMPTS),
-        kpi("open_failure_episodes",              Remediation,   Count, Lower,   rows("failure_episodes"), ATTEMPTS_ON_DEVICES),
-        kpi("open_episode_age_hours_mean",        Remediation,   Hours, Lower,   rows("failure_episodes"), ATTEMPTS_ON_DEVICES),
-        kpi("first_pass_success_rate",            Remediation,   Ratio, Higher,  FIGURE, ATTEMPTS),
-        kpi("remediation_ticket_mttr_hours_mean", Remediation,   Hours, Lower,   FIGURE, TICKETS),
-        kpi("remediation_sla_breach_rate",        Remediation,   Ratio, Lower,   FIGURE, TICKETS),
-        kpi("change_success_rate",                Change,        Ratio, Higher,  rows("change_controls"), CHANGES),
-        kpi("emergency_change_ratio",             Change,        Ratio, Lower,   rows("change_controls"), CHANGES),
-        kpi("rollback_effectiveness_rate",        Change,        Ratio, Higher,  rows("change_controls"), CHANGES),
-        kpi("cab_compliance_rate",                Change,        Ratio, Higher,  rows("change_controls"), CHANGES),
-        kpi("change_intake_completeness_rate",    Change,        Ratio, Higher,  rows("change_controls"), CHANGES),
-        kpi("change_window_compliance_rate",      Change,        Ratio, Higher,  rows("change_controls"), CHANGES),
-        kpi("post_change_verification_rate",      Change,        Ratio, Higher,  rows("change_controls"), CHANGES),
-        kpi("pilot_soak_compliance_rate",         ReleaseSafety, Ratio, Higher,  rows("pilot_soak"), ATTEMPTS_ON_DEVICES),
-        kpi("kev_exposed_devices",                Vulnerability, Count, Lower,   rows("kev_exposure"), KEV),
-        kpi("kev_overdue_devices",                Vulnerability, Count, Lower,   PAST_KEV_DEADLINE, KEV),
-        kpi("exploited_exposed_devices",          Vulnerability, Count, Lower,   FIGURE, EXPLOITED),
-        kpi("kev_open_instances",                 Vulnerability, Count, Lower,   rows("kev_exposure"), KEV),
-        kpi("patch_latency_days_median",          TimeToPatch,   Days,  Lower,   FIGURE, PATCHES),
-        kpi("patch_latency_days_p90",             TimeToPatch,   Days,  Lower,   FIGURE, PATCHES),
-        kpi("installed_within_grace_rate",        TimeToPatch,   Ratio, Higher,  FIGURE, PATCHES),
+        kpi("patch_compliance_rate",              Compliance,    Ratio, Higher,  NOT_COMPLIANT,            PATCH_STATE,         Some(0.10)),
+        kpi("patch_instance_compliance_rate",     Compliance,    Ratio, Higher,  rows("overdue_patches"),  PATCHES,             None),
+        kpi("excluded_devices",                   Compliance,    Count, Neither, NOT_COMPLIANT,            DEVICES,             None),
+        kpi("stale_devices",                      Compliance,    Count, Lower,   NOT_COMPLIANT,            DEVICES,             None),
+        kpi("chronic_noncompliant_devices",       Compliance,    Count, Lower,   rows("chronic_devices"),  PATCH_STATE,         None),
+        kpi("failed_patch_recurrence_rate",       Remediation,   Ratio, Lower,   rows("failure_episodes"), ATTEMPTS,            Some(-0.10)),
+        kpi("mttr_hours_mean",                    Remediation,   Hours, Lower,   rows("failure_episodes"), ATTEMPTS,            Some(-0.20)),
+        kpi("mttr_hours_median",                  Remediation,   Hours, Lower,   rows("failure_episodes"), ATTEMPTS,            None),
+        kpi("mttr_hours_p90",                     Remediation,   Hours, Lower,   rows("failure_episodes"), ATTEMPTS,            None),
+        kpi("open_failure_episodes",              Remediation,   Count, Lower,   rows("failure_episodes"), ATTEMPTS_ON_DEVICES, None),
+        kpi("open_episode_age_hours_mean",        Remediation,   Hours, Lower,   rows("failure_episodes"), ATTEMPTS_ON_DEVICES, None),
+        kpi("first_pass_success_rate",            Remediation,   Ratio, Higher,  FIGURE,                   ATTEMPTS,            None),
+        kpi("remediation_ticket_mttr_hours_mean", Remediation,   Hours, Lower,   FIGURE,                   TICKETS,             None),
+        kpi("remediation_sla_breach_rate",        Remediation,   Ratio, Lower,   FIGURE,                   TICKETS,             None),
+        kpi("change_success_rate",                Change,        Ratio, Higher,  rows("change_controls"),  CHANGES,             Some(0.10)),
+        kpi("emergency_change_ratio",             Change,        Ratio, Lower,   rows("change_controls"),  CHANGES,             Some(-0.10)),
+        kpi("rollback_effectiveness_rate",        Change,        Ratio, Higher,  rows("change_controls"),  CHANGES,             Some(0.10)),
+        kpi("cab_compliance_rate",                Change,        Ratio, Higher,  rows("change_controls"),  CHANGES,             None),
+        kpi("change_intake_completeness_rate",    Change,        Ratio, Higher,  rows("change_controls"),  CHANGES,             None),
+        kpi("change_window_compliance_rate",      Change,        Ratio, Higher,  rows("change_controls"),  CHANGES,             None),
+        kpi("post_change_verification_rate",      Change,        Ratio, Higher,  rows("change_controls"),  CHANGES,             None),
+        kpi("pilot_soak_compliance_rate",         ReleaseSafety, Ratio, Higher,  rows("pilot_soak"),       ATTEMPTS_ON_DEVICES, None),
+        kpi("kev_exposed_devices",                Vulnerability, Count, Lower,   rows("kev_exposure"),     KEV,                 None),
+        kpi("kev_overdue_devices",                Vulnerability, Count, Lower,   PAST_KEV_DEADLINE,        KEV,                 None),
+        kpi("exploited_exposed_devices",          Vulnerability, Count, Lower,   FIGURE,                   EXPLOITED,           None),
+        kpi("kev_open_instances",                 Vulnerability, Count, Lower,   rows("kev_exposure"),     KEV,                 None),
+        kpi("patch_latency_days_median",          TimeToPatch,   Days,  Lower,   FIGURE,                   PATCHES,             None),
+        kpi("patch_latency_days_p90",             TimeToPatch,   Days,  Lower,   FIGURE,                   PATCHES,             None),
+        kpi("installed_within_grace_rate",        TimeToPatch,   Ratio, Higher,  FIGURE,                   PATCHES,             None),
     ]
 };
 
@@ -263,129 +265,9 @@ pub fn words() -> Result<Words> {
     toml::from_str(file.text()?).map_err(|e| anyhow::anyhow!("{}: {}", file.origin, e.to_string().trim_end()))
 }
 
-/// Whole UTC days, both ends included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Period {
-    pub start: NaiveDate,
-    pub end: NaiveDate,
-}
-
-impl Period {
-    pub fn month(year: i32, month: u32) -> Option<Period> {
-        let start = NaiveDate::from_ymd_opt(year, month, 1)?;
-        let next = if month == 12 {
-            NaiveDate::from_ymd_opt(year + 1, 1, 1)?
-        } else {
-            NaiveDate::from_ymd_opt(year, month + 1, 1)?
-        };
-        Some(Period {
-            start,
-            end: next - Duration::days(1),
-        })
-    }
-
-    /// `YYYY-MM`.
-    pub fn parse_month(text: &str) -> Result<Period, UsageError> {
-        let bad = || UsageError(format!("--period: `{text}` is not a month (expected YYYY-MM)"));
-        let (y, m) = text.split_once('-').ok_or_else(bad)?;
-        let digits = |t: &str, n: usize| t.len() == n && t.bytes().all(|b| b.is_ascii_digit());
-        if !digits(y, 4) || !digits(m, 2) {
-            return Err(bad());
-        }
-        let (y, m) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-        Period::month(y, m).ok_or_else(bad)
-    }
-
-    /// The calendar month before the month of `day` (the month the monthly job closes).
-    pub fn previous_month(day: NaiveDate) -> Period {
-        let last_day = day.with_day(1).expect("day 1 exists") - Duration::days(1);
-        Period::month(last_day.year(), last_day.month()).expect("a valid month")
-    }
-
-    /// The month from its first day to `day` (the daily job's month to date).
-    pub fn month_to_date(day: NaiveDate) -> Period {
-        Period {
-            start: day.with_day(1).expect("day 1 exists"),
-            end: day,
-        }
-    }
-
-    /// The folder label: `YYYY-MM` for a calendar month or a month to date (which the month's
-    /// close replaces: every report keys a period by its first day, so a month has one slot),
-    /// else `YYYY-MM-DD_YYYY-MM-DD`.
-    pub fn label(&self) -> String {
-        let month = Period::month(self.start.year(), self.start.month());
-        if month.is_some_and(|m| m.start == self.start && self.end <= m.end) {
-            self.start.format("%Y-%m").to_string()
-        } else {
-            format!(
-                "{}_{}",
-                self.start.format("%Y-%m-%d"),
-                self.end.format("%Y-%m-%d")
-            )
-        }
-    }
-}
-
-/// The second Tuesday of a month: Microsoft's Patch Tuesday.
-pub fn patch_tuesday(year: i32, month: u32) -> NaiveDate {
-    NaiveDate::from_weekday_of_month_opt(year, month, Weekday::Tue, 2).expect("every month has two Tuesdays")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn day(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
-
-    #[test]
-    fn a_month_to_date_shares_its_months_slot_and_other_custom_periods_do_not() {
-        let mtd = Period::month_to_date(day("2026-11-21"));
-        assert_eq!((mtd.start, mtd.end), (day("2026-11-01"), day("2026-11-21")));
-        assert_eq!(mtd.label(), "2026-11");
-        assert_eq!(Period::parse_month("2026-11").unwrap().label(), "2026-11");
-        let mid = Period {
-            start: day("2026-11-05"),
-            end: day("2026-11-21"),
-        };
-        assert_eq!(mid.label(), "2026-11-05_2026-11-21");
-        let across = Period {
-            start: day("2026-10-01"),
-            end: day("2026-11-15"),
-        };
-        assert_eq!(across.label(), "2026-10-01_2026-11-15");
-    }
-
-    #[test]
-    fn the_monthly_close_takes_the_month_before_the_run_day() {
-        assert_eq!(
-            Period::previous_month(day("2026-11-01")),
-            Period::parse_month("2026-10").unwrap()
-        );
-        assert_eq!(
-            Period::previous_month(day("2026-11-30")),
-            Period::parse_month("2026-10").unwrap()
-        );
-        assert_eq!(
-            Period::previous_month(day("2027-01-01")),
-            Period::parse_month("2026-12").unwrap()
-        );
-        assert_eq!(Period::previous_month(day("2028-03-01")).end, day("2028-02-29"));
-    }
-
-    #[test]
-    fn patch_tuesday_is_the_second_tuesday() {
-        assert_eq!(
-            patch_tuesday(2026, 10),
-            NaiveDate::from_ymd_opt(2026, 10, 13).unwrap()
-        );
-        assert_eq!(
-            patch_tuesday(2026, 9),
-            NaiveDate::from_ymd_opt(2026, 9, 8).unwrap()
-        );
-    }
 
     #[test]
     fn every_kpi_says_what_it_is_computed_from() {

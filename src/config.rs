@@ -1,5 +1,5 @@
-//! `govpack.toml`: where the lake is, the KPI settings of kpi-definitions.md, the policy-tier
-//! rules, and per-source settings. Every key is optional; `DEFAULT_CONFIG` (what `govpack init`
+//! `govpack.toml`: where the lake is, the KPI settings of docs/kpi-definitions.md, the policy-tier
+//! rules, and per-source settings. Every key is optional; `default_config_text()` (what `govpack init`
 //! writes) documents each one with its default, and a test keeps the two in step. A misspelt key
 //! or a wrong value is an error that names it.
 
@@ -9,10 +9,24 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::canonical::{CLASSIFICATION, CRITICALITY, DEVICE_CLASS};
+use crate::collect::settings::{COLLECTORS, CollectSettings};
 use crate::error::UsageError;
+use crate::sources::settings::{MappingSettings, SourceSettings};
 
-/// The file `govpack init` writes: every key with its default and what it means.
-pub const DEFAULT_CONFIG: &str = include_str!("default_config.toml");
+/// The file `govpack init` writes, but for the default targets: every key with its default and
+/// what it means.
+const DEFAULT_CONFIG_TEMPLATE: &str = include_str!("default_config.toml");
+const TARGETS_MARKER: &str = "# @default targets, from src/catalog.rs@\n";
+
+/// The file `govpack init` writes: every key with its default and what it means. The default
+/// targets are written from the KPI catalogue, the one place they are stated.
+pub fn default_config_text() -> String {
+    let targets: String = crate::catalog::KPIS
+        .iter()
+        .filter_map(|k| Some(format!("{} = {:.2}\n", k.id, k.target?)))
+        .collect();
+    DEFAULT_CONFIG_TEMPLATE.replace(TARGETS_MARKER, &targets)
+}
 
 /// The config file read when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "govpack.toml";
@@ -35,173 +49,6 @@ pub struct Config {
     /// The folder relative paths in this file are resolved against (the file's own folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
-}
-
-/// How the MSP set up its PSA: which tickets are remediation, what priority labels mean, where
-/// change details live.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct MappingSettings {
-    pub autotask: AutotaskMapping,
-    pub connectwise_manage: ManageMapping,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ManageMapping {
-    /// Company types whose companies are clients (tenants); empty: every company.
-    pub client_types: Vec<String>,
-    /// Boards whose tickets are change requests.
-    pub change_boards: Vec<String>,
-    /// A ticket is a remediation ticket when its board, type or sub-type is listed, or its
-    /// summary contains one of the phrases (case-insensitive).
-    pub remediation_boards: Vec<String>,
-    pub remediation_types: Vec<String>,
-    pub remediation_title_contains: Vec<String>,
-    /// Canonical changes column -> ticket field: `custom:<caption>`, or a field such as
-    /// `impact`, `severity`, `type`, `subType`. Merged key by key over the defaults.
-    #[serde(deserialize_with = "manage_change_fields")]
-    pub change_fields: BTreeMap<String, String>,
-}
-
-impl Default for ManageMapping {
-    fn default() -> Self {
-        ManageMapping {
-            client_types: vec!["Client".into()],
-            change_boards: vec!["Change Management".into()],
-            remediation_boards: Vec::new(),
-            remediation_types: vec!["Patch Management".into()],
-            remediation_title_contains: Vec::new(),
-            change_fields: [
-                ("change_type", "custom:Change Type"),
-                ("risk", "impact"),
-                ("outcome", "custom:Change Outcome"),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AutotaskMapping {
-    /// A ticket is a remediation ticket when its queue, issue type or sub-issue type (label or
-    /// id) is listed, or its title contains one of the phrases (case-insensitive).
-    pub remediation_queues: Vec<String>,
-    pub remediation_issue_types: Vec<String>,
-    pub remediation_sub_issue_types: Vec<String>,
-    pub remediation_title_contains: Vec<String>,
-    /// Priority label (case-insensitive) -> 1..4, 1 the most urgent. Labels like `P2 ...` need
-    /// no entry. Merged key by key over the defaults.
-    #[serde(deserialize_with = "autotask_priorities")]
-    pub priorities: BTreeMap<String, i64>,
-    /// Canonical changes column -> the ticket field holding it: `changeInfoField1..5`, a ticket
-    /// field (`completedDate`), or a user-defined field as `udf:<name>`. Merged key by key over
-    /// the defaults; a column set to `""` is unmapped.
-    #[serde(deserialize_with = "autotask_change_fields")]
-    pub change_fields: BTreeMap<String, String>,
-}
-
-/// A mapping table of the config file over its defaults, key by key: setting one column's field
-/// keeps every other default (a file that set only `outcome` once unmapped `actual_end_utc`, and
-/// completed changes never closed). A key set to an empty value is removed.
-fn over_defaults<'de, D, V>(
-    deserializer: D,
-    defaults: BTreeMap<String, V>,
-) -> Result<BTreeMap<String, V>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    V: Deserialize<'de> + IsUnset,
-{
-    let given = BTreeMap::<String, V>::deserialize(deserializer)?;
-    let mut merged = defaults;
-    for (key, value) in given {
-        if value.is_unset() {
-            merged.remove(&key);
-        } else {
-            merged.insert(key, value);
-        }
-    }
-    Ok(merged)
-}
-
-/// A mapping value that means "no mapping".
-trait IsUnset {
-    fn is_unset(&self) -> bool;
-}
-
-impl IsUnset for String {
-    fn is_unset(&self) -> bool {
-        self.trim().is_empty()
-    }
-}
-
-impl IsUnset for i64 {
-    fn is_unset(&self) -> bool {
-        false
-    }
-}
-
-fn autotask_priorities<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, i64>, D::Error> {
-    over_defaults(d, AutotaskMapping::default().priorities)
-}
-
-fn autotask_change_fields<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<BTreeMap<String, String>, D::Error> {
-    over_defaults(d, AutotaskMapping::default().change_fields)
-}
-
-fn manage_change_fields<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<BTreeMap<String, String>, D::Error> {
-    over_defaults(d, ManageMapping::default().change_fields)
-}
-
-impl Default for AutotaskMapping {
-    fn default() -> Self {
-        let map = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        AutotaskMapping {
-            remediation_queues: Vec::new(),
-            remediation_issue_types: Vec::new(),
-            remediation_sub_issue_types: vec!["Patch Management".into()],
-            remediation_title_contains: Vec::new(),
-            priorities: [
-                ("critical", 1),
-                ("high", 2),
-                ("medium", 3),
-                ("normal", 3),
-                ("low", 4),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-            change_fields: map(&[
-                ("change_type", "udf:Change Type"),
-                ("risk", "changeInfoField2"),
-                ("outcome", "udf:Change Outcome"),
-                ("has_comm_plan", "changeInfoField1"),
-                ("has_rollback_plan", "changeInfoField4"),
-                ("has_test_evidence", "changeInfoField5"),
-                ("planned_start_utc", "udf:Maintenance Window"),
-                ("planned_end_utc", "udf:Planned End"),
-                ("actual_start_utc", "udf:Actual Start"),
-                ("actual_end_utc", "completedDate"),
-                ("has_validation_checklist", "udf:Validation Checklist"),
-                ("rollback_attempted", "udf:Rollback Attempted"),
-                ("rollback_succeeded", "udf:Rollback Succeeded"),
-                ("post_change_verified", "udf:Post-Change Verified"),
-                ("customer_impact_declared", "udf:Customer Impact Declared"),
-            ]),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -276,24 +123,6 @@ pub struct PolicyTierRule {
     pub role: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SourceSettings {
-    /// IANA zone of timestamps the export writes without a zone.
-    pub time_zone: String,
-    pub date_culture: DateCulture,
-}
-
-/// How an export writes dates whose order is ambiguous (`03/04/2026`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum DateCulture {
-    #[default]
-    Iso,
-    Us,
-    DayFirst,
-}
-
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -310,167 +139,6 @@ impl Default for Config {
             owners: OwnerSettings::default(),
             collect: CollectSettings::default(),
             base_dir: PathBuf::from("."),
-        }
-    }
-}
-
-/// The sources `govpack collect` (and every run, first) pulls from the vendors' APIs into the
-/// inbox. Credentials come from the environment only (see `collect`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CollectSettings {
-    /// The sources a run collects (`COLLECTORS`); none by default.
-    pub sources: Vec<String>,
-    /// Incremental sources re-read this many days before their watermark.
-    pub overlap_days: u32,
-    /// An answer larger than this is refused, not read.
-    pub max_response_mb: u64,
-    /// The most pages one dataset may take: a server that pages forever is stopped.
-    pub max_pages: u32,
-    pub timeout_seconds: u64,
-    /// A request that fails in a way that may pass (timeout, 429, 5xx) is retried this many times,
-    /// waiting retry_backoff_ms, then twice that, and so on (or what a 429 asks, if longer).
-    pub retries: u32,
-    pub retry_backoff_ms: u64,
-    pub cisa_kev: CisaKevCollect,
-    pub msrc_cvrf: MsrcCvrfCollect,
-    pub datto_rmm: DattoRmmCollect,
-    pub ninjaone: NinjaOneCollect,
-    pub autotask: AutotaskCollect,
-    pub connectwise_manage: ManageCollect,
-    pub wufb: WufbCollect,
-}
-
-impl Default for CollectSettings {
-    fn default() -> Self {
-        CollectSettings {
-            sources: Vec::new(),
-            overlap_days: 2,
-            max_response_mb: 256,
-            max_pages: 10_000,
-            timeout_seconds: 60,
-            retries: 4,
-            retry_backoff_ms: 2000,
-            cisa_kev: CisaKevCollect::default(),
-            msrc_cvrf: MsrcCvrfCollect::default(),
-            datto_rmm: DattoRmmCollect::default(),
-            ninjaone: NinjaOneCollect::default(),
-            autotask: AutotaskCollect::default(),
-            connectwise_manage: ManageCollect::default(),
-            wufb: WufbCollect::default(),
-        }
-    }
-}
-
-/// The collectors this govpack has, by the name `collect.sources` and `govpack collect` use.
-pub const COLLECTORS: [&str; 7] = [
-    "cisa-kev",
-    "msrc-cvrf",
-    "datto-rmm",
-    "ninjaone",
-    "autotask",
-    "connectwise-manage",
-    "wufb",
-];
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CisaKevCollect {
-    pub url: String,
-}
-
-impl Default for CisaKevCollect {
-    fn default() -> Self {
-        CisaKevCollect {
-            url: "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json".into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MsrcCvrfCollect {
-    pub api_url: String,
-    /// The snapshot's month and the months before it.
-    pub months: u32,
-}
-
-impl Default for MsrcCvrfCollect {
-    fn default() -> Self {
-        MsrcCvrfCollect {
-            api_url: "https://api.msrc.microsoft.com/cvrf/v3.0".into(),
-            months: 3,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct DattoRmmCollect {
-    /// The account's platform API URL, e.g. https://merlot-api.centrastage.net.
-    pub api_url: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct NinjaOneCollect {
-    /// The instance: app, eu, oc, ca or us2 .ninjarmm.com.
-    pub instance_url: String,
-}
-
-impl Default for NinjaOneCollect {
-    fn default() -> Self {
-        NinjaOneCollect {
-            instance_url: "https://app.ninjarmm.com".into(),
-        }
-    }
-}
-
-/// The Autotask collector; its zone comes from `tickets.zone_lookup_url`, as for tickets.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AutotaskCollect {
-    /// Requests govpack may send in any hour: Autotask allows 10,000 an hour per database, shared
-    /// by every integration of that database (the RMM's sync, quoting and documentation tools).
-    pub hourly_budget: u32,
-}
-
-impl Default for AutotaskCollect {
-    fn default() -> Self {
-        AutotaskCollect { hourly_budget: 5000 }
-    }
-}
-
-/// The ConnectWise Manage collector.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct ManageCollect {
-    /// The Manage site, e.g. `https://na.myconnectwise.net` (the API is under
-    /// `/v4_6_release/apis/3.0/`).
-    pub site_url: String,
-    /// The company id used at login, first part of the API member's Basic credentials.
-    pub company: String,
-}
-
-/// The Windows Update for Business reports collector (the Log Analytics query API).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WufbCollect {
-    /// The Log Analytics workspace the WUfB reports write to.
-    pub workspace_id: String,
-    /// The Entra ID tenant of the app registration that may read it.
-    pub entra_tenant_id: String,
-    pub token_url: String,
-    pub api_url: String,
-}
-
-impl Default for WufbCollect {
-    fn default() -> Self {
-        WufbCollect {
-            workspace_id: String::new(),
-            entra_tenant_id: String::new(),
-            token_url: "https://login.microsoftonline.com".into(),
-            api_url: "https://api.loganalytics.io".into(),
         }
     }
 }
@@ -668,7 +336,7 @@ impl Default for AlertSettings {
                     Some(0.15),
                 ),
                 special("stale_tenant_data", "stale_data"),
-                // Any device of a client past a KEV deadline (kpi-definitions.md v2): the flaws an
+                // Any device of a client past a KEV deadline (docs/kpi-definitions.md): the flaws an
                 // attacker is known to use, past the date by which CISA says they must be fixed.
                 kpi(
                     "tenant_kev_overdue",
@@ -744,18 +412,10 @@ impl Default for KpiSettings {
             ticket_within_hours: 24,
             review_days: 7,
             daytime_reboot_days: 3,
-            // The governance programme's targets.
-            targets: [
-                ("patch_compliance_rate", 0.10),
-                ("mttr_hours_mean", -0.20),
-                ("failed_patch_recurrence_rate", -0.10),
-                ("change_success_rate", 0.10),
-                ("emergency_change_ratio", -0.10),
-                ("rollback_effectiveness_rate", 0.10),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
+            targets: crate::catalog::KPIS
+                .iter()
+                .filter_map(|k| Some((k.id.to_string(), k.target?)))
+                .collect(),
         }
     }
 }
@@ -793,15 +453,6 @@ impl Default for PolicyTierSettings {
                 rule("servers", &[], &["server"], &[]),
                 rule("workstations", &[], &["workstation"], &[]),
             ],
-        }
-    }
-}
-
-impl Default for SourceSettings {
-    fn default() -> Self {
-        SourceSettings {
-            time_zone: "UTC".into(),
-            date_culture: DateCulture::Iso,
         }
     }
 }
@@ -1014,7 +665,7 @@ impl Config {
             one_of(format!("kpi.required_classifications[{i}]"), c, CLASSIFICATION)?;
         }
         if let Some(p) = &self.kpi.baseline_period {
-            crate::catalog::Period::parse_month(p)
+            crate::calendar::Period::parse_month(p)
                 .map_err(|_| format!("kpi.baseline_period: `{p}` is not a month (expected YYYY-MM)"))?;
         }
         for (id, change) in &self.kpi.targets {
@@ -1056,35 +707,7 @@ impl Config {
                 one_of(format!("{key}.device_class"), c, DEVICE_CLASS)?;
             }
         }
-        for (column, field) in &self.mapping.autotask.change_fields {
-            if crate::canonical::CHANGES.column(column).is_none() {
-                return Err(format!(
-                    "mapping.autotask.change_fields.{column}: not a column of the changes table"
-                ));
-            }
-            if field.trim().is_empty() {
-                return Err(format!("mapping.autotask.change_fields.{column}: names no field"));
-            }
-        }
-        for (column, field) in &self.mapping.connectwise_manage.change_fields {
-            if crate::canonical::CHANGES.column(column).is_none() {
-                return Err(format!(
-                    "mapping.connectwise_manage.change_fields.{column}: not a column of the changes table"
-                ));
-            }
-            if field.trim().is_empty() {
-                return Err(format!(
-                    "mapping.connectwise_manage.change_fields.{column}: names no field"
-                ));
-            }
-        }
-        for (label, p) in &self.mapping.autotask.priorities {
-            if !(1..=4).contains(p) {
-                return Err(format!(
-                    "mapping.autotask.priorities.{label}: {p} is not from 1 to 4"
-                ));
-            }
-        }
+        self.mapping.check()?;
         for (i, rule) in self.alerts.rules.iter().enumerate() {
             let key = format!("alerts.rules[{i}] ({})", rule.name);
             one_of(
@@ -1281,7 +904,12 @@ mod tests {
 
     #[test]
     fn the_file_init_writes_holds_exactly_the_built_in_defaults() {
-        assert_eq!(Config::parse(DEFAULT_CONFIG).unwrap(), Config::default());
+        let text = default_config_text();
+        assert!(
+            !text.contains("@default targets"),
+            "the targets marker was not replaced"
+        );
+        assert_eq!(Config::parse(&text).unwrap(), Config::default());
     }
 
     #[test]

@@ -14,7 +14,8 @@ use chrono::{Datelike, Duration, NaiveDate};
 use duckdb::{Connection, params};
 use serde::Deserialize;
 
-use crate::catalog::{Better, CONTROL_TESTS, KPIS, Period};
+use crate::calendar::Period;
+use crate::catalog::{Better, CONTROL_TESTS, KPIS};
 use crate::config::{Config, GraceDays};
 use crate::error::UsageError;
 use crate::lake::Lake;

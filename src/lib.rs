@@ -9,12 +9,15 @@
 mod output_macros;
 
 pub mod bench;
+pub mod calendar;
 pub mod canonical;
 pub mod catalog;
 pub mod cli;
 pub mod cmd;
 pub mod collect;
 pub mod config;
+#[cfg(test)]
+mod docs_tests;
 pub mod error;
 pub mod files;
 pub mod ingest;

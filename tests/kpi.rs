@@ -1,10 +1,10 @@
-//! Every KPI of kpi-definitions.md on hand-built canonical rows, each answer computed by hand in
+//! Every KPI of docs/kpi-definitions.md on hand-built canonical rows, each answer computed by hand in
 //! the comments, plus invariants over the sample MSP.
 
 use std::fs;
 use std::path::Path;
 
-use govpack::catalog::Period;
+use govpack::calendar::Period;
 use govpack::config::Config;
 use govpack::ingest;
 use govpack::kpi;
@@ -1245,7 +1245,7 @@ fn the_sql_agrees_with_an_independent_recomputation_from_the_sample_csvs() {
     );
 }
 
-// --- vulnerability exposure (kpi-definitions.md v2) -------------------------------------------
+// --- vulnerability exposure (docs/kpi-definitions.md) -------------------------------------------
 
 const KEV_HEADER: &str = "cve_id,vendor_project,date_added,due_date,known_ransomware_use";
 const PATCH_CVES_HEADER: &str = "patch_id,cve_id,severity,exploited,source_document";
@@ -1470,7 +1470,7 @@ fn reference_data_that_lags_the_patches_gives_a_lower_bound_not_a_blank() {
     );
 }
 
-// --- time to patch (kpi-definitions.md v2) ----------------------------------------------------
+// --- time to patch (docs/kpi-definitions.md) ----------------------------------------------------
 
 #[test]
 fn time_to_patch_counts_each_required_install_of_the_period_once_from_its_release() {
@@ -1592,7 +1592,7 @@ fn a_client_with_a_device_past_a_kev_deadline_breaches_the_default_teams_rule() 
     );
 }
 
-// --- measured or not, stale clients, periods that need data (kpi-definitions.md v3) ----------
+// --- measured or not, stale clients, periods that need data (docs/kpi-definitions.md) ----------
 
 /// Tenant `a` sends every export; `s` only per-device summaries and nothing from a PSA (the
 /// sample's Cedar Valley); `z`'s RMM exports stopped on 12 October, its PSA still sends tickets.

@@ -1298,7 +1298,7 @@ fn the_generated_msp_is_valid_canonical_data_with_every_feature_the_kpis_need() 
     govpack::kpi::compute(
         &Config::default(),
         &lake,
-        govpack::catalog::Period::month(2026, 10).unwrap(),
+        govpack::calendar::Period::month(2026, 10).unwrap(),
     )
     .unwrap();
     let october = |kpi: &str| {

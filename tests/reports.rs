@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use calamine::{Data, DataType, Reader, Xlsx, open_workbook};
-use govpack::catalog::Period;
+use govpack::calendar::Period;
 use govpack::config::Config;
 use govpack::ingest;
 use govpack::kpi;
@@ -2715,7 +2715,7 @@ fn the_scorecard_slides_notes_name_every_stale_client_and_every_figure_not_measu
             "{client}: {notes}"
         );
     }
-    let names = reports::proof_brief::template().unwrap();
+    let names = reports::template::template().unwrap();
     for gap in &summary.not_measured {
         let line = format!("Not measured (no {})", gap.missing);
         assert!(notes.contains(&line), "{line} in the notes: {notes}");

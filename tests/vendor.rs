@@ -1,5 +1,5 @@
-//! Each vendor adapter on the sample exports of ../shared/samples/vendor (copied to
-//! tests/fixtures/vendor), asserting the canonical rows field by field.
+//! Each vendor adapter on sample exports in each vendor's own shape (tests/fixtures/vendor),
+//! asserting the canonical rows field by field.
 
 use std::path::{Path, PathBuf};
 
@@ -702,7 +702,7 @@ fn the_generated_msp_in_vendor_shapes_gives_the_same_kpis_as_its_canonical_form(
             let report = ingest::ingest(&Config::default(), &lake, &[data]).unwrap();
             assert_eq!((report.failed(), report.total(|l| l.rows_quarantined)), (0, 0), "{report:#?}");
             for month in [8, 9, 10] {
-                govpack::kpi::compute(&Config::default(), &lake, govpack::catalog::Period::month(2026, month).unwrap()).unwrap();
+                govpack::kpi::compute(&Config::default(), &lake, govpack::calendar::Period::month(2026, month).unwrap()).unwrap();
             }
             rows(
                 &lake,
@@ -1263,7 +1263,7 @@ fn ninjaone_organization_12_and_automate_client_12_are_two_tenants() {
         vec![row(&["automate-client-12", "CONTOSO-DC01"])]
     );
     let links = |source: &str| -> Vec<(String, Option<String>)> {
-        lake.lookups(source)
+        govpack::ingest::lookups::source_lookups(&lake, source)
             .unwrap()
             .into_iter()
             .filter(|l| l.kind == "site")
@@ -1311,7 +1311,7 @@ fn a_manage_company_numbered_like_an_autotask_client_is_refused_not_filed_under_
     );
 }
 
-// --- vulnerability reference data (canonical-model.md v2: kev, patch_cves) --------------------
+// --- vulnerability reference data (docs/canonical-model.md: kev, patch_cves) --------------------
 
 fn vulnerability_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -1820,7 +1820,8 @@ mod damaged_exports {
         };
         let config = Config::default();
         let ctx = Context {
-            config: &config,
+            mapping: &config.mapping,
+            source_settings: &config.sources,
             snapshot_date: chrono::NaiveDate::from_ymd_opt(2024, 7, 16),
             source: recognised.format.source(),
             site_tenants: HashMap::new(),

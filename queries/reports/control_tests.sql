@@ -121,7 +121,7 @@ where not exists (
 )
 order by w.week_start;
 
--- The operating model's workflow controls C8-C13 (kpi-definitions.md v2): the KPI engine judges
+-- The operating model's workflow controls C8-C13 (docs/kpi-definitions.md): the KPI engine judges
 -- each item (queries/workflow_controls.sql); here they are listed.
 -- name: failed-deployment-ticket.population
 select client_name(tenant_id) as client, tenant_id, hostname, device_id, patch_id, first_error_code, start_utc,

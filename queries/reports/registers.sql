@@ -2,7 +2,7 @@
 -- as <name>.csv. `{p}` is the period filter of the KPI outputs (see control_tests.sql).
 
 -- Risk acceptance: every exception in force at some time in the period, with whether it was still
--- active at as-of (approved by then, not expired by its end: kpi-definitions.md's "active
+-- active at as-of (approved by then, not expired by its end: docs/kpi-definitions.md's "active
 -- exception", which removes instances from the compliance KPIs).
 -- name: exceptions-register
 with period as (
@@ -31,7 +31,7 @@ order by tenant_name, e.tenant_id, device, e.device_id nulls first, patch, e.app
 
 -- Remediation actions taken: required patches installed in the period on the devices in scope
 -- (not excluded at as-of). A patch is installed once: its earliest install time over every
--- snapshot counts, as for kpi-definitions.md's "installed instance in P".
+-- snapshot counts, as for docs/kpi-definitions.md's "installed instance in P".
 -- name: remediation-actions
 with period as (
     select distinct period_start, period_end, string_split(required_classifications, ', ') as required

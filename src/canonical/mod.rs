@@ -1,5 +1,5 @@
-//! The canonical model, v1 (`../shared/spec/canonical-model.md`): the eight tables every adapter
-//! produces and the KPI layer reads. This file is the one place that knows their columns, types,
+//! The canonical model (docs/canonical-model.md): the ten tables every adapter produces
+//! and the KPI layer reads. This file is the one place that knows their columns, types,
 //! vocabularies, natural keys and how the lake partitions them; everything else asks it.
 
 mod batch;
@@ -405,7 +405,7 @@ pub static EXCEPTIONS: Table = Table {
     partitioning: Partitioning::Whole,
 };
 
-/// The CISA Known Exploited Vulnerabilities catalog, one row per CVE (canonical-model.md v2).
+/// The CISA Known Exploited Vulnerabilities catalog, one row per CVE (docs/canonical-model.md).
 /// Reference data of no tenant: the same for every client. A newer catalog's row replaces an
 /// older one (the catalog's release date is its export date).
 pub static KEV: Table = Table {
@@ -424,7 +424,7 @@ pub static KEV: Table = Table {
     partitioning: Partitioning::Whole,
 };
 
-/// Which update fixes which CVE (canonical-model.md v2): from MSRC CVRF documents, or canonical
+/// Which update fixes which CVE (docs/canonical-model.md): from MSRC CVRF documents, or canonical
 /// CSV for other vendors. Reference data of no tenant.
 pub static PATCH_CVES: Table = Table {
     name: "patch_cves",

@@ -337,7 +337,7 @@ fn duckdb_reference(data: &Path) -> Result<()> {
         )?
     };
     let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").context("a snapshot date");
-    let period = crate::catalog::Period {
+    let period = crate::calendar::Period {
         start: day(&from)?,
         end: day(&to)?,
     };

@@ -18,7 +18,7 @@ use anyhow::Result;
 
 use crate::cli::GlobalArgs;
 use crate::collect;
-use crate::config::COLLECTORS;
+use crate::collect::COLLECTORS;
 use crate::error::UsageError;
 
 /// Pull the configured sources from the vendors' APIs into the inbox
@@ -82,7 +82,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
             since,
             lake: None,
         };
-        let report = collect::collect(&config, &sources, scope, true);
+        let report = collect::collect(
+            &config.collect,
+            &config.tickets.zone_lookup_url,
+            &sources,
+            scope,
+            true,
+        );
         let mut failed = false;
         for (source, found) in &report.checks {
             match found {
@@ -106,7 +112,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         since,
         lake: Some(&lake),
     };
-    let report = collect::collect(&config, &sources, scope, false);
+    let report = collect::collect(
+        &config.collect,
+        &config.tickets.zone_lookup_url,
+        &sources,
+        scope,
+        false,
+    );
     print_datasets(&report)?;
     collect::record(&lake, &report, None)?;
     Ok(i32::from(report.failed().next().is_some()))

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::catalog::Period;
+use crate::calendar::Period;
 use crate::cli::GlobalArgs;
 use crate::cmd::ingest::print_summary;
 use crate::cmd::kpi::print_scorecard;

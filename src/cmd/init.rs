@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use crate::cli::GlobalArgs;
-use crate::config::{Config, DEFAULT_CONFIG, DEFAULT_CONFIG_PATH};
+use crate::config::{Config, DEFAULT_CONFIG_PATH, default_config_text};
 use crate::error::UsageError;
 use crate::lake::Lake;
 
@@ -39,7 +39,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     }
     crate::files::write_atomic(&path, |f| {
         use std::io::Write;
-        f.write_all(DEFAULT_CONFIG.as_bytes()).map_err(Into::into)
+        f.write_all(default_config_text().as_bytes()).map_err(Into::into)
     })?;
     let config = Config::load(Some(&path))?;
     let lake = Lake::open(&config.lake_dir(global.lake.as_deref()))?;

@@ -1,4 +1,4 @@
-//! `govpack kpi`: computes the KPIs of kpi-definitions.md for a period.
+//! `govpack kpi`: computes the KPIs of docs/kpi-definitions.md for a period.
 //!
 //! Reads the lake through DuckDB views, runs the SQL files of `queries/` (read at run time, so
 //! they can be reviewed where govpack is installed) and writes `kpi_summary` and the drill-down
@@ -17,7 +17,7 @@
 
 use anyhow::Result;
 
-use crate::catalog::Period;
+use crate::calendar::Period;
 use crate::cli::GlobalArgs;
 use crate::error::UsageError;
 use crate::kpi;

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::catalog::Period;
+use crate::calendar::Period;
 use crate::cli::GlobalArgs;
 use crate::error::UsageError;
 use crate::{reports, sql};

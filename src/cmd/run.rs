@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate, Utc};
 
-use crate::catalog::Period;
+use crate::calendar::Period;
 use crate::cli::GlobalArgs;
 use crate::config::Config;
 use crate::kpi;
@@ -294,7 +294,13 @@ fn collect_sources(
         since: None,
         lake: Some(lake),
     };
-    let report = crate::collect::collect(config, &config.collect.sources, scope, false);
+    let report = crate::collect::collect(
+        &config.collect,
+        &config.tickets.zone_lookup_url,
+        &config.collect.sources,
+        scope,
+        false,
+    );
     outln!("Collected from {}:", config.collect.sources.join(", "));
     super::collect::print_datasets(&report)?;
     crate::collect::record(lake, &report, Some(&record.run_id))?;

@@ -55,7 +55,7 @@ impl Api {
         {
             Some(url) => normalise_base(&url),
             None => {
-                let lookup = c.config.tickets.zone_lookup_url.clone();
+                let lookup = c.autotask_zone_lookup_url.to_string();
                 let answer = c
                     .send(&lookup, &[("user", &username)], &[], Body::None)
                     .map_err(|f| anyhow!("the zone lookup failed: {}", f.message))?;

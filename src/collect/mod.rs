@@ -23,7 +23,10 @@ pub mod connectwise_manage;
 pub mod datto_rmm;
 pub mod msrc_cvrf;
 pub mod ninjaone;
+pub mod settings;
 pub mod wufb;
+
+pub use settings::{COLLECTORS, CollectSettings};
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -34,7 +37,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::canonical::system::COLLECTIONS;
 use crate::canonical::{Batch, Value};
-use crate::config::{CollectSettings, Config};
 use crate::lake::Lake;
 use crate::ops::http::{self, Body, Failure, Request, Response, Retry};
 
@@ -94,10 +96,16 @@ pub struct Scope<'a> {
 
 /// Collects each source into the inbox for the snapshot day, or with `check` contacts each and
 /// writes nothing. A source that fails does not stop the others.
-pub fn collect(config: &Config, sources: &[String], scope: Scope, check: bool) -> CollectReport {
+pub fn collect(
+    settings: &CollectSettings,
+    autotask_zone_lookup_url: &str,
+    sources: &[String],
+    scope: Scope,
+    check: bool,
+) -> CollectReport {
     let mut report = CollectReport::default();
     for source in sources {
-        let mut collector = match Collector::new(config, source, scope) {
+        let mut collector = match Collector::new(settings, autotask_zone_lookup_url, source, scope) {
             Ok(c) => c,
             Err(e) => {
                 let why = format!("{e:#}");
@@ -156,7 +164,7 @@ pub fn collect(config: &Config, sources: &[String], scope: Scope, check: bool) -
 
 /// The collector's own spelling of a configured name (config validation allows only these).
 fn static_name(source: &str) -> &'static str {
-    crate::config::COLLECTORS
+    COLLECTORS
         .iter()
         .find(|s| **s == source)
         .copied()
@@ -199,8 +207,9 @@ pub fn record(lake: &Lake, report: &CollectReport, run_id: Option<&str>) -> Resu
 pub struct Collector<'a> {
     pub source: &'static str,
     pub settings: &'a CollectSettings,
-    /// The whole configuration, for what a source shares with other jobs (Autotask's zone).
-    pub config: &'a Config,
+    /// Where Autotask says which zone an API user's database is in (`tickets.zone_lookup_url`,
+    /// shared with the remediation tickets).
+    pub autotask_zone_lookup_url: &'a str,
     pub snapshot: NaiveDate,
     pub since: Option<NaiveDate>,
     lake: Option<&'a Lake>,
@@ -230,19 +239,20 @@ struct Budget {
 }
 
 impl<'a> Collector<'a> {
-    fn new(config: &'a Config, source: &str, scope: Scope<'a>) -> Result<Self> {
-        let settings = &config.collect;
+    fn new(
+        settings: &'a CollectSettings,
+        autotask_zone_lookup_url: &'a str,
+        source: &str,
+        scope: Scope<'a>,
+    ) -> Result<Self> {
         let source = static_name(source);
         if source == "unknown" {
-            bail!(
-                "not a source govpack collects (known: {})",
-                crate::config::COLLECTORS.join(", ")
-            );
+            bail!("not a source govpack collects (known: {})", COLLECTORS.join(", "));
         }
         Ok(Collector {
             source,
             settings,
-            config,
+            autotask_zone_lookup_url,
             snapshot: scope.snapshot,
             since: scope.since,
             lake: scope.lake,

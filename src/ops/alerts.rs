@@ -10,7 +10,7 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use duckdb::{Connection, params};
 
-use crate::catalog::Period;
+use crate::calendar::Period;
 use crate::config::{AlertRule, Config};
 use crate::ops::freshness::TenantFreshness;
 use crate::sql::{NamedQueries, string_literal};

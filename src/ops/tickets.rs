@@ -1,4 +1,4 @@
-//! Remediation tickets for failure episodes nobody is working on: an episode (kpi-definitions.md)
+//! Remediation tickets for failure episodes nobody is working on: an episode (docs/kpi-definitions.md)
 //! still open at the end of the day, older than `tickets.open_after_hours`, on a device of its
 //! tenant's current snapshot that is not excluded, with no PSA ticket for the same tenant, device
 //! and patch (open, or opened since the episode began) and none govpack created before. Each gets
@@ -18,9 +18,9 @@ use duckdb::{Connection, params};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
+use crate::calendar::Period;
 use crate::canonical::system::REMEDIATION_TICKETS;
 use crate::canonical::{Batch, Value};
-use crate::catalog::Period;
 use crate::config::{Config, TicketSettings};
 use crate::lake::Lake;
 

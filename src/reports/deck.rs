@@ -162,7 +162,7 @@ fn listing(
 /// Builds the deck's slides for the scope the session is bound to.
 pub fn slides(conn: &Connection, period_start: &str, scope: &str, brand: &Brand) -> Result<Vec<Slide>> {
     let words = Words::load()?;
-    let brief = super::proof_brief::template()?;
+    let brief = super::template::template()?;
     let queries = sql::NamedQueries::read(QUERIES)?;
     let brief_queries = sql::NamedQueries::read("reports/proof_brief.sql")?;
     let period = format!("period_start = date {}", sql::string_literal(period_start));

@@ -14,6 +14,7 @@ pub mod registers;
 pub mod runbook;
 pub mod signature;
 pub mod summary;
+pub mod template;
 pub mod workbook;
 
 use std::path::{Path, PathBuf};

@@ -84,7 +84,7 @@ pub fn write(conn: &Connection, period_start: &str, brand: &super::Brand, path: 
     workbook.set_properties(&properties);
     // Values a workbook cannot hold, as written (`fill_sheet`), listed on the Data quality
     // sheet, which is filled last for that.
-    let template = super::proof_brief::template()?;
+    let template = super::template::template()?;
     let styles = Styles::new().with_status_words(&template.summary.statuses);
     let summary = super::summary::build(conn, period_start)?;
     let (names, types, rows) = summary.sheet_rows(&template.summary, &|id| template.measure_name(id));
@@ -207,7 +207,7 @@ fn write_scorecard(
     conn: &Connection,
     period_start: &str,
     styles: &Styles,
-    template: &super::proof_brief::Template,
+    template: &super::template::Template,
 ) -> Result<Vec<Adjusted>> {
     let charts = sql::NamedQueries::read(CHARTS_FILE)?;
     let period = format!("period_start = date {}", sql::string_literal(period_start));

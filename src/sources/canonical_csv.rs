@@ -1,5 +1,5 @@
 //! The canonical interchange format: one canonical table per CSV file, recognised by its header
-//! (any column order), as described in canonical-model.md. Also the import format for tools that
+//! (any column order), as described in docs/canonical-model.md. Also the import format for tools that
 //! have no adapter, and the format of the sample data.
 //!
 //! Each row is validated cell by cell; a row with any bad cell is refused whole (every problem of
@@ -12,7 +12,7 @@ use std::io::{BufRead, Read};
 use super::registry::{Adapter, FormatSpec, Reads, Stage};
 use super::{AdapterOutput, FileError, RowSink, SourceFile, text};
 use crate::canonical::{Problem, Reason, TABLES, Table};
-use crate::config::DateCulture;
+use crate::sources::settings::DateCulture;
 
 /// The import format for tools without an adapter. Its files load with the vendors' rows, each
 /// file by its table in canonical order (tenants first).

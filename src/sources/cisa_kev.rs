@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::registry::{Adapter, FormatSpec, ListReader, Reads, Stage};
 use super::{RowSink, json};
 use crate::canonical::KEV;
-use crate::config::DateCulture;
+use crate::sources::settings::DateCulture;
 
 pub static ADAPTER: Adapter = Adapter {
     settings_key: "cisa_kev",

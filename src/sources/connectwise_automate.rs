@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use super::registry::{Adapter, FormatSpec, Reads, Stage};
 use super::{Cells, Context, FileError, RowSink, SourceFile, VendorCsv, microsoft_release_date};
 use crate::canonical::{DEVICE_PATCH_SUMMARY, DEVICES, PATCH_STATUS, TENANTS};
-use crate::config::DateCulture;
+use crate::sources::settings::DateCulture;
 
 pub static ADAPTER: Adapter = Adapter {
     settings_key: "connectwise_automate",

@@ -6,12 +6,62 @@
 //! which boards hold changes, which types mark remediation and where change details live come
 //! from `[mapping.connectwise_manage]`. A ticket's tenant is its company id.
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::registry::{Adapter, FormatSpec, Reads, Stage};
+use super::settings::{DateCulture, over_defaults};
 use super::{Context, RowSink, json};
 use crate::canonical::{CHANGES, TENANTS, TICKETS};
-use crate::config::DateCulture;
+
+/// `[mapping.connectwise_manage]`: how the MSP set up ConnectWise Manage (its client company
+/// types, change boards, remediation boards and types, where change details live), over these
+/// defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ManageMapping {
+    /// Company types whose companies are clients (tenants); empty: every company.
+    pub client_types: Vec<String>,
+    /// Boards whose tickets are change requests.
+    pub change_boards: Vec<String>,
+    /// A ticket is a remediation ticket when its board, type or sub-type is listed, or its
+    /// summary contains one of the phrases (case-insensitive).
+    pub remediation_boards: Vec<String>,
+    pub remediation_types: Vec<String>,
+    pub remediation_title_contains: Vec<String>,
+    /// Canonical changes column -> ticket field: `custom:<caption>`, or a field such as
+    /// `impact`, `severity`, `type`, `subType`. Merged key by key over the defaults.
+    #[serde(deserialize_with = "manage_change_fields")]
+    pub change_fields: BTreeMap<String, String>,
+}
+
+impl Default for ManageMapping {
+    fn default() -> Self {
+        ManageMapping {
+            client_types: vec!["Client".into()],
+            change_boards: vec!["Change Management".into()],
+            remediation_boards: Vec::new(),
+            remediation_types: vec!["Patch Management".into()],
+            remediation_title_contains: Vec::new(),
+            change_fields: [
+                ("change_type", "custom:Change Type"),
+                ("risk", "impact"),
+                ("outcome", "custom:Change Outcome"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        }
+    }
+}
+
+fn manage_change_fields<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    over_defaults(d, ManageMapping::default().change_fields)
+}
 
 pub static ADAPTER: Adapter = Adapter {
     settings_key: SOURCE,
@@ -118,7 +168,7 @@ pub fn read_companies(
     sink: &mut RowSink,
     warnings: &mut Vec<String>,
 ) -> u64 {
-    let client_types = &ctx.config.mapping.connectwise_manage.client_types;
+    let client_types = &ctx.mapping.connectwise_manage.client_types;
     let companies: Vec<(u64, &Value)> = match document {
         Value::Array(items) => sink.object_items(&TENANTS, items),
         other => vec![(1, other)],
@@ -156,7 +206,7 @@ pub fn read_companies(
 
 pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warnings: &mut Vec<String>) -> u64 {
     let style = ctx.time_style(SOURCE);
-    let mapping = &ctx.config.mapping.connectwise_manage;
+    let mapping = &ctx.mapping.connectwise_manage;
     let tickets: Vec<(u64, &Value)> = match document {
         Value::Array(items) => sink.object_items(&TICKETS, items),
         other => vec![(1, other)],

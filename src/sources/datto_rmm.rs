@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::registry::{Adapter, FormatSpec, Reads, Stage};
 use super::{Context, FileError, RowSink, SourceFile, VendorCsv, json};
 use crate::canonical::{DEVICE_PATCH_SUMMARY, DEVICES, PATCH_ATTEMPTS, Problem, Reason, TENANTS};
-use crate::config::DateCulture;
+use crate::sources::settings::DateCulture;
 
 pub static ADAPTER: Adapter = Adapter {
     settings_key: "datto_rmm",

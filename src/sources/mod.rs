@@ -11,6 +11,7 @@ pub mod json;
 pub mod msrc_cvrf;
 pub mod ninjaone;
 pub mod registry;
+pub mod settings;
 pub mod text;
 pub mod timestamps;
 pub mod wufb;
@@ -28,7 +29,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use crate::canonical::{self, Batch, Cell, Problem, Reason, Table};
-use crate::config::Config;
+use settings::{MappingSettings, SourceSettings};
 use timestamps::TimeStyle;
 
 /// An export file: where it is, the digest that identifies it in the ingest ledger, and whether
@@ -636,7 +637,10 @@ pub const COMPANY_LINK: &str = "company";
 /// What an adapter may know beyond its own file.
 #[derive(Debug, Clone)]
 pub struct Context<'a> {
-    pub config: &'a Config,
+    /// `[mapping.<tool>]`: how the MSP set up its PSA.
+    pub mapping: &'a MappingSettings,
+    /// `[sources.<name>]`: how each tool's exports write times and dates.
+    pub source_settings: &'a std::collections::BTreeMap<String, SourceSettings>,
     /// `--snapshot-date`, else a `YYYY-MM-DD` in the file name.
     pub snapshot_date: Option<NaiveDate>,
     /// The tool whose export is read (`Format::source`): its own site links win.
@@ -662,12 +666,11 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     /// A source's settings: its `[sources.<name>]` table, else the adapter's own defaults.
-    pub fn settings(&self, source: &str) -> crate::config::SourceSettings {
-        self.config
-            .sources
+    pub fn settings(&self, source: &str) -> SourceSettings {
+        self.source_settings
             .get(source)
             .cloned()
-            .unwrap_or_else(|| crate::config::SourceSettings {
+            .unwrap_or_else(|| SourceSettings {
                 date_culture: default_date_culture(source),
                 ..Default::default()
             })
@@ -812,7 +815,7 @@ pub fn microsoft_release_date(title: &str) -> Option<NaiveDate> {
     let (year, month): (i32, u32) = (year.parse().ok()?, month.parse().ok()?);
     (1..=12)
         .contains(&month)
-        .then(|| crate::catalog::patch_tuesday(year, month))
+        .then(|| crate::calendar::patch_tuesday(year, month))
 }
 
 /// A vendor severity word -> the canonical one: case folded, `optional` is low, anything else

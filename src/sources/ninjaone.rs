@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::registry::{Adapter, FormatSpec, JsonProbe, Reads, Stage};
 use super::{Cells, Context, FileError, RowSink, SourceFile, VendorCsv, json};
 use crate::canonical::{DEVICES, PATCH_ATTEMPTS, PATCH_STATUS, Problem, Reason, TENANTS};
-use crate::config::DateCulture;
+use crate::sources::settings::DateCulture;
 
 pub static ADAPTER: Adapter = Adapter {
     settings_key: "ninjaone",

@@ -10,7 +10,7 @@ use super::{
     connectwise_automate, connectwise_manage, datto_rmm, json, msrc_cvrf, ninjaone, text, wufb,
 };
 use crate::canonical::Table;
-use crate::config::DateCulture;
+use crate::sources::settings::DateCulture;
 
 /// Every adapter. Recognition tries their JSON formats in this order (the reference documents,
 /// recognised by their whole envelope, first), and files of one stage load in this order.

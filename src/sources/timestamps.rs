@@ -1,5 +1,4 @@
-//! The one tolerant timestamp parser every adapter uses (vendor-formats.md, "Timestamps come in
-//! many forms"). It accepts:
+//! The one tolerant timestamp parser every adapter uses (docs/exports.md, "Timestamps"). It accepts:
 //! - epoch milliseconds (Datto RMM) and epoch seconds, with or without a fraction (NinjaOne,
 //!   Datto activity logs), as JSON numbers or text;
 //! - ISO-8601 with `Z`, an offset or no zone, `T` or a space, 0-7 fractional digits (Autotask,
@@ -16,7 +15,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use crate::config::DateCulture;
+use crate::sources::settings::DateCulture;
 
 /// How one source writes times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

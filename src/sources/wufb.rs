@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use super::registry::{Adapter, FormatSpec, Reads, Stage};
 use super::{Cells, Context, FileError, RowSink, SourceFile, VendorCsv};
 use crate::canonical::{DEVICES, PATCH_ATTEMPTS, PATCH_STATUS};
-use crate::config::DateCulture;
+use crate::sources::settings::DateCulture;
 
 pub static ADAPTER: Adapter = Adapter {
     settings_key: "wufb",

@@ -10,15 +10,18 @@
 //! requests keep type, risk and outcome — comes from `[mapping.autotask]`.
 
 mod lookups;
+mod mapping;
 mod tickets;
 
 pub mod export;
+
+pub use mapping::AutotaskMapping;
 
 pub use lookups::{read_approvals, read_companies, read_links, read_picklists};
 pub use tickets::read_tickets;
 
 use super::registry::{Adapter, FormatSpec, Reads, Stage};
-use crate::config::DateCulture;
+use crate::sources::settings::DateCulture;
 
 pub const SOURCE: &str = "autotask";
 

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::AutotaskMapping;
 use super::SOURCE;
 use crate::canonical::{CHANGES, Problem, TICKETS};
-use crate::config::AutotaskMapping;
 use crate::sources::registry::JsonProbe;
 use crate::sources::timestamps::TimeStyle;
 use crate::sources::{Context, RowSink, json};
@@ -111,7 +111,7 @@ fn after_label(value: &str) -> String {
 
 pub fn read_tickets(document: &Value, ctx: &Context, sink: &mut RowSink, warnings: &mut Vec<String>) -> u64 {
     let style = ctx.time_style(SOURCE);
-    let mapping = &ctx.config.mapping.autotask;
+    let mapping = &ctx.mapping.autotask;
     let picklists = Picklists::from(ctx);
     let tickets = json::records(document, &["items"]);
     let mut unknown_priorities = BTreeMap::<String, u64>::new();

@@ -6,6 +6,8 @@
 //! committed together); the others still load. Within one call, tenants files load first, so that
 //! the policy-tier rules see the criticality of tenants that arrive in the same batch of files.
 
+pub mod lookups;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -421,7 +423,8 @@ fn read_export(
     // picklists to resolve theirs, and a canonical file of millions of rows reads none of it.
     let ctx = if format.is_canonical() {
         Context {
-            config,
+            mapping: &config.mapping,
+            source_settings: &config.sources,
             snapshot_date,
             source: format.source(),
             claimed_sites: HashSet::new(),
@@ -434,21 +437,27 @@ fn read_export(
         }
     } else {
         Context {
-            config,
+            mapping: &config.mapping,
+            source_settings: &config.sources,
             snapshot_date,
             source: format.source(),
-            claimed_sites: lake.lookup_ids_of_other_sources(format.source(), sources::SITE_LINK)?,
-            claimed_companies: lake.lookup_ids_of_other_sources(format.source(), sources::COMPANY_LINK)?,
-            site_tenants: lake.tenant_lookup("tenants", "rmm_site_id", false)?,
-            tenant_names: lake.tenant_lookup("tenants", "tenant_name", true)?,
-            device_tenants: lake.tenant_lookup_from(
+            claimed_sites: lookups::lookup_ids_of_other_sources(lake, format.source(), sources::SITE_LINK)?,
+            claimed_companies: lookups::lookup_ids_of_other_sources(
+                lake,
+                format.source(),
+                sources::COMPANY_LINK,
+            )?,
+            site_tenants: lookups::tenant_lookup(lake, "tenants", "rmm_site_id", false)?,
+            tenant_names: lookups::tenant_lookup(lake, "tenants", "tenant_name", true)?,
+            device_tenants: lookups::tenant_lookup_from(
+                lake,
                 "devices",
                 "device_id",
                 false,
                 Some(&files_of_source(lake, format)?),
             )?,
-            lookups: lake.lookups(format.source())?,
-            tenants: lake.tenant_facts()?,
+            lookups: lookups::source_lookups(lake, format.source())?,
+            tenants: lookups::tenant_facts(lake)?,
         }
     };
     let reference_day = snapshot_date.unwrap_or_default().max(now.date_naive());
@@ -460,7 +469,7 @@ fn read_export(
     let staging = lake.staging()?;
     // Tenants the lake has, and those this export brings (a tenants file, Datto sites, Manage
     // companies) as they are read.
-    let mut known_tenants: HashSet<String> = lake.tenant_facts()?.into_keys().collect();
+    let mut known_tenants: HashSet<String> = lookups::tenant_facts(lake)?.into_keys().collect();
     let mut loaded = Vec::with_capacity(files.len());
     let mut encodings = Vec::with_capacity(files.len());
     std::thread::scope(|scope| -> Result<Staging> {
@@ -493,7 +502,7 @@ fn read_export(
                     if batch.table.name == canonical::DEVICES.name {
                         let criticality = match &mut criticality {
                             Some(c) => c,
-                            None => criticality.insert(lake.tenant_criticality()?),
+                            None => criticality.insert(lookups::tenant_criticality(lake)?),
                         };
                         assign_policy_tiers(config, criticality, batch, &mut tenants_without_criticality);
                     }
@@ -649,7 +658,7 @@ fn quarantine_out_of_range_days(output: &mut sources::AdapterOutput, reference: 
 }
 
 /// Refuses rows whose tenant is in no tenants row, of the lake or of the file itself: a row that
-/// belongs to no known client must not count for any (canonical-model v2, "every row's tenant
+/// belongs to no known client must not count for any (docs/canonical-model.md, "every row's tenant
 /// exists"). Tenants rows of the chunk join `known` first.
 fn quarantine_unknown_tenants(output: &mut sources::AdapterOutput, known: &mut HashSet<String>) {
     for batch in output
