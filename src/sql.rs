@@ -544,7 +544,7 @@ impl NamedQueries {
 
     /// A query by name; a file that lacks it (an installed copy older than govpack) is an error
     /// naming the file.
-    pub fn get(&self, name: &str) -> Result<&str> {
+    fn find(&self, name: &str) -> Result<&str> {
         self.queries
             .iter()
             .find(|(n, _)| n == name)
@@ -552,17 +552,36 @@ impl NamedQueries {
             .with_context(|| format!("{} has no query named `{name}`", self.origin))
     }
 
-    /// A query with its `{placeholders}` put in: every one the query uses must be given, so that
-    /// a query never runs with a brace left in it.
-    pub fn fill(&self, name: &str, values: &[(&str, &str)]) -> Result<String> {
-        let mut query = self.get(name)?.to_string();
-        for (key, value) in values {
-            query = query.replace(&format!("{{{key}}}"), value);
-        }
-        if let Some(at) = query.find('{') {
-            let placeholder: String = query[at..].chars().take_while(|c| *c != '}').collect();
+    /// A query that reads no bound value, by name. One that reads some is refused: it runs through
+    /// `bound`, which checks they are there.
+    pub fn get(&self, name: &str) -> Result<&str> {
+        let query = self.find(name)?;
+        if let Some(value) = variables_read(query).next() {
             anyhow::bail!(
-                "{}: query `{name}` has a placeholder govpack does not fill: {placeholder}}}",
+                "{}: query `{name}` reads the bound value `{value}`: govpack must bind it first",
+                self.origin
+            );
+        }
+        Ok(query)
+    }
+
+    /// Whether the file has a query of that name.
+    pub fn contains(&self, name: &str) -> bool {
+        self.queries.iter().any(|(n, _)| n == name)
+    }
+
+    /// A query by name, for a session that has bound every value it reads (`bind`): a
+    /// `getvariable('...')` of the query that the session never bound is an error naming it, since
+    /// DuckDB reads an unset variable as NULL, and a filter on it as no rows at all.
+    pub fn bound(&self, conn: &Connection, name: &str) -> Result<&str> {
+        let query = self.find(name)?;
+        let bound: Vec<String> = conn
+            .prepare("select name from duckdb_variables()")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if let Some(missing) = variables_read(query).find(|v| !bound.iter().any(|b| b == v)) {
+            anyhow::bail!(
+                "{}: query `{name}` reads `{missing}`, which govpack did not bind",
                 self.origin
             );
         }
@@ -573,6 +592,37 @@ impl NamedQueries {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.queries.iter().map(|(n, q)| (n.as_str(), q.as_str()))
     }
+}
+
+/// The variables a query reads: the names of its `getvariable('...')` calls.
+fn variables_read(query: &str) -> impl Iterator<Item = &str> {
+    query
+        .split("getvariable('")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('\'').map(|(name, _)| name))
+}
+
+/// Binds the values the next queries of a session read, each as `getvariable('<name>')`: DuckDB
+/// variables set from bound parameters, so no value is ever pasted into SQL text, and a date stays
+/// a DATE, a constant DuckDB prunes partitions and row groups by as it would a literal. The one way
+/// govpack hands a session a value (the KPI run's settings are the rows of its `params` tables).
+pub fn bind(conn: &Connection, values: &[(&str, duckdb::types::Value)]) -> Result<()> {
+    for (name, value) in values {
+        conn.execute(&format!("set variable {} = ?", identifier(name)), [value])
+            .with_context(|| format!("cannot bind `{name}`"))?;
+    }
+    Ok(())
+}
+
+/// A day as a bound value.
+pub fn date(day: chrono::NaiveDate) -> duckdb::types::Value {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+    duckdb::types::Value::Date32((day - epoch).num_days() as i32)
+}
+
+/// Text as a bound value.
+pub fn text(value: &str) -> duckdb::types::Value {
+    duckdb::types::Value::Text(value.to_string())
 }
 
 #[cfg(test)]
@@ -596,12 +646,33 @@ mod named_query_tests {
         );
         assert!(NamedQueries::parse("f.sql", "-- name: a\nselect 1;\n-- name: a\nselect 2;").is_err());
         assert!(NamedQueries::parse("f.sql", "-- name: a\n-- name: b\nselect 2;").is_err());
-        let filled = NamedQueries::parse("f.sql", "-- name: a\nselect {x} where {y};").unwrap();
+    }
+
+    #[test]
+    fn a_named_query_reads_bound_values_and_names_one_nobody_bound() {
+        let conn = duckdb::Connection::open_in_memory().unwrap();
+        let queries = NamedQueries::parse(
+            "f.sql",
+            "-- name: a\nselect getvariable('day') + 1, getvariable('who');",
+        )
+        .unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
+        super::bind(&conn, &[("day", super::date(day))]).unwrap();
+        let err = queries.bound(&conn, "a").unwrap_err().to_string();
+        assert!(err.contains("reads `who`, which govpack did not bind"), "{err}");
+        // A value with a quote in it stays a value: it is never SQL text.
+        super::bind(&conn, &[("who", super::text("o'brien; drop table x"))]).unwrap();
+        let query = queries.bound(&conn, "a").unwrap();
+        let (next, who): (String, String) = conn
+            .query_row(
+                &format!("select cast(d as varchar), w from ({query}) as t(d, w)"),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
         assert_eq!(
-            filled.fill("a", &[("x", "1"), ("y", "true")]).unwrap(),
-            "select 1 where true"
+            (next.as_str(), who.as_str()),
+            ("2026-11-01", "o'brien; drop table x")
         );
-        let err = filled.fill("a", &[("x", "1")]).unwrap_err().to_string();
-        assert!(err.contains("does not fill: {y}"), "{err}");
     }
 }

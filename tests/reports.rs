@@ -11,6 +11,11 @@ use govpack::lake::Lake;
 use govpack::reports;
 use tempfile::TempDir;
 
+/// The sample's last month, which the report tests write packs for.
+fn october() -> Period {
+    Period::month(2026, 10).unwrap()
+}
+
 /// The committed sample, its three months computed.
 fn sample_lake(dir: &Path) -> Lake {
     sample_lake_of(dir, &["csv", "json"])
@@ -35,7 +40,7 @@ fn sample_lake_of(dir: &Path, extensions: &[&str]) -> Lake {
 
 fn workbook(lake: &Lake, tenant: Option<&str>, path: &Path) -> Xlsx<std::io::BufReader<std::fs::File>> {
     let session = reports::session(lake, tenant).unwrap();
-    reports::workbook::write(&session, "2026-10-01", &reports::Brand::default(), path).unwrap();
+    reports::workbook::write(&session, october(), &reports::Brand::default(), path).unwrap();
     open_workbook(path).unwrap()
 }
 
@@ -231,7 +236,7 @@ fn october_bundle(dir: &Path, data: std::path::PathBuf) -> (Lake, std::path::Pat
     let session = reports::session(&lake, None).unwrap();
     let bundle = reports::bundle::write(
         &session,
-        "2026-10-01",
+        october(),
         "portfolio",
         dir,
         None,
@@ -607,7 +612,7 @@ fn an_evidence_bundle_verifies_with_sha256sum_and_govpack_and_detects_tampering(
     let session = reports::session(&lake, None).unwrap();
     let bundle = reports::bundle::write(
         &session,
-        "2026-10-01",
+        october(),
         "portfolio",
         dir.path(),
         None,
@@ -694,7 +699,7 @@ fn a_tenants_evidence_bundle_holds_no_other_tenants_ids_names_or_devices() {
     let session = reports::session(&lake, Some("29683500")).unwrap();
     let bundle = reports::bundle::write(
         &session,
-        "2026-10-01",
+        october(),
         "29683500",
         dir.path(),
         None,
@@ -755,7 +760,7 @@ fn the_proof_brief_has_pages_the_period_the_kpi_values_and_embedded_fonts() {
     let path = dir.path().join("proof-brief.pdf");
     reports::proof_brief::write(
         &session,
-        "2026-10-01",
+        october(),
         "portfolio",
         Some("abc123"),
         &reports::Brand::default(),
@@ -858,15 +863,9 @@ fn a_report_is_the_same_whatever_order_the_lake_stores_its_rows_in() {
             let out = dir.path().join(name).join(scope);
             std::fs::create_dir_all(&out).unwrap();
             let session = reports::session(lake, tenant).unwrap();
-            let bundle = reports::bundle::write(
-                &session,
-                "2026-10-01",
-                scope,
-                &out,
-                None,
-                &reports::Brand::default(),
-            )
-            .unwrap();
+            let bundle =
+                reports::bundle::write(&session, october(), scope, &out, None, &reports::Brand::default())
+                    .unwrap();
             // Each file's text in order; the files by name.
             let mut files = std::collections::BTreeMap::<String, Vec<String>>::new();
             for (file, t) in all_text_of_bundle(&bundle) {
@@ -1143,15 +1142,9 @@ fn a_tenants_run_json_lists_the_files_that_brought_its_rows_and_no_other_clients
         let session = reports::session(&lake, tenant).unwrap();
         let out = dir.path().join(format!("packs-{scope}"));
         std::fs::create_dir_all(&out).unwrap();
-        let bundle = reports::bundle::write(
-            &session,
-            "2026-10-01",
-            scope,
-            &out,
-            None,
-            &reports::Brand::default(),
-        )
-        .unwrap();
+        let bundle =
+            reports::bundle::write(&session, october(), scope, &out, None, &reports::Brand::default())
+                .unwrap();
         let run: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(bundle.join("run.json")).unwrap()).unwrap();
         let digests = run["inputs"]
@@ -1324,7 +1317,7 @@ fn the_portfolio_lists_clients_worst_first_the_brief_the_worst_25_and_the_workbo
     let path = dir.path().join("brief.pdf");
     reports::proof_brief::write(
         &session,
-        "2026-10-01",
+        october(),
         "portfolio",
         None,
         &reports::Brand::default(),
@@ -1359,7 +1352,7 @@ fn page_one_and_the_first_sheet_summarise_the_period_against_the_previous_one() 
     let path = dir.path().join("brief.pdf");
     reports::proof_brief::write(
         &session,
-        "2026-10-01",
+        october(),
         "portfolio",
         None,
         &reports::Brand::default(),
@@ -1564,7 +1557,7 @@ fn the_assessment_objectives_of_3_14_1_show_the_time_frames_in_force_and_what_mi
     let session = reports::session(&lake, None).unwrap();
     let bundle = reports::bundle::write(
         &session,
-        "2026-10-01",
+        october(),
         "portfolio",
         dir.path(),
         None,
@@ -1591,7 +1584,7 @@ fn the_brief_and_workbook_show_kev_exposure_by_client_or_say_which_file_to_inges
         let path = dir.path().join(name);
         reports::proof_brief::write(
             &session,
-            "2026-10-01",
+            october(),
             "portfolio",
             None,
             &reports::Brand::default(),
@@ -2032,7 +2025,7 @@ fn a_client_that_sends_only_summaries_reads_not_measured_where_nothing_was_measu
     let session = reports::session(&lake, Some(cedar)).unwrap();
     let bundle = reports::bundle::write(
         &session,
-        "2026-10-01",
+        october(),
         cedar,
         dir.path(),
         None,
@@ -2121,7 +2114,7 @@ fn a_client_whose_rmm_exports_stopped_says_so_on_page_one_and_in_the_league_tabl
     let path = dir.path().join("portfolio.pdf");
     reports::proof_brief::write(
         &session,
-        "2026-10-01",
+        october(),
         "portfolio",
         None,
         &reports::Brand::default(),
@@ -2143,7 +2136,7 @@ fn a_client_whose_rmm_exports_stopped_says_so_on_page_one_and_in_the_league_tabl
     let path = dir.path().join("harbor.pdf");
     reports::proof_brief::write(
         &session,
-        "2026-10-01",
+        october(),
         "29683517",
         None,
         &reports::Brand::default(),
@@ -2324,7 +2317,7 @@ fn texts_of(xml: &[u8]) -> String {
 /// The evidence bundle of a period for the portfolio or a tenant, unsigned, written under `out`.
 fn bundle_of(
     lake: &Lake,
-    period: &str,
+    period: Period,
     tenant: Option<&str>,
     out: &Path,
     brand: &reports::Brand,
@@ -2334,7 +2327,7 @@ fn bundle_of(
 }
 
 fn deck_of(lake: &Lake, tenant: Option<&str>, out: &Path, brand: &reports::Brand) -> std::path::PathBuf {
-    bundle_of(lake, "2026-10-01", tenant, out, brand).join(reports::bundle::DECK)
+    bundle_of(lake, october(), tenant, out, brand).join(reports::bundle::DECK)
 }
 
 #[test]
@@ -2521,19 +2514,21 @@ fn the_bundles_runbook_states_the_settings_recorded_with_its_period_and_cites_ea
     let lake = sample_lake(dir.path());
     // October is computed again under other settings; September keeps the defaults it was
     // computed with.
-    let october = Config::parse(
+    let october_config = Config::parse(
         "[kpi]\nstale_after_days = 5\n[owners]\ncab = \"cab@contoso.example\"\n\
          [alerts.tenant_webhook_env]\n\"29683500\" = \"GOVPACK_TEAMS_NORTHWIND\"\n\"29683501\" = \"GOVPACK_TEAMS_OTHER\"\n",
     )
     .unwrap();
-    kpi::compute(&october, &lake, Period::month(2026, 10).unwrap()).unwrap();
-    let runbook_of = |period: &str, tenant: Option<&str>| {
-        let out = dir.path().join(format!("{period}-{}", tenant.unwrap_or("all")));
+    kpi::compute(&october_config, &lake, Period::month(2026, 10).unwrap()).unwrap();
+    let runbook_of = |period: Period, tenant: Option<&str>| {
+        let out = dir
+            .path()
+            .join(format!("{}-{}", period.label(), tenant.unwrap_or("all")));
         std::fs::create_dir_all(&out).unwrap();
         let bundle = bundle_of(&lake, period, tenant, &out, &reports::Brand::default());
         runbook_text(&bundle.join(reports::runbook::FILE))
     };
-    let october_text = runbook_of("2026-10-01", None);
+    let october_text = runbook_of(october(), None);
     assert!(
         october_text.contains("Patch management runbook"),
         "{october_text}"
@@ -2552,7 +2547,7 @@ fn the_bundles_runbook_states_the_settings_recorded_with_its_period_and_cites_ea
         october_text.contains("2 clients' alerts go to channels of their own"),
         "{october_text}"
     );
-    let september_text = runbook_of("2026-09-01", None);
+    let september_text = runbook_of(Period::month(2026, 9).unwrap(), None);
     assert!(
         september_text.contains("for more than 7 days is stale"),
         "{september_text}"
@@ -2562,7 +2557,7 @@ fn the_bundles_runbook_states_the_settings_recorded_with_its_period_and_cites_ea
         "{september_text}"
     );
     // A client's runbook names its own alert channel and no other client's.
-    let client = runbook_of("2026-10-01", Some("29683500"));
+    let client = runbook_of(october(), Some("29683500"));
     assert!(client.contains("GOVPACK_TEAMS_NORTHWIND"), "{client}");
     assert!(
         !client.contains("29683501") && !client.contains("GOVPACK_TEAMS_OTHER"),
@@ -2617,7 +2612,7 @@ fn python_docx_reads_the_runbooks_headings_and_every_rules_setting() {
     let lake = sample_lake(dir.path());
     let bundle = bundle_of(
         &lake,
-        "2026-10-01",
+        october(),
         Some("29683500"),
         dir.path(),
         &reports::Brand::default(),
@@ -2649,10 +2644,9 @@ fn the_decks_decisions_list_approved_drivers_without_an_exception_and_pending_re
     let lake = sample_lake(dir.path());
     let conn = reports::session(&lake, None).unwrap();
     let queries = govpack::sql::NamedQueries::read("reports/deck.sql").unwrap();
-    let query = queries
-        .fill("awaiting-approval", &[("p", "period_start = date '2026-10-01'")])
-        .unwrap();
-    let (_, rows) = govpack::sql::rows(&conn, &query).unwrap();
+    reports::bind_period(&conn, october()).unwrap();
+    let query = queries.bound(&conn, "awaiting-approval").unwrap();
+    let (_, rows) = govpack::sql::rows(&conn, query).unwrap();
     let kinds = |kind: &str| rows.iter().filter(|r| r[4].to_text() == kind).count() as i64;
     let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
     // Counted independently from the period's patch snapshot rather than the control's output.
@@ -2678,13 +2672,8 @@ fn the_decks_decisions_list_approved_drivers_without_an_exception_and_pending_re
         kinds("driver_approved_without_exception") + kinds("pending_review")
     );
     // An expiring exception names its device as the client knows it, not by the RMM's id.
-    let query = queries
-        .fill(
-            "expiring-exceptions",
-            &[("p", "period_start = date '2026-10-01'")],
-        )
-        .unwrap();
-    let (_, expiring) = govpack::sql::rows(&conn, &query).unwrap();
+    let query = queries.bound(&conn, "expiring-exceptions").unwrap();
+    let (_, expiring) = govpack::sql::rows(&conn, query).unwrap();
     let sql01 = expiring
         .iter()
         .find(|r| r[2].to_text() == "KB5044663")
@@ -2699,7 +2688,7 @@ fn the_scorecard_slides_notes_name_every_stale_client_and_every_figure_not_measu
     let lake = sample_lake_of(dir.path(), &["csv"]);
     let summary = {
         let session = reports::session(&lake, None).unwrap();
-        reports::summary::build(&session, "2026-10-01").unwrap()
+        reports::summary::build(&session, october()).unwrap()
     };
     assert!(
         !summary.not_measured.is_empty(),
@@ -2902,7 +2891,7 @@ fn the_proof_brief_carries_the_msps_name_and_logo_on_the_paper_configured() {
     };
     let write = |name: &str, brand: &reports::Brand| {
         let path = dir.path().join(name);
-        reports::proof_brief::write(&session, "2026-10-01", "29683500", None, brand, &path).unwrap();
+        reports::proof_brief::write(&session, october(), "29683500", None, brand, &path).unwrap();
         lopdf::Document::load(&path).unwrap()
     };
     let plain = write("plain.pdf", &reports::Brand::default());
@@ -2967,13 +2956,7 @@ fn the_workbook_carries_the_msps_name_and_logo_beside_the_summary_and_plain_stat
     let lake = sample_lake(dir.path());
     let session = reports::session(&lake, Some("29683500")).unwrap();
     let path = dir.path().join("branded.xlsx");
-    reports::workbook::write(
-        &session,
-        "2026-10-01",
-        &contoso(govpack::config::Paper::A4),
-        &path,
-    )
-    .unwrap();
+    reports::workbook::write(&session, october(), &contoso(govpack::config::Paper::A4), &path).unwrap();
     let parts = package_parts(&path);
     assert!(
         parts

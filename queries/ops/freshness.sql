@@ -1,37 +1,37 @@
 -- Whether each tenant's exports still arrive (src/ops/freshness.rs): `govpack status` prints these
 -- dates, and the scheduled job alerts on a tenant whose devices export is older than
--- stale_tenant_days (or missing). `{day}` is the day judged: rows dated after it are ignored, so
+-- stale_tenant_days (or missing). `getvariable('day')` is the day judged: rows dated after it are ignored, so
 -- a rerun of a past day agrees with its first run.
 
 -- Each tenant's latest date per exported table on or before the day; `devices` is the one judged.
 -- name: latest-exports
 with devices_latest as (
-    select tenant_id, max(snapshot_date) as latest from devices where snapshot_date <= {day} group by tenant_id
+    select tenant_id, max(snapshot_date) as latest from devices where snapshot_date <= getvariable('day') group by tenant_id
 ),
 
 patch_status_latest as (
-    select tenant_id, max(snapshot_date) as latest from patch_status where snapshot_date <= {day}
+    select tenant_id, max(snapshot_date) as latest from patch_status where snapshot_date <= getvariable('day')
     group by tenant_id
 ),
 
 summary_latest as (
-    select tenant_id, max(snapshot_date) as latest from device_patch_summary where snapshot_date <= {day}
+    select tenant_id, max(snapshot_date) as latest from device_patch_summary where snapshot_date <= getvariable('day')
     group by tenant_id
 ),
 
 attempts_latest as (
     select tenant_id, max(cast(attempt_utc as date)) as latest from patch_attempts
-    where cast(attempt_utc as date) <= {day} group by tenant_id
+    where cast(attempt_utc as date) <= getvariable('day') group by tenant_id
 ),
 
 tickets_latest as (
     select tenant_id, max(cast(created_utc as date)) as latest from tickets
-    where cast(created_utc as date) <= {day} group by tenant_id
+    where cast(created_utc as date) <= getvariable('day') group by tenant_id
 ),
 
 changes_latest as (
     select tenant_id, max(cast(created_utc as date)) as latest from changes
-    where cast(created_utc as date) <= {day} group by tenant_id
+    where cast(created_utc as date) <= getvariable('day') group by tenant_id
 )
 
 select

@@ -1,5 +1,5 @@
 -- `govpack status` (src/cmd/status.rs): what the scheduled job did and what needs a person, from
--- the lake's own tables. `{runs}` is how many runs to list.
+-- the lake's own tables. `getvariable('runs')` is how many runs to list.
 
 -- name: last-runs
 select job, as_of, strftime(started_utc, '%Y-%m-%d %H:%M:%S') as started,
@@ -8,7 +8,7 @@ select job, as_of, strftime(started_utc, '%Y-%m-%d %H:%M:%S') as started,
     rows_quarantined as quarantined, alerts_new, tickets_prepared as tickets,
     alerts_undelivered + tickets_failed as undelivered,
     left(split_part(error, chr(10), 1), 80) as error
-from runs order by started_utc desc limit {runs};
+from runs order by started_utc desc limit getvariable('runs');
 
 -- name: sources
 select source_format, count(*) as files, sum(rows_loaded) as rows_loaded,
@@ -65,11 +65,12 @@ from collections
 group by all
 order by source, dataset;
 
--- The requests a source's collections sent since {since} (epoch seconds): an hourly budget's use.
+-- The requests a source's collections sent since `getvariable('since')` (epoch seconds):
+-- an hourly budget's use.
 -- name: requests-since
 select cast(coalesce(sum(requests), 0) as bigint) as requests
 from collections
-where source = {source} and epoch(ended_utc) >= {since};
+where source = getvariable('source') and epoch(ended_utc) >= getvariable('since');
 
 -- A source's last successful collection, as text and epoch seconds.
 -- name: source-collected
@@ -77,14 +78,14 @@ select
     strftime(max(ended_utc), '%Y-%m-%d %H:%M UTC') as collected,
     cast(epoch(max(ended_utc)) as bigint) as collected_epoch
 from collections
-where source = {source} and status = 'collected';
+where source = getvariable('source') and status = 'collected';
 
--- Datasets whose latest attempt, since {since} (epoch seconds), failed.
+-- Datasets whose latest attempt, since `getvariable('since')` (epoch seconds), failed.
 -- name: failing-datasets
 select source, dataset, strftime(max(started_utc), '%Y-%m-%d %H:%M UTC') as attempted,
     left(split_part(arg_max(coalesce(error, ''), started_utc), chr(10), 1), 120) as error
 from collections
-where epoch(started_utc) >= {since}
+where epoch(started_utc) >= getvariable('since')
 group by all
 having arg_max(status, started_utc) = 'failed'
 order by source, dataset;

@@ -1,7 +1,7 @@
 -- The scheduled job's remediation tickets (src/ops/tickets.rs): which failure episodes need one.
--- The run's values come from `ticket_run` (period_start, period_end, period_end_instant: midnight
--- after the period's last day, open_after_hours: tickets.open_after_hours), a one-row table govpack
--- fills with bound values before the query runs.
+-- The run's values are bound before the query runs (`getvariable`: period_start, period_end,
+-- period_end_instant: midnight after the period's last day, open_after_hours:
+-- tickets.open_after_hours).
 
 -- Failure episodes still open at the period's end for at least open_after_hours, on devices of
 -- their tenant's current snapshot, that no ticket covers: none open for the device and patch, and
@@ -11,9 +11,8 @@
 with episodes as (
     select e.*
     from failure_episodes as e
-    cross join ticket_run as r
-    where e.period_start = r.period_start and e.period_end = r.period_end
-        and e.open_at_period_end and e.open_age_hours >= r.open_after_hours
+    where e.period_start = getvariable('period_start') and e.period_end = getvariable('period_end')
+        and e.open_at_period_end and e.open_age_hours >= getvariable('open_after_hours')
 ),
 
 -- Only devices of their tenant's current snapshot, not excluded: a retired device's episode never
@@ -23,8 +22,8 @@ device_now as (
     from compliance_devices as c
     left join devices as d
         on c.tenant_id = d.tenant_id and c.device_id = d.device_id and c.snapshot_date = d.snapshot_date
-    cross join ticket_run as r
-    where c.period_start = r.period_start and c.period_end = r.period_end and not c.excluded
+    where c.period_start = getvariable('period_start') and c.period_end = getvariable('period_end')
+        and not c.excluded
 ),
 
 failures as (
@@ -39,8 +38,8 @@ failures as (
     from episodes as e
     join patch_attempts as a
         on e.tenant_id = a.tenant_id and e.device_id = a.device_id and e.patch_id = a.patch_id
-    cross join ticket_run as r
-    where a.result = 'failure' and a.attempt_utc >= e.start_utc and a.attempt_utc < r.period_end_instant
+    where a.result = 'failure' and a.attempt_utc >= e.start_utc
+        and a.attempt_utc < getvariable('period_end_instant')
     group by e.tenant_id, e.device_id, e.patch_id, e.start_utc
 )
 

@@ -1,5 +1,5 @@
--- An evidence bundle's run.json (src/reports/bundle.rs). `{p}` is the period filter,
--- `{reference_tables}` the list of the lake's reference tables (the KEV catalog's and the CVRF
+-- An evidence bundle's run.json (src/reports/bundle.rs), for the period bound
+-- as `getvariable('period_start')`; `getvariable('reference_tables')` is the list of the lake's reference tables (the KEV catalog's and the CVRF
 -- documents': they carry no client data).
 
 -- The ingested files, each with whether the bundle lists it: every file in the portfolio's; in a
@@ -12,7 +12,7 @@ with ledger as (
     select
         l.*,
         l.rows_loaded > 0 and coalesce(l.tables, '') <> ''
-        and list_has_all({reference_tables}, string_split(l.tables, ',')) as reference_file,
+        and list_has_all(getvariable('reference_tables'), string_split(l.tables, ',')) as reference_file,
         exists(
             select 1 from ingest_tenants as t
             where t.source_sha256 = l.source_sha256 and t.snapshot_date is not distinct from l.snapshot_date
@@ -37,4 +37,4 @@ from ledger
 order by source_file, source_sha256, snapshot_date;
 
 -- name: parameters
-select * from kpi_parameters where {p};
+select * from kpi_parameters where period_start = getvariable('period_start');

@@ -1,16 +1,16 @@
 -- Lists an assessor asks for beside the control tests, written to an evidence bundle's controls/
--- as <name>.csv. `{p}` is the period filter of the KPI outputs (see control_tests.sql).
+-- as <name>.csv, for the period bound as `getvariable('period_start')` (see control_tests.sql).
 
 -- Risk acceptance: every exception in force at some time in the period, with whether it was still
 -- active at as-of (approved by then, not expired by its end: docs/kpi-definitions.md's "active
 -- exception", which removes instances from the compliance KPIs).
 -- name: exceptions-register
 with period as (
-    select distinct period_start, period_end, as_of from kpi_summary where {p}
+    select distinct period_start, period_end, as_of from kpi_summary where period_start = getvariable('period_start')
 ),
 
 hosts as (
-    select distinct tenant_id, device_id, hostname from compliance_devices where {p}
+    select distinct tenant_id, device_id, hostname from compliance_devices where period_start = getvariable('period_start')
 )
 
 select coalesce(t.tenant_name, e.tenant_id) as tenant_name, e.tenant_id,
@@ -35,11 +35,11 @@ order by tenant_name, e.tenant_id, device, e.device_id nulls first, patch, e.app
 -- name: remediation-actions
 with period as (
     select distinct period_start, period_end, string_split(required_classifications, ', ') as required
-    from kpi_parameters where {p}
+    from kpi_parameters where period_start = getvariable('period_start')
 ),
 
 devices_in_scope as (
-    select tenant_id, device_id, hostname from compliance_devices where {p} and not excluded and in_scope(tenant_id)
+    select tenant_id, device_id, hostname from compliance_devices where period_start = getvariable('period_start') and not excluded and in_scope(tenant_id)
 ),
 
 installs as (
@@ -72,11 +72,11 @@ order by tenant_name, i.tenant_id, d.hostname, i.device_id, i.patch_id;
 -- workbook count these rows for objective [d].
 -- name: unreported-flaws
 with period as (
-    select distinct period_start, ticket_open_after_hours from kpi_parameters where {p}
+    select distinct period_start, ticket_open_after_hours from kpi_parameters where period_start = getvariable('period_start')
 ),
 
 hosts as (
-    select distinct tenant_id, device_id, hostname from compliance_devices where {p}
+    select distinct tenant_id, device_id, hostname from compliance_devices where period_start = getvariable('period_start')
 )
 
 select h.hostname, client_name(e.tenant_id) as client, e.tenant_id, e.device_id, e.patch_id, e.first_error_code,

@@ -209,7 +209,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         for tenant in [None, first_tenant] {
             let written = crate::reports::write_pack(
                 &lake,
-                &period.start.to_string(),
+                period,
                 tenant.as_deref(),
                 &reports_dir,
                 key.as_ref(),

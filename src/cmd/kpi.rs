@@ -131,16 +131,19 @@ fn forget(lake: &crate::lake::Lake, period: Period, reason: &str) -> Result<i32>
 /// The portfolio rows of a period's scorecard, as a table for the terminal.
 pub fn print_scorecard(lake: &crate::lake::Lake, period: Period) -> Result<()> {
     let conn = sql::open(lake)?;
-    let date = |day: chrono::NaiveDate| format!("date {}", sql::string_literal(&day.to_string()));
-    let query = sql::NamedQueries::read(crate::reports::PERIODS)?.fill(
-        "portfolio-scorecard",
+    sql::bind(
+        &conn,
         &[
-            ("p", &format!("period_start = {}", date(period.start))),
-            ("period_end", &date(period.end)),
+            ("period_start", sql::date(period.start)),
+            ("period_end", sql::date(period.end)),
         ],
     )?;
+    let queries = sql::NamedQueries::read(crate::reports::PERIODS)?;
     outln!("\nPortfolio scorecard, {} to {}:", period.start, period.end);
-    out!("{}", sql::pretty_table(&conn, &query)?);
+    out!(
+        "{}",
+        sql::pretty_table(&conn, queries.bound(&conn, "portfolio-scorecard")?)?
+    );
     Ok(())
 }
 

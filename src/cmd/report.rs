@@ -109,14 +109,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let key = reports::signature::EvidenceKey::configured(&config)?;
     let brand = reports::Brand::configured(&config)?;
     for scope in scopes {
-        let written = reports::write_pack(
-            &lake,
-            &period.start.to_string(),
-            scope.as_deref(),
-            &out,
-            key.as_ref(),
-            &brand,
-        )?;
+        let written = reports::write_pack(&lake, period, scope.as_deref(), &out, key.as_ref(), &brand)?;
         let (bundle, files) = written.split_last().expect("a pack always has its bundle");
         for file in files {
             outln!("wrote {}", file.display());

@@ -222,12 +222,7 @@ fn execute(
                 std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
                 let file = dir.join(format!("kpi-scorecard-{as_of}.xlsx"));
                 let brand = reports::Brand::configured(config)?;
-                reports::workbook::write(
-                    &reports::session(lake, None)?,
-                    &period.start.to_string(),
-                    &brand,
-                    &file,
-                )?;
+                reports::workbook::write(&reports::session(lake, None)?, period, &brand, &file)?;
                 outln!("Weekly review workbook (month to date): {}", file.display());
                 record.outputs.push(file.display().to_string());
             }
@@ -245,14 +240,13 @@ fn warn_if_closed(lake: &Lake, period: Period) -> Result<()> {
     if month == period {
         return Ok(());
     }
-    let query = sql::NamedQueries::read(ledger::RUN_QUERIES)?.fill(
-        "closed-by",
-        &[(
-            "periods",
-            &sql::string_literal(&format!("{}..{}", month.start, month.end)),
-        )],
+    let conn = sql::open(lake)?;
+    sql::bind(
+        &conn,
+        &[("periods", sql::text(&format!("{}..{}", month.start, month.end)))],
     )?;
-    let closed: Option<String> = sql::open(lake)?.query_row(&query, [], |r| r.get(0))?;
+    let queries = sql::NamedQueries::read(ledger::RUN_QUERIES)?;
+    let closed: Option<String> = conn.query_row(queries.bound(&conn, "closed-by")?, [], |r| r.get(0))?;
     if let Some(run_id) = closed {
         let next = month.end + chrono::Duration::days(1);
         outln!(
@@ -534,7 +528,7 @@ fn close_month(
     let key = reports::signature::EvidenceKey::configured(config)?;
     let brand = reports::Brand::configured(config)?;
     for scope in scopes {
-        match reports::write_pack(lake, &period.start.to_string(), scope, &dir, key.as_ref(), &brand) {
+        match reports::write_pack(lake, period, scope, &dir, key.as_ref(), &brand) {
             Ok(written) => record
                 .outputs
                 .extend(written.iter().map(|p| p.display().to_string())),

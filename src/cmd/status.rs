@@ -59,10 +59,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     outln!("Last runs (lake table runs):");
     out!(
         "{}",
-        sql::pretty_table(
-            &conn,
-            &queries.fill("last-runs", &[("runs", &args.runs.to_string())])?
-        )?
+        sql::pretty_table(&conn, {
+            sql::bind(
+                &conn,
+                &[("runs", duckdb::types::Value::BigInt(i64::from(args.runs)))],
+            )?;
+            queries.bound(&conn, "last-runs")?
+        })?
     );
 
     outln!("\nSources (lake table ingest_ledger):");
@@ -72,17 +75,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     out!("{}", sql::pretty_table(&conn, queries.get("collections")?)?);
     if config.collect.sources.iter().any(|s| s == "autotask") {
         let since = (chrono::Utc::now() - chrono::Duration::hours(1)).timestamp();
-        let used: i64 = conn.query_row(
-            &queries.fill(
-                "requests-since",
-                &[
-                    ("source", &sql::string_literal("autotask")),
-                    ("since", &since.to_string()),
-                ],
-            )?,
-            [],
-            |r| r.get(0),
+        sql::bind(
+            &conn,
+            &[
+                ("source", sql::text("autotask")),
+                ("since", duckdb::types::Value::BigInt(since)),
+            ],
         )?;
+        let used: i64 = conn.query_row(queries.bound(&conn, "requests-since")?, [], |r| r.get(0))?;
         outln!(
             "autotask: {used} of its {} requests an hour used in the last hour \
              (collect.autotask.hourly_budget; Autotask allows 10,000 per database, all integrations together)",
@@ -232,9 +232,11 @@ fn check_collections(
 ) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     for source in sources {
-        let query = queries.fill("source-collected", &[("source", &sql::string_literal(source))])?;
+        sql::bind(conn, &[("source", sql::text(source))])?;
         let (when, epoch): (Option<String>, Option<i64>) =
-            conn.query_row(&query, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            conn.query_row(queries.bound(conn, "source-collected")?, [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
         match when.zip(epoch) {
             None => problems.push(format!("{source} (collect.sources) has never been collected")),
             Some((when, epoch)) if Utc::now().timestamp() - epoch >= i64::from(max_age_hours) * 3600 => {
@@ -246,8 +248,8 @@ fn check_collections(
         }
     }
     let since = Utc::now().timestamp() - i64::from(max_age_hours) * 3600;
-    let query = queries.fill("failing-datasets", &[("since", &since.to_string())])?;
-    let mut failing = conn.prepare(&query)?;
+    sql::bind(conn, &[("since", duckdb::types::Value::BigInt(since))])?;
+    let mut failing = conn.prepare(queries.bound(conn, "failing-datasets")?)?;
     let failing: Vec<String> = failing
         .query_map([], |r| {
             Ok(format!(

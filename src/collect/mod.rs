@@ -279,9 +279,10 @@ impl<'a> Collector<'a> {
         if lake.table_files(table)?.is_empty() {
             return Ok(None);
         }
-        let query = crate::sql::NamedQueries::read("ops/collect.sql")?
-            .fill(query, &[("format", &crate::sql::string_literal(format))])?;
-        let newest: Option<i64> = crate::sql::open(lake)?.query_row(&query, [], |r| r.get(0))?;
+        let conn = crate::sql::open(lake)?;
+        crate::sql::bind(&conn, &[("format", crate::sql::text(format))])?;
+        let queries = crate::sql::NamedQueries::read("ops/collect.sql")?;
+        let newest: Option<i64> = conn.query_row(queries.bound(&conn, query)?, [], |r| r.get(0))?;
         Ok(newest.and_then(|s| DateTime::from_timestamp(s, 0)))
     }
 
@@ -306,14 +307,16 @@ impl<'a> Collector<'a> {
         let used_before = match self.lake {
             Some(lake) if !lake.table_files(COLLECTIONS.name)?.is_empty() => {
                 let since = (Utc::now() - chrono::Duration::hours(1)).timestamp();
-                let query = crate::sql::NamedQueries::read("ops/status.sql")?.fill(
-                    "requests-since",
+                let conn = crate::sql::open(lake)?;
+                crate::sql::bind(
+                    &conn,
                     &[
-                        ("source", &crate::sql::string_literal(self.source)),
-                        ("since", &since.to_string()),
+                        ("source", crate::sql::text(self.source)),
+                        ("since", duckdb::types::Value::BigInt(since)),
                     ],
                 )?;
-                let used: i64 = crate::sql::open(lake)?.query_row(&query, [], |r| r.get(0))?;
+                let queries = crate::sql::NamedQueries::read("ops/status.sql")?;
+                let used: i64 = conn.query_row(queries.bound(&conn, "requests-since")?, [], |r| r.get(0))?;
                 used.max(0) as u64
             }
             _ => 0,

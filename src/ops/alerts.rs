@@ -8,12 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 use chrono::NaiveDate;
-use duckdb::{Connection, params};
+use duckdb::Connection;
+use duckdb::types::Value;
 
 use crate::calendar::Period;
 use crate::config::{AlertRule, Config};
 use crate::ops::freshness::TenantFreshness;
-use crate::sql::{NamedQueries, string_literal};
+use crate::sql::{self, NamedQueries, string_literal};
 
 /// One rule breached by one tenant (or tier, or device).
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +79,7 @@ fn kpi_breaches(conn: &Connection, rule: &AlertRule, period: Period) -> Result<V
     };
     bind_rule(conn, kpi, period, (per_tenant, per_tier), (below, above))?;
     let queries = NamedQueries::read(QUERIES)?;
-    let mut statement = conn.prepare(queries.get("kpi-breaches")?)?;
+    let mut statement = conn.prepare(queries.bound(conn, "kpi-breaches")?)?;
     let rows = statement.query_map([], |r| {
         Ok((
             r.get::<_, Option<String>>(0)?,
@@ -116,7 +117,7 @@ fn chronic_breaches(conn: &Connection, rule: &AlertRule, period: Period) -> Resu
         (None, None),
     )?;
     let queries = NamedQueries::read(QUERIES)?;
-    let mut statement = conn.prepare(queries.get("chronic-devices")?)?;
+    let mut statement = conn.prepare(queries.bound(conn, "chronic-devices")?)?;
     let rows = statement.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -185,7 +186,7 @@ fn stale_breaches(rule: &AlertRule, freshness: &[TenantFreshness], days: u32) ->
 /// The rule queries of `queries/ops/alerts.sql`.
 const QUERIES: &str = "ops/alerts.sql";
 
-/// The rule being evaluated, bound, in the one-row table the rule queries read.
+/// Binds the rule being evaluated, for the rule queries to read.
 fn bind_rule(
     conn: &Connection,
     kpi: &str,
@@ -193,23 +194,19 @@ fn bind_rule(
     (per_tenant, per_tier): (bool, bool),
     (below, above): (Option<f64>, Option<f64>),
 ) -> Result<()> {
-    conn.execute_batch(
-        "create or replace temp table alert_rule (kpi_id varchar, period_start date, period_end date,
-             per_tenant boolean, per_tier boolean, below double, above double)",
-    )?;
-    conn.execute(
-        "insert into alert_rule values (?, ?, ?, ?, ?, ?, ?)",
-        params![
-            kpi,
-            period.start.to_string(),
-            period.end.to_string(),
-            per_tenant,
-            per_tier,
-            below,
-            above
+    let limit = |v: Option<f64>| v.map_or(Value::Null, Value::Double);
+    sql::bind(
+        conn,
+        &[
+            ("kpi_id", sql::text(kpi)),
+            ("period_start", sql::date(period.start)),
+            ("period_end", sql::date(period.end)),
+            ("per_tenant", Value::Boolean(per_tenant)),
+            ("per_tier", Value::Boolean(per_tier)),
+            ("below", limit(below)),
+            ("above", limit(above)),
         ],
-    )?;
-    Ok(())
+    )
 }
 
 fn key(rule: &str, tenant: Option<&str>, subject: Option<&str>) -> String {
@@ -258,25 +255,24 @@ pub struct History {
 
 pub fn history(conn: &Connection, day: NaiveDate) -> Result<History> {
     let queries = NamedQueries::read(QUERIES)?;
-    let on = |day: &str| format!("date {}", string_literal(day));
-    let previous_day: Option<String> = conn.query_row(
-        &queries.fill("previous-evaluation", &[("day", &on(&day.to_string()))])?,
-        [],
-        |r| r.get(0),
-    )?;
+    sql::bind(conn, &[("day", sql::date(day))])?;
+    let previous_day: Option<String> =
+        conn.query_row(queries.bound(conn, "previous-evaluation")?, [], |r| r.get(0))?;
     let mut history = History {
         previous_day: previous_day
             .as_deref()
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
         ..History::default()
     };
-    if let Some(previous) = &previous_day {
-        let mut statement = conn.prepare(&queries.fill("alerted-on", &[("day", &on(previous))])?)?;
+    if let Some(previous) = history.previous_day {
+        sql::bind(conn, &[("day", sql::date(previous))])?;
+        let mut statement = conn.prepare(queries.bound(conn, "alerted-on")?)?;
         for key in statement.query_map([], |r| r.get::<_, String>(0))? {
             history.previous_keys.insert(key?);
         }
     }
-    let mut statement = conn.prepare(&queries.fill("delivered-on", &[("day", &on(&day.to_string()))])?)?;
+    sql::bind(conn, &[("day", sql::date(day))])?;
+    let mut statement = conn.prepare(queries.bound(conn, "delivered-on")?)?;
     for row in statement.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,

@@ -32,9 +32,9 @@ pub struct TenantFreshness {
 /// Every tenant of the lake, as of a day (later rows are ignored, so history reruns agree).
 pub fn tenants(conn: &Connection, as_of: NaiveDate, stale_after_days: u32) -> Result<Freshness> {
     let file = "ops/freshness.sql";
-    let day = format!("date {}", sql::string_literal(&as_of.to_string()));
-    let query = NamedQueries::read(file)?.fill("latest-exports", &[("day", &day)])?;
-    let (names, rows) = sql::rows(conn, &query)?;
+    sql::bind(conn, &[("day", sql::date(as_of))])?;
+    let queries = NamedQueries::read(file)?;
+    let (names, rows) = sql::rows(conn, queries.bound(conn, "latest-exports")?)?;
     let tables = names.get(2..).unwrap_or_default().to_vec();
     // A tenant is judged on its devices export: an installed copy must keep it where it is read.
     if tables.first().map(String::as_str) != Some("devices") {

@@ -93,10 +93,12 @@ pub fn record_run(lake: &Lake, run: &RunRecord) -> Result<()> {
 /// Marks a run whose process died (its lock was taken over) as abandoned, if the ledger has it.
 pub fn mark_abandoned(lake: &Lake, run_id: &str, noticed_by: &str) -> Result<()> {
     let conn = crate::sql::open(lake)?;
-    let query = crate::sql::NamedQueries::read(RUN_QUERIES)?
-        .fill("running", &[("run_id", &crate::sql::string_literal(run_id))])?;
+    crate::sql::bind(&conn, &[("run_id", crate::sql::text(run_id))])?;
+    let queries = crate::sql::NamedQueries::read(RUN_QUERIES)?;
     let found: Option<(String, String, String, String)> = conn
-        .query_row(&query, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .query_row(queries.bound(&conn, "running")?, [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .optional()?;
     let Some((job, as_of, started, host)) = found else {
         return Ok(());

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
-use duckdb::{Connection, params};
+use duckdb::Connection;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
@@ -56,22 +56,27 @@ pub fn prepare(config: &Config, conn: &Connection, period: Period) -> Result<Vec
         .and_hms_opt(0, 0, 0)
         .expect("midnight")
         .and_utc();
-    // The run's values, bound, in the one-row table the query reads.
-    conn.execute_batch(
-        "create or replace temp table ticket_run (
-             period_start date, period_end date, period_end_instant timestamp, open_after_hours double)",
-    )?;
-    conn.execute(
-        "insert into ticket_run values (?, ?, ?, ?)",
-        params![
-            period.start.to_string(),
-            period.end.to_string(),
-            end_instant.format("%Y-%m-%d %H:%M:%S").to_string(),
-            f64::from(settings.open_after_hours)
+    // The run's values, bound, for the query to read.
+    crate::sql::bind(
+        conn,
+        &[
+            ("period_start", crate::sql::date(period.start)),
+            ("period_end", crate::sql::date(period.end)),
+            (
+                "period_end_instant",
+                duckdb::types::Value::Timestamp(
+                    duckdb::types::TimeUnit::Microsecond,
+                    end_instant.timestamp_micros(),
+                ),
+            ),
+            (
+                "open_after_hours",
+                duckdb::types::Value::Double(f64::from(settings.open_after_hours)),
+            ),
         ],
     )?;
     let queries = crate::sql::NamedQueries::read("ops/tickets.sql")?;
-    let mut statement = conn.prepare(queries.get("episodes-to-ticket")?)?;
+    let mut statement = conn.prepare(queries.bound(conn, "episodes-to-ticket")?)?;
     let rows = statement.query_map([], |r| {
         Ok((
             (

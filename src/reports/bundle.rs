@@ -21,6 +21,7 @@ use anyhow::{Context, Result, bail};
 use duckdb::Connection;
 
 use super::signature::{self, AllowedSigners, EvidenceKey};
+use crate::calendar::Period;
 use crate::files::{Links, sha256_hex, sha256_of_file};
 use crate::sql;
 
@@ -35,13 +36,13 @@ pub const DECK: &str = "exec-brief.pptx";
 /// `key` signs the manifest when the MSP configured one.
 pub fn write(
     conn: &Connection,
-    period_start: &str,
+    period: Period,
     scope: &str,
     out: &Path,
     key: Option<&EvidenceKey>,
     brand: &super::Brand,
 ) -> Result<PathBuf> {
-    let label = period_start.get(..7).unwrap_or(period_start);
+    let label = period.label();
     // The scope is a tenant id from the exports: it names one folder here, never a path.
     let dir = out.join(format!("evidence-{}-{label}", super::tenant_folder(scope)));
     // Built aside, verified, then swapped in whole: a bundle that fails half-way (a value no
@@ -54,7 +55,7 @@ pub fn write(
     let aside = aside
         .tempdir_in(out)
         .with_context(|| format!("cannot create a folder in {}", out.display()))?;
-    build(conn, period_start, scope, aside.path(), key, brand)?;
+    build(conn, period, scope, aside.path(), key, brand)?;
     let problems = verify(aside.path())?;
     if !problems.is_empty() {
         bail!(
@@ -97,28 +98,25 @@ fn swap_in(built: tempfile::TempDir, dir: &Path) -> Result<()> {
 /// Writes every file of a bundle into `dir` (an empty folder).
 fn build(
     conn: &Connection,
-    period_start: &str,
+    period: Period,
     scope: &str,
     dir: &Path,
     key: Option<&EvidenceKey>,
     brand: &super::Brand,
 ) -> Result<()> {
     let dir = dir.to_path_buf();
-    let label = period_start.get(..7).unwrap_or(period_start);
+    let label = period.label();
     std::fs::create_dir_all(dir.join("controls"))?;
-    let period = format!("period_start = date {}", sql::string_literal(period_start));
-    super::workbook::write(conn, period_start, brand, &dir.join("kpi-and-risk-register.xlsx"))?;
-    super::deck::write(conn, period_start, scope, brand, &dir.join(DECK))?;
+    super::workbook::write(conn, period, brand, &dir.join("kpi-and-risk-register.xlsx"))?;
+    super::deck::write(conn, period, scope, brand, &dir.join(DECK))?;
     // The procedures in force for the period: what the figures were measured against.
-    super::runbook::write_for_period(conn, period_start, scope, brand, &dir.join(super::runbook::FILE))?;
+    super::runbook::write_for_period(conn, period, scope, brand, &dir.join(super::runbook::FILE))?;
+    // The writers above bound their own period; this function's queries read the same.
+    super::bind_period(conn, period)?;
     let scoped: bool = conn.query_row("select scoped()", [], |r| r.get(0))?;
     if !scoped {
         // Patterns are counted across tenants: the portfolio's bundle only.
-        super::failure_patterns::write(
-            conn,
-            period_start,
-            &dir.join(format!("failure-patterns-{label}.xlsx")),
-        )?;
+        super::failure_patterns::write(conn, period, &dir.join(format!("failure-patterns-{label}.xlsx")))?;
     }
     // One CSV of `controls/` from a query; returns its rows.
     let extract = |name: &str, query: &str| -> Result<usize> {
@@ -135,12 +133,12 @@ fn build(
         Ok(rows.len())
     };
     let mut controls = Vec::new();
-    for test in super::controls::tests(&period)? {
+    for test in super::controls::tests(conn)? {
         let mut counts = Vec::new();
         for (part, query) in [("population", &test.population), ("exceptions", &test.exceptions)] {
             counts.push(extract(&format!("{}-{part}", test.name), query)?);
         }
-        let outcome = super::controls::judge(conn, &period, &test.name, counts[0], counts[1])?;
+        let outcome = super::controls::judge(conn, &test.name, counts[0], counts[1])?;
         let mut control = serde_json::json!({
             "control": test.name,
             "population": outcome.population,
@@ -153,28 +151,26 @@ fn build(
         controls.push(control);
     }
     let mut registers = serde_json::Map::new();
-    for (name, query) in super::controls::registers(&period)? {
+    for (name, query) in super::controls::registers(conn)? {
         registers.insert(format!("controls/{name}.csv"), extract(&name, &query)?.into());
     }
     // The reference tables (KEV catalog, CVRF documents) carry no client data: their files are in
     // every bundle's list.
-    let reference: Vec<String> = crate::canonical::TABLES
+    let reference = crate::canonical::TABLES
         .iter()
         .filter(|t| t.is_reference())
-        .map(|t| sql::string_literal(t.name))
+        .map(|t| sql::text(t.name))
         .collect();
-    let reference_tables = format!("[{}]", reference.join(", "));
+    sql::bind(
+        conn,
+        &[("reference_tables", duckdb::types::Value::List(reference))],
+    )?;
     let queries = sql::NamedQueries::read("reports/bundle.sql")?;
-    let query = |name: &str| {
-        queries.fill(
-            name,
-            &[("p", period.as_str()), ("reference_tables", &reference_tables)],
-        )
-    };
-    let as_of = super::as_of(conn, period_start)?;
+    let query = |name: &str| queries.bound(conn, name);
+    let as_of = super::as_of(conn, period)?;
     // Input files: a tenant's bundle lists the files that brought its rows (`ingest_tenants`),
     // by digest and counts only, since MSPs often name export files after their clients.
-    let (_, files) = sql::rows(conn, &query("input-files")?)?;
+    let (_, files) = sql::rows(conn, query("input-files")?)?;
     let inputs: Vec<&Vec<sql::Cell>> = files.iter().filter(|r| r[5] == sql::Cell::Bool(true)).collect();
     let unattributed = files.iter().filter(|r| r[6] == sql::Cell::Bool(true)).count() as i64;
     let inputs: Vec<serde_json::Value> = inputs
@@ -192,7 +188,7 @@ fn build(
             v
         })
         .collect();
-    let (names, values) = sql::rows(conn, &query("parameters")?)?;
+    let (names, values) = sql::rows(conn, query("parameters")?)?;
     let parameters: serde_json::Map<String, serde_json::Value> = match values.first() {
         Some(row) => names
             .iter()
@@ -204,11 +200,8 @@ fn build(
     // What the figures rest on: the clients whose RMM exports stopped, and the KPIs not measured
     // for want of an export (queries/reports/coverage.sql).
     let coverage_queries = sql::NamedQueries::read(super::controls::COVERAGE)?;
-    let (_, stale) = sql::rows(conn, &coverage_queries.fill("stale-clients", &[("p", &period)])?)?;
-    let (_, unmeasured) = sql::rows(
-        conn,
-        &coverage_queries.fill("unmeasured-clients", &[("p", &period)])?,
-    )?;
+    let (_, stale) = sql::rows(conn, coverage_queries.bound(conn, "stale-clients")?)?;
+    let (_, unmeasured) = sql::rows(conn, coverage_queries.bound(conn, "unmeasured-clients")?)?;
     let coverage = serde_json::json!({
         "stale_clients": stale
             .iter()
@@ -232,7 +225,7 @@ fn build(
         // The folder the scope's pack is in (`tenant_folder`): an id from an export may not be
         // a folder name as it is.
         "scope_folder": super::tenant_folder(scope),
-        "period_start": period_start,
+        "period_start": period.start.to_string(),
         "as_of": as_of,
         "controls": controls,
         "registers": registers,
@@ -254,7 +247,7 @@ fn build(
     // manifest of everything else; the final manifest then lists the brief too.
     let preliminary = manifest_text(&dir)?;
     let digest = sha256_hex(preliminary.as_bytes());
-    super::proof_brief::write(conn, period_start, scope, Some(&digest), brand, &dir.join(BRIEF))?;
+    super::proof_brief::write(conn, period, scope, Some(&digest), brand, &dir.join(BRIEF))?;
     let manifest = write_manifest(&dir)?;
     if let Some(key) = key {
         let sealed = key.sign(manifest.as_bytes())?;

@@ -6,10 +6,10 @@
 use anyhow::{Result, bail};
 use duckdb::{Connection, OptionalExt};
 
-use crate::sql::{NamedQueries, string_literal};
+use crate::sql::{self, NamedQueries};
 
-/// A control test of a period: who is tested (population) and who failed (exceptions), each a
-/// query with the period filter put in.
+/// A control test: who is tested (population) and who failed (exceptions), each a query of the
+/// period bound in the session (`reports::bind_period`).
 #[derive(Debug, Clone)]
 pub struct Test {
     pub name: String,
@@ -17,16 +17,16 @@ pub struct Test {
     pub exceptions: String,
 }
 
-/// Every control test of the period `p` (`period_start = date '...'`), in the order of its file:
-/// `<test>.population` then `<test>.exceptions`.
-pub fn tests(p: &str) -> Result<Vec<Test>> {
+/// Every control test, in the order of its file: `<test>.population` then `<test>.exceptions`,
+/// for the period bound in `conn`.
+pub fn tests(conn: &Connection) -> Result<Vec<Test>> {
     let queries = NamedQueries::read(CONTROL_TESTS)?;
     test_names(&queries)?
         .into_iter()
         .map(|name| {
             Ok(Test {
-                population: queries.fill(&format!("{name}.population"), &[("p", p)])?,
-                exceptions: queries.fill(&format!("{name}.exceptions"), &[("p", p)])?,
+                population: queries.bound(conn, &format!("{name}.population"))?.to_string(),
+                exceptions: queries.bound(conn, &format!("{name}.exceptions"))?.to_string(),
                 name,
             })
         })
@@ -46,26 +46,29 @@ fn test_names(queries: &NamedQueries) -> Result<Vec<String>> {
         let Some(test) = name.strip_suffix(".population") else {
             // An exceptions query is read with its population; one without is a test half-written.
             match name.strip_suffix(".exceptions") {
-                Some(test) => {
-                    queries.get(&format!("{test}.population"))?;
+                Some(test) if !queries.contains(&format!("{test}.population")) => {
+                    bail!("{CONTROL_TESTS} has no query named `{test}.population`")
                 }
+                Some(_) => {}
                 None => bail!("{CONTROL_TESTS}: `{name}` is neither a population nor an exceptions query"),
             }
             continue;
         };
-        queries.get(&format!("{test}.exceptions"))?;
+        if !queries.contains(&format!("{test}.exceptions")) {
+            bail!("{CONTROL_TESTS} has no query named `{test}.exceptions`");
+        }
         names.push(test.to_string());
     }
     Ok(names)
 }
 
 /// Lists an assessor asks for beside the control tests, written to the bundle's `controls/` as
-/// `<name>.csv`: (name, query) for the period `p` (`period_start = date '...'`).
-pub fn registers(p: &str) -> Result<Vec<(String, String)>> {
+/// `<name>.csv`: (name, query), for the period bound in `conn`.
+pub fn registers(conn: &Connection) -> Result<Vec<(String, String)>> {
     let queries = NamedQueries::read("reports/registers.sql")?;
     queries
         .iter()
-        .map(|(name, _)| Ok((name.to_string(), queries.fill(name, &[("p", p)])?)))
+        .map(|(name, _)| Ok((name.to_string(), queries.bound(conn, name)?.to_string())))
         .collect()
 }
 
@@ -89,14 +92,8 @@ pub struct Outcome {
 
 /// Judges a test's counted population and exceptions, with what the period's coverage
 /// (`figure_coverage`, queries/coverage.sql) says of the scope.
-pub fn judge(
-    conn: &Connection,
-    p: &str,
-    test: &str,
-    population: usize,
-    exceptions: usize,
-) -> Result<Outcome> {
-    let coverage = coverage(conn, p, "control_test", test)?;
+pub fn judge(conn: &Connection, test: &str, population: usize, exceptions: usize) -> Result<Outcome> {
+    let coverage = coverage(conn, "control_test", test)?;
     let result = match (coverage.measured, coverage.stale, population, exceptions) {
         (false, _, _, _) => "not_tested",
         // Exceptions found in a client's last export stand; a pass or an empty population
@@ -128,19 +125,13 @@ pub struct Coverage {
 pub const COVERAGE: &str = "reports/coverage.sql";
 
 /// Whether a figure (`kind` `kpi` or `control_test`) was measured for the report's own scope in
-/// the period `p`, and what it is to be read with. A figure with no coverage row reads govpack's
-/// own records: measured.
-pub fn coverage(conn: &Connection, p: &str, kind: &str, figure: &str) -> Result<Coverage> {
-    let query = NamedQueries::read(COVERAGE)?.fill(
-        "figure",
-        &[
-            ("p", p),
-            ("kind", &string_literal(kind)),
-            ("figure", &string_literal(figure)),
-        ],
-    )?;
+/// the period bound in `conn`, and what it is to be read with. A figure with no coverage row reads
+/// govpack's own records: measured.
+pub fn coverage(conn: &Connection, kind: &str, figure: &str) -> Result<Coverage> {
+    sql::bind(conn, &[("kind", sql::text(kind)), ("figure", sql::text(figure))])?;
+    let queries = NamedQueries::read(COVERAGE)?;
     let found = conn
-        .query_row(&query, [], |r| {
+        .query_row(queries.bound(conn, "figure")?, [], |r| {
             Ok(Coverage {
                 measured: r.get(0)?,
                 stale: r.get(1)?,

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::Brand;
 use super::pptx::{Frame, LineChart, Paragraph, Series, Shape, Slide, TableCell};
 use super::summary::{plain, shown};
+use crate::calendar::Period;
 use crate::sql::{self, Cell};
 
 pub const FILE: &str = "deck.toml";
@@ -160,16 +161,14 @@ fn listing(
 }
 
 /// Builds the deck's slides for the scope the session is bound to.
-pub fn slides(conn: &Connection, period_start: &str, scope: &str, brand: &Brand) -> Result<Vec<Slide>> {
+pub fn slides(conn: &Connection, period: Period, scope: &str, brand: &Brand) -> Result<Vec<Slide>> {
+    super::bind_period(conn, period)?;
     let words = Words::load()?;
     let brief = super::template::template()?;
     let queries = sql::NamedQueries::read(QUERIES)?;
     let brief_queries = sql::NamedQueries::read("reports/proof_brief.sql")?;
-    let period = format!("period_start = date {}", sql::string_literal(period_start));
-    let day = format!("date {}", sql::string_literal(period_start));
-    let query = |name: &str| queries.fill(name, &[("p", &period)]);
     let rows = |name: &str| -> Result<Vec<Vec<Cell>>> {
-        Ok(sql::rows(conn, &query(name)?)
+        Ok(sql::rows(conn, queries.bound(conn, name)?)
             .with_context(|| format!("reading the deck's {name}"))?
             .1)
     };
@@ -179,14 +178,9 @@ pub fn slides(conn: &Connection, period_start: &str, scope: &str, brand: &Brand)
     } else {
         words.portfolio.clone()
     };
-    let (_, facts) = sql::rows(
-        conn,
-        &brief_queries.fill("period", &[("p", &period), ("period_start", &day)])?,
-    )?;
+    let (_, facts) = sql::rows(conn, brief_queries.bound(conn, "period")?)?;
     let fact = |i: usize| facts.first().map(|r| r[i].to_text()).unwrap_or_default();
-    let month = chrono::NaiveDate::parse_from_str(period_start, "%Y-%m-%d")
-        .map(|d| d.format("%B %Y").to_string())
-        .unwrap_or_else(|_| period_start.to_string());
+    let month = period.start.format("%B %Y").to_string();
     let msp = brand.msp_name.clone().unwrap_or_else(|| words.msp.clone());
     let fill = |text: &str| {
         text.replace("{scope}", &scope_name)
@@ -197,7 +191,7 @@ pub fn slides(conn: &Connection, period_start: &str, scope: &str, brand: &Brand)
             .replace("{msp}", &msp)
             .replace("{portfolio}", &words.portfolio)
     };
-    let summary = super::summary::build(conn, period_start)?;
+    let summary = super::summary::build(conn, period)?;
     let value_of = |id: &str, value: &Cell, unit: &str| summary.value_shown(id, value, unit, &brief.summary);
     let mut slides = Vec::new();
 
@@ -400,10 +394,7 @@ pub fn slides(conn: &Connection, period_start: &str, scope: &str, brand: &Brand)
     });
 
     // 4. Trends: native line charts of the last 12 months.
-    let (_, history) = sql::rows(
-        conn,
-        &brief_queries.fill("trend", &[("p", &period), ("period_start", &day)])?,
-    )?;
+    let (_, history) = sql::rows(conn, brief_queries.bound(conn, "trend")?)?;
     let mut months: Vec<String> = history.iter().map(|r| r[0].to_text()).collect();
     months.dedup();
     let months = months.split_off(months.len().saturating_sub(12));
@@ -517,10 +508,7 @@ pub fn slides(conn: &Connection, period_start: &str, scope: &str, brand: &Brand)
     });
 
     // 6. Change safety.
-    let (_, scorecard) = sql::rows(
-        conn,
-        &brief_queries.fill("kpis", &[("p", &period), ("period_start", &day)])?,
-    )?;
+    let (_, scorecard) = sql::rows(conn, brief_queries.bound(conn, "kpis")?)?;
     let change_rows: Vec<Vec<TableCell>> = [
         "change_success_rate",
         "emergency_change_ratio",
@@ -662,20 +650,20 @@ pub fn slides(conn: &Connection, period_start: &str, scope: &str, brand: &Brand)
 }
 
 /// Writes the deck of the session's scope to `path`.
-pub fn write(conn: &Connection, period_start: &str, scope: &str, brand: &Brand, path: &Path) -> Result<()> {
-    let slides = slides(conn, period_start, scope, brand)?;
+pub fn write(conn: &Connection, period: Period, scope: &str, brand: &Brand, path: &Path) -> Result<()> {
+    let slides = slides(conn, period, scope, brand)?;
     let base = match &brand.deck_template {
         Some((origin, bytes)) => super::pptx::Base::from_template(bytes, origin)?,
         None => super::pptx::Base::builtin(),
     };
     let words = Words::load()?;
-    let created = super::document_instant(conn, period_start)?.naive_utc();
+    let created = super::document_instant(conn, period)?.naive_utc();
     super::pptx::write(
         &slides,
         base,
         &super::pptx::Properties {
             title: &words.title,
-            subject: period_start.get(..7).unwrap_or(period_start),
+            subject: &period.label(),
             created,
         },
         path,

@@ -12,6 +12,7 @@ use rust_xlsxwriter::Workbook;
 use serde::Deserialize;
 
 use super::workbook::{Styles, fill_sheet, query_sheet};
+use crate::calendar::Period;
 use crate::sql::{self, Cell};
 
 pub const FILE: &str = "failure_rules.toml";
@@ -90,21 +91,21 @@ impl Rules {
 }
 
 /// Writes the analysis of one period to `path`, atomically.
-pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
+pub fn write(conn: &Connection, period: Period, path: &Path) -> Result<()> {
+    super::bind_period(conn, period)?;
     let rules = load()?;
-    let period = format!("period_start = date {}", sql::string_literal(period_start));
     let styles = Styles::new();
     let mut workbook = Workbook::new();
     workbook.set_properties(&super::workbook_properties(
         conn,
-        period_start,
+        period,
         "Failure-pattern analysis",
     )?);
 
     let queries = sql::NamedQueries::read("reports/failure_patterns.sql")?;
-    let patterns_query = queries.fill("top-patterns", &[("p", &period)])?;
-    let (mut names, mut rows) = sql::rows(conn, &patterns_query)?;
-    let mut types: Vec<String> = sql::describe(conn, &patterns_query)?
+    let patterns_query = queries.bound(conn, "top-patterns")?;
+    let (mut names, mut rows) = sql::rows(conn, patterns_query)?;
+    let mut types: Vec<String> = sql::describe(conn, patterns_query)?
         .into_iter()
         .map(|(_, t)| t)
         .collect();
@@ -155,8 +156,7 @@ pub fn write(conn: &Connection, period_start: &str, path: &Path) -> Result<()> {
     )?;
 
     for (name, _) in queries.iter().filter(|(name, _)| *name != "top-patterns") {
-        let query = queries.fill(name, &[("p", &period)])?;
-        let (names, types, rows) = query_sheet(conn, name, &query)?;
+        let (names, types, rows) = query_sheet(conn, name, queries.bound(conn, name)?)?;
         adjusted.extend(fill_sheet(
             workbook.add_worksheet(),
             name,

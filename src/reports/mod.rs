@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use duckdb::{Connection, params};
 
+use crate::calendar::Period;
 use crate::lake::Lake;
 
 /// A DuckDB session over the lake with the report scope bound (`queries/reports/session.sql`):
@@ -37,6 +38,13 @@ pub fn session(lake: &Lake, tenant: Option<&str>) -> Result<Connection> {
         conn.execute("insert into report_scope values (?)", params![tenant])?;
     }
     Ok(conn)
+}
+
+/// Binds the period a report is written for: every report query reads its first day as
+/// `getvariable('period_start')` (a DATE, never pasted into SQL text). Each writer binds it on
+/// entry, so a writer called on its own reads the period it was given.
+pub fn bind_period(conn: &Connection, period: Period) -> Result<()> {
+    crate::sql::bind(conn, &[("period_start", crate::sql::date(period.start))])
 }
 
 /// The MSP's brand, read once from `[report]`: a logo that is not a PNG or a template that is not
@@ -97,7 +105,7 @@ impl Brand {
 /// reports, then the bundle folder.
 pub fn write_pack(
     lake: &Lake,
-    period_start: &str,
+    period: Period,
     tenant: Option<&str>,
     period_dir: &Path,
     key: Option<&signature::EvidenceKey>,
@@ -106,14 +114,7 @@ pub fn write_pack(
     let dir = &tenant.map_or_else(|| period_dir.to_path_buf(), |t| period_dir.join(tenant_folder(t)));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let session = session(lake, tenant)?;
-    let bundle = bundle::write(
-        &session,
-        period_start,
-        tenant.unwrap_or("portfolio"),
-        dir,
-        key,
-        brand,
-    )?;
+    let bundle = bundle::write(&session, period, tenant.unwrap_or("portfolio"), dir, key, brand)?;
     let mut written = Vec::new();
     for entry in std::fs::read_dir(&bundle)? {
         let source = entry?.path();
@@ -157,33 +158,32 @@ pub fn computed_periods(conn: &Connection) -> Result<Vec<String>> {
 }
 
 /// The day a period's figures stand at (`YYYY-MM-DD`), if its KPIs are computed.
-pub fn as_of(conn: &Connection, period_start: &str) -> Result<Option<String>> {
-    let p = format!("period_start = date {}", crate::sql::string_literal(period_start));
-    let query = crate::sql::NamedQueries::read(PERIODS)?.fill("as-of", &[("p", &p)])?;
-    Ok(conn.query_row(&query, [], |r| r.get(0))?)
+pub fn as_of(conn: &Connection, period: Period) -> Result<Option<String>> {
+    bind_period(conn, period)?;
+    let queries = crate::sql::NamedQueries::read(PERIODS)?;
+    Ok(conn.query_row(queries.bound(conn, "as-of")?, [], |r| r.get(0))?)
 }
 
 /// When a report of the period is dated: the end of its as-of day (UTC), never the wall clock, so
 /// that a pack regenerated from the same lake is byte for byte the same and its manifest digest
 /// can be re-derived by anyone holding the lake.
-pub fn document_instant(conn: &Connection, period_start: &str) -> Result<chrono::DateTime<chrono::Utc>> {
-    let as_of = as_of(conn, period_start).context("cannot read the period's as-of date")?;
+pub fn document_instant(conn: &Connection, period: Period) -> Result<chrono::DateTime<chrono::Utc>> {
+    let as_of = as_of(conn, period).context("cannot read the period's as-of date")?;
     let day = as_of
         .as_deref()
         .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        .or_else(|| chrono::NaiveDate::parse_from_str(period_start, "%Y-%m-%d").ok())
-        .with_context(|| format!("no as-of date for the period starting {period_start}"))?;
+        .unwrap_or(period.start);
     Ok(day.and_hms_opt(23, 59, 59).expect("a valid time").and_utc())
 }
 
 /// The document properties every workbook carries: dated as `document_instant` says.
 pub fn workbook_properties(
     conn: &Connection,
-    period_start: &str,
+    period: Period,
     title: &str,
 ) -> Result<rust_xlsxwriter::DocProperties> {
     use chrono::{Datelike, Timelike};
-    let at = document_instant(conn, period_start)?;
+    let at = document_instant(conn, period)?;
     let when = rust_xlsxwriter::ExcelDateTime::from_ymd(at.year() as u16, at.month() as u8, at.day() as u8)?
         .and_hms(at.hour() as u16, at.minute() as u8, at.second())?;
     Ok(rust_xlsxwriter::DocProperties::new()

@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use duckdb::Connection;
 use serde::Deserialize;
 
+use crate::calendar::Period;
 use crate::sql::{self, Cell};
 
 /// The objectives' wording (`[objectives]` of proof_brief.toml). Placeholders in braces are the
@@ -60,11 +61,11 @@ pub struct Objective {
     pub result: String,
 }
 
-pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec<Objective>> {
-    let p = format!("period_start = date {}", sql::string_literal(period_start));
+pub fn build(conn: &Connection, period: Period, words: &Words) -> Result<Vec<Objective>> {
+    super::bind_period(conn, period)?;
     let queries = sql::NamedQueries::read("reports/objectives.sql")?;
     let (names, settings) =
-        sql::rows(conn, &queries.fill("settings", &[("p", &p)])?).context("reading the period's settings")?;
+        sql::rows(conn, queries.bound(conn, "settings")?).context("reading the period's settings")?;
     let setting = |name: &str| -> Option<String> {
         let at = names.iter().position(|n| n == name)?;
         match settings.first()?.get(at)? {
@@ -74,7 +75,7 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
     };
     // What the run ledger shows of the breach rules' evaluation in the period.
     let (evaluated_days, period_days, first, last): (i64, i64, Option<String>, Option<String>) = conn
-        .query_row(&queries.fill("evaluation-days", &[("p", &p)])?, [], |r| {
+        .query_row(queries.bound(conn, "evaluation-days")?, [], |r| {
             Ok((
                 r.get(0)?,
                 r.get::<_, Option<i64>>(1)?.unwrap_or(0),
@@ -115,7 +116,7 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
             .query_row(query, [], |r| r.get::<_, Option<i64>>(0))?
             .unwrap_or(0))
     };
-    let counted = |name: &str| -> Result<i64> { count(&queries.fill(name, &[("p", &p)])?) };
+    let counted = |name: &str| -> Result<i64> { count(queries.bound(conn, name)?) };
     let devices = counted("devices")?;
     let compliant = counted("compliant-devices")?;
     let stale = counted("stale-devices")?;
@@ -123,7 +124,7 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
     let overdue_devices = counted("overdue-devices")?;
     let open = counted("open-episodes")?;
     // Also `controls/unreported-flaws.csv`: the rows an assessor checks the count against.
-    let unreported = super::controls::registers(&p)?;
+    let unreported = super::controls::registers(conn)?;
     let (_, flaws) = unreported
         .iter()
         .find(|(name, _)| name == "unreported-flaws")
@@ -134,7 +135,7 @@ pub fn build(conn: &Connection, period_start: &str, words: &Words) -> Result<Vec
     let late = counted("failed-deployments-late")?;
 
     // Each count's figure: measured for the scope, or not tested, and the caveat to read it with.
-    let coverage = |kind: &str, figure: &str| super::controls::coverage(conn, &p, kind, figure);
+    let coverage = |kind: &str, figure: &str| super::controls::coverage(conn, kind, figure);
     let verdict = |coverage: super::controls::Coverage, exceptions: i64, detail: Option<String>| {
         let note = coverage.note;
         match (coverage.measured, detail) {

@@ -11,6 +11,7 @@ use printpdf::Rgb;
 use super::pdf::{DocumentInfo, MARGIN, Writer};
 use super::summary::{plain, shown};
 use super::template::{Labels, Template, template};
+use crate::calendar::Period;
 use crate::sql::{self, Cell};
 
 fn headers(labels: &[String]) -> Vec<&str> {
@@ -37,12 +38,13 @@ fn status_words(words: &super::summary::Words, status: &str, measurement: &str) 
 /// manifest of the bundle's other files, when the brief goes into a bundle.
 pub fn write(
     conn: &Connection,
-    period_start: &str,
+    period: Period,
     scope: &str,
     evidence_digest: Option<&str>,
     brand: &super::Brand,
     path: &Path,
 ) -> Result<()> {
+    super::bind_period(conn, period)?;
     let template = template()?;
     let section = |key: &str| {
         template
@@ -51,8 +53,7 @@ pub fn write(
             .cloned()
             .unwrap_or_else(|| key.to_string())
     };
-    let period = format!("period_start = date {}", sql::string_literal(period_start));
-    let label = period_start.get(..7).unwrap_or(period_start);
+    let label = period.label();
     let labels = &template.labels;
     // Clients are named as people name them; the id stays beside the name for the PSA.
     let scoped: bool = conn.query_row("select scoped()", [], |r| r.get(0))?;
@@ -84,9 +85,8 @@ pub fn write(
     w.y -= 10.0;
 
     let queries = sql::NamedQueries::read(QUERIES)?;
-    let day = format!("date {}", sql::string_literal(period_start));
-    let query = |name: &str| queries.fill(name, &[("p", &period), ("period_start", &day)]);
-    let (_, facts) = sql::rows(conn, &query("period")?)?;
+    let query = |name: &str| queries.bound(conn, name);
+    let (_, facts) = sql::rows(conn, query("period")?)?;
     let fact = |i: usize| facts.first().map(|r| r[i].to_text()).unwrap_or_default();
     // Who and when, under the title; then page 1 is the executive summary.
     let subtitle = format!(
@@ -108,7 +108,7 @@ pub fn write(
         w.y -= 14.0;
         w.text_at(&line, MARGIN, w.y, 11.0, false, Rgb::new(0.2, 0.2, 0.2, None));
     }
-    let summary = super::summary::build(conn, period_start)?;
+    let summary = super::summary::build(conn, period)?;
     write_summary(&mut w, &template, &summary, scoped);
 
     w.heading(&section("scope"));
@@ -125,7 +125,7 @@ pub fn write(
     );
 
     w.heading(&section("kpis"));
-    let (_, kpis) = sql::rows(conn, &query("kpis")?)?;
+    let (_, kpis) = sql::rows(conn, query("kpis")?)?;
     let kpi_rows: Vec<Vec<String>> = kpis
         .iter()
         .map(|r| {
@@ -151,7 +151,7 @@ pub fn write(
         w.heading(&section("clients"));
         // The league table: the workbook's Clients sheet.
         let league = sql::NamedQueries::read(super::workbook::SHEETS_FILE)?;
-        let (_, clients) = sql::rows(conn, &league.fill("Clients", &[("p", &period)])?)?;
+        let (_, clients) = sql::rows(conn, league.bound(conn, "Clients")?)?;
         let rows: Vec<Vec<String>> = clients
             .iter()
             .take(LEAGUE_ROWS)
@@ -190,7 +190,7 @@ pub fn write(
         }
     }
 
-    write_kev_exposure(&mut w, conn, &period, &section("vulnerability"), labels)?;
+    write_kev_exposure(&mut w, conn, &section("vulnerability"), labels)?;
 
     w.heading(&section("compliance"));
     // The trend: this period's month and the 11 before it, as the workbook's sparklines.
@@ -198,7 +198,7 @@ pub fn write(
         ("patch_compliance_rate", Rgb::new(0.12, 0.22, 0.39, None)),
         ("change_success_rate", Rgb::new(0.85, 0.45, 0.1, None)),
     ];
-    let (_, history) = sql::rows(conn, &query("trend")?)?;
+    let (_, history) = sql::rows(conn, query("trend")?)?;
     let mut months: Vec<String> = history.iter().map(|r| r[0].to_text()).collect();
     months.dedup();
     let months = months.split_off(months.len().saturating_sub(12));
@@ -218,7 +218,7 @@ pub fn write(
         })
         .collect();
     w.line_chart(&labels.trend_chart, &months, &series);
-    let (_, tiers) = sql::rows(conn, &query("tiers")?)?;
+    let (_, tiers) = sql::rows(conn, query("tiers")?)?;
     let tier_bars: Vec<(String, f64, String)> = tiers
         .iter()
         .map(|r| {
@@ -227,7 +227,7 @@ pub fn write(
         })
         .collect();
     w.bars(&labels.tier_chart, &tier_bars, 1.0);
-    let (_, ages) = sql::rows(conn, &query("age-buckets")?)?;
+    let (_, ages) = sql::rows(conn, query("age-buckets")?)?;
     let max_required = ages
         .iter()
         .filter_map(|r| if let Cell::Float(f) = r[1] { Some(f) } else { None })
@@ -250,7 +250,7 @@ pub fn write(
 
     if !scoped {
         w.heading(&section("failures"));
-        let (_, patterns) = sql::rows(conn, &query("failure-patterns")?)?;
+        let (_, patterns) = sql::rows(conn, query("failure-patterns")?)?;
         let max_failures = patterns
             .iter()
             .filter_map(|r| {
@@ -282,7 +282,7 @@ pub fn write(
     w.heading(&section("controls"));
     let registers = super::registers::load()?;
     let mut control_rows = Vec::new();
-    let sheets = registers.sheets(conn, period_start)?;
+    let sheets = registers.sheets(conn, period)?;
     for (_, _, rows) in sheets.iter().filter(|(name, _, _)| *name == "Control register") {
         for r in rows {
             control_rows.push(vec![
@@ -316,7 +316,7 @@ pub fn write(
     let words = &template.objectives;
     w.heading(&words.heading);
     w.paragraph(&words.intro);
-    let objectives: Vec<Vec<String>> = super::objectives::build(conn, period_start, words)?
+    let objectives: Vec<Vec<String>> = super::objectives::build(conn, period, words)?
         .into_iter()
         .map(|o| {
             vec![
@@ -345,7 +345,7 @@ pub fn write(
         DocumentInfo {
             title: format!("{} ({scope_shown}, {label})", template.title),
             subject: format!("Patch and change governance evidence, {scope_shown}, {label}"),
-            created: super::document_instant(conn, period_start)?.timestamp(),
+            created: super::document_instant(conn, period)?.timestamp(),
         },
         path,
     )
@@ -354,18 +354,12 @@ pub fn write(
 /// The brief's vulnerability exposure: exposed and overdue devices by client (the worst 25), and
 /// the KEV CVEs still open with their deadlines; or, without the reference data, which file to
 /// ingest (the KPIs are null then, never 0).
-fn write_kev_exposure(
-    w: &mut Writer,
-    conn: &Connection,
-    period: &str,
-    heading: &str,
-    labels: &Labels,
-) -> Result<()> {
+fn write_kev_exposure(w: &mut Writer, conn: &Connection, heading: &str, labels: &Labels) -> Result<()> {
     w.heading(heading);
     let queries = sql::NamedQueries::read(QUERIES)?;
-    let query = |name: &str| queries.fill(name, &[("p", period)]);
+    let query = |name: &str| queries.bound(conn, name);
     let (measurement, note): (Option<String>, Option<String>) = conn
-        .query_row(&query("kev-measurement")?, [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(query("kev-measurement")?, [], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .context("reading how the period's KEV exposure was measured")?
         .unwrap_or((None, None));
@@ -378,7 +372,7 @@ fn write_kev_exposure(
     if let Some(note) = &note {
         w.paragraph(&labels.kev_caveat.replace("{note}", note));
     }
-    let (_, mut clients) = sql::rows(conn, &query("kev-clients")?)?;
+    let (_, mut clients) = sql::rows(conn, query("kev-clients")?)?;
     clients.truncate(LEAGUE_ROWS);
     if clients.is_empty() {
         w.paragraph(&labels.kev_none);
@@ -393,7 +387,7 @@ fn write_kev_exposure(
         &[0.46, 0.18, 0.18, 0.18],
         &rows,
     );
-    let (_, cves) = sql::rows(conn, &query("kev-cves")?)?;
+    let (_, cves) = sql::rows(conn, query("kev-cves")?)?;
     let rows: Vec<Vec<String>> = cves
         .iter()
         .map(|r| r.iter().map(|c| shown(c, "")).collect())

@@ -7,6 +7,7 @@ use duckdb::Connection;
 use serde::Deserialize;
 
 use super::controls;
+use crate::calendar::Period;
 use crate::sql::{self, Cell};
 
 pub const FILE: &str = "registers.toml";
@@ -103,7 +104,8 @@ impl Registers {
     }
 
     /// The two register sheets as (sheet name, column names, rows).
-    pub fn sheets(&self, conn: &Connection, period_start: &str) -> Result<Vec<Sheet>> {
+    pub fn sheets(&self, conn: &Connection, period: Period) -> Result<Vec<Sheet>> {
+        super::bind_period(conn, period)?;
         let text = |s: &str| Cell::Text(s.to_string());
         let risks = self
             .risk
@@ -119,8 +121,7 @@ impl Registers {
                 ]
             })
             .collect();
-        let period = format!("period_start = date {}", sql::string_literal(period_start));
-        let tests = controls::tests(&period)?;
+        let tests = controls::tests(conn)?;
         let mut control_rows = Vec::new();
         for c in &self.control {
             let test = c
@@ -130,13 +131,8 @@ impl Registers {
             let (test, population, exceptions, result, note) = match test {
                 Some(t) => {
                     let count = |q: &str| -> Result<usize> { Ok(sql::rows(conn, q)?.1.len()) };
-                    let outcome = controls::judge(
-                        conn,
-                        &period,
-                        &t.name,
-                        count(&t.population)?,
-                        count(&t.exceptions)?,
-                    )?;
+                    let outcome =
+                        controls::judge(conn, &t.name, count(&t.population)?, count(&t.exceptions)?)?;
                     (
                         t.name.as_str(),
                         Cell::Int(outcome.population as i64),

@@ -12,9 +12,10 @@ use anyhow::{Context, Result};
 use duckdb::{Connection, OptionalExt};
 use serde::Deserialize;
 
+use crate::calendar::Period;
 use crate::catalog::{self, Unit};
 use crate::config::Paper;
-use crate::sql::{self, Cell};
+use crate::sql::Cell;
 
 pub const FILE: &str = "implementation-runbook.docx";
 const WORDS: &str = "runbook.toml";
@@ -183,7 +184,7 @@ pub fn settings_of(config: &crate::config::Config) -> Result<toml::Table> {
 }
 
 /// The settings recorded with a period's KPIs, when the period has them (`kpi_settings`).
-pub fn recorded_settings(conn: &Connection, period_start: &str) -> Result<Option<toml::Table>> {
+pub fn recorded_settings(conn: &Connection, period: Period) -> Result<Option<toml::Table>> {
     let recorded: bool = conn.query_row(
         "select count(*) > 0 from duckdb_views() where view_name = 'kpi_settings'",
         [],
@@ -192,12 +193,10 @@ pub fn recorded_settings(conn: &Connection, period_start: &str) -> Result<Option
     if !recorded {
         return Ok(None);
     }
+    super::bind_period(conn, period)?;
     let text: Option<String> = conn
         .query_row(
-            &format!(
-                "select settings from kpi_settings where period_start = date {} limit 1",
-                sql::string_literal(period_start)
-            ),
+            "select settings from kpi_settings where period_start = getvariable('period_start') limit 1",
             [],
             |r| r.get(0),
         )
@@ -570,20 +569,20 @@ fn controls(words: &ControlWords) -> Result<Table> {
 /// refused (as `govpack report` refuses it): today's settings are not the period's.
 pub fn write_for_period(
     conn: &Connection,
-    period_start: &str,
+    period: Period,
     scope: &str,
     brand: &super::Brand,
     path: &Path,
 ) -> Result<()> {
-    let label = period_start.get(..7).unwrap_or(period_start).to_string();
-    let settings = recorded_settings(conn, period_start)?.with_context(|| {
+    let label = period.label();
+    let settings = recorded_settings(conn, period)?.with_context(|| {
         format!(
             "the KPIs of {label} were computed by an earlier govpack that did not record its settings: \
              run `govpack kpi --period {label}` again"
         )
     })?;
     let provenance = Provenance::Recorded {
-        as_of: super::as_of(conn, period_start)?.unwrap_or_default(),
+        as_of: super::as_of(conn, period)?.unwrap_or_default(),
         period: label,
     };
     let scoped: bool = conn.query_row("select scoped()", [], |r| r.get(0))?;
@@ -601,7 +600,7 @@ pub fn write_for_period(
     write(
         &runbook,
         brand.paper,
-        super::document_instant(conn, period_start)?.naive_utc(),
+        super::document_instant(conn, period)?.naive_utc(),
         path,
     )
 }

@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use duckdb::Connection;
 use serde::Deserialize;
 
+use crate::calendar::Period;
 use crate::catalog::{self, Better};
 use crate::sql::{self, Cell};
 
@@ -264,32 +265,27 @@ pub fn plain(word: &str) -> String {
 /// The summary's figures and lists, as named queries.
 const QUERIES: &str = "reports/summary.sql";
 
-pub fn build(conn: &Connection, period_start: &str) -> Result<Summary> {
+pub fn build(conn: &Connection, period: Period) -> Result<Summary> {
+    super::bind_period(conn, period)?;
+    let period_start = period.start.to_string();
+    let period_start = period_start.as_str();
     let queries = sql::NamedQueries::read(QUERIES)?;
-    let day = format!("date {}", sql::string_literal(period_start));
-    let previous: Option<String> = conn.query_row(
-        &queries.fill("previous-period", &[("period_start", &day)])?,
-        [],
-        |r| r.get(0),
+    let previous: Option<String> =
+        conn.query_row(queries.bound(conn, "previous-period")?, [], |r| r.get(0))?;
+    let previous_day = previous
+        .as_deref()
+        .and_then(|p| chrono::NaiveDate::parse_from_str(p, "%Y-%m-%d").ok());
+    sql::bind(
+        conn,
+        &[(
+            "previous_start",
+            previous_day.map_or(duckdb::types::Value::Null, sql::date),
+        )],
     )?;
-    let previous_day = previous.as_deref().map_or_else(
-        || "null".to_string(),
-        |p| format!("date {}", sql::string_literal(p)),
-    );
-    let period = format!("period_start = {day}");
-    let query = |name: &str| {
-        queries.fill(
-            name,
-            &[
-                ("p", &period),
-                ("period_start", &day),
-                ("previous_start", &previous_day),
-            ],
-        )
-    };
+    let query = |name: &str| queries.bound(conn, name);
 
-    let (_, kpis) = sql::rows(conn, &query("kpis")?).context("reading the period's KPIs for the summary")?;
-    let (_, overdue_counts) = sql::rows(conn, &query("overdue-devices")?)?;
+    let (_, kpis) = sql::rows(conn, query("kpis")?).context("reading the period's KPIs for the summary")?;
+    let (_, overdue_counts) = sql::rows(conn, query("overdue-devices")?)?;
     let overdue_in = |period: Option<&str>| {
         overdue_counts
             .iter()
@@ -372,7 +368,7 @@ pub fn build(conn: &Connection, period_start: &str) -> Result<Summary> {
     });
 
     let listed = |name: &str| -> Result<(Vec<Vec<Cell>>, usize)> {
-        let (_, rows) = sql::rows(conn, &query(name)?)?;
+        let (_, rows) = sql::rows(conn, query(name)?)?;
         let total = rows.len();
         Ok((rows.into_iter().take(LISTED).collect(), total))
     };
@@ -383,7 +379,7 @@ pub fn build(conn: &Connection, period_start: &str) -> Result<Summary> {
     let registers = super::registers::load()?;
     let mut controls = Vec::new();
     let mut not_tested = Vec::new();
-    for (name, _, rows) in registers.sheets(conn, period_start)? {
+    for (name, _, rows) in registers.sheets(conn, period)? {
         if name != "Control register" {
             continue;
         }
@@ -400,9 +396,9 @@ pub fn build(conn: &Connection, period_start: &str) -> Result<Summary> {
         }
     }
     let coverage = sql::NamedQueries::read(super::controls::COVERAGE)?;
-    let (_, stale) = sql::rows(conn, &coverage.fill("stale-clients", &[("p", &period)])?)?;
-    let (_, unmeasured) = sql::rows(conn, &coverage.fill("unmeasured-clients", &[("p", &period)])?)?;
-    let (_, counts) = sql::rows(conn, &query("counts")?)?;
+    let (_, stale) = sql::rows(conn, coverage.bound(conn, "stale-clients")?)?;
+    let (_, unmeasured) = sql::rows(conn, coverage.bound(conn, "unmeasured-clients")?)?;
+    let (_, counts) = sql::rows(conn, query("counts")?)?;
     Ok(Summary {
         counts: counts
             .into_iter()
@@ -419,7 +415,7 @@ pub fn build(conn: &Connection, period_start: &str) -> Result<Summary> {
                 kpis: r[4].to_text().split(',').map(str::to_string).collect(),
             })
             .collect(),
-        previous: previous.map(|p| p.get(..7).unwrap_or(&p).to_string()),
+        previous: previous_day.map(|d| d.format("%Y-%m").to_string()),
         headline,
         moves,
         chronic,

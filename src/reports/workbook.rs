@@ -15,10 +15,12 @@ use rust_xlsxwriter::{
     FormatAlign, Image, Sparkline, Table, TableColumn, TableStyle, Workbook, Worksheet,
 };
 
+use crate::calendar::Period;
 use crate::sql::{self, Cell};
 
 /// The data sheets after the Summary and Scorecard, in order: one named query per sheet
-/// (`queries/reports/workbook.sql`). `{p}` is the period filter, `{version}` govpack's version.
+/// (`queries/reports/workbook.sql`), for the period bound in the session; `getvariable('version')`
+/// is govpack's version.
 pub(crate) const SHEETS_FILE: &str = "reports/workbook.sql";
 
 /// The Scorecard sheet's queries and each chart's data, by the chart's title.
@@ -74,10 +76,12 @@ impl Styles {
 /// Writes the workbook of one period (and one tenant, or the portfolio) to `path`, atomically.
 /// The MSP's name and logo (`brand`) go beside the Summary sheet's table and into the file's
 /// properties (Company).
-pub fn write(conn: &Connection, period_start: &str, brand: &super::Brand, path: &Path) -> Result<()> {
+pub fn write(conn: &Connection, period: Period, brand: &super::Brand, path: &Path) -> Result<()> {
+    super::bind_period(conn, period)?;
+    sql::bind(conn, &[("version", sql::text(env!("CARGO_PKG_VERSION")))])?;
     let registers = super::registers::load()?;
     let mut workbook = Workbook::new();
-    let mut properties = super::workbook_properties(conn, period_start, "KPI and risk register")?;
+    let mut properties = super::workbook_properties(conn, period, "KPI and risk register")?;
     if let Some(msp) = &brand.msp_name {
         properties = properties.set_company(msp);
     }
@@ -86,7 +90,7 @@ pub fn write(conn: &Connection, period_start: &str, brand: &super::Brand, path: 
     // sheet, which is filled last for that.
     let template = super::template::template()?;
     let styles = Styles::new().with_status_words(&template.summary.statuses);
-    let summary = super::summary::build(conn, period_start)?;
+    let summary = super::summary::build(conn, period)?;
     let (names, types, rows) = summary.sheet_rows(&template.summary, &|id| template.measure_name(id));
     let sheet = workbook.add_worksheet();
     let mut adjusted = fill_sheet(sheet, "Summary", &names, &types, &rows, &styles)?;
@@ -107,17 +111,14 @@ pub fn write(conn: &Connection, period_start: &str, brand: &super::Brand, path: 
     adjusted.extend(write_scorecard(
         workbook.add_worksheet(),
         conn,
-        period_start,
         &styles,
         &template,
     )?);
     let mut data_quality = None;
     let sheets = sql::NamedQueries::read(SHEETS_FILE)?;
-    let period = format!("period_start = date {}", sql::string_literal(period_start));
-    let version = sql::string_literal(env!("CARGO_PKG_VERSION"));
     for (sheet, _) in sheets.iter() {
-        let query = sheets.fill(sheet, &[("p", &period), ("version", &version)])?;
-        let (names, types, rows) = query_sheet(conn, sheet, &query)?;
+        let query = sheets.bound(conn, sheet)?;
+        let (names, types, rows) = query_sheet(conn, sheet, query)?;
         // Its place among the sheets, for filling it last.
         let index = workbook.worksheets().len();
         let worksheet = workbook.add_worksheet();
@@ -127,8 +128,8 @@ pub fn write(conn: &Connection, period_start: &str, brand: &super::Brand, path: 
         }
         adjusted.extend(fill_sheet(worksheet, sheet, &names, &types, &rows, &styles)?);
     }
-    write_charts(&mut workbook, conn, period_start, &styles)?;
-    for (name, names, rows) in registers.sheets(conn, period_start)? {
+    write_charts(&mut workbook, conn, &styles)?;
+    for (name, names, rows) in registers.sheets(conn, period)? {
         let types = vec!["VARCHAR".to_string(); names.len()];
         adjusted.extend(fill_sheet(
             workbook.add_worksheet(),
@@ -139,7 +140,7 @@ pub fn write(conn: &Connection, period_start: &str, brand: &super::Brand, path: 
             &styles,
         )?);
     }
-    let objectives: Vec<Vec<Cell>> = super::objectives::build(conn, period_start, &template.objectives)?
+    let objectives: Vec<Vec<Cell>> = super::objectives::build(conn, period, &template.objectives)?
         .into_iter()
         .map(|o| {
             [o.id, o.objective, o.time_frame, o.evidence, o.result]
@@ -205,20 +206,16 @@ const TREND_PERIODS: usize = 12;
 fn write_scorecard(
     worksheet: &mut Worksheet,
     conn: &Connection,
-    period_start: &str,
     styles: &Styles,
     template: &super::template::Template,
 ) -> Result<Vec<Adjusted>> {
     let charts = sql::NamedQueries::read(CHARTS_FILE)?;
-    let period = format!("period_start = date {}", sql::string_literal(period_start));
-    let day = format!("date {}", sql::string_literal(period_start));
-    let values = [("p", period.as_str()), ("period_start", day.as_str())];
-    let query = charts.fill("Scorecard", &values)?;
-    let (names, rows) = sql::rows(conn, &query).context("building the Scorecard")?;
-    let types: Vec<String> = sql::describe(conn, &query)?.into_iter().map(|(_, t)| t).collect();
+    let query = charts.bound(conn, "Scorecard")?;
+    let (names, rows) = sql::rows(conn, query).context("building the Scorecard")?;
+    let types: Vec<String> = sql::describe(conn, query)?.into_iter().map(|(_, t)| t).collect();
     // Month values of the same KPI and scope, this period's month the last.
-    let (_, history) = sql::rows(conn, &charts.fill("Scorecard trends", &values)?)
-        .context("building the Scorecard trends")?;
+    let (_, history) =
+        sql::rows(conn, charts.bound(conn, "Scorecard trends")?).context("building the Scorecard trends")?;
     let mut months: Vec<String> = history.iter().map(|r| r[2].to_text()).collect();
     months.dedup();
     let months = months.split_off(months.len().saturating_sub(TREND_PERIODS));
@@ -474,16 +471,8 @@ pub(crate) fn fill_sheet(
 /// The Charts sheet: each chart beside the small table it draws, so the numbers stay visible.
 /// Compliance by policy tier, required instances by patch age, the compliance and change-success
 /// trend over every computed period, and the failure Pareto (portfolio only).
-fn write_charts(
-    workbook: &mut Workbook,
-    conn: &Connection,
-    period_start: &str,
-    styles: &Styles,
-) -> Result<()> {
+fn write_charts(workbook: &mut Workbook, conn: &Connection, styles: &Styles) -> Result<()> {
     let charts = sql::NamedQueries::read(CHARTS_FILE)?;
-    let period = format!("period_start = date {}", sql::string_literal(period_start));
-    let day = format!("date {}", sql::string_literal(period_start));
-    let values = [("p", period.as_str()), ("period_start", day.as_str())];
     // Each chart's data is the named query of its title.
     let blocks: [(&str, ChartType, &str); 4] = [
         ("Patch compliance by policy tier", ChartType::Column, "0%"),
@@ -503,7 +492,7 @@ fn write_charts(
     sheet.set_name("Charts")?;
     let mut row: u32 = 0;
     for (title, kind, number_format) in blocks {
-        let (names, rows) = sql::rows(conn, &charts.fill(title, &values)?)
+        let (names, rows) = sql::rows(conn, charts.bound(conn, title)?)
             .with_context(|| format!("building the chart data of {title}"))?;
         sheet.write_string_with_format(row, 0, title, &styles.header)?;
         for (c, name) in names.iter().enumerate() {
