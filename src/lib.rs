@@ -20,6 +20,7 @@ pub mod config;
 mod docs_tests;
 pub mod error;
 pub mod files;
+pub mod http;
 pub mod ingest;
 pub mod kpi;
 pub mod lake;

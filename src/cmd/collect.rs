@@ -74,7 +74,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         .as_deref()
         .map(|d| super::day_arg("since", d))
         .transpose()?;
-    crate::ops::http::set_budget(std::time::Duration::from_secs(config.run.http_deadline_seconds));
+    crate::http::set_budget(std::time::Duration::from_secs(config.run.http_deadline_seconds));
     if args.check {
         let scope = collect::Scope {
             inbox: &inbox,

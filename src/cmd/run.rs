@@ -91,7 +91,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         std::time::Duration::from_secs(args.wait_for_lock),
     )?;
     // The run holds the lock from here: its HTTP work (alerts, tickets) gets a budget in all.
-    crate::ops::http::set_budget(std::time::Duration::from_secs(config.run.http_deadline_seconds));
+    crate::http::set_budget(std::time::Duration::from_secs(config.run.http_deadline_seconds));
     let mut record = RunRecord {
         run_id: run_id.clone(),
         job: args.job.clone(),

@@ -29,8 +29,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 
 use super::{Collector, Dataset, NextPageUrls, Pulled, json_of, path_of};
-use crate::ops::autotask_api::{normalise_base, zone_host};
-use crate::ops::http::Body;
+use crate::http::{self, Body};
 
 /// Records a page asks for: Autotask's largest page.
 const PAGE_SIZE: u64 = 500;
@@ -198,4 +197,27 @@ pub fn check(c: &mut Collector) -> Result<String> {
         "zone {}; {companies} companies, {tickets} tickets",
         api.base.trim_end_matches('/')
     ))
+}
+
+/// The zone URL the lookup gave must be an Autotask zone (`https://webservicesN.autotask.net/...`):
+/// the credentials go to it. Plain HTTP to this machine passes too (tests' stand-ins).
+pub fn zone_host(url: &str) -> Result<()> {
+    http::allowed_url(url).map_err(|e| anyhow::anyhow!("the Autotask zone lookup's url: {e}"))?;
+    let uri: ureq::http::Uri = url.parse().context("the Autotask zone lookup's url is no URL")?;
+    let host = uri.host().unwrap_or("");
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1");
+    if !loopback && !host.to_ascii_lowercase().ends_with(".autotask.net") {
+        bail!("the Autotask zone lookup named {host}, which is no Autotask zone (*.autotask.net)");
+    }
+    Ok(())
+}
+
+/// `https://webservices5.autotask.net/ATServicesRest/` whatever form the zone URL came in.
+pub fn normalise_base(url: &str) -> String {
+    let trimmed = url.trim().trim_end_matches('/');
+    let trimmed = trimmed
+        .strip_suffix("/V1.0")
+        .or_else(|| trimmed.strip_suffix("/v1.0"))
+        .unwrap_or(trimmed);
+    format!("{trimmed}/")
 }

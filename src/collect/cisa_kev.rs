@@ -8,7 +8,7 @@ use anyhow::{Result, anyhow, bail};
 use serde_json::Value;
 
 use super::{Collector, Dataset, Pulled, json_of};
-use crate::ops::http::Body;
+use crate::http::Body;
 
 /// Fetches the catalog and checks it is whole; the entries it holds.
 fn fetch(c: &mut Collector) -> Result<(String, u64)> {

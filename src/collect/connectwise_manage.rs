@@ -26,7 +26,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use super::{Collector, Dataset, Pulled, json_of, path_of, same_origin};
-use crate::ops::http::{Body, Response};
+use crate::http::{Body, Response};
 
 /// Records a page asks for: Manage's largest page.
 const PAGE_SIZE: usize = 1000;

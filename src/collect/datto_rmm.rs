@@ -28,7 +28,7 @@ use anyhow::{Result, anyhow, bail};
 use serde_json::Value;
 
 use super::{Bearer, Collector, Dataset, NextPageUrls, Pulled, json_of};
-use crate::ops::http::Body;
+use crate::http::Body;
 
 /// `public-client:public` in Base64: the Basic credentials Datto's token endpoint takes from
 /// every API client (the account's own key and secret go in the form).

@@ -11,7 +11,7 @@
 //!   failed. Anything else writes nothing of that dataset and says why.
 //! - **Bounded.** Answers over `collect.max_response_mb` are refused unread, a dataset of more
 //!   than `collect.max_pages` pages is stopped, and all HTTP work shares the run's deadline
-//!   (`ops::http`).
+//!   (`http`).
 //! - **No secret anywhere.** Keys, secrets and tokens come from the environment, are redacted
 //!   from every message, and are never written: the files hold the answers' bodies only.
 //! - **Idempotent.** A file holds only what the API answered (no fetch time), so the same day
@@ -37,8 +37,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::canonical::system::COLLECTIONS;
 use crate::canonical::{Batch, Value};
+use crate::http::{self, Body, Failure, Request, Response, Retry};
 use crate::lake::Lake;
-use crate::ops::http::{self, Body, Failure, Request, Response, Retry};
 
 /// The hidden folder of the inbox where datasets are written until they are whole.
 pub const STAGING: &str = ".collecting";

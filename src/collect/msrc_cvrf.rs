@@ -11,7 +11,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use serde_json::Value;
 
 use super::{Collector, Pulled, json_of};
-use crate::ops::http::Body;
+use crate::http::Body;
 
 /// The CVRF id of a month: `2026-Oct`.
 fn document_id(day: NaiveDate) -> String {

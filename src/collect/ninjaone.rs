@@ -30,7 +30,7 @@ use anyhow::{Result, anyhow, bail};
 use serde_json::Value;
 
 use super::{Bearer, Collector, Dataset, Pulled, json_of};
-use crate::ops::http::Body;
+use crate::http::Body;
 
 /// Records a page asks for.
 const PAGE_SIZE: usize = 1000;

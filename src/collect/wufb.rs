@@ -26,7 +26,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use super::{Bearer, Collector, Dataset, Pulled, json_of};
-use crate::ops::http::Body;
+use crate::http::Body;
 
 /// The KQL table of per-device, per-update status the adapter reads.
 const TABLE: &str = "UCClientUpdateStatus";

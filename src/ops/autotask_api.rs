@@ -10,9 +10,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value as Json, json};
 
+use crate::collect::autotask::{normalise_base, zone_host};
 use crate::config::{Config, TicketSettings};
 use crate::error::UsageError;
-use crate::ops::http::{self, Request, Retry};
+use crate::http::{self, Request, Retry};
 use crate::ops::tickets::{Outcome, PreparedTicket};
 
 /// The Autotask `POST /Tickets` body of a prepared ticket.
@@ -194,29 +195,6 @@ impl Autotask {
             .map(|r| r.body)
             .map_err(|e| anyhow::anyhow!("Autotask {method} {url}: {e}"))
     }
-}
-
-/// The zone URL the lookup gave must be an Autotask zone (`https://webservicesN.autotask.net/...`):
-/// the credentials go to it. Plain HTTP to this machine passes too (tests' stand-ins).
-pub fn zone_host(url: &str) -> Result<()> {
-    http::allowed_url(url).map_err(|e| anyhow::anyhow!("the Autotask zone lookup's url: {e}"))?;
-    let uri: ureq::http::Uri = url.parse().context("the Autotask zone lookup's url is no URL")?;
-    let host = uri.host().unwrap_or("");
-    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1");
-    if !loopback && !host.to_ascii_lowercase().ends_with(".autotask.net") {
-        bail!("the Autotask zone lookup named {host}, which is no Autotask zone (*.autotask.net)");
-    }
-    Ok(())
-}
-
-/// `https://webservices5.autotask.net/ATServicesRest/` whatever form the zone URL came in.
-pub fn normalise_base(url: &str) -> String {
-    let trimmed = url.trim().trim_end_matches('/');
-    let trimmed = trimmed
-        .strip_suffix("/V1.0")
-        .or_else(|| trimmed.strip_suffix("/v1.0"))
-        .unwrap_or(trimmed);
-    format!("{trimmed}/")
 }
 
 fn id_text(value: &Json) -> Option<String> {

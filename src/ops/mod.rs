@@ -6,7 +6,6 @@
 pub mod alerts;
 pub mod autotask_api;
 pub mod freshness;
-pub mod http;
 pub mod inbox;
 pub mod ledger;
 pub mod lock;

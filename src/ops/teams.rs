@@ -26,9 +26,9 @@ use serde_json::{Value as Json, json};
 use crate::canonical::system::ALERTS;
 use crate::canonical::{Batch, Value};
 use crate::config::Config;
+use crate::http::{self, Request, Retry};
 use crate::lake::Lake;
 use crate::ops::alerts::{Breach, History};
-use crate::ops::http::{self, Request, Retry};
 
 /// What the delivery of one day's breaches did.
 #[derive(Debug, Default)]
