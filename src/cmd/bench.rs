@@ -48,7 +48,7 @@ pub struct Args {
     /// Keep the work folder afterwards (a temporary one is removed by default)
     #[arg(long)]
     pub keep: bool,
-    /// Skip the DuckDB reference step
+    /// Skip the two DuckDB reference steps (the conversion and its KPIs)
     #[arg(long)]
     pub no_reference: bool,
     /// Entries of the CISA KEV catalog ingested last (the real one has ~1,500; 0 skips the step)
