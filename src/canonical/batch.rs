@@ -5,9 +5,10 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::*;
 
+use super::parse::{common_date, common_timestamp};
 use super::{
-    Cell, ColumnType, LINEAGE_EXPORT_DATE, LINEAGE_SOURCE_FILE, LINEAGE_SOURCE_LINE, Partitioning, Table,
-    Value,
+    Cell, Column as CanonicalColumn, ColumnType, IDENTIFIER_BYTES, LINEAGE_EXPORT_DATE, LINEAGE_SOURCE_FILE,
+    LINEAGE_SOURCE_LINE, Partitioning, Problem, TEXT_BYTES, Table, Value, parse_cell,
 };
 
 /// A text column as one buffer and the end of each cell in it: a cell costs its bytes and a few
@@ -116,6 +117,160 @@ impl ColumnData {
         }
     }
 
+    /// One cell, borrowed.
+    fn cell(&self, row: usize) -> Cell<'_> {
+        match self {
+            ColumnData::Text(v) => v.get(row).map_or(Cell::Null, Cell::Text),
+            ColumnData::Date(v) => v[row].map_or(Cell::Null, Cell::Date),
+            ColumnData::Timestamp(v) => v[row].map_or(Cell::Null, Cell::Timestamp),
+            ColumnData::Bool(v) => v[row].map_or(Cell::Null, Cell::Bool),
+            ColumnData::Int(v) => v[row].map_or(Cell::Null, Cell::Int),
+            ColumnData::Float(v) => v[row].map_or(Cell::Null, Cell::Float),
+        }
+    }
+
+    /// Appends cells parsed from text, a column at a time (see `Batch::append_column`).
+    fn append_parsed<'a>(
+        &mut self,
+        column: &CanonicalColumn,
+        cells: impl Iterator<Item = Option<&'a str>>,
+        problems: &mut Vec<(usize, Problem)>,
+    ) -> u64 {
+        let mut cut = 0;
+        // Every cell of a shape the fast reading does not take is `parse_cell`'s to decide; a
+        // refused one is held by a null.
+        let mut decide =
+            |row: usize, raw: Option<&'a str>| match raw.map(|raw| (raw, parse_cell(column, raw))) {
+                None => Cell::Null,
+                Some((raw, Ok(cell))) => {
+                    if matches!(column.ty, ColumnType::Text)
+                        && matches!(cell, Cell::Text(t) if t.len() < raw.trim().len())
+                    {
+                        cut += 1;
+                    }
+                    cell
+                }
+                Some((_, Err(problem))) => {
+                    problems.push((row, problem));
+                    Cell::Null
+                }
+            };
+        match (column.ty, &mut *self) {
+            (ColumnType::Text, ColumnData::Text(v)) => {
+                let longest = if column.is_identifier() {
+                    IDENTIFIER_BYTES
+                } else {
+                    TEXT_BYTES
+                };
+                for (row, raw) in cells.enumerate() {
+                    match raw.map(trimmed) {
+                        Some(text) if !text.is_empty() && text.len() <= longest => v.push(Some(text)),
+                        _ => v.push(decide(row, raw).text()),
+                    }
+                }
+            }
+            (ColumnType::Enum(words), ColumnData::Text(v)) => {
+                for (row, raw) in cells.enumerate() {
+                    // Lengths first: most words of a vocabulary are told apart without a look
+                    // at their letters.
+                    let word = raw.map(trimmed).and_then(|text| {
+                        words.iter().find(|w| {
+                            !text.is_empty() && w.len() == text.len() && w.eq_ignore_ascii_case(text)
+                        })
+                    });
+                    match word {
+                        Some(word) => v.push(Some(word)),
+                        None => v.push(decide(row, raw).text()),
+                    }
+                }
+            }
+            (ColumnType::Date, ColumnData::Date(v)) => {
+                for (row, raw) in cells.enumerate() {
+                    match raw.and_then(|r| common_date(trimmed(r))) {
+                        Some(date) => v.push(Some(date)),
+                        None => v.push(match decide(row, raw) {
+                            Cell::Date(date) => Some(date),
+                            _ => None,
+                        }),
+                    }
+                }
+            }
+            (ColumnType::Timestamp, ColumnData::Timestamp(v)) => {
+                for (row, raw) in cells.enumerate() {
+                    match raw.and_then(|r| common_timestamp(trimmed(r))) {
+                        Some(time) => v.push(Some(time)),
+                        None => v.push(decide(row, raw).as_timestamp()),
+                    }
+                }
+            }
+            _ => {
+                for (row, raw) in cells.enumerate() {
+                    let cell = decide(row, raw);
+                    self.push(cell);
+                }
+            }
+        }
+        cut
+    }
+
+    /// The cells from `row` on, taken off this column.
+    fn split_off(&mut self, row: usize) -> ColumnData {
+        match self {
+            ColumnData::Text(v) => {
+                let start = if row == 0 { 0 } else { v.ends[row - 1] };
+                ColumnData::Text(TextColumn {
+                    bytes: v.bytes.split_off(start),
+                    ends: v.ends.split_off(row).into_iter().map(|end| end - start).collect(),
+                    valid: v.valid.split_off(row),
+                })
+            }
+            ColumnData::Date(v) => ColumnData::Date(v.split_off(row)),
+            ColumnData::Timestamp(v) => ColumnData::Timestamp(v.split_off(row)),
+            ColumnData::Bool(v) => ColumnData::Bool(v.split_off(row)),
+            ColumnData::Int(v) => ColumnData::Int(v.split_off(row)),
+            ColumnData::Float(v) => ColumnData::Float(v.split_off(row)),
+        }
+    }
+
+    /// Keeps the cells whose flag is true, in order.
+    fn retain(&mut self, keep: &[bool]) {
+        fn filter<T>(v: &mut Vec<T>, keep: &[bool]) {
+            let mut flags = keep.iter();
+            v.retain(|_| *flags.next().expect("one flag per row"));
+        }
+        match self {
+            ColumnData::Text(v) => {
+                let mut kept = TextColumn::default();
+                for (cell, _) in v.iter().zip(keep).filter(|(_, k)| **k) {
+                    kept.push(cell);
+                }
+                *v = kept;
+            }
+            ColumnData::Date(v) => filter(v, keep),
+            ColumnData::Timestamp(v) => filter(v, keep),
+            ColumnData::Bool(v) => filter(v, keep),
+            ColumnData::Int(v) => filter(v, keep),
+            ColumnData::Float(v) => filter(v, keep),
+        }
+    }
+
+    /// Appends another column of the same type.
+    fn extend(&mut self, other: ColumnData) {
+        match (self, other) {
+            (ColumnData::Text(v), ColumnData::Text(o)) => {
+                for cell in o.iter() {
+                    v.push(cell);
+                }
+            }
+            (ColumnData::Date(v), ColumnData::Date(o)) => v.extend(o),
+            (ColumnData::Timestamp(v), ColumnData::Timestamp(o)) => v.extend(o),
+            (ColumnData::Bool(v), ColumnData::Bool(o)) => v.extend(o),
+            (ColumnData::Int(v), ColumnData::Int(o)) => v.extend(o),
+            (ColumnData::Float(v), ColumnData::Float(o)) => v.extend(o),
+            (column, other) => panic!("column {other:?} does not fit column {column:?}"),
+        }
+    }
+
     fn get(&self, row: usize) -> Value {
         match self {
             ColumnData::Text(v) => v.get(row).map_or(Value::Null, |s| Value::Text(s.to_string())),
@@ -150,6 +305,16 @@ impl ColumnData {
                     .into()
             }
         }
+    }
+}
+
+/// `str::trim`, answered at once for the text nearly every cell is: one that starts and ends with
+/// a visible ASCII character has nothing to trim.
+fn trimmed(text: &str) -> &str {
+    match text.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        [only] if only.is_ascii_graphic() => text,
+        _ => text.trim(),
     }
 }
 
@@ -261,6 +426,63 @@ impl Batch {
         }
     }
 
+    /// Parses a block of rows' cells of column `index` from text and appends them: the block is
+    /// read a column at a time, each column's type decided once (a column of dates is a loop of
+    /// date reading, not a question per cell). A row given as `None` is not read; like a refused
+    /// cell (its problem recorded with its row in the block), it is held by a null until the
+    /// caller drops the block's refused rows (`keep_rows`). Returns the text cells cut to
+    /// `TEXT_BYTES`. Every column of the table and the lines (`append_lines`) get the same rows.
+    pub fn append_column<'a>(
+        &mut self,
+        index: usize,
+        cells: impl Iterator<Item = Option<&'a str>>,
+        problems: &mut Vec<(usize, Problem)>,
+    ) -> u64 {
+        self.columns[index].append_parsed(&self.table.columns[index], cells, problems)
+    }
+
+    /// The source lines of rows appended a column at a time (`append_column`).
+    pub fn append_lines(&mut self, lines: impl Iterator<Item = u64>) {
+        if let Some((_, kept)) = &mut self.lineage {
+            kept.extend(lines.map(|line| line as i64));
+        }
+    }
+
+    /// One cell, borrowed, by column position.
+    pub fn cell(&self, row: usize, index: usize) -> Cell<'_> {
+        self.columns[index].cell(row)
+    }
+
+    /// A row's cells in the table's column order.
+    pub fn cells(&self, row: usize) -> smallvec::SmallVec<[Cell<'_>; 24]> {
+        self.columns.iter().map(|c| c.cell(row)).collect()
+    }
+
+    /// Keeps the rows from `first` on whose flag is true (the rows before it stay).
+    pub fn keep_rows(&mut self, first: usize, keep: &[bool]) {
+        assert_eq!(
+            first + keep.len(),
+            self.len(),
+            "one flag per row of {}",
+            self.table.name
+        );
+        if keep.iter().all(|k| *k) {
+            return;
+        }
+        // Only the block's rows are rebuilt, never the rows the batch held before it.
+        for column in &mut self.columns {
+            let mut tail = column.split_off(first);
+            tail.retain(keep);
+            column.extend(tail);
+        }
+        if let Some((_, lines)) = &mut self.lineage {
+            let mut flags = keep.iter();
+            let mut tail = lines.split_off(first);
+            tail.retain(|_| *flags.next().expect("one flag per row"));
+            lines.extend(tail);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.columns.first().map_or(0, ColumnData::len)
     }
@@ -334,32 +556,7 @@ impl Batch {
 
     /// Keeps the rows whose flag is true, in order.
     pub fn retain(&mut self, keep: &[bool]) {
-        assert_eq!(keep.len(), self.len(), "one flag per row of {}", self.table.name);
-        fn filter<T>(v: &mut Vec<T>, keep: &[bool]) {
-            let mut flags = keep.iter();
-            v.retain(|_| *flags.next().expect("one flag per row"));
-        }
-        for column in &mut self.columns {
-            match column {
-                ColumnData::Text(v) => {
-                    let mut kept = TextColumn::default();
-                    for (row, cell) in v.iter().enumerate() {
-                        if keep[row] {
-                            kept.push(cell);
-                        }
-                    }
-                    *v = kept;
-                }
-                ColumnData::Date(v) => filter(v, keep),
-                ColumnData::Timestamp(v) => filter(v, keep),
-                ColumnData::Bool(v) => filter(v, keep),
-                ColumnData::Int(v) => filter(v, keep),
-                ColumnData::Float(v) => filter(v, keep),
-            }
-        }
-        if let Some((_, lines)) = &mut self.lineage {
-            filter(lines, keep);
-        }
+        self.keep_rows(0, keep);
     }
 
     /// The frame of these rows with the lake's schema (canonical columns, then lineage).

@@ -10,7 +10,7 @@
 use std::io::{BufRead, Read};
 
 use super::registry::{Adapter, FormatSpec, Reads, Stage};
-use super::{AdapterOutput, FileError, RowSink, SourceFile, text};
+use super::{AdapterOutput, FileError, RowSink, SourceFile, TextRows, text};
 use crate::canonical::{Problem, Reason, TABLES, Table};
 use crate::sources::settings::DateCulture;
 
@@ -116,25 +116,20 @@ fn read_records<R: Read + Send>(
         scope.spawn(move || split_records(reader, &blocks, &spare));
         for block in records {
             let block = block.map_err(|e| csv_error(file, &e))?;
-            let mut raw: Vec<&str> = Vec::with_capacity(positions.len());
-            for record in &block {
-                let line = record.position().map_or(0, |p| p.line());
-                rows_read += 1;
-                if record.len() == headers.len() {
-                    raw.clear();
-                    raw.extend(positions.iter().map(|p| p.map_or("", |p| &record[p])));
-                    sink.push_values(table, line, &raw);
-                } else {
-                    let problem = Problem {
-                        column: String::new(),
-                        value: record.iter().collect::<Vec<_>>().join(","),
-                        reason: Reason::WrongFieldCount,
-                        detail: format!("{} fields where the header has {}", record.len(), headers.len()),
-                    };
-                    sink.reject(table, line, problem);
-                }
+            let mut start = 0;
+            while start < block.len() {
+                // A chunk ends after `CHUNK_ROWS` records, wherever that falls in a block.
+                let end = block.len().min(start + CHUNK_ROWS - rows_read as usize);
+                let rows = Records {
+                    records: &block[start..end],
+                    positions: &positions,
+                    width: headers.len(),
+                };
+                sink.push_rows(table, &rows);
+                rows_read += (end - start) as u64;
+                start = end;
                 if rows_read as usize == CHUNK_ROWS {
-                    if let Some(read_so_far) = record.position().map(|p| p.byte()).filter(|b| *b > 0)
+                    if let Some(read_so_far) = block[end - 1].position().map(|p| p.byte()).filter(|b| *b > 0)
                         && first_chunk
                     {
                         // The rest of the file is likely shaped like its first chunk.
@@ -151,6 +146,41 @@ fn read_records<R: Read + Send>(
         }
         on_chunk(sink.take_chunk(rows_read, std::mem::take(&mut warnings), encoding))
     })
+}
+
+/// Records of a canonical CSV as the rows of its table.
+struct Records<'r> {
+    records: &'r [csv::StringRecord],
+    /// Where each canonical column sits in a record (`None`: the file lacks it).
+    positions: &'r [Option<usize>],
+    /// The header's width: a record of another width is refused whole.
+    width: usize,
+}
+
+impl TextRows for Records<'_> {
+    fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    fn line(&self, row: usize) -> u64 {
+        self.records[row].position().map_or(0, |p| p.line())
+    }
+
+    #[inline]
+    fn cell(&self, row: usize, column: usize) -> &str {
+        self.positions[column].map_or("", |p| &self.records[row][p])
+    }
+
+    #[inline]
+    fn misshapen(&self, row: usize) -> Option<Problem> {
+        let record = &self.records[row];
+        (record.len() != self.width).then(|| Problem {
+            column: String::new(),
+            value: record.iter().collect::<Vec<_>>().join(","),
+            reason: Reason::WrongFieldCount,
+            detail: format!("{} fields where the header has {}", record.len(), self.width),
+        })
+    }
 }
 
 /// Records split from the file at a time: large enough that the hand-over costs nothing per row,

@@ -195,6 +195,45 @@ pub trait ExportRow {
 /// A row an adapter is building: (canonical column, text) pairs.
 pub type Cells = Vec<(&'static str, String)>;
 
+/// Rows of one table as text, for `RowSink::push_rows` to read a block at a time.
+pub trait TextRows {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Where the row stands in its file.
+    fn line(&self, row: usize) -> u64;
+    /// The row's text for the table's column at `column` (empty when the file lacks that
+    /// column); asked only of rows that are not `misshapen`.
+    fn cell(&self, row: usize, column: usize) -> &str;
+    /// Why the row cannot be read as one of the table's, if it cannot.
+    fn misshapen(&self, row: usize) -> Option<Problem>;
+}
+
+/// One row given as text in the table's column order.
+struct OneRow<'r> {
+    line: u64,
+    raw: &'r [&'r str],
+}
+
+impl TextRows for OneRow<'_> {
+    fn len(&self) -> usize {
+        1
+    }
+
+    fn line(&self, _: usize) -> u64 {
+        self.line
+    }
+
+    fn cell(&self, _: usize, column: usize) -> &str {
+        self.raw[column]
+    }
+
+    fn misshapen(&self, _: usize) -> Option<Problem> {
+        None
+    }
+}
+
 /// Collects the canonical rows an adapter builds from text cells and validates each exactly as a
 /// canonical CSV row is validated (required columns, types, vocabularies, spans, duplicate keys
 /// within the file): a refused row becomes a rejection with its line, never a silent drop.
@@ -292,58 +331,105 @@ impl RowSink {
             "one cell per column of {}",
             table.name
         );
-        let mut values: smallvec::SmallVec<[Cell; 24]> = smallvec::SmallVec::with_capacity(raw.len());
-        let mut problems = Vec::new();
-        for (column, raw) in table.columns.iter().zip(raw) {
-            match canonical::parse_cell(column, raw) {
-                Ok(v) => {
-                    if matches!(v, Cell::Text(t) if t.len() < raw.trim().len())
-                        && matches!(column.ty, canonical::ColumnType::Text)
-                    {
-                        *self.cut_cells.entry(column.name).or_default() += 1;
-                    }
-                    values.push(v)
-                }
-                Err(p) => {
-                    problems.push(p);
-                    values.push(Cell::Null);
-                }
-            }
+        self.push_rows(table, &OneRow { line, raw });
+    }
+
+    /// Validates and keeps a block of rows. Their cells are read a column at a time (see
+    /// `Batch::append_column`), a window of rows at a time; then each row, in file order, is
+    /// refused with every problem of its cells, or for a span that ends before it starts, or for
+    /// a natural key an earlier row of the file has, and otherwise kept.
+    pub fn push_rows(&mut self, table: &'static Table, rows: &impl TextRows) {
+        let mut start = 0;
+        while start < rows.len() {
+            let end = rows.len().min(start + Self::WINDOW);
+            self.push_window(table, rows, start..end);
+            start = end;
         }
-        let mut key_bytes = std::mem::take(&mut self.key_bytes);
+    }
+
+    /// Rows whose cells are read together: a window's text stays in the core's cache while
+    /// each of its columns is read.
+    const WINDOW: usize = 256;
+
+    fn push_window(&mut self, table: &'static Table, rows: &impl TextRows, window: std::ops::Range<usize>) {
         let source_name = &self.source_name;
-        let rows = rows_of(&mut self.tables, table);
-        if problems.is_empty() {
-            problems = rows.checks.problems(&values);
+        let entry = rows_of(&mut self.tables, table);
+        let batch = entry
+            .rows
+            .get_or_insert_with(|| Batch::with_size(table, source_name, &entry.last_size));
+        let first = batch.len();
+        // Rows that cannot be read as the table's are refused whole; their cells are not read.
+        let misshapen: Vec<(usize, Problem)> = window
+            .clone()
+            .filter_map(|row| Some((row - window.start, rows.misshapen(row)?)))
+            .collect();
+        let mut readable = [true; Self::WINDOW];
+        for (row, _) in &misshapen {
+            readable[*row] = false;
         }
-        if problems.is_empty() {
-            let key = key_hash(&rows.checks.key, &values, &mut key_bytes);
-            match rows.first_line_of_key.get(&key) {
-                Some(first) => problems.push(Problem {
-                    column: table.key.join("+"),
-                    value: rows
-                        .checks
-                        .key
-                        .iter()
-                        .map(|&k| values[k].to_key_text())
-                        .collect::<Vec<_>>()
-                        .join("|"),
-                    reason: Reason::DuplicateKey,
-                    detail: format!("same natural key as line {first}, which is kept"),
-                }),
-                None => {
-                    rows.first_line_of_key.insert(key, line);
-                }
+        let mut cell_problems = Vec::new();
+        for (index, column) in table.columns.iter().enumerate() {
+            let cells = window
+                .clone()
+                .map(|row| readable[row - window.start].then(|| rows.cell(row, index)));
+            let cut = batch.append_column(index, cells, &mut cell_problems);
+            if cut > 0 {
+                *self.cut_cells.entry(column.name).or_default() += cut;
             }
         }
-        if problems.is_empty() {
-            rows.rows
-                .get_or_insert_with(|| Batch::with_size(table, source_name, &rows.last_size))
-                .push_cells(&values, line);
+        batch.append_lines(window.clone().map(|row| rows.line(row)));
+        // Found a column at a time; refused a row at a time, each row's in column order.
+        cell_problems.extend(misshapen);
+        cell_problems.sort_by_key(|(row, _)| *row);
+        let mut cell_problems = cell_problems.into_iter().peekable();
+        // One flag per row of the window, made when the first row is refused.
+        let mut keep: Vec<bool> = Vec::new();
+        for (row, line) in window.clone().map(|row| rows.line(row)).enumerate() {
+            let mut problems: Vec<Problem> = Vec::new();
+            while let Some((_, problem)) = cell_problems.next_if(|(r, _)| *r == row) {
+                problems.push(problem);
+            }
+            let cell = |index| batch.cell(first + row, index);
+            if problems.is_empty() {
+                problems = entry.checks.problems(cell);
+            }
+            if problems.is_empty() {
+                match entry
+                    .first_line_of_key
+                    .entry(key_hash(&entry.checks.key, cell, &mut self.key_bytes))
+                {
+                    std::collections::hash_map::Entry::Occupied(first_line) => problems.push(Problem {
+                        column: table.key.join("+"),
+                        value: entry
+                            .checks
+                            .key
+                            .iter()
+                            .map(|&k| cell(k).to_key_text())
+                            .collect::<Vec<_>>()
+                            .join("|"),
+                        reason: Reason::DuplicateKey,
+                        detail: format!("same natural key as line {}, which is kept", first_line.get()),
+                    }),
+                    std::collections::hash_map::Entry::Vacant(vacant) => {
+                        vacant.insert(line);
+                    }
+                }
+            }
+            if !problems.is_empty() {
+                if keep.is_empty() {
+                    keep = vec![true; window.len()];
+                }
+                keep[row] = false;
+                self.rejections
+                    .extend(problems.into_iter().map(|problem| Rejection {
+                        table: table.name.to_string(),
+                        line,
+                        problem,
+                    }));
+            }
         }
-        self.key_bytes = key_bytes;
-        for problem in problems {
-            self.reject(table, line, problem);
+        if !keep.is_empty() {
+            batch.keep_rows(first, &keep);
         }
     }
 
@@ -552,10 +638,10 @@ impl RowSink {
 /// A natural key as a 128-bit hash of its typed values (each tagged with its type, text ended
 /// by a separator), so that two keys collide only with probability 2^-128. `bytes` is scratch
 /// space, reused from row to row.
-fn key_hash(key_columns: &[usize], values: &[Cell], bytes: &mut Vec<u8>) -> [u64; 2] {
+fn key_hash<'c>(key_columns: &[usize], cell: impl Fn(usize) -> Cell<'c>, bytes: &mut Vec<u8>) -> [u64; 2] {
     bytes.clear();
     for &column in key_columns {
-        match &values[column] {
+        match &cell(column) {
             Cell::Null => bytes.push(0),
             Cell::Text(s) => {
                 bytes.push(1);
