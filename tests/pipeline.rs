@@ -844,7 +844,7 @@ fn staged_rows_that_are_never_committed_leave_the_lake_as_it_was() {
         2,
     );
     let mut staging = lake.staging().unwrap();
-    lake.stage(&mut staging, &batch).unwrap();
+    lake.stage(&mut staging, batch).unwrap();
     // The ingest failed before committing (an unreadable row further on, a full disk).
     drop(staging);
     assert_eq!(lake_file_digests(&lake), before);

@@ -282,12 +282,22 @@ impl ColumnData {
         }
     }
 
-    fn to_column(&self, name: &str) -> Column {
+    fn into_column(self, name: &str) -> Result<Column> {
         let name = PlSmallStr::from_str(name);
-        match self {
+        Ok(match self {
+            // The text becomes the frame's as it is: its buffer and cell ends are what Arrow's
+            // large UTF-8 array holds, and Polars' string views point into that buffer.
             ColumnData::Text(v) => {
-                let text: StringChunked = v.iter().collect();
-                text.with_name(name).into_series().into()
+                let ends = std::iter::once(0).chain(v.ends.iter().map(|end| *end as i64));
+                let validity = (!v.valid.iter().all(|valid| *valid))
+                    .then(|| v.valid.iter().copied().collect::<polars_arrow::bitmap::Bitmap>());
+                let array = polars_arrow::array::Utf8Array::<i64>::try_new(
+                    ArrowDataType::LargeUtf8,
+                    ends.collect::<Vec<i64>>().try_into()?,
+                    v.bytes.into_bytes().into(),
+                    validity,
+                )?;
+                Series::from_arrow(name, Box::new(array))?.into()
             }
             ColumnData::Bool(v) => Column::new(name, v),
             ColumnData::Int(v) => Column::new(name, v),
@@ -304,7 +314,7 @@ impl ColumnData {
                     .into_series()
                     .into()
             }
-        }
+        })
     }
 }
 
@@ -561,23 +571,29 @@ impl Batch {
 
     /// The frame of these rows with the lake's schema (canonical columns, then lineage).
     pub fn to_frame(&self) -> Result<DataFrame> {
-        let mut columns: Vec<Column> = self
-            .table
+        self.clone().into_frame()
+    }
+
+    /// `to_frame`, the rows' text handed to the frame without a copy.
+    pub fn into_frame(self) -> Result<DataFrame> {
+        let height = self.len();
+        let table = self.table;
+        let mut columns: Vec<Column> = table
             .columns
             .iter()
-            .zip(&self.columns)
-            .map(|(c, data)| data.to_column(c.name))
-            .collect();
-        if let Some((file, lines)) = &self.lineage {
+            .zip(self.columns)
+            .map(|(c, data)| data.into_column(c.name))
+            .collect::<Result<_>>()?;
+        if let Some((file, lines)) = self.lineage {
             let files: Vec<&str> = vec![file.as_str(); lines.len()];
             columns.push(Column::new(LINEAGE_SOURCE_FILE.into(), files));
+            let export_dates = ColumnData::Date(vec![self.export_date; lines.len()]);
             columns.push(Column::new(LINEAGE_SOURCE_LINE.into(), lines));
-            columns
-                .push(ColumnData::Date(vec![self.export_date; lines.len()]).to_column(LINEAGE_EXPORT_DATE));
+            columns.push(export_dates.into_column(LINEAGE_EXPORT_DATE)?);
         }
-        DataFrame::new(self.len(), columns)
+        DataFrame::new(height, columns)
             .map_err(anyhow::Error::from)
-            .with_context(|| format!("building the {} frame", self.table.name))
+            .with_context(|| format!("building the {} frame", table.name))
     }
 }
 

@@ -481,7 +481,7 @@ fn read_export(
                 let file = &files[index];
                 staging.from_source(index);
                 lake.stage_quarantine(&mut staging, &file.name(), &file.sha256, &chunk.rejections, now)?;
-                for batch in chunk.batches.iter().filter(|b| !b.is_empty()) {
+                for batch in chunk.batches.into_iter().filter(|b| !b.is_empty()) {
                     lake.stage(&mut staging, batch)?;
                 }
             }

@@ -165,7 +165,7 @@ impl Lake {
     }
 
     /// Writes a batch's rows aside, one file per partition they fall in, sorted by key.
-    pub fn stage(&self, staging: &mut Staging, batch: &Batch) -> Result<()> {
+    pub fn stage(&self, staging: &mut Staging, batch: Batch) -> Result<()> {
         let table = batch.table;
         if !table.is_reference() {
             // Exports list a client's rows together: a run of one tenant is one comparison a row.
@@ -181,7 +181,7 @@ impl Lake {
             }
         }
         let key: Vec<String> = table.key.iter().map(|k| k.to_string()).collect();
-        for (day, part) in split_by_partition(table, batch.to_frame()?)? {
+        for (day, part) in split_by_partition(table, batch.into_frame()?)? {
             let mut sorted = in_key_order(part, &key)?;
             let parts = staging
                 .parts

@@ -49,17 +49,25 @@ pub fn read_text(
     read_records(file, text.as_bytes(), encoding, on_chunk)
 }
 
-fn read_records<R: Read + Send>(
+fn read_records<R: BufRead + Send>(
     file: &SourceFile,
     input: R,
     encoding: text::TextEncoding,
     on_chunk: &mut dyn FnMut(AdapterOutput) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(input);
-    let headers = normalised_headers(file, &mut reader)?;
+    let mut splitter = Splitter::new(input);
+    let mut header = RecordBlock::default();
+    // An empty file has no header: no table fits it, and the message says what was expected.
+    let has_header = splitter
+        .next_record(&mut header)
+        .map_err(|e| cannot_read(file, &e))?;
+    let headers: Vec<String> = match header.text() {
+        Ok(_) if !has_header => Vec::new(),
+        Ok(text) => (0..header.width(0))
+            .map(|i| normalise_header(header.field(text, 0, i)))
+            .collect(),
+        Err(e) => return Err(header.utf8_error(file, &e).into()),
+    };
     let table = detect_table(&headers, &file.name()).map_err(|m| FileError::at(&file.path, 1, None, m))?;
     if let Some(duplicate) = headers
         .iter()
@@ -106,22 +114,23 @@ fn read_records<R: Read + Send>(
 
     let mut sink = RowSink::new(&file.name());
     let mut rows_read: u64 = 0;
-    let mut first_chunk = true;
     std::thread::scope(|scope| -> anyhow::Result<()> {
         // Splitting records (a second thread) and checking them (this one) overlap: each is
         // about half of the work of reading a file.
-        let (blocks, records) =
-            std::sync::mpsc::sync_channel::<Result<Vec<csv::StringRecord>, csv::Error>>(2);
-        let (give_back, spare) = std::sync::mpsc::channel::<Vec<csv::StringRecord>>();
-        scope.spawn(move || split_records(reader, &blocks, &spare));
+        let (blocks, records) = std::sync::mpsc::sync_channel::<std::io::Result<RecordBlock>>(2);
+        let (give_back, spare) = std::sync::mpsc::channel::<RecordBlock>();
+        scope.spawn(move || split_records(splitter, &blocks, &spare));
         for block in records {
-            let block = block.map_err(|e| csv_error(file, &e))?;
+            let block = block.map_err(|e| cannot_read(file, &e))?;
+            let text = block.text().map_err(|e| block.utf8_error(file, &e))?;
             let mut start = 0;
             while start < block.len() {
                 // A chunk ends after `CHUNK_ROWS` records, wherever that falls in a block.
                 let end = block.len().min(start + CHUNK_ROWS - rows_read as usize);
                 let rows = Records {
-                    records: &block[start..end],
+                    block: &block,
+                    text,
+                    rows: start..end,
                     positions: &positions,
                     width: headers.len(),
                 };
@@ -129,28 +138,175 @@ fn read_records<R: Read + Send>(
                 rows_read += (end - start) as u64;
                 start = end;
                 if rows_read as usize == CHUNK_ROWS {
-                    if let Some(read_so_far) = block[end - 1].position().map(|p| p.byte()).filter(|b| *b > 0)
-                        && first_chunk
-                    {
-                        // The rest of the file is likely shaped like its first chunk.
-                        let expected = file.size as f64 / read_so_far as f64 * CHUNK_ROWS as f64 * 1.05;
-                        sink.expect_rows(table, expected as usize);
-                    }
-                    first_chunk = false;
                     on_chunk(sink.take_chunk(rows_read, std::mem::take(&mut warnings), encoding))?;
                     rows_read = 0;
                 }
             }
-            // The splitter may have stopped already (end of file): its records are then dropped.
+            // The splitter may have stopped already (end of file): its block is then dropped.
             give_back.send(block).ok();
         }
         on_chunk(sink.take_chunk(rows_read, std::mem::take(&mut warnings), encoding))
     })
 }
 
-/// Records of a canonical CSV as the rows of its table.
+/// Records split from a file: every field's text in one buffer, where each field ends, where
+/// each record's fields end, and the line each record starts on. A block is
+/// refilled, not reallocated, as it goes back and forth between the splitter and the checker.
+#[derive(Debug, Default)]
+struct RecordBlock {
+    /// The fields' bytes; only the first `text_len` are this block's (the rest is room).
+    bytes: Vec<u8>,
+    text_len: usize,
+    /// The end of each field in `bytes`; only the first `ends_len` are this block's.
+    field_ends: Vec<usize>,
+    ends_len: usize,
+    /// For each record, the end of its fields in `field_ends`.
+    record_ends: Vec<usize>,
+    lines: Vec<u64>,
+}
+
+impl RecordBlock {
+    fn len(&self) -> usize {
+        self.record_ends.len()
+    }
+
+    fn clear(&mut self) {
+        self.text_len = 0;
+        self.ends_len = 0;
+        self.record_ends.clear();
+        self.lines.clear();
+    }
+
+    /// The block's text: checked as UTF-8 once for all its records.
+    fn text(&self) -> Result<&str, std::str::Utf8Error> {
+        std::str::from_utf8(&self.bytes[..self.text_len])
+    }
+
+    /// Where the fields of `row` are in `field_ends`.
+    fn fields(&self, row: usize) -> std::ops::Range<usize> {
+        let first = if row == 0 { 0 } else { self.record_ends[row - 1] };
+        first..self.record_ends[row]
+    }
+
+    fn width(&self, row: usize) -> usize {
+        self.fields(row).len()
+    }
+
+    /// Field `index` of `row`, from the block's `text`.
+    fn field<'t>(&self, text: &'t str, row: usize, index: usize) -> &'t str {
+        let at = self.fields(row).start + index;
+        let start = if at == 0 { 0 } else { self.field_ends[at - 1] };
+        &text[start..self.field_ends[at]]
+    }
+
+    /// The error of text that is no UTF-8, at the line and field it is in.
+    fn utf8_error(&self, file: &SourceFile, e: &std::str::Utf8Error) -> FileError {
+        let at = e.valid_up_to();
+        let field = self.field_ends[..self.ends_len].partition_point(|end| *end <= at);
+        let row = self.record_ends.partition_point(|end| *end <= field);
+        let (line, column) = match self.lines.get(row) {
+            Some(line) => (*line, Some((field - self.fields(row).start) as u64 + 1)),
+            None => (0, None),
+        };
+        FileError::at(
+            &file.path,
+            line,
+            column,
+            format!("unreadable CSV: the text is not UTF-8 ({e})"),
+        )
+    }
+}
+
+/// Splits a CSV into records with `csv_core` (the parser of the `csv` crate: RFC 4180 quoting,
+/// any of CR, LF or CRLF ending a record, blank lines skipped), counting lines itself: the
+/// `csv` crate reports the line of a record one too low when the record before it ended in CRLF
+/// (rust-csv issue #395), which Windows exports all do.
+struct Splitter<R> {
+    core: csv_core::Reader,
+    input: R,
+    /// Line breaks (LF) read so far.
+    newlines: u64,
+}
+
+impl<R: BufRead> Splitter<R> {
+    fn new(input: R) -> Self {
+        Splitter {
+            core: csv_core::Reader::new(),
+            input,
+            newlines: 0,
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        let read = &self.input.fill_buf().expect("bytes already buffered")[..n];
+        self.newlines += read.iter().filter(|b| **b == b'\n').count() as u64;
+        self.input.consume(n);
+    }
+
+    /// Appends the next record to `block`; `false` at the end of the file.
+    fn next_record(&mut self, block: &mut RecordBlock) -> std::io::Result<bool> {
+        // A record starts after the end of the one before and any blank lines: its line is
+        // counted from its first byte.
+        loop {
+            let buffered = self.input.fill_buf()?;
+            let skip = buffered
+                .iter()
+                .position(|b| *b != b'\n' && *b != b'\r')
+                .unwrap_or(buffered.len());
+            let all = skip == buffered.len();
+            let empty = buffered.is_empty();
+            self.consume(skip);
+            if !all || empty {
+                break;
+            }
+        }
+        let line = self.newlines + 1;
+        let (text_start, ends_start) = (block.text_len, block.ends_len);
+        loop {
+            // Room for the record's text and its field ends, grown as a record needs it.
+            if block.bytes.len() < block.text_len + 4096 {
+                block
+                    .bytes
+                    .resize((2 * block.bytes.len()).max(block.text_len + 64 * 1024), 0);
+            }
+            if block.field_ends.len() < block.ends_len + 64 {
+                block
+                    .field_ends
+                    .resize((2 * block.field_ends.len()).max(block.ends_len + 1024), 0);
+            }
+            let buffered = self.input.fill_buf()?;
+            let (result, read, written, ended) = self.core.read_record(
+                buffered,
+                &mut block.bytes[block.text_len..],
+                &mut block.field_ends[block.ends_len..],
+            );
+            self.consume(read);
+            block.text_len += written;
+            block.ends_len += ended;
+            match result {
+                csv_core::ReadRecordResult::InputEmpty
+                | csv_core::ReadRecordResult::OutputFull
+                | csv_core::ReadRecordResult::OutputEndsFull => {}
+                csv_core::ReadRecordResult::Record => {
+                    // The parser counts a record's field ends from the record's first byte.
+                    for end in &mut block.field_ends[ends_start..block.ends_len] {
+                        *end += text_start;
+                    }
+                    block.record_ends.push(block.ends_len);
+                    block.lines.push(line);
+                    return Ok(true);
+                }
+                csv_core::ReadRecordResult::End => return Ok(false),
+            }
+        }
+    }
+}
+
+/// The records of a block, or some of them, as the rows of a canonical table.
 struct Records<'r> {
-    records: &'r [csv::StringRecord],
+    block: &'r RecordBlock,
+    text: &'r str,
+    rows: std::ops::Range<usize>,
     /// Where each canonical column sits in a record (`None`: the file lacks it).
     positions: &'r [Option<usize>],
     /// The header's width: a record of another width is refused whole.
@@ -159,26 +315,30 @@ struct Records<'r> {
 
 impl TextRows for Records<'_> {
     fn len(&self) -> usize {
-        self.records.len()
+        self.rows.len()
     }
 
     fn line(&self, row: usize) -> u64 {
-        self.records[row].position().map_or(0, |p| p.line())
+        self.block.lines[self.rows.start + row]
     }
 
     #[inline]
     fn cell(&self, row: usize, column: usize) -> &str {
-        self.positions[column].map_or("", |p| &self.records[row][p])
+        self.positions[column].map_or("", |p| self.block.field(self.text, self.rows.start + row, p))
     }
 
     #[inline]
     fn misshapen(&self, row: usize) -> Option<Problem> {
-        let record = &self.records[row];
-        (record.len() != self.width).then(|| Problem {
+        let row = self.rows.start + row;
+        let width = self.block.width(row);
+        (width != self.width).then(|| Problem {
             column: String::new(),
-            value: record.iter().collect::<Vec<_>>().join(","),
+            value: (0..width)
+                .map(|i| self.block.field(self.text, row, i))
+                .collect::<Vec<_>>()
+                .join(","),
             reason: Reason::WrongFieldCount,
-            detail: format!("{} fields where the header has {}", record.len(), self.width),
+            detail: format!("{width} fields where the header has {}", self.width),
         })
     }
 }
@@ -188,24 +348,20 @@ impl TextRows for Records<'_> {
 const BLOCK_RECORDS: usize = 4096;
 
 /// Splits the file into records, handing them over a block at a time and refilling the blocks
-/// the checker gives back (their buffers are reused, not allocated per record). Stops at the end
-/// of the file, at the first unreadable record (handed over as the error), or when the checker
-/// stops listening.
-fn split_records<R: Read>(
-    mut reader: csv::Reader<R>,
-    blocks: &std::sync::mpsc::SyncSender<Result<Vec<csv::StringRecord>, csv::Error>>,
-    spare: &std::sync::mpsc::Receiver<Vec<csv::StringRecord>>,
+/// the checker gives back. Stops at the end of the file, at the first read that fails (handed
+/// over as the error), or when the checker stops listening.
+fn split_records<R: BufRead>(
+    mut splitter: Splitter<R>,
+    blocks: &std::sync::mpsc::SyncSender<std::io::Result<RecordBlock>>,
+    spare: &std::sync::mpsc::Receiver<RecordBlock>,
 ) {
     loop {
         let mut block = spare.try_recv().unwrap_or_default();
-        let mut filled = 0;
+        block.clear();
         let mut error = None;
-        while filled < BLOCK_RECORDS {
-            if filled == block.len() {
-                block.push(csv::StringRecord::new());
-            }
-            match reader.read_record(&mut block[filled]) {
-                Ok(true) => filled += 1,
+        while block.len() < BLOCK_RECORDS {
+            match splitter.next_record(&mut block) {
+                Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {
                     error = Some(e);
@@ -213,9 +369,8 @@ fn split_records<R: Read>(
                 }
             }
         }
-        block.truncate(filled);
-        let last = filled < BLOCK_RECORDS;
-        if filled > 0 && blocks.send(Ok(block)).is_err() {
+        let last = block.len() < BLOCK_RECORDS;
+        if block.len() > 0 && blocks.send(Ok(block)).is_err() {
             return;
         }
         if let Some(e) = error {
@@ -263,6 +418,10 @@ fn normalised_headers<R: Read>(
 
 fn normalise_header(h: &str) -> String {
     h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase()
+}
+
+fn cannot_read(file: &SourceFile, e: &std::io::Error) -> FileError {
+    FileError::whole(&file.path, format!("cannot read: {e}"))
 }
 
 fn csv_error(file: &SourceFile, e: &csv::Error) -> FileError {
@@ -367,6 +526,50 @@ mod tests {
 
     fn headers(s: &str) -> Vec<String> {
         s.split(',').map(String::from).collect()
+    }
+
+    /// The lines of a file's kept rows and of its refused ones, as the lake records them.
+    fn lines_of(text: &str) -> (Vec<u64>, Vec<u64>) {
+        let file = SourceFile {
+            path: "patch_status_2026-10-01.csv".into(),
+            sha256: String::new(),
+            size: text.len() as u64,
+            plain_utf8: true,
+        };
+        let (mut kept, mut refused) = (Vec::new(), Vec::new());
+        read_text(&file, text, text::TextEncoding::Utf8, &mut |chunk| {
+            for batch in &chunk.batches {
+                kept.extend((0..batch.len()).map(|row| batch.line(row)));
+            }
+            refused.extend(chunk.rejections.iter().map(|r| r.line));
+            Ok(())
+        })
+        .unwrap();
+        (kept, refused)
+    }
+
+    #[test]
+    fn a_row_is_placed_on_the_line_it_starts_on_whatever_ends_the_lines() {
+        // Windows exports end their lines in CRLF; a title may hold a line break; a blank line
+        // is no row. The `csv` crate counts a record after a CRLF a line too low (rust-csv #395).
+        for end in ["\n", "\r\n"] {
+            let text = [
+                "snapshot_date,tenant_id,device_id,patch_id,patch_title,classification,approval,state",
+                "2026-10-01,t1,d1,KB1,One,security,approved,installed",
+                "2026-10-01,t1,d1,KB2,\"Two\nlines\",security,approved,installed",
+                "",
+                "2026-10-01,t1,d1,KB3,Three,bogus,approved,installed",
+                "2026-10-01,t1,d1,KB4,Four,security,approved,installed",
+                "2026-10-01,t1,d1,KB4,Four again,security,approved,installed",
+                "",
+            ]
+            .join(end);
+            assert_eq!(
+                lines_of(&text),
+                (vec![2, 3, 7], vec![6, 8]),
+                "lines ending {end:?}"
+            );
+        }
     }
 
     #[test]

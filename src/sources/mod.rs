@@ -46,29 +46,43 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    /// Reads the file once, in blocks: its SHA-256, its size and whether it is plain UTF-8.
+    /// Reads the file: its SHA-256, its size and whether it is plain UTF-8. The hash and the text
+    /// check each read the file in blocks on a thread of their own: an ingest waits for this
+    /// before it can start, and the hash alone takes a core.
     pub fn read(path: &Path) -> Result<Self, FileError> {
         use std::io::Read;
         let cannot = |e: std::io::Error| FileError::whole(path, format!("cannot read: {e}"));
-        let mut reader = std::fs::File::open(path).map_err(cannot)?;
-        let mut hasher = Sha256::new();
-        let mut block = vec![0u8; 1 << 20];
-        let mut size = 0u64;
-        let mut utf8 = Utf8Check::default();
-        loop {
-            let n = reader.read(&mut block).map_err(cannot)?;
-            if n == 0 {
-                break;
+        let blocks = |mut each: Box<dyn FnMut(&[u8]) + Send + '_>| -> std::io::Result<u64> {
+            let mut reader = std::fs::File::open(path)?;
+            let mut block = vec![0u8; 1 << 20];
+            let mut size = 0u64;
+            loop {
+                let n = reader.read(&mut block)?;
+                if n == 0 {
+                    return Ok(size);
+                }
+                each(&block[..n]);
+                size += n as u64;
             }
-            hasher.update(&block[..n]);
-            utf8.feed(&block[..n], size == 0);
-            size += n as u64;
-        }
+        };
+        let (hashed, checked) = std::thread::scope(|scope| {
+            let hashing = scope.spawn(|| {
+                let mut hasher = Sha256::new();
+                blocks(Box::new(|block| hasher.update(block))).map(|size| (hasher.finalize(), size))
+            });
+            let mut utf8 = Utf8Check::default();
+            let checked = blocks(Box::new(|block| utf8.feed(block))).map(|_| utf8.finish());
+            let hashed = hashing
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (hashed, checked)
+        });
+        let (sha256, size) = hashed.map_err(cannot)?;
         Ok(SourceFile {
             path: path.to_path_buf(),
-            sha256: hasher.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+            sha256: sha256.iter().map(|b| format!("{b:02x}")).collect(),
             size,
-            plain_utf8: utf8.finish(),
+            plain_utf8: checked.map_err(cannot)?,
         })
     }
 
@@ -105,15 +119,16 @@ impl SourceFile {
 }
 
 /// UTF-8 validation of a file fed in blocks: a character split between two blocks is carried
-/// over to the next one.
+/// over to the next one. A byte-order mark at the start is allowed; a NUL byte anywhere is not.
 #[derive(Debug, Default)]
 struct Utf8Check {
     carry: Vec<u8>,
+    started: bool,
     bad: bool,
 }
 
 impl Utf8Check {
-    fn feed(&mut self, block: &[u8], first: bool) {
+    fn feed(&mut self, mut block: &[u8]) {
         if self.bad {
             return;
         }
@@ -121,17 +136,27 @@ impl Utf8Check {
             self.bad = true;
             return;
         }
-        let block = if first {
-            block.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(block)
-        } else {
-            block
-        };
-        let mut text = std::mem::take(&mut self.carry);
-        text.extend_from_slice(block);
-        match std::str::from_utf8(&text) {
+        if !self.started {
+            self.started = true;
+            block = block.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(block);
+        }
+        // A character begun in the previous block ends at the start of this one.
+        while !self.carry.is_empty() && !block.is_empty() {
+            self.carry.push(block[0]);
+            block = &block[1..];
+            match std::str::from_utf8(&self.carry) {
+                Ok(_) => self.carry.clear(),
+                Err(e) if e.error_len().is_none() => {}
+                Err(_) => {
+                    self.bad = true;
+                    return;
+                }
+            }
+        }
+        match std::str::from_utf8(block) {
             Ok(_) => {}
             // Cut short at the end of the block: the rest of the character comes next.
-            Err(e) if e.error_len().is_none() => self.carry = text[e.valid_up_to()..].to_vec(),
+            Err(e) if e.error_len().is_none() => self.carry = block[e.valid_up_to()..].to_vec(),
             Err(_) => self.bad = true,
         }
     }
@@ -267,7 +292,7 @@ fn rows_of<'s>(tables: &'s mut Vec<TableRows>, table: &'static Table) -> &'s mut
                 rows: None,
                 last_size: Default::default(),
                 checks: canonical::RowChecks::of(table),
-                first_line_of_key: HashMap::default(),
+                keys: KeysSeen::default(),
             });
             tables.len() - 1
         }
@@ -284,9 +309,33 @@ struct TableRows {
     /// The size the previous chunk's rows reached: the next chunk starts at it.
     last_size: canonical::BatchSize,
     checks: canonical::RowChecks,
-    // A u128 key would be 16-byte aligned and pad every entry to 32 bytes; two u64 halves take 24.
-    // The keys are hashes already: foldhash mixes them cheaply, SipHash's DoS guard buys nothing.
-    first_line_of_key: HashMap<[u64; 2], u64, foldhash::fast::FixedState>,
+    keys: KeysSeen,
+}
+
+/// The natural keys a file has given, with the line of each one's first row. A key is kept as
+/// two 128-bit hashes: of its columns but the last (a device, for patch rows), which picks a
+/// group, and of its last column (the patch), kept in that group. Exports list a device's rows
+/// together, so a file of millions of rows looks up its groups a device at a time and each
+/// group stays in the cache while its rows pass; one map of every key would be a cache miss
+/// per row. Two keys are taken for one only if both hashes of each collide (odds of 2^-128).
+#[derive(Debug, Default)]
+struct KeysSeen {
+    // A u128 would be 16-byte aligned and pad every entry; two u64 halves take less. The keys are
+    // hashes already: foldhash mixes them cheaply, SipHash's DoS guard buys nothing.
+    groups: HashMap<[u64; 2], HashMap<[u64; 2], u64, foldhash::fast::FixedState>, foldhash::fast::FixedState>,
+}
+
+impl KeysSeen {
+    /// The line of the first row with this key, or `None` (and the key is kept with `line`).
+    fn first_line(&mut self, group: [u64; 2], last: [u64; 2], line: u64) -> Option<u64> {
+        match self.groups.entry(group).or_default().entry(last) {
+            std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+            std::collections::hash_map::Entry::Vacant(vacant) => {
+                vacant.insert(line);
+                None
+            }
+        }
+    }
 }
 
 impl RowSink {
@@ -394,11 +443,11 @@ impl RowSink {
                 problems = entry.checks.problems(cell);
             }
             if problems.is_empty() {
-                match entry
-                    .first_line_of_key
-                    .entry(key_hash(&entry.checks.key, cell, &mut self.key_bytes))
-                {
-                    std::collections::hash_map::Entry::Occupied(first_line) => problems.push(Problem {
+                let (group, last) = entry.checks.key.split_at(entry.checks.key.len() - 1);
+                let group = key_hash(group, cell, &mut self.key_bytes);
+                let last = key_hash(last, cell, &mut self.key_bytes);
+                if let Some(first_line) = entry.keys.first_line(group, last, line) {
+                    problems.push(Problem {
                         column: table.key.join("+"),
                         value: entry
                             .checks
@@ -408,11 +457,8 @@ impl RowSink {
                             .collect::<Vec<_>>()
                             .join("|"),
                         reason: Reason::DuplicateKey,
-                        detail: format!("same natural key as line {}, which is kept", first_line.get()),
-                    }),
-                    std::collections::hash_map::Entry::Vacant(vacant) => {
-                        vacant.insert(line);
-                    }
+                        detail: format!("same natural key as line {first_line}, which is kept"),
+                    });
                 }
             }
             if !problems.is_empty() {
@@ -539,13 +585,6 @@ impl RowSink {
                 ("key", tenant_id.to_string()),
             ],
         );
-    }
-
-    /// Makes room for the keys of about `rows` rows of a table at once: a large file's key map
-    /// then never grows by doubling, which holds the old and the new map at the same time.
-    pub fn expect_rows(&mut self, table: &'static Table, rows: usize) {
-        let keys = &mut rows_of(&mut self.tables, table).first_line_of_key;
-        keys.reserve(rows.saturating_sub(keys.len()));
     }
 
     /// Rows kept so far, across tables (since the last chunk was taken).
