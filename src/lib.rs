@@ -12,7 +12,6 @@ pub mod bench;
 pub mod calendar;
 pub mod canonical;
 pub mod catalog;
-pub mod cli;
 pub mod cmd;
 pub mod collect;
 pub mod config;

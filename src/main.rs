@@ -1,6 +1,6 @@
 use clap::Parser;
 
-use govpack::cli::Cli;
+use govpack::cmd::cli::Cli;
 use govpack::error::exit_code;
 
 #[global_allocator]
@@ -48,7 +48,7 @@ fn main() {
     ordinary_pages();
     keep_freed_memory();
     let cli = Cli::parse();
-    if let Err(e) = govpack::cli::init_logging(&cli) {
+    if let Err(e) = govpack::cmd::cli::init_logging(&cli) {
         eprintln!("error: cannot open the log file: {e}");
         std::process::exit(govpack::error::EXIT_USAGE);
     }
@@ -56,7 +56,7 @@ fn main() {
         Ok(code) => code,
         // The reader of a pipe went away (`govpack status | head -1`): it has what it wanted, so
         // no message; but the command stopped there (a run records itself failed), so not 0.
-        Err(error) if govpack::cli::is_closed_stdout(&error) => govpack::error::EXIT_CLOSED_PIPE,
+        Err(error) if govpack::cmd::cli::is_closed_stdout(&error) => govpack::error::EXIT_CLOSED_PIPE,
         Err(error) => {
             eprintln!("error: {error:#}");
             exit_code(&error)

@@ -171,11 +171,13 @@ impl ColumnData {
             }
             (ColumnType::Enum(words), ColumnData::Text(v)) => {
                 for (row, raw) in cells.enumerate() {
-                    // Lengths first: most words of a vocabulary are told apart without a look
-                    // at their letters.
-                    let word = raw.map(trimmed).and_then(|text| {
-                        words.iter().find(|w| {
-                            !text.is_empty() && w.len() == text.len() && w.eq_ignore_ascii_case(text)
+                    // Exports mostly write the words as the model does: an exact match first,
+                    // then one without regard to case (lengths told apart before letters).
+                    let word = raw.map(trimmed).filter(|text| !text.is_empty()).and_then(|text| {
+                        words.iter().find(|w| **w == text).or_else(|| {
+                            words
+                                .iter()
+                                .find(|w| w.len() == text.len() && w.eq_ignore_ascii_case(text))
                         })
                     });
                     match word {
@@ -185,8 +187,17 @@ impl ColumnData {
                 }
             }
             (ColumnType::Date, ColumnData::Date(v)) => {
+                // A column of dates repeats a few (the snapshot's day, Patch Tuesdays): the text
+                // of the last one read is compared before any is read again.
+                let mut last: Option<(&str, NaiveDate)> = None;
                 for (row, raw) in cells.enumerate() {
-                    match raw.and_then(|r| common_date(trimmed(r))) {
+                    let text = raw.map(trimmed);
+                    let date = match (text, last) {
+                        (Some(text), Some((same, date))) if text == same => Some(date),
+                        (Some(text), _) => common_date(text).inspect(|date| last = Some((text, *date))),
+                        (None, _) => None,
+                    };
+                    match date {
                         Some(date) => v.push(Some(date)),
                         None => v.push(match decide(row, raw) {
                             Cell::Date(date) => Some(date),
@@ -329,7 +340,9 @@ fn trimmed(text: &str) -> &str {
 }
 
 fn days_since_epoch(d: NaiveDate) -> i32 {
-    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+    /// Days from 0001-01-01 (day 1 of chrono's count) to 1970-01-01.
+    const UNIX_EPOCH_FROM_CE: i32 = 719_163;
+    chrono::Datelike::num_days_from_ce(&d) - UNIX_EPOCH_FROM_CE
 }
 
 /// The Polars type a canonical column has in the lake: timestamps are UTC microseconds (never

@@ -19,7 +19,7 @@ use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 
 use crate::bench::ScaledMsp;
-use crate::cli::GlobalArgs;
+use crate::cmd::cli::GlobalArgs;
 use crate::error::UsageError;
 
 /// Measure ingest and KPIs on a generated MSP of any size

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::cli::GlobalArgs;
+use crate::cmd::cli::GlobalArgs;
 use crate::collect;
 use crate::collect::COLLECTORS;
 use crate::error::UsageError;

@@ -7,7 +7,7 @@
 
 use anyhow::{Context, Result};
 
-use crate::cli::GlobalArgs;
+use crate::cmd::cli::GlobalArgs;
 use crate::config::{Config, toml_key};
 
 /// Print the configuration in effect: every key, its value, and whether it came from the file

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::calendar::Period;
-use crate::cli::GlobalArgs;
+use crate::cmd::cli::GlobalArgs;
 use crate::cmd::ingest::print_summary;
 use crate::cmd::kpi::print_scorecard;
 use crate::error::UsageError;

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::cli::GlobalArgs;
+use crate::cmd::cli::GlobalArgs;
 use crate::error::UsageError;
 use crate::ingest::{self, IngestOptions, IngestReport, Outcome};
 use crate::lake::Lake;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::cli::GlobalArgs;
+use crate::cmd::cli::GlobalArgs;
 use crate::config::{Config, DEFAULT_CONFIG_PATH, default_config_text};
 use crate::error::UsageError;
 use crate::lake::Lake;

@@ -18,7 +18,7 @@
 use anyhow::Result;
 
 use crate::calendar::Period;
-use crate::cli::GlobalArgs;
+use crate::cmd::cli::GlobalArgs;
 use crate::error::UsageError;
 use crate::kpi;
 use crate::sql;

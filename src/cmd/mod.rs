@@ -1,6 +1,7 @@
 //! One file per command. Each opens with its usage: what it reads, writes and refuses.
 
 pub mod bench;
+pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod demo;
@@ -17,7 +18,7 @@ pub mod verify;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, GlobalArgs};
+use crate::cmd::cli::{Cli, Command, GlobalArgs};
 use crate::config::Config;
 use crate::lake::Lake;
 

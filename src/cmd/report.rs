@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::calendar::Period;
-use crate::cli::GlobalArgs;
+use crate::cmd::cli::GlobalArgs;
 use crate::error::UsageError;
 use crate::{reports, sql};
 

@@ -27,7 +27,7 @@ use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate, Utc};
 
 use crate::calendar::Period;
-use crate::cli::GlobalArgs;
+use crate::cmd::cli::GlobalArgs;
 use crate::config::Config;
 use crate::kpi;
 use crate::lake::Lake;

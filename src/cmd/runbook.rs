@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::cli::GlobalArgs;
+use crate::cmd::cli::GlobalArgs;
 use crate::config::Config;
 use crate::reports::runbook::{self, Provenance, Scope};
 

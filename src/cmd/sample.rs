@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use chrono::{Datelike, Utc};
 
-use crate::cli::GlobalArgs;
+use crate::cmd::cli::GlobalArgs;
 use crate::error::UsageError;
 use crate::sample::{self, SampleFormat, SampleSpec};
 

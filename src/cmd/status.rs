@@ -17,7 +17,7 @@ use anyhow::Result;
 use chrono::Utc;
 use duckdb::OptionalExt;
 
-use crate::cli::GlobalArgs;
+use crate::cmd::cli::GlobalArgs;
 use crate::ops::freshness;
 use crate::sql;
 

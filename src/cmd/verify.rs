@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::cli::GlobalArgs;
+use crate::cmd::cli::GlobalArgs;
 use crate::reports::bundle;
 use crate::reports::signature::AllowedSigners;
 

@@ -678,13 +678,28 @@ fn in_key_order(frame: DataFrame, key: &[String]) -> Result<DataFrame> {
     if columns.is_empty() || frame.height() < 2 || already_in_key_order(&columns)? == Some(true) {
         return Ok(frame);
     }
-    let order = polars::chunked_array::ops::sort::arg_sort(
+    // Each row's key as one string of bytes that sorts as the key does (Polars' row encoding,
+    // nulls first): a sort then compares byte strings, not column after column. The sort is
+    // stable and runs on this thread; the others are reading and checking the next chunk.
+    let (descending, nulls_last) = (vec![false; columns.len()], vec![false; columns.len()]);
+    let encoded = polars::chunked_array::ops::row_encode::_get_rows_encoded_ca(
+        "key".into(),
         &columns,
-        SortMultipleOptions::default().with_maintain_order(true),
+        &descending,
+        &nulls_last,
+        false,
     )?;
-    if order.into_no_null_iter().zip(0..).all(|(at, row)| at == row) {
+    // An encoded row is never null (a null key cell has its own encoding).
+    let mut rows: Vec<(IdxSize, &[u8])> = encoded
+        .iter()
+        .enumerate()
+        .map(|(row, key)| (row as IdxSize, key.unwrap_or_default()))
+        .collect();
+    rows.sort_by_key(|(_, key)| *key);
+    if rows.iter().zip(0..).all(|((at, _), row)| *at == row) {
         return Ok(frame);
     }
+    let order = IdxCa::from_vec("order".into(), rows.into_iter().map(|(at, _)| at).collect());
     Ok(frame.take(&order)?)
 }
 

@@ -239,7 +239,7 @@ impl<R: BufRead> Splitter<R> {
 
     fn consume(&mut self, n: usize) {
         let read = &self.input.fill_buf().expect("bytes already buffered")[..n];
-        self.newlines += read.iter().filter(|b| **b == b'\n').count() as u64;
+        self.newlines += memchr::memchr_iter(b'\n', read).count() as u64;
         self.input.consume(n);
     }
 

@@ -52,7 +52,8 @@ impl SourceFile {
     pub fn read(path: &Path) -> Result<Self, FileError> {
         use std::io::Read;
         let cannot = |e: std::io::Error| FileError::whole(path, format!("cannot read: {e}"));
-        let blocks = |mut each: Box<dyn FnMut(&[u8]) + Send + '_>| -> std::io::Result<u64> {
+        /// Reads the file a block at a time, handing each to `each`; the file's size.
+        fn blocks(path: &Path, each: &mut dyn FnMut(&[u8])) -> std::io::Result<u64> {
             let mut reader = std::fs::File::open(path)?;
             let mut block = vec![0u8; 1 << 20];
             let mut size = 0u64;
@@ -64,14 +65,14 @@ impl SourceFile {
                 each(&block[..n]);
                 size += n as u64;
             }
-        };
+        }
         let (hashed, checked) = std::thread::scope(|scope| {
             let hashing = scope.spawn(|| {
                 let mut hasher = Sha256::new();
-                blocks(Box::new(|block| hasher.update(block))).map(|size| (hasher.finalize(), size))
+                blocks(path, &mut |block| hasher.update(block)).map(|size| (hasher.finalize(), size))
             });
             let mut utf8 = Utf8Check::default();
-            let checked = blocks(Box::new(|block| utf8.feed(block))).map(|_| utf8.finish());
+            let checked = blocks(path, &mut |block| utf8.feed(block)).map(|_| utf8.finish());
             let hashed = hashing
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -323,12 +324,23 @@ struct KeysSeen {
     // A u128 would be 16-byte aligned and pad every entry; two u64 halves take less. The keys are
     // hashes already: foldhash mixes them cheaply, SipHash's DoS guard buys nothing.
     groups: HashMap<[u64; 2], HashMap<[u64; 2], u64, foldhash::fast::FixedState>, foldhash::fast::FixedState>,
+    /// How many keys the group last begun holds: the next one starts with that much room
+    /// (a device's patches are about as many as the last device's), not growing by doubling.
+    last_group: ([u64; 2], usize),
 }
 
 impl KeysSeen {
     /// The line of the first row with this key, or `None` (and the key is kept with `line`).
     fn first_line(&mut self, group: [u64; 2], last: [u64; 2], line: u64) -> Option<u64> {
-        match self.groups.entry(group).or_default().entry(last) {
+        let room = self.last_group.1;
+        let keys = self.groups.entry(group).or_insert_with(|| {
+            HashMap::with_capacity_and_hasher(room, foldhash::fast::FixedState::default())
+        });
+        if self.last_group.0 != group {
+            self.last_group = (group, 0);
+        }
+        self.last_group.1 = keys.len() + 1;
+        match keys.entry(last) {
             std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
             std::collections::hash_map::Entry::Vacant(vacant) => {
                 vacant.insert(line);

@@ -1,4 +1,4 @@
-//! The command line: global options and one subcommand per file in `cmd/`.
+//! The command line as clap reads it: global options and one subcommand per file of `cmd/`.
 
 use std::path::PathBuf;
 
