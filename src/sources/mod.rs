@@ -10,6 +10,7 @@ pub mod datto_rmm;
 pub mod json;
 pub mod msrc_cvrf;
 pub mod ninjaone;
+pub mod records;
 pub mod registry;
 pub mod settings;
 pub mod text;
@@ -455,7 +456,11 @@ impl RowSink {
                 problems = entry.checks.problems(cell);
             }
             if problems.is_empty() {
-                let (group, last) = entry.checks.key.split_at(entry.checks.key.len() - 1);
+                // Every table has a key; a key of one column is one group.
+                let (group, last) = entry
+                    .checks
+                    .key
+                    .split_at(entry.checks.key.len().saturating_sub(1));
                 let group = key_hash(group, cell, &mut self.key_bytes);
                 let last = key_hash(last, cell, &mut self.key_bytes);
                 if let Some(first_line) = entry.keys.first_line(group, last, line) {
@@ -1045,30 +1050,31 @@ impl VendorCsv {
         } else {
             b','
         };
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .flexible(true)
-            .from_reader(text.as_bytes());
-        let headers: Vec<String> = reader
-            .headers()
-            .map_err(|e| FileError::at(&file.path, 1, None, format!("unreadable CSV header: {e}")))?
-            .iter()
-            .map(normalise_header)
-            .collect();
-        let mut records = Vec::new();
-        for record in reader.records() {
-            let record = record.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                FileError::at(&file.path, line, None, format!("unreadable CSV: {e}"))
-            })?;
-            let line = record.position().map_or(0, |p| p.line());
-            let fields = headers
-                .iter()
-                .cloned()
-                .zip(record.iter().map(str::to_string))
-                .collect();
-            records.push(VendorRecord { line, fields });
+        // The whole file is one block: the header is its first record.
+        let mut splitter = records::Splitter::new(text.as_bytes(), delimiter);
+        let mut block = records::RecordBlock::default();
+        let cannot = |e: std::io::Error| FileError::whole(&file.path, format!("cannot read: {e}"));
+        while splitter.next_record(&mut block).map_err(cannot)? {}
+        let split = block.text().map_err(|e| block.utf8_error(file, &e))?;
+        if block.is_empty() {
+            return Ok(VendorCsv {
+                headers: Vec::new(),
+                records: Vec::new(),
+            });
         }
+        let headers: Vec<String> = (0..block.width(0))
+            .map(|i| normalise_header(block.field(split, 0, i)))
+            .collect();
+        let records = (1..block.len())
+            .map(|row| VendorRecord {
+                line: block.lines[row],
+                fields: headers
+                    .iter()
+                    .cloned()
+                    .zip((0..block.width(row)).map(|i| block.field(split, row, i).to_string()))
+                    .collect(),
+            })
+            .collect();
         Ok(VendorCsv { headers, records })
     }
 
@@ -1080,6 +1086,24 @@ impl VendorCsv {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_vendor_csv_row_has_the_line_it_starts_on_whatever_ends_the_lines() {
+        let file = SourceFile {
+            path: "export.csv".into(),
+            sha256: String::new(),
+            size: 0,
+            plain_utf8: true,
+        };
+        for end in ["\n", "\r\n"] {
+            let text = ["Ticket Number;Title", "T1;\"Patch\nfailed\"", "", "T2;Reboot", ""].join(end);
+            let csv = VendorCsv::parse(&file, &text).unwrap();
+            assert_eq!(csv.headers, vec!["ticket number", "title"], "{end:?}");
+            let lines: Vec<u64> = csv.records.iter().map(|r| r.line).collect();
+            assert_eq!(lines, vec![2, 5], "lines ending {end:?}");
+            assert_eq!(csv.records[0].get("Title"), "Patch\nfailed");
+        }
+    }
 
     #[test]
     fn the_snapshot_date_is_the_first_iso_date_in_the_file_name() {
