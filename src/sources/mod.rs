@@ -289,12 +289,13 @@ fn rows_of<'s>(tables: &'s mut Vec<TableRows>, table: &'static Table) -> &'s mut
     let index = match tables.iter().position(|t| std::ptr::eq(t.table, table)) {
         Some(i) => i,
         None => {
+            let checks = canonical::RowChecks::of(table);
             tables.push(TableRows {
                 table,
                 rows: None,
                 last_size: Default::default(),
-                checks: canonical::RowChecks::of(table),
-                keys: KeysSeen::default(),
+                keys: KeysSeen::of(table, &checks.key),
+                checks,
             });
             tables.len() - 1
         }
@@ -315,13 +316,18 @@ struct TableRows {
 }
 
 /// The natural keys a file has given, with the line of each one's first row. A key is kept as
-/// two 128-bit hashes: of its columns but the last (a device, for patch rows), which picks a
-/// group, and of its last column (the patch), kept in that group. Exports list a device's rows
-/// together, so a file of millions of rows looks up its groups a device at a time and each
-/// group stays in the cache while its rows pass; one map of every key would be a cache miss
-/// per row. Two keys are taken for one only if both hashes of each collide (odds of 2^-128).
+/// two 128-bit hashes: of its owner columns (day, tenant, device, source system: a device, for
+/// patch rows), which picks a group, and of the rest (the patch), kept in that group. Exports
+/// list a device's rows together, so a file of millions of rows looks up its groups a device at
+/// a time and each group stays in the cache while its rows pass; one map of every key would be a
+/// cache miss per row. Groups are owners, never a near-unique prefix (an attempt's time), so a
+/// group holds many keys, not one map per row. Two keys are taken for one only if both hashes of
+/// each collide (odds of 2^-128).
 #[derive(Debug, Default)]
 struct KeysSeen {
+    /// Positions of the key's owner columns and of the rest, in key order.
+    group_columns: Vec<usize>,
+    rest_columns: Vec<usize>,
     // A u128 would be 16-byte aligned and pad every entry; two u64 halves take less. The keys are
     // hashes already: foldhash mixes them cheaply, SipHash's DoS guard buys nothing.
     groups: HashMap<[u64; 2], HashMap<[u64; 2], u64, foldhash::fast::FixedState>, foldhash::fast::FixedState>,
@@ -331,6 +337,24 @@ struct KeysSeen {
 }
 
 impl KeysSeen {
+    fn of(table: &Table, key: &[usize]) -> Self {
+        const OWNERS: &[&str] = &["snapshot_date", "tenant_id", "device_id", "source_system"];
+        let (mut group_columns, mut rest_columns): (Vec<usize>, Vec<usize>) = key
+            .iter()
+            .partition(|&&k| OWNERS.contains(&table.columns[k].name));
+        // A key of owners only (a device of a day) is grouped by all but its last column.
+        if rest_columns.is_empty()
+            && let Some(last) = group_columns.pop()
+        {
+            rest_columns.push(last);
+        }
+        KeysSeen {
+            group_columns,
+            rest_columns,
+            ..Default::default()
+        }
+    }
+
     /// The line of the first row with this key, or `None` (and the key is kept with `line`).
     fn first_line(&mut self, group: [u64; 2], last: [u64; 2], line: u64) -> Option<u64> {
         let room = self.last_group.1;
@@ -456,13 +480,8 @@ impl RowSink {
                 problems = entry.checks.problems(cell);
             }
             if problems.is_empty() {
-                // Every table has a key; a key of one column is one group.
-                let (group, last) = entry
-                    .checks
-                    .key
-                    .split_at(entry.checks.key.len().saturating_sub(1));
-                let group = key_hash(group, cell, &mut self.key_bytes);
-                let last = key_hash(last, cell, &mut self.key_bytes);
+                let group = key_hash(&entry.keys.group_columns, cell, &mut self.key_bytes);
+                let last = key_hash(&entry.keys.rest_columns, cell, &mut self.key_bytes);
                 if let Some(first_line) = entry.keys.first_line(group, last, line) {
                     problems.push(Problem {
                         column: table.key.join("+"),
