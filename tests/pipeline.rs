@@ -191,6 +191,83 @@ fn ingesting_the_same_file_twice_changes_nothing_and_reports_it_skipped() {
 }
 
 #[test]
+fn a_dated_export_is_skipped_when_its_bytes_come_again_for_its_day_under_any_name() {
+    let dir = TempDir::new().unwrap();
+    let lake = lake_with_tenants(dir.path());
+    let config = Config::default();
+    let rows = format!("{DEVICES_HEADER}\n2026-10-05,acme,d1,PC1,workstation,,,,,,\n");
+    let first = write(dir.path(), "devices_2026-10-05.csv", &rows);
+    let copy_dir = dir.path().join("again");
+    fs::create_dir(&copy_dir).unwrap();
+    let copy = write(&copy_dir, "devices_2026-10-05.csv", &rows);
+    // The same bytes twice in one run, the second under another path: loaded once.
+    let report = ingest::ingest(&config, &lake, &[first.clone(), copy.clone()]).unwrap();
+    let outcome = |path: &Path| &report.files.iter().find(|f| f.path == path).unwrap().outcome;
+    assert!(matches!(outcome(&first), Outcome::Loaded(_)), "{report:?}");
+    assert!(
+        matches!(outcome(&copy), Outcome::Skipped { previously } if previously.contains("earlier in this run for 2026-10-05")),
+        "{report:?}"
+    );
+    // In a later run, by the ledger.
+    let again = ingest::ingest(&config, &lake, &[copy]).unwrap();
+    assert_eq!(again.skipped(), 1, "{again:?}");
+    // The same bytes read for another day are another export.
+    let other_day = ingest::ingest_with(
+        &config,
+        &lake,
+        &[first],
+        ingest::IngestOptions {
+            snapshot_date: chrono::NaiveDate::from_ymd_opt(2026, 10, 6),
+            source: None,
+        },
+    )
+    .unwrap();
+    assert!(
+        matches!(other_day.files[0].outcome, Outcome::Loaded(_)),
+        "{other_day:?}"
+    );
+    assert_eq!(count(&lake, "ingest_ledger"), 3);
+}
+
+#[test]
+fn the_ledger_and_quarantine_name_the_sha256_of_the_bytes_read_however_the_file_was_hashed() {
+    let dir = TempDir::new().unwrap();
+    let lake = lake_with_tenants(dir.path());
+    let config = Config::default();
+    // A day the ledger has no file for: hashed while it is read. Then another file of that day:
+    // hashed before it is read, as it might have been ingested already.
+    let files = [
+        format!(
+            "{DEVICES_HEADER}\n2026-10-05,acme,d1,PC1,workstation,,,,,,\n2026-10-05,acme,d2,PC2,workstation,,,,,maybe,\n"
+        ),
+        format!(
+            "{DEVICES_HEADER}\n2026-10-05,acme,d3,PC3,workstation,,,,,,\n2026-10-05,acme,d4,PC4,workstation,,,,,maybe,\n"
+        ),
+    ];
+    for (i, text) in files.iter().enumerate() {
+        let path = write(dir.path(), &format!("devices_{i}_2026-10-05.csv"), text);
+        let report = ingest::ingest(&config, &lake, &[path]).unwrap();
+        assert_eq!(loaded(&report).rows_quarantined, 1, "{report:?}");
+        let digest = govpack::files::sha256_hex(text.as_bytes());
+        let name = format!("devices_{i}_2026-10-05.csv");
+        assert_eq!(
+            query_strings(
+                &lake,
+                &format!("select source_sha256 from ingest_ledger where source_file = '{name}'")
+            ),
+            vec![vec![digest.clone()]]
+        );
+        assert_eq!(
+            query_strings(
+                &lake,
+                &format!("select distinct source_sha256 from quarantine where source_file = '{name}'")
+            ),
+            vec![vec![digest]]
+        );
+    }
+}
+
+#[test]
 fn a_newer_export_of_the_same_key_replaces_the_older_rows_and_leaves_other_days_alone() {
     let dir = TempDir::new().unwrap();
     let lake = lake_with_tenants(dir.path());

@@ -19,7 +19,7 @@ use crate::canonical::{self, Batch, TABLES, Value};
 use crate::config::Config;
 use crate::error::UsageError;
 use crate::lake::{self, FileIdentity, Lake, LedgerEntry, Staging};
-use crate::sources::{self, Context, Format, Recognised, SourceFile};
+use crate::sources::{self, Context, FileError, Format, Recognised, SourceFile};
 use chrono::NaiveDate;
 
 /// What happened to one file.
@@ -175,23 +175,54 @@ pub fn ingest_with(
     let mut pending: Vec<Pending> = Vec::new();
     let mut seen: HashMap<FileIdentity, PathBuf> = HashMap::new();
     let ingested = lake.ingested_files()?;
-    for (path, folder) in files {
-        let outcome = match SourceFile::read(&path) {
+    let files: Vec<_> = files
+        .into_iter()
+        .map(|(path, folder)| (SourceFile::read(&path), path, folder))
+        .collect();
+    // A file is the same file as another only if they are read for the same day and have the same
+    // size. One that can be neither a file of this run nor one the ledger holds for its day is
+    // hashed while it is read, not before: the hash of a day's 300 MB of patch rows is the one
+    // step of an ingest nothing else would overlap.
+    let mut same_day_and_size: HashMap<(Option<NaiveDate>, u64), usize> = HashMap::new();
+    for (file, _, _) in &files {
+        if let Ok(file) = file {
+            *same_day_and_size
+                .entry((snapshot_date_of(file, options), file.size))
+                .or_default() += 1;
+        }
+    }
+    for (file, path, folder) in files {
+        let outcome = match file {
             Err(e) => Some(Outcome::Failed { error: e.to_string() }),
             Ok(file) => {
-                let identity = (file.sha256.clone(), snapshot_date_of(&file, options));
-                let day = identity.1.map(|d| format!(" for {d}")).unwrap_or_default();
-                match ingested.get(&identity) {
-                    Some(at) => Some(Outcome::Skipped {
-                        previously: format!("{}{day}", at.format("%Y-%m-%d %H:%M:%S UTC")),
-                    }),
-                    None if seen.contains_key(&identity) => Some(Outcome::Skipped {
-                        previously: format!("earlier in this run{day}, as {}", seen[&identity].display()),
-                    }),
+                let day = snapshot_date_of(&file, options);
+                let may_repeat = ingested.any_for(day) || same_day_and_size[&(day, file.size)] > 1;
+                let sha256 = match may_repeat.then(|| file.sha256()).transpose() {
+                    Ok(sha256) => sha256,
+                    Err(e) => {
+                        report.files.push(FileReport {
+                            path,
+                            outcome: Outcome::Failed { error: e.to_string() },
+                        });
+                        continue;
+                    }
+                };
+                let identity = sha256.clone().map(|sha| (sha, day));
+                let when = day.map(|d| format!(" for {d}")).unwrap_or_default();
+                let previously = identity.as_ref().and_then(|i| match ingested.get(i) {
+                    Some(at) => Some(format!("{}{when}", at.format("%Y-%m-%d %H:%M:%S UTC"))),
+                    None => seen
+                        .get(i)
+                        .map(|earlier| format!("earlier in this run{when}, as {}", earlier.display())),
+                });
+                match previously {
+                    Some(previously) => Some(Outcome::Skipped { previously }),
                     None => match sources::recognise(&file, options.source) {
                         Err(e) => Some(Outcome::Failed { error: e.to_string() }),
                         Ok(recognised) => {
-                            seen.insert(identity, path.clone());
+                            if let Some(identity) = identity {
+                                seen.insert(identity, path.clone());
+                            }
                             // Canonical files load in table order (tenants first).
                             let table_order = match recognised.format.is_canonical() {
                                 true => recognised
@@ -205,12 +236,13 @@ pub fn ingest_with(
                             let export = folder.map(|_| ExportKey {
                                 folder: path.parent().map(Path::to_path_buf).unwrap_or_default(),
                                 format: recognised.format.name(),
-                                snapshot_date: snapshot_date_of(&file, options),
+                                snapshot_date: day,
                             });
                             pending.push(Pending {
                                 order: (recognised.format.load_order(), table_order),
                                 export,
                                 file,
+                                sha256,
                                 recognised,
                             });
                             None
@@ -288,6 +320,8 @@ struct Pending {
     order: ((sources::registry::Stage, usize), usize),
     export: Option<ExportKey>,
     file: SourceFile,
+    /// Its SHA-256 if it was hashed before reading (it may have been a file already ingested).
+    sha256: Option<String>,
     recognised: Recognised,
 }
 
@@ -375,8 +409,14 @@ fn ingest_export(
 ) -> Result<Vec<LoadedFile>, ExportFailed> {
     let mut reading = 0;
     let format = files[0].recognised.format;
-    let (files, recognised): (Vec<SourceFile>, Vec<Recognised>) =
-        files.into_iter().map(|p| (p.file, p.recognised)).unzip();
+    let mut hashed = Vec::with_capacity(files.len());
+    let (files, recognised): (Vec<SourceFile>, Vec<Recognised>) = files
+        .into_iter()
+        .map(|p| {
+            hashed.push(p.sha256);
+            (p.file, p.recognised)
+        })
+        .unzip();
     // One time for the export's refused rows and ledger lines.
     let now = Utc::now();
     let read = read_export(
@@ -384,6 +424,7 @@ fn ingest_export(
         lake,
         &files,
         recognised,
+        hashed,
         options,
         now,
         progress,
@@ -397,21 +438,25 @@ fn ingest_export(
         .map_err(|error| ExportFailed { file: None, error })
 }
 
-/// An export's files read and staged: what each gave, and the encoding each was read in.
+/// An export's files read and staged: what each gave, the encoding each was read in, and its
+/// SHA-256.
 struct ReadExport {
     staging: Staging,
     loaded: Vec<LoadedFile>,
     encodings: Vec<sources::text::TextEncoding>,
+    sha256: Vec<String>,
 }
 
 /// Reads an export's files into a staging, setting `reading` to the index of the file being read
-/// (the one an error is about).
+/// (the one an error is about). A file not hashed yet (`hashed`) is hashed on a thread of its own
+/// while it is read.
 #[allow(clippy::too_many_arguments)]
 fn read_export(
     config: &Config,
     lake: &Lake,
     files: &[SourceFile],
     recognised: Vec<Recognised>,
+    hashed: Vec<Option<String>>,
     options: IngestOptions,
     now: chrono::DateTime<Utc>,
     progress: &ProgressBar,
@@ -472,7 +517,14 @@ fn read_export(
     let mut known_tenants: HashSet<String> = lookups::tenant_facts(lake)?.into_keys().collect();
     let mut loaded = Vec::with_capacity(files.len());
     let mut encodings = Vec::with_capacity(files.len());
-    std::thread::scope(|scope| -> Result<Staging> {
+    // Each file's SHA-256, for its refused rows and its ledger line: given, or set by the thread
+    // that hashes it.
+    let digests: Vec<std::sync::OnceLock<Result<String, String>>> = hashed
+        .into_iter()
+        .map(|sha256| sha256.map(Ok).map(std::sync::OnceLock::from).unwrap_or_default())
+        .collect();
+    let digests = &digests;
+    let staging = std::thread::scope(|scope| -> Result<Staging> {
         let (hand_over, handed) = std::sync::mpsc::sync_channel::<(usize, sources::AdapterOutput)>(0);
         let mut writer_stopped = false;
         let writer = scope.spawn(move || -> Result<Staging> {
@@ -480,7 +532,14 @@ fn read_export(
             for (index, chunk) in handed {
                 let file = &files[index];
                 staging.from_source(index);
-                lake.stage_quarantine(&mut staging, &file.name(), &file.sha256, &chunk.rejections, now)?;
+                if !chunk.rejections.is_empty() {
+                    // Refused rows name their file's digest: wait for it if it is being made.
+                    let sha256 = digests[index]
+                        .wait()
+                        .as_ref()
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    lake.stage_quarantine(&mut staging, &file.name(), sha256, &chunk.rejections, now)?;
+                }
                 for batch in chunk.batches.into_iter().filter(|b| !b.is_empty()) {
                     lake.stage(&mut staging, batch)?;
                 }
@@ -491,6 +550,15 @@ fn read_export(
         for (index, (file, recognised)) in files.iter().zip(recognised).enumerate() {
             *reading = index;
             progress.set_message(file.name());
+            if digests[index].get().is_none() {
+                let digest = &digests[index];
+                scope.spawn(move || {
+                    let hashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| file.sha256()))
+                        .unwrap_or_else(|_| Err(FileError::whole(&file.path, "hashing it failed")));
+                    // Set even if hashing failed: the writer may be waiting for it.
+                    let _ = digest.set(hashed.map_err(|e| e.to_string()));
+                });
+            }
             let mut this = LoadedFile::default();
             let mut encoding = sources::text::TextEncoding::Utf8;
             let mut tenants_without_criticality = BTreeSet::new();
@@ -562,11 +630,22 @@ fn read_export(
             (Err(_), Err(writer_error)) if writer_stopped => Err(writer_error),
             (Err(e), _) => Err(e),
         }
-    })
-    .map(|staging| ReadExport {
+    })?;
+    // Every hashing thread has ended with the scope.
+    let mut sha256 = Vec::with_capacity(files.len());
+    for (index, digest) in digests.iter().enumerate() {
+        *reading = index;
+        match digest.get() {
+            Some(Ok(hex)) => sha256.push(hex.clone()),
+            Some(Err(e)) => anyhow::bail!("{e}"),
+            None => anyhow::bail!("{} was not hashed", files[index].path.display()),
+        }
+    }
+    Ok(ReadExport {
         staging,
         loaded,
         encodings,
+        sha256,
     })
 }
 
@@ -583,6 +662,7 @@ fn commit_export(
         staging,
         mut loaded,
         encodings,
+        sha256,
     } = read;
     let mut commit = lake.prepare_commit(staging)?;
     let mut entries = Vec::with_capacity(files.len());
@@ -594,7 +674,7 @@ fn commit_export(
         entries.push(LedgerEntry {
             source_file: file.name(),
             source_path: file.path.display().to_string(),
-            source_sha256: file.sha256.clone(),
+            source_sha256: sha256[index].clone(),
             source_format: format.name().into(),
             snapshot_date: snapshot_date_of(file, options),
             encoding: encodings[index].as_str().into(),

@@ -12,12 +12,20 @@ pub struct IngestedFiles {
     /// Files recorded by a govpack before the ledger kept snapshot dates: the date each was read
     /// for is unknown, so their bytes count as ingested for any date (never loaded twice).
     undated: std::collections::HashMap<String, DateTime<Utc>>,
+    /// The days of `dated`.
+    days: std::collections::HashSet<Option<NaiveDate>>,
 }
 
 impl IngestedFiles {
     /// When the file was ingested, if it was.
     pub fn get(&self, identity: &FileIdentity) -> Option<&DateTime<Utc>> {
         self.dated.get(identity).or_else(|| self.undated.get(&identity.0))
+    }
+
+    /// Whether any file the ledger holds was read for `day`: if none was, no file read for that
+    /// day can be one of them, whatever its bytes (an ingest need not hash it before reading).
+    pub fn any_for(&self, day: Option<NaiveDate>) -> bool {
+        !self.undated.is_empty() || self.days.contains(&day)
     }
 }
 
@@ -75,6 +83,7 @@ impl Lake {
                     continue;
                 };
                 if dated {
+                    files.days.insert(day);
                     files.dated.insert((sha.to_string(), day), at);
                 } else {
                     files.undated.insert(sha.to_string(), at);

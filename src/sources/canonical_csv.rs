@@ -340,7 +340,6 @@ mod tests {
     fn lines_of(text: &str) -> (Vec<u64>, Vec<u64>) {
         let file = SourceFile {
             path: "patch_status_2026-10-01.csv".into(),
-            sha256: String::new(),
             size: text.len() as u64,
             plain_utf8: true,
         };
