@@ -8,8 +8,10 @@
 //! since shared machines are too noisy for absolute times to compare, each day's ingest into the
 //! growing lake, the KPIs of the whole period, a 100-row file into the full lake, and a large KEV
 //! catalog (`--kev-entries`). Ingest is compared with the conversion and the KPIs with the
-//! reference's KPIs, each ratio on its own, so a fast step never hides a slow one. Speed and
-//! memory targets live here, never in timed tests.
+//! reference's KPIs, each ratio on its own, so a fast step never hides a slow one. The ingest,
+//! the KPIs and their references each run `--runs` times (3), a step and its reference in turn,
+//! and the least wall time of each is reported. Speed and memory targets live here, never in
+//! timed tests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -51,6 +53,9 @@ pub struct Args {
     /// Skip the two DuckDB reference steps (the conversion and its KPIs)
     #[arg(long)]
     pub no_reference: bool,
+    /// Times the ingest, the KPIs and their references are each run, alternating, the best kept
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub runs: u32,
     /// Entries of the CISA KEV catalog ingested last (the real one has ~1,500; 0 skips the step)
     #[arg(long, default_value_t = 100_000)]
     pub kev_entries: u64,
@@ -72,8 +77,8 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
         return Ok(0);
     }
     let start = super::day_arg("start", &args.start)?;
-    if args.devices == 0 || args.days == 0 {
-        return Err(UsageError("--devices and --days must be at least 1".into()).into());
+    if args.devices == 0 || args.days == 0 || args.runs == 0 {
+        return Err(UsageError("--devices, --days and --runs must be at least 1".into()).into());
     }
     let msp = ScaledMsp {
         devices: args.devices,
@@ -106,11 +111,12 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
     }
 
     outln!(
-        "govpack bench: {} devices, {} clients, {} day(s) from {start}, seed {}",
+        "govpack bench: {} devices, {} clients, {} day(s) from {start}, seed {}; the best of {} run(s)",
         msp.devices,
         msp.tenants(),
         msp.days,
-        msp.seed
+        msp.seed,
+        args.runs
     );
     let generating = Instant::now();
     let written = msp.write(&data)?;
@@ -143,47 +149,77 @@ pub fn run(_global: &GlobalArgs, args: Args) -> Result<i32> {
         Ok(())
     };
 
-    if !args.no_reference {
-        let data_arg = data.to_string_lossy().into_owned();
-        let m = measure(&exe, &["bench", "--duckdb-convert", &data_arg], &work)?;
+    // A shared machine only ever slows a step down: each step's least wall time of several runs
+    // is the one that says what it costs. A step and its reference take turns, so a slow spell
+    // falls on both.
+    let data_arg = data.to_string_lossy().into_owned();
+    let mut convert: Option<Measured> = None;
+    let mut ingests: Option<Vec<(String, u64, Measured)>> = None;
+    for run in 0..args.runs {
+        if !args.no_reference {
+            let m = measure(&exe, &["bench", "--duckdb-convert", &data_arg], &work)?;
+            keep_best(&mut convert, m);
+        }
+        if run > 0 {
+            std::fs::remove_dir_all(&lake).with_context(|| format!("cannot remove {}", lake.display()))?;
+        }
+        let mut days = Vec::new();
+        for index in 0..msp.days {
+            let day_dir = msp.day_dir(&data, index);
+            let rows = count_data_rows(&day_dir)?;
+            let m = measure(
+                &exe,
+                &["--lake", &lake_arg, "ingest", &day_dir.to_string_lossy()],
+                &work,
+            )?;
+            let name = if index == 0 {
+                format!("ingest {} (empty lake)", msp.day(index))
+            } else {
+                format!("ingest {} (lake of {index} day(s))", msp.day(index))
+            };
+            days.push((name, rows, m));
+        }
+        let wall = |days: &[(String, u64, Measured)]| days.iter().map(|(_, _, m)| m.wall).sum::<Duration>();
+        if ingests.as_ref().is_none_or(|best| wall(&days) < wall(best)) {
+            ingests = Some(days);
+        }
+    }
+    let (from, to) = (msp.day(0).to_string(), msp.day(msp.days - 1).to_string());
+    let mut kpi_reference: Option<Measured> = None;
+    let mut kpi: Option<Measured> = None;
+    for _ in 0..args.runs {
+        if !args.no_reference {
+            let m = measure(&exe, &["bench", "--duckdb-kpi", &data_arg], &work)?;
+            keep_best(&mut kpi_reference, m);
+        }
+        let m = measure(
+            &exe,
+            &["--lake", &lake_arg, "kpi", "--from", &from, "--to", &to],
+            &work,
+        )?;
+        keep_best(&mut kpi, m);
+    }
+    if let (Some(convert), Some(kpi_reference)) = (convert, kpi_reference) {
         report(
             "reference: DuckDB alone, CSV -> Parquet with the canonical types",
             written.rows(),
-            &m,
+            &convert,
         )?;
-        steps.push(("reference-convert".into(), written.rows(), m));
-        let m = measure(&exe, &["bench", "--duckdb-kpi", &data_arg], &work)?;
+        steps.push(("reference-convert".into(), written.rows(), convert));
         report(
             "reference: every KPI over DuckDB's Parquet",
             written.patch_status,
-            &m,
+            &kpi_reference,
         )?;
-        steps.push(("reference-kpi".into(), written.patch_status, m));
+        steps.push(("reference-kpi".into(), written.patch_status, kpi_reference));
     }
-    for index in 0..msp.days {
-        let day_dir = msp.day_dir(&data, index);
-        let rows = count_data_rows(&day_dir)?;
-        let m = measure(
-            &exe,
-            &["--lake", &lake_arg, "ingest", &day_dir.to_string_lossy()],
-            &work,
-        )?;
-        let name = if index == 0 {
-            format!("ingest {} (empty lake)", msp.day(index))
-        } else {
-            format!("ingest {} (lake of {index} day(s))", msp.day(index))
-        };
+    for (index, (name, rows, m)) in ingests.into_iter().flatten().enumerate() {
         report(&name, rows, &m)?;
         steps.push((format!("ingest-{index}"), rows, m));
     }
-    let (from, to) = (msp.day(0).to_string(), msp.day(msp.days - 1).to_string());
-    let m = measure(
-        &exe,
-        &["--lake", &lake_arg, "kpi", "--from", &from, "--to", &to],
-        &work,
-    )?;
-    report("kpi, every KPI of the period", written.patch_status, &m)?;
-    steps.push(("kpi".into(), written.patch_status, m));
+    let kpi = kpi.expect("at least one run");
+    report("kpi, every KPI of the period", written.patch_status, &kpi)?;
+    steps.push(("kpi".into(), written.patch_status, kpi));
     let tickets = work.join("tickets_small.csv");
     msp.write_tickets(&tickets, 100)?;
     let m = measure(
@@ -284,6 +320,10 @@ fn duckdb_convert(data: &Path) -> Result<()> {
         ColumnType, DEVICE_PATCH_SUMMARY, DEVICES, PATCH_ATTEMPTS, PATCH_STATUS, Partitioning, TENANTS,
     };
     let root = data.join("duckdb-reference");
+    // Each run converts from scratch, as the ingest it is compared with starts from an empty lake.
+    if root.exists() {
+        std::fs::remove_dir_all(&root).with_context(|| format!("cannot remove {}", root.display()))?;
+    }
     let conn = duckdb::Connection::open_in_memory()?;
     conn.execute_batch("set autoinstall_known_extensions = false; set autoload_known_extensions = false;")?;
     let quoted = |p: &Path| format!("'{}'", p.to_string_lossy().replace('\'', "''"));
@@ -395,6 +435,13 @@ fn csv_of(name: &str, table: &str) -> bool {
         || name
             .strip_prefix(table)
             .is_some_and(|rest| rest.starts_with("_2"))
+}
+
+/// Keeps the faster of two measurements of a step.
+fn keep_best(best: &mut Option<Measured>, m: Measured) {
+    if best.as_ref().is_none_or(|b| m.wall < b.wall) {
+        *best = Some(m);
+    }
 }
 
 /// A child process's wall time and peak resident memory.
