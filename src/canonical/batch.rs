@@ -536,22 +536,16 @@ impl Batch {
     }
 
     /// Replaces the empty cells of a text column with what `fill` says for that row.
-    pub fn fill_text(&mut self, column: &str, mut fill: impl FnMut(&Batch, usize) -> Option<String>) {
+    pub fn fill_text<'f>(&mut self, column: &str, fill: impl Fn(usize) -> Option<&'f str>) {
         let index = self.table.column_index(column).expect("known column");
-        let filled: std::collections::HashMap<usize, String> = match &self.columns[index] {
-            ColumnData::Text(v) => (0..v.len())
-                .filter(|row| v.get(*row).is_none())
-                .filter_map(|row| fill(self, row).map(|s| (row, s)))
-                .collect(),
-            other => panic!("{column} is not text: {other:?}"),
+        let ColumnData::Text(v) = &self.columns[index] else {
+            panic!("{column} is not text: {:?}", self.columns[index]);
         };
-        if filled.is_empty() {
+        if (0..v.len()).all(|row| v.get(row).is_some() || fill(row).is_none()) {
             return;
         }
-        if let ColumnData::Text(v) = &self.columns[index] {
-            let rebuilt = v.rebuilt(|row, cell| cell.or_else(|| filled.get(&row).map(String::as_str)));
-            self.columns[index] = ColumnData::Text(rebuilt);
-        }
+        let rebuilt = v.rebuilt(|row, cell| cell.or_else(|| fill(row)));
+        self.columns[index] = ColumnData::Text(rebuilt);
     }
 
     /// The line of a row in its source file (0 for tables without lineage).
@@ -657,9 +651,11 @@ mod tests {
             (Value::Text("d".into()), 5)
         );
 
-        batch.fill_text("psa_company_id", |b, row| {
-            Some(format!("from-{}", b.value(row, "tenant_id").to_key_text()))
-        });
+        let filled: Vec<String> = batch
+            .texts("tenant_id")
+            .map(|tenant| format!("from-{}", tenant.unwrap_or_default()))
+            .collect();
+        batch.fill_text("psa_company_id", |row| Some(filled[row].as_str()));
         let frame = batch.to_frame().unwrap();
         let psa: Vec<Option<&str>> = frame
             .column("psa_company_id")

@@ -15,7 +15,7 @@ use anyhow::Result;
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::canonical::{self, Batch, TABLES, Value};
+use crate::canonical::{self, Batch, TABLES};
 use crate::config::Config;
 use crate::error::UsageError;
 use crate::lake::{self, FileIdentity, Lake, LedgerEntry, Staging};
@@ -801,21 +801,32 @@ fn assign_policy_tiers(
     unknown_tenants: &mut BTreeSet<String>,
 ) {
     let rules = &config.policy_tiers;
-    batch.fill_text("policy_tier", |b, row| {
-        let tenant = b.value(row, "tenant_id").to_key_text();
-        let tenant_criticality = criticality.get(&tenant).cloned().unwrap_or_else(|| {
-            unknown_tenants.insert(tenant.clone());
-            "standard".to_string()
-        });
-        let class = b.value(row, "device_class").to_key_text();
-        let role = match b.value(row, "role") {
-            Value::Text(r) => Some(r),
-            _ => None,
-        };
-        Some(
-            rules
-                .tier_for(&tenant_criticality, &class, role.as_deref())
-                .to_string(),
-        )
-    });
+    // A tier follows from the tenant's criticality, the device class and the role: a batch holds
+    // few of those, so each is decided once, not once a row.
+    let tiers: Vec<Option<&str>> = {
+        let mut decided: HashMap<(&str, &str, Option<&str>), &str> = HashMap::new();
+        batch
+            .texts("policy_tier")
+            .zip(batch.texts("tenant_id"))
+            .zip(batch.texts("device_class"))
+            .zip(batch.texts("role"))
+            .map(|(((tier, tenant), class), role)| {
+                if tier.is_some() {
+                    return None;
+                }
+                let (tenant, class) = (tenant.unwrap_or_default(), class.unwrap_or_default());
+                Some(*decided.entry((tenant, class, role)).or_insert_with(|| {
+                    let tenant_criticality = criticality.get(tenant).map_or_else(
+                        || {
+                            unknown_tenants.insert(tenant.to_string());
+                            "standard"
+                        },
+                        String::as_str,
+                    );
+                    rules.tier_for(tenant_criticality, class, role)
+                }))
+            })
+            .collect()
+    };
+    batch.fill_text("policy_tier", |row| tiers[row]);
 }

@@ -41,7 +41,7 @@ impl RecordBlock {
 
     /// The block's text: checked as UTF-8 once for all its records.
     pub fn text(&self) -> Result<&str, std::str::Utf8Error> {
-        std::str::from_utf8(&self.bytes[..self.text_len])
+        super::text::utf8(&self.bytes[..self.text_len])
     }
 
     /// Where the fields of `row` are in `field_ends`.

@@ -33,6 +33,15 @@ impl TextEncoding {
     }
 }
 
+/// `std::str::from_utf8`, with a SIMD check first: an export's megabytes of ASCII pass at memory
+/// speed, and only text that fails it is read again for the error's place.
+pub fn utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(_) => std::str::from_utf8(bytes),
+    }
+}
+
 pub fn decode(bytes: &[u8]) -> Result<(String, TextEncoding), DecodeError> {
     if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
         return decode_utf8(rest).map(|s| (s, TextEncoding::Utf8Bom));
@@ -47,7 +56,7 @@ pub fn decode(bytes: &[u8]) -> Result<(String, TextEncoding), DecodeError> {
 }
 
 fn decode_utf8(bytes: &[u8]) -> Result<String, DecodeError> {
-    match std::str::from_utf8(bytes) {
+    match utf8(bytes) {
         Ok(s) => {
             if let Some(at) = s.find('\0') {
                 let (line, column) = position(&s[..at]);
