@@ -261,7 +261,7 @@ impl Words {
 pub const WORDS_FILE: &str = "kpis.toml";
 
 pub fn words() -> Result<Words> {
-    let file = crate::shipped::TEMPLATES.read(WORDS_FILE)?;
+    let file = crate::installed::TEMPLATES.read(WORDS_FILE)?;
     toml::from_str(file.text()?).map_err(|e| anyhow::anyhow!("{}: {}", file.origin, e.to_string().trim_end()))
 }
 

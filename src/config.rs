@@ -213,7 +213,7 @@ pub struct EvidenceSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct RunSettings {
     pub inbox: PathBuf,
-    /// An inbox entry is read only once nothing in it changed for this long (`ops::inbox`).
+    /// An inbox entry is read only once nothing in it changed for this long (`operations::inbox`).
     pub inbox_settle_seconds: u64,
     pub output: PathBuf,
     /// Also accepted as `stale_client_days`: the clients are the MSP's tenants.

@@ -46,7 +46,7 @@ struct Manifest {
 /// earlier periods rely on, while what each query computes may be changed where installed.
 pub fn steps() -> &'static [Step] {
     static STEPS: LazyLock<Vec<Step>> = LazyLock::new(|| {
-        let text = crate::shipped::QUERIES.built_in_text("manifest.toml");
+        let text = crate::installed::QUERIES.built_in_text("manifest.toml");
         let manifest: Manifest =
             toml::from_str(text).expect("queries/manifest.toml is valid (a test reads it)");
         manifest.step
@@ -210,9 +210,9 @@ pub fn forget(lake: &Lake, period: Period) -> Result<Forgotten> {
     Ok(Forgotten { files, baseline_of })
 }
 
-/// Runs one file of `queries/` (the copy `shipped::QUERIES` finds).
+/// Runs one file of `queries/` (the copy `installed::QUERIES` finds).
 fn run_query_file(conn: &Connection, file: &str) -> Result<()> {
-    let query = crate::shipped::QUERIES
+    let query = crate::installed::QUERIES
         .read(file)
         .context("cannot read a KPI query file")?;
     conn.execute_batch(query.text()?)

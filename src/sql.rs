@@ -491,7 +491,7 @@ mod tests {
 
 /// A file of named queries in `queries/` (the reports' and alerts' SELECTs): `-- name: <name>`
 /// opens each query, which runs to the next name; comment lines just above a name belong to the
-/// query after it. Read like the KPI SQL (`shipped::QUERIES`), so that what a report lists can be
+/// query after it. Read like the KPI SQL (`installed::QUERIES`), so that what a report lists can be
 /// read and reviewed where govpack is installed.
 #[derive(Debug, Clone)]
 pub struct NamedQueries {
@@ -501,10 +501,10 @@ pub struct NamedQueries {
 
 impl NamedQueries {
     pub fn read(file: &str) -> Result<NamedQueries> {
-        let shipped = crate::shipped::QUERIES
+        let installed = crate::installed::QUERIES
             .read(file)
             .context("cannot read a report query file")?;
-        NamedQueries::parse(&shipped.origin, shipped.text()?)
+        NamedQueries::parse(&installed.origin, installed.text()?)
     }
 
     fn parse(origin: &str, text: &str) -> Result<NamedQueries> {

@@ -1561,7 +1561,8 @@ fn time_to_patch_counts_each_required_install_of_the_period_once_from_its_releas
 fn a_client_with_a_device_past_a_kev_deadline_breaches_the_default_teams_rule() {
     let (_dir, lake) = exposure_lake(&KEV_ROWS, &PATCH_CVE_ROWS);
     let conn = sql::open(&lake).unwrap();
-    let breaches = govpack::ops::alerts::evaluate(&Config::default(), &conn, Some(OCTOBER), &[]).unwrap();
+    let breaches =
+        govpack::operations::alerts::evaluate(&Config::default(), &conn, Some(OCTOBER), &[]).unwrap();
     let kev: Vec<_> = breaches
         .iter()
         .filter(|b| b.rule == "tenant_kev_overdue")
@@ -1585,7 +1586,8 @@ fn a_client_with_a_device_past_a_kev_deadline_breaches_the_default_teams_rule() 
     // Without a catalog the figure is unknown: no breach, rather than a false all-clear or alarm.
     let (_dir, lake) = exposure_lake(&[], &PATCH_CVE_ROWS);
     let conn = sql::open(&lake).unwrap();
-    let breaches = govpack::ops::alerts::evaluate(&Config::default(), &conn, Some(OCTOBER), &[]).unwrap();
+    let breaches =
+        govpack::operations::alerts::evaluate(&Config::default(), &conn, Some(OCTOBER), &[]).unwrap();
     assert!(
         breaches.iter().all(|b| b.rule != "tenant_kev_overdue"),
         "{breaches:#?}"

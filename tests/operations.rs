@@ -10,10 +10,10 @@ use std::thread::JoinHandle;
 
 use chrono::{NaiveDate, Utc};
 use govpack::lake::Lake;
-use govpack::ops::alerts::{self, Breach};
-use govpack::ops::ledger::{self, RunRecord};
-use govpack::ops::lock::{Holder, LOCK_FILE, RunLock};
-use govpack::ops::teams;
+use govpack::operations::alerts::{self, Breach};
+use govpack::operations::ledger::{self, RunRecord};
+use govpack::operations::lock::{Holder, LOCK_FILE, RunLock};
+use govpack::operations::teams;
 use govpack::sql;
 use serde_json::Value as Json;
 use tempfile::TempDir;

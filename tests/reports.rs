@@ -2218,9 +2218,9 @@ fn the_weekly_review_and_the_breach_rules_are_claimed_only_as_far_as_the_run_led
     // A run that failed evaluated nothing.
     .chain([("daily", day(21), "failed"), ("weekly", day(26), "failed")]);
     for (job, as_of, status) in runs {
-        govpack::ops::ledger::record_run(
+        govpack::operations::ledger::record_run(
             &lake,
-            &govpack::ops::ledger::RunRecord {
+            &govpack::operations::ledger::RunRecord {
                 run_id: format!("{job}-{as_of}"),
                 job: job.into(),
                 as_of,

@@ -102,7 +102,7 @@ pub static SOURCE_LOOKUPS: Table = Table {
     partitioning: Partitioning::Whole,
 };
 
-// What the scheduled jobs record in the lake, beside the data (`ops::ledger` writes them). They
+// What the scheduled jobs record in the lake, beside the data (`operations::ledger` writes them). They
 // are logs: each run appends a file, and a record that changes (a run ending, an alert delivered,
 // a ticket created) is appended again and wins over the earlier one by key.
 

@@ -102,7 +102,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         return Ok(i32::from(failed));
     }
     let lake = global.open_lake(&config)?;
-    let _lock = crate::ops::lock::lock_for_command(&lake, "collect")?;
+    let _lock = crate::operations::lock::lock_for_command(&lake, "collect")?;
     std::fs::create_dir_all(&inbox)
         .map_err(|e| anyhow::anyhow!("cannot create the inbox {}: {e}", inbox.display()))?;
     outln!("govpack collect into {} for {snapshot}", inbox.display());

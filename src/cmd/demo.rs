@@ -161,7 +161,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     let lake_dir = global.lake.clone().unwrap_or_else(|| out.join("lake"));
     claim(&lake_dir, kind)?;
     let lake = Lake::open(&lake_dir)?;
-    let _lock = crate::ops::lock::lock_for_command(&lake, "demo")?;
+    let _lock = crate::operations::lock::lock_for_command(&lake, "demo")?;
     let from = inputs
         .first()
         .and_then(|p| if p.is_dir() { Some(p.as_path()) } else { p.parent() });

@@ -70,7 +70,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
     // A path that is not there is a usage error before the lake is opened: a typo makes no lake.
     ingest::expand_paths(&args.paths)?;
     let lake = global.open_lake(&config)?;
-    let _lock = crate::ops::lock::lock_for_command(&lake, "ingest")?;
+    let _lock = crate::operations::lock::lock_for_command(&lake, "ingest")?;
     let report = ingest::ingest_with(&config, &lake, &args.paths, options)?;
     print_summary(&report, &lake)?;
     Ok(if report.failed() > 0 { 1 } else { 0 })

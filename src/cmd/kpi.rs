@@ -73,7 +73,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<i32> {
         _ => None,
     };
     let lake = global.open_existing_lake(&config)?;
-    let _lock = crate::ops::lock::lock_for_command(&lake, "kpi")?;
+    let _lock = crate::operations::lock::lock_for_command(&lake, "kpi")?;
     let period = match named {
         Some(period) => period,
         None => kpi::default_period(&sql::open(&lake)?)?,
@@ -101,10 +101,10 @@ fn forget(lake: &crate::lake::Lake, period: Period, reason: &str) -> Result<i32>
         period.start,
         period.end
     );
-    let holder = crate::ops::lock::Holder::this_process("forget", "", now);
-    crate::ops::ledger::record_run(
+    let holder = crate::operations::lock::Holder::this_process("forget", "", now);
+    crate::operations::ledger::record_run(
         lake,
-        &crate::ops::ledger::RunRecord {
+        &crate::operations::ledger::RunRecord {
             run_id: format!("forget-{}-{}", period.label(), now.format("%Y%m%dT%H%M%S%.3fZ")),
             job: "forget".into(),
             as_of: now.date_naive(),

@@ -103,7 +103,7 @@ impl GlobalArgs {
 /// commit still being applied holds the lock and is left alone.
 fn finish_interrupted_commit(lake: Lake) -> Result<Lake> {
     if lake.has_interrupted_commit()
-        && let Ok(_lock) = crate::ops::lock::lock_for_command(&lake, "recovery")
+        && let Ok(_lock) = crate::operations::lock::lock_for_command(&lake, "recovery")
     {
         lake.finish_interrupted_commit()?;
     }

@@ -31,10 +31,10 @@ use crate::cmd::cli::GlobalArgs;
 use crate::config::Config;
 use crate::kpi;
 use crate::lake::Lake;
-use crate::ops::inbox::{self, EntryOutcome};
-use crate::ops::ledger::{self, RunRecord};
-use crate::ops::lock::{self, Holder};
-use crate::ops::{alerts, autotask_api, freshness, teams, tickets};
+use crate::operations::inbox::{self, EntryOutcome};
+use crate::operations::ledger::{self, RunRecord};
+use crate::operations::lock::{self, Holder};
+use crate::operations::{alerts, autotask_api, freshness, teams, tickets};
 use crate::{reports, sql};
 
 /// Run the scheduled daily, weekly or monthly job

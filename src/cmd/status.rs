@@ -18,7 +18,7 @@ use chrono::Utc;
 use duckdb::OptionalExt;
 
 use crate::cmd::cli::GlobalArgs;
-use crate::ops::freshness;
+use crate::operations::freshness;
 use crate::sql;
 
 /// Show the last runs, source and tenant freshness, open breaches and data quality

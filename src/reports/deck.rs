@@ -41,7 +41,7 @@ pub struct Words {
 
 impl Words {
     pub fn load() -> Result<Words> {
-        let file = crate::shipped::TEMPLATES.read(FILE)?;
+        let file = crate::installed::TEMPLATES.read(FILE)?;
         toml::from_str(file.text()?)
             .map_err(|e| anyhow::anyhow!("{}: {}", file.origin, e.to_string().trim_end()))
     }

@@ -51,7 +51,7 @@ pub struct Pattern {
 }
 
 pub fn load() -> Result<Rules> {
-    let file = crate::shipped::TEMPLATES.read(FILE)?;
+    let file = crate::installed::TEMPLATES.read(FILE)?;
     let (path, text) = (&file.origin, file.text()?);
     toml::from_str(text).map_err(|e| anyhow::anyhow!("{}: {}", path, e.to_string().trim_end()))
 }

@@ -31,7 +31,7 @@ use crate::lake::Lake;
 /// `client_name(tenant_id)` is what people call a client: its `tenant_name`, else its id.
 pub fn session(lake: &Lake, tenant: Option<&str>) -> Result<Connection> {
     let conn = crate::sql::open_for_publishing(lake)?;
-    let setup = crate::shipped::QUERIES.read("reports/session.sql")?;
+    let setup = crate::installed::QUERIES.read("reports/session.sql")?;
     conn.execute_batch(setup.text()?)
         .with_context(|| format!("cannot set up the report scope ({})", setup.origin))?;
     if let Some(tenant) = tenant {

@@ -479,7 +479,7 @@ impl Writer {
 }
 
 fn load_font(doc: &mut PdfDocument, file: &str) -> Result<Font> {
-    let font = crate::shipped::TEMPLATES
+    let font = crate::installed::TEMPLATES
         .read(file)
         .context("cannot read a font of the brief")?;
     let parsed = ParsedFont::from_bytes(&font.bytes, 0, &mut Vec::new())

@@ -59,7 +59,7 @@ pub struct Control {
 }
 
 pub fn load() -> Result<Registers> {
-    let file = crate::shipped::TEMPLATES.read(FILE)?;
+    let file = crate::installed::TEMPLATES.read(FILE)?;
     let (path, text) = (&file.origin, file.text()?);
     let registers: Registers =
         toml::from_str(text).map_err(|e| anyhow::anyhow!("{}: {}", path, e.to_string().trim_end()))?;

@@ -122,7 +122,7 @@ pub struct RuleWords {
 
 impl Words {
     pub fn load() -> Result<Words> {
-        let file = crate::shipped::TEMPLATES.read(WORDS)?;
+        let file = crate::installed::TEMPLATES.read(WORDS)?;
         toml::from_str(file.text()?)
             .map_err(|e| anyhow::anyhow!("{}: {}", file.origin, e.to_string().trim_end()))
     }

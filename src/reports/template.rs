@@ -12,7 +12,7 @@ pub const FILE: &str = "proof_brief.toml";
 /// The proof brief's wording, from `report_templates/proof_brief.toml`, with the KPIs' names and
 /// definitions (`catalog::words`).
 pub fn template() -> Result<Template> {
-    let file = crate::shipped::TEMPLATES.read(FILE)?;
+    let file = crate::installed::TEMPLATES.read(FILE)?;
     let mut template: Template = toml::from_str(file.text()?)
         .map_err(|e| anyhow::anyhow!("{}: {}", file.origin, e.to_string().trim_end()))?;
     template.kpis = crate::catalog::words()?;

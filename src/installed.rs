@@ -13,8 +13,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
-/// One shipped folder and the copy of it built into the binary.
-pub struct Shipped {
+/// One folder of files shipped with govpack (queries/, report_templates/) and the copy of it built
+/// into the binary.
+pub struct InstalledFolder {
     folder: &'static str,
     env: &'static str,
     /// A file every copy of the folder holds: a folder beside the binary without it is not one.
@@ -22,7 +23,7 @@ pub struct Shipped {
     built_in: &'static [(&'static str, &'static [u8])],
 }
 
-pub static QUERIES: Shipped = Shipped {
+pub static QUERIES: InstalledFolder = InstalledFolder {
     folder: "queries",
     env: "GOVPACK_QUERIES",
     marker: "compliance.sql",
@@ -116,7 +117,7 @@ pub static QUERIES: Shipped = Shipped {
     ],
 };
 
-pub static TEMPLATES: Shipped = Shipped {
+pub static TEMPLATES: InstalledFolder = InstalledFolder {
     folder: "report_templates",
     env: "GOVPACK_TEMPLATES",
     marker: "proof_brief.toml",
@@ -148,18 +149,18 @@ pub static TEMPLATES: Shipped = Shipped {
 };
 
 /// A shipped file's content and where it came from (a path, or the built-in copy), for messages.
-pub struct ShippedFile {
+pub struct InstalledFile {
     pub bytes: Cow<'static, [u8]>,
     pub origin: String,
 }
 
-impl ShippedFile {
+impl InstalledFile {
     pub fn text(&self) -> Result<&str> {
         std::str::from_utf8(&self.bytes).with_context(|| format!("{} is not UTF-8 text", self.origin))
     }
 }
 
-impl Shipped {
+impl InstalledFolder {
     /// The folder files are read from; `None` for the built-in copy.
     pub fn folder_in_use(&self) -> Option<PathBuf> {
         if let Some(dir) = std::env::var_os(self.env) {
@@ -180,7 +181,7 @@ impl Shipped {
     }
 
     /// One file (`fonts/DejaVuSans.ttf`: a path inside the folder, `/`-separated).
-    pub fn read(&self, file: &str) -> Result<ShippedFile> {
+    pub fn read(&self, file: &str) -> Result<InstalledFile> {
         if let Some(dir) = self.folder_in_use() {
             let path = dir.join(file);
             let bytes = std::fs::read(&path).with_context(|| {
@@ -195,13 +196,13 @@ impl Shipped {
                     }
                 )
             })?;
-            return Ok(ShippedFile {
+            return Ok(InstalledFile {
                 bytes: Cow::Owned(bytes),
                 origin: path.display().to_string(),
             });
         }
         match self.built_in.iter().find(|(name, _)| *name == file) {
-            Some((_, bytes)) => Ok(ShippedFile {
+            Some((_, bytes)) => Ok(InstalledFile {
                 bytes: Cow::Borrowed(bytes),
                 origin: format!("{}/{file} (built into govpack)", self.folder),
             }),

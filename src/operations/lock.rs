@@ -131,7 +131,7 @@ pub fn lock_lake(lake: &Lake, job: &str, run_id: &str, started_utc: DateTime<Utc
             "warning: {} ended without finishing (its process is gone); took the lake's lock over",
             previous.describe()
         );
-        crate::ops::ledger::mark_abandoned(lake, &previous.run_id, run_id)?;
+        crate::operations::ledger::mark_abandoned(lake, &previous.run_id, run_id)?;
     }
     Ok(lock)
 }

@@ -13,7 +13,7 @@ use duckdb::types::Value;
 
 use crate::calendar::Period;
 use crate::config::{AlertRule, Config};
-use crate::ops::freshness::TenantFreshness;
+use crate::operations::freshness::TenantFreshness;
 use crate::sql::{self, NamedQueries, string_literal};
 
 /// One rule breached by one tenant (or tier, or device).

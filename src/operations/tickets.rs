@@ -274,7 +274,7 @@ pub fn write_review(
     let json_path = dir.join("remediation-tickets.json");
     let payloads: Vec<Json> = tickets
         .iter()
-        .map(|t| crate::ops::autotask_api::payload(settings, t))
+        .map(|t| crate::operations::autotask_api::payload(settings, t))
         .collect();
     crate::files::write_atomic(&json_path, |f| {
         serde_json::to_writer_pretty(&mut *f, &payloads)?;

@@ -28,7 +28,7 @@ use crate::canonical::{Batch, Value};
 use crate::config::Config;
 use crate::http::{self, Request, Retry};
 use crate::lake::Lake;
-use crate::ops::alerts::{Breach, History};
+use crate::operations::alerts::{Breach, History};
 
 /// What the delivery of one day's breaches did.
 #[derive(Debug, Default)]

@@ -14,7 +14,7 @@ use crate::collect::autotask::{normalise_base, zone_host};
 use crate::config::{Config, TicketSettings};
 use crate::error::UsageError;
 use crate::http::{self, Request, Retry};
-use crate::ops::tickets::{Outcome, PreparedTicket};
+use crate::operations::tickets::{Outcome, PreparedTicket};
 
 /// The Autotask `POST /Tickets` body of a prepared ticket.
 pub fn payload(settings: &TicketSettings, ticket: &PreparedTicket) -> Json {
