@@ -230,6 +230,35 @@ fn a_dated_export_is_skipped_when_its_bytes_come_again_for_its_day_under_any_nam
 }
 
 #[test]
+fn a_file_a_ledger_without_snapshot_dates_holds_is_skipped_for_any_day() {
+    let dir = TempDir::new().unwrap();
+    let lake = lake_with_tenants(dir.path());
+    let config = Config::default();
+    let rows = format!("{DEVICES_HEADER}\n2026-10-05,acme,d1,PC1,workstation,,,,,,\n");
+    let first = write(dir.path(), "devices_2026-10-05.csv", &rows);
+    ingest::ingest(&config, &lake, std::slice::from_ref(&first)).unwrap();
+    // The ledger as a govpack before snapshot dates wrote it: the same lines, no snapshot_date.
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    for file in lake.table_files("ingest_ledger").unwrap() {
+        let old = file.with_extension("old");
+        fs::rename(&file, &old).unwrap();
+        conn.execute_batch(&format!(
+            "copy (select * exclude (snapshot_date) from read_parquet('{}')) to '{}' (format parquet)",
+            old.display(),
+            file.display()
+        ))
+        .unwrap();
+        fs::remove_file(&old).unwrap();
+    }
+    // The day it was read for is unknown, so its bytes count as ingested for any day: the same
+    // bytes under a name of another day are not loaded again.
+    let copy = write(dir.path(), "devices_2026-10-06.csv", &rows);
+    let report = ingest::ingest(&config, &lake, &[copy]).unwrap();
+    assert_eq!(report.skipped(), 1, "{report:?}");
+    assert_eq!(count(&lake, "devices"), 1);
+}
+
+#[test]
 fn the_ledger_and_quarantine_name_the_sha256_of_the_bytes_read_however_the_file_was_hashed() {
     let dir = TempDir::new().unwrap();
     let lake = lake_with_tenants(dir.path());
